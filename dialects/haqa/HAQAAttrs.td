@@ -1,0 +1,186 @@
+//===- HAQAAttrs.td - HAQA attributes and enums ------------*- tablegen -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Enums, the weight quantization description #haqa.quant and the per-kernel
+// schedule #haqa.schedule.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_ATTRS_TD
+#define HAQA_ATTRS_TD
+
+include "haqa/HAQADialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def HAQA_ElemKind : I32EnumAttr<"ElemKind", "stored element kind of a weight", [
+    I32EnumAttrCase<"f32", 0>, I32EnumAttrCase<"f16", 1>,
+    I32EnumAttrCase<"bf16", 2>, I32EnumAttrCase<"i8", 3>,
+    I32EnumAttrCase<"i4", 4>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
+def HAQA_ZeroKind : I32EnumAttr<"ZeroKind",
+    "how a quantized group is offset", [
+    // q = round(x / scale), x = scale * q.
+    I32EnumAttrCase<"none", 0>,
+    // q = round(x / scale) + zp, x = scale * (q - zp); zp stored per group.
+    I32EnumAttrCase<"zero_point", 1>,
+    // q = round((x - min) / scale), x = scale * q + min; min stored per group
+    // (GGUF Q4_1).
+    I32EnumAttrCase<"min", 2>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
+def HAQA_StorageLayout : I32EnumAttr<"StorageLayout",
+    "byte layout of a quantized weight", [
+    // GGUF blocks: per 32 values, the scale (and min) then the packed values;
+    // Q4 packs value j in the low nibble and j+16 in the high nibble of byte j.
+    I32EnumAttrCase<"gguf", 0>,
+    // Values row-major (int4 two per byte, low nibble first), then all
+    // scales, then all offsets.
+    I32EnumAttrCase<"planar", 1>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
+def HAQA_MemSpace : I32EnumAttr<"MemSpace", "where a kernel keeps an operand", [
+    I32EnumAttrCase<"global", 0>, I32EnumAttrCase<"shared", 1>,
+    I32EnumAttrCase<"local", 2>,
+    // "register" is a C++ keyword: the enumerator is `reg`.
+    I32EnumAttrCase<"reg", 3, "register">]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
+def HAQA_OperandLayout : I32EnumAttr<"OperandLayout",
+    "how a kernel reads an operand", [
+    I32EnumAttrCase<"row", 0>, I32EnumAttrCase<"col", 1>,
+    // Row/column major, transposed into a scratch copy before use.
+    I32EnumAttrCase<"row_t", 2>, I32EnumAttrCase<"col_t", 3>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
+def HAQA_RoPEStyle : I32EnumAttr<"RoPEStyle", "which elements rope rotates together", [
+    // Pairs (2i, 2i+1): GGUF llama (weights permuted at conversion).
+    I32EnumAttrCase<"interleaved", 0>,
+    // Pairs (i, i + hd/2): Hugging Face checkpoints ("neox").
+    I32EnumAttrCase<"half", 1>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
+def HAQA_RoPEStyleAttr : EnumAttr<HAQA_Dialect, HAQA_RoPEStyle, "rope_style">;
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+class HAQA_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<HAQA_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+def HAQA_QuantAttr : HAQA_Attr<"Quant", "quant"> {
+  let summary = "how a weight tensor is stored: element kind, groups, scales";
+  let description = [{
+    Describes weight quantization along the reduction (innermost) axis:
+    `kind` is the stored element (f32/f16/bf16 plain, i8/i4 quantized),
+    `group` the number of consecutive values sharing one scale, `scale` the
+    scale's float type, `zero` whether a group also stores a zero point or a
+    minimum, and `layout` the byte order (GGUF blocks or planar arrays).
+
+    The GGUF block formats have short spellings that print back as written:
+
+    ```mlir
+    #haqa.quant<f16>
+    #haqa.quant<q8_0>   // = <i8, group = 32, scale = f16, zero = none, layout = gguf>
+    #haqa.quant<q4_0>   // = <i4, group = 32, scale = f16, zero = none, layout = gguf>
+    #haqa.quant<q4_1>   // = <i4, group = 32, scale = f16, zero = min, layout = gguf>
+    #haqa.quant<i4, group = 128, scale = f32, zero = zero_point, layout = planar>
+    ```
+  }];
+  let parameters = (ins
+    EnumParameter<HAQA_ElemKind>:$kind,
+    "int64_t":$group,
+    "Type":$scaleType,
+    EnumParameter<HAQA_ZeroKind>:$zero,
+    EnumParameter<HAQA_StorageLayout>:$layout);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Plain (unquantized) storage of the given element kind.
+    static QuantAttr getPlain(MLIRContext *ctx, ElemKind kind);
+    /// GGUF Q8_0, Q4_0 and Q4_1.
+    static QuantAttr getQ8_0(MLIRContext *ctx);
+    static QuantAttr getQ4_0(MLIRContext *ctx);
+    static QuantAttr getQ4_1(MLIRContext *ctx);
+    /// True for i8/i4 (group quantized) storage.
+    bool isQuantized() const;
+    /// Bits of one stored value (32, 16, 8 or 4).
+    unsigned getBits() const;
+    /// The GGUF type name ("q8_0", "q4_0", "q4_1", "f16", "f32", "bf16") when
+    /// this storage is byte-identical to it, else an empty string.
+    StringRef getGGUFName() const;
+    /// Bytes needed to store `numElements` values whose innermost dimension
+    /// is `rowLength` (a multiple of the group size for quantized storage).
+    uint64_t getStorageBytes(uint64_t numElements) const;
+  }];
+}
+
+def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
+  let summary = "the per-kernel choices of the tuning agent";
+  let description = [{
+    The schedule covers the HAQA paper's deployment search space
+    (appendix D): loop nest order and tiles, unrolling, SIMD width, parallel
+    mapping, memory placement, prefetching and operand layout. Every field is
+    optional; absent fields are left to the lowering's heuristics.
+
+    - `tile`: tile size per iteration dimension (outermost first).
+    - `order`: a permutation of the iteration dimensions, outermost first.
+    - `unroll`: innermost-loop unroll factor (1 = none).
+    - `vector`: SIMD lanes of the innermost loop (1 = scalar).
+    - `threads`: threads per block / workgroup (up to 3 dims, x first).
+    - `grid`: blocks / workgroups per grid (up to 3 dims, x first).
+    - `cpu_threads`: host threads.
+    - `placement`: memory space per operand (inputs then results).
+    - `prefetch`: software prefetch distance in iterations (0 = none).
+    - `layout`: how each operand (inputs then results) is read or written.
+
+    ```mlir
+    #haqa.schedule<tile = [1, 64, 256], order = [0, 1, 2], unroll = 4,
+                   vector = 16, cpu_threads = 2, prefetch = 2>
+    #haqa.schedule<threads = [128], grid = [2048], placement = [shared, global, register]>
+    ```
+  }];
+  let parameters = (ins
+    ArrayRefParameter<"int64_t">:$tile,
+    ArrayRefParameter<"int64_t">:$order,
+    "std::optional<int64_t>":$unroll,
+    "std::optional<int64_t>":$vector,
+    ArrayRefParameter<"int64_t">:$threads,
+    ArrayRefParameter<"int64_t">:$grid,
+    "std::optional<int64_t>":$cpuThreads,
+    ArrayRefParameter<"::mlir::haqa::MemSpace">:$placement,
+    "std::optional<int64_t>":$prefetch,
+    ArrayRefParameter<"::mlir::haqa::OperandLayout">:$layout);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Checks the fields that depend on the kernel: the iteration space
+    /// (`dims`, ShapedType::kDynamic where unknown) and operand count.
+    LogicalResult verifyAgainst(function_ref<InFlightDiagnostic()> emitError,
+                                ArrayRef<int64_t> dims,
+                                unsigned numOperands) const;
+  }];
+}
+
+#endif // HAQA_ATTRS_TD

@@ -1,0 +1,235 @@
+//===- HAQAOps.td - HAQA operations ------------------------*- tablegen -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// The ops of a Llama-2/3 / SmolLM2 decoder at the granularity of the kernels
+// the agent tunes. Reshapes between [T, H*hd] and [T, H, hd] use upstream
+// tensor.expand_shape / tensor.collapse_shape. Constraint tags (rms_norm_c1,
+// ...) refer to docs/Spec.md and name the invalid.mlir cases.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_OPS_TD
+#define HAQA_OPS_TD
+
+include "haqa/HAQADialect.td"
+include "haqa/HAQAAttrs.td"
+include "haqa/HAQATypes.td"
+include "haqa/HAQAInterfaces.td"
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def HAQA_Act : RankedTensorOf<[F32, F16, BF16]>;
+def HAQA_Positions : 1DTensorOf<[I32, I64]>;
+def HAQA_Tokens : 1DTensorOf<[I32, I64]>;
+
+def HAQA_WeightOp : HAQA_Op<"weight", [Pure]> {
+  let summary = "a named model weight stored outside the IR";
+  let description = [{
+    Refers to a weight by its model name (GGUF tensor name); the bytes live in
+    the weights file that accompanies the module.
+
+    ```mlir
+    %w = haqa.weight "blk.0.attn_q.weight" : !haqa.weight<576x576, #haqa.quant<q4_1>>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs HAQA_WeightType:$result);
+  let assemblyFormat = "$name attr-dict `:` qualified(type($result))";
+}
+
+/// A tunable kernel: carries an optional #haqa.schedule.
+class HAQA_KernelOp<string mnemonic, list<Trait> traits = []>
+    : HAQA_Op<mnemonic, !listconcat(traits,
+        [Pure, DeclareOpInterfaceMethods<HAQA_KernelOpInterface>])>;
+
+def HAQA_EmbeddingOp : HAQA_KernelOp<"embedding"> {
+  let summary = "token embedding lookup (dequantizes the selected rows)";
+  let description = [{
+    `result[t, :] = table[tokens[t], :]`, dequantized to the result type.
+
+    ```mlir
+    %x = haqa.embedding %table[%ids] : !haqa.weight<49152x576, #haqa.quant<q8_0>>, tensor<4xi32> -> tensor<4x576xf32>
+    ```
+  }];
+  let arguments = (ins HAQA_WeightType:$table, HAQA_Tokens:$tokens,
+                       OptionalAttr<HAQA_ScheduleAttr>:$schedule);
+  let results = (outs 2DTensorOf<[F32, F16, BF16]>:$result);
+  let assemblyFormat = [{
+    $table `[` $tokens `]` attr-dict `:` qualified(type($table)) `,` type($tokens) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def HAQA_RMSNormOp : HAQA_KernelOp<"rms_norm"> {
+  let summary = "root-mean-square normalization times a weight";
+  let description = [{
+    Over the innermost dimension D:
+    `y = x / sqrt(mean(x^2) + epsilon) * weight`.
+
+    ```mlir
+    %y = haqa.rms_norm %x, %w {epsilon = 1.0e-05 : f32} : tensor<4x576xf32>, !haqa.weight<576, #haqa.quant<f32>> -> tensor<4x576xf32>
+    ```
+  }];
+  let arguments = (ins HAQA_Act:$input, HAQA_WeightType:$weight,
+                       F32Attr:$epsilon,
+                       OptionalAttr<HAQA_ScheduleAttr>:$schedule);
+  let results = (outs HAQA_Act:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` qualified(type($weight)) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def HAQA_MatmulOp : HAQA_KernelOp<"matmul"> {
+  let summary = "activations times the transpose of a (quantized) weight";
+  let description = [{
+    `y[m, n] = sum_k x[m, k] * W[n, k]`: the weight is `[N, K]` as GGUF stores
+    linear layers, quantized along K; quantized blocks are dequantized on the
+    fly.
+
+    ```mlir
+    %y = haqa.matmul %x, %w : tensor<1x576xf32>, !haqa.weight<1536x576, #haqa.quant<q4_0>> -> tensor<1x1536xf32>
+    ```
+  }];
+  let arguments = (ins 2DTensorOf<[F32, F16, BF16]>:$input,
+                       HAQA_WeightType:$weight,
+                       OptionalAttr<HAQA_ScheduleAttr>:$schedule);
+  let results = (outs 2DTensorOf<[F32, F16, BF16]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` qualified(type($weight)) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def HAQA_RoPEOp : HAQA_KernelOp<"rope"> {
+  let summary = "rotary position embedding";
+  let description = [{
+    Rotates each pair of a head by `pos * theta^(-2i/hd)`. Llama-3 frequency
+    scaling applies when `scale_factor` is set (with `low_freq_factor`,
+    `high_freq_factor`, `original_context`).
+
+    ```mlir
+    %y = haqa.rope %q, %pos {theta = 1.0e+04 : f32, style = #haqa<rope_style interleaved>} : tensor<4x9x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
+    ```
+  }];
+  let arguments = (ins 3DTensorOf<[F32, F16, BF16]>:$input,
+                       HAQA_Positions:$positions, F32Attr:$theta,
+                       DefaultValuedAttr<HAQA_RoPEStyleAttr, "RoPEStyle::interleaved">:$style,
+                       OptionalAttr<F32Attr>:$scale_factor,
+                       OptionalAttr<F32Attr>:$low_freq_factor,
+                       OptionalAttr<F32Attr>:$high_freq_factor,
+                       OptionalAttr<I64Attr>:$original_context,
+                       OptionalAttr<HAQA_ScheduleAttr>:$schedule);
+  let results = (outs 3DTensorOf<[F32, F16, BF16]>:$result);
+  let assemblyFormat = [{
+    $input `,` $positions attr-dict `:` type($input) `,` type($positions) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def HAQA_SoftmaxOp : HAQA_KernelOp<"softmax", [SameOperandsAndResultType]> {
+  let summary = "softmax over the innermost dimension";
+  let description = [{
+    ```mlir
+    %y = haqa.softmax %x : tensor<32x64x1024xf32>
+    ```
+  }];
+  let arguments = (ins HAQA_Act:$input, OptionalAttr<HAQA_ScheduleAttr>:$schedule);
+  let results = (outs HAQA_Act:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def HAQA_SiLUOp : HAQA_KernelOp<"silu", [SameOperandsAndResultType]> {
+  let summary = "x * sigmoid(x)";
+  let description = [{
+    ```mlir
+    %y = haqa.silu %x : tensor<4x1536xf32>
+    ```
+  }];
+  let arguments = (ins HAQA_Act:$input, OptionalAttr<HAQA_ScheduleAttr>:$schedule);
+  let results = (outs HAQA_Act:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+class HAQA_BinaryKernelOp<string mnemonic, string sum>
+    : HAQA_KernelOp<mnemonic, [SameOperandsAndResultType]> {
+  let summary = sum;
+  let arguments = (ins HAQA_Act:$lhs, HAQA_Act:$rhs,
+                       OptionalAttr<HAQA_ScheduleAttr>:$schedule);
+  let results = (outs HAQA_Act:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def HAQA_SwiGLUOp : HAQA_BinaryKernelOp<"swiglu", "silu(gate) * up"> {
+  let description = [{
+    The gated feed-forward activation, `lhs` the gate and `rhs` the up branch.
+
+    ```mlir
+    %h = haqa.swiglu %gate, %up : tensor<4x1536xf32>
+    ```
+  }];
+}
+
+def HAQA_AddOp : HAQA_BinaryKernelOp<"add", "elementwise addition"> {
+  let description = [{
+    ```mlir
+    %y = haqa.add %a, %b : tensor<4x576xf32>
+    ```
+  }];
+}
+
+def HAQA_MulOp : HAQA_BinaryKernelOp<"mul", "elementwise multiplication"> {
+  let description = [{
+    ```mlir
+    %y = haqa.mul %a, %b : tensor<4x576xf32>
+    ```
+  }];
+}
+
+def HAQA_KVWriteOp : HAQA_KernelOp<"kv_write"> {
+  let summary = "writes new keys or values into a KV cache at given positions";
+  let description = [{
+    `result = cache` with `result[positions[t], :, :] = values[t, :, :]`.
+
+    ```mlir
+    %kc1 = haqa.kv_write %kc0, %k, %pos : tensor<2048x3x64xf32>, tensor<4x3x64xf32>, tensor<4xi32> -> tensor<2048x3x64xf32>
+    ```
+  }];
+  let arguments = (ins 3DTensorOf<[F32, F16, BF16]>:$cache,
+                       3DTensorOf<[F32, F16, BF16]>:$values,
+                       HAQA_Positions:$positions,
+                       OptionalAttr<HAQA_ScheduleAttr>:$schedule);
+  let results = (outs 3DTensorOf<[F32, F16, BF16]>:$result);
+  let assemblyFormat = [{
+    $cache `,` $values `,` $positions attr-dict `:` type($cache) `,` type($values) `,` type($positions) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def HAQA_AttentionOp : HAQA_KernelOp<"attention"> {
+  let summary = "causal grouped-query attention over a KV cache";
+  let description = [{
+    One op (lowerings decompose it into QK^T, softmax and PV): query `t` of
+    head `h` attends to cache rows `0 .. positions[t]` of KV head
+    `h / (Hq / Hkv)`, with logits multiplied by `scale` (1/sqrt(hd) for
+    Llama).
+
+    ```mlir
+    %o = haqa.attention %q, %kc, %vc, %pos {scale = 0.125 : f32} : tensor<4x9x64xf32>, tensor<2048x3x64xf32>, tensor<2048x3x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
+    ```
+  }];
+  let arguments = (ins 3DTensorOf<[F32, F16, BF16]>:$query,
+                       3DTensorOf<[F32, F16, BF16]>:$keys,
+                       3DTensorOf<[F32, F16, BF16]>:$values,
+                       HAQA_Positions:$positions, F32Attr:$scale,
+                       OptionalAttr<HAQA_ScheduleAttr>:$schedule);
+  let results = (outs 3DTensorOf<[F32, F16, BF16]>:$result);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values `,` $positions attr-dict `:` type($query) `,` type($keys) `,` type($values) `,` type($positions) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // HAQA_OPS_TD

@@ -1,0 +1,44 @@
+//===- HAQA.h - HAQA dialect, attributes, types and ops ---------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Everything a user of the haqa dialect includes: the dialect, its enums,
+// attributes (#haqa.quant, #haqa.schedule), types (!haqa.weight), the kernel
+// op interface and the ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_DIALECT_HAQA_IR_HAQA_H
+#define HAQA_DIALECT_HAQA_IR_HAQA_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "haqa/Dialect/HAQA/IR/HAQADialect.h.inc"
+#include "haqa/Dialect/HAQA/IR/HAQAEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "haqa/Dialect/HAQA/IR/HAQAAttrs.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "haqa/Dialect/HAQA/IR/HAQATypes.h.inc"
+
+namespace mlir::haqa {
+class KernelOpInterface;
+namespace detail {
+/// Checks an op's #haqa.schedule against its iteration space and operands.
+LogicalResult verifyKernelOp(Operation *op);
+} // namespace detail
+} // namespace mlir::haqa
+
+#include "haqa/Dialect/HAQA/IR/HAQAInterfaces.h.inc"
+
+#define GET_OP_CLASSES
+#include "haqa/Dialect/HAQA/IR/HAQAOps.h.inc"
+
+#endif // HAQA_DIALECT_HAQA_IR_HAQA_H

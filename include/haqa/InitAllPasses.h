@@ -1,0 +1,18 @@
+//===- InitAllPasses.h - register every HAQA pass ---------------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_INITALLPASSES_H
+#define HAQA_INITALLPASSES_H
+
+#include "haqa/Dialect/HAQA/Transforms/Passes.h"
+
+namespace mlir::haqa {
+
+inline void registerAllHAQAPasses() { registerHAQAPasses(); }
+
+} // namespace mlir::haqa
+
+#endif // HAQA_INITALLPASSES_H

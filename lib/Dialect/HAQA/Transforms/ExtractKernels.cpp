@@ -1,0 +1,151 @@
+//===- ExtractKernels.cpp - list the distinct kernels as JSON ---*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Writes the JSON the agent reads: one entry per distinct kernel (same op,
+// operand and result types, schedule) with its signature, quantization,
+// schedule, FLOPs, bytes and number of occurrences. Leaves the IR alone.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Dialect/HAQA/Transforms/Passes.h"
+
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+namespace mlir::haqa {
+#define GEN_PASS_DEF_HAQAEXTRACTKERNELSPASS
+#include "haqa/Dialect/HAQA/Transforms/Passes.h.inc"
+} // namespace mlir::haqa
+
+using namespace mlir;
+using namespace mlir::haqa;
+
+namespace {
+
+template <typename T>
+std::string printed(T value) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  value.print(os);
+  return s;
+}
+
+llvm::json::Array intArray(ArrayRef<int64_t> values) {
+  llvm::json::Array a;
+  for (int64_t v : values)
+    a.push_back(ShapedType::isDynamic(v) ? llvm::json::Value(nullptr)
+                                         : llvm::json::Value(v));
+  return a;
+}
+
+/// The quantization of the kernel's weight operand, or null.
+llvm::json::Value quantJson(Operation *op) {
+  for (Value v : op->getOperands()) {
+    auto w = dyn_cast<WeightType>(v.getType());
+    if (!w)
+      continue;
+    QuantAttr q = w.getQuant();
+    llvm::json::Object o{{"attr", printed(Attribute(q))},
+                         {"kind", stringifyElemKind(q.getKind())},
+                         {"bits", static_cast<int64_t>(q.getBits())}};
+    if (q.isQuantized()) {
+      o["group"] = q.getGroup();
+      o["zero"] = stringifyZeroKind(q.getZero());
+      o["layout"] = stringifyStorageLayout(q.getLayout());
+    }
+    StringRef gguf = q.getGGUFName();
+    o["gguf"] = gguf.empty() ? llvm::json::Value(nullptr)
+                             : llvm::json::Value(gguf);
+    return llvm::json::Value(std::move(o));
+  }
+  return nullptr;
+}
+
+struct ExtractKernelsPass final
+    : haqa::impl::HAQAExtractKernelsPassBase<ExtractKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    // Key: op name, operand and result types, schedule.
+    // First op of each distinct kernel and its count, in program order.
+    SmallVector<std::pair<Operation *, int64_t>> kernels;
+    llvm::StringMap<size_t> index;
+    uint64_t totalFlops = 0, totalBytes = 0;
+    int64_t totalOps = 0;
+    getOperation().walk([&](KernelOpInterface kernel) {
+      Operation *op = kernel.getOperation();
+      std::string key = op->getName().getStringRef().str();
+      for (Type t : op->getOperandTypes())
+        key += "|" + printed(t);
+      for (Type t : op->getResultTypes())
+        key += "|" + printed(t);
+      if (ScheduleAttr s = kernel.getSchedule())
+        key += "|" + printed(Attribute(s));
+      auto [it, inserted] = index.try_emplace(key, kernels.size());
+      if (inserted)
+        kernels.push_back({op, 0});
+      ++kernels[it->second].second;
+      totalFlops += kernel.getFlops();
+      totalBytes += kernel.getBytes({});
+      ++totalOps;
+    });
+
+    llvm::json::Array list;
+    for (auto &entry : kernels) {
+      auto kernel = cast<KernelOpInterface>(entry.first);
+      Operation *op = entry.first;
+      llvm::json::Array operands, results;
+      for (Type t : op->getOperandTypes())
+        operands.push_back(printed(t));
+      for (Type t : op->getResultTypes())
+        results.push_back(printed(t));
+      ScheduleAttr schedule = kernel.getSchedule();
+      list.push_back(llvm::json::Object{
+          {"kernel", kernel.getKernelName()},
+          {"op", op->getName().getStringRef()},
+          {"signature", kernel.getSignatureString()},
+          {"shape", intArray(kernel.getShapeSignature())},
+          {"iteration_space", intArray(kernel.getIterationSpace())},
+          {"operand_types", std::move(operands)},
+          {"result_types", std::move(results)},
+          {"quant", quantJson(op)},
+          {"schedule", schedule ? llvm::json::Value(printed(Attribute(schedule)))
+                                : llvm::json::Value(nullptr)},
+          {"flops", static_cast<int64_t>(kernel.getFlops())},
+          {"bytes", static_cast<int64_t>(kernel.getBytes({}))},
+          {"count", entry.second},
+      });
+    }
+    llvm::json::Object root{
+        {"kernels", std::move(list)},
+        {"total",
+         llvm::json::Object{{"distinct_kernels",
+                             static_cast<int64_t>(kernels.size())},
+                            {"kernel_ops", totalOps},
+                            {"flops", static_cast<int64_t>(totalFlops)},
+                            {"bytes", static_cast<int64_t>(totalBytes)}}}};
+
+    if (output.empty()) {
+      llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
+                   << "\n";
+      llvm::outs().flush();
+      return markAllAnalysesPreserved();
+    }
+    std::string error;
+    std::unique_ptr<llvm::ToolOutputFile> file =
+        openOutputFile(output, &error);
+    if (!file) {
+      getOperation().emitError() << "cannot write kernel list: " << error;
+      return signalPassFailure();
+    }
+    file->os() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
+               << "\n";
+    file->keep();
+    markAllAnalysesPreserved();
+  }
+};
+
+} // namespace
