@@ -162,13 +162,11 @@ Attribute QuantAttr::parse(AsmParser &parser, Type) {
                           << word << "'";
     return {};
   }
-  if (isPlainKind(*kind)) {
-    if (parser.parseGreater())
-      return {};
-    return getPlain(ctx, *kind);
-  }
+  // Plain kinds default to no scale; fields given anyway reach the verifier,
+  // which names the rule they break.
   int64_t group = 0;
-  Type scale = Float16Type::get(ctx);
+  Type scale = isPlainKind(*kind) ? Type(NoneType::get(ctx))
+                                  : Type(Float16Type::get(ctx));
   ZeroKind zero = ZeroKind::none;
   StorageLayout layout = StorageLayout::planar;
   llvm::SmallSet<StringRef, 4> seen;

@@ -99,6 +99,7 @@ LogicalResult MatmulOp::verify() {
     return emitOpError() << "expected result element type "
                          << input.getElementType() << ", got "
                          << getResult().getType().getElementType();
+  // matmul_c4
   return expectShape(*this, "result", getResult().getType().getShape(),
                      {input.getDimSize(0), n});
 }

@@ -1,0 +1,297 @@
+// RUN: haqa-opt %s -split-input-file -verify-diagnostics
+
+// embedding_c1
+func.func @embedding_rank(%ids: tensor<4xi32>) -> tensor<4x576xf32> {
+  %t = haqa.weight "t" : !haqa.weight<576, #haqa.quant<f32>>
+  // expected-error@+1 {{'haqa.embedding' op expected a 2-d embedding table, got rank 1}}
+  %x = haqa.embedding %t[%ids] : !haqa.weight<576, #haqa.quant<f32>>, tensor<4xi32> -> tensor<4x576xf32>
+  return %x : tensor<4x576xf32>
+}
+
+// -----
+
+// embedding_c2
+func.func @embedding_shape(%ids: tensor<4xi32>) -> tensor<4x512xf32> {
+  %t = haqa.weight "t" : !haqa.weight<100x576, #haqa.quant<q8_0>>
+  // expected-error@+1 {{'haqa.embedding' op expected result of shape [4, 576], got [4, 512]}}
+  %x = haqa.embedding %t[%ids] : !haqa.weight<100x576, #haqa.quant<q8_0>>, tensor<4xi32> -> tensor<4x512xf32>
+  return %x : tensor<4x512xf32>
+}
+
+// -----
+
+// rms_norm_c1
+func.func @rms_norm_weight_size(%x: tensor<4x576xf32>) -> tensor<4x576xf32> {
+  %w = haqa.weight "w" : !haqa.weight<512, #haqa.quant<f32>>
+  // expected-error@+1 {{'haqa.rms_norm' op expected an unquantized 1-d weight of size 576, got '!haqa.weight<512, #haqa.quant<f32>>'}}
+  %y = haqa.rms_norm %x, %w {epsilon = 1.0e-05 : f32} : tensor<4x576xf32>, !haqa.weight<512, #haqa.quant<f32>> -> tensor<4x576xf32>
+  return %y : tensor<4x576xf32>
+}
+
+// -----
+
+// rms_norm_c1
+func.func @rms_norm_quantized_weight(%x: tensor<4x576xf32>) -> tensor<4x576xf32> {
+  %w = haqa.weight "w" : !haqa.weight<576, #haqa.quant<q8_0>>
+  // expected-error@+1 {{'haqa.rms_norm' op expected an unquantized 1-d weight of size 576, got '!haqa.weight<576, #haqa.quant<q8_0>>'}}
+  %y = haqa.rms_norm %x, %w {epsilon = 1.0e-05 : f32} : tensor<4x576xf32>, !haqa.weight<576, #haqa.quant<q8_0>> -> tensor<4x576xf32>
+  return %y : tensor<4x576xf32>
+}
+
+// -----
+
+// rms_norm_c2
+func.func @rms_norm_epsilon(%x: tensor<4x576xf32>) -> tensor<4x576xf32> {
+  %w = haqa.weight "w" : !haqa.weight<576, #haqa.quant<f32>>
+  // expected-error@+1 {{'haqa.rms_norm' op expected a positive epsilon, got 0}}
+  %y = haqa.rms_norm %x, %w {epsilon = 0.0 : f32} : tensor<4x576xf32>, !haqa.weight<576, #haqa.quant<f32>> -> tensor<4x576xf32>
+  return %y : tensor<4x576xf32>
+}
+
+// -----
+
+// rms_norm_c3
+func.func @rms_norm_result(%x: tensor<4x576xf32>) -> tensor<4x576xf16> {
+  %w = haqa.weight "w" : !haqa.weight<576, #haqa.quant<f32>>
+  // expected-error@+1 {{'haqa.rms_norm' op expected the result type to equal the input type 'tensor<4x576xf32>', got 'tensor<4x576xf16>'}}
+  %y = haqa.rms_norm %x, %w {epsilon = 1.0e-05 : f32} : tensor<4x576xf32>, !haqa.weight<576, #haqa.quant<f32>> -> tensor<4x576xf16>
+  return %y : tensor<4x576xf16>
+}
+
+// -----
+
+// matmul_c1
+func.func @matmul_weight_rank(%x: tensor<1x576xf32>) -> tensor<1x576xf32> {
+  %w = haqa.weight "w" : !haqa.weight<576, #haqa.quant<f32>>
+  // expected-error@+1 {{'haqa.matmul' op expected a 2-d [N, K] weight, got rank 1}}
+  %y = haqa.matmul %x, %w : tensor<1x576xf32>, !haqa.weight<576, #haqa.quant<f32>> -> tensor<1x576xf32>
+  return %y : tensor<1x576xf32>
+}
+
+// -----
+
+// matmul_c2
+func.func @matmul_reduction(%x: tensor<1x512xf32>) -> tensor<1x1536xf32> {
+  %w = haqa.weight "w" : !haqa.weight<1536x576, #haqa.quant<q4_0>>
+  // expected-error@+1 {{'haqa.matmul' op expected input reduction dimension 512 to match weight dimension 1 (576)}}
+  %y = haqa.matmul %x, %w : tensor<1x512xf32>, !haqa.weight<1536x576, #haqa.quant<q4_0>> -> tensor<1x1536xf32>
+  return %y : tensor<1x1536xf32>
+}
+
+// -----
+
+// matmul_c3
+func.func @matmul_element_type(%x: tensor<1x576xf32>) -> tensor<1x1536xf16> {
+  %w = haqa.weight "w" : !haqa.weight<1536x576, #haqa.quant<q4_0>>
+  // expected-error@+1 {{'haqa.matmul' op expected result element type 'f32', got 'f16'}}
+  %y = haqa.matmul %x, %w : tensor<1x576xf32>, !haqa.weight<1536x576, #haqa.quant<q4_0>> -> tensor<1x1536xf16>
+  return %y : tensor<1x1536xf16>
+}
+
+// -----
+
+// matmul_c4
+func.func @matmul_result_shape(%x: tensor<1x576xf32>) -> tensor<1x576xf32> {
+  %w = haqa.weight "w" : !haqa.weight<1536x576, #haqa.quant<q4_0>>
+  // expected-error@+1 {{'haqa.matmul' op expected result of shape [1, 1536], got [1, 576]}}
+  %y = haqa.matmul %x, %w : tensor<1x576xf32>, !haqa.weight<1536x576, #haqa.quant<q4_0>> -> tensor<1x576xf32>
+  return %y : tensor<1x576xf32>
+}
+
+// -----
+
+// rope_c1
+func.func @rope_odd_head(%x: tensor<1x9x63xf32>, %pos: tensor<1xi32>) -> tensor<1x9x63xf32> {
+  // expected-error@+1 {{'haqa.rope' op expected an even head dimension, got 63}}
+  %y = haqa.rope %x, %pos {theta = 1.0e+04 : f32} : tensor<1x9x63xf32>, tensor<1xi32> -> tensor<1x9x63xf32>
+  return %y : tensor<1x9x63xf32>
+}
+
+// -----
+
+// rope_c2
+func.func @rope_positions(%x: tensor<4x9x64xf32>, %pos: tensor<3xi32>) -> tensor<4x9x64xf32> {
+  // expected-error@+1 {{'haqa.rope' op expected one position per token (4), got 3}}
+  %y = haqa.rope %x, %pos {theta = 1.0e+04 : f32} : tensor<4x9x64xf32>, tensor<3xi32> -> tensor<4x9x64xf32>
+  return %y : tensor<4x9x64xf32>
+}
+
+// -----
+
+// rope_c3
+func.func @rope_result(%x: tensor<1x9x64xf32>, %pos: tensor<1xi32>) -> tensor<1x9x64xf16> {
+  // expected-error@+1 {{'haqa.rope' op expected the result type to equal the input type 'tensor<1x9x64xf32>', got 'tensor<1x9x64xf16>'}}
+  %y = haqa.rope %x, %pos {theta = 1.0e+04 : f32} : tensor<1x9x64xf32>, tensor<1xi32> -> tensor<1x9x64xf16>
+  return %y : tensor<1x9x64xf16>
+}
+
+// -----
+
+// rope_c4
+func.func @rope_theta(%x: tensor<1x9x64xf32>, %pos: tensor<1xi32>) -> tensor<1x9x64xf32> {
+  // expected-error@+1 {{'haqa.rope' op expected a positive theta, got -1}}
+  %y = haqa.rope %x, %pos {theta = -1.0 : f32} : tensor<1x9x64xf32>, tensor<1xi32> -> tensor<1x9x64xf32>
+  return %y : tensor<1x9x64xf32>
+}
+
+// -----
+
+// rope_c5
+func.func @rope_partial_scaling(%x: tensor<1x9x64xf32>, %pos: tensor<1xi32>) -> tensor<1x9x64xf32> {
+  // expected-error@+1 {{'haqa.rope' op expected all or none of scale_factor, low_freq_factor, high_freq_factor and original_context, got 1 of 4}}
+  %y = haqa.rope %x, %pos {theta = 5.0e+05 : f32, scale_factor = 8.0 : f32} : tensor<1x9x64xf32>, tensor<1xi32> -> tensor<1x9x64xf32>
+  return %y : tensor<1x9x64xf32>
+}
+
+// -----
+
+// kv_write_c1
+func.func @kv_write_heads(%c: tensor<2048x3x64xf32>, %v: tensor<1x4x64xf32>, %pos: tensor<1xi32>) -> tensor<2048x3x64xf32> {
+  // expected-error@+1 {{'haqa.kv_write' op expected values 'tensor<1x4x64xf32>' to match the cache's heads, head size and element type 'tensor<2048x3x64xf32>'}}
+  %r = haqa.kv_write %c, %v, %pos : tensor<2048x3x64xf32>, tensor<1x4x64xf32>, tensor<1xi32> -> tensor<2048x3x64xf32>
+  return %r : tensor<2048x3x64xf32>
+}
+
+// -----
+
+// kv_write_c2
+func.func @kv_write_positions(%c: tensor<2048x3x64xf32>, %v: tensor<2x3x64xf32>, %pos: tensor<1xi32>) -> tensor<2048x3x64xf32> {
+  // expected-error@+1 {{'haqa.kv_write' op expected one position per written row (2), got 1}}
+  %r = haqa.kv_write %c, %v, %pos : tensor<2048x3x64xf32>, tensor<2x3x64xf32>, tensor<1xi32> -> tensor<2048x3x64xf32>
+  return %r : tensor<2048x3x64xf32>
+}
+
+// -----
+
+// kv_write_c3
+func.func @kv_write_result(%c: tensor<2048x3x64xf32>, %v: tensor<1x3x64xf32>, %pos: tensor<1xi32>) -> tensor<1024x3x64xf32> {
+  // expected-error@+1 {{'haqa.kv_write' op expected the result type to equal the cache type 'tensor<2048x3x64xf32>', got 'tensor<1024x3x64xf32>'}}
+  %r = haqa.kv_write %c, %v, %pos : tensor<2048x3x64xf32>, tensor<1x3x64xf32>, tensor<1xi32> -> tensor<1024x3x64xf32>
+  return %r : tensor<1024x3x64xf32>
+}
+
+// -----
+
+// attention_c1
+func.func @attention_kv_types(%q: tensor<1x9x64xf32>, %k: tensor<2048x3x64xf32>, %v: tensor<1024x3x64xf32>, %pos: tensor<1xi32>) -> tensor<1x9x64xf32> {
+  // expected-error@+1 {{'haqa.attention' op expected keys and values of one type, got 'tensor<2048x3x64xf32>' and 'tensor<1024x3x64xf32>'}}
+  %o = haqa.attention %q, %k, %v, %pos {scale = 0.125 : f32} : tensor<1x9x64xf32>, tensor<2048x3x64xf32>, tensor<1024x3x64xf32>, tensor<1xi32> -> tensor<1x9x64xf32>
+  return %o : tensor<1x9x64xf32>
+}
+
+// -----
+
+// attention_c2
+func.func @attention_head_size(%q: tensor<1x9x32xf32>, %k: tensor<2048x3x64xf32>, %pos: tensor<1xi32>) -> tensor<1x9x32xf32> {
+  // expected-error@+1 {{'haqa.attention' op expected query 'tensor<1x9x32xf32>' and cache to share head size and element type, got 'tensor<2048x3x64xf32>'}}
+  %o = haqa.attention %q, %k, %k, %pos {scale = 0.125 : f32} : tensor<1x9x32xf32>, tensor<2048x3x64xf32>, tensor<2048x3x64xf32>, tensor<1xi32> -> tensor<1x9x32xf32>
+  return %o : tensor<1x9x32xf32>
+}
+
+// -----
+
+// attention_c3
+func.func @attention_gqa(%q: tensor<1x8x64xf32>, %k: tensor<2048x3x64xf32>, %pos: tensor<1xi32>) -> tensor<1x8x64xf32> {
+  // expected-error@+1 {{'haqa.attention' op expected query heads (8) to be a multiple of key/value heads (3)}}
+  %o = haqa.attention %q, %k, %k, %pos {scale = 0.125 : f32} : tensor<1x8x64xf32>, tensor<2048x3x64xf32>, tensor<2048x3x64xf32>, tensor<1xi32> -> tensor<1x8x64xf32>
+  return %o : tensor<1x8x64xf32>
+}
+
+// -----
+
+// attention_c4
+func.func @attention_positions(%q: tensor<2x9x64xf32>, %k: tensor<2048x3x64xf32>, %pos: tensor<1xi32>) -> tensor<2x9x64xf32> {
+  // expected-error@+1 {{'haqa.attention' op expected one position per query (2), got 1}}
+  %o = haqa.attention %q, %k, %k, %pos {scale = 0.125 : f32} : tensor<2x9x64xf32>, tensor<2048x3x64xf32>, tensor<2048x3x64xf32>, tensor<1xi32> -> tensor<2x9x64xf32>
+  return %o : tensor<2x9x64xf32>
+}
+
+// -----
+
+// attention_c5
+func.func @attention_result(%q: tensor<1x9x64xf32>, %k: tensor<2048x3x64xf32>, %pos: tensor<1xi32>) -> tensor<1x3x64xf32> {
+  // expected-error@+1 {{'haqa.attention' op expected the result type to equal the query type 'tensor<1x9x64xf32>', got 'tensor<1x3x64xf32>'}}
+  %o = haqa.attention %q, %k, %k, %pos {scale = 0.125 : f32} : tensor<1x9x64xf32>, tensor<2048x3x64xf32>, tensor<2048x3x64xf32>, tensor<1xi32> -> tensor<1x3x64xf32>
+  return %o : tensor<1x3x64xf32>
+}
+
+// -----
+
+// attention_c6
+func.func @attention_scale(%q: tensor<1x9x64xf32>, %k: tensor<2048x3x64xf32>, %pos: tensor<1xi32>) -> tensor<1x9x64xf32> {
+  // expected-error@+1 {{'haqa.attention' op expected a positive scale, got 0}}
+  %o = haqa.attention %q, %k, %k, %pos {scale = 0.0 : f32} : tensor<1x9x64xf32>, tensor<2048x3x64xf32>, tensor<2048x3x64xf32>, tensor<1xi32> -> tensor<1x9x64xf32>
+  return %o : tensor<1x9x64xf32>
+}
+
+// -----
+
+// The type constraints of ODS: activations are ranked float tensors.
+func.func @silu_int(%x: tensor<4xi32>) -> tensor<4xi32> {
+  // expected-error@+1 {{'haqa.silu' op operand #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<4xi32>'}}
+  %y = haqa.silu %x : tensor<4xi32>
+  return %y : tensor<4xi32>
+}
+
+// -----
+
+// schedule_c10
+func.func @schedule_tile_rank(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
+  // expected-error@+1 {{'haqa.silu' op expected at most 2 tile sizes for a 2-d iteration space, got 3}}
+  %y = haqa.silu %x {schedule = #haqa.schedule<tile = [1, 1, 64]>} : tensor<4x1536xf32>
+  return %y : tensor<4x1536xf32>
+}
+
+// -----
+
+// schedule_c11
+func.func @schedule_tile_too_large(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
+  // expected-error@+1 {{'haqa.silu' op expected tile size 2048 at index 1 to be at most the dimension 1536}}
+  %y = haqa.silu %x {schedule = #haqa.schedule<tile = [1, 2048]>} : tensor<4x1536xf32>
+  return %y : tensor<4x1536xf32>
+}
+
+// -----
+
+// schedule_c11: matmul's iteration space is [M, N, K].
+func.func @schedule_matmul_k(%x: tensor<1x576xf32>) -> tensor<1x1536xf32> {
+  %w = haqa.weight "w" : !haqa.weight<1536x576, #haqa.quant<q4_0>>
+  // expected-error@+1 {{'haqa.matmul' op expected tile size 1024 at index 2 to be at most the dimension 576}}
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<tile = [1, 64, 1024]>} : tensor<1x576xf32>, !haqa.weight<1536x576, #haqa.quant<q4_0>> -> tensor<1x1536xf32>
+  return %y : tensor<1x1536xf32>
+}
+
+// -----
+
+// schedule_c12
+func.func @schedule_order_rank(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
+  // expected-error@+1 {{'haqa.silu' op expected order to permute the 2 iteration dimensions, got 3 entries}}
+  %y = haqa.silu %x {schedule = #haqa.schedule<order = [2, 0, 1]>} : tensor<4x1536xf32>
+  return %y : tensor<4x1536xf32>
+}
+
+// -----
+
+// schedule_c13
+func.func @schedule_placement_count(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
+  // expected-error@+1 {{'haqa.add' op expected one placement per operand and result (3), got 2}}
+  %y = haqa.add %x, %x {schedule = #haqa.schedule<placement = [global, shared]>} : tensor<4x1536xf32>
+  return %y : tensor<4x1536xf32>
+}
+
+// -----
+
+// schedule_c13
+func.func @schedule_layout_count(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
+  // expected-error@+1 {{'haqa.silu' op expected one layout per operand and result (2), got 1}}
+  %y = haqa.silu %x {schedule = #haqa.schedule<layout = [row]>} : tensor<4x1536xf32>
+  return %y : tensor<4x1536xf32>
+}
+
+// -----
+
+func.func @schedule_wrong_attr(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
+  // expected-error@+1 {{'haqa.silu' op attribute 'schedule' failed to satisfy constraint}}
+  %y = haqa.silu %x {schedule = 4 : i64} : tensor<4x1536xf32>
+  return %y : tensor<4x1536xf32>
+}

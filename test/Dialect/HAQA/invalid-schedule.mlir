@@ -1,0 +1,117 @@
+// RUN: haqa-opt %s -split-input-file -verify-diagnostics
+
+// Rules of #haqa.schedule on its own; rules that need the kernel's
+// iteration space are in invalid-ops.mlir (schedule_c10 .. c13).
+// schedule_c1
+// expected-error@+1 {{expected positive tile sizes, got 0 at index 1}}
+func.func private @s0() attributes {schedule = #haqa.schedule<tile = [4, 0]>}
+
+// -----
+
+// schedule_c1
+// expected-error@+1 {{expected positive tile sizes, got -8 at index 0}}
+func.func private @s1() attributes {schedule = #haqa.schedule<tile = [-8]>}
+
+// -----
+
+// schedule_c2
+// expected-error@+1 {{expected order to be a permutation of [0, 3), got [0, 0, 2]}}
+func.func private @s2() attributes {schedule = #haqa.schedule<order = [0, 0, 2]>}
+
+// -----
+
+// schedule_c2
+// expected-error@+1 {{expected order to be a permutation of [0, 2), got [1, 2]}}
+func.func private @s3() attributes {schedule = #haqa.schedule<order = [1, 2]>}
+
+// -----
+
+// schedule_c3
+// expected-error@+1 {{expected order (3 entries) and tile (2 entries) to have the same length}}
+func.func private @s4() attributes {schedule = #haqa.schedule<tile = [1, 64], order = [2, 1, 0]>}
+
+// -----
+
+// schedule_c4
+// expected-error@+1 {{expected unroll factor in [1, 64], got 0}}
+func.func private @s5() attributes {schedule = #haqa.schedule<unroll = 0>}
+
+// -----
+
+// schedule_c4
+// expected-error@+1 {{expected unroll factor in [1, 64], got 128}}
+func.func private @s6() attributes {schedule = #haqa.schedule<unroll = 128>}
+
+// -----
+
+// schedule_c5
+// expected-error@+1 {{expected vector width to be a power of two in [1, 64], got 12}}
+func.func private @s7() attributes {schedule = #haqa.schedule<vector = 12>}
+
+// -----
+
+// schedule_c5
+// expected-error@+1 {{expected vector width to be a power of two in [1, 64], got 0}}
+func.func private @s8() attributes {schedule = #haqa.schedule<vector = 0>}
+
+// -----
+
+// schedule_c6
+// expected-error@+1 {{expected at most 3 threads dimensions, got 4}}
+func.func private @s9() attributes {schedule = #haqa.schedule<threads = [32, 2, 2, 2]>}
+
+// -----
+
+// schedule_c6
+// expected-error@+1 {{expected positive grid sizes, got 0 at index 0}}
+func.func private @s10() attributes {schedule = #haqa.schedule<grid = [0]>}
+
+// -----
+
+// schedule_c6
+// expected-error@+1 {{expected positive threads sizes, got -1 at index 1}}
+func.func private @s11() attributes {schedule = #haqa.schedule<threads = [32, -1]>}
+
+// -----
+
+// schedule_c7
+// expected-error@+1 {{expected at most 1024 threads per block, got 2048}}
+func.func private @s12() attributes {schedule = #haqa.schedule<threads = [64, 32]>}
+
+// -----
+
+// schedule_c8
+// expected-error@+1 {{expected cpu_threads in [1, 1024], got 0}}
+func.func private @s13() attributes {schedule = #haqa.schedule<cpu_threads = 0>}
+
+// -----
+
+// schedule_c9
+// expected-error@+1 {{expected prefetch distance in [0, 16], got 17}}
+func.func private @s14() attributes {schedule = #haqa.schedule<prefetch = 17>}
+
+// -----
+
+// schedule_c9
+// expected-error@+1 {{expected prefetch distance in [0, 16], got -1}}
+func.func private @s15() attributes {schedule = #haqa.schedule<prefetch = -1>}
+
+// -----
+
+// expected-error@+1 {{unknown memory space 'texture'}}
+func.func private @s16() attributes {schedule = #haqa.schedule<placement = [texture]>}
+
+// -----
+
+// expected-error@+1 {{unknown operand layout 'diagonal'}}
+func.func private @s17() attributes {schedule = #haqa.schedule<layout = [diagonal]>}
+
+// -----
+
+// expected-error@+1 {{unknown schedule field 'tiles' (expected tile, order, unroll, vector, threads, grid, cpu_threads, placement, prefetch or layout)}}
+func.func private @s18() attributes {schedule = #haqa.schedule<tiles = [4]>}
+
+// -----
+
+// expected-error@+1 {{duplicate schedule field 'unroll'}}
+func.func private @s19() attributes {schedule = #haqa.schedule<unroll = 2, unroll = 4>}

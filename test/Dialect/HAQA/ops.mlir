@@ -1,0 +1,90 @@
+// RUN: haqa-opt %s | haqa-opt | FileCheck %s
+// RUN: haqa-opt %s --mlir-print-op-generic | haqa-opt | FileCheck %s
+
+// Round trip of every op, type and attribute of the haqa dialect.
+
+// CHECK-LABEL: func.func @quant_and_weights
+func.func @quant_and_weights() {
+  // CHECK: haqa.weight "f32" : !haqa.weight<576, #haqa.quant<f32>>
+  %0 = haqa.weight "f32" : !haqa.weight<576, #haqa.quant<f32>>
+  // CHECK: haqa.weight "f16" : !haqa.weight<8x64, #haqa.quant<f16>>
+  %1 = haqa.weight "f16" : !haqa.weight<8x64, #haqa.quant<f16>>
+  // CHECK: haqa.weight "bf16" : !haqa.weight<8x64, #haqa.quant<bf16>>
+  %2 = haqa.weight "bf16" : !haqa.weight<8x64, #haqa.quant<bf16>>
+  // CHECK: haqa.weight "q8" : !haqa.weight<8x64, #haqa.quant<q8_0>>
+  %3 = haqa.weight "q8" : !haqa.weight<8x64, #haqa.quant<q8_0>>
+  // CHECK: haqa.weight "q40" : !haqa.weight<8x64, #haqa.quant<q4_0>>
+  %4 = haqa.weight "q40" : !haqa.weight<8x64, #haqa.quant<q4_0>>
+  // CHECK: haqa.weight "q41" : !haqa.weight<8x64, #haqa.quant<q4_1>>
+  %5 = haqa.weight "q41" : !haqa.weight<8x64, #haqa.quant<q4_1>>
+  // The long spelling of a GGUF block format prints as its short name.
+  // CHECK: haqa.weight "long" : !haqa.weight<8x64, #haqa.quant<q4_1>>
+  %6 = haqa.weight "long" : !haqa.weight<8x64, #haqa.quant<i4, group = 32, scale = f16, zero = min, layout = gguf>>
+  // CHECK: haqa.weight "planar" : !haqa.weight<8x256, #haqa.quant<i4, group = 128, scale = f32, zero = zero_point, layout = planar>>
+  %7 = haqa.weight "planar" : !haqa.weight<8x256, #haqa.quant<i4, group = 128, scale = f32, zero = zero_point, layout = planar>>
+  // Omitted fields take their defaults: scale f16, zero none, layout planar.
+  // CHECK: haqa.weight "defaults" : !haqa.weight<8x64, #haqa.quant<i8, group = 64, scale = f16, zero = none, layout = planar>>
+  %8 = haqa.weight "defaults" : !haqa.weight<8x64, #haqa.quant<i8, group = 64>>
+  // CHECK: haqa.weight "bf16scale" : !haqa.weight<8x64, #haqa.quant<i8, group = 16, scale = bf16, zero = min, layout = planar>>
+  %9 = haqa.weight "bf16scale" : !haqa.weight<8x64, #haqa.quant<i8, group = 16, scale = bf16, zero = min>>
+  return
+}
+
+// CHECK-LABEL: func.func @schedules
+func.func @schedules(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
+  // CHECK: haqa.silu %{{.*}} {schedule = #haqa.schedule<>}
+  %0 = haqa.silu %x {schedule = #haqa.schedule<>} : tensor<4x1536xf32>
+  // Fields print in a fixed order whatever order they were written in.
+  // CHECK: haqa.silu %{{.*}} {schedule = #haqa.schedule<tile = [2, 512], order = [1, 0], unroll = 8, vector = 16, threads = [32, 4], grid = [48, 2], cpu_threads = 2, placement = [shared, register], prefetch = 4, layout = [row, col_t]>}
+  %1 = haqa.silu %0 {schedule = #haqa.schedule<layout = [row, col_t], prefetch = 4, placement = [shared, register], cpu_threads = 2, grid = [48, 2], threads = [32, 4], vector = 16, unroll = 8, order = [1, 0], tile = [2, 512]>} : tensor<4x1536xf32>
+  // CHECK: haqa.silu %{{.*}} {schedule = #haqa.schedule<placement = [global, local], layout = [col, row_t]>}
+  %2 = haqa.silu %1 {schedule = #haqa.schedule<placement = [global, local], layout = [col, row_t]>} : tensor<4x1536xf32>
+  return %2 : tensor<4x1536xf32>
+}
+
+// CHECK-LABEL: func.func @kernels
+func.func @kernels(%ids: tensor<4xi32>, %pos: tensor<4xi32>, %kc: tensor<2048x3x64xf32>,
+                   %vc: tensor<2048x3x64xf32>, %s: tensor<9x4x2048xf32>)
+    -> (tensor<4x576xf32>, tensor<9x4x2048xf32>, tensor<4x9x64xf32>) {
+  %emb = haqa.weight "token_embd.weight" : !haqa.weight<49152x576, #haqa.quant<q8_0>>
+  %norm = haqa.weight "blk.0.attn_norm.weight" : !haqa.weight<576, #haqa.quant<f32>>
+  %wq = haqa.weight "blk.0.attn_q.weight" : !haqa.weight<576x576, #haqa.quant<q4_0>>
+  // CHECK: %[[X:.+]] = haqa.embedding %{{.*}}[%{{.*}}] : !haqa.weight<49152x576, #haqa.quant<q8_0>>, tensor<4xi32> -> tensor<4x576xf32>
+  %x = haqa.embedding %emb[%ids] : !haqa.weight<49152x576, #haqa.quant<q8_0>>, tensor<4xi32> -> tensor<4x576xf32>
+  // CHECK: %[[H:.+]] = haqa.rms_norm %[[X]], %{{.*}} {epsilon = 9.99999974E-6 : f32} : tensor<4x576xf32>, !haqa.weight<576, #haqa.quant<f32>> -> tensor<4x576xf32>
+  %h = haqa.rms_norm %x, %norm {epsilon = 1.0e-05 : f32} : tensor<4x576xf32>, !haqa.weight<576, #haqa.quant<f32>> -> tensor<4x576xf32>
+  // CHECK: %[[Q:.+]] = haqa.matmul %[[H]], %{{.*}} {schedule = #haqa.schedule<tile = [4, 64, 576], prefetch = 2>} : tensor<4x576xf32>, !haqa.weight<576x576, #haqa.quant<q4_0>> -> tensor<4x576xf32>
+  %q = haqa.matmul %h, %wq {schedule = #haqa.schedule<tile = [4, 64, 576], prefetch = 2>} : tensor<4x576xf32>, !haqa.weight<576x576, #haqa.quant<q4_0>> -> tensor<4x576xf32>
+  %q3 = tensor.expand_shape %q [[0], [1, 2]] output_shape [4, 9, 64] : tensor<4x576xf32> into tensor<4x9x64xf32>
+  // CHECK: %[[R:.+]] = haqa.rope %{{.*}}, %{{.*}} {style = #haqa<rope_style half>, theta = 1.000000e+04 : f32} : tensor<4x9x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
+  %r = haqa.rope %q3, %pos {theta = 1.0e+04 : f32, style = #haqa<rope_style half>} : tensor<4x9x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
+  // Llama-3 frequency scaling.
+  // CHECK: haqa.rope %{{.*}} {high_freq_factor = 4.000000e+00 : f32, low_freq_factor = 1.000000e+00 : f32, original_context = 8192 : i64, scale_factor = 3.200000e+01 : f32, theta = 5.000000e+05 : f32}
+  %r2 = haqa.rope %r, %pos {theta = 5.0e+05 : f32, scale_factor = 32.0 : f32, low_freq_factor = 1.0 : f32, high_freq_factor = 4.0 : f32, original_context = 8192 : i64} : tensor<4x9x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
+  %k = tensor.extract_slice %r2[0, 0, 0] [4, 3, 64] [1, 1, 1] : tensor<4x9x64xf32> to tensor<4x3x64xf32>
+  // CHECK: %[[KC:.+]] = haqa.kv_write %{{.*}}, %{{.*}}, %{{.*}} : tensor<2048x3x64xf32>, tensor<4x3x64xf32>, tensor<4xi32> -> tensor<2048x3x64xf32>
+  %kc1 = haqa.kv_write %kc, %k, %pos : tensor<2048x3x64xf32>, tensor<4x3x64xf32>, tensor<4xi32> -> tensor<2048x3x64xf32>
+  // CHECK: haqa.attention %[[R]], %[[KC]], %{{.*}}, %{{.*}} {scale = 1.250000e-01 : f32} : tensor<4x9x64xf32>, tensor<2048x3x64xf32>, tensor<2048x3x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
+  %o = haqa.attention %r, %kc1, %vc, %pos {scale = 0.125 : f32} : tensor<4x9x64xf32>, tensor<2048x3x64xf32>, tensor<2048x3x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
+  // CHECK: haqa.softmax %{{.*}} : tensor<9x4x2048xf32>
+  %p = haqa.softmax %s : tensor<9x4x2048xf32>
+  // CHECK: haqa.silu %{{.*}} : tensor<4x576xf32>
+  %a = haqa.silu %h : tensor<4x576xf32>
+  // CHECK: haqa.swiglu %{{.*}}, %{{.*}} : tensor<4x576xf32>
+  %g = haqa.swiglu %a, %h : tensor<4x576xf32>
+  // CHECK: haqa.add %{{.*}}, %{{.*}} : tensor<4x576xf32>
+  %sum = haqa.add %g, %x : tensor<4x576xf32>
+  // CHECK: haqa.mul %{{.*}}, %{{.*}} : tensor<4x576xf32>
+  %prod = haqa.mul %sum, %x : tensor<4x576xf32>
+  return %prod, %p, %o : tensor<4x576xf32>, tensor<9x4x2048xf32>, tensor<4x9x64xf32>
+}
+
+// CHECK-LABEL: func.func @f16_and_dynamic
+func.func @f16_and_dynamic(%x: tensor<?x576xf16>, %pos: tensor<?xi64>) -> tensor<?x1536xf16> {
+  %w = haqa.weight "w" : !haqa.weight<1536x576, #haqa.quant<f16>>
+  // CHECK: haqa.matmul %{{.*}}, %{{.*}} : tensor<?x576xf16>, !haqa.weight<1536x576, #haqa.quant<f16>> -> tensor<?x1536xf16>
+  %y = haqa.matmul %x, %w : tensor<?x576xf16>, !haqa.weight<1536x576, #haqa.quant<f16>> -> tensor<?x1536xf16>
+  // CHECK: haqa.silu %{{.*}} {schedule = #haqa.schedule<tile = [1, 1536]>} : tensor<?x1536xf16>
+  %z = haqa.silu %y {schedule = #haqa.schedule<tile = [1, 1536]>} : tensor<?x1536xf16>
+  return %z : tensor<?x1536xf16>
+}
