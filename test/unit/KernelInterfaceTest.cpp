@@ -31,8 +31,7 @@ struct KernelInterfaceTest : ::testing::Test {
     ctx.loadDialect<HAQADialect, func::FuncDialect>();
     module = parseSourceString<ModuleOp>(kModule, &ctx);
   }
-  template <typename OpT>
-  OpT first() {
+  template <typename OpT> OpT first() {
     OpT found;
     module->walk([&](OpT op) { found = op; });
     return found;

@@ -35,12 +35,13 @@ TEST_F(QuantTest, GGUFBlockSizes) {
 TEST_F(QuantTest, PlanarSizes) {
   // i4, 128 per group, f32 scale, uint8 zero point: n/2 + n/128 * (4 + 1).
   auto q = QuantAttr::get(&ctx, ElemKind::i4, int64_t{128},
-                          Type(Float32Type::get(&ctx)),
-                          ZeroKind::zero_point, StorageLayout::planar);
+                          Type(Float32Type::get(&ctx)), ZeroKind::zero_point,
+                          StorageLayout::planar);
   EXPECT_EQ(q.getStorageBytes(4096), 2048u + 32u * 5u);
   // i8, 64 per group, f16 scale, f16 min: n + n/64 * 4.
   auto m = QuantAttr::get(&ctx, ElemKind::i8, int64_t{64},
-                          Type(Float16Type::get(&ctx)), ZeroKind::min, StorageLayout::planar);
+                          Type(Float16Type::get(&ctx)), ZeroKind::min,
+                          StorageLayout::planar);
   EXPECT_EQ(m.getStorageBytes(4096), 4096u + 64u * 4u);
 }
 
@@ -50,8 +51,8 @@ TEST_F(QuantTest, GGUFNames) {
   EXPECT_EQ(QuantAttr::getQ4_1(&ctx).getGGUFName(), "q4_1");
   EXPECT_EQ(QuantAttr::getPlain(&ctx, ElemKind::bf16).getGGUFName(), "bf16");
   auto planar = QuantAttr::get(&ctx, ElemKind::i8, int64_t{32},
-                               Type(Float16Type::get(&ctx)),
-                               ZeroKind::none, StorageLayout::planar);
+                               Type(Float16Type::get(&ctx)), ZeroKind::none,
+                               StorageLayout::planar);
   EXPECT_EQ(planar.getGGUFName(), "");
   EXPECT_EQ(QuantAttr::getQ4_1(&ctx).getBits(), 4u);
   EXPECT_TRUE(QuantAttr::getQ4_1(&ctx).isQuantized());
@@ -65,8 +66,9 @@ TEST_F(QuantTest, VerifierRejectsGGUFWithOtherGroup) {
     return success();
   });
   auto bad = QuantAttr::getChecked(
-      [&] { return emitError(UnknownLoc::get(&ctx)); }, &ctx, ElemKind::i8, int64_t{64},
-      Type(Float16Type::get(&ctx)), ZeroKind::none, StorageLayout::gguf);
+      [&] { return emitError(UnknownLoc::get(&ctx)); }, &ctx, ElemKind::i8,
+      int64_t{64}, Type(Float16Type::get(&ctx)), ZeroKind::none,
+      StorageLayout::gguf);
   EXPECT_FALSE(bad);
   EXPECT_EQ(message,
             "gguf layout needs group = 32 and scale = f16, got group = 64 and "

@@ -17,10 +17,11 @@ using namespace mlir::haqa;
 namespace {
 
 struct ScheduleTest : ::testing::Test {
-  ScheduleTest() : handler(&ctx, [this](Diagnostic &d) {
-    diagnostics.push_back(d.str());
-    return success();
-  }) {
+  ScheduleTest()
+      : handler(&ctx, [this](Diagnostic &d) {
+          diagnostics.push_back(d.str());
+          return success();
+        }) {
     ctx.loadDialect<HAQADialect>();
   }
   ScheduleAttr parse(StringRef text) {
@@ -47,8 +48,8 @@ TEST_F(ScheduleTest, ParsesEveryField) {
   EXPECT_EQ(s.getPrefetch(), 3);
   EXPECT_EQ(s.getPlacement(),
             ArrayRef<MemSpace>({MemSpace::shared, MemSpace::reg}));
-  EXPECT_EQ(s.getLayout(),
-            ArrayRef<OperandLayout>({OperandLayout::row, OperandLayout::col_t}));
+  EXPECT_EQ(s.getLayout(), ArrayRef<OperandLayout>(
+                               {OperandLayout::row, OperandLayout::col_t}));
   // Printing uses a fixed field order and parses back to the same attribute.
   std::string text;
   llvm::raw_string_ostream os(text);

@@ -209,9 +209,8 @@ Attribute QuantAttr::parse(AsmParser &parser, Type) {
         layout = *l;
       }
     } else {
-      parser.emitError(keyLoc)
-          << "unknown quant field '" << key
-          << "' (expected group, scale, zero or layout)";
+      parser.emitError(keyLoc) << "unknown quant field '" << key
+                               << "' (expected group, scale, zero or layout)";
       return {};
     }
   }
@@ -253,15 +252,13 @@ static void printList(AsmPrinter &p, ArrayRef<int64_t> values) {
   p << "]";
 }
 
-LogicalResult
-ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     ArrayRef<int64_t> tile, ArrayRef<int64_t> order,
-                     std::optional<int64_t> unroll,
-                     std::optional<int64_t> vector, ArrayRef<int64_t> threads,
-                     ArrayRef<int64_t> grid, std::optional<int64_t> cpuThreads,
-                     ArrayRef<MemSpace> placement,
-                     std::optional<int64_t> prefetch,
-                     ArrayRef<OperandLayout> layout) {
+LogicalResult ScheduleAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> tile,
+    ArrayRef<int64_t> order, std::optional<int64_t> unroll,
+    std::optional<int64_t> vector, ArrayRef<int64_t> threads,
+    ArrayRef<int64_t> grid, std::optional<int64_t> cpuThreads,
+    ArrayRef<MemSpace> placement, std::optional<int64_t> prefetch,
+    ArrayRef<OperandLayout> layout) {
   // schedule_c1
   for (auto [i, t] : llvm::enumerate(tile))
     if (t <= 0)
@@ -290,16 +287,16 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "expected unroll factor in [1, " << kMaxUnroll
                        << "], got " << *unroll;
   // schedule_c5
-  if (vector && (*vector < 1 || *vector > kMaxVector ||
-                 !llvm::isPowerOf2_64(*vector)))
+  if (vector &&
+      (*vector < 1 || *vector > kMaxVector || !llvm::isPowerOf2_64(*vector)))
     return emitError() << "expected vector width to be a power of two in [1, "
                        << kMaxVector << "], got " << *vector;
   // schedule_c6
   for (auto [name, dims] : {std::make_pair(StringRef("threads"), threads),
                             std::make_pair(StringRef("grid"), grid)}) {
     if (dims.size() > 3)
-      return emitError() << "expected at most 3 " << name
-                         << " dimensions, got " << dims.size();
+      return emitError() << "expected at most 3 " << name << " dimensions, got "
+                         << dims.size();
     for (auto [i, d] : llvm::enumerate(dims))
       if (d <= 0)
         return emitError() << "expected positive " << name << " sizes, got "
@@ -354,17 +351,16 @@ ScheduleAttr::verifyAgainst(function_ref<InFlightDiagnostic()> emitError,
 }
 
 /// Parses `[a, b, ...]` where each element is read by `parseElement`.
-static ParseResult
-parseBracketList(AsmParser &parser,
-                 function_ref<ParseResult()> parseElement) {
+static ParseResult parseBracketList(AsmParser &parser,
+                                    function_ref<ParseResult()> parseElement) {
   return parser.parseCommaSeparatedList(AsmParser::Delimiter::Square,
                                         parseElement);
 }
 
 template <typename EnumT>
-static ParseResult
-parseEnumList(AsmParser &parser, SmallVectorImpl<EnumT> &out,
-              std::optional<EnumT> (*symbolize)(StringRef), StringRef what) {
+static ParseResult parseEnumList(AsmParser &parser, SmallVectorImpl<EnumT> &out,
+                                 std::optional<EnumT> (*symbolize)(StringRef),
+                                 StringRef what) {
   return parseBracketList(parser, [&]() -> ParseResult {
     StringRef word;
     SMLoc loc = parser.getCurrentLocation();
@@ -403,8 +399,8 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
     if (parser.parseKeyword(&key) || parser.parseEqual())
       return failure();
     if (!seen.insert(key).second)
-      return parser.emitError(keyLoc) << "duplicate schedule field '" << key
-                                      << "'";
+      return parser.emitError(keyLoc)
+             << "duplicate schedule field '" << key << "'";
     if (key == "tile")
       return parseIntList(tile);
     if (key == "order")
@@ -425,9 +421,8 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
       return parseEnumList<MemSpace>(parser, placement, symbolizeMemSpace,
                                      "memory space");
     if (key == "layout")
-      return parseEnumList<OperandLayout>(parser, layout,
-                                          symbolizeOperandLayout,
-                                          "operand layout");
+      return parseEnumList<OperandLayout>(
+          parser, layout, symbolizeOperandLayout, "operand layout");
     return parser.emitError(keyLoc)
            << "unknown schedule field '" << key
            << "' (expected tile, order, unroll, vector, threads, grid, "
@@ -439,9 +434,9 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
     if (parser.parseCommaSeparatedList(parseField) || parser.parseGreater())
       return {};
   }
-  return getChecked([&] { return parser.emitError(loc); },
-                    parser.getContext(), tile, order, unroll, vector, threads,
-                    grid, cpuThreads, placement, prefetch, layout);
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    tile, order, unroll, vector, threads, grid, cpuThreads,
+                    placement, prefetch, layout);
 }
 
 void ScheduleAttr::print(AsmPrinter &printer) const {
@@ -468,8 +463,9 @@ void ScheduleAttr::print(AsmPrinter &printer) const {
   if (!getPlacement().empty())
     fields.push_back([&] {
       printer << "placement = [";
-      llvm::interleaveComma(getPlacement(), printer,
-                            [&](MemSpace m) { printer << stringifyMemSpace(m); });
+      llvm::interleaveComma(getPlacement(), printer, [&](MemSpace m) {
+        printer << stringifyMemSpace(m);
+      });
       printer << "]";
     });
   addOne("prefetch", getPrefetch());

@@ -43,9 +43,9 @@ static LogicalResult expectShape(Operation *op, StringRef what,
   for (size_t i = 0; ok && i < got.size(); ++i)
     ok = compatible(got[i], want[i]);
   if (!ok)
-    return op->emitOpError() << "expected " << what << " of shape "
-                             << shapeString(want) << ", got "
-                             << shapeString(got);
+    return op->emitOpError()
+           << "expected " << what << " of shape " << shapeString(want)
+           << ", got " << shapeString(got);
   return success();
 }
 
@@ -68,8 +68,7 @@ LogicalResult RMSNormOp::verify() {
   if (weight.getShape().size() != 1 || weight.getQuant().isQuantized() ||
       !compatible(weight.getShape()[0], input.getShape().back()))
     return emitOpError() << "expected an unquantized 1-d weight of size "
-                         << input.getShape().back() << ", got "
-                         << weight;
+                         << input.getShape().back() << ", got " << weight;
   // rms_norm_c2
   if (!(getEpsilon().convertToFloat() > 0.0f))
     return emitOpError() << "expected a positive epsilon, got "
@@ -124,8 +123,7 @@ LogicalResult RoPEOp::verify() {
     return emitOpError() << "expected a positive theta, got "
                          << getTheta().convertToFloat();
   // rope_c5
-  int scaling = getScaleFactor().has_value() +
-                getLowFreqFactor().has_value() +
+  int scaling = getScaleFactor().has_value() + getLowFreqFactor().has_value() +
                 getHighFreqFactor().has_value() +
                 getOriginalContext().has_value();
   if (scaling != 0 && scaling != 4)

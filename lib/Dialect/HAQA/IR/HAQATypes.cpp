@@ -14,8 +14,7 @@ using namespace mlir;
 using namespace mlir::haqa;
 
 /// `576x576` (static dimensions only).
-static ParseResult parseShape(AsmParser &parser,
-                              SmallVector<int64_t> &shape) {
+static ParseResult parseShape(AsmParser &parser, SmallVector<int64_t> &shape) {
   SMLoc loc = parser.getCurrentLocation();
   if (parser.parseDimensionList(shape, /*allowDynamic=*/false,
                                 /*withTrailingX=*/false))

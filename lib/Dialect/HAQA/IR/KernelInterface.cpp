@@ -73,11 +73,11 @@ static SmallVector<int64_t> ggmlOrder(ArrayRef<int64_t> shape) {
 /// `flopsPerElement` and `tensorsMoved` (inputs read plus result written)
 /// describe a kernel that walks its result once.
 #define HAQA_ELEMENTWISE_KERNEL(OP, NAME, FLOPS_PER_ELEMENT)                   \
-  StringRef OP::getKernelName() { return NAME; }                              \
-  SmallVector<int64_t> OP::getShapeSignature() {                              \
-    return ggmlOrder(shapeOf(getResult()));                                   \
+  StringRef OP::getKernelName() { return NAME; }                               \
+  SmallVector<int64_t> OP::getShapeSignature() {                               \
+    return ggmlOrder(shapeOf(getResult()));                                    \
   }                                                                            \
-  SmallVector<int64_t> OP::getIterationSpace() {                              \
+  SmallVector<int64_t> OP::getIterationSpace() {                               \
     return shapeOf(getResult());                                               \
   }                                                                            \
   uint64_t OP::getFlops() {                                                    \

@@ -25,8 +25,7 @@ using namespace mlir::haqa;
 
 namespace {
 
-template <typename T>
-std::string printed(T value) {
+template <typename T> std::string printed(T value) {
   std::string s;
   llvm::raw_string_ostream os(s);
   value.print(os);
@@ -57,8 +56,8 @@ llvm::json::Value quantJson(Operation *op) {
       o["layout"] = stringifyStorageLayout(q.getLayout());
     }
     StringRef gguf = q.getGGUFName();
-    o["gguf"] = gguf.empty() ? llvm::json::Value(nullptr)
-                             : llvm::json::Value(gguf);
+    o["gguf"] =
+        gguf.empty() ? llvm::json::Value(nullptr) : llvm::json::Value(gguf);
     return llvm::json::Value(std::move(o));
   }
   return nullptr;
@@ -112,8 +111,9 @@ struct ExtractKernelsPass final
           {"operand_types", std::move(operands)},
           {"result_types", std::move(results)},
           {"quant", quantJson(op)},
-          {"schedule", schedule ? llvm::json::Value(printed(Attribute(schedule)))
-                                : llvm::json::Value(nullptr)},
+          {"schedule", schedule
+                           ? llvm::json::Value(printed(Attribute(schedule)))
+                           : llvm::json::Value(nullptr)},
           {"flops", static_cast<int64_t>(kernel.getFlops())},
           {"bytes", static_cast<int64_t>(kernel.getBytes({}))},
           {"count", entry.second},
@@ -122,11 +122,11 @@ struct ExtractKernelsPass final
     llvm::json::Object root{
         {"kernels", std::move(list)},
         {"total",
-         llvm::json::Object{{"distinct_kernels",
-                             static_cast<int64_t>(kernels.size())},
-                            {"kernel_ops", totalOps},
-                            {"flops", static_cast<int64_t>(totalFlops)},
-                            {"bytes", static_cast<int64_t>(totalBytes)}}}};
+         llvm::json::Object{
+             {"distinct_kernels", static_cast<int64_t>(kernels.size())},
+             {"kernel_ops", totalOps},
+             {"flops", static_cast<int64_t>(totalFlops)},
+             {"bytes", static_cast<int64_t>(totalBytes)}}}};
 
     if (output.empty()) {
       llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
@@ -135,8 +135,7 @@ struct ExtractKernelsPass final
       return markAllAnalysesPreserved();
     }
     std::string error;
-    std::unique_ptr<llvm::ToolOutputFile> file =
-        openOutputFile(output, &error);
+    std::unique_ptr<llvm::ToolOutputFile> file = openOutputFile(output, &error);
     if (!file) {
       getOperation().emitError() << "cannot write kernel list: " << error;
       return signalPassFailure();
