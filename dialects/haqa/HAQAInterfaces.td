@@ -42,11 +42,16 @@ def HAQA_KernelOpInterface : OpInterface<"KernelOpInterface"> {
     void setSchedule(::mlir::haqa::ScheduleAttr s) {
       $_op->setAttr("schedule", s);
     }
-    /// "softmax [1024,64,32]".
+    /// "softmax [1024,64,32]" ("?" for a dynamic dimension).
     std::string getSignatureString() {
       std::string s = $_op.getKernelName().str() + " [";
       llvm::raw_string_ostream os(s);
-      llvm::interleave($_op.getShapeSignature(), os, ",");
+      llvm::interleave($_op.getShapeSignature(), os, [&](int64_t d) {
+        if (::mlir::ShapedType::isDynamic(d))
+          os << "?";
+        else
+          os << d;
+      }, ",");
       os << "]";
       return s;
     }

@@ -1,0 +1,40 @@
+//===- Importer.h - model source to module and weights file -----*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_IMPORT_IMPORTER_H
+#define HAQA_IMPORT_IMPORTER_H
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+
+namespace mlir::haqa {
+
+struct ImportOptions {
+  /// KV-cache rows; 0 takes the model's context length.
+  int64_t contextLength = 2048;
+  bool shapesOnly = false;
+};
+
+struct ImportResult {
+  std::string mlirPath, weightsPath;
+  /// Human-readable lines on what was written.
+  std::string summary;
+};
+
+/// The file names inside an import directory.
+inline constexpr const char *kModuleFileName = "model.mlir";
+inline constexpr const char *kWeightsFileName = "model.weights.gguf";
+
+/// Imports `input` (GGUF file or HF directory) into `outDir`.
+llvm::Expected<ImportResult> importModel(llvm::StringRef input,
+                                         llvm::StringRef outDir,
+                                         const ImportOptions &options);
+
+} // namespace mlir::haqa
+
+#endif // HAQA_IMPORT_IMPORTER_H

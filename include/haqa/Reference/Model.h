@@ -1,0 +1,69 @@
+//===- Model.h - run an imported model with the reference executor -*- C++
+//-*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Loads an import directory (model.mlir + model.weights.gguf), keeps the KV
+// caches between calls, and exposes prefill / decode / greedy generation and
+// perplexity on top of ReferenceExecutor.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_REFERENCE_MODEL_H
+#define HAQA_REFERENCE_MODEL_H
+
+#include "haqa/Reference/Executor.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace mlir::haqa {
+
+class ReferenceModel {
+public:
+  /// `path`: an import directory or a .mlir file whose weights file sits
+  /// beside it.
+  static llvm::Expected<std::unique_ptr<ReferenceModel>>
+  load(llvm::StringRef path);
+
+  /// Clears the KV caches.
+  void reset();
+  /// Runs @prefill on `tokens` at positions [pos, pos + n) and returns the
+  /// logits of every position ([n, vocab], row-major).
+  llvm::Expected<HostTensor> prefill(llvm::ArrayRef<int64_t> tokens);
+  /// Runs @decode on one token at the next position; returns [1, vocab].
+  llvm::Expected<HostTensor> decode(int64_t token);
+  /// Greedy continuation of `prompt` by `n` tokens (stops early at a token
+  /// for which `stop` returns true). `onLogits`, if set, sees each step's
+  /// last-position logits.
+  llvm::Expected<std::vector<int64_t>>
+  generate(llvm::ArrayRef<int64_t> prompt, int64_t n,
+           llvm::function_ref<bool(int64_t)> stop = nullptr,
+           llvm::function_ref<void(llvm::ArrayRef<float>)> onLogits = nullptr);
+
+  int64_t position() const { return pos; }
+  int64_t contextLength() const { return context; }
+  int64_t vocabSize() const { return vocab; }
+  ModuleOp getModule() { return *module; }
+  WeightStore &getWeights() { return *weights; }
+
+private:
+  ReferenceModel() = default;
+  llvm::Expected<HostTensor> call(llvm::StringRef func,
+                                  llvm::ArrayRef<int64_t> tokens);
+
+  MLIRContext ctx;
+  OwningOpRef<ModuleOp> module;
+  std::unique_ptr<WeightStore> weights;
+  std::unique_ptr<ReferenceExecutor> executor;
+  std::vector<HostTensor> caches;
+  llvm::SmallVector<int64_t, 3> cacheShape;
+  int64_t pos = 0, context = 0, vocab = 0;
+};
+
+/// Index of the largest value (first on ties), as llama.cpp's greedy sampler.
+int64_t argmax(llvm::ArrayRef<float> values);
+
+} // namespace mlir::haqa
+
+#endif // HAQA_REFERENCE_MODEL_H

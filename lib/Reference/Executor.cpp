@@ -1,0 +1,423 @@
+//===- Executor.cpp - the reference interpreter of haqa IR ------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Each op is evaluated by the textbook formula with double accumulation;
+// weights are dequantized once to float. Only matmul output columns and
+// attention heads are spread over threads (each output is computed by one
+// thread in a fixed order, so results do not depend on the thread count).
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Reference/Executor.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Parallel.h"
+#include "llvm/Support/Path.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::haqa;
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+
+static Error makeError(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+}
+
+HostTensor HostTensor::floats(llvm::ArrayRef<int64_t> shape, float fill) {
+  HostTensor t;
+  t.shape.assign(shape.begin(), shape.end());
+  t.f.assign(t.numElements(), fill);
+  return t;
+}
+
+HostTensor HostTensor::ints(llvm::ArrayRef<int64_t> shape,
+                            llvm::ArrayRef<int64_t> values) {
+  HostTensor t;
+  t.shape.assign(shape.begin(), shape.end());
+  t.isInt = true;
+  t.i.assign(values.begin(), values.end());
+  return t;
+}
+
+int64_t HostTensor::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+Expected<std::unique_ptr<WeightStore>> WeightStore::open(StringRef path) {
+  auto file = GGUFFile::open(path);
+  if (!file)
+    return file.takeError();
+  auto store = std::make_unique<WeightStore>();
+  store->file = std::move(*file);
+  return std::move(store);
+}
+
+Expected<const std::vector<float> *> WeightStore::get(StringRef name,
+                                                      WeightType type) {
+  auto it = cache.find(name);
+  if (it != cache.end())
+    return &it->second;
+  const GGUFTensorInfo *info = file->findTensor(name);
+  if (!info)
+    return file->error("tensor '" + name + "' is missing");
+  if (llvm::ArrayRef<int64_t>(info->shape()) != type.getShape())
+    return file->error("tensor '" + name +
+                       "': shape does not match the module's weight type");
+  QuantAttr quant = type.getQuant();
+  std::optional<GGMLTypeInfo> ti = getGGMLTypeInfo(info->type);
+  if (quant.getGGUFName() != StringRef(ti->name).lower())
+    return file->error("tensor '" + name + "': stored as " + ti->name +
+                       " but the module says " +
+                       (quant.getGGUFName().empty()
+                            ? StringRef("a non-GGUF layout")
+                            : quant.getGGUFName()));
+  std::vector<float> values(info->numElements);
+  if (Error e = dequantize(info->type, file->getTensorData(*info), values))
+    return std::move(e);
+  return &cache.try_emplace(name, std::move(values)).first->second;
+}
+
+Expected<std::string> mlir::haqa::getWeightsPath(ModuleOp module,
+                                                 StringRef moduleDir) {
+  auto attr = module->getAttrOfType<StringAttr>("haqa.weights");
+  if (!attr)
+    return makeError("module has no 'haqa.weights' attribute naming its "
+                     "weights file");
+  llvm::SmallString<256> path(attr.getValue());
+  if (!llvm::sys::path::is_absolute(path)) {
+    path = moduleDir;
+    llvm::sys::path::append(path, attr.getValue());
+  }
+  return path.str().str();
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Rows of length `shape.back()`.
+int64_t rowsOf(const HostTensor &t) { return t.numElements() / t.shape.back(); }
+
+void rmsNorm(const HostTensor &x, const std::vector<float> &w, float eps,
+             HostTensor &y) {
+  int64_t d = x.shape.back();
+  for (int64_t r = 0; r < rowsOf(x); ++r) {
+    const float *xr = &x.f[r * d];
+    double ss = 0;
+    for (int64_t j = 0; j < d; ++j)
+      ss += static_cast<double>(xr[j]) * xr[j];
+    double inv = 1.0 / std::sqrt(ss / d + eps);
+    for (int64_t j = 0; j < d; ++j)
+      y.f[r * d + j] = static_cast<float>(xr[j] * inv * w[j]);
+  }
+}
+
+/// y[m, n] = sum_k x[m, k] * w[n, k].
+void matmul(const HostTensor &x, const std::vector<float> &w, int64_t n,
+            HostTensor &y) {
+  int64_t m = x.shape[0], k = x.shape[1];
+  llvm::parallelFor(0, n, [&](size_t col) {
+    const float *wr = &w[col * k];
+    for (int64_t row = 0; row < m; ++row) {
+      const float *xr = &x.f[row * k];
+      double acc = 0;
+      for (int64_t j = 0; j < k; ++j)
+        acc += static_cast<double>(xr[j]) * wr[j];
+      y.f[row * n + col] = static_cast<float>(acc);
+    }
+  });
+}
+
+/// Inverse frequency of rotary pair `i` of a head of size `hd`, with Llama-3
+/// scaling when the op has it (as transformers' _compute_llama3_parameters).
+double ropeFrequency(RoPEOp op, int64_t i, int64_t hd) {
+  double theta = op.getTheta().convertToDouble();
+  double freq = std::pow(theta, -2.0 * i / hd);
+  if (!op.getScaleFactor())
+    return freq;
+  double factor = op.getScaleFactor()->convertToDouble();
+  double low = op.getLowFreqFactor()->convertToDouble();
+  double high = op.getHighFreqFactor()->convertToDouble();
+  double orig = static_cast<double>(*op.getOriginalContext());
+  double wavelen = 2 * M_PI / freq;
+  if (wavelen < orig / high)
+    return freq;
+  if (wavelen > orig / low)
+    return freq / factor;
+  double smooth = (orig / wavelen - low) / (high - low);
+  return (1 - smooth) * freq / factor + smooth * freq;
+}
+
+void rope(RoPEOp op, const HostTensor &x, const HostTensor &pos,
+          HostTensor &y) {
+  int64_t t = x.shape[0], h = x.shape[1], hd = x.shape[2];
+  bool interleaved = op.getStyle() == RoPEStyle::interleaved;
+  std::vector<double> freqs(hd / 2);
+  for (int64_t i = 0; i < hd / 2; ++i)
+    freqs[i] = ropeFrequency(op, i, hd);
+  for (int64_t a = 0; a < t; ++a)
+    for (int64_t i = 0; i < hd / 2; ++i) {
+      double angle = static_cast<double>(pos.i[a]) * freqs[i];
+      double c = std::cos(angle), s = std::sin(angle);
+      for (int64_t b = 0; b < h; ++b) {
+        int64_t base = (a * h + b) * hd;
+        int64_t i0 = interleaved ? base + 2 * i : base + i;
+        int64_t i1 = interleaved ? i0 + 1 : i0 + hd / 2;
+        double x0 = x.f[i0], x1 = x.f[i1];
+        y.f[i0] = static_cast<float>(x0 * c - x1 * s);
+        y.f[i1] = static_cast<float>(x0 * s + x1 * c);
+      }
+    }
+}
+
+void softmaxRows(const float *x, float *y, int64_t n) {
+  float mx = -INFINITY;
+  for (int64_t j = 0; j < n; ++j)
+    mx = std::max(mx, x[j]);
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j)
+    sum += std::exp(static_cast<double>(x[j]) - mx);
+  for (int64_t j = 0; j < n; ++j)
+    y[j] = static_cast<float>(std::exp(static_cast<double>(x[j]) - mx) / sum);
+}
+
+double silu(double v) { return v / (1.0 + std::exp(-v)); }
+
+Error attention(AttentionOp op, const HostTensor &q, const HostTensor &k,
+                const HostTensor &v, const HostTensor &pos, HostTensor &out) {
+  int64_t t = q.shape[0], hq = q.shape[1], hd = q.shape[2];
+  int64_t len = k.shape[0], hkv = k.shape[1];
+  int64_t group = hq / hkv;
+  double scale = op.getScale().convertToDouble();
+  for (int64_t a = 0; a < t; ++a)
+    if (pos.i[a] < 0 || pos.i[a] >= len)
+      return makeError("haqa.attention: position " + llvm::Twine(pos.i[a]) +
+                       " outside the KV cache of " + llvm::Twine(len) +
+                       " rows");
+  llvm::parallelFor(0, hq, [&](size_t h) {
+    int64_t kvh = h / group;
+    std::vector<double> scores;
+    for (int64_t a = 0; a < t; ++a) {
+      int64_t n = pos.i[a] + 1;
+      scores.assign(n, 0);
+      const float *qr = &q.f[(a * hq + h) * hd];
+      double mx = -INFINITY;
+      for (int64_t j = 0; j < n; ++j) {
+        const float *kr = &k.f[(j * hkv + kvh) * hd];
+        double dot = 0;
+        for (int64_t d = 0; d < hd; ++d)
+          dot += static_cast<double>(qr[d]) * kr[d];
+        scores[j] = dot * scale;
+        mx = std::max(mx, scores[j]);
+      }
+      double sum = 0;
+      for (double &s : scores)
+        sum += (s = std::exp(s - mx));
+      float *o = &out.f[(a * hq + h) * hd];
+      for (int64_t d = 0; d < hd; ++d) {
+        double acc = 0;
+        for (int64_t j = 0; j < n; ++j)
+          acc += scores[j] * v.f[(j * hkv + kvh) * hd + d];
+        o[d] = static_cast<float>(acc / sum);
+      }
+    }
+  });
+  return Error::success();
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Interpreter
+//===----------------------------------------------------------------------===//
+
+Expected<std::vector<HostTensor>>
+ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
+  auto func = module.lookupSymbol<func::FuncOp>(name);
+  if (!func || func.isExternal())
+    return makeError("no function @" + name + " with a body in the module");
+  if (args.size() != func.getNumArguments())
+    return makeError("@" + name + " takes " +
+                     llvm::Twine(func.getNumArguments()) + " arguments, got " +
+                     llvm::Twine(args.size()));
+  llvm::DenseMap<Value, HostTensor> env;
+  llvm::DenseMap<Value, const std::vector<float> *> weightValues;
+  for (auto [arg, value] : llvm::zip(func.getArguments(), args)) {
+    auto type = cast<RankedTensorType>(arg.getType());
+    bool ok = type.getRank() == static_cast<int64_t>(value.shape.size());
+    for (int64_t d = 0; ok && d < type.getRank(); ++d)
+      ok = type.isDynamicDim(d) || type.getDimSize(d) == value.shape[d];
+    if (!ok)
+      return makeError("@" + name + " argument " +
+                       llvm::Twine(arg.getArgNumber()) +
+                       ": shape does not match its type");
+    env[arg] = std::move(value);
+  }
+  // An operand's tensor, moved out on its last use so that kv_write updates
+  // a cache in place.
+  auto take = [&](Value v) -> HostTensor {
+    if (v.hasOneUse())
+      return std::move(env[v]);
+    return env[v];
+  };
+
+  for (Operation &op : func.getBody().front()) {
+    Error err = Error::success();
+    auto fail = [&](const llvm::Twine &msg) {
+      err = makeError(op.getName().getStringRef() + ": " + msg);
+    };
+    llvm::TypeSwitch<Operation *>(&op)
+        .Case([&](WeightOp w) {
+          auto values = weights.get(w.getName(), w.getResult().getType());
+          if (!values)
+            err = values.takeError();
+          else
+            weightValues[w.getResult()] = *values;
+        })
+        .Case([&](EmbeddingOp e) {
+          const HostTensor &ids = env[e.getTokens()];
+          const std::vector<float> &table = *weightValues[e.getTable()];
+          int64_t vocab = e.getTable().getType().getShape()[0];
+          int64_t d = e.getTable().getType().getShape()[1];
+          HostTensor y = HostTensor::floats({ids.numElements(), d});
+          for (int64_t t = 0; t < ids.numElements(); ++t) {
+            if (ids.i[t] < 0 || ids.i[t] >= vocab)
+              return fail("token id " + llvm::Twine(ids.i[t]) +
+                          " outside the vocabulary of " + llvm::Twine(vocab));
+            std::copy_n(&table[ids.i[t] * d], d, &y.f[t * d]);
+          }
+          env[e.getResult()] = std::move(y);
+        })
+        .Case([&](RMSNormOp n) {
+          const HostTensor &x = env[n.getInput()];
+          HostTensor y = HostTensor::floats(x.shape);
+          rmsNorm(x, *weightValues[n.getWeight()],
+                  n.getEpsilon().convertToFloat(), y);
+          env[n.getResult()] = std::move(y);
+        })
+        .Case([&](MatmulOp m) {
+          const HostTensor &x = env[m.getInput()];
+          int64_t n = m.getWeight().getType().getShape()[0];
+          HostTensor y = HostTensor::floats({x.shape[0], n});
+          matmul(x, *weightValues[m.getWeight()], n, y);
+          env[m.getResult()] = std::move(y);
+        })
+        .Case([&](RoPEOp r) {
+          const HostTensor &x = env[r.getInput()];
+          HostTensor y = HostTensor::floats(x.shape);
+          rope(r, x, env[r.getPositions()], y);
+          env[r.getResult()] = std::move(y);
+        })
+        .Case([&](SoftmaxOp s) {
+          const HostTensor &x = env[s.getInput()];
+          HostTensor y = HostTensor::floats(x.shape);
+          int64_t n = x.shape.back();
+          for (int64_t r = 0; r < rowsOf(x); ++r)
+            softmaxRows(&x.f[r * n], &y.f[r * n], n);
+          env[s.getResult()] = std::move(y);
+        })
+        .Case([&](SiLUOp s) {
+          const HostTensor &x = env[s.getInput()];
+          HostTensor y = HostTensor::floats(x.shape);
+          for (size_t j = 0; j < x.f.size(); ++j)
+            y.f[j] = static_cast<float>(silu(x.f[j]));
+          env[s.getResult()] = std::move(y);
+        })
+        .Case([&](SwiGLUOp s) {
+          const HostTensor &g = env[s.getLhs()], &u = env[s.getRhs()];
+          HostTensor y = HostTensor::floats(g.shape);
+          for (size_t j = 0; j < g.f.size(); ++j)
+            y.f[j] = static_cast<float>(silu(g.f[j]) * u.f[j]);
+          env[s.getResult()] = std::move(y);
+        })
+        .Case([&](AddOp a) {
+          const HostTensor &l = env[a.getLhs()], &r = env[a.getRhs()];
+          HostTensor y = HostTensor::floats(l.shape);
+          for (size_t j = 0; j < l.f.size(); ++j)
+            y.f[j] = l.f[j] + r.f[j];
+          env[a.getResult()] = std::move(y);
+        })
+        .Case([&](MulOp m) {
+          const HostTensor &l = env[m.getLhs()], &r = env[m.getRhs()];
+          HostTensor y = HostTensor::floats(l.shape);
+          for (size_t j = 0; j < l.f.size(); ++j)
+            y.f[j] = l.f[j] * r.f[j];
+          env[m.getResult()] = std::move(y);
+        })
+        .Case([&](KVWriteOp w) {
+          HostTensor cache = take(w.getCache());
+          const HostTensor &v = env[w.getValues()];
+          const HostTensor &pos = env[w.getPositions()];
+          int64_t row = v.shape[1] * v.shape[2];
+          for (int64_t t = 0; t < v.shape[0]; ++t) {
+            if (pos.i[t] < 0 || pos.i[t] >= cache.shape[0])
+              return fail("position " + llvm::Twine(pos.i[t]) +
+                          " outside the KV cache of " +
+                          llvm::Twine(cache.shape[0]) + " rows");
+            std::copy_n(&v.f[t * row], row, &cache.f[pos.i[t] * row]);
+          }
+          env[w.getResult()] = std::move(cache);
+        })
+        .Case([&](AttentionOp a) {
+          const HostTensor &q = env[a.getQuery()];
+          HostTensor out = HostTensor::floats(q.shape);
+          if (Error e = attention(a, q, env[a.getKeys()], env[a.getValues()],
+                                  env[a.getPositions()], out))
+            err = std::move(e);
+          env[a.getResult()] = std::move(out);
+        })
+        .Case([&](tensor::DimOp d) {
+          auto index = d.getConstantIndex();
+          if (!index)
+            return fail("unimplemented: non-constant dimension index");
+          env[d.getResult()] =
+              HostTensor::ints({}, {env[d.getSource()].shape[*index]});
+        })
+        .Case([&](arith::ConstantIndexOp c) {
+          env[c.getResult()] = HostTensor::ints({}, {c.value()});
+        })
+        .Case<tensor::ExpandShapeOp, tensor::CollapseShapeOp>([&](auto r) {
+          HostTensor t = take(r.getSrc());
+          auto type = cast<RankedTensorType>(r.getResult().getType());
+          int64_t known = 1, dynamicDim = -1;
+          for (int64_t d = 0; d < type.getRank(); ++d) {
+            if (type.isDynamicDim(d))
+              dynamicDim = d;
+            else
+              known *= type.getDimSize(d);
+          }
+          llvm::SmallVector<int64_t, 4> shape(type.getShape());
+          if (dynamicDim >= 0)
+            shape[dynamicDim] = t.numElements() / known;
+          t.shape = shape;
+          env[r.getResult()] = std::move(t);
+        })
+        .Case([&](func::ReturnOp) {})
+        .Default([&](Operation *other) {
+          fail("unimplemented: the reference executor has no rule for it");
+        });
+    if (err)
+      return std::move(err);
+  }
+  auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  std::vector<HostTensor> results;
+  for (Value v : ret.getOperands())
+    results.push_back(take(v));
+  return results;
+}

@@ -1,0 +1,145 @@
+//===- Model.cpp - run an imported model with the reference executor -===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Reference/Model.h"
+#include "haqa/Import/Importer.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+using namespace mlir::haqa;
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+
+static Error makeError(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+}
+
+int64_t mlir::haqa::argmax(llvm::ArrayRef<float> values) {
+  int64_t best = 0;
+  for (size_t i = 1; i < values.size(); ++i)
+    if (values[i] > values[best])
+      best = i;
+  return best;
+}
+
+Expected<std::unique_ptr<ReferenceModel>> ReferenceModel::load(StringRef path) {
+  llvm::SmallString<256> mlirPath(path);
+  if (llvm::sys::fs::is_directory(path))
+    llvm::sys::path::append(mlirPath, kModuleFileName);
+  std::unique_ptr<ReferenceModel> m(new ReferenceModel());
+  m->ctx.loadDialect<HAQADialect, func::FuncDialect, tensor::TensorDialect,
+                     arith::ArithDialect>();
+  std::string diagnostics;
+  {
+    llvm::raw_string_ostream os(diagnostics);
+    llvm::SourceMgr mgr;
+    SourceMgrDiagnosticHandler handler(mgr, &m->ctx, os);
+    m->module = parseSourceFile<ModuleOp>(mlirPath, mgr, &m->ctx);
+  }
+  if (!m->module)
+    return makeError(mlirPath + ": cannot load module\n" + diagnostics);
+  auto weightsPath =
+      getWeightsPath(*m->module, llvm::sys::path::parent_path(mlirPath));
+  if (!weightsPath)
+    return makeError(mlirPath + ": " + llvm::toString(weightsPath.takeError()));
+  auto store = WeightStore::open(*weightsPath);
+  if (!store)
+    return store.takeError();
+  m->weights = std::move(*store);
+  m->executor = std::make_unique<ReferenceExecutor>(*m->module, *m->weights);
+
+  auto decode = m->module->lookupSymbol<func::FuncOp>("decode");
+  if (!decode || decode.getNumArguments() < 2 ||
+      decode.getNumResults() != decode.getNumArguments() - 1)
+    return makeError(mlirPath +
+                     ": expected @decode(token, position, caches...) "
+                     "-> (logits, caches...)");
+  auto logits = cast<RankedTensorType>(decode.getResultTypes()[0]);
+  m->vocab = logits.getDimSize(1);
+  for (Type t : decode.getArgumentTypes().drop_front(2)) {
+    auto cache = cast<RankedTensorType>(t);
+    m->cacheShape.assign(cache.getShape().begin(), cache.getShape().end());
+  }
+  m->context = m->cacheShape.empty() ? 0 : m->cacheShape[0];
+  m->caches.resize(decode.getNumArguments() - 2);
+  m->reset();
+  return std::move(m);
+}
+
+void ReferenceModel::reset() {
+  for (HostTensor &c : caches)
+    c = HostTensor::floats(cacheShape);
+  pos = 0;
+}
+
+Expected<HostTensor> ReferenceModel::call(StringRef func,
+                                          llvm::ArrayRef<int64_t> tokens) {
+  int64_t n = tokens.size();
+  if (pos + n > context)
+    return makeError("context full: " + llvm::Twine(pos) + " + " +
+                     llvm::Twine(n) + " tokens exceed the KV cache of " +
+                     llvm::Twine(context) +
+                     " rows (re-import with a larger "
+                     "--context)");
+  std::vector<HostTensor> args;
+  args.push_back(HostTensor::ints({n}, tokens));
+  std::vector<int64_t> positions(n);
+  for (int64_t i = 0; i < n; ++i)
+    positions[i] = pos + i;
+  args.push_back(HostTensor::ints({n}, positions));
+  for (HostTensor &c : caches)
+    args.push_back(std::move(c));
+  auto results = executor->run(func, std::move(args));
+  if (!results) {
+    reset(); // the caches were moved into the failed call
+    return results.takeError();
+  }
+  for (size_t i = 0; i < caches.size(); ++i)
+    caches[i] = std::move((*results)[i + 1]);
+  pos += n;
+  return std::move((*results)[0]);
+}
+
+Expected<HostTensor> ReferenceModel::prefill(llvm::ArrayRef<int64_t> tokens) {
+  return call("prefill", tokens);
+}
+
+Expected<HostTensor> ReferenceModel::decode(int64_t token) {
+  return call("decode", {token});
+}
+
+Expected<std::vector<int64_t>> ReferenceModel::generate(
+    llvm::ArrayRef<int64_t> prompt, int64_t n,
+    llvm::function_ref<bool(int64_t)> stop,
+    llvm::function_ref<void(llvm::ArrayRef<float>)> onLogits) {
+  std::vector<int64_t> out;
+  auto logits = prefill(prompt);
+  if (!logits)
+    return logits.takeError();
+  llvm::ArrayRef<float> last(logits->f);
+  last = last.take_back(vocab);
+  for (int64_t i = 0; i < n; ++i) {
+    if (onLogits)
+      onLogits(last);
+    int64_t next = argmax(last);
+    out.push_back(next);
+    if ((stop && stop(next)) || i + 1 == n)
+      break;
+    logits = decode(next);
+    if (!logits)
+      return logits.takeError();
+    last = llvm::ArrayRef<float>(logits->f);
+  }
+  return out;
+}

@@ -1,0 +1,549 @@
+//===- LlamaModel.cpp - Llama-family models from GGUF or HF -----*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Reads the model configuration and tensor table of a GGUF file or a Hugging
+// Face checkpoint (config.json + safetensors, sharded or not). HF tensor
+// names are mapped to GGUF's; every tensor is checked against the shape the
+// configuration implies. Architectures other than Llama 2/3 (SmolLM2 is a
+// Llama) are rejected by name.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Import/LlamaModel.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
+
+using namespace mlir;
+using namespace mlir::haqa;
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+using llvm::Twine;
+
+static Error makeError(const Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+}
+
+static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  llvm::raw_string_ostream os(s);
+  llvm::interleaveComma(shape, os);
+  os << "]";
+  return s;
+}
+
+const ModelTensor *ModelSource::find(StringRef name) const {
+  auto it = index.find(name);
+  return it == index.end() ? nullptr : &tensors[it->second];
+}
+
+Expected<std::unique_ptr<ModelSource>> ModelSource::open(StringRef path,
+                                                         bool shapesOnly) {
+  std::unique_ptr<ModelSource> source(new ModelSource());
+  source->shapesOnly = shapesOnly;
+  bool isDir = llvm::sys::fs::is_directory(path);
+  if (isDir) {
+    if (Error e = source->loadHF(path))
+      return std::move(e);
+  } else {
+    if (!llvm::sys::fs::exists(path))
+      return makeError(path + ": no such file or directory");
+    if (Error e = source->loadGGUF(path))
+      return std::move(e);
+  }
+  if (!source->shapesOnly)
+    if (Error e = source->checkShapes(path))
+      return std::move(e);
+  return std::move(source);
+}
+
+//===----------------------------------------------------------------------===//
+// Expected shapes
+//===----------------------------------------------------------------------===//
+
+std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>>
+mlir::haqa::expectedTensorShapes(const LlamaConfig &c) {
+  std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>> s;
+  int64_t q = c.numHeads * c.headDim, kv = c.numKVHeads * c.headDim;
+  s.push_back({"token_embd.weight", {c.vocabSize, c.dim}});
+  for (int64_t l = 0; l < c.numLayers; ++l) {
+    std::string b = "blk." + std::to_string(l) + ".";
+    s.push_back({b + "attn_norm.weight", {c.dim}});
+    s.push_back({b + "attn_q.weight", {q, c.dim}});
+    s.push_back({b + "attn_k.weight", {kv, c.dim}});
+    s.push_back({b + "attn_v.weight", {kv, c.dim}});
+    s.push_back({b + "attn_output.weight", {c.dim, q}});
+    s.push_back({b + "ffn_norm.weight", {c.dim}});
+    s.push_back({b + "ffn_gate.weight", {c.ffnDim, c.dim}});
+    s.push_back({b + "ffn_up.weight", {c.ffnDim, c.dim}});
+    s.push_back({b + "ffn_down.weight", {c.dim, c.ffnDim}});
+  }
+  s.push_back({"output_norm.weight", {c.dim}});
+  if (!c.tiedEmbeddings)
+    s.push_back({"output.weight", {c.vocabSize, c.dim}});
+  return s;
+}
+
+Error ModelSource::checkShapes(StringRef origin) const {
+  for (const auto &[name, shape] : expectedTensorShapes(config)) {
+    const ModelTensor *t = find(name);
+    if (!t)
+      return makeError(origin + ": tensor '" + name + "' is missing");
+    if (llvm::ArrayRef<int64_t>(t->shape) != llvm::ArrayRef<int64_t>(shape))
+      return makeError(origin + ": tensor '" + name + "': expected shape " +
+                       shapeString(shape) + " from the config, got " +
+                       shapeString(t->shape));
+  }
+  return Error::success();
+}
+
+void ModelSource::addShapesOnlyTensors(uint32_t ggmlType) {
+  for (auto &[name, shape] : expectedTensorShapes(config)) {
+    index[name] = tensors.size();
+    tensors.push_back({name, shape, ggmlType, {}});
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// GGUF
+//===----------------------------------------------------------------------===//
+
+Error ModelSource::loadGGUF(StringRef path) {
+  auto file = GGUFFile::open(path);
+  if (!file)
+    return file.takeError();
+  gguf = std::move(*file);
+  const GGUFFile &f = *gguf;
+  auto arch = f.getString("general.architecture");
+  if (!arch)
+    return arch.takeError();
+  if (*arch != "llama")
+    return f.error("unsupported architecture '" + *arch +
+                   "' (supported: llama: Llama 2, Llama 3, SmolLM2)");
+  config.architecture = *arch;
+  if (const GGUFValue *n = f.lookup("general.name"))
+    config.name = n->string;
+
+  auto getInt = [&](StringRef key, int64_t &out) -> Error {
+    auto v = f.getUInt(("llama." + key).str());
+    if (!v)
+      return v.takeError();
+    if (*v == 0 || *v > (1ull << 32))
+      return f.error("metadata 'llama." + key + "': " + Twine(*v) +
+                     " is out of range");
+    out = static_cast<int64_t>(*v);
+    return Error::success();
+  };
+  for (auto [key, out] :
+       {std::make_pair("embedding_length", &config.dim),
+        std::make_pair("block_count", &config.numLayers),
+        std::make_pair("attention.head_count", &config.numHeads),
+        std::make_pair("feed_forward_length", &config.ffnDim),
+        std::make_pair("context_length", &config.contextLength)})
+    if (Error e = getInt(key, *out))
+      return e;
+  config.numKVHeads = config.numHeads;
+  if (f.lookup("llama.attention.head_count_kv"))
+    if (Error e = getInt("attention.head_count_kv", config.numKVHeads))
+      return e;
+  if (config.dim % config.numHeads != 0)
+    return f.error("metadata 'llama.embedding_length' (" + Twine(config.dim) +
+                   ") is not a multiple of 'llama.attention.head_count' (" +
+                   Twine(config.numHeads) + ")");
+  config.headDim = config.dim / config.numHeads;
+  if (f.lookup("llama.rope.dimension_count")) {
+    int64_t rotDim;
+    if (Error e = getInt("rope.dimension_count", rotDim))
+      return e;
+    if (rotDim != config.headDim)
+      return f.error("unimplemented: partial rotary embedding "
+                     "('llama.rope.dimension_count' " +
+                     Twine(rotDim) + " != head size " + Twine(config.headDim) +
+                     ")");
+  }
+  if (config.numHeads % config.numKVHeads != 0)
+    return f.error("metadata 'llama.attention.head_count_kv' (" +
+                   Twine(config.numKVHeads) +
+                   ") does not divide 'llama.attention.head_count' (" +
+                   Twine(config.numHeads) + ")");
+  auto theta = f.getFloatOr("llama.rope.freq_base", 10000.0);
+  auto eps = f.getFloat("llama.attention.layer_norm_rms_epsilon");
+  if (!theta)
+    return theta.takeError();
+  if (!eps)
+    return eps.takeError();
+  config.ropeTheta = static_cast<float>(*theta);
+  config.rmsEps = static_cast<float>(*eps);
+  if (const GGUFValue *t = f.lookup("llama.rope.scaling.type");
+      t && t->string != "none")
+    return f.error("unimplemented: rope scaling type '" + t->string + "'");
+  if (f.findTensor("rope_freqs.weight"))
+    return f.error("unimplemented: per-dimension rope frequency factors "
+                   "('rope_freqs.weight', Llama 3.1 GGUF); import the "
+                   "Hugging Face checkpoint instead");
+  config.ropeStyle = RoPEStyle::interleaved;
+
+  // The vocabulary size is the embedding's row count (llama.vocab_size is
+  // optional and, when present, must agree).
+  const GGUFTensorInfo *emb = f.findTensor("token_embd.weight");
+  if (!emb)
+    return f.error("tensor 'token_embd.weight' is missing");
+  if (emb->ne.size() != 2)
+    return f.error("tensor 'token_embd.weight': expected 2 dimensions, got " +
+                   Twine(emb->ne.size()));
+  config.vocabSize = static_cast<int64_t>(emb->ne[1]);
+  config.tiedEmbeddings = !f.findTensor("output.weight");
+
+  for (const GGUFTensorInfo &t : f.getTensors()) {
+    index[t.name] = tensors.size();
+    tensors.push_back(
+        {t.name, t.shape(), t.type,
+         shapesOnly ? llvm::ArrayRef<uint8_t>() : f.getTensorData(t)});
+  }
+  return Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Hugging Face: config.json + safetensors
+//===----------------------------------------------------------------------===//
+
+/// "model.layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight"; empty
+/// for tensors HAQA does not use (rotary inv_freq).
+static std::string hfToGGUFName(StringRef hf) {
+  static const std::pair<const char *, const char *> global[] = {
+      {"model.embed_tokens.weight", "token_embd.weight"},
+      {"model.norm.weight", "output_norm.weight"},
+      {"lm_head.weight", "output.weight"}};
+  for (auto [from, to] : global)
+    if (hf == from)
+      return to;
+  static const std::pair<const char *, const char *> layer[] = {
+      {"input_layernorm.weight", "attn_norm.weight"},
+      {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},
+      {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"}};
+  if (!hf.consume_front("model.layers."))
+    return "";
+  auto [num, rest] = hf.split('.');
+  unsigned l;
+  if (num.getAsInteger(10, l))
+    return "";
+  for (auto [from, to] : layer)
+    if (rest == from)
+      return "blk." + std::to_string(l) + "." + to;
+  return "";
+}
+
+static Expected<llvm::json::Value> readJSON(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return makeError(path + ": cannot open: " + buffer.getError().message());
+  auto json = llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    return makeError(path +
+                     ": invalid JSON: " + llvm::toString(json.takeError()));
+  return std::move(*json);
+}
+
+Error ModelSource::loadHF(StringRef dir) {
+  llvm::SmallString<256> configPath(dir);
+  llvm::sys::path::append(configPath, "config.json");
+  auto json = readJSON(configPath);
+  if (!json)
+    return json.takeError();
+  const llvm::json::Object *obj = json->getAsObject();
+  if (!obj)
+    return makeError(configPath + ": expected a JSON object");
+  auto err = [&](const Twine &msg) {
+    return makeError(configPath + ": " + msg);
+  };
+
+  std::string arch;
+  if (const llvm::json::Array *archs = obj->getArray("architectures");
+      archs && !archs->empty() && (*archs)[0].getAsString())
+    arch = (*archs)[0].getAsString()->str();
+  else if (auto mt = obj->getString("model_type"))
+    arch = mt->str();
+  if (arch != "LlamaForCausalLM" && arch != "llama")
+    return err("unsupported architecture '" + arch +
+               "' (supported: LlamaForCausalLM: Llama 2, Llama 3, SmolLM2)");
+
+  auto getInt = [&](StringRef key, int64_t &out,
+                    std::optional<int64_t> fallback) -> Error {
+    const llvm::json::Value *v = obj->get(key);
+    if (!v || v->kind() == llvm::json::Value::Null) {
+      if (!fallback)
+        return err("missing key '" + key + "'");
+      out = *fallback;
+      return Error::success();
+    }
+    std::optional<int64_t> i = v->getAsInteger();
+    if (!i || *i <= 0 || *i > (int64_t(1) << 32))
+      return err("key '" + key + "': expected a positive integer");
+    out = *i;
+    return Error::success();
+  };
+  auto getFloat = [&](StringRef key, float &out,
+                      std::optional<double> fallback) -> Error {
+    std::optional<double> d = obj->getNumber(key);
+    if (!d) {
+      if (!fallback || obj->get(key))
+        return err(obj->get(key) ? "key '" + key + "': expected a number"
+                                 : "missing key '" + key + "'");
+      d = fallback;
+    }
+    out = static_cast<float>(*d);
+    return Error::success();
+  };
+  if (Error e = getInt("hidden_size", config.dim, std::nullopt))
+    return e;
+  if (Error e = getInt("num_hidden_layers", config.numLayers, std::nullopt))
+    return e;
+  if (Error e = getInt("num_attention_heads", config.numHeads, std::nullopt))
+    return e;
+  if (Error e =
+          getInt("num_key_value_heads", config.numKVHeads, config.numHeads))
+    return e;
+  if (Error e = getInt("intermediate_size", config.ffnDim, std::nullopt))
+    return e;
+  if (Error e = getInt("vocab_size", config.vocabSize, std::nullopt))
+    return e;
+  if (Error e = getInt("max_position_embeddings", config.contextLength, 2048))
+    return e;
+  if (config.dim % config.numHeads != 0)
+    return err("hidden_size (" + Twine(config.dim) +
+               ") is not a multiple of num_attention_heads (" +
+               Twine(config.numHeads) + ")");
+  if (Error e =
+          getInt("head_dim", config.headDim, config.dim / config.numHeads))
+    return e;
+  if (config.numHeads % config.numKVHeads != 0)
+    return err("num_key_value_heads (" + Twine(config.numKVHeads) +
+               ") does not divide num_attention_heads (" +
+               Twine(config.numHeads) + ")");
+  if (Error e = getFloat("rms_norm_eps", config.rmsEps, std::nullopt))
+    return e;
+  if (Error e = getFloat("rope_theta", config.ropeTheta, 10000.0))
+    return e;
+  config.tiedEmbeddings =
+      obj->getBoolean("tie_word_embeddings").value_or(false);
+  config.ropeStyle = RoPEStyle::half;
+  if (auto n = obj->getString("_name_or_path"))
+    config.name = n->str();
+
+  if (const llvm::json::Object *rs = obj->getObject("rope_scaling")) {
+    std::string type = rs->getString("rope_type")
+                           .value_or(rs->getString("type").value_or(""))
+                           .str();
+    if (type != "llama3")
+      return err("unimplemented: rope_scaling type '" + type + "'");
+    RopeScaling s;
+    auto num = [&](StringRef key, float &out) -> Error {
+      std::optional<double> d = rs->getNumber(key);
+      if (!d)
+        return err("rope_scaling: missing key '" + key + "'");
+      out = static_cast<float>(*d);
+      return Error::success();
+    };
+    if (Error e = num("factor", s.factor))
+      return e;
+    if (Error e = num("low_freq_factor", s.lowFreqFactor))
+      return e;
+    if (Error e = num("high_freq_factor", s.highFreqFactor))
+      return e;
+    std::optional<int64_t> orig =
+        rs->getInteger("original_max_position_embeddings");
+    if (!orig || *orig <= 0)
+      return err(
+          "rope_scaling: missing key 'original_max_position_embeddings'");
+    s.originalContext = *orig;
+    config.ropeScaling = s;
+  }
+
+  uint32_t dtype = static_cast<uint32_t>(GGMLType::F32);
+  if (auto d = obj->getString("torch_dtype")) {
+    if (*d == "bfloat16")
+      dtype = static_cast<uint32_t>(GGMLType::BF16);
+    else if (*d == "float16")
+      dtype = static_cast<uint32_t>(GGMLType::F16);
+  }
+  if (shapesOnly) {
+    addShapesOnlyTensors(dtype);
+    return Error::success();
+  }
+
+  // Weights: one model.safetensors, or shards listed in the index.
+  llvm::SmallString<256> single(dir), indexPath(dir);
+  llvm::sys::path::append(single, "model.safetensors");
+  llvm::sys::path::append(indexPath, "model.safetensors.index.json");
+  if (llvm::sys::fs::exists(indexPath)) {
+    auto idx = readJSON(indexPath);
+    if (!idx)
+      return idx.takeError();
+    const llvm::json::Object *io = idx->getAsObject();
+    const llvm::json::Object *map = io ? io->getObject("weight_map") : nullptr;
+    if (!map)
+      return makeError(indexPath + ": missing object 'weight_map'");
+    std::vector<std::string> shards;
+    for (const auto &kv : *map) {
+      auto s = kv.second.getAsString();
+      if (!s)
+        return makeError(indexPath + ": weight_map['" + kv.first.str() +
+                         "'] is not a string");
+      if (llvm::find(shards, s->str()) == shards.end())
+        shards.push_back(s->str());
+    }
+    llvm::sort(shards);
+    for (const std::string &shard : shards) {
+      if (StringRef(shard).contains('/') || StringRef(shard).contains(".."))
+        return makeError(indexPath + ": shard name '" + shard +
+                         "' must be a plain file name");
+      llvm::SmallString<256> p(dir);
+      llvm::sys::path::append(p, shard);
+      if (Error e = loadSafetensors(p))
+        return e;
+    }
+  } else if (llvm::sys::fs::exists(single)) {
+    if (Error e = loadSafetensors(single))
+      return e;
+  } else {
+    return makeError(dir + ": neither model.safetensors nor "
+                           "model.safetensors.index.json found");
+  }
+  return Error::success();
+}
+
+Error ModelSource::loadSafetensors(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return makeError(path + ": cannot open: " + buffer.getError().message());
+  StringRef data = (*buffer)->getBuffer();
+  auto err = [&](const Twine &msg) { return makeError(path + ": " + msg); };
+  if (data.size() < 8)
+    return err("header: file is " + Twine(data.size()) +
+               " bytes, too short for the 8-byte header length");
+  uint64_t headerLen;
+  std::memcpy(&headerLen, data.data(), 8);
+  if (headerLen > data.size() - 8)
+    return err("header: length " + Twine(headerLen) + " exceeds the " +
+               Twine(data.size() - 8) + " bytes after it");
+  auto json = llvm::json::parse(data.substr(8, headerLen));
+  if (!json)
+    return err("header: invalid JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *obj = json->getAsObject();
+  if (!obj)
+    return err("header: expected a JSON object");
+  uint64_t dataStart = 8 + headerLen, dataSize = data.size() - dataStart;
+  const auto *base = reinterpret_cast<const uint8_t *>(data.data()) + dataStart;
+  for (const auto &kv : *obj) {
+    StringRef hfName = kv.first;
+    if (hfName == "__metadata__")
+      continue;
+    std::string what = "tensor '" + hfName.str() + "'";
+    const llvm::json::Object *t = kv.second.getAsObject();
+    if (!t)
+      return err(what + ": expected an object");
+    auto dtype = t->getString("dtype");
+    const llvm::json::Array *shape = t->getArray("shape");
+    const llvm::json::Array *offsets = t->getArray("data_offsets");
+    if (!dtype || !shape || !offsets || offsets->size() != 2)
+      return err(what + ": expected 'dtype', 'shape' and two 'data_offsets'");
+    uint32_t type;
+    uint64_t elemBytes;
+    if (*dtype == "F32") {
+      type = static_cast<uint32_t>(GGMLType::F32);
+      elemBytes = 4;
+    } else if (*dtype == "F16") {
+      type = static_cast<uint32_t>(GGMLType::F16);
+      elemBytes = 2;
+    } else if (*dtype == "BF16") {
+      type = static_cast<uint32_t>(GGMLType::BF16);
+      elemBytes = 2;
+    } else {
+      return err(what + ": unimplemented: dtype '" + *dtype + "'");
+    }
+    ModelTensor mt;
+    uint64_t numElements = 1;
+    for (const llvm::json::Value &d : *shape) {
+      std::optional<int64_t> n = d.getAsInteger();
+      if (!n || *n <= 0)
+        return err(what + ": invalid dimension in 'shape'");
+      if (__builtin_mul_overflow(numElements, static_cast<uint64_t>(*n),
+                                 &numElements) ||
+          numElements > (uint64_t(1) << 48))
+        return err(what + ": element count overflows");
+      mt.shape.push_back(*n);
+    }
+    std::optional<int64_t> begin = (*offsets)[0].getAsInteger();
+    std::optional<int64_t> end = (*offsets)[1].getAsInteger();
+    if (!begin || !end || *begin < 0 || *end < *begin ||
+        static_cast<uint64_t>(*end) > dataSize)
+      return err(what + ": data_offsets out of the " + Twine(dataSize) +
+                 "-byte data section");
+    if (static_cast<uint64_t>(*end - *begin) != numElements * elemBytes)
+      return err(what + ": data_offsets cover " + Twine(*end - *begin) +
+                 " bytes, shape and dtype need " +
+                 Twine(numElements * elemBytes));
+    std::string name = hfToGGUFName(hfName);
+    if (name.empty())
+      continue;
+    if (index.count(name))
+      return err(what + ": appears twice");
+    mt.name = name;
+    mt.ggmlType = type;
+    mt.data = llvm::ArrayRef<uint8_t>(base + *begin, *end - *begin);
+    index[name] = tensors.size();
+    tensors.push_back(std::move(mt));
+  }
+  buffers.push_back(std::move(*buffer));
+  return Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Storage types
+//===----------------------------------------------------------------------===//
+
+QuantAttr mlir::haqa::getQuantForGGMLType(MLIRContext *ctx, uint32_t type) {
+  switch (static_cast<GGMLType>(type)) {
+  case GGMLType::F32:
+    return QuantAttr::getPlain(ctx, ElemKind::f32);
+  case GGMLType::F16:
+    return QuantAttr::getPlain(ctx, ElemKind::f16);
+  case GGMLType::BF16:
+    return QuantAttr::getPlain(ctx, ElemKind::bf16);
+  case GGMLType::Q8_0:
+    return QuantAttr::getQ8_0(ctx);
+  case GGMLType::Q4_0:
+    return QuantAttr::getQ4_0(ctx);
+  case GGMLType::Q4_1:
+    return QuantAttr::getQ4_1(ctx);
+  default:
+    return {};
+  }
+}
+
+std::optional<uint32_t> mlir::haqa::getGGMLTypeForQuant(QuantAttr q) {
+  StringRef name = q.getGGUFName();
+  auto t = llvm::StringSwitch<std::optional<GGMLType>>(name)
+               .Case("f32", GGMLType::F32)
+               .Case("f16", GGMLType::F16)
+               .Case("bf16", GGMLType::BF16)
+               .Case("q8_0", GGMLType::Q8_0)
+               .Case("q4_0", GGMLType::Q4_0)
+               .Case("q4_1", GGMLType::Q4_1)
+               .Default(std::nullopt);
+  if (!t)
+    return std::nullopt;
+  return static_cast<uint32_t>(*t);
+}

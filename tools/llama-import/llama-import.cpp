@@ -1,0 +1,46 @@
+//===- llama-import.cpp - model file to haqa module + weights ---*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//   llama-import model.gguf -o out/       (or a Hugging Face directory)
+// writes out/model.mlir (haqa IR, weights by name) and out/model.weights.gguf
+// (the weight bytes plus the source's metadata and tokenizer). With
+// --shapes-only only the IR is written, from the configuration alone.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Import/Importer.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace llvm;
+
+static cl::opt<std::string> input(cl::Positional, cl::Required,
+                                  cl::desc("<model.gguf | hf-directory>"));
+static cl::opt<std::string> outDir("o", cl::Required,
+                                   cl::desc("output directory"),
+                                   cl::value_desc("dir"));
+static cl::opt<int64_t>
+    context("context", cl::init(2048),
+            cl::desc("KV cache rows in the IR (0: the model's full context)"));
+static cl::opt<bool> shapesOnly(
+    "shapes-only", cl::init(false),
+    cl::desc("import shapes from the configuration, write no weights"));
+
+int main(int argc, char **argv) {
+  InitLLVM y(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "HAQA model importer\n");
+  mlir::haqa::ImportOptions options;
+  options.contextLength = context;
+  options.shapesOnly = shapesOnly;
+  auto result = mlir::haqa::importModel(input, outDir, options);
+  if (!result) {
+    WithColor::error(errs(), "llama-import")
+        << toString(result.takeError()) << "\n";
+    return 1;
+  }
+  outs() << result->summary;
+  return 0;
+}
