@@ -144,7 +144,7 @@ Error GGUFWriter::write(StringRef path) const {
       put<uint64_t>(os, d);
     put<uint32_t>(os, t.type);
     put<uint64_t>(os, offset);
-    offset = llvm::alignTo(offset + t.view.size(), kAlignment);
+    offset = llvm::alignTo(offset + t.bytes().size(), kAlignment);
   }
   auto pad = [&] {
     uint64_t at = os.tell();
@@ -153,7 +153,8 @@ Error GGUFWriter::write(StringRef path) const {
   };
   pad();
   for (const Tensor &t : tensors) {
-    os.write(reinterpret_cast<const char *>(t.view.data()), t.view.size());
+    llvm::ArrayRef<uint8_t> b = t.bytes();
+    os.write(reinterpret_cast<const char *>(b.data()), b.size());
     pad();
   }
   os.close();

@@ -9,11 +9,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Import/Importer.h"
+#include "haqa/Dialect/HAQA/Transforms/Passes.h"
 #include "haqa/Import/GGUFWriter.h"
 #include "haqa/Import/LlamaModel.h"
+#include "haqa/Import/Quantize.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -32,6 +36,8 @@ static Error makeError(const llvm::Twine &msg) {
 Expected<ImportResult> mlir::haqa::importModel(StringRef input,
                                                StringRef outDir,
                                                const ImportOptions &options) {
+  // Set by the weight walk below when a weight cannot be written.
+  std::string writeFailure;
   auto source = ModelSource::open(input, options.shapesOnly);
   if (!source)
     return source.takeError();
@@ -43,50 +49,91 @@ Expected<ImportResult> mlir::haqa::importModel(StringRef input,
 
   MLIRContext ctx;
   ctx.loadDialect<HAQADialect>();
-  GGUFWriter writer;
+  // Storage as in the source; K-quants (no #haqa.quant layout) become f32.
   llvm::StringMap<WeightType> types;
-  uint64_t bytes = 0;
-  int dequantized = 0;
   for (const auto &[name, shape] : expectedTensorShapes(config)) {
     const ModelTensor *t = (*source)->find(name);
     QuantAttr quant = getQuantForGGMLType(&ctx, t->ggmlType);
-    uint32_t storedType = t->ggmlType;
     if (!quant) {
       std::optional<GGMLTypeInfo> info = getGGMLTypeInfo(t->ggmlType);
       if (!info || !info->canDequantize)
         return makeError(input + ": tensor '" + name + "': unimplemented: " +
                          (info ? info->name : "unknown") + " storage");
       quant = QuantAttr::getPlain(&ctx, ElemKind::f32);
-      storedType = static_cast<uint32_t>(GGMLType::F32);
-      if (!options.shapesOnly) {
-        uint64_t n = 1;
-        for (int64_t d : shape)
-          n *= d;
-        std::vector<uint8_t> out(n * 4);
-        llvm::MutableArrayRef<float> dst(reinterpret_cast<float *>(out.data()),
-                                         n);
-        if (Error e = dequantize(t->ggmlType, t->data, dst))
-          return makeError(input + ": tensor '" + name +
-                           "': " + llvm::toString(std::move(e)));
-        writer.addTensor(name, shape, storedType, std::move(out));
-        ++dequantized;
-      }
-    } else if (!options.shapesOnly) {
-      writer.addTensorView(name, shape, storedType, t->data);
     }
-    WeightType type = WeightType::get(&ctx, shape, quant);
-    bytes += type.getStorageBytes();
-    types[name] = type;
+    types[name] = WeightType::get(&ctx, shape, quant);
   }
 
   OwningOpRef<ModuleOp> module =
       buildLlamaModule(&ctx, config, contextLength,
                        [&](StringRef name) { return types.lookup(name); });
+  if (options.bits != 0) {
+    PassManager pm(&ctx);
+    HAQAQuantizePassOptions q;
+    q.bits = options.bits;
+    q.group = options.group;
+    q.zero = options.zero;
+    q.overrides = options.overrides;
+    pm.addPass(createHAQAQuantizePass(q));
+    std::string diagnostics;
+    llvm::raw_string_ostream os(diagnostics);
+    ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+      os << d.str() << "\n";
+      return success();
+    });
+    if (failed(pm.run(*module)))
+      return makeError(input + ": quantization failed: " + diagnostics);
+  }
   if (!options.shapesOnly)
     (*module)->setAttr("haqa.weights", StringAttr::get(&ctx, kWeightsFileName));
   if (failed(verify(*module)))
     return makeError(input + ": internal error: the imported module does not "
                              "verify");
+
+  // Bytes of each weight in the storage the module now says: the source's
+  // bytes when they already are, else dequantized and requantized.
+  GGUFWriter writer;
+  uint64_t bytes = 0;
+  int converted = 0;
+  llvm::StringSet<> seen;
+  WalkResult walk = module->walk([&](WeightOp w) -> WalkResult {
+    if (!seen.insert(w.getName()).second)
+      return WalkResult::advance();
+    WeightType type = w.getResult().getType();
+    bytes += type.getStorageBytes();
+    if (options.shapesOnly)
+      return WalkResult::advance();
+    const ModelTensor *t = (*source)->find(w.getName());
+    std::optional<uint32_t> target = getGGMLTypeForQuant(type.getQuant());
+    if (!target) {
+      writeFailure = (input + ": tensor '" + w.getName() +
+                      "': unimplemented: writing the planar layout")
+                         .str();
+      return WalkResult::interrupt();
+    }
+    if (*target == t->ggmlType) {
+      writer.addTensorView(w.getName(), type.getShape(), *target, t->data);
+      return WalkResult::advance();
+    }
+    std::vector<float> values(type.getNumElements());
+    if (Error e = dequantize(t->ggmlType, t->data, values)) {
+      writeFailure = (input + ": tensor '" + w.getName() +
+                      "': " + llvm::toString(std::move(e)))
+                         .str();
+      return WalkResult::interrupt();
+    }
+    auto packed =
+        quantizeWeights(type.getQuant(), values, type.getShape().back());
+    if (!packed) {
+      writeFailure = llvm::toString(packed.takeError());
+      return WalkResult::interrupt();
+    }
+    writer.addTensor(w.getName(), type.getShape(), *target, std::move(*packed));
+    ++converted;
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return makeError(writeFailure);
 
   if (std::error_code ec = llvm::sys::fs::create_directories(outDir))
     return makeError(outDir + ": cannot create: " + ec.message());
@@ -126,12 +173,12 @@ Expected<ImportResult> mlir::haqa::importModel(StringRef input,
                       config.numKVHeads, config.ffnDim, config.vocabSize,
                       config.contextLength, contextLength);
   os << llvm::formatv("weights: {0} tensors, {1:f1} MiB as stored{2}\n",
-                      types.size(), bytes / 1048576.0,
-                      dequantized ? llvm::formatv(" ({0} K-quant tensors "
-                                                  "dequantized to f32)",
-                                                  dequantized)
-                                        .str()
-                                  : std::string());
+                      seen.size(), bytes / 1048576.0,
+                      converted ? llvm::formatv(" ({0} converted from the "
+                                                "source's storage)",
+                                                converted)
+                                      .str()
+                                : std::string());
   os << "wrote " << result.mlirPath << "\n";
   if (!result.weightsPath.empty())
     os << "wrote " << result.weightsPath << "\n";

@@ -60,4 +60,40 @@ def HAQADefaultSchedulePass : Pass<"haqa-default-schedule", "ModuleOp"> {
   let dependentDialects = ["::mlir::haqa::HAQADialect"];
 }
 
+def HAQAQuantizePass : Pass<"haqa-quantize", "ModuleOp"> {
+  let summary = "choose the storage (FP16 / INT8 / INT4) of every 2-d weight";
+  let description = [{
+    Rewrites the `!haqa.weight` type of each 2-d weight (embedding, linear
+    layers, output) to the requested storage; 1-d weights (norms) stay as
+    they are. The bytes follow from the type: whoever reads or writes the
+    weights quantizes the source values round-to-nearest into it (GGUF's
+    reference quantizers for q8_0 / q4_0 / q4_1, so INT8 and INT4 with
+    group 32 give bytes identical to llama.cpp's Q8_0 and Q4_0).
+
+    `bits=16` is f16, `bits=8 group=32` is q8_0, `bits=4 group=32` is q4_0
+    (`zero=min`: q4_1); other group sizes use the planar layout.
+    `overrides` sets other bit widths per weight name glob, first match
+    wins: `overrides=output.weight:8,blk.0.*:16`.
+
+    Before (`bits=8`):
+    ```mlir
+    %w = haqa.weight "blk.0.attn_q.weight" : !haqa.weight<576x576, #haqa.quant<f32>>
+    ```
+    After:
+    ```mlir
+    %w = haqa.weight "blk.0.attn_q.weight" : !haqa.weight<576x576, #haqa.quant<q8_0>>
+    ```
+  }];
+  let options = [
+    Option<"bits", "bits", "int64_t", /*default=*/"8", "16, 8 or 4">,
+    Option<"group", "group", "int64_t", /*default=*/"32",
+           "values per scale along the reduction axis (INT8 / INT4)">,
+    Option<"zero", "zero", "std::string", /*default=*/"\"none\"",
+           "none or min (INT4 / INT8 with a per-group minimum)">,
+    Option<"overrides", "overrides", "std::string", /*default=*/"\"\"",
+           "comma-separated glob:bits pairs over weight names">,
+  ];
+  let dependentDialects = ["::mlir::haqa::HAQADialect"];
+}
+
 #endif // HAQA_PASSES_TD

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Reference/Executor.h"
+#include "haqa/Import/LlamaModel.h"
+#include "haqa/Import/Quantize.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -77,17 +79,24 @@ Expected<const std::vector<float> *> WeightStore::get(StringRef name,
   if (llvm::ArrayRef<int64_t>(info->shape()) != type.getShape())
     return file->error("tensor '" + name +
                        "': shape does not match the module's weight type");
-  QuantAttr quant = type.getQuant();
-  std::optional<GGMLTypeInfo> ti = getGGMLTypeInfo(info->type);
-  if (quant.getGGUFName() != StringRef(ti->name).lower())
-    return file->error("tensor '" + name + "': stored as " + ti->name +
-                       " but the module says " +
-                       (quant.getGGUFName().empty()
-                            ? StringRef("a non-GGUF layout")
-                            : quant.getGGUFName()));
   std::vector<float> values(info->numElements);
   if (Error e = dequantize(info->type, file->getTensorData(*info), values))
     return std::move(e);
+  // A module whose storage differs from the file's (after --haqa-quantize)
+  // sees the values requantized round-to-nearest into its storage.
+  QuantAttr quant = type.getQuant();
+  std::optional<GGMLTypeInfo> stored = getGGMLTypeInfo(info->type);
+  if (quant.getGGUFName() != StringRef(stored->name).lower()) {
+    std::optional<uint32_t> target = getGGMLTypeForQuant(quant);
+    if (!target)
+      return file->error("tensor '" + name +
+                         "': unimplemented: the planar layout");
+    auto bytes = quantizeWeights(quant, values, type.getShape().back());
+    if (!bytes)
+      return bytes.takeError();
+    if (Error e = dequantize(*target, *bytes, values))
+      return std::move(e);
+  }
   return &cache.try_emplace(name, std::move(values)).first->second;
 }
 

@@ -29,12 +29,28 @@ static cl::opt<bool> shapesOnly(
     "shapes-only", cl::init(false),
     cl::desc("import shapes from the configuration, write no weights"));
 
+static cl::opt<int64_t>
+    bits("bits", cl::init(0),
+         cl::desc("requantize 2-d weights: 16 (f16), 8 (q8_0), 4 (q4_0); 0 "
+                  "keeps the source's storage"));
+static cl::opt<int64_t> group("group", cl::init(32),
+                              cl::desc("quantization group size"));
+static cl::opt<std::string> zero("zero", cl::init("none"),
+                                 cl::desc("none, or min (4 bits: q4_1)"));
+static cl::opt<std::string>
+    overrides("overrides",
+              cl::desc("per-weight bit widths, e.g. 'output.weight:8'"));
+
 int main(int argc, char **argv) {
   InitLLVM y(argc, argv);
   cl::ParseCommandLineOptions(argc, argv, "HAQA model importer\n");
   mlir::haqa::ImportOptions options;
   options.contextLength = context;
   options.shapesOnly = shapesOnly;
+  options.bits = bits;
+  options.group = group;
+  options.zero = zero;
+  options.overrides = overrides;
   auto result = mlir::haqa::importModel(input, outDir, options);
   if (!result) {
     WithColor::error(errs(), "llama-import")

@@ -37,8 +37,13 @@ private:
     std::string name;
     llvm::SmallVector<int64_t, 4> shape;
     uint32_t type;
+    /// Owned bytes, or (when empty) a view of someone else's. The view is
+    /// never taken of `owned`: the vector of tensors may copy it.
     std::vector<uint8_t> owned;
     llvm::ArrayRef<uint8_t> view;
+    llvm::ArrayRef<uint8_t> bytes() const {
+      return owned.empty() ? view : llvm::ArrayRef<uint8_t>(owned);
+    }
   };
   std::vector<std::pair<std::string, GGUFValue>> metadata;
   std::vector<Tensor> tensors;

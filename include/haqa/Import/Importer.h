@@ -18,6 +18,12 @@ struct ImportOptions {
   /// KV-cache rows; 0 takes the model's context length.
   int64_t contextLength = 2048;
   bool shapesOnly = false;
+  /// Weight storage, as --haqa-quantize: 0 keeps the source's storage,
+  /// 16 / 8 / 4 requantize every 2-d weight (round-to-nearest).
+  int64_t bits = 0;
+  int64_t group = 32;
+  std::string zero = "none";
+  std::string overrides;
 };
 
 struct ImportResult {
