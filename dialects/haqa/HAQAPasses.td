@@ -96,4 +96,33 @@ def HAQAQuantizePass : Pass<"haqa-quantize", "ModuleOp"> {
   let dependentDialects = ["::mlir::haqa::HAQADialect"];
 }
 
+def HAQAPlanMemoryPass : Pass<"haqa-plan-memory", "ModuleOp"> {
+  let summary = "compute the memory each precision needs and which fit";
+  let description = [{
+    For the module's current weight storage and for FP16, INT8 (q8_0) and
+    INT4 (q4_0) weights, adds up:
+    - weights: every distinct `haqa.weight`'s storage bytes (2-d weights at
+      the precision, 1-d norms as stored);
+    - KV cache: 2 x layers x context x kv_heads x head_dim x kv-bits / 8;
+    - activations: batch x 4 bytes x (4 dim + 2 ffn + heads x context +
+      vocab), the float working set of one prefill batch;
+    - runtime overhead: a fixed allowance (`overhead`).
+    and records the plan as the module attribute `haqa.memory_plan`, with
+    `fits` against `limit`. Sizes take B, KB/MB/GB (10^3..) and KiB/MiB/GiB
+    (2^10..) suffixes. The model shapes come from the module's `haqa.config`.
+  }];
+  let options = [
+    Option<"limit", "limit", "std::string", /*default=*/"\"\"",
+           "memory available, e.g. 12GB (empty: no limit)">,
+    Option<"context", "context", "int64_t", /*default=*/"0",
+           "tokens of KV cache to plan for (0: the module's KV cache rows)">,
+    Option<"batch", "batch", "int64_t", /*default=*/"512",
+           "tokens processed at once during prefill">,
+    Option<"kvBits", "kv-bits", "int64_t", /*default=*/"16",
+           "bits per KV cache element (16: f16 as llama.cpp)">,
+    Option<"overhead", "overhead", "std::string", /*default=*/"\"256MiB\"",
+           "fixed runtime allowance (context, workspace, graph)">,
+  ];
+}
+
 #endif // HAQA_PASSES_TD

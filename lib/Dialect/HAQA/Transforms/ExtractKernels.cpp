@@ -63,6 +63,28 @@ llvm::json::Value quantJson(Operation *op) {
   return nullptr;
 }
 
+/// Integers, bools, strings and nested dictionaries of an attribute as JSON.
+llvm::json::Value attrJson(Attribute a) {
+  if (auto i = dyn_cast<IntegerAttr>(a)) {
+    if (i.getType().isInteger(1))
+      return i.getValue().getBoolValue();
+    return i.getInt();
+  }
+  if (auto b = dyn_cast<BoolAttr>(a))
+    return b.getValue();
+  if (auto s = dyn_cast<StringAttr>(a))
+    return s.getValue();
+  if (auto f = dyn_cast<FloatAttr>(a))
+    return f.getValueAsDouble();
+  if (auto d = dyn_cast<DictionaryAttr>(a)) {
+    llvm::json::Object o;
+    for (NamedAttribute n : d)
+      o[n.getName().getValue()] = attrJson(n.getValue());
+    return llvm::json::Value(std::move(o));
+  }
+  return printed(a);
+}
+
 struct ExtractKernelsPass final
     : haqa::impl::HAQAExtractKernelsPassBase<ExtractKernelsPass> {
   using Base::Base;
@@ -127,6 +149,10 @@ struct ExtractKernelsPass final
              {"kernel_ops", totalOps},
              {"flops", static_cast<int64_t>(totalFlops)},
              {"bytes", static_cast<int64_t>(totalBytes)}}}};
+
+    // The memory plan, when --haqa-plan-memory ran before.
+    if (Attribute plan = getOperation()->getAttr("haqa.memory_plan"))
+      root["memory_plan"] = attrJson(plan);
 
     if (output.empty()) {
       llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
