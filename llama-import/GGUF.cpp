@@ -12,6 +12,7 @@
 
 #include "haqa/Import/GGUF.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
@@ -131,7 +132,7 @@ public:
   }
 
   Error readString(std::string &out, uint64_t maxLength, const Twine &what) {
-    uint64_t length;
+    uint64_t length = 0;
     if (Error e = read(length, what + " length"))
       return e;
     if (length > remaining())
@@ -190,7 +191,7 @@ Error readScalar(Cursor &c, GGUFValueType type, double &number,
                  int64_t &integer, const Twine &what) {
 #define HAQA_READ_AS(CT)                                                       \
   {                                                                            \
-    CT v;                                                                      \
+    CT v{};                                                                    \
     if (Error e = c.read(v, what))                                             \
       return e;                                                                \
     number = static_cast<double>(v);                                           \
@@ -219,7 +220,7 @@ Error readScalar(Cursor &c, GGUFValueType type, double &number,
   case GGUFValueType::Float64:
     HAQA_READ_AS(double)
   case GGUFValueType::Bool: {
-    uint8_t v;
+    uint8_t v = 0;
     if (Error e = c.read(v, what))
       return e;
     number = v ? 1 : 0;
@@ -258,22 +259,19 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
   StringRef data = file->buffer->getBuffer();
   Cursor c(data, *file);
 
-  uint32_t magic;
+  uint32_t magic = 0;
   if (Error e = c.read(magic, "header: magic"))
     return std::move(e);
   if (std::memcmp(data.data(), "GGUF", 4) != 0)
     return file->error("header: bad magic '" +
-                       llvm::formatv("{0:x2}{1:x2}{2:x2}{3:x2}",
-                                     (uint8_t)data[0], (uint8_t)data[1],
-                                     (uint8_t)data[2], (uint8_t)data[3])
-                           .str() +
+                       llvm::toHex(data.take_front(4), /*LowerCase=*/true) +
                        "' (expected 'GGUF')");
   if (Error e = c.read(file->version, "header: version"))
     return std::move(e);
   if (file->version != 2 && file->version != 3)
     return file->error("header: unsupported GGUF version " +
                        Twine(file->version) + " (expected 2 or 3)");
-  uint64_t numTensors, numKV;
+  uint64_t numTensors = 0, numKV = 0;
   if (Error e = c.read(numTensors, "header: tensor count"))
     return std::move(e);
   if (Error e = c.read(numKV, "header: metadata count"))
@@ -297,7 +295,7 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
                                "metadata entry " + Twine(i) + " key"))
       return std::move(e);
     std::string what = "metadata '" + key + "'";
-    uint32_t rawType;
+    uint32_t rawType = 0;
     if (Error e = c.read(rawType, what + " type"))
       return std::move(e);
     if (!isKnownValueType(rawType))
@@ -308,8 +306,8 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
       if (Error e = c.readString(value.string, UINT64_MAX, what))
         return std::move(e);
     } else if (value.type == GGUFValueType::Array) {
-      uint32_t rawElem;
-      uint64_t count;
+      uint32_t rawElem = 0;
+      uint64_t count = 0;
       if (Error e = c.read(rawElem, what + " element type"))
         return std::move(e);
       if (!isKnownValueType(rawElem) ||
@@ -367,7 +365,7 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
                                "tensor " + Twine(i) + " name"))
       return std::move(e);
     std::string what = "tensor '" + t.name + "'";
-    uint32_t nDims;
+    uint32_t nDims = 0;
     if (Error e = c.read(nDims, what + " dimension count"))
       return std::move(e);
     if (nDims == 0 || nDims > kMaxDims)
@@ -375,7 +373,7 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
                          " not in [1, " + Twine(kMaxDims) + "]");
     t.numElements = 1;
     for (uint32_t d = 0; d < nDims; ++d) {
-      uint64_t n;
+      uint64_t n = 0;
       if (Error e = c.read(n, what + " ne[" + Twine(d) + "]"))
         return std::move(e);
       if (n == 0 || n > static_cast<uint64_t>(INT64_MAX))
