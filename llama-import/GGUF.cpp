@@ -216,9 +216,20 @@ Error readScalar(Cursor &c, GGUFValueType type, double &number,
   case GGUFValueType::Int64:
     HAQA_READ_AS(int64_t)
   case GGUFValueType::Float32:
-    HAQA_READ_AS(float)
-  case GGUFValueType::Float64:
-    HAQA_READ_AS(double)
+  case GGUFValueType::Float64: {
+    // Floats keep `integer` at 0: converting an out-of-range float to an
+    // integer is undefined (found by fuzz/gguf_fuzzer.cpp).
+    if (type == GGUFValueType::Float32) {
+      float v = 0;
+      if (Error e = c.read(v, what))
+        return e;
+      number = v;
+    } else if (Error e = c.read(number, what)) {
+      return e;
+    }
+    integer = 0;
+    return Error::success();
+  }
   case GGUFValueType::Bool: {
     uint8_t v = 0;
     if (Error e = c.read(v, what))

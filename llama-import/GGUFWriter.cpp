@@ -10,6 +10,8 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
+
 using namespace mlir::haqa;
 using llvm::Error;
 using llvm::StringRef;
@@ -85,7 +87,6 @@ void GGUFWriter::addFloat32(StringRef key, float value) {
   GGUFValue v;
   v.type = GGUFValueType::Float32;
   v.number = value;
-  v.integer = static_cast<int64_t>(value);
   addMetadata(key, std::move(v));
 }
 
@@ -130,7 +131,10 @@ Error GGUFWriter::write(StringRef path) const {
       } else {
         put<uint64_t>(os, v.numbers.size());
         for (double d : v.numbers)
-          putScalar(os, v.elementType, d, static_cast<int64_t>(d));
+          putScalar(os, v.elementType, d,
+                    std::isfinite(d) && std::fabs(d) < 9.2e18
+                        ? static_cast<int64_t>(d)
+                        : 0);
       }
     } else {
       putScalar(os, v.type, v.number, v.integer);

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Import/LlamaModel.h"
+#include "haqa/Import/Safetensors.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -157,7 +158,7 @@ Error ModelSource::loadGGUF(StringRef path) {
                    Twine(config.numHeads) + ")");
   config.headDim = config.dim / config.numHeads;
   if (f.lookup("llama.rope.dimension_count")) {
-    int64_t rotDim;
+    int64_t rotDim = 0;
     if (Error e = getInt("rope.dimension_count", rotDim))
       return e;
     if (rotDim != config.headDim)
@@ -428,83 +429,17 @@ Error ModelSource::loadSafetensors(StringRef path) {
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return makeError(path + ": cannot open: " + buffer.getError().message());
-  StringRef data = (*buffer)->getBuffer();
-  auto err = [&](const Twine &msg) { return makeError(path + ": " + msg); };
-  if (data.size() < 8)
-    return err("header: file is " + Twine(data.size()) +
-               " bytes, too short for the 8-byte header length");
-  uint64_t headerLen;
-  std::memcpy(&headerLen, data.data(), 8);
-  if (headerLen > data.size() - 8)
-    return err("header: length " + Twine(headerLen) + " exceeds the " +
-               Twine(data.size() - 8) + " bytes after it");
-  auto json = llvm::json::parse(data.substr(8, headerLen));
-  if (!json)
-    return err("header: invalid JSON: " + llvm::toString(json.takeError()));
-  const llvm::json::Object *obj = json->getAsObject();
-  if (!obj)
-    return err("header: expected a JSON object");
-  uint64_t dataStart = 8 + headerLen, dataSize = data.size() - dataStart;
-  const auto *base = reinterpret_cast<const uint8_t *>(data.data()) + dataStart;
-  for (const auto &kv : *obj) {
-    StringRef hfName = kv.first;
-    if (hfName == "__metadata__")
-      continue;
-    std::string what = "tensor '" + hfName.str() + "'";
-    const llvm::json::Object *t = kv.second.getAsObject();
-    if (!t)
-      return err(what + ": expected an object");
-    auto dtype = t->getString("dtype");
-    const llvm::json::Array *shape = t->getArray("shape");
-    const llvm::json::Array *offsets = t->getArray("data_offsets");
-    if (!dtype || !shape || !offsets || offsets->size() != 2)
-      return err(what + ": expected 'dtype', 'shape' and two 'data_offsets'");
-    uint32_t type;
-    uint64_t elemBytes;
-    if (*dtype == "F32") {
-      type = static_cast<uint32_t>(GGMLType::F32);
-      elemBytes = 4;
-    } else if (*dtype == "F16") {
-      type = static_cast<uint32_t>(GGMLType::F16);
-      elemBytes = 2;
-    } else if (*dtype == "BF16") {
-      type = static_cast<uint32_t>(GGMLType::BF16);
-      elemBytes = 2;
-    } else {
-      return err(what + ": unimplemented: dtype '" + *dtype + "'");
-    }
-    ModelTensor mt;
-    uint64_t numElements = 1;
-    for (const llvm::json::Value &d : *shape) {
-      std::optional<int64_t> n = d.getAsInteger();
-      if (!n || *n <= 0)
-        return err(what + ": invalid dimension in 'shape'");
-      if (__builtin_mul_overflow(numElements, static_cast<uint64_t>(*n),
-                                 &numElements) ||
-          numElements > (uint64_t(1) << 48))
-        return err(what + ": element count overflows");
-      mt.shape.push_back(*n);
-    }
-    std::optional<int64_t> begin = (*offsets)[0].getAsInteger();
-    std::optional<int64_t> end = (*offsets)[1].getAsInteger();
-    if (!begin || !end || *begin < 0 || *end < *begin ||
-        static_cast<uint64_t>(*end) > dataSize)
-      return err(what + ": data_offsets out of the " + Twine(dataSize) +
-                 "-byte data section");
-    if (static_cast<uint64_t>(*end - *begin) != numElements * elemBytes)
-      return err(what + ": data_offsets cover " + Twine(*end - *begin) +
-                 " bytes, shape and dtype need " +
-                 Twine(numElements * elemBytes));
-    std::string name = hfToGGUFName(hfName);
+  auto parsed = parseSafetensors((*buffer)->getBuffer(), path);
+  if (!parsed)
+    return parsed.takeError();
+  for (SafetensorsTensor &t : *parsed) {
+    std::string name = hfToGGUFName(t.name);
     if (name.empty())
       continue;
     if (index.count(name))
-      return err(what + ": appears twice");
-    mt.name = name;
-    mt.ggmlType = type;
-    mt.data = llvm::ArrayRef<uint8_t>(base + *begin, *end - *begin);
+      return makeError(path + ": tensor '" + t.name + "' appears twice");
     index[name] = tensors.size();
-    tensors.push_back(std::move(mt));
+    tensors.push_back({name, t.shape, t.ggmlType, t.data});
   }
   buffers.push_back(std::move(*buffer));
   return Error::success();

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets for the GGUF and safetensors readers with
+# clang (ASan + UBSan) and runs each for a while.
+#   bash scripts/fuzz.sh [seconds per target, default 60]
+# Corpora and crashes go to build-fuzz/. Needs clang with libFuzzer
+# (Debian: clang-14, libclang-rt-14-dev comes with it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_TARGET=${1:-60}
+OUT=build-fuzz
+mkdir -p $OUT
+CXX=${CXX_FUZZ:-clang++}
+FLAGS=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined
+       -fno-sanitize-recover=undefined -Iinclude -isystem /usr/lib/llvm-22/include
+       -D_GLIBCXX_USE_CXX11_ABI=1)
+LIBS=(-L/usr/lib/llvm-22/lib -Wl,-rpath,/usr/lib/llvm-22/lib -lLLVM)
+$CXX "${FLAGS[@]}" fuzz/gguf_fuzzer.cpp llama-import/GGUF.cpp "${LIBS[@]}" -o $OUT/gguf_fuzzer
+$CXX "${FLAGS[@]}" fuzz/safetensors_fuzzer.cpp llama-import/Safetensors.cpp \
+  llama-import/GGUF.cpp "${LIBS[@]}" -o $OUT/safetensors_fuzzer
+
+# Seeds: small valid files, written by the fixture maker when present.
+mkdir -p $OUT/corpus-gguf $OUT/corpus-safetensors
+if [ -d build/fixtures ]; then
+  find build/fixtures -name '*.gguf' -size -512k -exec cp {} $OUT/corpus-gguf/ \;
+  find build/fixtures -name '*.safetensors' -size -512k -exec cp {} $OUT/corpus-safetensors/ \;
+fi
+for t in gguf safetensors; do
+  echo "== $t: ${SECONDS_PER_TARGET}s"
+  (cd $OUT && ./${t}_fuzzer -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 \
+     -rss_limit_mb=2048 -artifact_prefix=crash-$t- corpus-$t) 2>&1 | tail -n 5
+done
