@@ -21,6 +21,7 @@
 #include "llvm/Support/Path.h"
 
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::haqa;
@@ -100,6 +101,18 @@ Expected<const std::vector<float> *> WeightStore::get(StringRef name,
   return &cache.try_emplace(name, std::move(values)).first->second;
 }
 
+Expected<std::pair<uint32_t, llvm::ArrayRef<uint8_t>>>
+WeightStore::getStoredBytes(StringRef name, WeightType type) const {
+  const GGUFTensorInfo *info = file->findTensor(name);
+  if (!info)
+    return file->error("tensor '" + name + "' is missing");
+  std::optional<uint32_t> want = getGGMLTypeForQuant(type.getQuant());
+  if (!want || *want != info->type)
+    return file->error("tensor '" + name +
+                       "': not stored as the module's storage");
+  return std::make_pair(info->type, file->getTensorData(*info));
+}
+
 Expected<std::string> mlir::haqa::getWeightsPath(ModuleOp module,
                                                  StringRef moduleDir) {
   auto attr = module->getAttrOfType<StringAttr>("haqa.weights");
@@ -151,6 +164,72 @@ void matmul(const HostTensor &x, const std::vector<float> &w, int64_t n,
       y.f[row * n + col] = static_cast<float>(acc);
     }
   });
+}
+
+/// Activations of one row quantized as ggml's quantize_row_q8_0 / _q8_1:
+/// per 32 values d = amax / 127 (stored as half), q = roundf(x / d), and for
+/// Q8_1 s = d * sum(q) (stored as half).
+struct Q8Row {
+  std::vector<int8_t> q;
+  std::vector<float> d, s;
+};
+
+Q8Row quantizeQ8(const float *x, int64_t k) {
+  Q8Row r;
+  r.q.resize(k);
+  for (int64_t b = 0; b < k; b += 32) {
+    float amax = 0;
+    for (int j = 0; j < 32; ++j)
+      amax = std::max(amax, std::fabs(x[b + j]));
+    const float d = amax / 127;
+    const float id = d ? 1.0f / d : 0.0f;
+    int sum = 0;
+    for (int j = 0; j < 32; ++j) {
+      r.q[b + j] = static_cast<int8_t>(roundf(x[b + j] * id));
+      sum += r.q[b + j];
+    }
+    r.d.push_back(halfToFloat(floatToHalf(d)));
+    r.s.push_back(halfToFloat(floatToHalf(d * sum)));
+  }
+  return r;
+}
+
+/// y[m, n] with Q8_0 / Q4_0 / Q4_1 weight blocks against Q8 activations, as
+/// ggml_vec_dot_{q8_0_q8_0, q4_0_q8_0, q4_1_q8_1}.
+void matmulGGML(const HostTensor &x, uint32_t type, llvm::ArrayRef<uint8_t> w,
+                int64_t n, HostTensor &y) {
+  int64_t m = x.shape[0], k = x.shape[1], blocks = k / 32;
+  auto t = static_cast<GGMLType>(type);
+  uint64_t blockBytes = getGGMLTypeInfo(type)->blockBytes;
+  for (int64_t row = 0; row < m; ++row) {
+    Q8Row a = quantizeQ8(&x.f[row * k], k);
+    llvm::parallelFor(0, n, [&](size_t col) {
+      const uint8_t *wr = w.data() + col * blocks * blockBytes;
+      float acc = 0;
+      for (int64_t b = 0; b < blocks; ++b, wr += blockBytes) {
+        uint16_t dh, mh;
+        std::memcpy(&dh, wr, 2);
+        const int8_t *qa = &a.q[b * 32];
+        int sumi = 0;
+        if (t == GGMLType::Q8_0) {
+          for (int j = 0; j < 32; ++j)
+            sumi += static_cast<int8_t>(wr[2 + j]) * qa[j];
+          acc += halfToFloat(dh) * a.d[b] * sumi;
+        } else if (t == GGMLType::Q4_0) {
+          for (int j = 0; j < 16; ++j)
+            sumi += ((wr[2 + j] & 0xF) - 8) * qa[j] +
+                    ((wr[2 + j] >> 4) - 8) * qa[j + 16];
+          acc += halfToFloat(dh) * a.d[b] * sumi;
+        } else { // Q4_1
+          std::memcpy(&mh, wr + 2, 2);
+          for (int j = 0; j < 16; ++j)
+            sumi += (wr[4 + j] & 0xF) * qa[j] + (wr[4 + j] >> 4) * qa[j + 16];
+          acc += halfToFloat(dh) * a.d[b] * sumi + halfToFloat(mh) * a.s[b];
+        }
+      }
+      y.f[row * n + col] = acc;
+    });
+  }
 }
 
 /// Inverse frequency of rotary pair `i` of a head of size `hd`, with Llama-3
@@ -322,9 +401,22 @@ ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
         })
         .Case([&](MatmulOp m) {
           const HostTensor &x = env[m.getInput()];
-          int64_t n = m.getWeight().getType().getShape()[0];
+          WeightType wt = m.getWeight().getType();
+          int64_t n = wt.getShape()[0];
           HostTensor y = HostTensor::floats({x.shape[0], n});
-          matmul(x, *weightValues[m.getWeight()], n, y);
+          StringRef gguf = wt.getQuant().getGGUFName();
+          if (options.ggmlActivations &&
+              (gguf == "q8_0" || gguf == "q4_0" || gguf == "q4_1")) {
+            auto name = m.getWeight().getDefiningOp<WeightOp>().getName();
+            auto stored = weights.getStoredBytes(name, wt);
+            if (!stored) {
+              err = stored.takeError();
+              return;
+            }
+            matmulGGML(x, stored->first, stored->second, n, y);
+          } else {
+            matmul(x, *weightValues[m.getWeight()], n, y);
+          }
           env[m.getResult()] = std::move(y);
         })
         .Case([&](RoPEOp r) {

@@ -33,7 +33,8 @@ int64_t mlir::haqa::argmax(llvm::ArrayRef<float> values) {
   return best;
 }
 
-Expected<std::unique_ptr<ReferenceModel>> ReferenceModel::load(StringRef path) {
+Expected<std::unique_ptr<ReferenceModel>>
+ReferenceModel::load(StringRef path, ReferenceOptions options) {
   llvm::SmallString<256> mlirPath(path);
   if (llvm::sys::fs::is_directory(path))
     llvm::sys::path::append(mlirPath, kModuleFileName);
@@ -57,7 +58,8 @@ Expected<std::unique_ptr<ReferenceModel>> ReferenceModel::load(StringRef path) {
   if (!store)
     return store.takeError();
   m->weights = std::move(*store);
-  m->executor = std::make_unique<ReferenceExecutor>(*m->module, *m->weights);
+  m->executor =
+      std::make_unique<ReferenceExecutor>(*m->module, *m->weights, options);
 
   auto decode = m->module->lookupSymbol<func::FuncOp>("decode");
   if (!decode || decode.getNumArguments() < 2 ||

@@ -33,6 +33,11 @@ static cl::opt<std::string>
     logitsOut("logits-out",
               cl::desc("write each step's logits to this JSON-lines file"));
 
+static cl::opt<bool> ggmlCompatible(
+    "ggml-activations", cl::init(false),
+    cl::desc("quantize matmul activations to Q8 as ggml's CPU backend does "
+             "(like-for-like comparisons with llama.cpp)"));
+
 static int fail(Error e) {
   WithColor::error(errs(), "haqa-eval") << toString(std::move(e)) << "\n";
   return 1;
@@ -55,7 +60,9 @@ int main(int argc, char **argv) {
   if (prompt.empty())
     return fail(createStringError(inconvertibleErrorCode(),
                                   "give a prompt with --tokens"));
-  auto model = ReferenceModel::load(modelPath);
+  ReferenceOptions options;
+  options.ggmlActivations = ggmlCompatible;
+  auto model = ReferenceModel::load(modelPath, options);
   if (!model)
     return fail(model.takeError());
 

@@ -44,6 +44,10 @@ public:
   /// storage must match the file's tensor exactly).
   llvm::Expected<const std::vector<float> *> get(llvm::StringRef name,
                                                  WeightType type);
+  /// The stored bytes of `name` when the file holds it exactly as `type`
+  /// says (no requantization), else an error.
+  llvm::Expected<std::pair<uint32_t, llvm::ArrayRef<uint8_t>>>
+  getStoredBytes(llvm::StringRef name, WeightType type) const;
   const GGUFFile &getFile() const { return *file; }
 
 private:
@@ -56,10 +60,19 @@ private:
 llvm::Expected<std::string> getWeightsPath(ModuleOp module,
                                            llvm::StringRef moduleDir);
 
+struct ReferenceOptions {
+  /// Compute matmuls with Q8_0 / Q4_0 / Q4_1 weights as ggml's CPU backend
+  /// does: activations quantized per 32 values to Q8_0 (Q8_1 for Q4_1),
+  /// integer block dot products scaled in float. For like-for-like
+  /// comparisons with llama.cpp; the default is exact float math.
+  bool ggmlActivations = false;
+};
+
 class ReferenceExecutor {
 public:
-  ReferenceExecutor(ModuleOp module, WeightStore &weights)
-      : module(module), weights(weights) {}
+  ReferenceExecutor(ModuleOp module, WeightStore &weights,
+                    ReferenceOptions options = {})
+      : module(module), weights(weights), options(options) {}
 
   /// Runs `func.func @name` on `args` (moved in: a KV cache argument is
   /// updated in place) and returns its results.
@@ -69,6 +82,7 @@ public:
 private:
   ModuleOp module;
   WeightStore &weights;
+  ReferenceOptions options;
 };
 
 } // namespace mlir::haqa

@@ -24,7 +24,7 @@ public:
   /// `path`: an import directory or a .mlir file whose weights file sits
   /// beside it.
   static llvm::Expected<std::unique_ptr<ReferenceModel>>
-  load(llvm::StringRef path);
+  load(llvm::StringRef path, ReferenceOptions options = {});
 
   /// Clears the KV caches.
   void reset();
