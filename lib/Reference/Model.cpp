@@ -5,7 +5,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Reference/Model.h"
+#include "haqa/Dialect/HAQA/Transforms/Passes.h"
 #include "haqa/Import/Importer.h"
+
+#include "mlir/Pass/PassManager.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -14,6 +17,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::haqa;
@@ -34,7 +39,7 @@ int64_t mlir::haqa::argmax(llvm::ArrayRef<float> values) {
 }
 
 Expected<std::unique_ptr<ReferenceModel>>
-ReferenceModel::load(StringRef path, ReferenceOptions options) {
+ReferenceModel::load(StringRef path, ReferenceOptions options, int64_t bits) {
   llvm::SmallString<256> mlirPath(path);
   if (llvm::sys::fs::is_directory(path))
     llvm::sys::path::append(mlirPath, kModuleFileName);
@@ -50,6 +55,21 @@ ReferenceModel::load(StringRef path, ReferenceOptions options) {
   }
   if (!m->module)
     return makeError(mlirPath + ": cannot load module\n" + diagnostics);
+  if (bits != 0) {
+    PassManager pm(&m->ctx);
+    HAQAQuantizePassOptions q;
+    q.bits = bits;
+    pm.addPass(createHAQAQuantizePass(q));
+    std::string diagnostics;
+    llvm::raw_string_ostream os(diagnostics);
+    ScopedDiagnosticHandler handler(&m->ctx, [&](Diagnostic &d) {
+      os << d.str();
+      return success();
+    });
+    if (failed(pm.run(*m->module)))
+      return makeError(mlirPath + ": --haqa-quantize=bits=" +
+                       llvm::Twine(bits) + " failed: " + diagnostics);
+  }
   auto weightsPath =
       getWeightsPath(*m->module, llvm::sys::path::parent_path(mlirPath));
   if (!weightsPath)
@@ -144,4 +164,38 @@ Expected<std::vector<int64_t>> ReferenceModel::generate(
     last = llvm::ArrayRef<float>(logits->f);
   }
   return out;
+}
+
+Expected<std::pair<double, int64_t>>
+ReferenceModel::perplexity(llvm::ArrayRef<int64_t> tokens, int64_t chunk,
+                           int64_t maxChunks) {
+  if (chunk < 4 || chunk > context)
+    return makeError("perplexity: chunk of " + llvm::Twine(chunk) +
+                     " tokens must be in [4, " + llvm::Twine(context) + "]");
+  int64_t chunks = tokens.size() / chunk;
+  if (maxChunks > 0)
+    chunks = std::min(chunks, maxChunks);
+  if (chunks == 0)
+    return makeError("perplexity: the text has " + llvm::Twine(tokens.size()) +
+                     " tokens, fewer than one chunk of " + llvm::Twine(chunk));
+  double nll = 0;
+  int64_t count = 0;
+  for (int64_t c = 0; c < chunks; ++c) {
+    reset();
+    auto logits = prefill(tokens.slice(c * chunk, chunk));
+    if (!logits)
+      return logits.takeError();
+    for (int64_t i = chunk / 2; i + 1 < chunk; ++i) {
+      llvm::ArrayRef<float> row(&logits->f[i * vocab], vocab);
+      float mx = *std::max_element(row.begin(), row.end());
+      double sum = 0;
+      for (float v : row)
+        sum += std::exp(static_cast<double>(v) - mx);
+      int64_t next = tokens[c * chunk + i + 1];
+      nll += std::log(sum) + mx - row[next];
+      ++count;
+    }
+  }
+  reset();
+  return std::make_pair(std::exp(nll / count), count);
 }

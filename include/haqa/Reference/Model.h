@@ -22,9 +22,10 @@ namespace mlir::haqa {
 class ReferenceModel {
 public:
   /// `path`: an import directory or a .mlir file whose weights file sits
-  /// beside it.
+  /// beside it. `bits` (16, 8 or 4) runs --haqa-quantize on the loaded
+  /// module first: the weights are requantized from the file on load.
   static llvm::Expected<std::unique_ptr<ReferenceModel>>
-  load(llvm::StringRef path, ReferenceOptions options = {});
+  load(llvm::StringRef path, ReferenceOptions options = {}, int64_t bits = 0);
 
   /// Clears the KV caches.
   void reset();
@@ -40,6 +41,15 @@ public:
   generate(llvm::ArrayRef<int64_t> prompt, int64_t n,
            llvm::function_ref<bool(int64_t)> stop = nullptr,
            llvm::function_ref<void(llvm::ArrayRef<float>)> onLogits = nullptr);
+
+  /// Perplexity over `tokens` as llama.cpp's llama-perplexity computes it:
+  /// chunks of `chunk` tokens, each run from an empty cache, scoring the
+  /// predictions of the second half of each chunk. At most `maxChunks`
+  /// chunks (0: all). Returns exp(mean negative log-likelihood) and the
+  /// number of scored tokens.
+  llvm::Expected<std::pair<double, int64_t>>
+  perplexity(llvm::ArrayRef<int64_t> tokens, int64_t chunk,
+             int64_t maxChunks = 0);
 
   int64_t position() const { return pos; }
   int64_t contextLength() const { return context; }
