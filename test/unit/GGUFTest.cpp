@@ -85,6 +85,13 @@ TEST(GGUFTest, BadMagic) {
             "t.gguf: header: bad magic '58475546' (expected 'GGUF')");
 }
 
+TEST(GGUFTest, ReadsVersion2) {
+  // v2 and v3 share the layout (64-bit counts and lengths).
+  std::string bytes = validFile();
+  patch<uint32_t>(bytes, 4, 2);
+  EXPECT_EQ(parseError(bytes), "");
+}
+
 TEST(GGUFTest, UnsupportedVersion) {
   std::string bytes = validFile();
   patch<uint32_t>(bytes, 4, 1);
