@@ -75,7 +75,8 @@ private:
       high = b.getF32FloatAttr(c.ropeScaling->highFreqFactor);
       orig = b.getI64IntegerAttr(c.ropeScaling->originalContext);
     }
-    return RoPEOp::create(b, loc, x.getType(), x, positions,
+    Value factors = c.ropeFreqs ? weight("rope_freqs.weight") : Value();
+    return RoPEOp::create(b, loc, x.getType(), x, positions, factors,
                           b.getF32FloatAttr(c.ropeTheta),
                           RoPEStyleAttr::get(b.getContext(), c.ropeStyle),
                           factor, low, high, orig, noSchedule());

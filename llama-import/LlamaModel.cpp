@@ -85,6 +85,8 @@ mlir::haqa::expectedTensorShapes(const LlamaConfig &c) {
     s.push_back({b + "ffn_down.weight", {c.dim, c.ffnDim}});
   }
   s.push_back({"output_norm.weight", {c.dim}});
+  if (c.ropeFreqs)
+    s.push_back({"rope_freqs.weight", {c.headDim / 2}});
   if (!c.tiedEmbeddings)
     s.push_back({"output.weight", {c.vocabSize, c.dim}});
   return s;
@@ -183,10 +185,7 @@ Error ModelSource::loadGGUF(StringRef path) {
   if (const GGUFValue *t = f.lookup("llama.rope.scaling.type");
       t && t->string != "none")
     return f.error("unimplemented: rope scaling type '" + t->string + "'");
-  if (f.findTensor("rope_freqs.weight"))
-    return f.error("unimplemented: per-dimension rope frequency factors "
-                   "('rope_freqs.weight', Llama 3.1 GGUF); import the "
-                   "Hugging Face checkpoint instead");
+  config.ropeFreqs = f.findTensor("rope_freqs.weight") != nullptr;
   config.ropeStyle = RoPEStyle::interleaved;
 
   // The vocabulary size is the embedding's row count (llama.vocab_size is

@@ -7,6 +7,7 @@ writes, for one 2-layer model (dim 64, 4 heads, 2 KV heads, ffn 128, vocab 256):
   hf/                    Hugging Face: config.json + model.safetensors (f32)
   hf-sharded/            the same weights in bf16, two shards + model.safetensors.index.json
   hf-llama3/             the same with Llama-3 rope scaling in config.json
+  llama3-f32.gguf        its GGUF twin: scaling as a rope_freqs.weight tensor (Llama 3.1+)
   f32.gguf, f16.gguf, bf16.gguf, q8_0.gguf, q4_0.gguf, q4_1.gguf
                          the same model as llama.cpp's converter writes it (Q/K rows
                          permuted for interleaved rope; 2-d weights in that type)
@@ -23,6 +24,7 @@ All files are deterministic for a given gguf / safetensors / numpy version.
 """
 import argparse
 import json
+import math
 import os
 
 import numpy as np
@@ -128,7 +130,7 @@ def gguf_tensors(w, heads=HEADS, kv=KV_HEADS, tied=False):
 
 
 def write_gguf(path, tensors, arch="llama", dim=DIM, layers=LAYERS, heads=HEADS, kv=KV_HEADS,
-               ffn=FFN, qtype=None, raw=None):
+               ffn=FFN, qtype=None, raw=None, theta=10000.0):
     g = GGUFWriter(path, arch)
     g.add_block_count(layers)
     g.add_context_length(CONTEXT)
@@ -136,7 +138,7 @@ def write_gguf(path, tensors, arch="llama", dim=DIM, layers=LAYERS, heads=HEADS,
     g.add_feed_forward_length(ffn)
     g.add_head_count(heads)
     g.add_head_count_kv(kv)
-    g.add_rope_freq_base(10000.0)
+    g.add_rope_freq_base(theta)
     g.add_layer_norm_rms_eps(1e-5)
     for name, a in tensors:
         if raw and name in raw:
@@ -153,6 +155,24 @@ def write_gguf(path, tensors, arch="llama", dim=DIM, layers=LAYERS, heads=HEADS,
     g.write_kv_data_to_file()
     g.write_tensors_to_file()
     g.close()
+
+
+def llama3_rope_factors(theta, head_dim, factor, low, high, original):
+    """rope_freqs.weight as llama.cpp's convert_hf_to_gguf.py writes it for
+    Llama 3.1+ (divisors of each pair's frequency)."""
+    freqs = 1.0 / (theta ** (np.arange(0, head_dim, 2, dtype=np.float32) / head_dim))
+    low_wavelen, high_wavelen = original / low, original / high
+    out = []
+    for f in freqs:
+        wavelen = 2 * math.pi / f
+        if wavelen < high_wavelen:
+            out.append(1.0)
+        elif wavelen > low_wavelen:
+            out.append(factor)
+        else:
+            smooth = (original / wavelen - low) / (high - low)
+            out.append(1 / ((1 - smooth) / factor + smooth))
+    return np.array(out, dtype=np.float32)
 
 
 def random_kquant_blocks(rng, rows, cols, qtype):
@@ -198,6 +218,9 @@ def main():
 
     tensors = gguf_tensors(w)
     write_gguf(os.path.join(out, "f32.gguf"), tensors)
+    factors = llama3_rope_factors(500000.0, DIM // HEADS, 8.0, 1.0, 4.0, 32)
+    write_gguf(os.path.join(out, "llama3-f32.gguf"), tensors + [("rope_freqs.weight", factors)],
+               theta=500000.0)
     for name, qt in (("f16", T.F16), ("bf16", T.BF16), ("q8_0", T.Q8_0), ("q4_0", T.Q4_0), ("q4_1", T.Q4_1)):
         write_gguf(os.path.join(out, f"{name}.gguf"), tensors, qtype=qt)
     write_gguf(os.path.join(out, "tied-f32.gguf"), gguf_tensors(w, tied=True))

@@ -107,15 +107,20 @@ def HAQA_RoPEOp : HAQA_KernelOp<"rope"> {
   let summary = "rotary position embedding";
   let description = [{
     Rotates each pair of a head by `pos * theta^(-2i/hd)`. Llama-3 frequency
-    scaling applies when `scale_factor` is set (with `low_freq_factor`,
-    `high_freq_factor`, `original_context`).
+    scaling applies either as attributes (`scale_factor`, `low_freq_factor`,
+    `high_freq_factor`, `original_context`: Hugging Face's
+    `rope_scaling`) or as per-pair divisors `freq_factors` (a weight of hd/2
+    values: GGUF's `rope_freqs.weight`), never both.
 
     ```mlir
     %y = haqa.rope %q, %pos {theta = 1.0e+04 : f32, style = #haqa<rope_style interleaved>} : tensor<4x9x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
+    %z = haqa.rope %q, %pos freq_factors(%f : !haqa.weight<32, #haqa.quant<f32>>) {theta = 5.0e+05 : f32} : tensor<4x9x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
     ```
   }];
   let arguments = (ins 3DTensorOf<[F32, F16, BF16]>:$input,
-                       HAQA_Positions:$positions, F32Attr:$theta,
+                       HAQA_Positions:$positions,
+                       Optional<HAQA_WeightType>:$freq_factors,
+                       F32Attr:$theta,
                        DefaultValuedAttr<HAQA_RoPEStyleAttr, "RoPEStyle::interleaved">:$style,
                        OptionalAttr<F32Attr>:$scale_factor,
                        OptionalAttr<F32Attr>:$low_freq_factor,
@@ -124,7 +129,7 @@ def HAQA_RoPEOp : HAQA_KernelOp<"rope"> {
                        OptionalAttr<HAQA_ScheduleAttr>:$schedule);
   let results = (outs 3DTensorOf<[F32, F16, BF16]>:$result);
   let assemblyFormat = [{
-    $input `,` $positions attr-dict `:` type($input) `,` type($positions) `->` type($result)
+    $input `,` $positions (`freq_factors` `(` $freq_factors^ `:` qualified(type($freq_factors)) `)`)? attr-dict `:` type($input) `,` type($positions) `->` type($result)
   }];
   let hasVerifier = 1;
 }

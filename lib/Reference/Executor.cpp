@@ -260,13 +260,14 @@ double ropeFrequency(RoPEOp op, int64_t i, int64_t hd) {
   return (1 - smooth) * freq / factor + smooth * freq;
 }
 
+/// `factors`: the op's freq_factors (divisors per pair), or null.
 void rope(RoPEOp op, const HostTensor &x, const HostTensor &pos,
-          HostTensor &y) {
+          const std::vector<float> *factors, HostTensor &y) {
   int64_t t = x.shape[0], h = x.shape[1], hd = x.shape[2];
   bool interleaved = op.getStyle() == RoPEStyle::interleaved;
   std::vector<double> freqs(hd / 2);
   for (int64_t i = 0; i < hd / 2; ++i)
-    freqs[i] = ropeFrequency(op, i, hd);
+    freqs[i] = ropeFrequency(op, i, hd) / (factors ? (*factors)[i] : 1.0);
   for (int64_t a = 0; a < t; ++a)
     for (int64_t i = 0; i < hd / 2; ++i) {
       double angle = static_cast<double>(pos.i[a]) * freqs[i];
@@ -430,7 +431,9 @@ ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
         .Case([&](RoPEOp r) {
           const HostTensor &x = env[r.getInput()];
           HostTensor y = HostTensor::floats(x.shape);
-          rope(r, x, env[r.getPositions()], y);
+          const std::vector<float> *factors =
+              r.getFreqFactors() ? weightValues[r.getFreqFactors()] : nullptr;
+          rope(r, x, env[r.getPositions()], factors, y);
           env[r.getResult()] = std::move(y);
         })
         .Case([&](SoftmaxOp s) {

@@ -35,6 +35,8 @@ struct LlamaConfig {
   /// GGUF llama weights are permuted for interleaved rope; HF's are not.
   RoPEStyle ropeStyle = RoPEStyle::interleaved;
   std::optional<RopeScaling> ropeScaling;
+  /// Llama 3.1+ GGUF: per-pair frequency divisors in `rope_freqs.weight`.
+  bool ropeFreqs = false;
   bool tiedEmbeddings = false;
 };
 

@@ -145,6 +145,26 @@ func.func @rope_partial_scaling(%x: tensor<1x9x64xf32>, %pos: tensor<1xi32>) -> 
 
 // -----
 
+// rope_c6
+func.func @rope_factors_size(%x: tensor<1x9x64xf32>, %pos: tensor<1xi32>) -> tensor<1x9x64xf32> {
+  %f = haqa.weight "rope_freqs.weight" : !haqa.weight<64, #haqa.quant<f32>>
+  // expected-error@+1 {{'haqa.rope' op expected freq_factors to be an unquantized 1-d weight of half the head size (32), got '!haqa.weight<64, #haqa.quant<f32>>'}}
+  %y = haqa.rope %x, %pos freq_factors(%f : !haqa.weight<64, #haqa.quant<f32>>) {theta = 5.0e+05 : f32} : tensor<1x9x64xf32>, tensor<1xi32> -> tensor<1x9x64xf32>
+  return %y : tensor<1x9x64xf32>
+}
+
+// -----
+
+// rope_c7
+func.func @rope_factors_and_scaling(%x: tensor<1x9x64xf32>, %pos: tensor<1xi32>) -> tensor<1x9x64xf32> {
+  %f = haqa.weight "rope_freqs.weight" : !haqa.weight<32, #haqa.quant<f32>>
+  // expected-error@+1 {{'haqa.rope' op expected either freq_factors or the scaling attributes, not both}}
+  %y = haqa.rope %x, %pos freq_factors(%f : !haqa.weight<32, #haqa.quant<f32>>) {theta = 5.0e+05 : f32, scale_factor = 32.0 : f32, low_freq_factor = 1.0 : f32, high_freq_factor = 4.0 : f32, original_context = 8192 : i64} : tensor<1x9x64xf32>, tensor<1xi32> -> tensor<1x9x64xf32>
+  return %y : tensor<1x9x64xf32>
+}
+
+// -----
+
 // kv_write_c1
 func.func @kv_write_heads(%c: tensor<2048x3x64xf32>, %v: tensor<1x4x64xf32>, %pos: tensor<1xi32>) -> tensor<2048x3x64xf32> {
   // expected-error@+1 {{'haqa.kv_write' op expected values 'tensor<1x4x64xf32>' to match the cache's heads, head size and element type 'tensor<2048x3x64xf32>'}}

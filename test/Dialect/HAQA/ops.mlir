@@ -61,6 +61,10 @@ func.func @kernels(%ids: tensor<4xi32>, %pos: tensor<4xi32>, %kc: tensor<2048x3x
   // Llama-3 frequency scaling.
   // CHECK: haqa.rope %{{.*}} {high_freq_factor = 4.000000e+00 : f32, low_freq_factor = 1.000000e+00 : f32, original_context = 8192 : i64, scale_factor = 3.200000e+01 : f32, theta = 5.000000e+05 : f32}
   %r2 = haqa.rope %r, %pos {theta = 5.0e+05 : f32, scale_factor = 32.0 : f32, low_freq_factor = 1.0 : f32, high_freq_factor = 4.0 : f32, original_context = 8192 : i64} : tensor<4x9x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
+  // Llama 3.1+ GGUF: the scaling as per-pair divisors.
+  %ff = haqa.weight "rope_freqs.weight" : !haqa.weight<32, #haqa.quant<f32>>
+  // CHECK: haqa.rope %{{.*}}, %{{.*}} freq_factors(%{{.*}} : !haqa.weight<32, #haqa.quant<f32>>) {theta = 5.000000e+05 : f32} : tensor<4x9x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
+  %r3 = haqa.rope %r, %pos freq_factors(%ff : !haqa.weight<32, #haqa.quant<f32>>) {theta = 5.0e+05 : f32} : tensor<4x9x64xf32>, tensor<4xi32> -> tensor<4x9x64xf32>
   %k = tensor.extract_slice %r2[0, 0, 0] [4, 3, 64] [1, 1, 1] : tensor<4x9x64xf32> to tensor<4x3x64xf32>
   // CHECK: %[[KC:.+]] = haqa.kv_write %{{.*}}, %{{.*}}, %{{.*}} : tensor<2048x3x64xf32>, tensor<4x3x64xf32>, tensor<4xi32> -> tensor<2048x3x64xf32>
   %kc1 = haqa.kv_write %kc, %k, %pos : tensor<2048x3x64xf32>, tensor<4x3x64xf32>, tensor<4xi32> -> tensor<2048x3x64xf32>

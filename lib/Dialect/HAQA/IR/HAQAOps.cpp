@@ -131,6 +131,19 @@ LogicalResult RoPEOp::verify() {
                             "low_freq_factor, high_freq_factor and "
                             "original_context, got "
                          << scaling << " of 4";
+  if (Value factors = getFreqFactors()) {
+    auto type = cast<WeightType>(factors.getType());
+    // rope_c6
+    if (type.getShape().size() != 1 || type.getQuant().isQuantized() ||
+        (!ShapedType::isDynamic(hd) && type.getShape()[0] * 2 != hd))
+      return emitOpError() << "expected freq_factors to be an unquantized 1-d "
+                              "weight of half the head size ("
+                           << hd / 2 << "), got " << type;
+    // rope_c7
+    if (scaling)
+      return emitOpError() << "expected either freq_factors or the scaling "
+                              "attributes, not both";
+  }
   return success();
 }
 

@@ -175,7 +175,10 @@ SmallVector<int64_t> RoPEOp::getIterationSpace() { return shapeOf(getInput()); }
 // Per pair: two multiplies and an add for each of the two outputs.
 uint64_t RoPEOp::getFlops() { return 3 * numElements(getInput()); }
 uint64_t RoPEOp::getBytes(QuantAttr) {
-  return 2 * tensorBytes(getInput()) + tensorBytes(getPositions());
+  uint64_t bytes = 2 * tensorBytes(getInput()) + tensorBytes(getPositions());
+  if (Value factors = getFreqFactors())
+    bytes += cast<WeightType>(factors.getType()).getStorageBytes();
+  return bytes;
 }
 
 //===----------------------------------------------------------------------===//
