@@ -62,6 +62,8 @@ std::optional<GGMLTypeInfo> mlir::haqa::getGGMLTypeInfo(uint32_t type) {
     return GGMLTypeInfo{"Q6_K", 256, 210, true};
   case GGMLType::Q8_K:
     return GGMLTypeInfo{"Q8_K", 256, 292, false};
+  case GGMLType::I8:
+    return GGMLTypeInfo{"I8", 1, 1, false};
   }
   return std::nullopt;
 }

@@ -104,13 +104,12 @@ Expected<ImportResult> mlir::haqa::importModel(StringRef input,
     if (options.shapesOnly)
       return WalkResult::advance();
     const ModelTensor *t = (*source)->find(w.getName());
+    // Planar layouts have no ggml type: their bytes go in as a 1-d I8
+    // tensor and the module's type says how to read them.
     std::optional<uint32_t> target = getGGMLTypeForQuant(type.getQuant());
-    if (!target) {
-      writeFailure = (input + ": tensor '" + w.getName() +
-                      "': unimplemented: writing the planar layout")
-                         .str();
-      return WalkResult::interrupt();
-    }
+    bool planar = !target;
+    if (planar)
+      target = static_cast<uint32_t>(GGMLType::I8);
     if (*target == t->ggmlType) {
       writer.addTensorView(w.getName(), type.getShape(), *target, t->data);
       return WalkResult::advance();
@@ -128,7 +127,10 @@ Expected<ImportResult> mlir::haqa::importModel(StringRef input,
       writeFailure = llvm::toString(packed.takeError());
       return WalkResult::interrupt();
     }
-    writer.addTensor(w.getName(), type.getShape(), *target, std::move(*packed));
+    SmallVector<int64_t> shape(type.getShape());
+    if (planar)
+      shape = {static_cast<int64_t>(packed->size())};
+    writer.addTensor(w.getName(), shape, *target, std::move(*packed));
     ++converted;
     return WalkResult::advance();
   });

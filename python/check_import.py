@@ -10,6 +10,10 @@
   check_import.py kquant WEIGHTS.gguf REF.npz
       every tensor of REF.npz (the gguf package's dequantization of K-quant
       blocks) equals the f32 tensor of the same name that llama-import wrote
+  check_import.py planar SOURCE.gguf WEIGHTS.gguf BITS GROUP ZERO [--scale f16]
+      every I8 (planar-layout) tensor of WEIGHTS.gguf, read here from the
+      layout in docs/Spec.md (values, then scales, then offsets), is within
+      one quantization step of the source's values in every group
 """
 import argparse
 import json
@@ -68,6 +72,48 @@ def quantized(args):
         sys.exit(1)
 
 
+def planar(args):
+    from gguf import GGUFReader
+    from gguf.quants import dequantize
+    src = {t.name: t for t in GGUFReader(args.source).tensors}
+    sdt = {"f16": np.float16, "f32": np.float32}[args.scale]
+    bits, group = args.bits, args.group
+    tensors = [t for t in GGUFReader(args.weights).tensors if t.tensor_type.name == "I8"]
+    if not tensors:
+        sys.exit("no planar (I8) tensors")
+    worst = 0.0
+    for t in tensors:
+        s = src[t.name]
+        x = dequantize(s.data, s.tensor_type).astype(np.float32).reshape(-1)
+        raw = np.frombuffer(t.data.tobytes(), np.uint8)
+        n, groups = x.size, x.size // group
+        nv = (n * bits + 7) // 8
+        sb = np.dtype(sdt).itemsize
+        ob = {"none": 0, "zero_point": 1, "min": sb}[args.zero]
+        if raw.size != nv + groups * (sb + ob):
+            sys.exit(f"{t.name}: {raw.size} bytes, expected {nv + groups * (sb + ob)}")
+        q = raw[:nv].astype(np.int32)
+        if bits == 4:
+            q = np.stack([q & 15, q >> 4], axis=1).reshape(-1)
+        scale = np.frombuffer(raw[nv:nv + groups * sb].tobytes(), sdt).astype(np.float32)
+        offs = raw[nv + groups * sb:]
+        if args.zero == "none":
+            q = q - 8 if bits == 4 else q.astype(np.uint8).view(np.int8).astype(np.int32)
+            y = q.reshape(groups, group) * scale[:, None]
+        elif args.zero == "zero_point":
+            y = (q.reshape(groups, group) - offs.astype(np.int32)[:, None]) * scale[:, None]
+        else:
+            mins = np.frombuffer(offs.tobytes(), sdt).astype(np.float32)
+            y = q.reshape(groups, group) * scale[:, None] + mins[:, None]
+        err = np.abs(y - x.reshape(groups, group)).max(axis=1)
+        steps = err / np.maximum(np.abs(scale), 1e-30)
+        worst = max(worst, float(steps.max()))
+    print(f"planar i{bits} group {group} zero {args.zero}: {len(tensors)} tensors, "
+          f"worst error {worst:.3f} quantization steps")
+    if worst > 1.01:
+        sys.exit("planar values are more than one step from the source")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(required=True)
@@ -85,6 +131,14 @@ def main():
     p.add_argument("weights")
     p.add_argument("ref")
     p.set_defaults(run=kquant)
+    p = sub.add_parser("planar")
+    p.add_argument("source")
+    p.add_argument("weights")
+    p.add_argument("bits", type=int)
+    p.add_argument("group", type=int)
+    p.add_argument("zero", choices=["none", "zero_point", "min"])
+    p.add_argument("--scale", choices=["f16", "f32"], default="f16")
+    p.set_defaults(run=planar)
     args = ap.parse_args()
     args.run(args)
 

@@ -77,25 +77,33 @@ Expected<const std::vector<float> *> WeightStore::get(StringRef name,
   const GGUFTensorInfo *info = file->findTensor(name);
   if (!info)
     return file->error("tensor '" + name + "' is missing");
+  QuantAttr quant = type.getQuant();
+  std::vector<float> values(type.getNumElements());
+  if (info->type == static_cast<uint32_t>(GGMLType::I8)) {
+    // Planar bytes written by llama-import: read them as the module says.
+    if (quant.getLayout() != StorageLayout::planar || !quant.isQuantized() ||
+        info->numBytes != type.getStorageBytes())
+      return file->error("tensor '" + name +
+                         "': " + llvm::Twine(info->numBytes) +
+                         " raw bytes do not hold the module's storage");
+    if (Error e = dequantizePlanar(quant, file->getTensorData(*info), values))
+      return std::move(e);
+    return &cache.try_emplace(name, std::move(values)).first->second;
+  }
   if (llvm::ArrayRef<int64_t>(info->shape()) != type.getShape())
     return file->error("tensor '" + name +
                        "': shape does not match the module's weight type");
-  std::vector<float> values(info->numElements);
   if (Error e = dequantize(info->type, file->getTensorData(*info), values))
     return std::move(e);
   // A module whose storage differs from the file's (after --haqa-quantize)
   // sees the values requantized round-to-nearest into its storage.
-  QuantAttr quant = type.getQuant();
-  std::optional<GGMLTypeInfo> stored = getGGMLTypeInfo(info->type);
-  if (quant.getGGUFName() != StringRef(stored->name).lower()) {
-    std::optional<uint32_t> target = getGGMLTypeForQuant(quant);
-    if (!target)
-      return file->error("tensor '" + name +
-                         "': unimplemented: the planar layout");
+  std::optional<uint32_t> target = getGGMLTypeForQuant(quant);
+  if (!target || *target != info->type) {
     auto bytes = quantizeWeights(quant, values, type.getShape().back());
     if (!bytes)
       return bytes.takeError();
-    if (Error e = dequantize(*target, *bytes, values))
+    if (Error e = target ? dequantize(*target, *bytes, values)
+                         : dequantizePlanar(quant, *bytes, values))
       return std::move(e);
   }
   return &cache.try_emplace(name, std::move(values)).first->second;

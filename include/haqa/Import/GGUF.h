@@ -44,6 +44,9 @@ enum class GGMLType : uint32_t {
   Q5_K = 13,
   Q6_K = 14,
   Q8_K = 15,
+  /// Raw bytes: HAQA stores planar-layout weights as a 1-d I8 tensor of
+  /// their storage bytes (the module's type says how to read them).
+  I8 = 24,
   BF16 = 30,
 };
 

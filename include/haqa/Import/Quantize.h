@@ -21,10 +21,16 @@
 namespace mlir::haqa {
 
 /// Bytes of `values` (rows of `rowLength`, quantization groups along rows)
-/// stored as `quant`. Supports plain f32/f16/bf16 and the GGUF layouts.
+/// stored as `quant`: plain f32/f16/bf16, the GGUF layouts, and the planar
+/// layout (see docs/Spec.md) for any group size.
 llvm::Expected<std::vector<uint8_t>>
 quantizeWeights(QuantAttr quant, llvm::ArrayRef<float> values,
                 int64_t rowLength);
+
+/// The values a planar-layout buffer holds (inverse of quantizeWeights for
+/// the planar layout).
+llvm::Error dequantizePlanar(QuantAttr quant, llvm::ArrayRef<uint8_t> bytes,
+                             llvm::MutableArrayRef<float> values);
 
 /// Float to bfloat16 with round-to-nearest-even (as ggml's
 /// GGML_FP32_TO_BF16).
