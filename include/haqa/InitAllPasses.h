@@ -7,11 +7,19 @@
 #ifndef HAQA_INITALLPASSES_H
 #define HAQA_INITALLPASSES_H
 
+#include "haqa/Conversion/Passes.h"
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
+#include "haqa/Runtime/CPUDevice.h"
+#include "haqa/Target/CPU/Passes.h"
 
 namespace mlir::haqa {
 
-inline void registerAllHAQAPasses() { registerHAQAPasses(); }
+inline void registerAllHAQAPasses() {
+  registerHAQAPasses();
+  registerHAQAConversionPasses();
+  registerHAQACPUPasses();
+  registerCPUPipelines();
+}
 
 } // namespace mlir::haqa
 

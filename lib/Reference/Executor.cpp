@@ -248,26 +248,6 @@ void matmulGGML(const HostTensor &x, uint32_t type, llvm::ArrayRef<uint8_t> w,
   }
 }
 
-/// Inverse frequency of rotary pair `i` of a head of size `hd`, with Llama-3
-/// scaling when the op has it (as transformers' _compute_llama3_parameters).
-double ropeFrequency(RoPEOp op, int64_t i, int64_t hd) {
-  double theta = op.getTheta().convertToDouble();
-  double freq = std::pow(theta, -2.0 * i / hd);
-  if (!op.getScaleFactor())
-    return freq;
-  double factor = op.getScaleFactor()->convertToDouble();
-  double low = op.getLowFreqFactor()->convertToDouble();
-  double high = op.getHighFreqFactor()->convertToDouble();
-  double orig = static_cast<double>(*op.getOriginalContext());
-  double wavelen = 2 * M_PI / freq;
-  if (wavelen < orig / high)
-    return freq;
-  if (wavelen > orig / low)
-    return freq / factor;
-  double smooth = (orig / wavelen - low) / (high - low);
-  return (1 - smooth) * freq / factor + smooth * freq;
-}
-
 /// `factors`: the op's freq_factors (divisors per pair), or null.
 void rope(RoPEOp op, const HostTensor &x, const HostTensor &pos,
           const std::vector<float> *factors, HostTensor &y) {
@@ -275,7 +255,7 @@ void rope(RoPEOp op, const HostTensor &x, const HostTensor &pos,
   bool interleaved = op.getStyle() == RoPEStyle::interleaved;
   std::vector<double> freqs(hd / 2);
   for (int64_t i = 0; i < hd / 2; ++i)
-    freqs[i] = ropeFrequency(op, i, hd) / (factors ? (*factors)[i] : 1.0);
+    freqs[i] = getRoPEFrequency(op, i, hd) / (factors ? (*factors)[i] : 1.0);
   for (int64_t a = 0; a < t; ++a)
     for (int64_t i = 0; i < hd / 2; ++i) {
       double angle = static_cast<double>(pos.i[a]) * freqs[i];

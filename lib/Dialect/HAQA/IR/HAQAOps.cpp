@@ -12,6 +12,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::haqa;
 
@@ -205,4 +207,22 @@ LogicalResult AttentionOp::verify() {
     return emitOpError() << "expected a positive scale, got "
                          << getScale().convertToFloat();
   return success();
+}
+
+double mlir::haqa::getRoPEFrequency(RoPEOp op, int64_t pair, int64_t headDim) {
+  double theta = op.getTheta().convertToDouble();
+  double freq = std::pow(theta, -2.0 * pair / headDim);
+  if (!op.getScaleFactor())
+    return freq;
+  double factor = op.getScaleFactor()->convertToDouble();
+  double low = op.getLowFreqFactor()->convertToDouble();
+  double high = op.getHighFreqFactor()->convertToDouble();
+  double orig = static_cast<double>(*op.getOriginalContext());
+  double wavelen = 2 * M_PI / freq;
+  if (wavelen < orig / high)
+    return freq;
+  if (wavelen > orig / low)
+    return freq / factor;
+  double smooth = (orig / wavelen - low) / (high - low);
+  return (1 - smooth) * freq / factor + smooth * freq;
 }

@@ -41,4 +41,11 @@ LogicalResult verifyKernelOp(Operation *op);
 #define GET_OP_CLASSES
 #include "haqa/Dialect/HAQA/IR/HAQAOps.h.inc"
 
+namespace mlir::haqa {
+/// Inverse frequency of rotary pair `pair` of a head of `headDim` values,
+/// with the op's Llama-3 scaling if it has one (as transformers'
+/// _compute_llama3_parameters); freq_factors, if any, are not applied.
+double getRoPEFrequency(RoPEOp op, int64_t pair, int64_t headDim);
+} // namespace mlir::haqa
+
 #endif // HAQA_DIALECT_HAQA_IR_HAQA_H

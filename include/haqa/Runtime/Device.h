@@ -1,0 +1,74 @@
+//===- Device.h - the runtime's device interface ----------------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// One interface for every target: a Device compiles a lowered-to-be module
+// into an Executable; an Executable runs one of its functions on host-visible
+// buffers and times it. The CPU implements it with MLIR's ExecutionEngine;
+// CUDA and OpenCL implement the same calls.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_RUNTIME_DEVICE_H
+#define HAQA_RUNTIME_DEVICE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir::haqa {
+
+/// A strided view of host memory passed to a compiled function: one memref
+/// argument (row-major, contiguous).
+struct BufferRef {
+  void *data = nullptr;
+  llvm::SmallVector<int64_t, 4> shape;
+};
+
+/// Median, spread and outliers of repeated timings.
+struct TimingStats {
+  std::vector<double> samplesMs; ///< in run order, after warm-up
+  double medianMs = 0, minMs = 0, maxMs = 0;
+  double q1Ms = 0, q3Ms = 0; ///< quartiles: the spread reported is q3 - q1
+  int outliers = 0;          ///< samples beyond 1.5 IQR from the quartiles
+  static TimingStats of(std::vector<double> samples);
+};
+
+struct TimingOptions {
+  int warmup = 3;
+  int repeats = 20;
+  /// Stop repeating once this much time was spent (at least 3 samples).
+  double maxSeconds = 5.0;
+};
+
+class Executable {
+public:
+  virtual ~Executable();
+  /// Runs `function` once on `args` (in the order of its arguments after
+  /// lowering: inputs, weights, then outputs).
+  virtual llvm::Error run(llvm::StringRef function,
+                          llvm::ArrayRef<BufferRef> args) = 0;
+  /// Runs it repeatedly and times each call.
+  virtual llvm::Expected<TimingStats> time(llvm::StringRef function,
+                                           llvm::ArrayRef<BufferRef> args,
+                                           const TimingOptions &options);
+};
+
+class Device {
+public:
+  virtual ~Device();
+  virtual std::string getName() const = 0;
+  /// Lowers `module` (haqa ops with schedules, or anything above LLVM the
+  /// target's pipeline accepts) and compiles it. The module is modified.
+  virtual llvm::Expected<std::unique_ptr<Executable>>
+  compile(ModuleOp module) = 0;
+};
+
+} // namespace mlir::haqa
+
+#endif // HAQA_RUNTIME_DEVICE_H

@@ -1,0 +1,206 @@
+//===- CPUDevice.cpp - host CPU target: lowering and JIT --------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Runtime/CPUDevice.h"
+#include "haqa/Conversion/Passes.h"
+#include "haqa/Target/CPU/Passes.h"
+
+#include "mlir/InitAllPasses.h"
+#include <mutex>
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+using namespace mlir::haqa;
+
+namespace {
+
+/// Text of the lowering: a readable pass list, the same one `haqa-opt
+/// --haqa-cpu-lower` runs.
+constexpr const char *kCPUPipeline =
+    "convert-haqa-to-linalg,"
+    "func.func(haqa-cpu-apply-schedule),"
+    "canonicalize,cse,"
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-results-to-out-params{hoist-static-allocs=true "
+    "modify-public-functions=true},"
+    "buffer-deallocation-pipeline,"
+    "convert-linalg-to-loops,"
+    "func.func(convert-vector-to-scf{full-unroll=true}),"
+    "func.func(lower-vector-multi-reduction),"
+    "scf-forall-to-parallel,"
+    "convert-scf-to-openmp,"
+    "expand-strided-metadata,"
+    "lower-affine,"
+    // Before scf-to-cf: it lowers the alloca_scope OpenMP bodies get while
+    // they still are one block.
+    "finalize-memref-to-llvm,"
+    "convert-scf-to-cf,"
+    "convert-vector-to-llvm{enable-x86vector},"
+    "convert-math-to-llvm,"
+    "convert-arith-to-llvm,"
+    "convert-ub-to-llvm,"
+    "convert-openmp-to-llvm,"
+    "convert-func-to-llvm,"
+    "convert-cf-to-llvm,"
+    "reconcile-unrealized-casts";
+
+class CPUExecutable : public Executable {
+public:
+  explicit CPUExecutable(std::unique_ptr<ExecutionEngine> engine)
+      : engine(std::move(engine)) {}
+
+  llvm::Error run(llvm::StringRef function,
+                  llvm::ArrayRef<BufferRef> args) override {
+    auto fn = lookup(function);
+    if (!fn)
+      return fn.takeError();
+    // Each memref argument expands to (allocated, aligned, offset,
+    // sizes..., strides...); the packed wrapper takes a pointer to each.
+    std::vector<void *> ptrs;
+    std::vector<std::unique_ptr<int64_t[]>> fields;
+    std::vector<std::unique_ptr<void *[]>> bases;
+    for (const BufferRef &b : args) {
+      size_t rank = b.shape.size();
+      auto base = std::make_unique<void *[]>(2);
+      base[0] = base[1] = b.data;
+      auto f = std::make_unique<int64_t[]>(1 + 2 * rank);
+      f[0] = 0;
+      int64_t stride = 1;
+      for (size_t i = rank; i-- > 0;) {
+        f[1 + i] = b.shape[i];
+        f[1 + rank + i] = stride;
+        stride *= b.shape[i];
+      }
+      ptrs.push_back(&base[0]);
+      ptrs.push_back(&base[1]);
+      for (size_t i = 0; i < 1 + 2 * rank; ++i)
+        ptrs.push_back(&f[i]);
+      fields.push_back(std::move(f));
+      bases.push_back(std::move(base));
+    }
+    (*fn)(ptrs.data());
+    return llvm::Error::success();
+  }
+
+private:
+  std::unique_ptr<ExecutionEngine> engine;
+  llvm::StringMap<void (*)(void **)> functions;
+
+  llvm::Expected<void (*)(void **)> lookup(llvm::StringRef name) {
+    auto it = functions.find(name);
+    if (it != functions.end())
+      return it->second;
+    auto fn = engine->lookupPacked(name);
+    if (!fn)
+      return fn.takeError();
+    functions[name] = *fn;
+    return *fn;
+  }
+};
+
+/// libomp for the OpenMP runtime calls of multi-threaded kernels.
+std::string findOpenMPRuntime() {
+  for (const char *p : {"/usr/lib/llvm-22/lib/libomp.so",
+                        "/usr/lib/x86_64-linux-gnu/libomp.so.5"})
+    if (llvm::sys::fs::exists(p))
+      return p;
+  return "";
+}
+
+} // namespace
+
+void mlir::haqa::buildCPULoweringPipeline(OpPassManager &pm) {
+  // Tools other than haqa-opt register nothing: the pipeline text needs the
+  // upstream and HAQA passes in the registry.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (!PassInfo::lookup("one-shot-bufferize"))
+      registerAllPasses();
+    if (!PassInfo::lookup("convert-haqa-to-linalg"))
+      registerHAQAConversionPasses();
+    if (!PassInfo::lookup("haqa-cpu-apply-schedule"))
+      registerHAQACPUPasses();
+  });
+  std::string error;
+  llvm::raw_string_ostream os(error);
+  if (failed(parsePassPipeline(kCPUPipeline, pm, os)))
+    llvm::report_fatal_error(
+        llvm::Twine("haqa: the CPU pipeline text does not parse: ") + error);
+}
+
+void mlir::haqa::registerCPUPipelines() {
+  PassPipelineRegistration<>(
+      "haqa-cpu-lower",
+      "lower haqa kernels (with their schedules) to the LLVM dialect for the "
+      "host CPU",
+      [](OpPassManager &pm) { buildCPULoweringPipeline(pm); });
+}
+
+std::string CPUDevice::getName() const {
+  return ("cpu (" + llvm::sys::getHostCPUName() + ")").str();
+}
+
+llvm::Expected<std::unique_ptr<Executable>>
+CPUDevice::compile(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  auto fail = [](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+  };
+  PassManager pm(ctx);
+  buildCPULoweringPipeline(pm);
+  std::string diagnostics;
+  {
+    // Collect the lowering's diagnostics into the error.
+    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+      llvm::raw_string_ostream os(diagnostics);
+      os << d.getLocation() << ": " << d << "\n";
+      return success();
+    });
+    if (failed(pm.run(module)))
+      return fail("CPU lowering failed:\n" + diagnostics);
+  }
+
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
+  ctx->appendDialectRegistry(registry);
+
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb)
+    return jtmb.takeError();
+  jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = jtmb->createTargetMachine();
+  if (!tm)
+    return tm.takeError();
+  ExecutionEngineOptions options;
+  auto transformer = makeOptimizingTransformer(3, 0, tm->get());
+  options.transformer = transformer;
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  std::string omp = findOpenMPRuntime();
+  SmallVector<StringRef> libs;
+  if (!omp.empty())
+    libs.push_back(omp);
+  options.sharedLibPaths = libs;
+  auto engine = ExecutionEngine::create(module, options, std::move(*tm));
+  if (!engine)
+    return engine.takeError();
+  (*engine)->initialize();
+  return std::make_unique<CPUExecutable>(std::move(*engine));
+}

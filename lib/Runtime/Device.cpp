@@ -1,0 +1,65 @@
+//===- Device.cpp - device interface, timing statistics ---------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Runtime/Device.h"
+
+#include <algorithm>
+#include <chrono>
+
+using namespace mlir;
+using namespace mlir::haqa;
+
+Executable::~Executable() = default;
+Device::~Device() = default;
+
+static double quantile(const std::vector<double> &sorted, double q) {
+  double pos = q * static_cast<double>(sorted.size() - 1);
+  size_t lo = static_cast<size_t>(pos);
+  size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] +
+         (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+TimingStats TimingStats::of(std::vector<double> samples) {
+  TimingStats s;
+  s.samplesMs = samples;
+  if (samples.empty())
+    return s;
+  std::sort(samples.begin(), samples.end());
+  s.minMs = samples.front();
+  s.maxMs = samples.back();
+  s.medianMs = quantile(samples, 0.5);
+  s.q1Ms = quantile(samples, 0.25);
+  s.q3Ms = quantile(samples, 0.75);
+  double iqr = s.q3Ms - s.q1Ms;
+  for (double v : samples)
+    if (v < s.q1Ms - 1.5 * iqr || v > s.q3Ms + 1.5 * iqr)
+      ++s.outliers;
+  return s;
+}
+
+llvm::Expected<TimingStats> Executable::time(llvm::StringRef function,
+                                             llvm::ArrayRef<BufferRef> args,
+                                             const TimingOptions &options) {
+  using Clock = std::chrono::steady_clock;
+  for (int i = 0; i < options.warmup; ++i)
+    if (llvm::Error e = run(function, args))
+      return std::move(e);
+  std::vector<double> samples;
+  auto start = Clock::now();
+  for (int i = 0; i < options.repeats; ++i) {
+    auto t0 = Clock::now();
+    if (llvm::Error e = run(function, args))
+      return std::move(e);
+    auto t1 = Clock::now();
+    samples.push_back(
+        std::chrono::duration<double, std::milli>(t1 - t0).count());
+    double spent = std::chrono::duration<double>(t1 - start).count();
+    if (samples.size() >= 3 && spent > options.maxSeconds)
+      break;
+  }
+  return TimingStats::of(std::move(samples));
+}

@@ -1,0 +1,272 @@
+//===- ApplySchedule.cpp - #haqa.schedule as upstream transforms -*- C++
+//-*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Each schedule field becomes one upstream transformation on the linalg
+// ops of a kernel: scf.forall tiling for host threads, TilingInterface
+// tiling (with interchange) for tile and order, the linalg vectorizer for
+// the vector width, scf unrolling and memref.prefetch.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::haqa {
+#define GEN_PASS_DEF_HAQACPUAPPLYSCHEDULEPASS
+#include "haqa/Target/CPU/Passes.h.inc"
+} // namespace mlir::haqa
+
+using namespace mlir;
+using namespace mlir::haqa;
+
+namespace {
+
+/// Tiles `op` with `options`, replaces it, and returns the tiled op and the
+/// loops (outermost first).
+FailureOr<std::pair<linalg::LinalgOp, SmallVector<LoopLikeOpInterface>>>
+tile(IRRewriter &rw, linalg::LinalgOp op,
+     const scf::SCFTilingOptions &options) {
+  rw.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> r =
+      scf::tileUsingSCF(rw, cast<TilingInterface>(op.getOperation()), options);
+  if (failed(r))
+    return failure();
+  rw.replaceOp(op, r->replacements);
+  auto tiled = dyn_cast<linalg::LinalgOp>(r->tiledOps.back());
+  if (!tiled)
+    return failure();
+  return std::make_pair(tiled, r->loops);
+}
+
+/// memref.prefetch of every weight slice read in `loop`'s body, `distance`
+/// iterations ahead. A weight slice is a tensor.extract_slice of a
+/// bufferization.to_tensor (the views convert-haqa-to-linalg makes).
+void insertPrefetches(IRRewriter &rw, scf::ForOp loop, int64_t distance) {
+  Value iv = loop.getInductionVar();
+  SmallVector<tensor::ExtractSliceOp> slices;
+  loop.getBody()->walk([&](tensor::ExtractSliceOp s) {
+    auto src = s.getSource().getDefiningOp<bufferization::ToTensorOp>();
+    if (src && llvm::any_of(s.getOffsets(), [&](Value v) {
+          return v == iv ||
+                 (v.getDefiningOp() &&
+                  llvm::is_contained(v.getDefiningOp()->getOperands(), iv));
+        }))
+      slices.push_back(s);
+  });
+  if (slices.empty())
+    return;
+  rw.setInsertionPointToStart(loop.getBody());
+  Location loc = loop.getLoc();
+  Value ahead = arith::AddIOp::create(
+      rw, loc, iv,
+      arith::MulIOp::create(rw, loc, loop.getStep(),
+                            arith::ConstantIndexOp::create(rw, loc, distance)));
+  for (tensor::ExtractSliceOp s : slices) {
+    auto src = s.getSource().getDefiningOp<bufferization::ToTensorOp>();
+    IRMapping map;
+    map.map(iv, ahead);
+    SmallVector<Value> indices;
+    for (OpFoldResult ofr : s.getMixedOffsets()) {
+      if (auto attr = dyn_cast<Attribute>(ofr)) {
+        indices.push_back(arith::ConstantIndexOp::create(
+            rw, loc, cast<IntegerAttr>(attr).getInt()));
+        continue;
+      }
+      Value v = cast<Value>(ofr);
+      if (v == iv) {
+        indices.push_back(ahead);
+      } else if (Operation *def = v.getDefiningOp();
+                 def && loop->isProperAncestor(def)) {
+        indices.push_back(rw.clone(*def, map)->getResult(0));
+      } else {
+        indices.push_back(v);
+      }
+    }
+    memref::PrefetchOp::create(rw, loc, src.getBuffer(), indices,
+                               /*isWrite=*/false, /*localityHint=*/3,
+                               /*isDataCache=*/true);
+  }
+}
+
+LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
+  auto schedule = generic->getAttrOfType<ScheduleAttr>("haqa.schedule");
+  unsigned n = generic.getNumLoops();
+  SmallVector<int64_t> loopDims(n);
+  if (auto dims = generic->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_dims"))
+    loopDims.assign(dims.asArrayRef().begin(), dims.asArrayRef().end());
+  else
+    for (unsigned i = 0; i < n; ++i)
+      loopDims[i] = i;
+  if (loopDims.size() != n)
+    return generic.emitOpError("haqa.loop_dims does not match the loops");
+  int64_t kernelDims = *llvm::max_element(loopDims) + 1;
+  SmallVector<SmallVector<unsigned>> loopsOf(kernelDims);
+  for (unsigned l = 0; l < n; ++l)
+    loopsOf[loopDims[l]].push_back(l);
+  SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+  SmallVector<utils::IteratorType> iters = generic.getIteratorTypesArray();
+
+  SmallVector<int64_t> order(schedule.getOrder());
+  if (order.empty())
+    for (int64_t d = 0; d < kernelDims; ++d)
+      order.push_back(d);
+  if (static_cast<int64_t>(order.size()) != kernelDims)
+    return generic.emitOpError("schedule order has ")
+           << order.size() << " dimensions, the kernel " << kernelDims;
+  for (MemSpace m : schedule.getPlacement())
+    if (m != MemSpace::global)
+      generic.emitRemark("placement other than global has no CPU lowering "
+                         "yet; ignored");
+  for (OperandLayout l : schedule.getLayout())
+    if (l != OperandLayout::row)
+      generic.emitRemark("layout other than row has no CPU lowering yet; "
+                         "ignored");
+
+  linalg::LinalgOp cur = generic;
+  MLIRContext *ctx = rw.getContext();
+  auto sizesOf = [&](ArrayRef<int64_t> v) {
+    return llvm::to_vector(llvm::map_range(
+        v, [&](int64_t s) -> OpFoldResult { return rw.getIndexAttr(s); }));
+  };
+
+  // Host threads: the outermost parallel kernel dimension in `order`.
+  int64_t threads = schedule.getCpuThreads().value_or(1);
+  if (threads > 1) {
+    for (int64_t kd : order) {
+      unsigned l = loopsOf[kd].front();
+      if (iters[l] != utils::IteratorType::parallel ||
+          (!ShapedType::isDynamic(ranges[l]) && ranges[l] < 2))
+        continue;
+      SmallVector<int64_t> numThreads(n, 0);
+      numThreads[l] = ShapedType::isDynamic(ranges[l])
+                          ? threads
+                          : std::min<int64_t>(threads, ranges[l]);
+      scf::SCFTilingOptions options;
+      options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      options.setNumThreads(sizesOf(numThreads));
+      auto tiled = tile(rw, cur, options);
+      if (failed(tiled))
+        return generic.emitOpError("cannot split over host threads");
+      cur = tiled->first;
+      break;
+    }
+  }
+
+  // Tile loops in `order`.
+  SmallVector<int64_t> tileSizes(n, 0);
+  ArrayRef<int64_t> tileAttr = schedule.getTile();
+  for (int64_t kd = 0; kd < kernelDims && kd < (int64_t)tileAttr.size(); ++kd) {
+    unsigned first = loopsOf[kd].front();
+    int64_t inner = 1;
+    for (unsigned l : ArrayRef(loopsOf[kd]).drop_front())
+      inner *= ShapedType::isDynamic(ranges[l]) ? 1 : ranges[l];
+    int64_t t = std::max<int64_t>(1, (tileAttr[kd] + inner - 1) / inner);
+    SmallVector<int64_t> curRanges = cur.getStaticLoopRanges();
+    if (ShapedType::isDynamic(curRanges[first]) || t < curRanges[first])
+      tileSizes[first] = t;
+  }
+  SmallVector<int64_t> interchange;
+  for (int64_t kd : order)
+    for (unsigned l : loopsOf[kd])
+      interchange.push_back(l);
+  SmallVector<LoopLikeOpInterface> tileLoops;
+  if (llvm::any_of(tileSizes, [](int64_t t) { return t != 0; })) {
+    scf::SCFTilingOptions options;
+    options.setTileSizes(sizesOf(tileSizes));
+    options.setInterchange(interchange);
+    auto tiled = tile(rw, cur, options);
+    if (failed(tiled))
+      return generic.emitOpError("cannot tile with ") << schedule;
+    cur = tiled->first;
+    tileLoops = tiled->second;
+  }
+
+  // Prefetch in the innermost tile loop that walks a weight.
+  if (int64_t distance = schedule.getPrefetch().value_or(0))
+    for (LoopLikeOpInterface loop : llvm::reverse(tileLoops))
+      if (auto f = dyn_cast<scf::ForOp>(loop.getOperation())) {
+        insertPrefetches(rw, f, distance);
+        break;
+      }
+
+  // Vector width: cut the innermost loop into V-wide pieces, vectorize.
+  int64_t vector = schedule.getVector().value_or(1);
+  scf::ForOp innermost;
+  if (!tileLoops.empty())
+    innermost = dyn_cast<scf::ForOp>(tileLoops.back().getOperation());
+  if (vector > 1) {
+    SmallVector<int64_t> curRanges = cur.getStaticLoopRanges();
+    if (ShapedType::isDynamic(curRanges.back()) || curRanges.back() > vector) {
+      SmallVector<int64_t> sizes(n, 0);
+      sizes.back() = vector;
+      scf::SCFTilingOptions options;
+      options.setTileSizes(sizesOf(sizes));
+      auto tiled = tile(rw, cur, options);
+      if (failed(tiled))
+        return generic.emitOpError("cannot cut the innermost loop by ")
+               << vector;
+      cur = tiled->first;
+      innermost = cast<scf::ForOp>(tiled->second.back().getOperation());
+    }
+    // Static upper bounds for every loop: masked vectors where dynamic.
+    SmallVector<int64_t> bounds = cur.getStaticLoopRanges();
+    bool known = true;
+    for (unsigned l = 0; l < n; ++l)
+      if (ShapedType::isDynamic(bounds[l])) {
+        if (tileSizes[l] > 0)
+          bounds[l] = tileSizes[l];
+        else if (l == n - 1)
+          bounds[l] = vector;
+        else
+          known = false;
+      }
+    if (!known) {
+      cur.emitRemark("dynamic untiled dimension: left as scalar loops");
+    } else {
+      rw.setInsertionPoint(cur);
+      FailureOr<linalg::VectorizationResult> v =
+          linalg::vectorize(rw, cur, bounds, SmallVector<bool>(n, false));
+      if (failed(v)) {
+        cur.emitRemark("the linalg vectorizer rejected this tile: left as "
+                       "scalar loops");
+      } else {
+        rw.replaceOp(cur, v->replacements);
+      }
+    }
+  }
+
+  // Unroll the innermost loop.
+  int64_t unroll = schedule.getUnroll().value_or(1);
+  if (unroll > 1 && innermost) {
+    if (failed(loopUnrollByFactor(innermost, unroll)))
+      return generic.emitOpError("cannot unroll by ") << unroll;
+  }
+  (void)ctx;
+  return success();
+}
+
+struct HAQACPUApplySchedulePass
+    : haqa::impl::HAQACPUApplySchedulePassBase<HAQACPUApplySchedulePass> {
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> ops;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (op->hasAttr("haqa.schedule"))
+        ops.push_back(op);
+    });
+    IRRewriter rw(&getContext());
+    for (linalg::GenericOp op : ops)
+      if (failed(applySchedule(rw, op)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,304 @@
+//===- haqa-bench.cpp - kernel benchmarks on the host CPU -------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Kernel mode: the paper's Table 3 kernels (or one given with --kernel),
+// compiled with the default schedule or one given as JSON / attribute text,
+// checked against the reference executor and timed; prints median latency,
+// spread, GFLOP/s, GB/s and the fraction of this machine's measured peak.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Runtime/KernelHarness.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <atomic>
+#include <chrono>
+#include <immintrin.h>
+#include <thread>
+#include <vector>
+
+using namespace mlir;
+using namespace mlir::haqa;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("haqa-bench options");
+static cl::opt<std::string>
+    kernelOpt("kernel",
+              cl::desc("one kernel: softmax, silu, rms_norm, rope, matmul, "
+                       "swiglu, add, mul (default: all of Table 3)"),
+              cl::cat(category));
+static cl::opt<std::string>
+    shapeOpt("shape",
+             cl::desc("ggml-order shape for --kernel, e.g. 2048,1,2048"),
+             cl::cat(category));
+static cl::opt<std::string>
+    tokensOpt("tokens", cl::desc("Table 3 token counts (default 1,64,128)"),
+              cl::init("1,64,128"), cl::cat(category));
+static cl::opt<std::string>
+    weightsOpt("weights",
+               cl::desc("matmul weight storages (default f16,q8_0,q4_0)"),
+               cl::init("f16,q8_0,q4_0"), cl::cat(category));
+static cl::opt<std::string> scheduleOpt(
+    "schedule",
+    cl::desc("schedule for every kernel: JSON ({\"tile\": [1, 16, 256], "
+             "\"vector\": 16, ...}) or #haqa.schedule<...> text; default: "
+             "haqa-default-schedule"),
+    cl::cat(category));
+static cl::opt<int> repeatsOpt("repeats", cl::desc("timed runs per kernel"),
+                               cl::init(20), cl::cat(category));
+static cl::opt<double> timeoutOpt("timeout", cl::desc("seconds per candidate"),
+                                  cl::init(120), cl::cat(category));
+static cl::opt<bool> verboseOpt("verbose",
+                                cl::desc("print whole failure messages"),
+                                cl::cat(category));
+static cl::opt<bool> noPeakOpt("no-peak",
+                               cl::desc("skip measuring the machine's peak"),
+                               cl::cat(category));
+
+/// `#haqa.schedule<...>` text from JSON (keys as the attribute's fields).
+static llvm::Expected<std::string> scheduleFromJSON(llvm::StringRef text) {
+  auto parsed = llvm::json::parse(text);
+  if (!parsed)
+    return parsed.takeError();
+  const llvm::json::Object *obj = parsed->getAsObject();
+  if (!obj)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "--schedule: expected a JSON object");
+  static const char *order[] = {"tile",     "order", "unroll",      "vector",
+                                "threads",  "grid",  "cpu_threads", "placement",
+                                "prefetch", "layout"};
+  for (const auto &kv : *obj)
+    if (!llvm::is_contained(order, kv.first.str()))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "--schedule: unknown field '" +
+                                         kv.first.str() + "'");
+  std::string out = "#haqa.schedule<";
+  bool first = true;
+  for (const char *key : order) {
+    const llvm::json::Value *v = obj->get(key);
+    if (!v)
+      continue;
+    out += (first ? "" : ", ") + std::string(key) + " = ";
+    first = false;
+    if (const llvm::json::Array *a = v->getAsArray()) {
+      out += "[";
+      for (size_t i = 0; i < a->size(); ++i) {
+        if (i)
+          out += ", ";
+        if (auto n = (*a)[i].getAsInteger())
+          out += std::to_string(*n);
+        else if (auto s = (*a)[i].getAsString())
+          out += s->str();
+        else
+          return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                         "--schedule: bad entry in '%s'", key);
+      }
+      out += "]";
+    } else if (auto n = v->getAsInteger()) {
+      out += std::to_string(*n);
+    } else {
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "--schedule: bad value of '%s'", key);
+    }
+  }
+  return out + ">";
+}
+
+/// Measured peaks of this machine, all hardware threads.
+struct Peaks {
+  double gflops = 0; ///< f32 FMA throughput
+  double gbps = 0;   ///< streaming read bandwidth from DRAM
+};
+
+__attribute__((target("avx512f"))) static double fmaLoopAVX512(long iters) {
+  __m512 acc[8];
+  for (auto &a : acc)
+    a = _mm512_set1_ps(1.0f);
+  __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+  for (long i = 0; i < iters; ++i)
+    for (auto &a : acc)
+      a = _mm512_fmadd_ps(a, m, c);
+  float sink = 0;
+  for (auto &a : acc)
+    sink += _mm512_reduce_add_ps(a);
+  return sink;
+}
+
+__attribute__((target("avx2,fma"))) static double fmaLoopAVX2(long iters) {
+  __m256 acc[8];
+  for (auto &a : acc)
+    a = _mm256_set1_ps(1.0f);
+  __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (long i = 0; i < iters; ++i)
+    for (auto &a : acc)
+      a = _mm256_fmadd_ps(a, m, c);
+  alignas(32) float out[8];
+  float sink = 0;
+  for (auto &a : acc) {
+    _mm256_store_ps(out, a);
+    sink += out[0];
+  }
+  return sink;
+}
+
+static Peaks measurePeaks() {
+  using Clock = std::chrono::steady_clock;
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  Peaks p;
+  bool avx512 = __builtin_cpu_supports("avx512f");
+  long iters = 20'000'000;
+  double flopsPerIter = 8.0 * (avx512 ? 16 : 8) * 2;
+  std::atomic<double> sink{0};
+  auto t0 = Clock::now();
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back([&] {
+      double s = avx512 ? fmaLoopAVX512(iters) : fmaLoopAVX2(iters);
+      sink = sink + s;
+    });
+  for (auto &t : pool)
+    t.join();
+  double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+  p.gflops = threads * iters * flopsPerIter / sec / 1e9;
+  // Read bandwidth: each thread sums its part of a 1 GiB buffer, best of 3.
+  size_t n = (1ull << 30) / sizeof(uint64_t);
+  std::vector<uint64_t> buf(n, 1);
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    pool.clear();
+    std::atomic<uint64_t> total{0};
+    auto s0 = Clock::now();
+    for (unsigned t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        size_t lo = n * t / threads, hi = n * (t + 1) / threads;
+        uint64_t a = 0, b = 0, c = 0, d = 0;
+        for (size_t i = lo; i + 3 < hi; i += 4) {
+          a += buf[i];
+          b += buf[i + 1];
+          c += buf[i + 2];
+          d += buf[i + 3];
+        }
+        total += a + b + c + d;
+      });
+    for (auto &t : pool)
+      t.join();
+    double s = std::chrono::duration<double>(Clock::now() - s0).count();
+    best = std::max(best, (n * sizeof(uint64_t)) / s / 1e9);
+    if (total.load() == 0)
+      best = 0;
+  }
+  p.gbps = best;
+  return p;
+}
+
+static std::vector<int64_t> parseList(llvm::StringRef s) {
+  std::vector<int64_t> out;
+  llvm::SmallVector<llvm::StringRef> parts;
+  s.split(parts, ',', -1, false);
+  for (llvm::StringRef p : parts) {
+    int64_t v;
+    if (!p.trim().getAsInteger(10, v))
+      out.push_back(v);
+  }
+  return out;
+}
+
+int main(int argc, char **argv) {
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "HAQA kernel benchmarks on the host CPU\n\n"
+      "  haqa-bench                       Table 3 kernels, default schedule\n"
+      "  haqa-bench --kernel matmul --shape 2048,1,2048 --weights q4_0 \\\n"
+      "             --schedule '{\"tile\": [1, 16, 256], \"vector\": 16}'\n");
+  std::string schedule = scheduleOpt;
+  if (!schedule.empty() && schedule[0] == '{') {
+    auto s = scheduleFromJSON(schedule);
+    if (!s) {
+      llvm::errs() << "haqa-bench: error: " << llvm::toString(s.takeError())
+                   << "\n";
+      return 1;
+    }
+    schedule = *s;
+  }
+
+  std::vector<KernelSpec> specs;
+  std::vector<std::string> weights;
+  for (llvm::StringRef w : llvm::split(weightsOpt, ','))
+    weights.push_back(w.trim().str());
+  auto addSpec = [&](std::string kernel, llvm::SmallVector<int64_t, 3> ne) {
+    if (kernel == "matmul") {
+      for (const std::string &w : weights)
+        specs.push_back({kernel, ne, w, schedule});
+    } else {
+      specs.push_back({kernel, ne, "f32", schedule});
+    }
+  };
+  if (!kernelOpt.empty()) {
+    std::vector<int64_t> ne = parseList(shapeOpt);
+    if (ne.size() != 3) {
+      llvm::errs() << "haqa-bench: error: --kernel needs --shape A,B,C\n";
+      return 1;
+    }
+    addSpec(kernelOpt, {ne[0], ne[1], ne[2]});
+  } else {
+    for (int64_t t : parseList(tokensOpt)) {
+      addSpec("softmax", {1024, t, 32});
+      addSpec("silu", {11008, t, 1});
+      addSpec("rms_norm", {4096, t, 1});
+      addSpec("rope", {128, t, 1});
+      addSpec("matmul", {2048, t, 2048});
+    }
+  }
+
+  Peaks peaks;
+  if (!noPeakOpt) {
+    peaks = measurePeaks();
+    llvm::outs() << llvm::formatv(
+        "machine peak (measured, {0} threads): {1:F1} GFLOP/s f32 FMA, "
+        "{2:F1} GB/s read\n",
+        std::thread::hardware_concurrency(), peaks.gflops, peaks.gbps);
+  }
+  MeasureOptions options;
+  options.timing.repeats = repeatsOpt;
+  options.timeoutSeconds = timeoutOpt;
+  llvm::outs() << llvm::formatv("{0,-30} {1,-12} {2,11} {3,10} {4,9} {5,8} "
+                                "{6,7} {7,9}  {8}\n",
+                                "kernel", "status", "median ms", "IQR ms",
+                                "GFLOP/s", "GB/s", "%peak", "max err",
+                                "schedule");
+  int failures = 0;
+  for (const KernelSpec &spec : specs) {
+    KernelMeasurement m = measureKernelOnCPU(spec, options);
+    if (m.status != KernelMeasurement::OK) {
+      ++failures;
+      llvm::outs() << llvm::formatv(
+          "{0,-30} {1,-12} {2}\n", spec.getLabel(),
+          KernelMeasurement::getStatusName(m.status),
+          verboseOpt ? llvm::StringRef(m.message)
+                     : llvm::StringRef(m.message).split('\n').first);
+      continue;
+    }
+    double sec = m.timing.medianMs / 1e3;
+    double gflops = m.flops / sec / 1e9, gbps = m.bytes / sec / 1e9;
+    // The fraction of whichever roof binds this kernel.
+    double frac = 0;
+    if (peaks.gflops > 0 && peaks.gbps > 0)
+      frac = std::max(gflops / peaks.gflops, gbps / peaks.gbps);
+    llvm::outs() << llvm::formatv(
+        "{0,-30} {1,-12} {2,11:F4} {3,10:F4} {4,9:F2} {5,8:F2} {6,6:F1}% "
+        "{7,9:E1}  {8}{9}\n",
+        spec.getLabel(), "ok", m.timing.medianMs, m.timing.q3Ms - m.timing.q1Ms,
+        gflops, gbps, 100 * frac, m.maxAbsError, m.schedule,
+        m.timing.outliers
+            ? llvm::formatv(" ({0} outliers)", m.timing.outliers).str()
+            : std::string());
+  }
+  return failures ? 2 : 0;
+}
