@@ -32,6 +32,9 @@ namespace {
 constexpr const char *kCPUPipeline =
     "convert-haqa-to-linalg,"
     "func.func(haqa-cpu-apply-schedule),"
+    // Masked transfers become transfers with a mask operand before
+    // bufferization, which cannot see through vector.mask regions.
+    "func.func(lower-vector-mask),"
     "canonicalize,cse,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"

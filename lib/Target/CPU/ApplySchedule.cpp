@@ -204,10 +204,15 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
   if (!tileLoops.empty())
     innermost = dyn_cast<scf::ForOp>(tileLoops.back().getOperation());
   if (vector > 1) {
+    // One vector of V lanes along the innermost loop: every other loop of
+    // the tile is cut to size 1, so vectors stay 1-D whatever the tile.
     SmallVector<int64_t> curRanges = cur.getStaticLoopRanges();
-    if (ShapedType::isDynamic(curRanges.back()) || curRanges.back() > vector) {
-      SmallVector<int64_t> sizes(n, 0);
-      sizes.back() = vector;
+    SmallVector<int64_t> sizes(n, 1);
+    sizes.back() = vector;
+    for (unsigned l = 0; l < n; ++l)
+      if (!ShapedType::isDynamic(curRanges[l]) && curRanges[l] <= sizes[l])
+        sizes[l] = 0;
+    if (llvm::any_of(sizes, [](int64_t t) { return t != 0; })) {
       scf::SCFTilingOptions options;
       options.setTileSizes(sizesOf(sizes));
       auto tiled = tile(rw, cur, options);
@@ -217,37 +222,35 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
       cur = tiled->first;
       innermost = cast<scf::ForOp>(tiled->second.back().getOperation());
     }
-    // Static upper bounds for every loop: masked vectors where dynamic.
+    // Static upper bounds: masked vectors where a size is dynamic.
     SmallVector<int64_t> bounds = cur.getStaticLoopRanges();
-    bool known = true;
     for (unsigned l = 0; l < n; ++l)
-      if (ShapedType::isDynamic(bounds[l])) {
-        if (tileSizes[l] > 0)
-          bounds[l] = tileSizes[l];
-        else if (l == n - 1)
-          bounds[l] = vector;
-        else
-          known = false;
-      }
-    if (!known) {
-      cur.emitRemark("dynamic untiled dimension: left as scalar loops");
-    } else {
-      rw.setInsertionPoint(cur);
-      FailureOr<linalg::VectorizationResult> v =
-          linalg::vectorize(rw, cur, bounds, SmallVector<bool>(n, false));
-      if (failed(v)) {
-        cur.emitRemark("the linalg vectorizer rejected this tile: left as "
-                       "scalar loops");
-      } else {
-        rw.replaceOp(cur, v->replacements);
-      }
-    }
+      if (ShapedType::isDynamic(bounds[l]))
+        bounds[l] = sizes[l] ? sizes[l] : 1;
+    rw.setInsertionPoint(cur);
+    FailureOr<linalg::VectorizationResult> v =
+        linalg::vectorize(rw, cur, bounds, SmallVector<bool>(n, false));
+    if (failed(v))
+      cur.emitRemark("the linalg vectorizer rejected this tile: left as "
+                     "scalar loops");
+    else
+      rw.replaceOp(cur, v->replacements);
   }
 
   // Unroll the innermost loop.
   int64_t unroll = schedule.getUnroll().value_or(1);
   if (unroll > 1 && innermost) {
-    if (failed(loopUnrollByFactor(innermost, unroll)))
+    // Partial tiles give the innermost loop a dynamic trip count; its
+    // masked vector ops do not survive the unroller's epilogue, so only
+    // loops with constant bounds are unrolled.
+    std::optional<int64_t> trips =
+        innermost.getStaticTripCount()
+            ? std::optional<int64_t>(
+                  innermost.getStaticTripCount()->getZExtValue())
+            : std::nullopt;
+    if (!trips)
+      innermost.emitRemark("dynamic trip count: not unrolled");
+    else if (failed(loopUnrollByFactor(innermost, unroll)))
       return generic.emitOpError("cannot unroll by ") << unroll;
   }
   (void)ctx;

@@ -1,0 +1,93 @@
+// Each #haqa.schedule field and the loops it produces on the host CPU.
+// RUN: haqa-opt %s --convert-haqa-to-linalg --haqa-cpu-apply-schedule --canonicalize --split-input-file --verify-diagnostics | FileCheck %s
+
+// tile: one scf.for per tiled dimension, stepping by its tile size.
+// CHECK-LABEL: func.func @tile(
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C2]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C256]]
+// CHECK: linalg.generic {{.*}}ins({{.*}} : tensor<2x256xf32>)
+func.func @tile(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<tile = [2, 256]>} : tensor<4x1024xf32>
+  return %y : tensor<4x1024xf32>
+}
+
+// -----
+
+// order: the same tiles with the nest interchanged (columns outermost).
+// CHECK-LABEL: func.func @order(
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C256]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C2]]
+func.func @order(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<tile = [2, 256], order = [1, 0]>} : tensor<4x1024xf32>
+  return %y : tensor<4x1024xf32>
+}
+
+// -----
+
+// cpu_threads: the outermost parallel dimension split over the threads.
+// CHECK-LABEL: func.func @cpu_threads(
+// CHECK: scf.forall (%{{.*}}) in (2)
+// CHECK: linalg.generic {{.*}}ins({{.*}} : tensor<2x1024xf32>)
+// CHECK: scf.forall.in_parallel
+func.func @cpu_threads(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<cpu_threads = 2>} : tensor<4x1024xf32>
+  return %y : tensor<4x1024xf32>
+}
+
+// -----
+
+// vector: the innermost loop in 8-lane pieces, each one vector op.
+// CHECK-LABEL: func.func @vector(
+// CHECK: scf.for %{{.*}} step %c8
+// CHECK: vector.transfer_read {{.*}} : tensor<1x8xf32>, vector<1x8xf32>
+// CHECK: math.exp %{{.*}} : vector<1x8xf32>
+// CHECK: vector.transfer_write
+// CHECK-NOT: linalg.generic
+func.func @vector(%x: tensor<4x64xf32>) -> tensor<4x64xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<vector = 8>} : tensor<4x64xf32>
+  return %y : tensor<4x64xf32>
+}
+
+// -----
+
+// unroll: the innermost loop's body repeated 4 times, its step 4x larger.
+// CHECK-LABEL: func.func @unroll(
+// CHECK: scf.for %{{.*}} step %c64
+// CHECK-COUNT-4: math.exp %{{.*}} : vector<1x16xf32>
+// CHECK-NOT: math.exp
+func.func @unroll(%x: tensor<1x256xf32>) -> tensor<1x256xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<vector = 16, unroll = 4>} : tensor<1x256xf32>
+  return %y : tensor<1x256xf32>
+}
+
+// -----
+
+// prefetch: in the loop over K blocks (tiles of 64 values = 2 blocks), the
+// Q8_0 quants and scales two tiles (4 blocks) ahead.
+// CHECK-LABEL: func.func @prefetch(
+// CHECK: %[[QS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [2], sizes: [64, 8, 32]
+// CHECK: %[[DS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [64, 8]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8 iter_args
+// CHECK: scf.for %[[IV:.*]] = %{{.*}} to %{{.*}} step %c2 iter_args
+// CHECK: %[[AHEAD:.*]] = arith.addi %[[IV]], %c4 : index
+// CHECK: memref.prefetch %[[QS]][%{{.*}}, %[[AHEAD]], %{{.*}}], read, locality<3>, data
+// CHECK: memref.prefetch %[[DS]][%{{.*}}, %[[AHEAD]]], read, locality<3>, data
+func.func @prefetch(%x: tensor<1x256xf32>) -> tensor<1x64xf32> {
+  %w = haqa.weight "w" : !haqa.weight<64x256, #haqa.quant<q8_0>>
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<tile = [1, 8, 64], prefetch = 2>} : tensor<1x256xf32>, !haqa.weight<64x256, #haqa.quant<q8_0>> -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// -----
+
+// placement and layout have no CPU meaning beyond the defaults yet: said,
+// not silently dropped.
+func.func @placement(%x: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  // expected-remark @below {{placement other than global has no CPU lowering yet; ignored}}
+  %y = haqa.silu %x {schedule = #haqa.schedule<placement = [shared, global]>} : tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
