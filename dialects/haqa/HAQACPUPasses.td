@@ -39,4 +39,29 @@ def HAQACPUApplySchedulePass
   ];
 }
 
+def HAQACPUDropAliasedResultsPass
+    : Pass<"haqa-cpu-drop-aliased-results", "::mlir::ModuleOp"> {
+  let summary = "drop memref results that are the function's own arguments";
+  let description = [{
+    After one-shot bufferization, a KV cache updated in place comes back as
+    the very argument it was passed in. Such results are removed from public
+    functions too (upstream drop-equivalent-buffer-results leaves public
+    functions alone), so buffer-results-to-out-params does not add an
+    out-parameter and a copy of the whole cache per call. The argument index
+    of each removed result is recorded in `haqa.aliased_results` on the
+    function (one entry per removed result, in result order).
+
+    ```mlir
+    func.func @step(%cache: memref<8xf32>, %x: memref<1xf32>)
+        -> (memref<1xf32>, memref<8xf32>) {
+      ...
+      return %y, %cache : memref<1xf32>, memref<8xf32>
+    }
+    // becomes
+    func.func @step(%cache: memref<8xf32>, %x: memref<1xf32>) -> memref<1xf32>
+        attributes {haqa.aliased_results = array<i64: 0>}
+    ```
+  }];
+}
+
 #endif // HAQA_CPU_PASSES_TD

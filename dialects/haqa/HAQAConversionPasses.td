@@ -30,11 +30,24 @@ def ConvertHAQAToLinalgPass : Pass<"convert-haqa-to-linalg", "ModuleOp"> {
     quants viewed as `memref<64x2x32xi8, strided<[68, 34, 1], offset: 2>>`,
     scales as `memref<64x2xf16, strided<[34, 17]>>`, and one linalg.generic
     over (m, n, block, j) computing `acc + x * (f32(q) * f32(d))`.
+
+    `haqa.embedding` becomes a generic reading the selected rows with
+    tensor.extract; `haqa.kv_write` an scf.for inserting each new row at its
+    position (in place once bufferized); `haqa.attention` generics for the
+    scores over the visible cache rows (0 .. max(positions)), the causal
+    mask, the softmax and P V.
   }];
+  let options = [
+    Option<"outlineKernels", "outline-kernels", "bool", /*default=*/"false",
+           "lower each distinct kernel (op, operand types, attributes and "
+           "schedule) once, into a private function the model calls: the "
+           "30 layers of a model share one copy of each kernel">,
+  ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
     "::mlir::math::MathDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::scf::SCFDialect",
   ];
 }
 

@@ -8,9 +8,12 @@
 #include "haqa/Conversion/Passes.h"
 #include "haqa/Target/CPU/Passes.h"
 
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include <mutex>
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -30,14 +33,21 @@ namespace {
 /// Text of the lowering: a readable pass list, the same one `haqa-opt
 /// --haqa-cpu-lower` runs.
 constexpr const char *kCPUPipeline =
-    "convert-haqa-to-linalg,"
+    // One function per distinct kernel, called by every layer using it.
+    "convert-haqa-to-linalg{outline-kernels=true},"
     "func.func(haqa-cpu-apply-schedule),"
     // Masked transfers become transfers with a mask operand before
     // bufferization, which cannot see through vector.mask regions.
     "func.func(lower-vector-mask),"
     "canonicalize,cse,"
+    // (No eliminate-empty-tensors: with single-threaded tile loops it makes
+    // one-shot-bufferize report RaW conflicts; the result copy into the
+    // caller's destination is one activation row per token.)
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
+    // KV caches updated in place are no results (no out-param, no copy).
+    "drop-equivalent-buffer-results,"
+    "haqa-cpu-drop-aliased-results,"
     "buffer-results-to-out-params{hoist-static-allocs=true "
     "modify-public-functions=true},"
     "buffer-deallocation-pipeline,"
@@ -160,6 +170,14 @@ std::string CPUDevice::getName() const {
 llvm::Expected<std::unique_ptr<Executable>>
 CPUDevice::compile(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
+  {
+    // The pipeline's transforms need the upstream interface models (tiling,
+    // bufferization, ...) whatever the caller registered.
+    DialectRegistry all;
+    registerAllDialects(all);
+    registerAllExtensions(all);
+    ctx->appendDialectRegistry(all);
+  }
   auto fail = [](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
   };
@@ -205,5 +223,15 @@ CPUDevice::compile(ModuleOp module) {
   if (!engine)
     return engine.takeError();
   (*engine)->initialize();
+  // The JIT materializes lazily: generate the code now (one LLVM module, so
+  // one lookup compiles every function) rather than inside the first timed
+  // call.
+  for (auto f : module.getOps<LLVM::LLVMFuncOp>())
+    if (!f.isExternal() && f.isPublic() &&
+        !f.getName().starts_with("_mlir_ciface_")) {
+      if (auto fn = (*engine)->lookupPacked(f.getName()); !fn)
+        return fn.takeError();
+      break;
+    }
   return std::make_unique<CPUExecutable>(std::move(*engine));
 }

@@ -96,12 +96,14 @@ func.func @norm_softmax_silu(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
 
 // -----
 
-// rope (interleaved): the partner of d is d + 1 - 2 (d mod 2); frequencies
-// and signs are constant tables.
-// CHECK-DAG: #[[$PARTNER:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2 - (d2 mod 2) * 2 + 1)>
+// rope (interleaved): frequencies and signs are constant tables; the partner
+// of d (d xor 1) is read with tensor.extract, not through an indexing map.
 // CHECK-LABEL: func.func @rope(
 // CHECK: arith.constant dense<[1.000000e+00, 1.000000e+00, 1.000000e-01, 1.000000e-01
-// CHECK: linalg.generic {indexing_maps = [{{.*}}, #[[$PARTNER]]
+// CHECK: linalg.generic
+// CHECK: %[[D:.*]] = linalg.index 2
+// CHECK: %[[P:.*]] = arith.xori %[[D]]
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}, %[[P]]]
 // CHECK: math.cos
 // CHECK: math.sin
 func.func @rope(%x: tensor<2x4x8xf32>, %p: tensor<2xi32>) -> tensor<2x4x8xf32> {
@@ -111,9 +113,60 @@ func.func @rope(%x: tensor<2x4x8xf32>, %p: tensor<2xi32>) -> tensor<2x4x8xf32> {
 
 // -----
 
-// Not lowered yet: a clear error naming the op.
+// embedding (Q8_0 table): one parallel generic over (t, e) reading the
+// selected row's quant and block scale with tensor.extract.
+// CHECK-LABEL: func.func @embedding(
+// CHECK-SAME: %[[TOK:.*]]: tensor<?xi32>, %[[W:.*]]: memref<2176xi8> {haqa.weight = "tok"}
+// CHECK-DAG: %[[QS:.*]] = memref.reinterpret_cast %[[W]] to offset: [2], sizes: [32, 2, 32], strides: [68, 34, 1]
+// CHECK-DAG: %[[DS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [32, 2], strides: [34, 17]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]{{.*}} ins(%[[TOK]] : tensor<?xi32>){{.*}}haqa.kernel = "embedding"
+// CHECK: arith.index_cast
+// CHECK: arith.divui
+// CHECK: tensor.extract
+// CHECK: arith.sitofp
+func.func @embedding(%t: tensor<?xi32>) -> tensor<?x64xf32> {
+  %w = haqa.weight "tok" : !haqa.weight<32x64, #haqa.quant<q8_0>>
+  %e = haqa.embedding %w[%t] : !haqa.weight<32x64, #haqa.quant<q8_0>>, tensor<?xi32> -> tensor<?x64xf32>
+  return %e : tensor<?x64xf32>
+}
+
+// -----
+
+// kv_write: a loop over the new rows, each inserted at its position.
+// CHECK-LABEL: func.func @kv_write(
+// CHECK-SAME: %[[C:.*]]: tensor<8x2x16xf32>, %[[V:.*]]: tensor<?x2x16xf32>, %[[P:.*]]: tensor<?xi32>
+// CHECK: %[[N:.*]] = tensor.dim %[[V]], %c0
+// CHECK: scf.for %[[T:.*]] = %c0 to %[[N]] step %c1 iter_args(%[[ACC:.*]] = %[[C]])
+// CHECK:   %[[POS:.*]] = tensor.extract %[[P]][%[[T]]]
+// CHECK:   %[[ROW:.*]] = arith.index_cast %[[POS]]
+// CHECK:   %[[NEW:.*]] = tensor.extract_slice %[[V]][%[[T]], 0, 0] [1, 2, 16]
+// CHECK:   tensor.insert_slice %[[NEW]] into %[[ACC]][%[[ROW]], 0, 0] [1, 2, 16]
+// CHECK: haqa.kernel = "kv_write"
+func.func @kv_write(%c: tensor<8x2x16xf32>, %v: tensor<?x2x16xf32>, %p: tensor<?xi32>) -> tensor<8x2x16xf32> {
+  %r = haqa.kv_write %c, %v, %p : tensor<8x2x16xf32>, tensor<?x2x16xf32>, tensor<?xi32> -> tensor<8x2x16xf32>
+  return %r : tensor<8x2x16xf32>
+}
+
+// -----
+
+// attention (4 query heads over 2 KV heads): the visible rows are
+// 0 .. max(positions); scores over (t, g, r, j, d) with the query heads
+// split as [KV head g, r], a causal mask, softmax over j, then P V.
+// CHECK-LABEL: func.func @attention(
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction"]
+// CHECK: arith.maxsi
+// CHECK: %[[LEN:.*]] = arith.addi
+// CHECK: tensor.extract_slice %{{.*}}[0, 0, 0] [%[[LEN]], 2, 16]
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2], [3]] output_shape [1, 2, 2, 16]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]{{.*}}haqa.kernel = "attention", haqa.loop_dims = array<i64: 1, 0, 0, 2, 3>
+// CHECK: arith.cmpi sle
+// CHECK: arith.select
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}}haqa.loop_dims = array<i64: 1, 0, 0, 3, 2>
+// CHECK: arith.divf
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2], [3]] : tensor<1x2x2x16xf32> into tensor<1x4x16xf32>
 func.func @attention(%q: tensor<1x4x16xf32>, %k: tensor<8x2x16xf32>, %v: tensor<8x2x16xf32>, %p: tensor<1xi32>) -> tensor<1x4x16xf32> {
-  // expected-error @below {{'haqa.attention' op unimplemented: no CPU lowering for this kernel yet}}
   %o = haqa.attention %q, %k, %v, %p {scale = 0.25 : f32} : tensor<1x4x16xf32>, tensor<8x2x16xf32>, tensor<8x2x16xf32>, tensor<1xi32> -> tensor<1x4x16xf32>
   return %o : tensor<1x4x16xf32>
 }

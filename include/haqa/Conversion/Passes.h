@@ -10,9 +10,11 @@
 #include "haqa/Dialect/HAQA/IR/HAQA.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
@@ -21,6 +23,10 @@ namespace mlir::haqa {
 
 #define GEN_PASS_DECL
 #include "haqa/Conversion/Passes.h.inc"
+
+/// The weights `func` reads, in the order convert-haqa-to-linalg appends
+/// them as byte-buffer arguments (first use in the body; each name once).
+SmallVector<WeightOp> getWeightArguments(func::FuncOp func);
 
 #define GEN_PASS_REGISTRATION
 #include "haqa/Conversion/Passes.h.inc"

@@ -16,6 +16,9 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::haqa {
@@ -156,6 +159,9 @@ private:
   FailureOr<Value> lowerRMSNorm(RMSNormOp op);
   FailureOr<Value> lowerSoftmax(SoftmaxOp op);
   FailureOr<Value> lowerRoPE(RoPEOp op);
+  FailureOr<Value> lowerEmbedding(EmbeddingOp op);
+  FailureOr<Value> lowerKVWrite(KVWriteOp op);
+  FailureOr<Value> lowerAttention(AttentionOp op);
 };
 
 FailureOr<Value> KernelLowering::lower() {
@@ -177,6 +183,9 @@ FailureOr<Value> KernelLowering::lower() {
       .Case([&](RMSNormOp op) { return lowerRMSNorm(op); })
       .Case([&](SoftmaxOp op) { return lowerSoftmax(op); })
       .Case([&](RoPEOp op) { return lowerRoPE(op); })
+      .Case([&](EmbeddingOp op) { return lowerEmbedding(op); })
+      .Case([&](KVWriteOp op) { return lowerKVWrite(op); })
+      .Case([&](AttentionOp op) { return lowerAttention(op); })
       .Case([&](SiLUOp op) -> FailureOr<Value> {
         return elementwise(op.getInput(), op.getInput(),
                            [&](OpBuilder &nb, Location nl, ValueRange a) {
@@ -419,7 +428,9 @@ FailureOr<Value> KernelLowering::lowerSoftmax(SoftmaxOp op) {
 /// y[t, h, d] = x[t, h, d] * cos(p_t f_d) + sign_d * x[t, h, partner(d)] *
 /// sin(p_t f_d), with f_d the frequency of d's pair (a constant table, freq
 /// factors divided in) and partner(d) the other member of the pair:
-/// d + 1 - 2 (d mod 2) interleaved, (d + D/2) mod D for the half style.
+/// d xor 1 interleaved, (d + D/2) mod D for the half style. The partner is
+/// read with tensor.extract in the body: an indexing map with `mod` would
+/// give tiling wrong slice bounds.
 FailureOr<Value> KernelLowering::lowerRoPE(RoPEOp op) {
   Value x = op.getInput();
   auto type = cast<RankedTensorType>(x.getType());
@@ -439,93 +450,511 @@ FailureOr<Value> KernelLowering::lowerRoPE(RoPEOp op) {
       b, loc, DenseElementsAttr::get(tableType, ArrayRef<float>(sign)));
   MLIRContext *ctx = b.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-  AffineExpr partner =
-      interleaved ? d(2) + 1 - (d(2) % 2) * 2 : (d(2) + hd / 2) % hd;
   AffineMap all = b.getMultiDimIdentityMap(3);
-  SmallVector<Value> ins = {x, x, op.getPositions(), freqs, signs};
-  SmallVector<AffineMap> maps = {
-      all, AffineMap::get(3, 0, {d(0), d(1), partner}, ctx),
-      AffineMap::get(3, 0, d(0)), AffineMap::get(3, 0, d(2)),
-      AffineMap::get(3, 0, d(2))};
+  SmallVector<Value> ins = {x, op.getPositions(), freqs, signs};
+  SmallVector<AffineMap> maps = {all, AffineMap::get(3, 0, d(0)),
+                                 AffineMap::get(3, 0, d(2)),
+                                 AffineMap::get(3, 0, d(2))};
   bool hasFactors = static_cast<bool>(op.getFreqFactors());
+  Value factors;
   if (hasFactors) {
     FailureOr<Value> f = plainWeight(op.getFreqFactors());
     if (failed(f))
       return failure();
-    ins.push_back(*f);
-    maps.push_back(
-        AffineMap::get(3, 0, interleaved ? d(2).floorDiv(2) : d(2) % (hd / 2)));
+    factors = *f;
   }
   maps.push_back(all);
-  return generic(type, ins, emptyLike(x), maps, {kPar, kPar, kPar}, {0, 1, 2},
-                 [hasFactors](OpBuilder &nb, Location nl, ValueRange a) {
-                   Value pos =
-                       arith::SIToFPOp::create(nb, nl, nb.getF32Type(), a[2]);
-                   Value f = a[3];
-                   if (hasFactors)
-                     f = arith::DivFOp::create(nb, nl, f, toF32(nb, nl, a[5]));
-                   Value angle = arith::MulFOp::create(nb, nl, pos, f);
-                   Value c = math::CosOp::create(nb, nl, angle);
-                   Value s = math::SinOp::create(nb, nl, angle);
-                   Value y = arith::MulFOp::create(nb, nl, a[0], c);
-                   Value o = arith::MulFOp::create(
-                       nb, nl, arith::MulFOp::create(nb, nl, a[1], s), a[4]);
-                   return arith::AddFOp::create(nb, nl, y, o);
-                 });
+  return generic(
+      type, ins, emptyLike(x), maps, {kPar, kPar, kPar}, {0, 1, 2},
+      [&, hasFactors, interleaved, hd](OpBuilder &nb, Location nl,
+                                       ValueRange a) {
+        Value t = linalg::IndexOp::create(nb, nl, 0);
+        Value h = linalg::IndexOp::create(nb, nl, 1);
+        Value dd = linalg::IndexOp::create(nb, nl, 2);
+        Value partner =
+            interleaved
+                ? arith::XOrIOp::create(
+                      nb, nl, dd, arith::ConstantIndexOp::create(nb, nl, 1))
+                      .getResult()
+                : arith::RemUIOp::create(
+                      nb, nl,
+                      arith::AddIOp::create(
+                          nb, nl, dd,
+                          arith::ConstantIndexOp::create(nb, nl, hd / 2)),
+                      arith::ConstantIndexOp::create(nb, nl, hd))
+                      .getResult();
+        Value other =
+            tensor::ExtractOp::create(nb, nl, x, ValueRange{t, h, partner});
+        Value pos = arith::SIToFPOp::create(nb, nl, nb.getF32Type(), a[1]);
+        Value f = a[2];
+        if (hasFactors) {
+          // The factor of d's pair: d / 2 interleaved, d mod D/2 half.
+          Value pair =
+              interleaved
+                  ? arith::DivUIOp::create(
+                        nb, nl, dd, arith::ConstantIndexOp::create(nb, nl, 2))
+                        .getResult()
+                  : arith::RemUIOp::create(
+                        nb, nl, dd,
+                        arith::ConstantIndexOp::create(nb, nl, hd / 2))
+                        .getResult();
+          Value factor = tensor::ExtractOp::create(nb, nl, factors, pair);
+          f = arith::DivFOp::create(nb, nl, f, toF32(nb, nl, factor));
+        }
+        Value angle = arith::MulFOp::create(nb, nl, pos, f);
+        Value c = math::CosOp::create(nb, nl, angle);
+        Value s = math::SinOp::create(nb, nl, angle);
+        Value y = arith::MulFOp::create(nb, nl, a[0], c);
+        Value o = arith::MulFOp::create(
+            nb, nl, arith::MulFOp::create(nb, nl, other, s), a[3]);
+        return arith::AddFOp::create(nb, nl, y, o);
+      });
+}
+
+/// y[t, e] = table[tokens[t], e], dequantized: a parallel generic over
+/// (t, e) whose body reads the row the token selects (tensor.extract from
+/// the weight's strided views; GGUF blocks as in lowerMatmul).
+FailureOr<Value> KernelLowering::lowerEmbedding(EmbeddingOp op) {
+  WeightType wt = op.getTable().getType();
+  QuantAttr q = wt.getQuant();
+  int64_t vocab = wt.getShape()[0], dim = wt.getShape()[1];
+  auto resultType = cast<RankedTensorType>(op.getType());
+  Value tokens = op.getTokens();
+  SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(b, loc, tokens, 0),
+                                     b.getIndexAttr(dim)};
+  Value init = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
+  Type f16 = b.getF16Type(), i8 = b.getI8Type();
+  SmallVector<Value> tables;
+  StringRef name;
+  if (!q.isQuantized()) {
+    FailureOr<Value> w = plainWeight(op.getTable());
+    if (failed(w))
+      return failure();
+    tables.push_back(*w);
+  } else {
+    if (q.getLayout() != StorageLayout::gguf)
+      return fail("unimplemented: embedding with ") << q << " tables on the CPU",
+             failure();
+    name = q.getGGUFName();
+    int64_t blocks = dim / 32;
+    Value bytes = bytesOf(op.getTable());
+    if (name == "q8_0") {
+      tables.push_back(
+          strided(bytes, i8, {vocab, blocks, 32}, {34 * blocks, 34, 1}, 2));
+      tables.push_back(
+          strided(bytes, f16, {vocab, blocks}, {17 * blocks, 17}, 0));
+    } else {
+      bool hasMin = name == "q4_1";
+      int64_t blockBytes = hasMin ? 20 : 18, h = blockBytes / 2;
+      tables.push_back(strided(bytes, i8, {vocab, blocks, 16},
+                               {blockBytes * blocks, blockBytes, 1},
+                               hasMin ? 4 : 2));
+      tables.push_back(strided(bytes, f16, {vocab, blocks}, {h * blocks, h}, 0));
+      if (hasMin)
+        tables.push_back(
+            strided(bytes, f16, {vocab, blocks}, {h * blocks, h}, 1));
+    }
+  }
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(2, 0, getAffineDimExpr(0, ctx)),
+      b.getMultiDimIdentityMap(2)};
+  return generic(
+      resultType, tokens, init, maps, {kPar, kPar}, {0, 1},
+      [&, name](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value row =
+            arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
+        Value e = linalg::IndexOp::create(nb, nl, 1);
+        auto cst = [&](int64_t v) {
+          return arith::ConstantIndexOp::create(nb, nl, v);
+        };
+        if (name.empty())
+          return toF32(nb, nl,
+                       tensor::ExtractOp::create(nb, nl, tables[0],
+                                                 ValueRange{row, e}));
+        Value blk = arith::DivUIOp::create(nb, nl, e, cst(32));
+        Value j = arith::RemUIOp::create(nb, nl, e, cst(32));
+        Value scale = toF32(nb, nl,
+                            tensor::ExtractOp::create(nb, nl, tables[1],
+                                                      ValueRange{row, blk}));
+        if (name == "q8_0") {
+          Value qv = tensor::ExtractOp::create(nb, nl, tables[0],
+                                               ValueRange{row, blk, j});
+          Value qf = arith::SIToFPOp::create(nb, nl, nb.getF32Type(), qv);
+          return arith::MulFOp::create(nb, nl, qf, scale);
+        }
+        // Value j of a Q4 block is the low nibble of byte j (j < 16) or the
+        // high nibble of byte j - 16.
+        Value byteIdx = arith::RemUIOp::create(nb, nl, j, cst(16));
+        Value byte = tensor::ExtractOp::create(nb, nl, tables[0],
+                                               ValueRange{row, blk, byteIdx});
+        Value isLow = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
+                                            j, cst(16));
+        Value lo = arith::AndIOp::create(
+            nb, nl, byte,
+            arith::ConstantIntOp::create(nb, nl, nb.getI8Type(), 15));
+        Value hi = arith::ShRUIOp::create(
+            nb, nl, byte,
+            arith::ConstantIntOp::create(nb, nl, nb.getI8Type(), 4));
+        Value nib = arith::SelectOp::create(nb, nl, isLow, lo, hi);
+        Value qf = arith::UIToFPOp::create(nb, nl, nb.getF32Type(), nib);
+        if (name == "q4_1") {
+          Value mn = toF32(nb, nl,
+                           tensor::ExtractOp::create(nb, nl, tables[2],
+                                                     ValueRange{row, blk}));
+          return arith::AddFOp::create(
+              nb, nl, arith::MulFOp::create(nb, nl, qf, scale), mn);
+        }
+        Value eight = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(8.0));
+        return arith::MulFOp::create(
+            nb, nl, arith::SubFOp::create(nb, nl, qf, eight), scale);
+      });
+}
+
+/// cache[positions[t], :, :] = values[t, :, :]: a loop over the new rows
+/// inserting each at its position; the cache operand is updated in place
+/// once bufferized (the function's cache argument is writable).
+FailureOr<Value> KernelLowering::lowerKVWrite(KVWriteOp op) {
+  Value values = op.getValues(), positions = op.getPositions();
+  auto vt = cast<RankedTensorType>(values.getType());
+  int64_t heads = vt.getDimSize(1), hd = vt.getDimSize(2);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value rows = tensor::DimOp::create(b, loc, values, 0);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, rows, one, ValueRange{op.getCache()},
+      [&](OpBuilder &nb, Location nl, Value t, ValueRange iter) {
+        Value p = tensor::ExtractOp::create(nb, nl, positions, t);
+        Value row = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), p);
+        SmallVector<OpFoldResult> strides(3, nb.getIndexAttr(1));
+        SmallVector<OpFoldResult> sizes = {nb.getIndexAttr(1),
+                                           nb.getIndexAttr(heads),
+                                           nb.getIndexAttr(hd)};
+        Value slice = tensor::ExtractSliceOp::create(
+            nb, nl, values, SmallVector<OpFoldResult>{t, nb.getIndexAttr(0),
+                                                      nb.getIndexAttr(0)},
+            sizes, strides);
+        Value updated = tensor::InsertSliceOp::create(
+            nb, nl, slice, iter[0],
+            SmallVector<OpFoldResult>{row, nb.getIndexAttr(0),
+                                      nb.getIndexAttr(0)},
+            sizes, strides);
+        scf::YieldOp::create(nb, nl, updated);
+      });
+  loop->setAttr("haqa.kernel", b.getStringAttr("kv_write"));
+  return loop.getResult(0);
+}
+
+/// Causal grouped-query attention, decomposed into linalg generics over the
+/// cache rows that any query can see (0 .. max(positions)): scores
+/// S[t, g, r, j] = q[t, g, r, :] . K[j, g, :] (the query heads split into
+/// KV head g and its r-th query head), scaled and masked (j > positions[t]
+/// gives -inf), softmax over j, then O = P V. Loops map to the kernel's
+/// iteration space [heads, tokens, kv_len, head_dim].
+FailureOr<Value> KernelLowering::lowerAttention(AttentionOp op) {
+  Value q = op.getQuery(), keys = op.getKeys(), vals = op.getValues();
+  Value positions = op.getPositions();
+  auto qt = cast<RankedTensorType>(q.getType());
+  auto kt = cast<RankedTensorType>(keys.getType());
+  int64_t hq = qt.getDimSize(1), hd = qt.getDimSize(2);
+  int64_t hkv = kt.getDimSize(1), group = hq / hkv;
+  Type f32t = b.getF32Type();
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  auto map = [&](unsigned n, ArrayRef<AffineExpr> e) {
+    return AffineMap::get(n, 0, e, ctx);
+  };
+
+  // Visible rows: max(positions) + 1.
+  Value maxInit =
+      linalg::FillOp::create(
+          b, loc,
+          ValueRange{arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0)},
+          ValueRange{tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{},
+                                             b.getI32Type())})
+          .getResult(0);
+  auto maxOp = linalg::GenericOp::create(
+      b, loc, TypeRange{maxInit.getType()}, positions, maxInit,
+      {map(1, {d(0)}), map(1, {})}, {kRed},
+      [](OpBuilder &nb, Location nl, ValueRange a) {
+        linalg::YieldOp::create(nb, nl,
+                                arith::MaxSIOp::create(nb, nl, a[0], a[1])
+                                    .getResult());
+      });
+  Value maxPos = tensor::ExtractOp::create(b, loc, maxOp.getResult(0),
+                                           ValueRange{});
+  Value len = arith::AddIOp::create(
+      b, loc, arith::IndexCastOp::create(b, loc, b.getIndexType(), maxPos),
+      arith::ConstantIndexOp::create(b, loc, 1));
+  SmallVector<OpFoldResult> offs(3, b.getIndexAttr(0)),
+      strides(3, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> rowSizes = {len, b.getIndexAttr(hkv),
+                                        b.getIndexAttr(hd)};
+  Value k = tensor::ExtractSliceOp::create(b, loc, keys, offs, rowSizes,
+                                           strides);
+  Value v = tensor::ExtractSliceOp::create(b, loc, vals, offs, rowSizes,
+                                           strides);
+
+  OpFoldResult tokens = tensor::getMixedSize(b, loc, q, 0);
+  Value q4 = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({qt.getDimSize(0), hkv, group, hd}, f32t),
+      q, {{0}, {1, 2}, {3}},
+      SmallVector<OpFoldResult>{tokens, b.getIndexAttr(hkv),
+                                b.getIndexAttr(group), b.getIndexAttr(hd)});
+  auto scoreType = RankedTensorType::get(
+      {qt.getDimSize(0), hkv, group, ShapedType::kDynamic}, f32t);
+  SmallVector<OpFoldResult> scoreSizes = {tokens, b.getIndexAttr(hkv),
+                                          b.getIndexAttr(group), len};
+  auto scoreEmpty = [&] {
+    return tensor::EmptyOp::create(b, loc, scoreSizes, f32t).getResult();
+  };
+  // (t, g, r, j, d): dims of the kernel [heads, tokens, kv_len, head_dim].
+  Value scores = generic(
+      scoreType, {q4, k}, filled(scoreEmpty(), 0.0),
+      {map(5, {d(0), d(1), d(2), d(4)}), map(5, {d(3), d(1), d(4)}),
+       map(5, {d(0), d(1), d(2), d(3)})},
+      {kPar, kPar, kPar, kPar, kRed}, {1, 0, 0, 2, 3},
+      [](OpBuilder &nb, Location nl, ValueRange a) {
+        return arith::AddFOp::create(
+            nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], a[1]));
+      });
+  float scale = op.getScale().convertToFloat();
+  AffineMap all4 = b.getMultiDimIdentityMap(4);
+  Value masked = generic(
+      scoreType, {scores, positions}, scoreEmpty(),
+      {all4, map(4, {d(0)}), all4}, {kPar, kPar, kPar, kPar}, {1, 0, 0, 2},
+      [scale](OpBuilder &nb, Location nl, ValueRange a) {
+        Value j = arith::IndexCastOp::create(
+            nb, nl, nb.getI32Type(), linalg::IndexOp::create(nb, nl, 3));
+        Value visible = arith::CmpIOp::create(
+            nb, nl, arith::CmpIPredicate::sle, j, a[1]);
+        Value s = arith::MulFOp::create(
+            nb, nl, a[0],
+            arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(scale)));
+        Value ninf = arith::ConstantOp::create(
+            nb, nl,
+            nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+        return arith::SelectOp::create(nb, nl, visible, s, ninf);
+      });
+  // Softmax over j: row max, sum of exp, normalized probabilities.
+  auto rowType = RankedTensorType::get({qt.getDimSize(0), hkv, group}, f32t);
+  SmallVector<OpFoldResult> rowSz = {tokens, b.getIndexAttr(hkv),
+                                     b.getIndexAttr(group)};
+  auto rowEmpty = [&] {
+    return tensor::EmptyOp::create(b, loc, rowSz, f32t).getResult();
+  };
+  AffineMap row4 = map(4, {d(0), d(1), d(2)});
+  SmallVector<IteratorType> red4 = {kPar, kPar, kPar, kRed};
+  Value mx = generic(rowType, masked,
+                     filled(rowEmpty(), -std::numeric_limits<float>::infinity()),
+                     {all4, row4}, red4, {1, 0, 0, 2},
+                     [](OpBuilder &nb, Location nl, ValueRange a) {
+                       return arith::MaximumFOp::create(nb, nl, a[0], a[1]);
+                     });
+  Value probs = generic(
+      scoreType, {masked, mx}, scoreEmpty(), {all4, row4, all4},
+      {kPar, kPar, kPar, kPar}, {1, 0, 0, 2},
+      [](OpBuilder &nb, Location nl, ValueRange a) {
+        return math::ExpOp::create(nb, nl,
+                                   arith::SubFOp::create(nb, nl, a[0], a[1]));
+      });
+  Value sum = generic(rowType, probs, filled(rowEmpty(), 0.0), {all4, row4},
+                      red4, {1, 0, 0, 2},
+                      [](OpBuilder &nb, Location nl, ValueRange a) {
+                        return arith::AddFOp::create(nb, nl, a[0], a[1]);
+                      });
+  // O[t, g, r, d] = sum_j P[t, g, r, j] V[j, g, d] / sum[t, g, r], loops
+  // (t, g, r, d, j).
+  auto outType = RankedTensorType::get({qt.getDimSize(0), hkv, group, hd}, f32t);
+  SmallVector<OpFoldResult> outSz = {tokens, b.getIndexAttr(hkv),
+                                     b.getIndexAttr(group), b.getIndexAttr(hd)};
+  Value pv = generic(
+      outType, {probs, v},
+      filled(tensor::EmptyOp::create(b, loc, outSz, f32t), 0.0),
+      {map(5, {d(0), d(1), d(2), d(4)}), map(5, {d(4), d(1), d(3)}),
+       map(5, {d(0), d(1), d(2), d(3)})},
+      {kPar, kPar, kPar, kPar, kRed}, {1, 0, 0, 3, 2},
+      [](OpBuilder &nb, Location nl, ValueRange a) {
+        return arith::AddFOp::create(
+            nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], a[1]));
+      });
+  Value out = generic(
+      outType, {pv, sum}, tensor::EmptyOp::create(b, loc, outSz, f32t),
+      {all4, row4, all4}, {kPar, kPar, kPar, kPar}, {1, 0, 0, 3},
+      [](OpBuilder &nb, Location nl, ValueRange a) {
+        return arith::DivFOp::create(nb, nl, a[0], a[1]);
+      });
+  return tensor::CollapseShapeOp::create(b, loc, qt, out,
+                                         SmallVector<ReassociationIndices>{
+                                             {0}, {1, 2}, {3}})
+      .getResult();
 }
 
 struct ConvertHAQAToLinalgPass
     : haqa::impl::ConvertHAQAToLinalgPassBase<ConvertHAQAToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override;
 };
 
-/// Turns the function's haqa.weight ops into byte-buffer arguments.
+/// Turns the function's haqa.weight ops into byte-buffer arguments, in the
+/// order getWeightArguments lists them.
 LogicalResult outlineWeights(func::FuncOp func,
                              DenseMap<Value, Value> &weightBytes) {
   SmallVector<WeightOp> weights;
   func.walk([&](WeightOp w) { weights.push_back(w); });
   llvm::StringMap<Value> byName;
-  for (WeightOp w : weights) {
+  for (WeightOp w : getWeightArguments(func)) {
     Value &arg = byName[w.getName()];
-    if (!arg) {
-      auto type =
-          MemRefType::get({static_cast<int64_t>(w.getType().getStorageBytes())},
-                          IntegerType::get(func.getContext(), 8));
-      unsigned index = func.getNumArguments();
-      if (failed(func.insertArgument(
-              index, type,
-              DictionaryAttr::get(
-                  func.getContext(),
-                  {NamedAttribute(
-                      StringAttr::get(func.getContext(), "haqa.weight"),
-                      w.getNameAttr())}),
-              w.getLoc())))
-        return w.emitOpError("cannot become a function argument");
-      arg = func.getArgument(index);
-    }
+    unsigned index = func.getNumArguments();
+    auto type =
+        MemRefType::get({static_cast<int64_t>(w.getType().getStorageBytes())},
+                        IntegerType::get(func.getContext(), 8));
+    if (failed(func.insertArgument(
+            index, type,
+            DictionaryAttr::get(
+                func.getContext(),
+                {NamedAttribute(
+                    StringAttr::get(func.getContext(), "haqa.weight"),
+                    w.getNameAttr())}),
+            w.getLoc())))
+      return w.emitOpError("cannot become a function argument");
+    arg = func.getArgument(index);
+  }
+  for (WeightOp w : weights) {
+    Value arg = byName.lookup(w.getName());
+    if (arg && cast<MemRefType>(arg.getType()).getNumElements() !=
+                   static_cast<int64_t>(w.getType().getStorageBytes()))
+      return w.emitOpError("weight '")
+             << w.getName() << "' is used with two different storages";
     weightBytes[w.getResult()] = arg;
   }
   return success();
 }
 
+/// The identity of a kernel instance for outlining: its op, operand and
+/// result types and attributes (schedule included); weights by type only.
+std::string kernelKey(Operation *op) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << op->getName() << "|";
+  for (Type t : op->getOperandTypes())
+    os << t << ",";
+  os << "|";
+  for (Type t : op->getResultTypes())
+    os << t << ",";
+  os << "|" << op->getAttrDictionary();
+  return key;
+}
+
+/// Lowers every kernel op of `func` in place.
+LogicalResult lowerKernels(func::FuncOp func,
+                           const DenseMap<Value, Value> &weightBytes) {
+  SmallVector<KernelOpInterface> kernels;
+  func.walk([&](KernelOpInterface k) { kernels.push_back(k); });
+  for (KernelOpInterface k : kernels) {
+    OpBuilder b(k);
+    FailureOr<Value> lowered =
+        KernelLowering(b, k.getOperation(), weightBytes).lower();
+    if (failed(lowered))
+      return failure();
+    k->getResult(0).replaceAllUsesWith(*lowered);
+    k->erase();
+  }
+  return success();
+}
+
 void ConvertHAQAToLinalgPass::runOnOperation() {
-  for (auto func : getOperation().getOps<func::FuncOp>()) {
+  ModuleOp module = getOperation();
+  SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+  // Outlined kernels: key -> private function; each with the map from its
+  // weight placeholders to its byte-buffer arguments.
+  llvm::StringMap<func::FuncOp> outlined;
+  SmallVector<std::pair<func::FuncOp, DenseMap<Value, Value>>> callees;
+  SymbolTable symbols(module);
+  for (func::FuncOp func : funcs) {
     if (func.isExternal())
       continue;
     DenseMap<Value, Value> weightBytes;
     if (failed(outlineWeights(func, weightBytes)))
       return signalPassFailure();
-    SmallVector<KernelOpInterface> kernels;
-    func.walk([&](KernelOpInterface k) { kernels.push_back(k); });
-    for (KernelOpInterface k : kernels) {
-      OpBuilder b(k);
-      FailureOr<Value> lowered =
-          KernelLowering(b, k.getOperation(), weightBytes).lower();
-      if (failed(lowered))
-        return signalPassFailure();
-      k->getResult(0).replaceAllUsesWith(*lowered);
-      k->erase();
+    if (outlineKernels) {
+      SmallVector<KernelOpInterface> kernels;
+      func.walk([&](KernelOpInterface k) {
+        // Cache writes stay in the caller: in place, a few instructions.
+        if (!isa<KVWriteOp>(k.getOperation()))
+          kernels.push_back(k);
+      });
+      for (KernelOpInterface k : kernels) {
+        Operation *op = k.getOperation();
+        // Destination-passing style: the caller allocates the result (its
+        // dynamic leading size is that of the first operand), the kernel
+        // writes into it; bufferization then needs no out-param of unknown
+        // size and no copy.
+        auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+        auto first = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+        bool leadingOnly = true;
+        for (int64_t d = 1; d < resultType.getRank(); ++d)
+          leadingOnly &= !resultType.isDynamicDim(d);
+        if (!leadingOnly || (resultType.isDynamicDim(0) && !first))
+          continue; // lowered in place below
+        OpBuilder cb(op);
+        SmallVector<Value> dynSizes;
+        if (resultType.isDynamicDim(0))
+          dynSizes.push_back(
+              tensor::DimOp::create(cb, op->getLoc(), op->getOperand(0), 0));
+        // alloc_tensor, not tensor.empty: CSE would merge equal-sized
+        // empties into one destination shared by several calls.
+        Value dest = bufferization::AllocTensorOp::create(
+            cb, op->getLoc(), resultType, dynSizes);
+        SmallVector<Value> args;
+        SmallVector<Type> argTypes;
+        for (Value v : op->getOperands()) {
+          Value arg = isa<WeightType>(v.getType()) ? weightBytes.lookup(v) : v;
+          args.push_back(arg);
+          argTypes.push_back(arg.getType());
+        }
+        args.push_back(dest);
+        argTypes.push_back(resultType);
+        func::FuncOp &callee = outlined[kernelKey(op)];
+        if (!callee) {
+          OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+          callee = func::FuncOp::create(
+              b, op->getLoc(),
+              (k.getKernelName() + "_kernel").str(),
+              b.getFunctionType(argTypes, op->getResultTypes()));
+          callee.setPrivate();
+          symbols.insert(callee); // uniquifies the name
+          Block *body = callee.addEntryBlock();
+          b.setInsertionPointToStart(body);
+          IRMapping mapping;
+          DenseMap<Value, Value> calleeBytes;
+          for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+            Value arg = body->getArgument(i);
+            if (isa<WeightType>(v.getType())) {
+              // A typed placeholder for the kernel op; the lowering reads
+              // the byte argument behind it.
+              Value typed = UnrealizedConversionCastOp::create(
+                                b, op->getLoc(), v.getType(), arg)
+                                .getResult(0);
+              calleeBytes[typed] = arg;
+              arg = typed;
+            }
+            mapping.map(v, arg);
+          }
+          Operation *clone = b.clone(*op, mapping);
+          auto into = bufferization::MaterializeInDestinationOp::create(
+              b, op->getLoc(), clone->getResult(0), body->getArguments().back());
+          func::ReturnOp::create(b, op->getLoc(), into.getResult());
+          callees.push_back({callee, std::move(calleeBytes)});
+        }
+        OpBuilder b(op);
+        auto call = func::CallOp::create(b, op->getLoc(), callee, args);
+        op->replaceAllUsesWith(call.getResults());
+        op->erase();
+      }
     }
+    if (failed(lowerKernels(func, weightBytes)))
+      return signalPassFailure();
     SmallVector<WeightOp> dead;
     func.walk([&](WeightOp w) { dead.push_back(w); });
     for (WeightOp w : dead) {
@@ -536,6 +965,25 @@ void ConvertHAQAToLinalgPass::runOnOperation() {
       w.erase();
     }
   }
+  for (auto &[callee, bytes] : callees) {
+    if (failed(lowerKernels(callee, bytes)))
+      return signalPassFailure();
+    SmallVector<UnrealizedConversionCastOp> casts;
+    callee.walk([&](UnrealizedConversionCastOp c) { casts.push_back(c); });
+    for (UnrealizedConversionCastOp c : casts)
+      if (c->use_empty())
+        c.erase();
+  }
 }
 
 } // namespace
+
+SmallVector<WeightOp> mlir::haqa::getWeightArguments(func::FuncOp func) {
+  SmallVector<WeightOp> order;
+  llvm::StringSet<> seen;
+  func.walk([&](WeightOp w) {
+    if (seen.insert(w.getName()).second)
+      order.push_back(w);
+  });
+  return order;
+}

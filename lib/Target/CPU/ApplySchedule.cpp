@@ -108,7 +108,10 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
       loopDims[i] = i;
   if (loopDims.size() != n)
     return generic.emitOpError("haqa.loop_dims does not match the loops");
-  int64_t kernelDims = *llvm::max_element(loopDims) + 1;
+  // A kernel dimension may have no loop in this generic (the softmax rows of
+  // attention do not walk head_dim): its schedule entries are skipped.
+  int64_t kernelDims = std::max<int64_t>(*llvm::max_element(loopDims) + 1,
+                                         schedule.getOrder().size());
   SmallVector<SmallVector<unsigned>> loopsOf(kernelDims);
   for (unsigned l = 0; l < n; ++l)
     loopsOf[loopDims[l]].push_back(l);
@@ -142,6 +145,8 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
   int64_t threads = schedule.getCpuThreads().value_or(1);
   if (threads > 1) {
     for (int64_t kd : order) {
+      if (loopsOf[kd].empty())
+        continue;
       unsigned l = loopsOf[kd].front();
       if (iters[l] != utils::IteratorType::parallel ||
           (!ShapedType::isDynamic(ranges[l]) && ranges[l] < 2))
@@ -165,6 +170,8 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
   SmallVector<int64_t> tileSizes(n, 0);
   ArrayRef<int64_t> tileAttr = schedule.getTile();
   for (int64_t kd = 0; kd < kernelDims && kd < (int64_t)tileAttr.size(); ++kd) {
+    if (loopsOf[kd].empty())
+      continue;
     unsigned first = loopsOf[kd].front();
     int64_t inner = 1;
     for (unsigned l : ArrayRef(loopsOf[kd]).drop_front())

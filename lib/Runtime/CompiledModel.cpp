@@ -1,0 +1,217 @@
+//===- CompiledModel.cpp - an imported model compiled for the host -------===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Runtime/CompiledModel.h"
+#include "haqa/Conversion/Passes.h"
+#include "haqa/Dialect/HAQA/Transforms/Passes.h"
+#include "haqa/Import/Importer.h"
+#include "haqa/Reference/Model.h"
+#include "haqa/Runtime/CPUDevice.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <chrono>
+
+using namespace mlir;
+using namespace mlir::haqa;
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+
+static Error makeError(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+}
+
+static double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start)
+      .count();
+}
+
+Expected<std::unique_ptr<CompiledModel>>
+CompiledModel::load(StringRef path, CompiledModelOptions options) {
+  llvm::SmallString<256> mlirPath(path);
+  if (llvm::sys::fs::is_directory(path))
+    llvm::sys::path::append(mlirPath, kModuleFileName);
+  std::unique_ptr<CompiledModel> m(new CompiledModel());
+  m->ctx.loadDialect<HAQADialect, func::FuncDialect, tensor::TensorDialect,
+                     arith::ArithDialect>();
+  std::string diagnostics;
+  {
+    llvm::raw_string_ostream os(diagnostics);
+    llvm::SourceMgr mgr;
+    SourceMgrDiagnosticHandler handler(mgr, &m->ctx, os);
+    m->module = parseSourceFile<ModuleOp>(mlirPath, mgr, &m->ctx);
+  }
+  if (!m->module)
+    return makeError(mlirPath + ": cannot load module\n" + diagnostics);
+
+  auto weightsPath =
+      getWeightsPath(*m->module, llvm::sys::path::parent_path(mlirPath));
+  if (!weightsPath)
+    return makeError(mlirPath + ": " + llvm::toString(weightsPath.takeError()));
+  auto store = WeightStore::open(*weightsPath);
+  if (!store)
+    return store.takeError();
+  m->weights = std::move(*store);
+
+  auto decode = m->module->lookupSymbol<func::FuncOp>("decode");
+  auto prefill = m->module->lookupSymbol<func::FuncOp>("prefill");
+  if (!decode || !prefill || decode.getNumArguments() < 2 ||
+      decode.getNumResults() != decode.getNumArguments() - 1 ||
+      prefill.getNumArguments() != decode.getNumArguments())
+    return makeError(mlirPath +
+                     ": expected @prefill and @decode(tokens, positions, "
+                     "caches...) -> (logits, caches...)");
+  m->vocab = cast<RankedTensorType>(decode.getResultTypes()[0]).getDimSize(1);
+  for (Type t : decode.getArgumentTypes().drop_front(2)) {
+    auto cache = cast<RankedTensorType>(t);
+    if (!cache.getElementType().isF32())
+      return makeError(mlirPath + ": KV caches must be f32 on the CPU");
+    m->cacheShape.assign(cache.getShape().begin(), cache.getShape().end());
+  }
+  m->context = m->cacheShape.empty() ? 0 : m->cacheShape[0];
+  m->caches.resize(decode.getNumArguments() - 2);
+
+  // The stored bytes of every weight argument, checked against the storage
+  // the module gives it: the lowering reads them as they are.
+  for (func::FuncOp f : {prefill, decode}) {
+    std::vector<BufferRef> &args = m->weightArgs[f.getSymName()];
+    for (WeightOp w : getWeightArguments(f)) {
+      auto bytes = m->weights->getStoredBytes(w.getName(), w.getType());
+      if (!bytes)
+        return makeError(
+            mlirPath + ": " + llvm::toString(bytes.takeError()) +
+            " (the compiled model reads weights as stored; re-import with "
+            "llama-import --bits to change their storage)");
+      if (bytes->second.size() != w.getType().getStorageBytes())
+        return makeError(mlirPath + ": weight '" + w.getName() + "' has " +
+                         llvm::Twine(bytes->second.size()) +
+                         " bytes in the file, the module expects " +
+                         llvm::Twine(w.getType().getStorageBytes()));
+      args.push_back(
+          {const_cast<uint8_t *>(bytes->second.data()),
+           {static_cast<int64_t>(bytes->second.size())}});
+    }
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  {
+    PassManager pm(&m->ctx);
+    HAQADefaultSchedulePassOptions sched;
+    sched.target = "cpu";
+    sched.cpuThreads = options.threads;
+    pm.addPass(createHAQADefaultSchedulePass(sched));
+    std::string errors;
+    ScopedDiagnosticHandler handler(&m->ctx, [&](Diagnostic &d) {
+      if (d.getSeverity() == DiagnosticSeverity::Error)
+        errors += d.str() + "\n";
+      return success();
+    });
+    if (failed(pm.run(*m->module)))
+      return makeError(mlirPath + ": default schedules failed: " + errors);
+  }
+  CPUDevice device;
+  auto exe = device.compile(*m->module);
+  if (!exe)
+    return makeError(mlirPath + ": " + llvm::toString(exe.takeError()));
+  m->exe = std::move(*exe);
+  m->compileSec = secondsSince(start);
+  m->reset();
+  return std::move(m);
+}
+
+void CompiledModel::reset() {
+  int64_t n = 1;
+  for (int64_t d : cacheShape)
+    n *= d;
+  for (auto &c : caches)
+    c.assign(n, 0.0f);
+  pos = 0;
+  decodeSec.clear();
+  prefillSec = 0;
+}
+
+Expected<std::vector<float>>
+CompiledModel::call(StringRef func, llvm::ArrayRef<int64_t> tokens) {
+  int64_t n = tokens.size();
+  if (n == 0)
+    return makeError("@" + func + ": no tokens");
+  if (pos + n > context)
+    return makeError("context full: " + llvm::Twine(pos) + " + " +
+                     llvm::Twine(n) + " tokens exceed the KV cache of " +
+                     llvm::Twine(context) +
+                     " rows (re-import with a larger --context)");
+  // Compiled code does not bounds-check its gathers: check here.
+  std::vector<int32_t> ids(n), positions(n);
+  for (int64_t i = 0; i < n; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= vocab)
+      return makeError("token id " + llvm::Twine(tokens[i]) +
+                       " outside the vocabulary of " + llvm::Twine(vocab));
+    ids[i] = static_cast<int32_t>(tokens[i]);
+    positions[i] = static_cast<int32_t>(pos + i);
+  }
+  std::vector<float> logits(n * vocab);
+  std::vector<BufferRef> args;
+  args.push_back({ids.data(), {n}});
+  args.push_back({positions.data(), {n}});
+  for (auto &c : caches) {
+    BufferRef ref;
+    ref.data = c.data();
+    ref.shape.assign(cacheShape.begin(), cacheShape.end());
+    args.push_back(ref);
+  }
+  for (const BufferRef &w : weightArgs[func])
+    args.push_back(w);
+  args.push_back({logits.data(), {n, vocab}});
+  if (Error e = exe->run(func, args))
+    return std::move(e);
+  pos += n;
+  return logits;
+}
+
+Expected<std::vector<float>>
+CompiledModel::prefill(llvm::ArrayRef<int64_t> tokens) {
+  auto start = std::chrono::steady_clock::now();
+  auto logits = call("prefill", tokens);
+  prefillSec = secondsSince(start);
+  return logits;
+}
+
+Expected<std::vector<float>> CompiledModel::decode(int64_t token) {
+  auto start = std::chrono::steady_clock::now();
+  auto logits = call("decode", {token});
+  decodeSec.push_back(secondsSince(start));
+  return logits;
+}
+
+Expected<std::vector<int64_t>>
+CompiledModel::generate(llvm::ArrayRef<int64_t> prompt, int64_t n,
+                        llvm::function_ref<bool(int64_t)> stop) {
+  std::vector<int64_t> out;
+  auto logits = prefill(prompt);
+  if (!logits)
+    return logits.takeError();
+  std::vector<float> last(logits->end() - vocab, logits->end());
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t next = argmax(last);
+    out.push_back(next);
+    if ((stop && stop(next)) || i + 1 == n)
+      break;
+    auto step = decode(next);
+    if (!step)
+      return step.takeError();
+    last = std::move(*step);
+  }
+  return out;
+}
