@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "haqa/Runtime/CompiledModel.h"
 #include "haqa/Runtime/KernelHarness.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -60,6 +61,77 @@ static cl::opt<bool> verboseOpt("verbose",
 static cl::opt<bool> noPeakOpt("no-peak",
                                cl::desc("skip measuring the machine's peak"),
                                cl::cat(category));
+
+static cl::opt<std::string>
+    modelOpt("model",
+             cl::desc("model mode: an import directory; times prefill of "
+                      "--prompt-tokens and decode of --gen-tokens"),
+             cl::cat(category));
+static cl::opt<int64_t> promptTokensOpt("prompt-tokens", cl::init(128),
+                                        cl::desc("model mode: prompt length"),
+                                        cl::cat(category));
+static cl::opt<int64_t> genTokensOpt("gen-tokens", cl::init(128),
+                                     cl::desc("model mode: tokens decoded"),
+                                     cl::cat(category));
+static cl::opt<int64_t> threadsOpt("host-threads", cl::init(0),
+                                   cl::desc("model mode: host threads (0: "
+                                            "all cores)"),
+                                   cl::cat(category));
+
+/// Model mode: compile once, then `repeats` runs of (reset, prefill of P
+/// token ids, G greedy decode steps), as llama-bench's pp / tg tests.
+static int runModel() {
+  CompiledModelOptions options;
+  options.threads = threadsOpt;
+  auto model = CompiledModel::load(modelOpt, options);
+  if (!model) {
+    llvm::errs() << "haqa-bench: error: " << llvm::toString(model.takeError())
+                 << "\n";
+    return 1;
+  }
+  CompiledModel &m = **model;
+  int64_t p = promptTokensOpt, g = genTokensOpt;
+  if (p < 1 || g < 1 || p + g > m.contextLength()) {
+    llvm::errs() << "haqa-bench: error: prompt + generated tokens must be in "
+                    "[2, "
+                 << m.contextLength() << "]\n";
+    return 1;
+  }
+  // Fixed, spread-out token ids (the values do not change the work).
+  std::vector<int64_t> prompt(p);
+  for (int64_t i = 0; i < p; ++i)
+    prompt[i] = (1 + 7919 * i) % m.vocabSize();
+  std::vector<double> pp, tg;
+  int repeats = std::max(1, repeatsOpt.getValue());
+  for (int r = 0; r < repeats + 1; ++r) { // the first run warms up
+    m.reset();
+    auto out = m.generate(prompt, g + 1);
+    if (!out) {
+      llvm::errs() << "haqa-bench: error: " << llvm::toString(out.takeError())
+                   << "\n";
+      return 1;
+    }
+    if (r == 0)
+      continue;
+    double decode = 0;
+    for (double s : m.decodeSeconds())
+      decode += s;
+    pp.push_back(p / m.lastPrefillSeconds());
+    tg.push_back(static_cast<double>(m.decodeSeconds().size()) / decode);
+  }
+  auto row = [&](const char *what, std::vector<double> v) {
+    TimingStats t = TimingStats::of(v);
+    llvm::outs() << llvm::formatv(
+        "{0,-8} {1,10:f2} tokens/s  (min {2:f2}, max {3:f2}, {4} runs)\n",
+        what, t.medianMs, t.minMs, t.maxMs, v.size());
+  };
+  llvm::outs() << llvm::formatv("model {0}: compiled in {1:f1} s; "
+                                "pp{2} and tg{3}, median of runs\n",
+                                modelOpt, m.compileSeconds(), p, g);
+  row("prefill", pp);
+  row("decode", tg);
+  return 0;
+}
 
 /// `#haqa.schedule<...>` text from JSON (keys as the attribute's fields).
 static llvm::Expected<std::string> scheduleFromJSON(llvm::StringRef text) {
@@ -216,7 +288,11 @@ int main(int argc, char **argv) {
       "HAQA kernel benchmarks on the host CPU\n\n"
       "  haqa-bench                       Table 3 kernels, default schedule\n"
       "  haqa-bench --kernel matmul --shape 2048,1,2048 --weights q4_0 \\\n"
-      "             --schedule '{\"tile\": [1, 16, 256], \"vector\": 16}'\n");
+      "             --schedule '{\"tile\": [1, 16, 256], \"vector\": 16}'\n"
+      "  haqa-bench --model out/ --prompt-tokens 128 --gen-tokens 128 "
+      "--repeats 3\n");
+  if (!modelOpt.empty())
+    return runModel();
   std::string schedule = scheduleOpt;
   if (!schedule.empty() && schedule[0] == '{') {
     auto s = scheduleFromJSON(schedule);

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the llama.cpp bundled in PyPI's llama-cpp-python source package into
+# a cache folder (never the repo): llama-bench and llama-quantize, CPU
+# backend, -march=native with AMX off (GCC 12 drops AMX tile-config stores:
+# prompt processing of quantized models crashes otherwise; see
+# ../shared/docs/toolchain.md). Prints the bin directory.
+#   bench/build_llamacpp.sh [cache-dir]
+set -euo pipefail
+CACHE=${1:-${HAQA_CACHE:-$HOME/.cache/haqa}/llama.cpp}
+BIN=$CACHE/build/bin
+if [[ -x $BIN/llama-bench && -x $BIN/llama-quantize ]]; then
+  echo "$BIN"; exit 0
+fi
+mkdir -p "$CACHE"
+if [[ ! -d $CACHE/src ]]; then
+  python3 -m pip download --quiet --no-deps --no-binary :all: -d "$CACHE/dl" \
+    llama-cpp-python >&2
+  tarball=$(ls "$CACHE"/dl/llama_cpp_python-*.tar.gz | head -1)
+  mkdir -p "$CACHE/src"
+  tar -xzf "$tarball" -C "$CACHE/src" --strip-components=1
+fi
+NOAMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+cmake -S "$CACHE/src/vendor/llama.cpp" -B "$CACHE/build" -G Ninja \
+  -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+  -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF \
+  -DCMAKE_C_FLAGS="$NOAMX" -DCMAKE_CXX_FLAGS="$NOAMX" >&2
+cmake --build "$CACHE/build" -j2 --target llama-bench llama-quantize >&2
+echo "$BIN"
