@@ -156,6 +156,7 @@ private:
   }
 
   FailureOr<Value> lowerMatmul(MatmulOp op);
+  FailureOr<Value> lowerQuantizedGemv(MatmulOp op, Value init);
   FailureOr<Value> lowerRMSNorm(RMSNormOp op);
   FailureOr<Value> lowerSoftmax(SoftmaxOp op);
   FailureOr<Value> lowerRoPE(RoPEOp op);
@@ -259,6 +260,8 @@ FailureOr<Value> KernelLowering::lowerMatmul(MatmulOp op) {
                                       b.getIndexAttr(blocks)};
   Type f16 = b.getF16Type(), i8 = b.getI8Type();
 
+  if (resultType.getDimSize(0) == 1)
+    return lowerQuantizedGemv(op, init);
   if (name == "q8_0") {
     // block_q8_0 {f16 d; i8 qs[32]}: 34 bytes, d at f16 index 17*block.
     xSizes.push_back(b.getIndexAttr(32));
@@ -343,6 +346,95 @@ FailureOr<Value> KernelLowering::lowerMatmul(MatmulOp op) {
         Value p = arith::MulFOp::create(nb, nl, a[0], w);
         return arith::AddFOp::create(nb, nl, acc, p);
       });
+}
+
+/// One activation row (decode): y[0, n] = sum_j P[0, n, j] with 16 partial
+/// sums per output, P[m, n, j] = sum_{h, b} x[m, b, h, j] * w[n, b, h, j]
+/// over loops (m, n, h, b, j): the value j + 16 h of block b. With j
+/// parallel, the vectorized body is a plain multiply-add into a 16-lane
+/// accumulator that stays put over the innermost block loop; the horizontal
+/// sum happens once per output, in the second generic.
+FailureOr<Value> KernelLowering::lowerQuantizedGemv(MatmulOp op, Value init) {
+  Value x = op.getInput();
+  WeightType wt = op.getWeight().getType();
+  StringRef name = wt.getQuant().getGGUFName();
+  int64_t n = wt.getShape()[0], k = wt.getShape()[1], blocks = k / 32;
+  auto resultType = cast<RankedTensorType>(op.getType());
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  Type f16 = b.getF16Type(), i8 = b.getI8Type(), f32t = b.getF32Type();
+  Value bytes = bytesOf(op.getWeight());
+  Value x4 = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({1, blocks, 2, 16}, f32t), x,
+      SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  bool q8 = name == "q8_0", hasMin = name == "q4_1";
+  int64_t blockBytes = q8 ? 34 : hasMin ? 20 : 18, h = blockBytes / 2;
+  SmallVector<Value> ins = {x4};
+  SmallVector<AffineMap> maps = {AffineMap::get(5, 0, {d(0), d(3), d(2), d(4)},
+                                                ctx)};
+  if (q8) {
+    ins.push_back(strided(bytes, i8, {n, blocks, 2, 16},
+                          {34 * blocks, 34, 16, 1}, 2));
+    maps.push_back(AffineMap::get(5, 0, {d(1), d(3), d(2), d(4)}, ctx));
+  } else {
+    ins.push_back(strided(bytes, i8, {n, blocks, 16},
+                          {blockBytes * blocks, blockBytes, 1},
+                          hasMin ? 4 : 2));
+    maps.push_back(AffineMap::get(5, 0, {d(1), d(3), d(4)}, ctx));
+  }
+  ins.push_back(strided(bytes, f16, {n, blocks}, {h * blocks, h}, 0));
+  maps.push_back(AffineMap::get(5, 0, {d(1), d(3)}, ctx));
+  if (hasMin) {
+    ins.push_back(strided(bytes, f16, {n, blocks}, {h * blocks, h}, 1));
+    maps.push_back(AffineMap::get(5, 0, {d(1), d(3)}, ctx));
+  }
+  maps.push_back(AffineMap::get(5, 0, {d(0), d(1), d(4)}, ctx));
+  auto partialType = RankedTensorType::get({1, n, 16}, f32t);
+  Value partialInit = filled(
+      tensor::EmptyOp::create(b, loc, partialType.getShape(), f32t), 0.0);
+  Value partial = generic(
+      partialType, ins, partialInit, maps, {kPar, kPar, kRed, kRed, kPar},
+      {0, 1, 2, 2, 2}, [q8, hasMin](OpBuilder &nb, Location nl, ValueRange a) {
+        Value w;
+        Value scale = toF32(nb, nl, a[2]);
+        if (q8) {
+          Value qf = arith::SIToFPOp::create(nb, nl, nb.getF32Type(), a[1]);
+          w = arith::MulFOp::create(nb, nl, qf, scale);
+        } else {
+          Value half = linalg::IndexOp::create(nb, nl, 2);
+          Value isLow = arith::CmpIOp::create(
+              nb, nl, arith::CmpIPredicate::eq, half,
+              arith::ConstantIndexOp::create(nb, nl, 0));
+          Value lo = arith::AndIOp::create(
+              nb, nl, a[1],
+              arith::ConstantIntOp::create(nb, nl, nb.getI8Type(), 15));
+          Value hi = arith::ShRUIOp::create(
+              nb, nl, a[1],
+              arith::ConstantIntOp::create(nb, nl, nb.getI8Type(), 4));
+          Value nib = arith::SelectOp::create(nb, nl, isLow, lo, hi);
+          Value qf = arith::UIToFPOp::create(nb, nl, nb.getF32Type(), nib);
+          if (hasMin) {
+            w = arith::AddFOp::create(nb, nl,
+                                      arith::MulFOp::create(nb, nl, qf, scale),
+                                      toF32(nb, nl, a[3]));
+          } else {
+            Value eight =
+                arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(8.0));
+            w = arith::MulFOp::create(
+                nb, nl, arith::SubFOp::create(nb, nl, qf, eight), scale);
+          }
+        }
+        Value acc = a[hasMin ? 4 : 3];
+        Value p = arith::MulFOp::create(nb, nl, a[0], w);
+        return arith::AddFOp::create(nb, nl, acc, p);
+      });
+  return generic(resultType, partial, init,
+                 {AffineMap::get(3, 0, {d(0), d(1), d(2)}, ctx),
+                  AffineMap::get(3, 0, {d(0), d(1)}, ctx)},
+                 {kPar, kPar, kRed}, {0, 1, 2},
+                 [](OpBuilder &nb, Location nl, ValueRange a) {
+                   return arith::AddFOp::create(nb, nl, a[1], a[0]);
+                 });
 }
 
 /// y = x * rsqrt(mean(x^2) + eps) * w over the last dimension: a sum of

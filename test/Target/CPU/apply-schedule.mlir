@@ -76,10 +76,10 @@ func.func @unroll(%x: tensor<1x256xf32>) -> tensor<1x256xf32> {
 // CHECK: %[[AHEAD:.*]] = arith.addi %[[IV]], %c4 : index
 // CHECK: memref.prefetch %[[QS]][%{{.*}}, %[[AHEAD]], %{{.*}}], read, locality<3>, data
 // CHECK: memref.prefetch %[[DS]][%{{.*}}, %[[AHEAD]]], read, locality<3>, data
-func.func @prefetch(%x: tensor<1x256xf32>) -> tensor<1x64xf32> {
+func.func @prefetch(%x: tensor<2x256xf32>) -> tensor<2x64xf32> {
   %w = haqa.weight "w" : !haqa.weight<64x256, #haqa.quant<q8_0>>
-  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<tile = [1, 8, 64], prefetch = 2>} : tensor<1x256xf32>, !haqa.weight<64x256, #haqa.quant<q8_0>> -> tensor<1x64xf32>
-  return %y : tensor<1x64xf32>
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<tile = [1, 8, 64], prefetch = 2>} : tensor<2x256xf32>, !haqa.weight<64x256, #haqa.quant<q8_0>> -> tensor<2x64xf32>
+  return %y : tensor<2x64xf32>
 }
 
 // -----
