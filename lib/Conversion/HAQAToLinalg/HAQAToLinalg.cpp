@@ -236,6 +236,8 @@ FailureOr<Value> KernelLowering::lowerMatmul(MatmulOp op) {
   MLIRContext *ctx = b.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
 
+  if (!q.isQuantized() && resultType.getDimSize(0) == 1 && k % 32 == 0)
+    return lowerQuantizedGemv(op, init);
   if (!q.isQuantized()) {
     FailureOr<Value> w = plainWeight(op.getWeight());
     if (failed(w))
@@ -367,12 +369,24 @@ FailureOr<Value> KernelLowering::lowerQuantizedGemv(MatmulOp op, Value init) {
   Value x4 = tensor::ExpandShapeOp::create(
       b, loc, RankedTensorType::get({1, blocks, 2, 16}, f32t), x,
       SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  bool plain = !wt.getQuant().isQuantized();
   bool q8 = name == "q8_0", hasMin = name == "q4_1";
   int64_t blockBytes = q8 ? 34 : hasMin ? 20 : 18, h = blockBytes / 2;
   SmallVector<Value> ins = {x4};
   SmallVector<AffineMap> maps = {AffineMap::get(5, 0, {d(0), d(3), d(2), d(4)},
                                                 ctx)};
-  if (q8) {
+  if (plain) {
+    // f32 / f16 / bf16 rows viewed as [N, K/32, 2, 16]: no scales.
+    FailureOr<Value> w = plainWeight(op.getWeight());
+    if (failed(w))
+      return failure();
+    Type elem = cast<RankedTensorType>(w->getType()).getElementType();
+    ins.push_back(tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({n, blocks, 2, 16}, elem), *w,
+        SmallVector<ReassociationIndices>{{0}, {1, 2, 3}}));
+    maps.push_back(AffineMap::get(5, 0, {d(1), d(3), d(2), d(4)}, ctx));
+    maps.push_back(AffineMap::get(5, 0, {d(0), d(1), d(4)}, ctx));
+  } else if (q8) {
     ins.push_back(strided(bytes, i8, {n, blocks, 2, 16},
                           {34 * blocks, 34, 16, 1}, 2));
     maps.push_back(AffineMap::get(5, 0, {d(1), d(3), d(2), d(4)}, ctx));
@@ -382,19 +396,26 @@ FailureOr<Value> KernelLowering::lowerQuantizedGemv(MatmulOp op, Value init) {
                           hasMin ? 4 : 2));
     maps.push_back(AffineMap::get(5, 0, {d(1), d(3), d(4)}, ctx));
   }
-  ins.push_back(strided(bytes, f16, {n, blocks}, {h * blocks, h}, 0));
-  maps.push_back(AffineMap::get(5, 0, {d(1), d(3)}, ctx));
-  if (hasMin) {
-    ins.push_back(strided(bytes, f16, {n, blocks}, {h * blocks, h}, 1));
+  if (!plain) {
+    ins.push_back(strided(bytes, f16, {n, blocks}, {h * blocks, h}, 0));
     maps.push_back(AffineMap::get(5, 0, {d(1), d(3)}, ctx));
+    if (hasMin) {
+      ins.push_back(strided(bytes, f16, {n, blocks}, {h * blocks, h}, 1));
+      maps.push_back(AffineMap::get(5, 0, {d(1), d(3)}, ctx));
+    }
+    maps.push_back(AffineMap::get(5, 0, {d(0), d(1), d(4)}, ctx));
   }
-  maps.push_back(AffineMap::get(5, 0, {d(0), d(1), d(4)}, ctx));
   auto partialType = RankedTensorType::get({1, n, 16}, f32t);
   Value partialInit = filled(
       tensor::EmptyOp::create(b, loc, partialType.getShape(), f32t), 0.0);
   Value partial = generic(
       partialType, ins, partialInit, maps, {kPar, kPar, kRed, kRed, kPar},
-      {0, 1, 2, 2, 2}, [q8, hasMin](OpBuilder &nb, Location nl, ValueRange a) {
+      {0, 1, 2, 2, 2},
+      [plain, q8, hasMin](OpBuilder &nb, Location nl, ValueRange a) {
+        if (plain)
+          return arith::AddFOp::create(
+              nb, nl, a[2],
+              arith::MulFOp::create(nb, nl, a[0], toF32(nb, nl, a[1])));
         Value w;
         Value scale = toF32(nb, nl, a[2]);
         if (q8) {
