@@ -1,21 +1,26 @@
 // RUN: haqa-opt %s --convert-haqa-to-linalg --split-input-file --verify-diagnostics | FileCheck %s
 
 // Q8_0: the weight becomes a byte-buffer argument; quants and scales are
-// strided views of the GGUF blocks (34 bytes: f16 scale, 32 x i8), and one
-// generic over (m, n, block, j) dequantizes in its body.
-// CHECK-DAG: #[[$X:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
-// CHECK-DAG: #[[$Q:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
-// CHECK-DAG: #[[$D:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
+// strided views of the GGUF blocks (34 bytes: f16 scale, 32 x i8). One
+// generic over (m, n, h, b, j) dequantizes in its body into 16 partial sums
+// per output, j parallel (value j + 16 h of block b); a second generic
+// sums them once per output.
+// CHECK-DAG: #[[$GX:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d2, d4)>
+// CHECK-DAG: #[[$GQ:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2, d4)>
+// CHECK-DAG: #[[$GD:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3)>
+// CHECK-DAG: #[[$GP:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4)>
 // CHECK-LABEL: func.func @q8_0(
 // CHECK-SAME: %[[ARG:.*]]: tensor<2x64xf32>, %[[W:.*]]: memref<544xi8> {haqa.weight = "w"}) -> tensor<2x8xf32>
-// CHECK: tensor.expand_shape %[[ARG]] {{\[\[}}0], [1, 2]] output_shape [2, 2, 32]
-// CHECK: memref.reinterpret_cast %[[W]] to offset: [2], sizes: [8, 2, 32], strides: [68, 34, 1]
+// CHECK: tensor.expand_shape %[[ARG]] {{\[\[}}0], [1, 2, 3]] output_shape [2, 2, 2, 16]
+// CHECK: memref.reinterpret_cast %[[W]] to offset: [2], sizes: [8, 2, 2, 16], strides: [68, 34, 16, 1]
 // CHECK: memref.view %[[W]]{{.*}} to memref<272xf16>
 // CHECK: memref.reinterpret_cast {{.*}} to offset: [0], sizes: [8, 2], strides: [34, 17]
-// CHECK: linalg.generic {indexing_maps = [#[[$X]], #[[$Q]], #[[$D]], {{.*}}], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
-// CHECK-SAME: haqa.kernel = "matmul", haqa.loop_dims = array<i64: 0, 1, 2, 2>
-// CHECK: arith.sitofp %{{.*}} : i8 to f32
-// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: %[[P:.*]] = linalg.generic {indexing_maps = [#[[$GX]], #[[$GQ]], #[[$GD]], #[[$GP]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel"]}
+// CHECK-SAME: outs(%{{.*}} : tensor<2x8x16xf32>)
+// CHECK-SAME: haqa.kernel = "matmul", haqa.loop_dims = array<i64: 0, 1, 2, 2, 2>, haqa.loop_strides = array<i64: 1, 1, 16, 32, 1>
+// CHECK-DAG: arith.sitofp %{{.*}} : i8 to f32
+// CHECK-DAG: arith.extf %{{.*}} : f16 to f32
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[P]] : tensor<2x8x16xf32>) outs(%{{.*}} : tensor<2x8xf32>)
 func.func @q8_0(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
   %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
   %y = haqa.matmul %x, %w : tensor<2x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<2x8xf32>
@@ -24,35 +29,28 @@ func.func @q8_0(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
 
 // -----
 
-// One activation row (decode): 16 partial sums per output over loops
-// (m, n, h, b, j), j parallel (value j + 16 h of block b), then one
-// horizontal sum per output.
-// CHECK-DAG: #[[$GX:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d2, d4)>
-// CHECK-DAG: #[[$GQ:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2, d4)>
-// CHECK-DAG: #[[$GP:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4)>
-// CHECK-LABEL: func.func @gemv_q8_0(
-// CHECK: memref.reinterpret_cast %{{.*}} to offset: [2], sizes: [8, 2, 2, 16], strides: [68, 34, 16, 1]
-// CHECK: %[[P:.*]] = linalg.generic {indexing_maps = [#[[$GX]], #[[$GQ]], {{.*}}, #[[$GP]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel"]}
-// CHECK-SAME: outs(%{{.*}} : tensor<1x8x16xf32>)
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[P]] : tensor<1x8x16xf32>) outs(%{{.*}} : tensor<1x8xf32>)
-func.func @gemv_q8_0(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
+// A dynamic number of rows (prefill): the partial sums take it too.
+// CHECK-LABEL: func.func @dynamic_rows_q8_0(
+// CHECK: tensor.expand_shape {{.*}} output_shape [%{{.*}}, 2, 2, 16] : tensor<?x64xf32> into tensor<?x2x2x16xf32>
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x8x16xf32>)
+func.func @dynamic_rows_q8_0(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
   %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
-  %y = haqa.matmul %x, %w : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<1x8xf32>
-  return %y : tensor<1x8xf32>
+  %y = haqa.matmul %x, %w : tensor<?x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
 }
 
 // -----
 
-// Q4_0: 18-byte blocks; loops (m, n, block, h, j), h choosing the low
-// (value j) or high (value j + 16) nibble of byte j, as ggml packs them.
+// Q4_0: 18-byte blocks; byte j of a block holds value j in its low nibble
+// (h = 0) and j + 16 in its high nibble (h = 1), as ggml packs them.
 // CHECK-LABEL: func.func @q4_0(
 // CHECK-SAME: memref<288xi8> {haqa.weight = "w"}
 // CHECK: tensor.expand_shape {{.*}} output_shape [2, 2, 2, 16]
 // CHECK: memref.reinterpret_cast {{.*}} to offset: [2], sizes: [8, 2, 16], strides: [36, 18, 1]
 // CHECK: to offset: [0], sizes: [8, 2], strides: [18, 9]
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction"]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel"]
 // CHECK-SAME: haqa.loop_dims = array<i64: 0, 1, 2, 2, 2>
-// CHECK: linalg.index 3
+// CHECK: linalg.index 2
 // CHECK: arith.andi
 // CHECK: arith.shrui
 // CHECK: arith.select

@@ -7,7 +7,9 @@
 // Q8_0 weight is the f16 at byte 34*(n*B+b)); kernel ops become
 // linalg.generic ops whose bodies dequantize in place. Every produced
 // generic carries `haqa.loop_dims` (the kernel iteration dimension each of
-// its loops walks) and the kernel's schedule, for haqa-cpu-apply-schedule.
+// its loops walks) and the kernel's schedule, for haqa-cpu-apply-schedule;
+// where several loops walk one kernel dimension out of row-major order,
+// `haqa.loop_strides` gives each loop's step along it (K = 32 b + 16 h + j).
 //
 //===----------------------------------------------------------------------===//
 
@@ -156,7 +158,7 @@ private:
   }
 
   FailureOr<Value> lowerMatmul(MatmulOp op);
-  FailureOr<Value> lowerQuantizedGemv(MatmulOp op, Value init);
+  FailureOr<Value> lowerBlockedMatmul(MatmulOp op, Value init);
   FailureOr<Value> lowerRMSNorm(RMSNormOp op);
   FailureOr<Value> lowerSoftmax(SoftmaxOp op);
   FailureOr<Value> lowerRoPE(RoPEOp op);
@@ -218,11 +220,9 @@ FailureOr<Value> KernelLowering::lower() {
       });
 }
 
-/// y[m, n] = sum_k x[m, k] * W[n, k]. Quantized weights are read block by
-/// block: loops (m, n, b, j) for Q8_0 and (m, n, b, h, j) for Q4_0 / Q4_1
-/// (h picks the low or high nibble of byte j, i.e. value j + 16 h of the
-/// block, as ggml packs them), so every map is a projected permutation and
-/// the vectorizer can take the innermost loop.
+/// y[m, n] = sum_k x[m, k] * W[n, k]. With K a multiple of 32 (always for
+/// GGUF blocks) this is lowerBlockedMatmul; otherwise a plain three-loop
+/// generic over f32 / f16 / bf16 weights.
 FailureOr<Value> KernelLowering::lowerMatmul(MatmulOp op) {
   Value x = op.getInput();
   WeightType wt = op.getWeight().getType();
@@ -236,127 +236,39 @@ FailureOr<Value> KernelLowering::lowerMatmul(MatmulOp op) {
   MLIRContext *ctx = b.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
 
-  if (!q.isQuantized() && resultType.getDimSize(0) == 1 && k % 32 == 0)
-    return lowerQuantizedGemv(op, init);
-  if (!q.isQuantized()) {
-    FailureOr<Value> w = plainWeight(op.getWeight());
-    if (failed(w))
-      return failure();
-    SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {d(0), d(2)}, ctx),
-                                   AffineMap::get(3, 0, {d(1), d(2)}, ctx),
-                                   AffineMap::get(3, 0, {d(0), d(1)}, ctx)};
-    return generic(resultType, {x, *w}, init, maps, {kPar, kPar, kRed},
-                   {0, 1, 2}, [](OpBuilder &nb, Location nl, ValueRange a) {
-                     Value p = arith::MulFOp::create(nb, nl, a[0],
-                                                     toF32(nb, nl, a[1]));
-                     return arith::AddFOp::create(nb, nl, a[2], p);
-                   });
-  }
-  if (q.getLayout() != StorageLayout::gguf)
+  if (q.isQuantized() && q.getLayout() != StorageLayout::gguf)
     return fail("unimplemented: matmul with ") << q << " weights on the CPU",
            failure();
-  int64_t blocks = k / 32;
-  StringRef name = q.getGGUFName();
-  Value bytes = bytesOf(op.getWeight());
-  SmallVector<OpFoldResult> xSizes = {tensor::getMixedSize(b, loc, x, 0),
-                                      b.getIndexAttr(blocks)};
-  Type f16 = b.getF16Type(), i8 = b.getI8Type();
-
-  if (resultType.getDimSize(0) == 1)
-    return lowerQuantizedGemv(op, init);
-  if (name == "q8_0") {
-    // block_q8_0 {f16 d; i8 qs[32]}: 34 bytes, d at f16 index 17*block.
-    xSizes.push_back(b.getIndexAttr(32));
-    Value x3 = tensor::ExpandShapeOp::create(
-        b, loc,
-        RankedTensorType::get({resultType.getDimSize(0), blocks, 32},
-                              b.getF32Type()),
-        x, {{0}, {1, 2}}, xSizes);
-    Value qs = strided(bytes, i8, {n, blocks, 32}, {34 * blocks, 34, 1}, 2);
-    Value ds = strided(bytes, f16, {n, blocks}, {17 * blocks, 17}, 0);
-    SmallVector<AffineMap> maps = {
-        AffineMap::get(4, 0, {d(0), d(2), d(3)}, ctx),
-        AffineMap::get(4, 0, {d(1), d(2), d(3)}, ctx),
-        AffineMap::get(4, 0, {d(1), d(2)}, ctx),
-        AffineMap::get(4, 0, {d(0), d(1)}, ctx)};
-    return generic(
-        resultType, {x3, qs, ds}, init, maps, {kPar, kPar, kRed, kRed},
-        {0, 1, 2, 2}, [](OpBuilder &nb, Location nl, ValueRange a) {
-          Value qf = arith::SIToFPOp::create(nb, nl, nb.getF32Type(), a[1]);
-          Value w = arith::MulFOp::create(nb, nl, qf, toF32(nb, nl, a[2]));
-          Value p = arith::MulFOp::create(nb, nl, a[0], w);
-          return arith::AddFOp::create(nb, nl, a[3], p);
-        });
-  }
-
-  // block_q4_0 {f16 d; u8 qs[16]} (18 bytes, x = d * (q - 8)) and
-  // block_q4_1 {f16 d, m; u8 qs[16]} (20 bytes, x = d * q + m).
-  bool hasMin = name == "q4_1";
-  int64_t blockBytes = hasMin ? 20 : 18;
-  xSizes.append({b.getIndexAttr(2), b.getIndexAttr(16)});
-  Value x4 = tensor::ExpandShapeOp::create(
-      b, loc,
-      RankedTensorType::get({resultType.getDimSize(0), blocks, 2, 16},
-                            b.getF32Type()),
-      x, {{0}, {1, 2, 3}}, xSizes);
-  int64_t qOffset = hasMin ? 4 : 2;
-  Value qs = strided(bytes, i8, {n, blocks, 16},
-                     {blockBytes * blocks, blockBytes, 1}, qOffset);
-  int64_t h = blockBytes / 2;
-  Value ds = strided(bytes, f16, {n, blocks}, {h * blocks, h}, 0);
-  SmallVector<Value> ins = {x4, qs, ds};
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(5, 0, {d(0), d(2), d(3), d(4)}, ctx),
-      AffineMap::get(5, 0, {d(1), d(2), d(4)}, ctx),
-      AffineMap::get(5, 0, {d(1), d(2)}, ctx)};
-  if (hasMin) {
-    ins.push_back(strided(bytes, f16, {n, blocks}, {h * blocks, h}, 1));
-    maps.push_back(AffineMap::get(5, 0, {d(1), d(2)}, ctx));
-  }
-  maps.push_back(AffineMap::get(5, 0, {d(0), d(1)}, ctx));
-  return generic(
-      resultType, ins, init, maps, {kPar, kPar, kRed, kRed, kRed},
-      {0, 1, 2, 2, 2}, [hasMin](OpBuilder &nb, Location nl, ValueRange a) {
-        // The nibble: byte & 15 for h = 0, byte >> 4 for h = 1 (h the third
-        // loop index).
-        Value half = linalg::IndexOp::create(nb, nl, 3);
-        Value isLow =
-            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, half,
-                                  arith::ConstantIndexOp::create(nb, nl, 0));
-        Value byte = a[1];
-        Value lo = arith::AndIOp::create(
-            nb, nl, byte,
-            arith::ConstantIntOp::create(nb, nl, nb.getI8Type(), 15));
-        Value hi = arith::ShRUIOp::create(
-            nb, nl, byte,
-            arith::ConstantIntOp::create(nb, nl, nb.getI8Type(), 4));
-        Value nib = arith::SelectOp::create(nb, nl, isLow, lo, hi);
-        Value qf = arith::UIToFPOp::create(nb, nl, nb.getF32Type(), nib);
-        Value scale = toF32(nb, nl, a[2]);
-        Value w;
-        if (hasMin) {
-          w = arith::AddFOp::create(nb, nl,
-                                    arith::MulFOp::create(nb, nl, qf, scale),
-                                    toF32(nb, nl, a[3]));
-        } else {
-          Value eight =
-              arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(8.0));
-          w = arith::MulFOp::create(
-              nb, nl, arith::SubFOp::create(nb, nl, qf, eight), scale);
-        }
-        Value acc = a[hasMin ? 4 : 3];
-        Value p = arith::MulFOp::create(nb, nl, a[0], w);
-        return arith::AddFOp::create(nb, nl, acc, p);
-      });
+  if (k % 32 == 0)
+    return lowerBlockedMatmul(op, init);
+  if (q.isQuantized())
+    return fail("quantized matmul needs K a multiple of 32, got ") << k,
+           failure();
+  FailureOr<Value> w = plainWeight(op.getWeight());
+  if (failed(w))
+    return failure();
+  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {d(0), d(2)}, ctx),
+                                 AffineMap::get(3, 0, {d(1), d(2)}, ctx),
+                                 AffineMap::get(3, 0, {d(0), d(1)}, ctx)};
+  return generic(resultType, {x, *w}, init, maps, {kPar, kPar, kRed},
+                 {0, 1, 2}, [](OpBuilder &nb, Location nl, ValueRange a) {
+                   Value p = arith::MulFOp::create(nb, nl, a[0],
+                                                   toF32(nb, nl, a[1]));
+                   return arith::AddFOp::create(nb, nl, a[2], p);
+                 });
 }
 
-/// One activation row (decode): y[0, n] = sum_j P[0, n, j] with 16 partial
-/// sums per output, P[m, n, j] = sum_{h, b} x[m, b, h, j] * w[n, b, h, j]
-/// over loops (m, n, h, b, j): the value j + 16 h of block b. With j
-/// parallel, the vectorized body is a plain multiply-add into a 16-lane
-/// accumulator that stays put over the innermost block loop; the horizontal
-/// sum happens once per output, in the second generic.
-FailureOr<Value> KernelLowering::lowerQuantizedGemv(MatmulOp op, Value init) {
+/// K in blocks of 32: y[m, n] = sum_j P[m, n, j] with 16 partial sums per
+/// output, P[m, n, j] = sum_{h, b} x[m, b, h, j] * w[n, b, h, j] over loops
+/// (m, n, h, b, j): the value j + 16 h of block b. With j parallel, the
+/// vectorized body is a plain multiply-add into a 16-lane accumulator that
+/// stays put over the innermost block loop; the horizontal sum happens once
+/// per output, in the second generic. GGUF blocks are read through strided
+/// views of the weight bytes: block_q8_0 {f16 d; i8 qs[32]} (34 bytes),
+/// block_q4_0 {f16 d; u8 qs[16]} (18 bytes, x = d * (q - 8)) and block_q4_1
+/// {f16 d, m; u8 qs[16]} (20 bytes, x = d * q + m), whose byte j holds
+/// values j (low nibble, h = 0) and j + 16 (high nibble, h = 1).
+FailureOr<Value> KernelLowering::lowerBlockedMatmul(MatmulOp op, Value init) {
   Value x = op.getInput();
   WeightType wt = op.getWeight().getType();
   StringRef name = wt.getQuant().getGGUFName();
@@ -366,9 +278,13 @@ FailureOr<Value> KernelLowering::lowerQuantizedGemv(MatmulOp op, Value init) {
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   Type f16 = b.getF16Type(), i8 = b.getI8Type(), f32t = b.getF32Type();
   Value bytes = bytesOf(op.getWeight());
+  int64_t m = resultType.getDimSize(0);
+  OpFoldResult mSize = tensor::getMixedSize(b, loc, x, 0);
   Value x4 = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get({1, blocks, 2, 16}, f32t), x,
-      SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+      b, loc, RankedTensorType::get({m, blocks, 2, 16}, f32t), x,
+      SmallVector<ReassociationIndices>{{0}, {1, 2, 3}},
+      SmallVector<OpFoldResult>{mSize, b.getIndexAttr(blocks),
+                                b.getIndexAttr(2), b.getIndexAttr(16)});
   bool plain = !wt.getQuant().isQuantized();
   bool q8 = name == "q8_0", hasMin = name == "q4_1";
   int64_t blockBytes = q8 ? 34 : hasMin ? 20 : 18, h = blockBytes / 2;
@@ -405,9 +321,14 @@ FailureOr<Value> KernelLowering::lowerQuantizedGemv(MatmulOp op, Value init) {
     }
     maps.push_back(AffineMap::get(5, 0, {d(0), d(1), d(4)}, ctx));
   }
-  auto partialType = RankedTensorType::get({1, n, 16}, f32t);
+  auto partialType = RankedTensorType::get({m, n, 16}, f32t);
   Value partialInit = filled(
-      tensor::EmptyOp::create(b, loc, partialType.getShape(), f32t), 0.0);
+      tensor::EmptyOp::create(
+          b, loc,
+          SmallVector<OpFoldResult>{mSize, b.getIndexAttr(n),
+                                    b.getIndexAttr(16)},
+          f32t),
+      0.0);
   Value partial = generic(
       partialType, ins, partialInit, maps, {kPar, kPar, kRed, kRed, kPar},
       {0, 1, 2, 2, 2},
@@ -449,6 +370,9 @@ FailureOr<Value> KernelLowering::lowerQuantizedGemv(MatmulOp op, Value init) {
         Value p = arith::MulFOp::create(nb, nl, a[0], w);
         return arith::AddFOp::create(nb, nl, acc, p);
       });
+  // Loop h steps K by 16, loop b by a block of 32: a K tile is in blocks.
+  partial.getDefiningOp()->setAttr("haqa.loop_strides",
+                                   b.getDenseI64ArrayAttr({1, 1, 16, 32, 1}));
   return generic(resultType, partial, init,
                  {AffineMap::get(3, 0, {d(0), d(1), d(2)}, ctx),
                   AffineMap::get(3, 0, {d(0), d(1)}, ctx)},

@@ -116,6 +116,10 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
   for (unsigned l = 0; l < n; ++l)
     loopsOf[loopDims[l]].push_back(l);
   SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+  DenseI64ArrayAttr strides =
+      generic->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_strides");
+  if (strides && strides.size() != static_cast<int64_t>(n))
+    return generic.emitOpError("haqa.loop_strides does not match the loops");
   SmallVector<utils::IteratorType> iters = generic.getIteratorTypesArray();
 
   SmallVector<int64_t> order(schedule.getOrder());
@@ -172,10 +176,21 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
   for (int64_t kd = 0; kd < kernelDims && kd < (int64_t)tileAttr.size(); ++kd) {
     if (loopsOf[kd].empty())
       continue;
+    // A kernel dimension split over several loops (K as blocks x 32 values)
+    // is tiled along its most significant loop, in units of that loop's
+    // step: a K tile of 64 is two blocks of 32. The steps are
+    // haqa.loop_strides where the lowering gives them, row-major otherwise.
     unsigned first = loopsOf[kd].front();
     int64_t inner = 1;
-    for (unsigned l : ArrayRef(loopsOf[kd]).drop_front())
-      inner *= ShapedType::isDynamic(ranges[l]) ? 1 : ranges[l];
+    if (strides) {
+      for (unsigned l : loopsOf[kd])
+        if (strides[l] > strides[first])
+          first = l;
+      inner = strides[first];
+    } else {
+      for (unsigned l : ArrayRef(loopsOf[kd]).drop_front())
+        inner *= ShapedType::isDynamic(ranges[l]) ? 1 : ranges[l];
+    }
     int64_t t = std::max<int64_t>(1, (tileAttr[kd] + inner - 1) / inner);
     SmallVector<int64_t> curRanges = cur.getStaticLoopRanges();
     if (ShapedType::isDynamic(curRanges[first]) || t < curRanges[first])

@@ -69,12 +69,12 @@ func.func @unroll(%x: tensor<1x256xf32>) -> tensor<1x256xf32> {
 // prefetch: in the loop over K blocks (tiles of 64 values = 2 blocks), the
 // Q8_0 quants and scales two tiles (4 blocks) ahead.
 // CHECK-LABEL: func.func @prefetch(
-// CHECK: %[[QS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [2], sizes: [64, 8, 32]
+// CHECK: %[[QS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [2], sizes: [64, 8, 2, 16]
 // CHECK: %[[DS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [64, 8]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8 iter_args
 // CHECK: scf.for %[[IV:.*]] = %{{.*}} to %{{.*}} step %c2 iter_args
 // CHECK: %[[AHEAD:.*]] = arith.addi %[[IV]], %c4 : index
-// CHECK: memref.prefetch %[[QS]][%{{.*}}, %[[AHEAD]], %{{.*}}], read, locality<3>, data
+// CHECK: memref.prefetch %[[QS]][%{{.*}}, %[[AHEAD]], %{{.*}}, %{{.*}}], read, locality<3>, data
 // CHECK: memref.prefetch %[[DS]][%{{.*}}, %[[AHEAD]]], read, locality<3>, data
 func.func @prefetch(%x: tensor<2x256xf32>) -> tensor<2x64xf32> {
   %w = haqa.weight "w" : !haqa.weight<64x256, #haqa.quant<q8_0>>
