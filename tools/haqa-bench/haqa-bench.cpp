@@ -15,12 +15,12 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "haqa/Hardware/Profile.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
 #include <chrono>
-#include <immintrin.h>
 #include <thread>
 #include <vector>
 
@@ -58,6 +58,11 @@ static cl::opt<double> timeoutOpt("timeout", cl::desc("seconds per candidate"),
 static cl::opt<bool> verboseOpt("verbose",
                                 cl::desc("print whole failure messages"),
                                 cl::cat(category));
+static cl::opt<bool>
+    jsonOpt("json",
+            cl::desc("kernel mode: one JSON object per kernel instead of the "
+                     "table"),
+            cl::cat(category));
 static cl::opt<bool> noPeakOpt("no-peak",
                                cl::desc("skip measuring the machine's peak"),
                                cl::cat(category));
@@ -182,93 +187,6 @@ static llvm::Expected<std::string> scheduleFromJSON(llvm::StringRef text) {
   return out + ">";
 }
 
-/// Measured peaks of this machine, all hardware threads.
-struct Peaks {
-  double gflops = 0; ///< f32 FMA throughput
-  double gbps = 0;   ///< streaming read bandwidth from DRAM
-};
-
-__attribute__((target("avx512f"))) static double fmaLoopAVX512(long iters) {
-  __m512 acc[8];
-  for (auto &a : acc)
-    a = _mm512_set1_ps(1.0f);
-  __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-  for (long i = 0; i < iters; ++i)
-    for (auto &a : acc)
-      a = _mm512_fmadd_ps(a, m, c);
-  float sink = 0;
-  for (auto &a : acc)
-    sink += _mm512_reduce_add_ps(a);
-  return sink;
-}
-
-__attribute__((target("avx2,fma"))) static double fmaLoopAVX2(long iters) {
-  __m256 acc[8];
-  for (auto &a : acc)
-    a = _mm256_set1_ps(1.0f);
-  __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-  for (long i = 0; i < iters; ++i)
-    for (auto &a : acc)
-      a = _mm256_fmadd_ps(a, m, c);
-  alignas(32) float out[8];
-  float sink = 0;
-  for (auto &a : acc) {
-    _mm256_store_ps(out, a);
-    sink += out[0];
-  }
-  return sink;
-}
-
-static Peaks measurePeaks() {
-  using Clock = std::chrono::steady_clock;
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  Peaks p;
-  bool avx512 = __builtin_cpu_supports("avx512f");
-  long iters = 20'000'000;
-  double flopsPerIter = 8.0 * (avx512 ? 16 : 8) * 2;
-  std::atomic<double> sink{0};
-  auto t0 = Clock::now();
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t)
-    pool.emplace_back([&] {
-      double s = avx512 ? fmaLoopAVX512(iters) : fmaLoopAVX2(iters);
-      sink = sink + s;
-    });
-  for (auto &t : pool)
-    t.join();
-  double sec = std::chrono::duration<double>(Clock::now() - t0).count();
-  p.gflops = threads * iters * flopsPerIter / sec / 1e9;
-  // Read bandwidth: each thread sums its part of a 1 GiB buffer, best of 3.
-  size_t n = (1ull << 30) / sizeof(uint64_t);
-  std::vector<uint64_t> buf(n, 1);
-  double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    pool.clear();
-    std::atomic<uint64_t> total{0};
-    auto s0 = Clock::now();
-    for (unsigned t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] {
-        size_t lo = n * t / threads, hi = n * (t + 1) / threads;
-        uint64_t a = 0, b = 0, c = 0, d = 0;
-        for (size_t i = lo; i + 3 < hi; i += 4) {
-          a += buf[i];
-          b += buf[i + 1];
-          c += buf[i + 2];
-          d += buf[i + 3];
-        }
-        total += a + b + c + d;
-      });
-    for (auto &t : pool)
-      t.join();
-    double s = std::chrono::duration<double>(Clock::now() - s0).count();
-    best = std::max(best, (n * sizeof(uint64_t)) / s / 1e9);
-    if (total.load() == 0)
-      best = 0;
-  }
-  p.gbps = best;
-  return p;
-}
-
 static std::vector<int64_t> parseList(llvm::StringRef s) {
   std::vector<int64_t> out;
   llvm::SmallVector<llvm::StringRef> parts;
@@ -333,27 +251,65 @@ int main(int argc, char **argv) {
     }
   }
 
-  Peaks peaks;
+  MeasuredPeaks peaks;
   if (!noPeakOpt) {
-    peaks = measurePeaks();
-    llvm::outs() << llvm::formatv(
-        "machine peak (measured, {0} threads): {1:F1} GFLOP/s f32 FMA, "
-        "{2:F1} GB/s read\n",
-        std::thread::hardware_concurrency(), peaks.gflops, peaks.gbps);
+    peaks = measureHostPeaks();
+    if (jsonOpt)
+      llvm::outs() << llvm::formatv(
+          "{0}\n", llvm::json::Value(llvm::json::Object{
+                       {"peak_gflops", peaks.gflops},
+                       {"peak_gbps", peaks.gbps},
+                       {"threads", std::thread::hardware_concurrency()}}));
+    else
+      llvm::outs() << llvm::formatv(
+          "machine peak (measured, {0} threads): {1:F1} GFLOP/s f32 FMA, "
+          "{2:F1} GB/s read\n",
+          std::thread::hardware_concurrency(), peaks.gflops, peaks.gbps);
   }
   MeasureOptions options;
   options.timing.repeats = repeatsOpt;
   options.timeoutSeconds = timeoutOpt;
-  llvm::outs() << llvm::formatv("{0,-30} {1,-12} {2,11} {3,10} {4,9} {5,8} "
-                                "{6,7} {7,9}  {8}\n",
-                                "kernel", "status", "median ms", "IQR ms",
-                                "GFLOP/s", "GB/s", "%peak", "max err",
-                                "schedule");
+  if (!jsonOpt)
+    llvm::outs() << llvm::formatv("{0,-30} {1,-12} {2,11} {3,10} {4,9} {5,8} "
+                                  "{6,7} {7,9}  {8}\n",
+                                  "kernel", "status", "median ms", "IQR ms",
+                                  "GFLOP/s", "GB/s", "%peak", "max err",
+                                  "schedule");
   int failures = 0;
   for (const KernelSpec &spec : specs) {
     KernelMeasurement m = measureKernelOnCPU(spec, options);
-    if (m.status != KernelMeasurement::OK) {
-      ++failures;
+    bool ok = m.status == KernelMeasurement::OK;
+    failures += !ok;
+    double sec = m.timing.medianMs / 1e3;
+    double gflops = ok ? m.flops / sec / 1e9 : 0, gbps = ok ? m.bytes / sec / 1e9 : 0;
+    // The fraction of whichever roof binds this kernel.
+    double frac = 0;
+    if (peaks.gflops > 0 && peaks.gbps > 0)
+      frac = std::max(gflops / peaks.gflops, gbps / peaks.gbps);
+    if (jsonOpt) {
+      llvm::json::Object o{
+          {"kernel", spec.kernel},
+          {"shape", llvm::json::Array(spec.ne)},
+          {"weights", spec.weights},
+          {"status", KernelMeasurement::getStatusName(m.status)},
+          {"schedule", m.schedule}};
+      if (ok) {
+        o["median_ms"] = m.timing.medianMs;
+        o["q1_ms"] = m.timing.q1Ms;
+        o["q3_ms"] = m.timing.q3Ms;
+        o["outliers"] = m.timing.outliers;
+        o["max_abs_error"] = m.maxAbsError;
+        o["gflops"] = gflops;
+        o["gbps"] = gbps;
+      } else {
+        o["message"] = m.message;
+      }
+      llvm::outs() << llvm::formatv("{0}", llvm::json::Value(std::move(o)))
+                   << "\n";
+      llvm::outs().flush();
+      continue;
+    }
+    if (!ok) {
       llvm::outs() << llvm::formatv(
           "{0,-30} {1,-12} {2}\n", spec.getLabel(),
           KernelMeasurement::getStatusName(m.status),
@@ -361,12 +317,6 @@ int main(int argc, char **argv) {
                      : llvm::StringRef(m.message).split('\n').first);
       continue;
     }
-    double sec = m.timing.medianMs / 1e3;
-    double gflops = m.flops / sec / 1e9, gbps = m.bytes / sec / 1e9;
-    // The fraction of whichever roof binds this kernel.
-    double frac = 0;
-    if (peaks.gflops > 0 && peaks.gbps > 0)
-      frac = std::max(gflops / peaks.gflops, gbps / peaks.gbps);
     llvm::outs() << llvm::formatv(
         "{0,-30} {1,-12} {2,11:F4} {3,10:F4} {4,9:F2} {5,8:F2} {6,6:F1}% "
         "{7,9:E1}  {8}{9}\n",

@@ -123,15 +123,19 @@ struct DefaultSchedulePass final
       return signalPassFailure();
     }
     TargetLimits limits = getDefaultLimits(*kind, cpuThreads);
-    MLIRContext *ctx = &getContext();
     getOperation().walk([&](KernelOpInterface kernel) {
       if (kernel.getSchedule())
         return;
-      kernel.setSchedule(*kind == TargetKind::CPU
-                             ? cpuSchedule(ctx, kernel, limits)
-                             : gpuSchedule(ctx, kernel, limits));
+      kernel.setSchedule(getDefaultSchedule(kernel, limits));
     });
   }
 };
 
 } // namespace
+
+ScheduleAttr mlir::haqa::getDefaultSchedule(KernelOpInterface kernel,
+                                            const TargetLimits &limits) {
+  MLIRContext *ctx = kernel->getContext();
+  return limits.kind == TargetKind::CPU ? cpuSchedule(ctx, kernel, limits)
+                                        : gpuSchedule(ctx, kernel, limits);
+}

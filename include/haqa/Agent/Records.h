@@ -1,0 +1,83 @@
+//===- Records.h - every tuning trial in SQLite -----------------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// The tuning records database (SQLite, WAL): every trial of every run, keyed
+// by kernel signature + target + hardware fingerprint + compiler version,
+// written when the trial finishes (a killed run loses nothing finished), and
+// the best schedule per key, which a later model with the same kernel reuses
+// without tuning again.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_AGENT_RECORDS_H
+#define HAQA_AGENT_RECORDS_H
+
+#include "haqa/Agent/Strategy.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace mlir::haqa {
+
+/// What makes two measurements comparable.
+struct RecordKey {
+  std::string kernel;      ///< kernel signature ("matmul [2048,1,2048] q8_0")
+  std::string target;      ///< profile id ("host", "h100")
+  std::string fingerprint; ///< HardwareProfile::getFingerprint()
+  std::string compilerVersion;
+};
+
+/// One stored trial: the Trial plus where it came from.
+struct StoredTrial {
+  Trial trial;
+  std::string strategy;
+  uint64_t seed = 0;
+  int round = 0;
+  std::string schedule;      ///< #haqa.schedule text
+  llvm::json::Object fields; ///< the schedule's fields as JSON
+};
+
+class RecordStore {
+public:
+  ~RecordStore();
+  /// Opens (creating if needed) the database at `path`; errors name it.
+  static llvm::Expected<std::unique_ptr<RecordStore>> open(llvm::StringRef path);
+
+  /// Appends one finished trial (durably, before returning).
+  llvm::Error addTrial(const RecordKey &key, llvm::StringRef strategy,
+                       uint64_t seed, int round, const Trial &trial,
+                       llvm::StringRef schedule,
+                       const llvm::json::Object &fields);
+  /// The trials of one (key, strategy, seed) tuning, in round order: what a
+  /// resumed run continues from.
+  llvm::Expected<std::vector<StoredTrial>>
+  getTrials(const RecordKey &key, llvm::StringRef strategy, uint64_t seed);
+  /// The fastest correct trial recorded for `key`, by any strategy.
+  llvm::Expected<std::optional<StoredTrial>> getBest(const RecordKey &key);
+  /// Trials of `key` by a tuning strategy (any but "default").
+  llvm::Expected<int64_t> countTunedTrials(const RecordKey &key);
+  /// Number of trials stored in all.
+  llvm::Expected<int64_t> countTrials();
+
+private:
+  RecordStore() = default;
+  llvm::Error exec(llvm::StringRef sql);
+  llvm::Error fail(llvm::StringRef what);
+  sqlite3 *db = nullptr;
+  std::string path;
+};
+
+/// "haqa <version> (<git commit>), LLVM <version>": part of every key.
+std::string getCompilerVersion();
+
+} // namespace mlir::haqa
+
+#endif // HAQA_AGENT_RECORDS_H

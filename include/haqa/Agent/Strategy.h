@@ -1,0 +1,74 @@
+//===- Strategy.h - propose the next schedule from the history --*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Every search strategy (default, random, grid, local search, Bayesian
+// optimization, NSGA-II, the LLM agent) sits behind one interface: given the
+// space and the trials measured so far for one kernel, propose the next
+// configuration. All are seeded and reproducible.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_AGENT_STRATEGY_H
+#define HAQA_AGENT_STRATEGY_H
+
+#include "haqa/Agent/SearchSpace.h"
+
+#include <memory>
+#include <optional>
+
+namespace mlir::haqa {
+
+/// One measured (or failed) configuration.
+struct Trial {
+  enum Status { OK, CompileError, WrongResult, Crashed, TimedOut, Invalid };
+  Config config;
+  Status status = OK;
+  double latencyMs = 0;      ///< median, when OK
+  double spreadMs = 0;       ///< interquartile range, when OK
+  double maxAbsError = 0;    ///< against the reference, when measured
+  std::string message;       ///< why it is not OK
+  std::string proposedBy;    ///< strategy name, or "<name>:fallback"
+  double seconds = 0;        ///< wall time of compile + check + measure
+
+  bool isOK() const { return status == OK; }
+  static llvm::StringRef getStatusName(Status s);
+  static std::optional<Status> parseStatus(llvm::StringRef s);
+};
+
+class Strategy {
+public:
+  virtual ~Strategy();
+  virtual llvm::StringRef getName() const = 0;
+  /// The next configuration to try, or std::nullopt when the strategy has
+  /// nothing left to propose (the default strategy after one round). An
+  /// error is a failure of the strategy itself (an LLM endpoint that cannot
+  /// be reached); the tuner records it and falls back.
+  virtual llvm::Expected<std::optional<Config>>
+  propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) = 0;
+  /// Brings a fresh strategy to the state it had after proposing the trials
+  /// of `history` (a resumed run), so that the run goes on as if never
+  /// interrupted. The default replays every proposal against the history's
+  /// prefixes; strategies whose proposals are costly override it.
+  virtual void resume(const SearchSpace &space, llvm::ArrayRef<Trial> history);
+};
+
+/// "default", "random", "grid", "local"; the error lists the known names.
+/// Tuners create one per kernel, seeded with getKernelSeed().
+llvm::Expected<std::unique_ptr<Strategy>>
+createStrategy(llvm::StringRef name, uint64_t seed);
+
+/// The seed of one kernel's strategy: `seed` mixed with the kernel's
+/// signature, so a kernel's proposals do not depend on which other kernels
+/// are tuned in the same run.
+uint64_t getKernelSeed(uint64_t seed, llvm::StringRef kernel);
+
+/// The names createStrategy knows.
+llvm::ArrayRef<llvm::StringRef> getStrategyNames();
+
+/// The best OK trial (lowest latency), or nullptr.
+const Trial *getBestTrial(llvm::ArrayRef<Trial> history);
+
+} // namespace mlir::haqa
+
+#endif // HAQA_AGENT_STRATEGY_H

@@ -1,0 +1,261 @@
+//===- Records.cpp - every tuning trial in SQLite --------------------------===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Agent/Records.h"
+
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <sqlite3.h>
+
+using namespace mlir::haqa;
+using llvm::StringRef;
+
+#ifndef HAQA_VERSION
+#define HAQA_VERSION "0.1.0"
+#endif
+#ifndef HAQA_GIT_COMMIT
+#define HAQA_GIT_COMMIT "unknown"
+#endif
+
+std::string mlir::haqa::getCompilerVersion() {
+  return llvm::formatv("haqa {0} ({1}), LLVM {2}", HAQA_VERSION,
+                       HAQA_GIT_COMMIT, LLVM_VERSION_STRING)
+      .str();
+}
+
+namespace {
+/// A prepared statement, finalized on scope exit.
+struct Stmt {
+  sqlite3_stmt *s = nullptr;
+  ~Stmt() { sqlite3_finalize(s); }
+  void text(int i, StringRef v) {
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
+  }
+  std::string column(int i) {
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t ? reinterpret_cast<const char *>(t) : "";
+  }
+};
+} // namespace
+
+RecordStore::~RecordStore() {
+  if (db)
+    sqlite3_close(db);
+}
+
+llvm::Error RecordStore::fail(StringRef what) {
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      llvm::formatv("records {0}: {1}: {2}", path, what,
+                    db ? sqlite3_errmsg(db) : "cannot open")
+          .str());
+}
+
+llvm::Error RecordStore::exec(StringRef sql) {
+  char *msg = nullptr;
+  std::string s = sql.str();
+  if (sqlite3_exec(db, s.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string m = msg ? msg : "?";
+    sqlite3_free(msg);
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "records " + path + ": " + m);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<RecordStore>>
+RecordStore::open(StringRef path) {
+  std::unique_ptr<RecordStore> r(new RecordStore());
+  r->path = path.str();
+  if (sqlite3_open_v2(r->path.c_str(), &r->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      nullptr) != SQLITE_OK)
+    return r->fail("cannot open");
+  sqlite3_busy_timeout(r->db, 10000);
+  // WAL: readers never block the tuner; FULL sync: a trial is on disk when
+  // addTrial returns, so kill -9 (or a crash of the machine) loses nothing
+  // finished.
+  if (auto e = r->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"))
+    return std::move(e);
+  if (auto e = r->exec(R"sql(
+    CREATE TABLE IF NOT EXISTS trials (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      kernel TEXT NOT NULL, target TEXT NOT NULL, fingerprint TEXT NOT NULL,
+      compiler_version TEXT NOT NULL,
+      strategy TEXT NOT NULL, seed INTEGER NOT NULL, round INTEGER NOT NULL,
+      fields TEXT NOT NULL, schedule TEXT NOT NULL,
+      status TEXT NOT NULL, latency_ms REAL, spread_ms REAL,
+      max_abs_error REAL, message TEXT, proposed_by TEXT, seconds REAL,
+      created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+      UNIQUE (kernel, target, fingerprint, compiler_version, strategy, seed,
+              round));
+    CREATE INDEX IF NOT EXISTS trials_key
+      ON trials (kernel, target, fingerprint, compiler_version, status);
+  )sql"))
+    return std::move(e);
+  return r;
+}
+
+llvm::Error RecordStore::addTrial(const RecordKey &key, StringRef strategy,
+                                  uint64_t seed, int round, const Trial &t,
+                                  StringRef schedule,
+                                  const llvm::json::Object &fields) {
+  Stmt st;
+  const char *sql =
+      "INSERT OR REPLACE INTO trials (kernel, target, fingerprint, "
+      "compiler_version, strategy, seed, round, fields, schedule, status, "
+      "latency_ms, spread_ms, max_abs_error, message, proposed_by, seconds) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+      "?15, ?16)";
+  if (sqlite3_prepare_v2(db, sql, -1, &st.s, nullptr) != SQLITE_OK)
+    return fail("prepare insert");
+  st.text(1, key.kernel);
+  st.text(2, key.target);
+  st.text(3, key.fingerprint);
+  st.text(4, key.compilerVersion);
+  st.text(5, strategy);
+  sqlite3_bind_int64(st.s, 6, static_cast<int64_t>(seed));
+  sqlite3_bind_int(st.s, 7, round);
+  std::string f = llvm::formatv("{0}", llvm::json::Value(llvm::json::Object(
+                                           fields)))
+                      .str();
+  st.text(8, f);
+  st.text(9, schedule);
+  st.text(10, Trial::getStatusName(t.status));
+  if (t.isOK()) {
+    sqlite3_bind_double(st.s, 11, t.latencyMs);
+    sqlite3_bind_double(st.s, 12, t.spreadMs);
+  }
+  sqlite3_bind_double(st.s, 13, t.maxAbsError);
+  st.text(14, t.message);
+  st.text(15, t.proposedBy);
+  sqlite3_bind_double(st.s, 16, t.seconds);
+  if (sqlite3_step(st.s) != SQLITE_DONE)
+    return fail("insert trial");
+  return llvm::Error::success();
+}
+
+static llvm::Expected<StoredTrial> readRow(Stmt &st, StringRef path) {
+  StoredTrial r;
+  r.strategy = st.column(0);
+  r.seed = static_cast<uint64_t>(sqlite3_column_int64(st.s, 1));
+  r.round = sqlite3_column_int(st.s, 2);
+  std::string fields = st.column(3);
+  auto parsed = llvm::json::parse(fields);
+  if (!parsed || !parsed->getAsObject()) {
+    if (!parsed)
+      llvm::consumeError(parsed.takeError());
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "records " + path +
+                                       ": a trial's fields are not a JSON "
+                                       "object: " +
+                                       fields);
+  }
+  r.fields = std::move(*parsed->getAsObject());
+  r.schedule = st.column(4);
+  std::string status = st.column(5);
+  auto s = Trial::parseStatus(status);
+  if (!s)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "records " + path + ": unknown status '" +
+                                       status + "'");
+  r.trial.status = *s;
+  r.trial.latencyMs = sqlite3_column_double(st.s, 6);
+  r.trial.spreadMs = sqlite3_column_double(st.s, 7);
+  r.trial.maxAbsError = sqlite3_column_double(st.s, 8);
+  r.trial.message = st.column(9);
+  r.trial.proposedBy = st.column(10);
+  r.trial.seconds = sqlite3_column_double(st.s, 11);
+  return r;
+}
+
+static const char *kColumns =
+    "strategy, seed, round, fields, schedule, status, latency_ms, spread_ms, "
+    "max_abs_error, message, proposed_by, seconds";
+
+llvm::Expected<std::vector<StoredTrial>>
+RecordStore::getTrials(const RecordKey &key, StringRef strategy,
+                       uint64_t seed) {
+  Stmt st;
+  std::string sql = llvm::formatv(
+      "SELECT {0} FROM trials WHERE kernel = ?1 AND target = ?2 AND "
+      "fingerprint = ?3 AND compiler_version = ?4 AND strategy = ?5 AND "
+      "seed = ?6 ORDER BY round",
+      kColumns);
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK)
+    return fail("prepare select");
+  st.text(1, key.kernel);
+  st.text(2, key.target);
+  st.text(3, key.fingerprint);
+  st.text(4, key.compilerVersion);
+  st.text(5, strategy);
+  sqlite3_bind_int64(st.s, 6, static_cast<int64_t>(seed));
+  std::vector<StoredTrial> out;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    auto r = readRow(st, path);
+    if (!r)
+      return r.takeError();
+    out.push_back(std::move(*r));
+  }
+  if (rc != SQLITE_DONE)
+    return fail("select trials");
+  return out;
+}
+
+llvm::Expected<std::optional<StoredTrial>>
+RecordStore::getBest(const RecordKey &key) {
+  Stmt st;
+  std::string sql = llvm::formatv(
+      "SELECT {0} FROM trials WHERE kernel = ?1 AND target = ?2 AND "
+      "fingerprint = ?3 AND compiler_version = ?4 AND status = 'ok' "
+      "ORDER BY latency_ms LIMIT 1",
+      kColumns);
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK)
+    return fail("prepare select");
+  st.text(1, key.kernel);
+  st.text(2, key.target);
+  st.text(3, key.fingerprint);
+  st.text(4, key.compilerVersion);
+  int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_DONE)
+    return std::nullopt;
+  if (rc != SQLITE_ROW)
+    return fail("select best");
+  auto r = readRow(st, path);
+  if (!r)
+    return r.takeError();
+  return std::optional<StoredTrial>(std::move(*r));
+}
+
+llvm::Expected<int64_t> RecordStore::countTrials() {
+  Stmt st;
+  if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM trials", -1, &st.s,
+                         nullptr) != SQLITE_OK)
+    return fail("prepare count");
+  if (sqlite3_step(st.s) != SQLITE_ROW)
+    return fail("count");
+  return sqlite3_column_int64(st.s, 0);
+}
+
+llvm::Expected<int64_t> RecordStore::countTunedTrials(const RecordKey &key) {
+  Stmt st;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT COUNT(*) FROM trials WHERE kernel = ?1 AND "
+                         "target = ?2 AND fingerprint = ?3 AND "
+                         "compiler_version = ?4 AND strategy != 'default'",
+                         -1, &st.s, nullptr) != SQLITE_OK)
+    return fail("prepare count");
+  st.text(1, key.kernel);
+  st.text(2, key.target);
+  st.text(3, key.fingerprint);
+  st.text(4, key.compilerVersion);
+  if (sqlite3_step(st.s) != SQLITE_ROW)
+    return fail("count");
+  return sqlite3_column_int64(st.s, 0);
+}

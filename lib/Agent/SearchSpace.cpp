@@ -1,0 +1,410 @@
+//===- SearchSpace.cpp - the legal #haqa.schedule values of a kernel ------===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Agent/SearchSpace.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+using namespace mlir::haqa;
+using llvm::StringRef;
+
+static llvm::Error error(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+static constexpr int64_t kDynamic = std::numeric_limits<int64_t>::min();
+
+/// Powers of two from `lo` up to `cap`, within `extent` (and `extent` itself
+/// when it is not a power of two but fits under `cap`).
+static std::vector<int64_t> powersOfTwo(int64_t lo, int64_t cap,
+                                        int64_t extent) {
+  std::vector<int64_t> v;
+  int64_t top = extent == kDynamic || extent <= 0 ? cap : std::min(cap, extent);
+  for (int64_t p = lo; p <= top; p *= 2)
+    v.push_back(p);
+  if (extent != kDynamic && extent > 0 && extent <= cap &&
+      !llvm::is_contained(v, extent))
+    v.push_back(extent);
+  if (v.empty())
+    v.push_back(std::max<int64_t>(1, top));
+  llvm::sort(v);
+  return v;
+}
+
+/// The member of `values` closest to `x` on a log scale.
+static int64_t snap(const std::vector<int64_t> &values, int64_t x) {
+  int64_t best = values.front();
+  double bestD = INFINITY;
+  for (int64_t v : values) {
+    double d = std::fabs(std::log2(std::max<double>(v, 0.5)) -
+                         std::log2(std::max<double>(x, 0.5)));
+    if (d < bestD) {
+      bestD = d;
+      best = v;
+    }
+  }
+  return best;
+}
+
+static const char *memSpaceNames[] = {"global", "shared"};
+
+int SearchSpace::indexOf(StringRef name) const {
+  for (size_t i = 0; i < params.size(); ++i)
+    if (params[i].name == name)
+      return static_cast<int>(i);
+  return -1;
+}
+
+SearchSpace SearchSpace::get(const KernelInfo &kernel,
+                             const HardwareProfile &profile,
+                             const llvm::json::Object &def) {
+  SearchSpace s;
+  s.kernel = kernel;
+  s.profile = profile;
+  size_t rank = kernel.dims.size();
+  bool cpu = profile.kind == TargetKind::CPU;
+  TargetLimits limits = profile.getLimits();
+
+  auto defaultOf = [&](StringRef field, size_t i, int64_t fallback) {
+    const llvm::json::Value *v = def.get(field);
+    if (!v)
+      return fallback;
+    if (auto n = v->getAsInteger())
+      return *n;
+    if (const llvm::json::Array *a = v->getAsArray())
+      if (i < a->size())
+        if (auto n = (*a)[i].getAsInteger())
+          return *n;
+    return fallback;
+  };
+  auto add = [&](std::string name, std::string desc, std::vector<int64_t> values,
+                 int64_t def) {
+    Parameter p{std::move(name), std::move(desc), std::move(values), 0};
+    p.defaultValue = snap(p.values, def);
+    s.params.push_back(std::move(p));
+  };
+
+  // Tiles: 1..256 per dimension (the paper's 8..256, down to 1 for the
+  // short outer dimensions of decode), up to 1024 along the innermost.
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t extent = kernel.dims[i];
+    bool last = i + 1 == rank;
+    add(llvm::formatv("tile[{0}]", i).str(),
+        llvm::formatv("tile size of iteration dimension {0} (extent {1})", i,
+                      extent == kDynamic ? std::string("dynamic")
+                                         : std::to_string(extent))
+            .str(),
+        powersOfTwo(1, last ? 1024 : 256, extent),
+        defaultOf("tile", i, last ? 256 : 1));
+  }
+  // Loop orders: every permutation of the dimensions (six for three).
+  std::vector<int64_t> perm(rank);
+  std::iota(perm.begin(), perm.end(), 0);
+  do
+    s.orders.push_back(perm);
+  while (std::next_permutation(perm.begin(), perm.end()));
+  std::vector<int64_t> orderIdx(s.orders.size());
+  std::iota(orderIdx.begin(), orderIdx.end(), 0);
+  int64_t defaultOrder = 0;
+  if (const llvm::json::Array *a = def.getArray("order")) {
+    std::vector<int64_t> o;
+    for (const llvm::json::Value &v : *a)
+      o.push_back(v.getAsInteger().value_or(-1));
+    for (size_t i = 0; i < s.orders.size(); ++i)
+      if (s.orders[i] == o)
+        defaultOrder = i;
+  }
+  add("order", "loop nest order, outermost first (index into the orders)",
+      orderIdx, defaultOrder);
+  add("unroll", "unroll factor of the innermost loop", {1, 2, 4, 8},
+      defaultOf("unroll", 0, 1));
+
+  if (cpu) {
+    std::vector<int64_t> lanes = {1, 4, 8, 16};
+    if (profile.vectorBits >= 512)
+      lanes.push_back(32);
+    add("vector", "SIMD lanes of the innermost loop (1: scalar)", lanes,
+        defaultOf("vector", 0, limits.vectorLanes));
+    add("cpu_threads", "host threads",
+        powersOfTwo(1, std::max<int64_t>(1, profile.computeUnits),
+                    profile.computeUnits),
+        defaultOf("cpu_threads", 0, profile.computeUnits));
+    if (!kernel.weights.empty() && kernel.weights != "f32")
+      add("prefetch", "software prefetch distance of the weight, in tiles",
+          {0, 1, 2, 4, 8, 16}, defaultOf("prefetch", 0, 0));
+    else if (!kernel.weights.empty())
+      add("prefetch", "software prefetch distance of the weight, in tiles",
+          {0, 1, 2, 4, 8, 16}, defaultOf("prefetch", 0, 0));
+  } else {
+    add("vector", "elements per vector load (4: 128-bit f32)", {1, 2, 4, 8},
+        defaultOf("vector", 0, limits.vectorLanes));
+    std::vector<int64_t> threads;
+    for (int64_t t = limits.subgroupSize; t <= limits.maxThreadsPerBlock;
+         t *= 2)
+      threads.push_back(t);
+    add("threads", "threads per block / workgroup (x)", threads,
+        defaultOf("threads", 0, limits.preferredThreadsPerBlock));
+    int64_t defPlacement = 0;
+    if (const llvm::json::Array *a = def.getArray("placement"))
+      if (!a->empty() && (*a)[0].getAsString() == StringRef("shared"))
+        defPlacement = 1;
+    add("placement[0]",
+        "where the first input is staged: 0 global, 1 shared memory", {0, 1},
+        defPlacement);
+  }
+  for (const Parameter &p : s.params)
+    s.defaultConfig.push_back(p.defaultValue);
+  return s;
+}
+
+double SearchSpace::getSize() const {
+  double n = 1;
+  for (const Parameter &p : params)
+    n *= p.values.size();
+  return n;
+}
+
+llvm::Error SearchSpace::check(const Config &c) const {
+  if (c.size() != params.size())
+    return error(llvm::formatv("expected {0} values, got {1}", params.size(),
+                               c.size()));
+  for (size_t i = 0; i < params.size(); ++i)
+    if (!llvm::is_contained(params[i].values, c[i]))
+      return error(llvm::formatv("{0} = {1} is not one of {2}", params[i].name,
+                                 c[i],
+                                 llvm::join(llvm::map_range(
+                                                params[i].values,
+                                                [](int64_t v) {
+                                                  return std::to_string(v);
+                                                }),
+                                            ", ")));
+  if (profile.kind == TargetKind::CPU)
+    return llvm::Error::success();
+  TargetLimits limits = profile.getLimits();
+  int64_t threads = c[indexOf("threads")];
+  if (threads > limits.maxThreadsPerBlock)
+    return error(llvm::formatv("threads = {0} exceeds {1}'s {2} threads per "
+                               "block",
+                               threads, profile.name,
+                               limits.maxThreadsPerBlock));
+  if (c[indexOf("placement[0]")] == 1) {
+    // The staged input tile: every tiled dimension of the first input; f32.
+    int64_t bytes = 4;
+    for (size_t i = 0; i < kernel.dims.size(); ++i)
+      if (!(kernel.kernel == "matmul" && i == 1))
+        bytes *= c[i];
+    if (bytes > limits.sharedMemoryBytes)
+      return error(llvm::formatv(
+          "placement[0] = shared needs {0} bytes of shared memory per block "
+          "for the tile, {1} has {2}",
+          bytes, profile.name, limits.sharedMemoryBytes));
+  }
+  return llvm::Error::success();
+}
+
+llvm::json::Object SearchSpace::toJSON(const Config &c) const {
+  llvm::json::Object o;
+  assert(c.size() == params.size() && "config of another space");
+  llvm::json::Array tile;
+  for (size_t i = 0; i < kernel.dims.size(); ++i)
+    tile.push_back(c[i]);
+  o["tile"] = std::move(tile);
+  o["order"] = llvm::json::Array(orders[c[indexOf("order")]]);
+  for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch"})
+    if (int i = indexOf(f); i >= 0)
+      o[f] = c[i];
+  if (int i = indexOf("threads"); i >= 0)
+    o["threads"] = llvm::json::Array{c[i]};
+  if (int i = indexOf("placement[0]"); i >= 0)
+    o["placement"] = llvm::json::Array{memSpaceNames[c[i]]};
+  return o;
+}
+
+std::string SearchSpace::toScheduleText(const Config &c) const {
+  llvm::json::Object o = toJSON(c);
+  std::string out = "#haqa.schedule<";
+  bool first = true;
+  for (const char *key : {"tile", "order", "unroll", "vector", "threads",
+                          "cpu_threads", "placement", "prefetch"}) {
+    const llvm::json::Value *v = o.get(key);
+    if (!v)
+      continue;
+    out += (first ? "" : ", ") + std::string(key) + " = ";
+    first = false;
+    if (const llvm::json::Array *a = v->getAsArray()) {
+      out += "[";
+      for (size_t i = 0; i < a->size(); ++i) {
+        out += i ? ", " : "";
+        if (auto n = (*a)[i].getAsInteger())
+          out += std::to_string(*n);
+        else
+          out += (*a)[i].getAsString().value_or("?").str();
+      }
+      out += "]";
+    } else {
+      out += std::to_string(*v->getAsInteger());
+    }
+  }
+  return out + ">";
+}
+
+llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
+  const llvm::json::Object *o = v.getAsObject();
+  if (!o)
+    return error("expected a JSON object of schedule fields");
+  Config c = defaultConfig;
+  for (const auto &kv : *o) {
+    StringRef key = kv.first;
+    bool known = key == "tile" || key == "order" || indexOf(key) >= 0 ||
+                 (key == "placement" && indexOf("placement[0]") >= 0);
+    if (!known) {
+      std::vector<std::string> names;
+      for (const char *f : {"tile", "order", "unroll", "vector", "threads",
+                            "cpu_threads", "prefetch", "placement"})
+        if (StringRef(f) == "tile" || StringRef(f) == "order" ||
+            indexOf(f) >= 0 ||
+            (StringRef(f) == "placement" && indexOf("placement[0]") >= 0))
+          names.push_back(f);
+      return error("unknown field '" + key + "' (this space has " +
+                   llvm::join(names, ", ") + ")");
+    }
+  }
+  auto intOf = [](const llvm::json::Value &x) -> std::optional<int64_t> {
+    if (auto n = x.getAsInteger())
+      return n;
+    if (auto d = x.getAsNumber(); d && *d == std::floor(*d))
+      return static_cast<int64_t>(*d);
+    return std::nullopt;
+  };
+  if (const llvm::json::Value *t = o->get("tile")) {
+    const llvm::json::Array *a = t->getAsArray();
+    if (!a || a->size() != kernel.dims.size())
+      return error(llvm::formatv("'tile' must be a list of {0} integers",
+                                 kernel.dims.size()));
+    for (size_t i = 0; i < a->size(); ++i) {
+      auto n = intOf((*a)[i]);
+      if (!n)
+        return error(llvm::formatv("tile[{0}] is not an integer", i));
+      c[i] = *n;
+    }
+  }
+  if (const llvm::json::Value *t = o->get("order")) {
+    const llvm::json::Array *a = t->getAsArray();
+    std::vector<int64_t> perm;
+    if (a)
+      for (const llvm::json::Value &x : *a)
+        perm.push_back(intOf(x).value_or(-1));
+    auto it = llvm::find(orders, perm);
+    if (!a || it == orders.end())
+      return error(llvm::formatv("'order' must be a permutation of 0..{0}",
+                                 kernel.dims.size() - 1));
+    c[indexOf("order")] = it - orders.begin();
+  }
+  for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch"}) {
+    const llvm::json::Value *x = o->get(f);
+    if (!x)
+      continue;
+    auto n = intOf(*x);
+    if (!n)
+      return error(llvm::Twine("'") + f + "' must be an integer");
+    c[indexOf(f)] = *n;
+  }
+  if (const llvm::json::Value *x = o->get("threads")) {
+    std::optional<int64_t> n = intOf(*x);
+    if (const llvm::json::Array *a = x->getAsArray(); a && a->size() == 1)
+      n = intOf((*a)[0]);
+    if (!n)
+      return error("'threads' must be an integer or a list of one");
+    c[indexOf("threads")] = *n;
+  }
+  if (const llvm::json::Value *x = o->get("placement")) {
+    std::optional<StringRef> s = x->getAsString();
+    if (const llvm::json::Array *a = x->getAsArray(); a && !a->empty())
+      s = (*a)[0].getAsString();
+    if (!s || (*s != "global" && *s != "shared"))
+      return error("'placement' of the first input must be global or shared");
+    c[indexOf("placement[0]")] = *s == "shared";
+  }
+  if (llvm::Error e = check(c))
+    return std::move(e);
+  return c;
+}
+
+llvm::json::Object SearchSpace::describe() const {
+  llvm::json::Object o;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Parameter &p = params[i];
+    llvm::json::Object d{{"description", p.description}};
+    if (p.name == "order") {
+      llvm::json::Array all;
+      for (const std::vector<int64_t> &perm : orders)
+        all.push_back(llvm::json::Array(perm));
+      d["values"] = std::move(all);
+      d["default"] = llvm::json::Array(orders[p.defaultValue]);
+    } else if (p.name == "placement[0]") {
+      d["values"] = llvm::json::Array{"global", "shared"};
+      d["default"] = memSpaceNames[p.defaultValue];
+    } else {
+      d["values"] = llvm::json::Array(p.values);
+      d["default"] = p.defaultValue;
+    }
+    o[p.name] = std::move(d);
+  }
+  return o;
+}
+
+Config SearchSpace::sample(std::mt19937_64 &rng) const {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    Config c;
+    for (const Parameter &p : params)
+      c.push_back(p.values[std::uniform_int_distribution<size_t>(
+          0, p.values.size() - 1)(rng)]);
+    if (llvm::Error e = check(c)) {
+      llvm::consumeError(std::move(e));
+      continue;
+    }
+    return c;
+  }
+  return defaultConfig;
+}
+
+std::vector<Config> SearchSpace::neighbors(const Config &c) const {
+  std::vector<Config> out;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::vector<int64_t> &vals = params[i].values;
+    auto it = llvm::find(vals, c[i]);
+    if (it == vals.end())
+      continue;
+    size_t k = it - vals.begin();
+    for (int d : {-1, 1}) {
+      if ((d < 0 && k == 0) || (d > 0 && k + 1 >= vals.size()))
+        continue;
+      Config n = c;
+      n[i] = vals[k + d];
+      if (llvm::Error e = check(n)) {
+        llvm::consumeError(std::move(e));
+        continue;
+      }
+      out.push_back(std::move(n));
+    }
+  }
+  return out;
+}
+
+Config SearchSpace::at(uint64_t index) const {
+  Config c;
+  for (const Parameter &p : params) {
+    c.push_back(p.values[index % p.values.size()]);
+    index /= p.values.size();
+  }
+  return c;
+}

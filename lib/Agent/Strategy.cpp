@@ -1,0 +1,216 @@
+//===- Strategy.cpp - default, random, grid and local search ---------------===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Agent/Strategy.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSwitch.h"
+
+#include <algorithm>
+#include <set>
+
+using namespace mlir::haqa;
+using llvm::ArrayRef;
+using llvm::StringRef;
+
+Strategy::~Strategy() = default;
+
+void Strategy::resume(const SearchSpace &space, ArrayRef<Trial> history) {
+  for (size_t i = 0; i < history.size(); ++i) {
+    auto p = propose(space, history.take_front(i));
+    if (!p)
+      llvm::consumeError(p.takeError());
+  }
+}
+
+uint64_t mlir::haqa::getKernelSeed(uint64_t seed, StringRef kernel) {
+  // FNV-1a over the signature, then a splitmix64 step with the seed.
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : kernel)
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL + h;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+StringRef Trial::getStatusName(Status s) {
+  switch (s) {
+  case OK:
+    return "ok";
+  case CompileError:
+    return "compile-error";
+  case WrongResult:
+    return "wrong-result";
+  case Crashed:
+    return "crashed";
+  case TimedOut:
+    return "timed-out";
+  case Invalid:
+    return "invalid";
+  }
+  return "?";
+}
+
+std::optional<Trial::Status> Trial::parseStatus(StringRef s) {
+  return llvm::StringSwitch<std::optional<Status>>(s)
+      .Case("ok", OK)
+      .Case("compile-error", CompileError)
+      .Case("wrong-result", WrongResult)
+      .Case("crashed", Crashed)
+      .Case("timed-out", TimedOut)
+      .Case("invalid", Invalid)
+      .Default(std::nullopt);
+}
+
+const Trial *mlir::haqa::getBestTrial(ArrayRef<Trial> history) {
+  const Trial *best = nullptr;
+  for (const Trial &t : history)
+    if (t.isOK() && (!best || t.latencyMs < best->latencyMs))
+      best = &t;
+  return best;
+}
+
+static bool tried(ArrayRef<Trial> history, const Config &c) {
+  return llvm::any_of(history, [&](const Trial &t) { return t.config == c; });
+}
+
+namespace {
+
+/// The compiler's default schedule, once.
+class DefaultStrategy final : public Strategy {
+public:
+  StringRef getName() const override { return "default"; }
+  llvm::Expected<std::optional<Config>>
+  propose(const SearchSpace &space, ArrayRef<Trial> history) override {
+    if (!history.empty())
+      return std::nullopt;
+    return space.getDefault();
+  }
+};
+
+/// Uniform samples of the legal configs, never one already tried (as long
+/// as untried ones are found in a bounded number of draws).
+class RandomStrategy final : public Strategy {
+public:
+  explicit RandomStrategy(uint64_t seed) : rng(seed) {}
+  StringRef getName() const override { return "random"; }
+  llvm::Expected<std::optional<Config>>
+  propose(const SearchSpace &space, ArrayRef<Trial> history) override {
+    Config c = space.sample(rng);
+    for (int i = 0; i < 200 && tried(history, c); ++i)
+      c = space.sample(rng);
+    return c;
+  }
+
+private:
+  std::mt19937_64 rng;
+};
+
+/// A coarse grid: each parameter at its smallest, default and largest value,
+/// the product walked from the default point with a fixed stride coprime to
+/// its size (a spread-out, reproducible order; the seed picks the start).
+class GridStrategy final : public Strategy {
+public:
+  explicit GridStrategy(uint64_t seed) : seed(seed) {}
+  StringRef getName() const override { return "grid"; }
+  llvm::Expected<std::optional<Config>>
+  propose(const SearchSpace &space, ArrayRef<Trial> history) override {
+    if (levels.empty())
+      build(space);
+    if (history.empty())
+      return space.getDefault();
+    uint64_t size = 1;
+    for (const auto &l : levels)
+      size *= l.size();
+    for (; next < size; ++next) {
+      uint64_t idx = (start + next * stride) % size;
+      Config c;
+      for (const auto &l : levels) {
+        c.push_back(l[idx % l.size()]);
+        idx /= l.size();
+      }
+      if (tried(history, c))
+        continue;
+      if (llvm::Error e = space.check(c)) {
+        llvm::consumeError(std::move(e));
+        continue;
+      }
+      ++next;
+      return c;
+    }
+    return std::nullopt;
+  }
+
+private:
+  void build(const SearchSpace &space) {
+    uint64_t size = 1;
+    for (const Parameter &p : space.getParameters()) {
+      std::set<int64_t> l = {p.values.front(), p.defaultValue,
+                             p.values.back()};
+      levels.emplace_back(l.begin(), l.end());
+      size *= levels.back().size();
+    }
+    // A stride near size / golden ratio, made coprime to size.
+    stride = std::max<uint64_t>(1, static_cast<uint64_t>(size * 0.618));
+    while (std::gcd(stride, size) != 1)
+      ++stride;
+    start = size ? seed % size : 0;
+  }
+  uint64_t seed, stride = 1, start = 0, next = 0;
+  std::vector<std::vector<int64_t>> levels;
+};
+
+/// Hill climbing from the default: the untried neighbours of the best point
+/// so far in a seeded random order; a random restart when all were tried.
+class LocalStrategy final : public Strategy {
+public:
+  explicit LocalStrategy(uint64_t seed) : rng(seed) {}
+  StringRef getName() const override { return "local"; }
+  llvm::Expected<std::optional<Config>>
+  propose(const SearchSpace &space, ArrayRef<Trial> history) override {
+    if (history.empty())
+      return space.getDefault();
+    const Trial *best = getBestTrial(history);
+    Config center = best ? best->config : space.getDefault();
+    std::vector<Config> n = space.neighbors(center);
+    std::shuffle(n.begin(), n.end(), rng);
+    for (Config &c : n)
+      if (!tried(history, c))
+        return c;
+    Config c = space.sample(rng);
+    for (int i = 0; i < 200 && tried(history, c); ++i)
+      c = space.sample(rng);
+    return c;
+  }
+
+private:
+  std::mt19937_64 rng;
+};
+
+} // namespace
+
+ArrayRef<StringRef> mlir::haqa::getStrategyNames() {
+  static const StringRef names[] = {"default", "random", "grid", "local"};
+  return names;
+}
+
+llvm::Expected<std::unique_ptr<Strategy>>
+mlir::haqa::createStrategy(StringRef name, uint64_t seed) {
+  if (name == "default")
+    return std::make_unique<DefaultStrategy>();
+  if (name == "random")
+    return std::make_unique<RandomStrategy>(seed);
+  if (name == "grid")
+    return std::make_unique<GridStrategy>(seed);
+  if (name == "local")
+    return std::make_unique<LocalStrategy>(seed);
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      "unknown strategy '" + name + "' (known: " +
+          llvm::join(getStrategyNames(), ", ") + ")");
+}
