@@ -94,17 +94,20 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
   };
 
   // Tiles: 1..256 per dimension (the paper's 8..256, down to 1 for the
-  // short outer dimensions of decode), up to 1024 along the innermost.
+  // short outer dimensions of decode), up to 1024 along the innermost, and
+  // the whole innermost extent (no tiling: a matmul's whole reduction).
   for (size_t i = 0; i < rank; ++i) {
     int64_t extent = kernel.dims[i];
     bool last = i + 1 == rank;
+    std::vector<int64_t> values = powersOfTwo(1, last ? 1024 : 256, extent);
+    if (last && extent != kDynamic && !llvm::is_contained(values, extent))
+      values.push_back(extent);
     add(llvm::formatv("tile[{0}]", i).str(),
         llvm::formatv("tile size of iteration dimension {0} (extent {1})", i,
                       extent == kDynamic ? std::string("dynamic")
                                          : std::to_string(extent))
             .str(),
-        powersOfTwo(1, last ? 1024 : 256, extent),
-        defaultOf("tile", i, last ? 256 : 1));
+        std::move(values), defaultOf("tile", i, last ? 256 : 1));
   }
   // Loop orders: every permutation of the dimensions (six for three).
   std::vector<int64_t> perm(rank);

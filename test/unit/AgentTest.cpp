@@ -106,7 +106,7 @@ TEST(SearchSpace, CPUMatmulSpaceHasTheDefaultAndPaperRanges) {
   // The default point is haqa-default-schedule's schedule.
   llvm::json::Object def = space->toJSON(space->getDefault());
   EXPECT_EQ(space->toScheduleText(space->getDefault()).rfind(
-                "#haqa.schedule<tile = [1, 16, 256], order = [0, 1, 2]", 0),
+                "#haqa.schedule<tile = [1, 16, 2048], order = [0, 1, 2]", 0),
             0u)
       << space->toScheduleText(space->getDefault());
   EXPECT_FALSE(static_cast<bool>(space->check(space->getDefault())));

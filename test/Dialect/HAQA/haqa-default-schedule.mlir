@@ -10,7 +10,7 @@
 // CL-LABEL: func.func @decode
 func.func @decode(%x: tensor<1x576xf32>, %s: tensor<9x1x2048xf32>) -> (tensor<1x1536xf32>, tensor<9x1x2048xf32>, tensor<1x576xf32>) {
   %w = haqa.weight "w" : !haqa.weight<1536x576, #haqa.quant<q4_1>>
-  // CPU: haqa.matmul {{.*}} {schedule = #haqa.schedule<tile = [1, 16, 256], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, prefetch = 2>}
+  // CPU: haqa.matmul {{.*}} {schedule = #haqa.schedule<tile = [1, 16, 576], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, prefetch = 2>}
   // CUDA: haqa.matmul {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [256], grid = [192, 1], placement = [shared, global, register]>}
   // CL: haqa.matmul {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [128], grid = [768, 1], placement = [shared, global, register]>}
   %y = haqa.matmul %x, %w : tensor<1x576xf32>, !haqa.weight<1536x576, #haqa.quant<q4_1>> -> tensor<1x1536xf32>

@@ -51,6 +51,9 @@ ScheduleAttr cpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
   if (isa<MatmulOp>(kernel.getOperation())) {
     tile[0] = clampToDim(4, dims[0]);
     tile[1] = clampToDim(16, dims[1]);
+    // The whole reduction in one tile: its 16-lane partial sums stay in
+    // registers from the first block of K to the last.
+    tile.back() = inner;
     prefetch = 2;
   }
   int64_t vector = fittingPowerOfTwo(inner, limits.vectorLanes);
