@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   cmake ninja-build g++ python3
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
-  libgtest-dev libomp-22-dev libsqlite3-dev
+  libgtest-dev libomp-22-dev libsqlite3-dev libcurl4-openssl-dev
 )
 
 missing=()

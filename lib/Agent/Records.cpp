@@ -259,3 +259,30 @@ llvm::Expected<int64_t> RecordStore::countTunedTrials(const RecordKey &key) {
     return fail("count");
   return sqlite3_column_int64(st.s, 0);
 }
+
+llvm::Expected<std::vector<StoredTrial>>
+RecordStore::getAllTrials(const RecordKey &key) {
+  Stmt st;
+  std::string sql = llvm::formatv(
+      "SELECT {0} FROM trials WHERE kernel = ?1 AND target = ?2 AND "
+      "fingerprint = ?3 AND compiler_version = ?4 ORDER BY strategy, seed, "
+      "round",
+      kColumns);
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK)
+    return fail("prepare select");
+  st.text(1, key.kernel);
+  st.text(2, key.target);
+  st.text(3, key.fingerprint);
+  st.text(4, key.compilerVersion);
+  std::vector<StoredTrial> out;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    auto r = readRow(st, path);
+    if (!r)
+      return r.takeError();
+    out.push_back(std::move(*r));
+  }
+  if (rc != SQLITE_DONE)
+    return fail("select trials");
+  return out;
+}

@@ -17,6 +17,8 @@ using namespace mlir::haqa;
 using llvm::ArrayRef;
 using llvm::StringRef;
 
+char FatalStrategyError::ID = 0;
+
 Strategy::~Strategy() = default;
 
 void Strategy::resume(const SearchSpace &space, ArrayRef<Trial> history) {
@@ -195,7 +197,8 @@ private:
 } // namespace
 
 ArrayRef<StringRef> mlir::haqa::getStrategyNames() {
-  static const StringRef names[] = {"default", "random", "grid", "local"};
+  static const StringRef names[] = {"default", "random", "grid",
+                                    "local",   "bayes",  "nsga2"};
   return names;
 }
 
@@ -209,8 +212,16 @@ mlir::haqa::createStrategy(StringRef name, uint64_t seed) {
     return std::make_unique<GridStrategy>(seed);
   if (name == "local")
     return std::make_unique<LocalStrategy>(seed);
+  if (name == "bayes")
+    return createTPEStrategy(seed);
+  if (name == "nsga2")
+    return createNSGA2Strategy(seed);
+  if (name == "llm")
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "the llm strategy needs an endpoint (LLMStrategy in LLMAgent.h)");
   return llvm::createStringError(
       llvm::inconvertibleErrorCode(),
       "unknown strategy '" + name + "' (known: " +
-          llvm::join(getStrategyNames(), ", ") + ")");
+          llvm::join(getStrategyNames(), ", ") + ", llm)");
 }

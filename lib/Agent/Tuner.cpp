@@ -31,8 +31,11 @@ mlir::haqa::tuneKernel(const SearchSpace &space, Strategy &strategy,
     llvm::Expected<std::optional<Config>> proposal =
         strategy.propose(space, history);
     if (!proposal) {
+      llvm::Error err = proposal.takeError();
+      if (err.isA<FatalStrategyError>())
+        return std::move(err);
       // The strategy itself failed: say so in the trial, measure a fallback.
-      trial.message = "strategy failed: " + llvm::toString(proposal.takeError());
+      trial.message = "strategy failed: " + llvm::toString(std::move(err));
       trial.config = space.sample(fallbackRng);
       trial.proposedBy = strategy.getName().str() + ":fallback";
     } else if (!*proposal) {

@@ -46,6 +46,7 @@ def main():
             sys.exit(f"check_records: {strategy}: rounds {rounds}, expected 0..{int(count) - 1}")
         if log != "-":
             logged = [json.loads(l) for l in open(log)]
+            logged = [l for l in logged if l.get("event") == "trial"]
             mine = [l for l in logged if l["strategy"] == strategy and l["kernel"].startswith(kernel)]
             if strategy != "default" and len(mine) != int(count):
                 sys.exit(f"check_records: {strategy}: {len(mine)} log lines, expected {count}")

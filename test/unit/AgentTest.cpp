@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Agent/KernelTuning.h"
+#include "haqa/Agent/LLMAgent.h"
 #include "haqa/Agent/Records.h"
 #include "haqa/Agent/Tuner.h"
 #include "haqa/Hardware/Profile.h"
@@ -169,13 +170,13 @@ TEST(SearchSpace, GPUConstraintsNameTheLimit) {
 TEST(Strategy, SeededAndReproducible) {
   auto space = getKernelSearchSpace(matmul(64, "q8_0"), profile("host"));
   ASSERT_TRUE(static_cast<bool>(space));
-  for (llvm::StringRef name : {"random", "grid", "local"}) {
+  for (llvm::StringRef name : {"random", "grid", "local", "bayes", "nsga2"}) {
     std::vector<Config> runs[2];
     for (int r = 0; r < 2; ++r) {
       auto s = createStrategy(name, 7);
       ASSERT_TRUE(static_cast<bool>(s));
       std::vector<Trial> history;
-      for (int i = 0; i < 8; ++i) {
+      for (int i = 0; i < 14; ++i) {
         auto c = (*s)->propose(*space, history);
         ASSERT_TRUE(static_cast<bool>(c));
         ASSERT_TRUE(c->has_value());
@@ -186,7 +187,7 @@ TEST(Strategy, SeededAndReproducible) {
         history.push_back(t);
         runs[r].push_back(**c);
       }
-      // No strategy proposes the same point twice in 8 rounds.
+      // No strategy proposes the same point twice in 14 rounds.
       std::set<std::vector<int64_t>> unique;
       for (const Config &c : runs[r])
         unique.insert(std::vector<int64_t>(c.begin(), c.end()));
@@ -311,6 +312,121 @@ TEST(Records, UnwritablePathIsAClearError) {
   ASSERT_FALSE(static_cast<bool>(store));
   EXPECT_NE(llvm::toString(store.takeError()).find("/nonexistent-dir/x"),
             std::string::npos);
+}
+
+} // namespace
+
+namespace {
+
+KernelSpec rope1() {
+  KernelSpec s;
+  s.kernel = "rope";
+  s.ne = {128, 1, 1};
+  s.weights = "f32";
+  return s;
+}
+
+TEST(LLMAgent, RepliesAreParsedFromProseFencesAndPythonDicts) {
+  auto space = getKernelSearchSpace(rope1(), profile("host"));
+  ASSERT_TRUE(static_cast<bool>(space));
+  auto ok = [&](llvm::StringRef reply) {
+    ParsedReply p = parseAgentReply(reply, *space);
+    EXPECT_TRUE(p.config.has_value()) << reply.str() << ": " << p.message;
+    return p.config ? space->toScheduleText(*p.config) : std::string();
+  };
+  std::string fenced = ok("Thought: wide vectors.\nAction:\n```json\n"
+                          "{\"tile\": [1, 1, 64], \"vector\": 16}\n```");
+  EXPECT_NE(fenced.find("tile = [1, 1, 64]"), std::string::npos) << fenced;
+  EXPECT_NE(ok("Action: {'tile': [1, 1, 32], 'vector': 8,}").find(
+                "tile = [1, 1, 32]"),
+            std::string::npos);
+  EXPECT_NE(ok("{\"schedule\": {\"unroll\": 8}}").find("unroll = 8"),
+            std::string::npos);
+  // The Action's JSON wins over an example quoted in the Thought.
+  EXPECT_NE(ok("Thought: unlike {\"unroll\": 2} before,\nAction: "
+               "{\"unroll\": 4}")
+                .find("unroll = 4"),
+            std::string::npos);
+  ParsedReply p = parseAgentReply("Thought: x", *space);
+  EXPECT_EQ(p.thought, "x");
+
+  auto bad = [&](llvm::StringRef reply, ReplyProblem want, llvm::StringRef msg) {
+    ParsedReply p = parseAgentReply(reply, *space);
+    EXPECT_FALSE(p.config.has_value()) << reply.str();
+    EXPECT_EQ(p.problem, want) << reply.str() << ": " << p.message;
+    EXPECT_NE(p.message.find(msg.str()), std::string::npos) << p.message;
+  };
+  bad("Action: {\"tile\": [1, 1, 64], \"vector\": 16", ReplyProblem::Malformed,
+      "does not parse");
+  bad("Action: {\"tile\": [1, 1, 48]}", ReplyProblem::OutOfRange,
+      "tile[2] = 48 is not one of");
+  bad("Action: {\"vector\": 3}", ReplyProblem::OutOfRange, "vector = 3");
+  bad("I cannot run code.", ReplyProblem::OffTask, "no JSON object");
+  bad("{\"answer\": 42}", ReplyProblem::OffTask, "no JSON object");
+}
+
+TEST(LLMAgent, TemplatesNameUnknownPlaceholders) {
+  llvm::StringMap<std::string> v;
+  v["a"] = "1";
+  auto ok = fillTemplate("x {{a}} y {{ a }}", v, "t.txt");
+  ASSERT_TRUE(static_cast<bool>(ok));
+  EXPECT_EQ(*ok, "x 1 y 1");
+  auto bad = fillTemplate("{{b}}", v, "t.txt");
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("t.txt: unknown placeholder {{b}} (known: a)"),
+            std::string::npos);
+  auto shipped = PromptTemplates::load(getDefaultPromptDir());
+  ASSERT_TRUE(static_cast<bool>(shipped)) << llvm::toString(shipped.takeError());
+  auto missing = PromptTemplates::load("/nonexistent-prompts");
+  ASSERT_FALSE(static_cast<bool>(missing));
+  EXPECT_NE(llvm::toString(missing.takeError()).find("/nonexistent-prompts/kernel-static.txt"),
+            std::string::npos);
+}
+
+TEST(LLMAgent, HistoryStaysWithinTheTokenBudgetAndKeepsTheBest) {
+  auto space = getKernelSearchSpace(rope1(), profile("host"));
+  ASSERT_TRUE(static_cast<bool>(space));
+  LLMAgentOptions o;
+  o.llm.baseURL = "http://127.0.0.1:1/v1";
+  o.llm.model = "m";
+  auto t = PromptTemplates::load(getDefaultPromptDir());
+  ASSERT_TRUE(static_cast<bool>(t));
+  o.prompts = *t;
+  o.profile = profile("host");
+  o.rounds = 200;
+  o.historyTokenBudget = 300;
+  LLMStrategy llm(o);
+  std::vector<Trial> history;
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 150; ++i) {
+    Trial tr;
+    tr.config = space->sample(rng);
+    tr.latencyMs = i == 3 ? 0.0001 : 1.0 + i;
+    history.push_back(tr);
+  }
+  auto p = llm.buildDynamicPrompt(*space, history);
+  ASSERT_TRUE(static_cast<bool>(p)) << llvm::toString(p.takeError());
+  EXPECT_LT(p->size(), 300u * 4 + 1500) << p->size();
+  EXPECT_NE(p->find("older rounds omitted for length"), std::string::npos);
+  EXPECT_NE(p->find("Round 4: Action:"), std::string::npos); // the best
+  EXPECT_NE(p->find("Round 150: Action:"), std::string::npos); // the newest
+  EXPECT_EQ(p->find("Round 20: Action:"), std::string::npos);
+  EXPECT_NE(p->find("Round 151 of 200 (50 left)"), std::string::npos);
+}
+
+TEST(LLMAgent, KeysAreRedacted) {
+  EXPECT_EQ(redact("key sk-abc123 and sk-abc123", "sk-abc123"),
+            "key [redacted] and [redacted]");
+  EXPECT_EQ(redact("Authorization: Bearer xyz789\n", ""),
+            "Authorization: Bearer [redacted]\n");
+  auto missing = resolveLLMConfig("", "m", "");
+  if (!std::getenv("HAQA_LLM_BASE_URL")) {
+    ASSERT_FALSE(static_cast<bool>(missing));
+    EXPECT_NE(llvm::toString(missing.takeError()).find("HAQA_LLM_BASE_URL"),
+              std::string::npos);
+  } else {
+    llvm::consumeError(missing.takeError());
+  }
 }
 
 } // namespace

@@ -10,7 +10,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Agent/KernelTuning.h"
+#include "haqa/Agent/LLMAgent.h"
 #include "haqa/Agent/Records.h"
+#include "haqa/Agent/Report.h"
 #include "haqa/Agent/Tuner.h"
 #include "haqa/Hardware/Profile.h"
 
@@ -50,10 +52,47 @@ static cl::opt<std::string>
 static cl::opt<std::string> kernelsOpt(
     "kernels", cl::desc("only these kernels (comma list, e.g. matmul,rope)"),
     cl::cat(category));
+static cl::opt<std::string> strategyOpt(
+    "strategy",
+    cl::desc("search strategy: auto (llm when an endpoint is configured, "
+             "else local), default, random, grid, local, bayes, nsga2, llm"),
+    cl::init("auto"), cl::cat(category));
 static cl::opt<std::string>
-    strategyOpt("strategy",
-                cl::desc("search strategy: default, random, grid, local"),
-                cl::init("default"), cl::cat(category));
+    llmBaseURL("llm-base-url",
+               cl::desc("OpenAI-compatible endpoint, e.g. "
+                        "https://api.openai.com/v1 (or $HAQA_LLM_BASE_URL)"),
+               cl::cat(category));
+static cl::opt<std::string>
+    llmModel("llm-model", cl::desc("model name (or $HAQA_LLM_MODEL)"),
+             cl::cat(category));
+static cl::opt<std::string> llmKey(
+    "llm-api-key",
+    cl::desc("API key (or $HAQA_LLM_API_KEY, then $OPENAI_API_KEY); never "
+             "logged"),
+    cl::cat(category));
+static cl::opt<double> llmTimeout("llm-timeout",
+                                  cl::desc("seconds per LLM request"),
+                                  cl::init(120), cl::cat(category));
+static cl::opt<int> llmRetries(
+    "llm-retries",
+    cl::desc("retries of a request on 429 / 5xx / no connection"),
+    cl::init(4), cl::cat(category));
+static cl::opt<int> llmReasks("llm-reasks",
+                              cl::desc("re-asks after an unusable reply"),
+                              cl::init(2), cl::cat(category));
+static cl::opt<int> historyTokens(
+    "history-tokens",
+    cl::desc("token budget of the measured history in each prompt"),
+    cl::init(2000), cl::cat(category));
+static cl::opt<std::string>
+    promptDir("prompt-dir",
+              cl::desc("prompt templates (default: $HAQA_PROMPT_DIR or the "
+                       "source tree's prompts/)"),
+              cl::cat(category));
+static cl::opt<std::string>
+    memoryLimit("memory-limit",
+                cl::desc("memory limit stated to the agent, e.g. 10GiB"),
+                cl::init("none"), cl::cat(category));
 static cl::opt<int> roundsOpt("rounds", cl::desc("trials per kernel"),
                               cl::init(10), cl::cat(category));
 static cl::opt<uint64_t> seedOpt("seed", cl::desc("strategy seed"),
@@ -149,8 +188,26 @@ static int runTable3(const HardwareProfile &profile) {
                 "runtimes are separate issues)");
   if (roundsOpt < 1)
     return fail("--rounds must be at least 1");
-  if (auto s = createStrategy(strategyOpt, seedOpt); !s)
+  std::string strategyName = strategyOpt;
+  if (strategyName == "auto")
+    strategyName = isLLMConfigured(llmBaseURL) ? "llm" : "local";
+  std::optional<LLMConfig> llmConfig;
+  std::optional<PromptTemplates> prompts;
+  if (strategyName == "llm") {
+    auto c = resolveLLMConfig(llmBaseURL, llmModel, llmKey);
+    if (!c)
+      return fail(llvm::toString(c.takeError()));
+    c->timeoutSeconds = llmTimeout;
+    c->maxRetries = llmRetries;
+    llmConfig = *c;
+    auto p = PromptTemplates::load(promptDir.empty() ? getDefaultPromptDir()
+                                                     : promptDir.getValue());
+    if (!p)
+      return fail(llvm::toString(p.takeError()));
+    prompts = *p;
+  } else if (auto s = createStrategy(strategyName, seedOpt); !s) {
     return fail(llvm::toString(s.takeError()));
+  }
   std::vector<std::string> weights;
   for (llvm::StringRef w : llvm::split(weightsOpt, ','))
     weights.push_back(w.trim().str());
@@ -174,7 +231,7 @@ static int runTable3(const HardwareProfile &profile) {
   auto store = RecordStore::open(recordsPath);
   if (!store)
     return fail(llvm::toString(store.takeError()));
-  std::string logPath = outOpt + "/trials.jsonl";
+  std::string logPath = outOpt + "/run.jsonl";
   std::error_code ec;
   llvm::raw_fd_ostream log(logPath, ec, llvm::sys::fs::OF_Append);
   if (ec)
@@ -187,7 +244,7 @@ static int runTable3(const HardwareProfile &profile) {
   llvm::errs() << llvm::formatv(
       "haqa-compile: {0} kernels on {1} ({2}), strategy {3}, {4} rounds, seed "
       "{5}\n  records {6}\n  log {7}\n",
-      specs.size(), profile.id, profile.name, strategyOpt, roundsOpt, seedOpt,
+      specs.size(), profile.id, profile.name, strategyName, roundsOpt, seedOpt,
       recordsPath, logPath);
 
   double elapsed = 0;
@@ -198,6 +255,10 @@ static int runTable3(const HardwareProfile &profile) {
     int trials = 0, failed = 0;
   };
   std::vector<Row> rows;
+  ReportInput report;
+  report.title = "HAQA tuning report";
+  report.target = profile.id + " (" + profile.name + ")";
+  report.compilerVersion = version;
   for (size_t i = 0; i < specs.size(); ++i) {
     const KernelSpec &spec = specs[i];
     RecordKey key{spec.getLabel(), profile.id, profile.getFingerprint(),
@@ -214,7 +275,7 @@ static int runTable3(const HardwareProfile &profile) {
     auto measureFn = [&](const Config &, const std::string &schedule) {
       return measureTrialOnCPU(spec, schedule, measure);
     };
-    if (strategyOpt != "default") {
+    if (strategyName != "default") {
       auto base = (*store)->getTrials(key, "default", 0);
       if (!base)
         return fail(llvm::toString(base.takeError()));
@@ -234,11 +295,11 @@ static int runTable3(const HardwareProfile &profile) {
       }
     }
 
-    if (!retune && strategyOpt != "default") {
+    if (!retune && strategyName != "default") {
       auto best = (*store)->getBest(key);
       if (!best)
         return fail(llvm::toString(best.takeError()));
-      auto mine = (*store)->getTrials(key, strategyOpt, seedOpt);
+      auto mine = (*store)->getTrials(key, strategyName, seedOpt);
       if (!mine)
         return fail(llvm::toString(mine.takeError()));
       auto tuned = (*store)->countTunedTrials(key);
@@ -260,7 +321,7 @@ static int runTable3(const HardwareProfile &profile) {
 
     // Resume: the trials this (strategy, seed) already finished.
     std::vector<Trial> history;
-    auto stored = (*store)->getTrials(key, strategyOpt, seedOpt);
+    auto stored = (*store)->getTrials(key, strategyName, seedOpt);
     if (!stored)
       return fail(llvm::toString(stored.takeError()));
     for (StoredTrial &st : *stored) {
@@ -281,11 +342,34 @@ static int runTable3(const HardwareProfile &profile) {
                                     i + 1, specs.size(), row.label,
                                     history.size());
 
-    auto strategy =
-        createStrategy(strategyOpt, getKernelSeed(seedOpt, row.label));
-    if (!strategy)
-      return fail(llvm::toString(strategy.takeError()));
-    (*strategy)->resume(*space, history);
+    std::unique_ptr<Strategy> strategy;
+    LLMStrategy *llm = nullptr;
+    if (strategyName == "llm") {
+      LLMAgentOptions o;
+      o.llm = *llmConfig;
+      o.prompts = *prompts;
+      o.profile = profile;
+      o.memoryLimit = memoryLimit;
+      o.rounds = roundsOpt;
+      o.maxReasks = llmReasks;
+      o.historyTokenBudget = historyTokens;
+      std::string label = row.label;
+      o.log = [&, label](llvm::json::Object e) {
+        e["kernel"] = label;
+        e["strategy"] = "llm";
+        log << llvm::formatv("{0}", llvm::json::Value(std::move(e))) << "\n";
+        log.flush();
+      };
+      auto l = std::make_unique<LLMStrategy>(std::move(o));
+      llm = l.get();
+      strategy = std::move(l);
+    } else {
+      auto s = createStrategy(strategyName, getKernelSeed(seedOpt, row.label));
+      if (!s)
+        return fail(llvm::toString(s.takeError()));
+      strategy = std::move(*s);
+    }
+    strategy->resume(*space, history);
 
     TuneOptions opts;
     opts.rounds = roundsOpt;
@@ -300,12 +384,13 @@ static int runTable3(const HardwareProfile &profile) {
     auto recordFn = [&](const Trial &t, int round) -> llvm::Error {
       llvm::json::Object fields = space->toJSON(t.config);
       std::string schedule = space->toScheduleText(t.config);
-      if (llvm::Error e = (*store)->addTrial(key, strategyOpt, seedOpt, round,
+      if (llvm::Error e = (*store)->addTrial(key, strategyName, seedOpt, round,
                                              t, schedule, fields))
         return e;
       llvm::json::Object line{
           {"kernel", row.label},        {"target", profile.id},
-          {"strategy", strategyOpt.getValue()},
+          {"event", "trial"},
+          {"strategy", strategyName},
           {"seed", static_cast<int64_t>(seedOpt.getValue())},
           {"round", round},             {"proposed_by", t.proposedBy},
           {"fields", std::move(fields)}, {"schedule", schedule},
@@ -322,11 +407,27 @@ static int runTable3(const HardwareProfile &profile) {
       log.flush();
       return llvm::Error::success();
     };
-    auto result = tuneKernel(*space, **strategy, measureFn, recordFn,
+    auto result = tuneKernel(*space, *strategy, measureFn, recordFn,
                              std::move(history), opts,
                              getKernelSeed(seedOpt, row.label));
+    if (llm) {
+      const LLMAgentStats &st = llm->getStats();
+      llvm::json::Object e = st.toJSON();
+      e["event"] = "llm-summary";
+      e["kernel"] = row.label;
+      report.llmSummaries.push_back(e);
+      log << llvm::formatv("{0}", llvm::json::Value(std::move(e))) << "\n";
+      log.flush();
+      llvm::errs() << llvm::formatv(
+          "  llm: {0} requests, {1} usable, {2} malformed, {3} out of range, "
+          "{4} off-task, {5} repeats, {6} re-asks, {7} fallbacks, {8} "
+          "endpoint errors, {9:F1} s waiting\n",
+          st.requests, st.usable, st.malformed, st.outOfRange, st.offTask,
+          st.repeats, st.reasks, st.fallbacks, st.endpointErrors, st.seconds);
+    }
     if (!result)
-      return fail(llvm::toString(result.takeError()));
+      return fail(llvm::toString(result.takeError()) +
+                  " (every finished trial is in " + recordsPath + ")");
     row.trials = result->size();
     for (const Trial &t : *result) {
       row.failed += !t.isOK();
@@ -340,6 +441,18 @@ static int runTable3(const HardwareProfile &profile) {
     row.source = "tuned";
     rows.push_back(row);
   }
+
+  for (const KernelSpec &spec : specs) {
+    RecordKey key{spec.getLabel(), profile.id, profile.getFingerprint(),
+                  version};
+    auto all = (*store)->getAllTrials(key);
+    if (!all)
+      return fail(llvm::toString(all.takeError()));
+    report.kernels.push_back({spec.getLabel(), std::move(*all)});
+  }
+  std::string reportPath = outOpt + "/report.html";
+  if (llvm::Error e = writeReport(reportPath, report))
+    return fail(llvm::toString(std::move(e)));
 
   llvm::outs() << llvm::formatv("{0,-30} {1,-7} {2,7} {3,7} {4,11} {5,11} "
                                 "{6,8}  {7}\n",
@@ -358,6 +471,7 @@ static int runTable3(const HardwareProfile &profile) {
             ? llvm::formatv("{0:F2}x", r.defaultMs / r.bestMs).str()
             : std::string("-"),
         r.schedule.empty() ? std::string("(none correct)") : r.schedule);
+  llvm::outs() << "report: " << reportPath << "\n";
   return 0;
 }
 

@@ -60,6 +60,8 @@ public:
   /// resumed run continues from.
   llvm::Expected<std::vector<StoredTrial>>
   getTrials(const RecordKey &key, llvm::StringRef strategy, uint64_t seed);
+  /// Every trial of `key`, by any strategy and seed (for reports).
+  llvm::Expected<std::vector<StoredTrial>> getAllTrials(const RecordKey &key);
   /// The fastest correct trial recorded for `key`, by any strategy.
   llvm::Expected<std::optional<StoredTrial>> getBest(const RecordKey &key);
   /// Trials of `key` by a tuning strategy (any but "default").

@@ -36,6 +36,23 @@ struct Trial {
   static std::optional<Status> parseStatus(llvm::StringRef s);
 };
 
+/// An error of a strategy that retrying cannot fix (an LLM endpoint that
+/// rejects the key, a model that does not exist): the tuner stops, keeping
+/// every finished trial, instead of falling back round after round.
+class FatalStrategyError : public llvm::ErrorInfo<FatalStrategyError> {
+public:
+  static char ID;
+  explicit FatalStrategyError(std::string message)
+      : message(std::move(message)) {}
+  void log(llvm::raw_ostream &os) const override { os << message; }
+  std::error_code convertToErrorCode() const override {
+    return llvm::inconvertibleErrorCode();
+  }
+
+private:
+  std::string message;
+};
+
 class Strategy {
 public:
   virtual ~Strategy();
@@ -53,7 +70,13 @@ public:
   virtual void resume(const SearchSpace &space, llvm::ArrayRef<Trial> history);
 };
 
-/// "default", "random", "grid", "local"; the error lists the known names.
+/// Bayesian optimization (TPE) and NSGA-II (latency against the tile's
+/// working set): lib/Agent/ModelBased.cpp.
+std::unique_ptr<Strategy> createTPEStrategy(uint64_t seed);
+std::unique_ptr<Strategy> createNSGA2Strategy(uint64_t seed);
+
+/// "default", "random", "grid", "local", "bayes", "nsga2" ("llm" is built
+/// with an endpoint: LLMAgent.h); the error lists the known names.
 /// Tuners create one per kernel, seeded with getKernelSeed().
 llvm::Expected<std::unique_ptr<Strategy>>
 createStrategy(llvm::StringRef name, uint64_t seed);

@@ -1,0 +1,75 @@
+//===- LLMClient.h - OpenAI-compatible chat completions ---------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// A client for `POST {base}/chat/completions` over libcurl that works
+// unchanged against OpenAI, vLLM, llama.cpp's server and Ollama: base URL,
+// model and key from flags or the environment, time-outs, retries with
+// exponential backoff on 429 / 5xx / connection failures, clear errors on
+// 401 / 404. The key is never part of an error message or a log line.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_AGENT_LLMCLIENT_H
+#define HAQA_AGENT_LLMCLIENT_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace mlir::haqa {
+
+struct LLMConfig {
+  std::string baseURL; ///< e.g. https://api.openai.com/v1
+  std::string model;
+  std::string apiKey; ///< may be empty (local servers)
+  double timeoutSeconds = 120;
+  int maxRetries = 4;          ///< after the first attempt
+  double backoffSeconds = 1.0; ///< doubled after each retry
+  double temperature = 0.2;
+  int maxTokens = 768;
+};
+
+/// Flags first, then $HAQA_LLM_BASE_URL, $HAQA_LLM_MODEL, $HAQA_LLM_API_KEY
+/// (falling back to $OPENAI_API_KEY). The error names what is missing.
+llvm::Expected<LLMConfig> resolveLLMConfig(llvm::StringRef baseURL,
+                                           llvm::StringRef model,
+                                           llvm::StringRef apiKey);
+
+/// True when a base URL is configured (flag or environment): the LLM agent
+/// can run.
+bool isLLMConfigured(llvm::StringRef baseURL);
+
+struct ChatMessage {
+  std::string role; ///< system, user, assistant
+  std::string content;
+};
+
+struct ChatReply {
+  std::string content;
+  int promptTokens = 0, completionTokens = 0; ///< as the server reports them
+  double seconds = 0;                         ///< all attempts together
+  int attempts = 0;
+};
+
+class LLMClient {
+public:
+  explicit LLMClient(LLMConfig config);
+  /// One chat completion. Errors say what happened and at which URL (never
+  /// the key): unreachable, time-out, HTTP status with the server's message,
+  /// a reply that is not a chat completion.
+  llvm::Expected<ChatReply> chat(llvm::ArrayRef<ChatMessage> messages);
+  const LLMConfig &getConfig() const { return config; }
+
+private:
+  LLMConfig config;
+};
+
+/// `text` with every occurrence of `secret` (and of a bearer token) replaced
+/// by "[redacted]": for anything that is logged.
+std::string redact(llvm::StringRef text, llvm::StringRef secret);
+
+} // namespace mlir::haqa
+
+#endif // HAQA_AGENT_LLMCLIENT_H

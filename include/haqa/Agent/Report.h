@@ -1,0 +1,39 @@
+//===- Report.h - report.html from the tuning records -----------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// A self-contained HTML report (inline SVG, no scripts, no network): per
+// kernel a convergence plot (best-so-far latency per round, one line per
+// strategy: the median over its seeds), the table of default against tuned
+// latency, and the failure counts per strategy (trial outcomes, fallbacks,
+// and the LLM agent's reply problems when it ran).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_AGENT_REPORT_H
+#define HAQA_AGENT_REPORT_H
+
+#include "haqa/Agent/Records.h"
+
+namespace mlir::haqa {
+
+struct ReportKernel {
+  std::string label;                ///< "matmul [2048,1,2048] q8_0"
+  std::vector<StoredTrial> trials;  ///< every strategy and seed
+};
+
+struct ReportInput {
+  std::string title;
+  std::string target;      ///< profile id and name
+  std::string compilerVersion;
+  std::vector<ReportKernel> kernels;
+  /// LLM reply problems per strategy run ("llm-summary" events), if any.
+  std::vector<llvm::json::Object> llmSummaries;
+};
+
+/// Writes the report to `path`.
+llvm::Error writeReport(llvm::StringRef path, const ReportInput &input);
+
+} // namespace mlir::haqa
+
+#endif // HAQA_AGENT_REPORT_H

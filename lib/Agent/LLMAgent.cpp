@@ -1,0 +1,525 @@
+//===- LLMAgent.cpp - the LLM search strategy with ReAct prompts ----------===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Agent/LLMAgent.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cstdlib>
+
+using namespace mlir::haqa;
+using llvm::StringRef;
+
+#ifndef HAQA_SOURCE_DIR
+#define HAQA_SOURCE_DIR "."
+#endif
+
+static llvm::Error error(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+StringRef mlir::haqa::getReplyProblemName(ReplyProblem p) {
+  switch (p) {
+  case ReplyProblem::None:
+    return "none";
+  case ReplyProblem::Malformed:
+    return "malformed";
+  case ReplyProblem::OutOfRange:
+    return "out-of-range";
+  case ReplyProblem::OffTask:
+    return "off-task";
+  case ReplyProblem::Repeat:
+    return "repeat";
+  }
+  return "?";
+}
+
+//===----------------------------------------------------------------------===//
+// Reply parsing
+//===----------------------------------------------------------------------===//
+
+/// Balanced {...} spans of `text` (outermost only), string-aware.
+static std::vector<std::pair<size_t, size_t>> braceSpans(StringRef text) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '{')
+      continue;
+    int depth = 0;
+    char quote = 0;
+    size_t j = i;
+    for (; j < text.size(); ++j) {
+      char c = text[j];
+      if (quote) {
+        if (c == '\\')
+          ++j;
+        else if (c == quote)
+          quote = 0;
+        continue;
+      }
+      if (c == '"' || c == '\'')
+        quote = c;
+      else if (c == '{')
+        ++depth;
+      else if (c == '}' && --depth == 0)
+        break;
+    }
+    if (j < text.size()) {
+      spans.push_back({i, j + 1});
+      i = j;
+    } else {
+      spans.push_back({i, text.size()}); // unbalanced: still a candidate
+      break;
+    }
+  }
+  return spans;
+}
+
+/// Light repairs small models need: single-quoted strings and keys, trailing
+/// commas, Python literals.
+static std::string repairJSON(StringRef s) {
+  std::string out;
+  char quote = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (quote) {
+      if (c == '\\' && i + 1 < s.size()) {
+        out += c;
+        out += s[++i];
+        continue;
+      }
+      if (c == quote) {
+        out += '"';
+        quote = 0;
+        continue;
+      }
+      out += c == '"' ? '\'' : c;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      quote = c;
+      out += '"';
+      continue;
+    }
+    if (c == ',') {
+      size_t k = i + 1;
+      while (k < s.size() && isspace(static_cast<unsigned char>(s[k])))
+        ++k;
+      if (k < s.size() && (s[k] == '}' || s[k] == ']'))
+        continue;
+    }
+    out += c;
+  }
+  for (auto [from, to] : {std::pair<StringRef, StringRef>{"True", "true"},
+                          {"False", "false"},
+                          {"None", "null"}})
+    for (size_t p; (p = out.find(from.str())) != std::string::npos;)
+      out.replace(p, from.size(), to.str());
+  return out;
+}
+
+static bool hasScheduleField(const llvm::json::Object &o) {
+  for (const char *f : {"tile", "order", "unroll", "vector", "threads",
+                        "cpu_threads", "prefetch", "placement"})
+    if (o.get(f))
+      return true;
+  return false;
+}
+
+ParsedReply mlir::haqa::parseAgentReply(StringRef reply,
+                                        const SearchSpace &space) {
+  ParsedReply out;
+  // The Thought, for the log.
+  if (size_t t = reply.find("Thought:"); t != StringRef::npos) {
+    StringRef rest = reply.drop_front(t + 8);
+    out.thought = rest.take_front(rest.find("Action:")).trim().str();
+  }
+  // Candidates: code fences first, then the text after "Action:", then all.
+  std::vector<std::string> candidates;
+  for (size_t pos = 0; (pos = reply.find("```", pos)) != StringRef::npos;) {
+    size_t start = reply.find('\n', pos);
+    size_t end = start == StringRef::npos ? StringRef::npos
+                                          : reply.find("```", start);
+    if (end == StringRef::npos)
+      break;
+    StringRef body = reply.slice(start + 1, end);
+    for (auto [a, b] : braceSpans(body))
+      candidates.push_back(body.slice(a, b).str());
+    pos = end + 3;
+  }
+  StringRef action = reply;
+  if (size_t a = reply.rfind("Action:"); a != StringRef::npos)
+    action = reply.drop_front(a);
+  for (auto [a, b] : braceSpans(action))
+    candidates.push_back(action.slice(a, b).str());
+  for (auto [a, b] : braceSpans(reply))
+    candidates.push_back(reply.slice(a, b).str());
+
+  bool sawMalformed = false;
+  std::string rangeError, malformedError;
+  for (const std::string &cand : candidates) {
+    llvm::Expected<llvm::json::Value> v = llvm::json::parse(cand);
+    if (!v) {
+      std::string why = llvm::toString(v.takeError());
+      v = llvm::json::parse(repairJSON(cand));
+      if (!v) {
+        llvm::consumeError(v.takeError());
+        sawMalformed = true;
+        if (malformedError.empty())
+          malformedError = "the JSON does not parse (" + why + "): " +
+                           StringRef(cand).take_front(120).str();
+        continue;
+      }
+    }
+    const llvm::json::Object *o = v->getAsObject();
+    if (!o)
+      continue;
+    // Unwrap {"schedule": {...}}, {"config": {...}}, {"action": {...}}.
+    for (const char *wrap : {"schedule", "config", "configuration", "action",
+                             "Action", "action_input"})
+      if (const llvm::json::Object *inner = o->getObject(wrap))
+        if (!hasScheduleField(*o)) {
+          o = inner;
+          break;
+        }
+    if (!hasScheduleField(*o))
+      continue;
+    llvm::Expected<Config> c = space.fromJSON(llvm::json::Value(llvm::json::Object(*o)));
+    if (!c) {
+      if (rangeError.empty())
+        rangeError = llvm::toString(c.takeError());
+      else
+        llvm::consumeError(c.takeError());
+      continue;
+    }
+    out.config = *c;
+    return out;
+  }
+  if (!rangeError.empty()) {
+    out.problem = ReplyProblem::OutOfRange;
+    out.message = rangeError;
+  } else if (sawMalformed) {
+    out.problem = ReplyProblem::Malformed;
+    out.message = malformedError;
+  } else {
+    out.problem = ReplyProblem::OffTask;
+    out.message = "the reply has no JSON object with schedule fields";
+  }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Templates
+//===----------------------------------------------------------------------===//
+
+std::string mlir::haqa::getDefaultPromptDir() {
+  if (const char *env = std::getenv("HAQA_PROMPT_DIR"); env && *env)
+    return env;
+  return HAQA_SOURCE_DIR "/prompts";
+}
+
+llvm::Expected<PromptTemplates> PromptTemplates::load(StringRef dir) {
+  PromptTemplates t;
+  for (auto [name, slot] :
+       {std::pair<const char *, std::string *>{"kernel-static.txt",
+                                               &t.staticPrompt},
+        {"kernel-dynamic.txt", &t.dynamicPrompt},
+        {"reask.txt", &t.reask}}) {
+    std::string path = (dir + "/" + name).str();
+    auto buf = llvm::MemoryBuffer::getFile(path);
+    if (!buf)
+      return error("prompt template " + path + ": " +
+                   buf.getError().message());
+    *slot = (*buf)->getBuffer().str();
+  }
+  return t;
+}
+
+llvm::Expected<std::string>
+mlir::haqa::fillTemplate(StringRef text,
+                         const llvm::StringMap<std::string> &values,
+                         StringRef origin) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    size_t open = text.find("{{", pos);
+    if (open == StringRef::npos) {
+      out += text.drop_front(pos).str();
+      return out;
+    }
+    size_t close = text.find("}}", open);
+    if (close == StringRef::npos)
+      return error(origin + ": unterminated {{ in the template");
+    out += text.slice(pos, open).str();
+    StringRef name = text.slice(open + 2, close).trim();
+    auto it = values.find(name);
+    if (it == values.end()) {
+      std::vector<std::string> known;
+      for (const auto &kv : values)
+        known.push_back(kv.getKey().str());
+      llvm::sort(known);
+      return error(origin + ": unknown placeholder {{" + name +
+                   "}} (known: " + llvm::join(known, ", ") + ")");
+    }
+    out += it->second;
+    pos = close + 2;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The strategy
+//===----------------------------------------------------------------------===//
+
+llvm::json::Object LLMAgentStats::toJSON() const {
+  return llvm::json::Object{{"requests", requests},
+                            {"usable", usable},
+                            {"malformed", malformed},
+                            {"out_of_range", outOfRange},
+                            {"off_task", offTask},
+                            {"repeats", repeats},
+                            {"reasks", reasks},
+                            {"fallbacks", fallbacks},
+                            {"endpoint_errors", endpointErrors},
+                            {"prompt_tokens", promptTokens},
+                            {"completion_tokens", completionTokens},
+                            {"seconds", seconds}};
+}
+
+LLMStrategy::LLMStrategy(LLMAgentOptions options)
+    : options(std::move(options)), client(this->options.llm) {}
+
+static std::string hardwareText(const HardwareProfile &p) {
+  std::string s = llvm::formatv("- {0} ({1}, {2})\n", p.name,
+                                p.kind == TargetKind::CPU    ? "host CPU"
+                                : p.kind == TargetKind::CUDA ? "NVIDIA GPU"
+                                                             : "OpenCL GPU",
+                                p.arch)
+                      .str();
+  s += llvm::formatv("- memory {0:F1} GiB", p.memoryBytes / double(1ull << 30))
+           .str();
+  if (p.memoryBandwidthGBps > 0)
+    s += llvm::formatv(", bandwidth {0:F1} GB/s", p.memoryBandwidthGBps).str();
+  s += "\n- peak throughput (TFLOPS / TOPS):";
+  for (const char *t : {"f32", "f16", "bf16", "int8", "int4"})
+    if (p.peakTops.count(t))
+      s += llvm::formatv(" {0} {1:F2}", t, p.peakTops.lookup(t)).str();
+  s += llvm::formatv("\n- native INT8: {0}, native INT4: {1}\n",
+                     p.nativeInt8 ? "yes" : "no", p.nativeInt4 ? "yes" : "no")
+           .str();
+  if (p.kind == TargetKind::CPU) {
+    s += llvm::formatv("- {0} hardware threads, {1}-bit SIMD ({2} f32 lanes); "
+                       "L1 {3} KiB, L2 {4} KiB, L3 {5} MiB\n",
+                       p.computeUnits, p.vectorBits, p.vectorBits / 32,
+                       p.l1Bytes / 1024, p.l2Bytes / 1024,
+                       p.l3Bytes / (1024 * 1024))
+             .str();
+    if (!p.features.empty())
+      s += "- ISA extensions: " + llvm::join(p.features, ", ") + "\n";
+  } else {
+    s += llvm::formatv("- {0} compute units, subgroup {1}, at most {2} "
+                       "threads and {3} KiB shared memory per block\n",
+                       p.computeUnits, p.subgroupSize, p.maxThreadsPerBlock,
+                       p.sharedMemoryPerBlockBytes / 1024)
+             .str();
+  }
+  return s;
+}
+
+static std::string spaceText(const SearchSpace &space) {
+  std::string s;
+  llvm::json::Object d = space.describe();
+  for (const Parameter &p : space.getParameters()) {
+    const llvm::json::Object *e = d.getObject(p.name);
+    s += llvm::formatv("- {0}: {1}. Allowed: {2}. Default: {3}\n", p.name,
+                       p.description,
+                       llvm::formatv("{0}", *e->get("values")).str(),
+                       llvm::formatv("{0}", *e->get("default")).str())
+             .str();
+  }
+  return s;
+}
+
+static std::string configText(const SearchSpace &space, const Config &c) {
+  return llvm::formatv("{0}", llvm::json::Value(space.toJSON(c))).str();
+}
+
+llvm::Expected<std::string>
+LLMStrategy::buildStaticPrompt(const SearchSpace &space) const {
+  const KernelInfo &k = space.getKernel();
+  llvm::StringMap<std::string> v;
+  v["hardware"] = hardwareText(options.profile);
+  v["kernel"] = k.kernel;
+  std::vector<std::string> dims;
+  for (int64_t d : k.dims)
+    dims.push_back(d == std::numeric_limits<int64_t>::min() ? "?"
+                                                            : std::to_string(d));
+  v["kernel_details"] =
+      llvm::formatv("iteration space [{0}] (outermost first; tile and order "
+                    "index these dimensions){1}",
+                    llvm::join(dims, ", "),
+                    k.weights.empty() ? std::string()
+                                      : ", weights stored as " + k.weights)
+          .str();
+  v["memory_limit"] = options.memoryLimit;
+  v["space"] = spaceText(space);
+  v["example"] = configText(space, space.getDefault());
+  v["rounds"] = std::to_string(options.rounds);
+  return fillTemplate(options.prompts.staticPrompt, v, "kernel-static.txt");
+}
+
+llvm::Expected<std::string>
+LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
+                                llvm::ArrayRef<Trial> history) const {
+  // Observations newest first until the token budget (4 characters per
+  // token), then restored to chronological order; the best always stays.
+  const Trial *best = getBestTrial(history);
+  auto line = [&](size_t i) {
+    const Trial &t = history[i];
+    std::string obs =
+        t.isOK() ? llvm::formatv("latency {0:F4} ms (spread {1:F4} ms)",
+                                 t.latencyMs, t.spreadMs)
+                       .str()
+                 : llvm::formatv("FAILED ({0}): {1}",
+                                 Trial::getStatusName(t.status),
+                                 StringRef(t.message).split('\n').first.take_front(200))
+                       .str();
+    return llvm::formatv("Round {0}: Action: {1}\nObservation: {2}\n", i + 1,
+                         configText(space, t.config), obs)
+        .str();
+  };
+  std::vector<std::string> kept;
+  size_t budget = static_cast<size_t>(options.historyTokenBudget) * 4;
+  size_t used = 0, dropped = 0;
+  bool bestKept = false;
+  for (size_t i = history.size(); i-- > 0;) {
+    std::string l = line(i);
+    bool isBest = best == &history[i];
+    if (used + l.size() > budget && !isBest) {
+      ++dropped;
+      continue;
+    }
+    used += l.size();
+    bestKept |= isBest;
+    kept.push_back(std::move(l));
+  }
+  std::reverse(kept.begin(), kept.end());
+  llvm::StringMap<std::string> v;
+  v["round"] = std::to_string(history.size() + 1);
+  v["rounds"] = std::to_string(options.rounds);
+  v["rounds_left"] = std::to_string(options.rounds - history.size());
+  v["history"] = kept.empty() ? "(none yet: start from the default or your "
+                                "best guess)\n"
+                              : llvm::join(kept, "");
+  v["history_note"] =
+      dropped ? llvm::formatv("; {0} older rounds omitted for length", dropped)
+                    .str()
+              : std::string();
+  v["best"] = best ? llvm::formatv("{0} at {1:F4} ms",
+                                   configText(space, best->config),
+                                   best->latencyMs)
+                         .str()
+                   : std::string("none yet");
+  v["example"] = configText(space, space.getDefault());
+  return fillTemplate(options.prompts.dynamicPrompt, v, "kernel-dynamic.txt");
+}
+
+llvm::Expected<std::optional<Config>>
+LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
+  auto sys = buildStaticPrompt(space);
+  if (!sys)
+    return sys.takeError();
+  auto user = buildDynamicPrompt(space, history);
+  if (!user)
+    return user.takeError();
+  std::vector<ChatMessage> messages = {{"system", *sys}, {"user", *user}};
+  auto log = [&](llvm::json::Object o) {
+    if (options.log) {
+      o["kernel"] = space.getKernel().kernel;
+      o["round"] = static_cast<int64_t>(history.size());
+      options.log(std::move(o));
+    }
+  };
+  log(llvm::json::Object{{"event", "prompt"}, {"system", *sys}, {"user", *user}});
+
+  std::string lastProblem;
+  for (int attempt = 0; attempt <= options.maxReasks; ++attempt) {
+    ++stats.requests;
+    llvm::Expected<ChatReply> reply = client.chat(messages);
+    if (!reply) {
+      ++stats.endpointErrors;
+      ++stats.fallbacks;
+      std::string msg = redact(llvm::toString(reply.takeError()),
+                               options.llm.apiKey);
+      log(llvm::json::Object{{"event", "endpoint-error"}, {"message", msg}});
+      // A rejected key or an unknown model / URL will not get better.
+      if (StringRef(msg).contains("HTTP 401") ||
+          StringRef(msg).contains("HTTP 403") ||
+          StringRef(msg).contains("HTTP 404"))
+        return llvm::make_error<FatalStrategyError>("LLM endpoint: " + msg);
+      return error("LLM endpoint: " + msg);
+    }
+    stats.seconds += reply->seconds;
+    stats.promptTokens += reply->promptTokens;
+    stats.completionTokens += reply->completionTokens;
+    std::string content = redact(reply->content, options.llm.apiKey);
+    ParsedReply parsed = parseAgentReply(content, space);
+    if (parsed.config &&
+        llvm::any_of(history, [&](const Trial &t) {
+          return t.config == *parsed.config;
+        })) {
+      parsed.problem = ReplyProblem::Repeat;
+      parsed.message = "this configuration was already measured: " +
+                       configText(space, *parsed.config) +
+                       "; propose one not in the observations";
+      parsed.config.reset();
+    }
+    log(llvm::json::Object{{"event", "reply"},
+         {"attempt", attempt},
+         {"content", content},
+         {"seconds", reply->seconds},
+         {"problem", getReplyProblemName(parsed.problem)},
+         {"message", parsed.message}});
+    if (parsed.config) {
+      ++stats.usable;
+      return parsed.config;
+    }
+    switch (parsed.problem) {
+    case ReplyProblem::Malformed:
+      ++stats.malformed;
+      break;
+    case ReplyProblem::OutOfRange:
+      ++stats.outOfRange;
+      break;
+    case ReplyProblem::OffTask:
+      ++stats.offTask;
+      break;
+    case ReplyProblem::Repeat:
+      ++stats.repeats;
+      break;
+    case ReplyProblem::None:
+      break;
+    }
+    lastProblem = std::string(getReplyProblemName(parsed.problem)) + ": " +
+                  parsed.message;
+    if (attempt == options.maxReasks)
+      break;
+    llvm::StringMap<std::string> v;
+    v["problem"] = parsed.message;
+    v["example"] = configText(space, space.getDefault());
+    auto reask = fillTemplate(options.prompts.reask, v, "reask.txt");
+    if (!reask)
+      return reask.takeError();
+    ++stats.reasks;
+    messages.push_back({"assistant", content});
+    messages.push_back({"user", *reask});
+    log(llvm::json::Object{{"event", "reask"}, {"user", *reask}});
+  }
+  ++stats.fallbacks;
+  return error(llvm::formatv("no usable reply after {0} re-asks ({1})",
+                             options.maxReasks, lastProblem)
+                   .str());
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""Summarizes the fake server's request log and haqa-compile's run.jsonl for
+llm-agent.test: which pieces the prompts contain, the re-ask messages, the
+reply problems and who proposed each trial."""
+import collections
+import json
+import sys
+
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+run = [json.loads(l) for l in open(sys.argv[2])]
+first = reqs[0]["messages"]
+pieces = ["Hardware platform:", "host CPU", "Kernel to optimize: rope", "tile[2]",
+          "Allowed:", "Default:", "Thought:", "Action:"]
+print("first system prompt: " + " | ".join(p for p in pieces if p in first[0]["content"]))
+print("first user prompt: " + " | ".join(p for p in ["Round 1 of 4", "(none yet"]
+                                         if p in first[1]["content"]))
+r2 = next(r for r in reqs if r["messages"] and "Round 2 of 4" in r["messages"][1]["content"])
+print("round 2 user prompt: " + " | ".join(p for p in ["Round 2 of 4", "Observation: latency"]
+                                           if p in r2["messages"][1]["content"]))
+for e in run:
+    if e.get("event") == "reask":
+        for p in ["tile[2] = 48 is not one of", "already measured"]:
+            if p in e["user"]:
+                print("reask: " + p)
+problems = collections.Counter(e["problem"] for e in run
+                               if e.get("event") == "reply" and e["problem"] != "none")
+print("problems: " + " ".join(f"{k}={v}" for k, v in sorted(problems.items())))
+who = collections.Counter(e["proposed_by"] for e in run if e.get("event") == "trial")
+print("trials: " + " ".join(f"{k}={v}" for k, v in sorted(who.items())))
