@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Parser/Parser.h"
 
 using namespace mlir;
@@ -136,4 +137,78 @@ mlir::haqa::getTable3Kernels(llvm::ArrayRef<int64_t> tokens,
       add("matmul", {2048, t, 2048}, w);
   }
   return specs;
+}
+
+std::vector<ModelKernel>
+mlir::haqa::collectModelKernels(Operation *func,
+                                llvm::StringMap<int> &skipped) {
+  std::vector<ModelKernel> out;
+  auto shape = [](Value v) -> ArrayRef<int64_t> {
+    return cast<RankedTensorType>(v.getType()).getShape();
+  };
+  func->walk([&](KernelOpInterface k) {
+    Operation *op = k.getOperation();
+    KernelSpec s;
+    s.kernel = k.getKernelName().str();
+    s.weights = "f32";
+    bool ok = true;
+    if (auto mm = dyn_cast<MatmulOp>(op)) {
+      ArrayRef<int64_t> x = shape(mm.getInput());
+      WeightType w = mm.getWeight().getType();
+      s.ne = {x[1], x[0], w.getShape()[0]};
+      s.weights = w.getQuant().getGGUFName().str();
+      ok = x.size() == 2 && !s.weights.empty();
+    } else if (auto n = dyn_cast<RMSNormOp>(op)) {
+      ArrayRef<int64_t> x = shape(n.getInput());
+      ok = x.size() == 2 && n.getWeight().getType().getQuant().getGGUFName() ==
+                                "f32";
+      if (ok)
+        s.ne = {x[1], x[0], 1};
+    } else if (auto r = dyn_cast<RoPEOp>(op)) {
+      ArrayRef<int64_t> x = shape(r.getInput());
+      ok = x.size() == 3 && !r.getFreqFactors();
+      if (ok)
+        s.ne = {x[2], x[0], x[1]};
+    } else if (isa<SwiGLUOp, AddOp, MulOp, SiLUOp>(op)) {
+      ArrayRef<int64_t> x = shape(op->getOperand(0));
+      ok = x.size() == 2;
+      if (ok)
+        s.ne = {x[1], x[0], 1};
+    } else if (auto sm = dyn_cast<SoftmaxOp>(op)) {
+      ArrayRef<int64_t> x = shape(sm.getInput());
+      ok = x.size() == 3;
+      if (ok)
+        s.ne = {x[2], x[1], x[0]};
+    } else {
+      ok = false;
+    }
+    if (ok && llvm::any_of(s.ne, [](int64_t d) {
+          return ShapedType::isDynamic(d) || d < 1;
+        }))
+      ok = false;
+    if (!ok) {
+      ++skipped[k.getKernelName()];
+      return;
+    }
+    out.push_back({std::move(s), op});
+  });
+  return out;
+}
+
+llvm::Error mlir::haqa::setScheduleFromText(Operation *op,
+                                            llvm::StringRef schedule) {
+  auto fail = [&](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+  };
+  Attribute a = parseAttribute(schedule, op->getContext());
+  auto s = dyn_cast_or_null<ScheduleAttr>(a);
+  if (!s)
+    return fail("not a #haqa.schedule: " + schedule);
+  auto k = cast<KernelOpInterface>(op);
+  if (failed(s.verifyAgainst([&] { return op->emitError(); },
+                             k.getIterationSpace(),
+                             op->getNumOperands() + op->getNumResults())))
+    return fail(schedule + " does not fit " + op->getName().getStringRef());
+  k.setSchedule(s);
+  return llvm::Error::success();
 }

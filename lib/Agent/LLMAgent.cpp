@@ -435,7 +435,7 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
   auto user = buildDynamicPrompt(space, history);
   if (!user)
     return user.takeError();
-  std::vector<ChatMessage> messages = {{"system", *sys}, {"user", *user}};
+  std::vector<LLMMessage> messages = {{"system", *sys}, {"user", *user}};
   auto log = [&](llvm::json::Object o) {
     if (options.log) {
       o["kernel"] = space.getKernel().kernel;

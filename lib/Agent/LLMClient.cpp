@@ -96,11 +96,11 @@ static std::string serverMessage(StringRef body) {
 }
 
 llvm::Expected<ChatReply>
-LLMClient::chat(llvm::ArrayRef<ChatMessage> messages) {
+LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
   using Clock = std::chrono::steady_clock;
   std::string url = config.baseURL + "/chat/completions";
   llvm::json::Array msgs;
-  for (const ChatMessage &m : messages)
+  for (const LLMMessage &m : messages)
     msgs.push_back(llvm::json::Object{{"role", m.role}, {"content", m.content}});
   llvm::json::Object req{{"model", config.model},
                          {"messages", std::move(msgs)},

@@ -15,6 +15,18 @@
 #include "haqa/Agent/Report.h"
 #include "haqa/Agent/Tuner.h"
 #include "haqa/Hardware/Profile.h"
+#include "haqa/Import/Importer.h"
+#include "haqa/Import/Tokenizer.h"
+#include "haqa/Reference/Model.h"
+#include "haqa/Runtime/CompiledModel.h"
+
+#include "haqa/Dialect/HAQA/IR/HAQA.h"
+#include "haqa/Import/GGUF.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -24,11 +36,49 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <map>
+
 using namespace mlir;
 using namespace mlir::haqa;
 namespace cl = llvm::cl;
 
 static cl::OptionCategory category("haqa-compile options");
+static cl::opt<std::string>
+    inputOpt(cl::Positional,
+             cl::desc("[model: a GGUF file, a Hugging Face directory, an "
+                      "import directory or its model.mlir]"),
+             cl::cat(category));
+static cl::opt<std::string> bitsOpt(
+    "bits",
+    cl::desc("weight precision: auto (every one of 16, 8, 4 that fits the "
+             "memory limit, measured; the fastest wins), keep (as stored), 16, "
+             "8 or 4"),
+    cl::init("auto"), cl::cat(category));
+static cl::opt<std::string> promptOpt(
+    "prompt", cl::desc("prompt for the final generation"),
+    cl::init("What is the capital of France? Answer in one sentence."),
+    cl::cat(category));
+static cl::opt<std::string>
+    tokensOpt2("prompt-tokens",
+               cl::desc("prompt as token ids (1,2,3) instead of --prompt; "
+                        "for models without a tokenizer"),
+               cl::cat(category));
+static cl::opt<bool> checkOpt(
+    "check",
+    cl::desc("also generate with the reference executor and compare tokens"),
+    cl::cat(category));
+static cl::opt<bool> chatOpt("chat",
+                             cl::desc("wrap --prompt in the chat template"),
+                             cl::init(true), cl::cat(category));
+static cl::opt<int> genTokens("n", cl::desc("tokens to generate at the end"),
+                              cl::init(64), cl::cat(category));
+static cl::opt<int> probeTokens(
+    "probe-tokens",
+    cl::desc("decoded tokens per precision when --bits=auto measures them"),
+    cl::init(16), cl::cat(category));
+static cl::opt<int64_t> contextOpt("context",
+                                   cl::desc("context length of the import"),
+                                   cl::init(1024), cl::cat(category));
 static cl::opt<bool> listTargets("list-targets",
                                  cl::desc("print the hardware profiles"),
                                  cl::cat(category));
@@ -181,7 +231,12 @@ static std::vector<int64_t> parseInts(llvm::StringRef s) {
   return out;
 }
 
-static int runTable3(const HardwareProfile &profile) {
+/// Tunes `specs` on `profile` with the chosen strategy: records, run.jsonl,
+/// report.html in -o; prints the per-kernel table. `best` receives each
+/// kernel's best schedule text (label -> schedule).
+static int tuneSpecs(const HardwareProfile &profile,
+                     std::vector<KernelSpec> specs,
+                     std::map<std::string, std::string> *best = nullptr) {
   if (profile.kind != TargetKind::CPU)
     return fail("target '" + profile.id +
                 "': only the host CPU can measure here (the CUDA and OpenCL "
@@ -208,11 +263,6 @@ static int runTable3(const HardwareProfile &profile) {
   } else if (auto s = createStrategy(strategyName, seedOpt); !s) {
     return fail(llvm::toString(s.takeError()));
   }
-  std::vector<std::string> weights;
-  for (llvm::StringRef w : llvm::split(weightsOpt, ','))
-    weights.push_back(w.trim().str());
-  std::vector<KernelSpec> specs =
-      getTable3Kernels(parseInts(tokensOpt), weights);
   if (!kernelsOpt.empty()) {
     llvm::SmallVector<llvm::StringRef> keep;
     llvm::StringRef(kernelsOpt).split(keep, ',');
@@ -472,6 +522,311 @@ static int runTable3(const HardwareProfile &profile) {
             : std::string("-"),
         r.schedule.empty() ? std::string("(none correct)") : r.schedule);
   llvm::outs() << "report: " << reportPath << "\n";
+  if (best)
+    for (const Row &r : rows)
+      if (!r.schedule.empty())
+        (*best)[r.label] = r.schedule;
+  return 0;
+}
+
+static int runTable3(const HardwareProfile &profile) {
+  std::vector<std::string> weights;
+  for (llvm::StringRef w : llvm::split(weightsOpt, ','))
+    weights.push_back(w.trim().str());
+  return tuneSpecs(profile, getTable3Kernels(parseInts(tokensOpt), weights));
+}
+
+/// "10GiB", "512MB", "none" (0: no limit).
+static std::optional<uint64_t> parseBytes(llvm::StringRef s) {
+  s = s.trim();
+  if (s.empty() || s == "none")
+    return 0;
+  uint64_t scale = 1;
+  for (auto [suffix, mult] :
+       {std::pair<llvm::StringRef, uint64_t>{"GiB", 1ull << 30},
+        {"MiB", 1ull << 20},
+        {"KiB", 1ull << 10},
+        {"GB", 1000000000ull},
+        {"MB", 1000000ull},
+        {"KB", 1000ull},
+        {"G", 1ull << 30},
+        {"M", 1ull << 20}})
+    if (s.consume_back(suffix)) {
+      scale = mult;
+      break;
+    }
+  double v;
+  if (s.trim().getAsDouble(v) || v < 0)
+    return std::nullopt;
+  return static_cast<uint64_t>(v * scale);
+}
+
+namespace {
+struct Generation {
+  std::vector<int64_t> tokens;
+  double prefillTokS = 0, decodeTokS = 0, compileSeconds = 0;
+};
+} // namespace
+
+/// Compiles the model at `path` and generates `n` tokens after `prompt`.
+static llvm::Expected<Generation> generate(llvm::StringRef path,
+                                           llvm::ArrayRef<int64_t> prompt,
+                                           int n, bool stopAtEos,
+                                           const Tokenizer *tok) {
+  CompiledModelOptions options;
+  auto model = CompiledModel::load(path, options);
+  if (!model)
+    return model.takeError();
+  auto stop = [&](int64_t id) {
+    return stopAtEos && tok && tok->isEndOfGeneration(id);
+  };
+  auto out = (*model)->generate(prompt, n, stop);
+  if (!out)
+    return out.takeError();
+  Generation g;
+  g.tokens = *out;
+  g.compileSeconds = (*model)->compileSeconds();
+  g.prefillTokS = prompt.size() / (*model)->lastPrefillSeconds();
+  std::vector<double> steps = (*model)->decodeSeconds();
+  if (!steps.empty()) {
+    std::sort(steps.begin(), steps.end());
+    g.decodeTokS = 1.0 / steps[steps.size() / 2];
+  }
+  return g;
+}
+
+static std::string precisionName(int bits) {
+  return bits == 16 ? "FP16" : bits == 8 ? "INT8" : bits == 4 ? "INT4"
+                                                              : "as stored";
+}
+
+/// The whole model: pick the precision (measured), tune the decode kernels,
+/// write the tuned module, generate with default and tuned schedules.
+static int runModel(const HardwareProfile &profile) {
+  if (profile.kind != TargetKind::CPU)
+    return fail("target '" + profile.id +
+                "': only the host CPU can run a compiled model here");
+  std::string input = inputOpt;
+  if (!llvm::sys::fs::exists(input))
+    return fail(input + ": no such file or directory");
+  llvm::SmallString<256> asImport(input);
+  if (llvm::sys::fs::is_directory(input))
+    llvm::sys::path::append(asImport, "model.mlir");
+  bool isImport = llvm::StringRef(asImport).ends_with(".mlir") &&
+                  llvm::sys::fs::exists(asImport);
+  std::vector<int> candidates;
+  if (bitsOpt == "auto")
+    candidates = isImport ? std::vector<int>{0} : std::vector<int>{16, 8, 4};
+  else if (bitsOpt == "keep")
+    candidates = {0};
+  else if (bitsOpt == "16" || bitsOpt == "8" || bitsOpt == "4")
+    candidates = {std::stoi(bitsOpt)};
+  else
+    return fail("--bits must be auto, keep, 16, 8 or 4, not '" + bitsOpt + "'");
+  if (isImport && candidates != std::vector<int>{0})
+    return fail(input + " is already imported: its weights are compiled as "
+                        "stored (re-import the source model with --bits, or "
+                        "pass the GGUF / Hugging Face model to haqa-compile)");
+  auto limit = parseBytes(memoryLimit);
+  if (!limit)
+    return fail("--memory-limit: cannot read '" + memoryLimit +
+                "' (e.g. 10GiB, 512MB, none)");
+  uint64_t budget = *limit ? *limit : profile.memoryBytes;
+  if (std::error_code ec = llvm::sys::fs::create_directories(outOpt))
+    return fail(outOpt + ": " + ec.message());
+
+  // 1. The precisions that fit.
+  struct Candidate {
+    int bits;
+    std::string dir;
+    uint64_t bytes = 0;
+    Generation probe;
+  };
+  std::vector<Candidate> fits;
+  for (int bits : candidates) {
+    Candidate c{bits, isImport ? std::string(llvm::sys::path::parent_path(
+                                     asImport))
+                               : outOpt + "/import-" +
+                                     (bits ? std::to_string(bits) : "keep")};
+    if (!llvm::sys::fs::exists(c.dir + "/model.mlir")) {
+      ImportOptions o;
+      o.bits = bits;
+      o.contextLength = contextOpt;
+      llvm::errs() << "importing " << input << " (" << precisionName(bits)
+                   << ") into " << c.dir << "\n";
+      auto r = importModel(input, c.dir, o);
+      if (!r)
+        return fail(llvm::toString(r.takeError()));
+    }
+    llvm::sys::fs::file_status st;
+    std::string weightsPath = c.dir + "/model.weights.gguf";
+    if (!llvm::sys::fs::status(weightsPath, st))
+      c.bytes = st.getSize();
+    if (c.bytes > budget) {
+      llvm::errs() << llvm::formatv(
+          "  {0}: weights take {1:F1} MiB, over the memory limit of {2:F1} "
+          "MiB: not a candidate\n",
+          precisionName(bits), c.bytes / 1048576.0, budget / 1048576.0);
+      continue;
+    }
+    fits.push_back(std::move(c));
+  }
+  if (fits.empty())
+    return fail("no precision fits the memory limit");
+
+  // The tokenizer and the prompt.
+  std::optional<Tokenizer> tok;
+  std::vector<int64_t> prompt;
+  if (!tokensOpt2.empty()) {
+    prompt = parseInts(tokensOpt2);
+    if (prompt.empty())
+      return fail("--prompt-tokens: expected token ids like 1,2,3");
+  } else {
+    auto file = GGUFFile::open(fits.front().dir + "/model.weights.gguf");
+    if (!file)
+      return fail(llvm::toString(file.takeError()));
+    auto vocab = readVocab(**file);
+    if (!vocab)
+      return fail(llvm::toString(vocab.takeError()) +
+                  " (give the prompt as --prompt-tokens)");
+    auto t = Tokenizer::create(std::move(*vocab));
+    if (!t)
+      return fail(llvm::toString(t.takeError()));
+    tok.emplace(std::move(*t));
+    std::string text = promptOpt;
+    if (chatOpt) {
+      auto rendered = tok->applyChatTemplate({{"user", text}}, true);
+      if (!rendered)
+        return fail(llvm::toString(rendered.takeError()));
+      text = *rendered;
+    }
+    for (int32_t id : tok->encode(text, /*addSpecial=*/true,
+                                  /*parseSpecial=*/true))
+      prompt.push_back(id);
+  }
+  const Tokenizer *tokp = tok ? &*tok : nullptr;
+
+  // 2. The precision: a prior from the profile, then measured decode speed
+  // decides (on a chip without fast INT4 the measurement overturns it).
+  Candidate *chosen = &fits.front();
+  if (fits.size() > 1) {
+    int prior = profile.nativeInt4 ? 4 : profile.nativeInt8 ? 8 : 16;
+    llvm::errs() << llvm::formatv(
+        "precision: prior {0} ({1} native INT4, {2} native INT8); measuring "
+        "decode of {3} tokens with default schedules\n",
+        precisionName(prior), profile.nativeInt4 ? "has" : "no",
+        profile.nativeInt8 ? "has" : "no", probeTokens.getValue());
+    for (Candidate &c : fits) {
+      auto g = generate(c.dir, prompt, probeTokens, /*stopAtEos=*/false, tokp);
+      if (!g)
+        return fail(llvm::toString(g.takeError()));
+      c.probe = *g;
+      llvm::errs() << llvm::formatv("  {0,-5} weights {1,7:F1} MiB  decode "
+                                    "{2,7:F1} tokens/s\n",
+                                    precisionName(c.bits), c.bytes / 1048576.0,
+                                    c.probe.decodeTokS);
+      if (c.probe.decodeTokS > chosen->probe.decodeTokS)
+        chosen = &c;
+    }
+    llvm::errs() << "  chosen: " << precisionName(chosen->bits)
+                 << (chosen->bits == prior ? " (the prior held)"
+                                           : " (measurement overturned the "
+                                             "prior)")
+                 << "\n";
+  }
+
+  // 3. Tune the decode kernels of the chosen model.
+  std::string modelPath = chosen->dir + "/model.mlir";
+  MLIRContext ctx;
+  ctx.loadDialect<HAQADialect, func::FuncDialect, tensor::TensorDialect>();
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(modelPath, &ctx);
+  if (!module)
+    return fail(modelPath + ": cannot parse");
+  auto decode = module->lookupSymbol<func::FuncOp>("decode");
+  if (!decode)
+    return fail(modelPath + ": no @decode");
+  llvm::StringMap<int> skipped;
+  std::vector<ModelKernel> kernels = collectModelKernels(decode, skipped);
+  std::vector<KernelSpec> specs;
+  for (const ModelKernel &k : kernels)
+    if (llvm::none_of(specs, [&](const KernelSpec &s) {
+          return s.getLabel() == k.spec.getLabel();
+        }))
+      specs.push_back(k.spec);
+  llvm::errs() << llvm::formatv("tuning {0} distinct decode kernels ({1} "
+                                "ops)",
+                                specs.size(), kernels.size());
+  for (const auto &kv : skipped)
+    llvm::errs() << llvm::formatv("; {0} x {1} keep the default schedule (no "
+                                  "isolated harness yet)",
+                                  kv.getValue(), kv.getKey());
+  llvm::errs() << "\n";
+  std::map<std::string, std::string> best;
+  if (int rc = tuneSpecs(profile, specs, &best))
+    return rc;
+  int applied = 0;
+  for (const ModelKernel &k : kernels) {
+    auto it = best.find(k.spec.getLabel());
+    if (it == best.end())
+      continue;
+    if (llvm::Error e = setScheduleFromText(k.op, it->second))
+      return fail(k.spec.getLabel() + ": " + llvm::toString(std::move(e)));
+    ++applied;
+  }
+  // The tuned module reads the chosen import's weights where they are.
+  llvm::SmallString<256> weights(chosen->dir + "/model.weights.gguf");
+  llvm::sys::fs::make_absolute(weights);
+  (*module)->setAttr("haqa.weights", StringAttr::get(&ctx, weights));
+  std::string tunedPath = outOpt + "/model.mlir";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tunedPath, ec);
+    if (ec)
+      return fail(tunedPath + ": " + ec.message());
+    module->print(os);
+  }
+  llvm::errs() << "wrote " << tunedPath << " (" << applied
+               << " decode ops with tuned schedules)\n";
+
+  // 4. Default against tuned, side by side, and the text.
+  auto def = generate(chosen->dir, prompt, genTokens, true, tokp);
+  if (!def)
+    return fail(llvm::toString(def.takeError()));
+  auto tuned = generate(tunedPath, prompt, genTokens, true, tokp);
+  if (!tuned)
+    return fail(llvm::toString(tuned.takeError()));
+  llvm::outs() << "generated:";
+  for (int64_t id : tuned->tokens)
+    llvm::outs() << " " << id;
+  llvm::outs() << "\n";
+  if (tok) {
+    std::vector<int32_t> ids(tuned->tokens.begin(), tuned->tokens.end());
+    llvm::outs() << "text: " << tok->decode(ids) << "\n";
+  }
+  llvm::outs() << llvm::formatv(
+      "{0} weights; decode {1:F1} tokens/s tuned vs {2:F1} default ({3:F2}x), "
+      "prefill {4:F1} vs {5:F1} tokens/s; same tokens as the default "
+      "schedules: {6}\n",
+      precisionName(chosen->bits), tuned->decodeTokS, def->decodeTokS,
+      def->decodeTokS > 0 ? tuned->decodeTokS / def->decodeTokS : 0.0,
+      tuned->prefillTokS, def->prefillTokS,
+      tuned->tokens == def->tokens ? "yes" : "NO");
+  if (tuned->tokens != def->tokens)
+    return 3;
+  if (checkOpt) {
+    auto ref = ReferenceModel::load(tunedPath);
+    if (!ref)
+      return fail(llvm::toString(ref.takeError()));
+    auto stop = [&](int64_t id) { return tok && tok->isEndOfGeneration(id); };
+    auto expected = (*ref)->generate(prompt, tuned->tokens.size(), stop);
+    if (!expected)
+      return fail(llvm::toString(expected.takeError()));
+    bool same = *expected == tuned->tokens;
+    llvm::outs() << "check: the reference executor generates "
+                 << (same ? "the same tokens" : "DIFFERENT tokens") << "\n";
+    if (!same)
+      return 3;
+  }
   return 0;
 }
 
@@ -481,6 +836,7 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "HAQA deployment driver\n\n"
+      "  haqa-compile model.gguf --target host --memory-limit 10GiB -o out/m\n"
       "  haqa-compile --list-targets\n"
       "  haqa-compile --table3 --target host --strategy random --rounds 10 "
       "--seed 0 -o out/tune\n");
@@ -488,11 +844,12 @@ int main(int argc, char **argv) {
       hardwareDir.empty() ? getDefaultHardwareDir() : hardwareDir.getValue();
   if (listTargets)
     return runListTargets(dir);
-  if (!table3)
-    return fail("nothing to do: --list-targets or --table3 (compiling a "
-                "whole model with tuned kernels is not built yet)");
+  if (!table3 && inputOpt.empty())
+    return fail("nothing to do: give a model, --table3 or --list-targets");
   auto profile = findHardwareProfile(targetOpt, dir);
   if (!profile)
     return fail(llvm::toString(profile.takeError()));
-  return runTable3(*profile);
+  if (table3)
+    return runTable3(*profile);
+  return runModel(*profile);
 }

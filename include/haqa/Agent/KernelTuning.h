@@ -33,6 +33,24 @@ Trial measureTrialOnCPU(const KernelSpec &spec, const std::string &schedule,
 std::vector<KernelSpec> getTable3Kernels(llvm::ArrayRef<int64_t> tokens,
                                          llvm::ArrayRef<std::string> weights);
 
+/// One kernel op of a model that the harness can measure in isolation: its
+/// harness spec (shapes from the op's types, T = 1 in @decode) and the op.
+struct ModelKernel {
+  KernelSpec spec;
+  Operation *op;
+};
+
+/// The kernel ops of `func` with a harness (matmul, rms_norm, rope, swiglu,
+/// add, mul, silu, softmax with static shapes); `skipped` counts the others
+/// by kernel name (embedding, kv_write, attention: no isolated harness yet,
+/// they keep the default schedule).
+std::vector<ModelKernel>
+collectModelKernels(Operation *func, llvm::StringMap<int> &skipped);
+
+/// Sets `schedule` (#haqa.schedule text) on `op`; the error says why the
+/// text does not parse or fit the op.
+llvm::Error setScheduleFromText(Operation *op, llvm::StringRef schedule);
+
 } // namespace mlir::haqa
 
 #endif // HAQA_AGENT_KERNELTUNING_H

@@ -41,7 +41,7 @@ llvm::Expected<LLMConfig> resolveLLMConfig(llvm::StringRef baseURL,
 /// can run.
 bool isLLMConfigured(llvm::StringRef baseURL);
 
-struct ChatMessage {
+struct LLMMessage {
   std::string role; ///< system, user, assistant
   std::string content;
 };
@@ -59,7 +59,7 @@ public:
   /// One chat completion. Errors say what happened and at which URL (never
   /// the key): unreachable, time-out, HTTP status with the server's message,
   /// a reply that is not a chat completion.
-  llvm::Expected<ChatReply> chat(llvm::ArrayRef<ChatMessage> messages);
+  llvm::Expected<ChatReply> chat(llvm::ArrayRef<LLMMessage> messages);
   const LLMConfig &getConfig() const { return config; }
 
 private:
