@@ -3,12 +3,16 @@
 # a cache folder (never the repo): llama-bench and llama-quantize, CPU
 # backend, -march=native with AMX off (GCC 12 drops AMX tile-config stores:
 # prompt processing of quantized models crashes otherwise; see
-# ../shared/docs/toolchain.md). Prints the bin directory.
-#   bench/build_llamacpp.sh [cache-dir]
+# ../shared/docs/toolchain.md). Prints the bin directory. --server also
+# builds llama-server (the OpenAI-compatible server, for the LLM agent bench).
+#   bench/build_llamacpp.sh [--server] [cache-dir]
 set -euo pipefail
+SERVER=OFF
+if [[ ${1:-} == --server ]]; then SERVER=ON; shift; fi
 CACHE=${1:-${HAQA_CACHE:-$HOME/.cache/haqa}/llama.cpp}
 BIN=$CACHE/build/bin
-if [[ -x $BIN/llama-bench && -x $BIN/llama-quantize ]]; then
+if [[ -x $BIN/llama-bench && -x $BIN/llama-quantize &&
+      ( $SERVER == OFF || -x $BIN/llama-server ) ]]; then
   echo "$BIN"; exit 0
 fi
 mkdir -p "$CACHE"
@@ -22,7 +26,9 @@ fi
 NOAMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 cmake -S "$CACHE/src/vendor/llama.cpp" -B "$CACHE/build" -G Ninja \
   -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
-  -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF \
+  -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=$SERVER \
   -DCMAKE_C_FLAGS="$NOAMX" -DCMAKE_CXX_FLAGS="$NOAMX" >&2
-cmake --build "$CACHE/build" -j2 --target llama-bench llama-quantize >&2
+TARGETS=(llama-bench llama-quantize)
+[[ $SERVER == ON ]] && TARGETS+=(llama-server)
+cmake --build "$CACHE/build" -j2 --target "${TARGETS[@]}" >&2
 echo "$BIN"

@@ -21,12 +21,14 @@
 #include "haqa/Runtime/CompiledModel.h"
 
 #include "haqa/Dialect/HAQA/IR/HAQA.h"
+#include "haqa/Dialect/HAQA/Transforms/Passes.h"
 #include "haqa/Import/GGUF.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -635,40 +637,77 @@ static int runModel(const HardwareProfile &profile) {
   if (std::error_code ec = llvm::sys::fs::create_directories(outOpt))
     return fail(outOpt + ": " + ec.message());
 
-  // 1. The precisions that fit.
+  // 1. The precisions that fit: haqa-plan-memory on the model (weights at
+  // each precision, the f32 KV cache of --context, prefill activations, a
+  // runtime allowance) against the limit. The plan needs one import: the
+  // smallest precision asked for (or the stored one) comes first.
   struct Candidate {
     int bits;
     std::string dir;
     uint64_t bytes = 0;
     Generation probe;
   };
+  auto dirOf = [&](int bits) {
+    return isImport ? std::string(llvm::sys::path::parent_path(asImport))
+                    : outOpt + "/import-" + (bits ? std::to_string(bits) : "keep");
+  };
+  auto ensureImport = [&](int bits) -> llvm::Error {
+    std::string dir = dirOf(bits);
+    if (llvm::sys::fs::exists(dir + "/model.mlir"))
+      return llvm::Error::success();
+    ImportOptions o;
+    o.bits = bits;
+    o.contextLength = contextOpt;
+    llvm::errs() << "importing " << input << " (" << precisionName(bits)
+                 << ") into " << dir << "\n";
+    auto r = importModel(input, dir, o);
+    return r ? llvm::Error::success() : r.takeError();
+  };
+  std::vector<int> order = candidates;
+  llvm::sort(order, [](int a, int b) { return (a ? a : 99) < (b ? b : 99); });
+  if (llvm::Error e = ensureImport(order.front()))
+    return fail(llvm::toString(std::move(e)));
+  std::map<int, std::pair<uint64_t, bool>> plan; // bits -> (total, fits)
+  {
+    MLIRContext pctx;
+    pctx.loadDialect<HAQADialect, func::FuncDialect, tensor::TensorDialect>();
+    std::string path = dirOf(order.front()) + "/model.mlir";
+    OwningOpRef<ModuleOp> m = parseSourceFile<ModuleOp>(path, &pctx);
+    if (!m)
+      return fail(path + ": cannot parse");
+    PassManager pm(&pctx);
+    HAQAPlanMemoryPassOptions po;
+    po.limit = std::to_string(budget) + "B";
+    po.kvBits = 32; // the CPU target keeps f32 KV caches
+    pm.addPass(createHAQAPlanMemoryPass(po));
+    if (failed(pm.run(*m)))
+      return fail(path + ": haqa-plan-memory failed");
+    auto dict = (*m)->getAttrOfType<DictionaryAttr>("haqa.memory_plan");
+    for (auto [bits, key] : {std::pair<int, const char *>{16, "fp16"},
+                             {8, "int8"},
+                             {4, "int4"},
+                             {0, "current"}})
+      if (auto e = dict ? dict.getAs<DictionaryAttr>(key) : DictionaryAttr()) {
+        auto total = e.getAs<IntegerAttr>("total");
+        auto fitsAttr = e.getAs<BoolAttr>("fits");
+        plan[bits] = {total ? total.getInt() : 0,
+                      fitsAttr ? fitsAttr.getValue() : true};
+      }
+  }
   std::vector<Candidate> fits;
   for (int bits : candidates) {
-    Candidate c{bits, isImport ? std::string(llvm::sys::path::parent_path(
-                                     asImport))
-                               : outOpt + "/import-" +
-                                     (bits ? std::to_string(bits) : "keep")};
-    if (!llvm::sys::fs::exists(c.dir + "/model.mlir")) {
-      ImportOptions o;
-      o.bits = bits;
-      o.contextLength = contextOpt;
-      llvm::errs() << "importing " << input << " (" << precisionName(bits)
-                   << ") into " << c.dir << "\n";
-      auto r = importModel(input, c.dir, o);
-      if (!r)
-        return fail(llvm::toString(r.takeError()));
-    }
-    llvm::sys::fs::file_status st;
-    std::string weightsPath = c.dir + "/model.weights.gguf";
-    if (!llvm::sys::fs::status(weightsPath, st))
-      c.bytes = st.getSize();
-    if (c.bytes > budget) {
+    auto [total, ok] = plan.count(bits) ? plan[bits]
+                                        : std::pair<uint64_t, bool>{0, true};
+    if (!ok) {
       llvm::errs() << llvm::formatv(
-          "  {0}: weights take {1:F1} MiB, over the memory limit of {2:F1} "
-          "MiB: not a candidate\n",
-          precisionName(bits), c.bytes / 1048576.0, budget / 1048576.0);
+          "  {0}: needs {1:F1} MiB (weights, KV cache, activations, "
+          "runtime), over the memory limit of {2:F1} MiB: not a candidate\n",
+          precisionName(bits), total / 1048576.0, budget / 1048576.0);
       continue;
     }
+    if (llvm::Error e = ensureImport(bits))
+      return fail(llvm::toString(std::move(e)));
+    Candidate c{bits, dirOf(bits), total};
     fits.push_back(std::move(c));
   }
   if (fits.empty())
@@ -721,7 +760,7 @@ static int runModel(const HardwareProfile &profile) {
       if (!g)
         return fail(llvm::toString(g.takeError()));
       c.probe = *g;
-      llvm::errs() << llvm::formatv("  {0,-5} weights {1,7:F1} MiB  decode "
+      llvm::errs() << llvm::formatv("  {0,-5} needs {1,7:F1} MiB  decode "
                                     "{2,7:F1} tokens/s\n",
                                     precisionName(c.bits), c.bytes / 1048576.0,
                                     c.probe.decodeTokS);
