@@ -228,7 +228,8 @@ llvm::Expected<PromptTemplates> PromptTemplates::load(StringRef dir) {
        {std::pair<const char *, std::string *>{"kernel-static.txt",
                                                &t.staticPrompt},
         {"kernel-dynamic.txt", &t.dynamicPrompt},
-        {"reask.txt", &t.reask}}) {
+        {"reask.txt", &t.reask},
+        {"bits.txt", &t.bits}}) {
     std::string path = (dir + "/" + name).str();
     auto buf = llvm::MemoryBuffer::getFile(path);
     if (!buf)
@@ -522,4 +523,105 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
   return error(llvm::formatv("no usable reply after {0} re-asks ({1})",
                              options.maxReasks, lastProblem)
                    .str());
+}
+
+llvm::Expected<int> mlir::haqa::askLLMForPrecision(
+    LLMClient &client, const PromptTemplates &prompts,
+    const HardwareProfile &profile, StringRef model, StringRef memoryLimit,
+    llvm::ArrayRef<PrecisionOption> options, int maxReasks,
+    LLMAgentStats &stats, const std::function<void(llvm::json::Object)> &log) {
+  auto name = [](int bits) {
+    return bits == 16 ? "FP16" : bits == 8 ? "INT8" : "INT4";
+  };
+  std::string list;
+  std::vector<std::string> allowed;
+  for (const PrecisionOption &o : options) {
+    list += llvm::formatv("- {0} ({1} bits): {2:F1} MiB\n", name(o.bits),
+                          o.bits, o.totalBytes / 1048576.0)
+                .str();
+    allowed.push_back(std::to_string(o.bits));
+  }
+  llvm::StringMap<std::string> v;
+  v["hardware"] = hardwareText(profile);
+  v["model"] = model.str();
+  v["memory_limit"] = memoryLimit.str();
+  v["options"] = list;
+  auto prompt = fillTemplate(prompts.bits, v, "bits.txt");
+  if (!prompt)
+    return prompt.takeError();
+  std::vector<LLMMessage> messages = {{"user", *prompt}};
+  if (log)
+    log(llvm::json::Object{{"event", "prompt"}, {"user", *prompt}});
+  std::string problem;
+  for (int attempt = 0; attempt <= maxReasks; ++attempt) {
+    ++stats.requests;
+    auto reply = client.chat(messages);
+    if (!reply) {
+      ++stats.endpointErrors;
+      return error("LLM endpoint: " + redact(llvm::toString(reply.takeError()),
+                                             client.getConfig().apiKey));
+    }
+    stats.seconds += reply->seconds;
+    std::string content = redact(reply->content, client.getConfig().apiKey);
+    // {"bits": N} anywhere, else the first of INT4 / INT8 / FP16 after
+    // "Action:".
+    std::optional<int> bits;
+    StringRef action = content;
+    if (size_t a = action.rfind("Action:"); a != StringRef::npos)
+      action = action.drop_front(a);
+    for (auto [a, b] : braceSpans(action)) {
+      auto j = llvm::json::parse(repairJSON(action.slice(a, b)));
+      if (!j) {
+        llvm::consumeError(j.takeError());
+        continue;
+      }
+      if (const llvm::json::Object *o = j->getAsObject())
+        if (auto n = o->getInteger("bits"))
+          bits = static_cast<int>(*n);
+    }
+    if (!bits)
+      for (auto [word, n] : {std::pair<StringRef, int>{"INT4", 4},
+                             {"INT8", 8},
+                             {"FP16", 16}})
+        if (action.contains(word)) {
+          bits = n;
+          break;
+        }
+    ReplyProblem p = ReplyProblem::None;
+    if (!bits) {
+      p = ReplyProblem::OffTask;
+      problem = "the reply names no precision; answer with Action: "
+                "{\"bits\": N}";
+    } else if (!llvm::is_contained(allowed, std::to_string(*bits))) {
+      p = ReplyProblem::OutOfRange;
+      problem = llvm::formatv("bits = {0} is not one of the precisions that "
+                              "fit: {1}",
+                              *bits, llvm::join(allowed, ", "))
+                    .str();
+    }
+    if (log)
+      log(llvm::json::Object{{"event", "reply"},
+                             {"attempt", attempt},
+                             {"content", content},
+                             {"problem", getReplyProblemName(p)},
+                             {"message", p == ReplyProblem::None ? "" : problem}});
+    if (p == ReplyProblem::None) {
+      ++stats.usable;
+      return *bits;
+    }
+    if (p == ReplyProblem::OffTask)
+      ++stats.offTask;
+    else
+      ++stats.outOfRange;
+    if (attempt == maxReasks)
+      break;
+    ++stats.reasks;
+    messages.push_back({"assistant", content});
+    messages.push_back({"user", "Your reply could not be used: " + problem +
+                                    ". Answer again: Thought, then Action: "
+                                    "{\"bits\": N} with N one of " +
+                                    llvm::join(allowed, ", ") + "."});
+  }
+  ++stats.fallbacks;
+  return error("no usable precision from the LLM (" + problem + ")");
 }

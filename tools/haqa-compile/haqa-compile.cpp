@@ -233,6 +233,32 @@ static std::vector<int64_t> parseInts(llvm::StringRef s) {
   return out;
 }
 
+/// --strategy resolved: "auto" becomes llm (an endpoint is configured) or
+/// local; llm needs its endpoint and prompt templates.
+static llvm::Error resolveStrategy(std::string &name,
+                                   std::optional<LLMConfig> &llm,
+                                   std::optional<PromptTemplates> &prompts) {
+  name = strategyOpt;
+  if (name == "auto")
+    name = isLLMConfigured(llmBaseURL) ? "llm" : "local";
+  if (name != "llm") {
+    auto s = createStrategy(name, seedOpt);
+    return s ? llvm::Error::success() : s.takeError();
+  }
+  auto c = resolveLLMConfig(llmBaseURL, llmModel, llmKey);
+  if (!c)
+    return c.takeError();
+  c->timeoutSeconds = llmTimeout;
+  c->maxRetries = llmRetries;
+  llm = *c;
+  auto p = PromptTemplates::load(promptDir.empty() ? getDefaultPromptDir()
+                                                   : promptDir.getValue());
+  if (!p)
+    return p.takeError();
+  prompts = *p;
+  return llvm::Error::success();
+}
+
 /// Tunes `specs` on `profile` with the chosen strategy: records, run.jsonl,
 /// report.html in -o; prints the per-kernel table. `best` receives each
 /// kernel's best schedule text (label -> schedule).
@@ -245,26 +271,11 @@ static int tuneSpecs(const HardwareProfile &profile,
                 "runtimes are separate issues)");
   if (roundsOpt < 1)
     return fail("--rounds must be at least 1");
-  std::string strategyName = strategyOpt;
-  if (strategyName == "auto")
-    strategyName = isLLMConfigured(llmBaseURL) ? "llm" : "local";
+  std::string strategyName;
   std::optional<LLMConfig> llmConfig;
   std::optional<PromptTemplates> prompts;
-  if (strategyName == "llm") {
-    auto c = resolveLLMConfig(llmBaseURL, llmModel, llmKey);
-    if (!c)
-      return fail(llvm::toString(c.takeError()));
-    c->timeoutSeconds = llmTimeout;
-    c->maxRetries = llmRetries;
-    llmConfig = *c;
-    auto p = PromptTemplates::load(promptDir.empty() ? getDefaultPromptDir()
-                                                     : promptDir.getValue());
-    if (!p)
-      return fail(llvm::toString(p.takeError()));
-    prompts = *p;
-  } else if (auto s = createStrategy(strategyName, seedOpt); !s) {
-    return fail(llvm::toString(s.takeError()));
-  }
+  if (llvm::Error e = resolveStrategy(strategyName, llmConfig, prompts))
+    return fail(llvm::toString(std::move(e)));
   if (!kernelsOpt.empty()) {
     llvm::SmallVector<llvm::StringRef> keep;
     llvm::StringRef(kernelsOpt).split(keep, ',');
@@ -749,12 +760,48 @@ static int runModel(const HardwareProfile &profile) {
   // decides (on a chip without fast INT4 the measurement overturns it).
   Candidate *chosen = &fits.front();
   if (fits.size() > 1) {
+    // The prior: the LLM's choice when the agent is an LLM, else the
+    // smallest precision the chip runs natively.
     int prior = profile.nativeInt4 ? 4 : profile.nativeInt8 ? 8 : 16;
+    std::string why = llvm::formatv("{0} native INT4, {1} native INT8",
+                                    profile.nativeInt4 ? "has" : "no",
+                                    profile.nativeInt8 ? "has" : "no")
+                          .str();
+    std::string strategyName;
+    std::optional<LLMConfig> llmConfig;
+    std::optional<PromptTemplates> prompts;
+    if (llvm::Error e = resolveStrategy(strategyName, llmConfig, prompts))
+      return fail(llvm::toString(std::move(e)));
+    if (strategyName == "llm") {
+      LLMClient client(*llmConfig);
+      LLMAgentStats stats;
+      std::vector<PrecisionOption> options;
+      for (const Candidate &c : fits)
+        options.push_back({c.bits, c.bytes});
+      std::error_code ec;
+      llvm::raw_fd_ostream plog(outOpt + "/run.jsonl", ec,
+                                llvm::sys::fs::OF_Append);
+      auto log = [&](llvm::json::Object e) {
+        e["kernel"] = "precision";
+        e["strategy"] = "llm";
+        if (!ec)
+          plog << llvm::formatv("{0}", llvm::json::Value(std::move(e)))
+               << "\n";
+      };
+      auto b = askLLMForPrecision(client, *prompts, profile,
+                                  llvm::sys::path::filename(input),
+                                  memoryLimit, options, llmReasks, stats, log);
+      if (b) {
+        prior = *b;
+        why = "the LLM's choice";
+      } else {
+        why += "; the LLM gave none: " + llvm::toString(b.takeError());
+      }
+    }
     llvm::errs() << llvm::formatv(
-        "precision: prior {0} ({1} native INT4, {2} native INT8); measuring "
-        "decode of {3} tokens with default schedules\n",
-        precisionName(prior), profile.nativeInt4 ? "has" : "no",
-        profile.nativeInt8 ? "has" : "no", probeTokens.getValue());
+        "precision: prior {0} ({1}); measuring decode of {2} tokens with "
+        "default schedules\n",
+        precisionName(prior), why, probeTokens.getValue());
     for (Candidate &c : fits) {
       auto g = generate(c.dir, prompt, probeTokens, /*stopAtEos=*/false, tokp);
       if (!g)

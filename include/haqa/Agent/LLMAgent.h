@@ -43,9 +43,9 @@ struct ParsedReply {
 ParsedReply parseAgentReply(llvm::StringRef reply, const SearchSpace &space);
 
 /// Prompt templates: `<dir>/kernel-static.txt`, `kernel-dynamic.txt`,
-/// `reask.txt` with {{placeholders}}.
+/// `reask.txt` and `bits.txt` with {{placeholders}}.
 struct PromptTemplates {
-  std::string staticPrompt, dynamicPrompt, reask;
+  std::string staticPrompt, dynamicPrompt, reask, bits;
   static llvm::Expected<PromptTemplates> load(llvm::StringRef dir);
 };
 /// $HAQA_PROMPT_DIR, else the source tree's prompts/.
@@ -82,6 +82,24 @@ struct LLMAgentOptions {
   /// already redacted).
   std::function<void(llvm::json::Object)> log;
 };
+
+/// One precision the LLM may choose, with the memory planned for it.
+struct PrecisionOption {
+  int bits;            ///< 16, 8 or 4
+  uint64_t totalBytes; ///< weights + KV cache + activations + runtime
+};
+
+/// Asks the LLM which precision to deploy (the prior that measurement then
+/// checks): the bits.txt prompt, a reply with {"bits": N} among `options`,
+/// bounded re-asks. `stats` and `log` as for LLMStrategy.
+llvm::Expected<int> askLLMForPrecision(LLMClient &client,
+                                       const PromptTemplates &prompts,
+                                       const HardwareProfile &profile,
+                                       llvm::StringRef model,
+                                       llvm::StringRef memoryLimit,
+                                       llvm::ArrayRef<PrecisionOption> options,
+                                       int maxReasks, LLMAgentStats &stats,
+                                       const std::function<void(llvm::json::Object)> &log);
 
 class LLMStrategy final : public Strategy {
 public:
