@@ -39,11 +39,11 @@ def free_port():
 
 def start_server(port, ctx):
     try:
-        import llama_cpp.server  # noqa: F401
+        import llama_cpp.server.app  # noqa: F401  (needs the [server] extras)
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", MODEL, "--host", "127.0.0.1",
-               "--port", str(port), "--n_ctx", str(ctx), "--chat_format", "chatml"]
+               "--port", str(port), "--n_ctx", str(ctx), "--n_threads", "2"]
         kind = "llama-cpp-python server"
-    except ImportError:
+    except Exception:
         bin_dir = subprocess.run(["bash", os.path.join(ROOT, "bench", "build_llamacpp.sh"),
                                   "--server"], check=True, capture_output=True,
                                  text=True).stdout.strip().splitlines()[-1]
