@@ -62,6 +62,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "strategies"))
     ap.add_argument("--records", default="")
     ap.add_argument("--llm-base-url", default=os.environ.get("HAQA_LLM_BASE_URL", ""))
+    ap.add_argument("--llm-model", default=os.environ.get("HAQA_LLM_MODEL", "local"))
+    ap.add_argument("--llm-max-tokens", type=int, default=256)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     if not args.records:
@@ -74,7 +76,9 @@ def main():
     run(args, "random", 1000, args.optimum_rounds, os.path.join(args.out, "optimum"))
     for s in strategies:
         for seed in range(args.seeds):
-            extra = ["--llm-base-url", args.llm_base_url] if s == "llm" else []
+            extra = (["--llm-base-url", args.llm_base_url, "--llm-model", args.llm_model,
+                      "--llm-max-tokens", str(args.llm_max_tokens), "--llm-timeout", "300"]
+                     if s == "llm" else [])
             run(args, s, seed, args.rounds, os.path.join(args.out, f"{s}-{seed}"), extra)
 
     con = sqlite3.connect(args.records)
@@ -125,6 +129,30 @@ def main():
             r, w = quartiles(rel), quartiles(when)
             print(f"{'':<28} {s:<8} {r[1]:6.2f} [{r[0]:5.2f},{r[2]:5.2f}] "
                   f"{w[1]:5.1f} [{w[0]:4.1f},{w[2]:4.1f}]")
+
+    if "llm" in strategies:
+        total = collections.Counter()
+        for seed in range(args.seeds):
+            log = os.path.join(args.out, f"llm-{seed}", "run.jsonl")
+            if not os.path.exists(log):
+                continue
+            for line in open(log):
+                e = json.loads(line)
+                if e.get("event") == "llm-summary":
+                    for k, v in e.items():
+                        if isinstance(v, (int, float)) and k != "seconds":
+                            total[k] += v
+                        elif k == "seconds":
+                            total[k] += v
+        req = max(1, total["requests"])
+        rounds = len(kernels) * args.seeds * args.rounds
+        print()
+        print(f"# LLM agent ({args.llm_model}): {total['requests']} requests for {rounds} rounds, "
+              f"{total['seconds']:.0f} s waiting for replies")
+        for k in ("usable", "malformed", "out_of_range", "off_task", "repeats", "endpoint_errors"):
+            print(f"{k:<16} {total[k]:6d}  {total[k] / req:6.1%} of requests")
+        print(f"{'reasks':<16} {total['reasks']:6d}")
+        print(f"{'fallbacks':<16} {total['fallbacks']:6d}  {total['fallbacks'] / max(1, rounds):6.1%} of rounds")
 
 
 if __name__ == "__main__":

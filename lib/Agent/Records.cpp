@@ -17,9 +17,7 @@ using llvm::StringRef;
 #ifndef HAQA_VERSION
 #define HAQA_VERSION "0.1.0"
 #endif
-#ifndef HAQA_GIT_COMMIT
-#define HAQA_GIT_COMMIT "unknown"
-#endif
+#include "haqa/Version.inc" // HAQA_GIT_COMMIT, written at every build
 
 std::string mlir::haqa::getCompilerVersion() {
   return llvm::formatv("haqa {0} ({1}), LLVM {2}", HAQA_VERSION,

@@ -129,6 +129,9 @@ static cl::opt<int> llmRetries(
     "llm-retries",
     cl::desc("retries of a request on 429 / 5xx / no connection"),
     cl::init(4), cl::cat(category));
+static cl::opt<int> llmMaxTokens("llm-max-tokens",
+                                 cl::desc("most tokens of one LLM reply"),
+                                 cl::init(768), cl::cat(category));
 static cl::opt<int> llmReasks("llm-reasks",
                               cl::desc("re-asks after an unusable reply"),
                               cl::init(2), cl::cat(category));
@@ -250,6 +253,7 @@ static llvm::Error resolveStrategy(std::string &name,
     return c.takeError();
   c->timeoutSeconds = llmTimeout;
   c->maxRetries = llmRetries;
+  c->maxTokens = llmMaxTokens;
   llm = *c;
   auto p = PromptTemplates::load(promptDir.empty() ? getDefaultPromptDir()
                                                    : promptDir.getValue());
