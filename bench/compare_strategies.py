@@ -64,6 +64,8 @@ def main():
     ap.add_argument("--llm-base-url", default=os.environ.get("HAQA_LLM_BASE_URL", ""))
     ap.add_argument("--llm-model", default=os.environ.get("HAQA_LLM_MODEL", "local"))
     ap.add_argument("--llm-max-tokens", type=int, default=256)
+    ap.add_argument("--no-run", action="store_true",
+                    help="only analyze the records already in --out")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     if not args.records:
@@ -72,9 +74,10 @@ def main():
     if args.llm_base_url and "llm" not in strategies:
         strategies.append("llm")
 
-    print(f"optimum: random search, {args.optimum_rounds} rounds", file=sys.stderr)
-    run(args, "random", 1000, args.optimum_rounds, os.path.join(args.out, "optimum"))
-    for s in strategies:
+    if not args.no_run:
+        print(f"optimum: random search, {args.optimum_rounds} rounds", file=sys.stderr)
+        run(args, "random", 1000, args.optimum_rounds, os.path.join(args.out, "optimum"))
+    for s in strategies if not args.no_run else []:
         for seed in range(args.seeds):
             extra = (["--llm-base-url", args.llm_base_url, "--llm-model", args.llm_model,
                       "--llm-max-tokens", str(args.llm_max_tokens), "--llm-timeout", "300"]
@@ -82,7 +85,7 @@ def main():
             run(args, s, seed, args.rounds, os.path.join(args.out, f"{s}-{seed}"), extra)
 
     con = sqlite3.connect(args.records)
-    rows = con.execute("SELECT kernel, strategy, seed, round, status, latency_ms "
+    rows = con.execute("SELECT kernel, strategy, seed, round, status, latency_ms, proposed_by "
                        "FROM trials ORDER BY kernel, strategy, seed, round").fetchall()
     kernels = sorted({r[0] for r in rows})
     optimum = {}
@@ -98,17 +101,19 @@ def main():
     print(f"# {args.rounds} rounds per kernel, {args.seeds} seeds; optimum = best of all "
           f"trials (a {args.optimum_rounds}-round random search plus every strategy's)")
     print("# best: best latency reached / optimum (1.00 = optimum); round: when it was reached;"
-          " median [q1, q3] over seeds; failed: trials that did not give a correct result")
-    print(f"{'kernel':<28} {'strategy':<8} {'best/opt':>22} {'round':>18} {'failed':>7}")
+          " median [q1, q3] over seeds; failed: trials that did not give a correct result;"
+          " fallback: rounds whose point came from the tuner's random fallback, not the strategy")
+    print(f"{'kernel':<28} {'strategy':<8} {'best/opt':>22} {'round':>18} {'failed':>7} {'fallback':>8}")
     agg = collections.defaultdict(lambda: ([], []))
     for k in kernels:
         for s in strategies:
-            rel, when, failed = [], [], 0
+            rel, when, failed, fallback = [], [], 0, 0
             for seed in range(args.seeds):
                 trials = runs.get((k, s, seed), [])[: args.rounds]
                 best, best_round = float("inf"), None
                 for t in trials:
                     failed += t[4] != "ok"
+                    fallback += (t[6] or "").endswith(":fallback")
                     if t[4] == "ok" and t[5] < best:
                         best, best_round = t[5], t[3] + 1
                 if best_round:
@@ -120,7 +125,7 @@ def main():
             agg[s][0].extend(rel)
             agg[s][1].extend(when)
             print(f"{k:<28} {s:<8} {r[1]:6.2f} [{r[0]:5.2f},{r[2]:5.2f}] "
-                  f"{w[1]:5.1f} [{w[0]:4.1f},{w[2]:4.1f}] {failed:7d}")
+                  f"{w[1]:5.1f} [{w[0]:4.1f},{w[2]:4.1f}] {failed:7d} {fallback:8d}")
     print()
     print(f"{'all kernels':<28} {'strategy':<8} {'best/opt':>22} {'round':>18}")
     for s in strategies:
@@ -145,7 +150,7 @@ def main():
                         elif k == "seconds":
                             total[k] += v
         req = max(1, total["requests"])
-        rounds = len(kernels) * args.seeds * args.rounds
+        rounds = sum(len(v[: args.rounds]) for (k, st, sd), v in runs.items() if st == "llm")
         print()
         print(f"# LLM agent ({args.llm_model}): {total['requests']} requests for {rounds} rounds, "
               f"{total['seconds']:.0f} s waiting for replies")

@@ -54,7 +54,8 @@ llvm::Expected<LLMConfig> mlir::haqa::resolveLLMConfig(StringRef baseURL,
 std::string mlir::haqa::redact(StringRef text, StringRef secret) {
   std::string out = text.str();
   if (secret.size() >= 4)
-    for (size_t pos; (pos = out.find(secret.str())) != std::string::npos;)
+    for (size_t pos = 0; (pos = out.find(secret.str(), pos)) != std::string::npos;
+         pos += 10) // past the "[redacted]" just written
       out.replace(pos, secret.size(), "[redacted]");
   // A bearer token that is not the configured key (echoed by a proxy).
   for (size_t pos = 0; (pos = out.find("Bearer ", pos)) != std::string::npos;
@@ -187,9 +188,10 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
     auto v = llvm::json::parse(response);
     if (!v) {
       llvm::consumeError(v.takeError());
-      return error(llvm::formatv("{0}: the reply is not JSON: {1}", url,
-                                 StringRef(response).take_front(200))
-                       .str());
+      return error(redact(llvm::formatv("{0}: the reply is not JSON: {1}", url,
+                                        StringRef(response).take_front(200))
+                              .str(),
+                          config.apiKey));
     }
     const llvm::json::Object *o = v->getAsObject();
     const llvm::json::Array *choices = o ? o->getArray("choices") : nullptr;
@@ -200,10 +202,11 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
     std::optional<StringRef> content =
         msg ? msg->getString("content") : std::nullopt;
     if (!content)
-      return error(llvm::formatv("{0}: not a chat completion (no "
-                                 "choices[0].message.content): {1}",
-                                 url, StringRef(response).take_front(200))
-                       .str());
+      return error(redact(llvm::formatv("{0}: not a chat completion (no "
+                                        "choices[0].message.content): {1}",
+                                        url, StringRef(response).take_front(200))
+                              .str(),
+                          config.apiKey));
     reply.content = content->str();
     if (const llvm::json::Object *u = o->getObject("usage")) {
       reply.promptTokens = u->getInteger("prompt_tokens").value_or(0);

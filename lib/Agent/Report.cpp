@@ -283,8 +283,11 @@ llvm::Error mlir::haqa::writeReport(StringRef path, const ReportInput &in) {
   }
   os << "</body></html>\n";
   os.close();
-  if (os.has_error())
-    return llvm::createStringError(os.error(), "report %s: write failed",
-                                   path.str().c_str());
+  if (os.has_error()) {
+    std::error_code ec = os.error();
+    os.clear_error(); // or the stream's destructor aborts
+    return llvm::createStringError(ec, "report %s: write failed: %s",
+                                   path.str().c_str(), ec.message().c_str());
+  }
   return llvm::Error::success();
 }

@@ -141,10 +141,7 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
         powersOfTwo(1, std::max<int64_t>(1, profile.computeUnits),
                     profile.computeUnits),
         defaultOf("cpu_threads", 0, profile.computeUnits));
-    if (!kernel.weights.empty() && kernel.weights != "f32")
-      add("prefetch", "software prefetch distance of the weight, in tiles",
-          {0, 1, 2, 4, 8, 16}, defaultOf("prefetch", 0, 0));
-    else if (!kernel.weights.empty())
+    if (!kernel.weights.empty())
       add("prefetch", "software prefetch distance of the weight, in tiles",
           {0, 1, 2, 4, 8, 16}, defaultOf("prefetch", 0, 0));
   } else {
@@ -284,7 +281,8 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
   auto intOf = [](const llvm::json::Value &x) -> std::optional<int64_t> {
     if (auto n = x.getAsInteger())
       return n;
-    if (auto d = x.getAsNumber(); d && *d == std::floor(*d))
+    if (auto d = x.getAsNumber();
+        d && *d == std::floor(*d) && std::fabs(*d) < 9.0e18)
       return static_cast<int64_t>(*d);
     return std::nullopt;
   };
@@ -311,6 +309,25 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
       return error(llvm::formatv("'order' must be a permutation of 0..{0}",
                                  kernel.dims.size() - 1));
     c[indexOf("order")] = it - orders.begin();
+  }
+  // Per-element names as the prompt lists them: "tile[1]": 32,
+  // "placement[0]": "shared".
+  for (const auto &kv : *o) {
+    StringRef key = kv.first;
+    if (!key.contains('['))
+      continue;
+    int i = indexOf(key);
+    if (key.starts_with("placement")) {
+      std::optional<StringRef> str = kv.second.getAsString();
+      if (!str || (*str != "global" && *str != "shared"))
+        return error("'" + key + "' must be global or shared");
+      c[i] = *str == "shared";
+      continue;
+    }
+    auto n = intOf(kv.second);
+    if (!n)
+      return error("'" + key + "' must be an integer");
+    c[i] = *n;
   }
   for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch"}) {
     const llvm::json::Value *x = o->get(f);

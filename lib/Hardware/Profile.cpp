@@ -479,19 +479,50 @@ __attribute__((target("avx2"))) static uint64_t sumAVX2(const uint64_t *p,
   return s;
 }
 
+/// Without AVX2: 8 scalar FMA chains (for hosts below x86-64-v3).
+static double fmaLoopScalar(long iters) {
+  double acc[8];
+  for (double &a : acc)
+    a = 1.0;
+  for (long i = 0; i < iters; ++i)
+    for (double &a : acc)
+      a = a * 0.999999 + 1e-7;
+  double sink = 0;
+  for (double a : acc)
+    sink += a;
+  return sink;
+}
+
+static uint64_t sumScalar(const uint64_t *p, size_t n) {
+  uint64_t a = 0, b = 0, c = 0, d = 0;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    a += p[i];
+    b += p[i + 1];
+    c += p[i + 2];
+    d += p[i + 3];
+  }
+  for (; i < n; ++i)
+    a += p[i];
+  return a + b + c + d;
+}
+
 MeasuredPeaks mlir::haqa::measureHostPeaks() {
   using Clock = std::chrono::steady_clock;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   MeasuredPeaks p;
   bool avx512 = __builtin_cpu_supports("avx512f");
+  bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   long iters = 20'000'000;
-  double flopsPerIter = 8.0 * (avx512 ? 16 : 8) * 2;
+  double flopsPerIter = 8.0 * (avx512 ? 16 : avx2 ? 8 : 1) * 2;
   std::atomic<double> sink{0};
   auto t0 = Clock::now();
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < threads; ++t)
     pool.emplace_back([&] {
-      double s = avx512 ? fmaLoopAVX512(iters) : fmaLoopAVX2(iters);
+      double s = avx512 ? fmaLoopAVX512(iters)
+                 : avx2   ? fmaLoopAVX2(iters)
+                          : fmaLoopScalar(iters);
       sink = sink + s;
     });
   for (auto &t : pool)
@@ -512,7 +543,8 @@ MeasuredPeaks mlir::haqa::measureHostPeaks() {
         size_t lo = n * t / threads, hi = n * (t + 1) / threads;
         lo = (lo + 31) & ~size_t(31);
         uint64_t sum = avx512 ? sumAVX512(buf.data() + lo, hi - lo)
-                              : sumAVX2(buf.data() + lo, hi - lo);
+                       : avx2 ? sumAVX2(buf.data() + lo, hi - lo)
+                              : sumScalar(buf.data() + lo, hi - lo);
         total += sum;
       });
     for (auto &t : pool)

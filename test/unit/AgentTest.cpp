@@ -150,6 +150,30 @@ TEST(SearchSpace, FromJSONSaysWhatIsWrong) {
       << space->toScheduleText(*c);
 }
 
+TEST(SearchSpace, PerElementNamesAsThePromptListsThem) {
+  auto space = getKernelSearchSpace(matmul(64, "q8_0"), profile("host"));
+  ASSERT_TRUE(static_cast<bool>(space));
+  auto v = llvm::json::parse(R"({"tile[0]": 8, "tile[1]": 32, "tile[2]": 512,
+                                 "unroll": 2})");
+  auto c = space->fromJSON(*v);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  EXPECT_EQ(space->toScheduleText(*c).rfind(
+                "#haqa.schedule<tile = [8, 32, 512], order = [0, 1, 2], "
+                "unroll = 2",
+                0),
+            0u)
+      << space->toScheduleText(*c);
+  auto bad = llvm::json::parse(R"({"tile[1]": "wide"})");
+  auto d = space->fromJSON(*bad);
+  ASSERT_FALSE(static_cast<bool>(d));
+  EXPECT_NE(llvm::toString(d.takeError()).find("'tile[1]' must be an integer"),
+            std::string::npos);
+  auto huge = llvm::json::parse(R"({"unroll": 1e20})");
+  auto h = space->fromJSON(*huge);
+  ASSERT_FALSE(static_cast<bool>(h));
+  llvm::consumeError(h.takeError());
+}
+
 TEST(SearchSpace, GPUConstraintsNameTheLimit) {
   auto space = getKernelSearchSpace(matmul(128, "f16"), profile("adreno740"));
   ASSERT_TRUE(static_cast<bool>(space)) << llvm::toString(space.takeError());
@@ -417,6 +441,8 @@ TEST(LLMAgent, HistoryStaysWithinTheTokenBudgetAndKeepsTheBest) {
 TEST(LLMAgent, KeysAreRedacted) {
   EXPECT_EQ(redact("key sk-abc123 and sk-abc123", "sk-abc123"),
             "key [redacted] and [redacted]");
+  // A key that is part of "[redacted]" itself must not loop forever.
+  EXPECT_EQ(redact("key=redacted", "redacted"), "key=[redacted]");
   EXPECT_EQ(redact("Authorization: Bearer xyz789\n", ""),
             "Authorization: Bearer [redacted]\n");
   auto missing = resolveLLMConfig("", "m", "");

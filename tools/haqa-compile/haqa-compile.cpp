@@ -517,6 +517,13 @@ static int tuneSpecs(const HardwareProfile &profile,
       return fail(llvm::toString(all.takeError()));
     report.kernels.push_back({spec.getLabel(), std::move(*all)});
   }
+  log.close();
+  if (log.has_error()) {
+    std::error_code err = log.error();
+    log.clear_error();
+    return fail(logPath + ": write failed: " + err.message() +
+                " (the trials are in " + recordsPath + ")");
+  }
   std::string reportPath = outOpt + "/report.html";
   if (llvm::Error e = writeReport(reportPath, report))
     return fail(llvm::toString(std::move(e)));
@@ -627,7 +634,8 @@ static int runModel(const HardwareProfile &profile) {
   if (!llvm::sys::fs::exists(input))
     return fail(input + ": no such file or directory");
   llvm::SmallString<256> asImport(input);
-  if (llvm::sys::fs::is_directory(input))
+  llvm::sys::fs::make_absolute(asImport); // "model.mlir" has a parent
+  if (llvm::sys::fs::is_directory(asImport))
     llvm::sys::path::append(asImport, "model.mlir");
   bool isImport = llvm::StringRef(asImport).ends_with(".mlir") &&
                   llvm::sys::fs::exists(asImport);
@@ -795,6 +803,10 @@ static int runModel(const HardwareProfile &profile) {
       auto b = askLLMForPrecision(client, *prompts, profile,
                                   llvm::sys::path::filename(input),
                                   memoryLimit, options, llmReasks, stats, log);
+      if (!ec) {
+        plog.close();
+        plog.clear_error(); // the log is best effort; never abort for it
+      }
       if (b) {
         prior = *b;
         why = "the LLM's choice";
@@ -874,6 +886,13 @@ static int runModel(const HardwareProfile &profile) {
     if (ec)
       return fail(tunedPath + ": " + ec.message());
     module->print(os);
+    os.close();
+    if (os.has_error()) {
+      std::error_code err = os.error();
+      os.clear_error();
+      llvm::sys::fs::remove(tunedPath);
+      return fail(tunedPath + ": write failed: " + err.message());
+    }
   }
   llvm::errs() << "wrote " << tunedPath << " (" << applied
                << " decode ops with tuned schedules)\n";
