@@ -789,3 +789,18 @@ llvm::Expected<VocabData> mlir::haqa::readVocab(const GGUFFile &file) {
     v.chatTemplate = t->string;
   return v;
 }
+
+llvm::Expected<std::vector<int64_t>>
+Tokenizer::encodePrompt(llvm::StringRef text, bool chat) const {
+  std::string t = text.str();
+  if (chat) {
+    auto rendered = applyChatTemplate({{"user", t}}, true);
+    if (!rendered)
+      return rendered.takeError();
+    t = *rendered;
+  }
+  std::vector<int64_t> out;
+  for (int32_t id : encode(t, /*addSpecial=*/true, /*parseSpecial=*/true))
+    out.push_back(id);
+  return out;
+}

@@ -468,10 +468,7 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
     stats.completionTokens += reply->completionTokens;
     std::string content = redact(reply->content, options.llm.apiKey);
     ParsedReply parsed = parseAgentReply(content, space);
-    if (parsed.config &&
-        llvm::any_of(history, [&](const Trial &t) {
-          return t.config == *parsed.config;
-        })) {
+    if (parsed.config && wasTried(history, *parsed.config)) {
       parsed.problem = ReplyProblem::Repeat;
       parsed.message = "this configuration was already measured: " +
                        configText(space, *parsed.config) +

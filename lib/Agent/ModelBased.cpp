@@ -22,10 +22,6 @@ using namespace mlir::haqa;
 using llvm::ArrayRef;
 using llvm::StringRef;
 
-static bool triedBefore(ArrayRef<Trial> history, const Config &c) {
-  return llvm::any_of(history, [&](const Trial &t) { return t.config == c; });
-}
-
 static size_t indexIn(const Parameter &p, int64_t v) {
   auto it = llvm::find(p.values, v);
   return it == p.values.end() ? 0 : it - p.values.begin();
@@ -52,7 +48,7 @@ public:
       if (t.isOK())
         ok.push_back(&t);
     if (history.size() < kStartup || ok.size() < 2)
-      return randomUntried(space, history);
+      return sampleUntried(space, history, rng);
     llvm::sort(ok, [](const Trial *a, const Trial *b) {
       return a->latencyMs < b->latencyMs;
     });
@@ -99,7 +95,7 @@ public:
         cand.push_back(params[p].values[i]);
         score += std::log(l[p][i]) - std::log(g[p][i]);
       }
-      if (triedBefore(history, cand))
+      if (wasTried(history, cand))
         continue;
       if (llvm::Error e = space.check(cand)) {
         llvm::consumeError(std::move(e));
@@ -111,18 +107,12 @@ public:
       }
     }
     if (!best)
-      return randomUntried(space, history);
+      return sampleUntried(space, history, rng);
     return best;
   }
 
 private:
   static constexpr size_t kStartup = 4;
-  Config randomUntried(const SearchSpace &space, ArrayRef<Trial> history) {
-    Config c = space.sample(rng);
-    for (int i = 0; i < 200 && triedBefore(history, c); ++i)
-      c = space.sample(rng);
-    return c;
-  }
   std::mt19937_64 rng;
 };
 
@@ -141,13 +131,13 @@ public:
     if (history.empty())
       return space.getDefault();
     if (history.size() < kPopulation)
-      return randomUntried(space, history);
+      return sampleUntried(space, history, rng);
     for (int attempt = 0; attempt < 50; ++attempt) {
       if (pending.empty())
         breed(space, history);
       Config c = pending.front();
       pending.pop_front();
-      if (triedBefore(history, c))
+      if (wasTried(history, c))
         continue;
       if (llvm::Error e = space.check(c)) {
         llvm::consumeError(std::move(e));
@@ -155,7 +145,7 @@ public:
       }
       return c;
     }
-    return randomUntried(space, history);
+    return sampleUntried(space, history, rng);
   }
 
 private:
@@ -260,12 +250,6 @@ private:
     }
   }
 
-  Config randomUntried(const SearchSpace &space, ArrayRef<Trial> history) {
-    Config c = space.sample(rng);
-    for (int i = 0; i < 200 && triedBefore(history, c); ++i)
-      c = space.sample(rng);
-    return c;
-  }
 
   std::mt19937_64 rng;
   std::deque<Config> pending;

@@ -176,6 +176,31 @@ static const char *kColumns =
     "strategy, seed, round, fields, schedule, status, latency_ms, spread_ms, "
     "max_abs_error, message, proposed_by, seconds";
 
+/// Prepares `sql` (whose ?1..?4 are the key's fields) and binds `key`.
+static bool prepareKeyed(sqlite3 *db, Stmt &st, const std::string &sql,
+                         const RecordKey &key) {
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK)
+    return false;
+  st.text(1, key.kernel);
+  st.text(2, key.target);
+  st.text(3, key.fingerprint);
+  st.text(4, key.compilerVersion);
+  return true;
+}
+
+/// Every row of a prepared SELECT of kColumns; `rc` is sqlite3_step's last.
+static llvm::Expected<std::vector<StoredTrial>>
+readRows(Stmt &st, StringRef path, int &rc) {
+  std::vector<StoredTrial> out;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    auto r = readRow(st, path);
+    if (!r)
+      return r.takeError();
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
+
 llvm::Expected<std::vector<StoredTrial>>
 RecordStore::getTrials(const RecordKey &key, StringRef strategy,
                        uint64_t seed) {
@@ -185,23 +210,13 @@ RecordStore::getTrials(const RecordKey &key, StringRef strategy,
       "fingerprint = ?3 AND compiler_version = ?4 AND strategy = ?5 AND "
       "seed = ?6 ORDER BY round",
       kColumns);
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK)
+  if (!prepareKeyed(db, st, sql, key))
     return fail("prepare select");
-  st.text(1, key.kernel);
-  st.text(2, key.target);
-  st.text(3, key.fingerprint);
-  st.text(4, key.compilerVersion);
   st.text(5, strategy);
   sqlite3_bind_int64(st.s, 6, static_cast<int64_t>(seed));
-  std::vector<StoredTrial> out;
   int rc;
-  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
-    auto r = readRow(st, path);
-    if (!r)
-      return r.takeError();
-    out.push_back(std::move(*r));
-  }
-  if (rc != SQLITE_DONE)
+  auto out = readRows(st, path, rc);
+  if (out && rc != SQLITE_DONE)
     return fail("select trials");
   return out;
 }
@@ -214,12 +229,8 @@ RecordStore::getBest(const RecordKey &key) {
       "fingerprint = ?3 AND compiler_version = ?4 AND status = 'ok' "
       "ORDER BY latency_ms LIMIT 1",
       kColumns);
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK)
+  if (!prepareKeyed(db, st, sql, key))
     return fail("prepare select");
-  st.text(1, key.kernel);
-  st.text(2, key.target);
-  st.text(3, key.fingerprint);
-  st.text(4, key.compilerVersion);
   int rc = sqlite3_step(st.s);
   if (rc == SQLITE_DONE)
     return std::nullopt;
@@ -243,16 +254,12 @@ llvm::Expected<int64_t> RecordStore::countTrials() {
 
 llvm::Expected<int64_t> RecordStore::countTunedTrials(const RecordKey &key) {
   Stmt st;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT COUNT(*) FROM trials WHERE kernel = ?1 AND "
-                         "target = ?2 AND fingerprint = ?3 AND "
-                         "compiler_version = ?4 AND strategy != 'default'",
-                         -1, &st.s, nullptr) != SQLITE_OK)
+  if (!prepareKeyed(db, st,
+                    "SELECT COUNT(*) FROM trials WHERE kernel = ?1 AND "
+                    "target = ?2 AND fingerprint = ?3 AND "
+                    "compiler_version = ?4 AND strategy != 'default'",
+                    key))
     return fail("prepare count");
-  st.text(1, key.kernel);
-  st.text(2, key.target);
-  st.text(3, key.fingerprint);
-  st.text(4, key.compilerVersion);
   if (sqlite3_step(st.s) != SQLITE_ROW)
     return fail("count");
   return sqlite3_column_int64(st.s, 0);
@@ -266,21 +273,11 @@ RecordStore::getAllTrials(const RecordKey &key) {
       "fingerprint = ?3 AND compiler_version = ?4 ORDER BY strategy, seed, "
       "round",
       kColumns);
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK)
+  if (!prepareKeyed(db, st, sql, key))
     return fail("prepare select");
-  st.text(1, key.kernel);
-  st.text(2, key.target);
-  st.text(3, key.fingerprint);
-  st.text(4, key.compilerVersion);
-  std::vector<StoredTrial> out;
   int rc;
-  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
-    auto r = readRow(st, path);
-    if (!r)
-      return r.takeError();
-    out.push_back(std::move(*r));
-  }
-  if (rc != SQLITE_DONE)
+  auto out = readRows(st, path, rc);
+  if (out && rc != SQLITE_DONE)
     return fail("select trials");
   return out;
 }

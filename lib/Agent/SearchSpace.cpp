@@ -6,6 +6,8 @@
 
 #include "haqa/Agent/SearchSpace.h"
 
+#include "haqa/Runtime/KernelHarness.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -230,31 +232,8 @@ llvm::json::Object SearchSpace::toJSON(const Config &c) const {
 }
 
 std::string SearchSpace::toScheduleText(const Config &c) const {
-  llvm::json::Object o = toJSON(c);
-  std::string out = "#haqa.schedule<";
-  bool first = true;
-  for (const char *key : {"tile", "order", "unroll", "vector", "threads",
-                          "cpu_threads", "placement", "prefetch"}) {
-    const llvm::json::Value *v = o.get(key);
-    if (!v)
-      continue;
-    out += (first ? "" : ", ") + std::string(key) + " = ";
-    first = false;
-    if (const llvm::json::Array *a = v->getAsArray()) {
-      out += "[";
-      for (size_t i = 0; i < a->size(); ++i) {
-        out += i ? ", " : "";
-        if (auto n = (*a)[i].getAsInteger())
-          out += std::to_string(*n);
-        else
-          out += (*a)[i].getAsString().value_or("?").str();
-      }
-      out += "]";
-    } else {
-      out += std::to_string(*v->getAsInteger());
-    }
-  }
-  return out + ">";
+  // toJSON writes only known fields with integer or name values.
+  return llvm::cantFail(scheduleTextFromJSON(toJSON(c)));
 }
 
 llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {

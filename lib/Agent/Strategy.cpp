@@ -77,8 +77,17 @@ const Trial *mlir::haqa::getBestTrial(ArrayRef<Trial> history) {
   return best;
 }
 
-static bool tried(ArrayRef<Trial> history, const Config &c) {
+bool mlir::haqa::wasTried(ArrayRef<Trial> history, const Config &c) {
   return llvm::any_of(history, [&](const Trial &t) { return t.config == c; });
+}
+
+Config mlir::haqa::sampleUntried(const SearchSpace &space,
+                                 ArrayRef<Trial> history,
+                                 std::mt19937_64 &rng) {
+  Config c = space.sample(rng);
+  for (int i = 0; i < 200 && wasTried(history, c); ++i)
+    c = space.sample(rng);
+  return c;
 }
 
 namespace {
@@ -103,10 +112,7 @@ public:
   StringRef getName() const override { return "random"; }
   llvm::Expected<std::optional<Config>>
   propose(const SearchSpace &space, ArrayRef<Trial> history) override {
-    Config c = space.sample(rng);
-    for (int i = 0; i < 200 && tried(history, c); ++i)
-      c = space.sample(rng);
-    return c;
+    return sampleUntried(space, history, rng);
   }
 
 private:
@@ -136,7 +142,7 @@ public:
         c.push_back(l[idx % l.size()]);
         idx /= l.size();
       }
-      if (tried(history, c))
+      if (wasTried(history, c))
         continue;
       if (llvm::Error e = space.check(c)) {
         llvm::consumeError(std::move(e));
@@ -182,12 +188,9 @@ public:
     std::vector<Config> n = space.neighbors(center);
     std::shuffle(n.begin(), n.end(), rng);
     for (Config &c : n)
-      if (!tried(history, c))
+      if (!wasTried(history, c))
         return c;
-    Config c = space.sample(rng);
-    for (int i = 0; i < 200 && tried(history, c); ++i)
-      c = space.sample(rng);
-    return c;
+    return sampleUntried(space, history, rng);
   }
 
 private:

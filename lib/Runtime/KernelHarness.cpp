@@ -59,6 +59,47 @@ llvm::StringRef KernelMeasurement::getStatusName(Status s) {
   return "?";
 }
 
+llvm::Expected<std::string>
+mlir::haqa::scheduleTextFromJSON(const llvm::json::Object &obj) {
+  auto fail = [](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+  };
+  static const char *order[] = {"tile",     "order", "unroll",      "vector",
+                                "threads",  "grid",  "cpu_threads", "placement",
+                                "prefetch", "layout"};
+  for (const auto &kv : obj)
+    if (!llvm::is_contained(order, kv.first.str()))
+      return fail("unknown field '" + kv.first.str() + "'");
+  std::string out = "#haqa.schedule<";
+  bool first = true;
+  for (const char *key : order) {
+    const llvm::json::Value *v = obj.get(key);
+    if (!v)
+      continue;
+    out += (first ? "" : ", ") + std::string(key) + " = ";
+    first = false;
+    if (const llvm::json::Array *a = v->getAsArray()) {
+      out += "[";
+      for (size_t i = 0; i < a->size(); ++i) {
+        if (i)
+          out += ", ";
+        if (auto n = (*a)[i].getAsInteger())
+          out += std::to_string(*n);
+        else if (auto s = (*a)[i].getAsString())
+          out += s->str();
+        else
+          return fail(llvm::Twine("bad entry in '") + key + "'");
+      }
+      out += "]";
+    } else if (auto n = v->getAsInteger()) {
+      out += std::to_string(*n);
+    } else {
+      return fail(llvm::Twine("bad value of '") + key + "'");
+    }
+  }
+  return out + ">";
+}
+
 llvm::Expected<std::string> mlir::haqa::buildKernelModule(const KernelSpec &s) {
   auto fail = [&](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),

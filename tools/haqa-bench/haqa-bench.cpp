@@ -138,53 +138,22 @@ static int runModel() {
   return 0;
 }
 
-/// `#haqa.schedule<...>` text from JSON (keys as the attribute's fields).
+/// `#haqa.schedule<...>` text from the --schedule JSON.
 static llvm::Expected<std::string> scheduleFromJSON(llvm::StringRef text) {
+  auto fail = [](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "--schedule: " + msg);
+  };
   auto parsed = llvm::json::parse(text);
   if (!parsed)
-    return parsed.takeError();
+    return fail(llvm::toString(parsed.takeError()));
   const llvm::json::Object *obj = parsed->getAsObject();
   if (!obj)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "--schedule: expected a JSON object");
-  static const char *order[] = {"tile",     "order", "unroll",      "vector",
-                                "threads",  "grid",  "cpu_threads", "placement",
-                                "prefetch", "layout"};
-  for (const auto &kv : *obj)
-    if (!llvm::is_contained(order, kv.first.str()))
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "--schedule: unknown field '" +
-                                         kv.first.str() + "'");
-  std::string out = "#haqa.schedule<";
-  bool first = true;
-  for (const char *key : order) {
-    const llvm::json::Value *v = obj->get(key);
-    if (!v)
-      continue;
-    out += (first ? "" : ", ") + std::string(key) + " = ";
-    first = false;
-    if (const llvm::json::Array *a = v->getAsArray()) {
-      out += "[";
-      for (size_t i = 0; i < a->size(); ++i) {
-        if (i)
-          out += ", ";
-        if (auto n = (*a)[i].getAsInteger())
-          out += std::to_string(*n);
-        else if (auto s = (*a)[i].getAsString())
-          out += s->str();
-        else
-          return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                         "--schedule: bad entry in '%s'", key);
-      }
-      out += "]";
-    } else if (auto n = v->getAsInteger()) {
-      out += std::to_string(*n);
-    } else {
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "--schedule: bad value of '%s'", key);
-    }
-  }
-  return out + ">";
+    return fail("expected a JSON object");
+  auto out = scheduleTextFromJSON(*obj);
+  if (!out)
+    return fail(llvm::toString(out.takeError()));
+  return out;
 }
 
 static std::vector<int64_t> parseList(llvm::StringRef s) {

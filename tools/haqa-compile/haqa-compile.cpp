@@ -755,16 +755,10 @@ static int runModel(const HardwareProfile &profile) {
     if (!t)
       return fail(llvm::toString(t.takeError()));
     tok.emplace(std::move(*t));
-    std::string text = promptOpt;
-    if (chatOpt) {
-      auto rendered = tok->applyChatTemplate({{"user", text}}, true);
-      if (!rendered)
-        return fail(llvm::toString(rendered.takeError()));
-      text = *rendered;
-    }
-    for (int32_t id : tok->encode(text, /*addSpecial=*/true,
-                                  /*parseSpecial=*/true))
-      prompt.push_back(id);
+    auto encoded = tok->encodePrompt(promptOpt, chatOpt);
+    if (!encoded)
+      return fail(llvm::toString(encoded.takeError()));
+    prompt = std::move(*encoded);
   }
   const Tokenizer *tokp = tok ? &*tok : nullptr;
 

@@ -95,17 +95,7 @@ static Expected<std::vector<int64_t>> promptTokens(ReferenceModel &model,
   }
   if (promptOpt.empty())
     return usage("give a prompt with --prompt or --tokens");
-  std::string text = promptOpt;
-  if (chat) {
-    auto rendered = tok->applyChatTemplate({{"user", text}}, true);
-    if (!rendered)
-      return rendered.takeError();
-    text = *rendered;
-  }
-  for (int32_t id : tok->encode(text, /*addSpecial=*/true,
-                                /*parseSpecial=*/true))
-    prompt.push_back(id);
-  return prompt;
+  return tok->encodePrompt(promptOpt, chat);
 }
 
 static int runPerplexity() {

@@ -106,16 +106,10 @@ int main(int argc, char **argv) {
   } else {
     if (promptOpt.empty())
       return fail(usage("give a prompt with --prompt or --tokens"));
-    std::string text = promptOpt;
-    if (chat) {
-      auto rendered = tok->applyChatTemplate({{"user", text}}, true);
-      if (!rendered)
-        return fail(rendered.takeError());
-      text = *rendered;
-    }
-    for (int32_t id : tok->encode(text, /*addSpecial=*/true,
-                                  /*parseSpecial=*/true))
-      prompt.push_back(id);
+    auto encoded = tok->encodePrompt(promptOpt, chat);
+    if (!encoded)
+      return fail(encoded.takeError());
+    prompt = std::move(*encoded);
   }
   if (numTokens < 1)
     return fail(usage("-n must be at least 1"));

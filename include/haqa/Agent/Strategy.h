@@ -89,6 +89,14 @@ uint64_t getKernelSeed(uint64_t seed, llvm::StringRef kernel);
 /// The names createStrategy knows.
 llvm::ArrayRef<llvm::StringRef> getStrategyNames();
 
+/// Whether `history` already holds a trial at `c`.
+bool wasTried(llvm::ArrayRef<Trial> history, const Config &c);
+
+/// A uniform legal sample not in `history` (after at most 200 redraws; the
+/// last draw otherwise): the random proposal every strategy shares.
+Config sampleUntried(const SearchSpace &space, llvm::ArrayRef<Trial> history,
+                     std::mt19937_64 &rng);
+
 /// The best OK trial (lowest latency), or nullptr.
 const Trial *getBestTrial(llvm::ArrayRef<Trial> history);
 

@@ -69,6 +69,11 @@ public:
   llvm::Expected<std::string>
   applyChatTemplate(llvm::ArrayRef<ChatMessage> messages,
                     bool addGenerationPrompt) const;
+  /// A user prompt as the tools feed it to a model: wrapped in the chat
+  /// template (one user turn, generation prompt) when `chat`, then encoded
+  /// with BOS and special tokens parsed.
+  llvm::Expected<std::vector<int64_t>> encodePrompt(llvm::StringRef text,
+                                                    bool chat) const;
 
 private:
   explicit Tokenizer(VocabData data) : data(std::move(data)) {}

@@ -16,6 +16,7 @@
 #include "haqa/Runtime/Device.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/JSON.h"
 
 #include <string>
 
@@ -58,6 +59,12 @@ struct MeasureOptions {
   /// Run in a forked child (off only for debugging).
   bool isolate = true;
 };
+
+/// `#haqa.schedule<...>` text from the schedule's fields as JSON
+/// ({"tile": [1, 16, 256], "vector": 16, "placement": ["shared"], ...});
+/// the error names an unknown field or a malformed value.
+llvm::Expected<std::string>
+scheduleTextFromJSON(const llvm::json::Object &fields);
 
 /// The one-kernel module for `spec` (function @kernel), as text.
 llvm::Expected<std::string> buildKernelModule(const KernelSpec &spec);
