@@ -10,7 +10,9 @@
 #include "haqa/Conversion/Passes.h"
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
 #include "haqa/Runtime/CPUDevice.h"
+#include "haqa/Runtime/CUDADevice.h"
 #include "haqa/Target/CPU/Passes.h"
+#include "haqa/Target/GPU/Passes.h"
 
 namespace mlir::haqa {
 
@@ -18,7 +20,9 @@ inline void registerAllHAQAPasses() {
   registerHAQAPasses();
   registerHAQAConversionPasses();
   registerHAQACPUPasses();
+  registerHAQAGPUPasses();
   registerCPUPipelines();
+  registerCUDAPipelines();
 }
 
 } // namespace mlir::haqa

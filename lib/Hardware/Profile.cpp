@@ -57,8 +57,13 @@ TargetLimits HardwareProfile::getLimits() const {
     l.maxThreadsPerBlock = maxThreadsPerBlock;
   if (subgroupSize > 0)
     l.subgroupSize = subgroupSize;
+  // HAQA's kernels use static shared memory, which CUDA caps at 48 KiB per
+  // block whatever the chip allows with dynamic opt-in.
   if (sharedMemoryPerBlockBytes > 0)
-    l.sharedMemoryBytes = sharedMemoryPerBlockBytes;
+    l.sharedMemoryBytes =
+        kind == TargetKind::CUDA
+            ? std::min<int64_t>(sharedMemoryPerBlockBytes, 48 * 1024)
+            : sharedMemoryPerBlockBytes;
   l.preferredThreadsPerBlock =
       std::min(l.preferredThreadsPerBlock, l.maxThreadsPerBlock);
   return l;

@@ -81,31 +81,8 @@ public:
     auto fn = lookup(function);
     if (!fn)
       return fn.takeError();
-    // Each memref argument expands to (allocated, aligned, offset,
-    // sizes..., strides...); the packed wrapper takes a pointer to each.
-    std::vector<void *> ptrs;
-    std::vector<std::unique_ptr<int64_t[]>> fields;
-    std::vector<std::unique_ptr<void *[]>> bases;
-    for (const BufferRef &b : args) {
-      size_t rank = b.shape.size();
-      auto base = std::make_unique<void *[]>(2);
-      base[0] = base[1] = b.data;
-      auto f = std::make_unique<int64_t[]>(1 + 2 * rank);
-      f[0] = 0;
-      int64_t stride = 1;
-      for (size_t i = rank; i-- > 0;) {
-        f[1 + i] = b.shape[i];
-        f[1 + rank + i] = stride;
-        stride *= b.shape[i];
-      }
-      ptrs.push_back(&base[0]);
-      ptrs.push_back(&base[1]);
-      for (size_t i = 0; i < 1 + 2 * rank; ++i)
-        ptrs.push_back(&f[i]);
-      fields.push_back(std::move(f));
-      bases.push_back(std::move(base));
-    }
-    (*fn)(ptrs.data());
+    PackedMemRefArgs packed(args);
+    (*fn)(packed.get());
     return llvm::Error::success();
   }
 

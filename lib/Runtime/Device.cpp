@@ -15,6 +15,29 @@ using namespace mlir::haqa;
 Executable::~Executable() = default;
 Device::~Device() = default;
 
+PackedMemRefArgs::PackedMemRefArgs(llvm::ArrayRef<BufferRef> args,
+                                   llvm::ArrayRef<void *> data) {
+  for (auto [i, b] : llvm::enumerate(args)) {
+    size_t rank = b.shape.size();
+    auto base = std::make_unique<void *[]>(2);
+    base[0] = base[1] = i < data.size() ? data[i] : b.data;
+    auto f = std::make_unique<int64_t[]>(1 + 2 * rank);
+    f[0] = 0;
+    int64_t stride = 1;
+    for (size_t d = rank; d-- > 0;) {
+      f[1 + d] = b.shape[d];
+      f[1 + rank + d] = stride;
+      stride *= b.shape[d];
+    }
+    pointers.push_back(&base[0]);
+    pointers.push_back(&base[1]);
+    for (size_t k = 0; k < 1 + 2 * rank; ++k)
+      pointers.push_back(&f[k]);
+    fields.push_back(std::move(f));
+    bases.push_back(std::move(base));
+  }
+}
+
 static double quantile(const std::vector<double> &sorted, double q) {
   double pos = q * static_cast<double>(sorted.size() - 1);
   size_t lo = static_cast<size_t>(pos);

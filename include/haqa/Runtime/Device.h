@@ -28,6 +28,33 @@ namespace mlir::haqa {
 struct BufferRef {
   void *data = nullptr;
   llvm::SmallVector<int64_t, 4> shape;
+  /// Bytes per element (f32 and i32: 4, weight bytes: 1); devices with their
+  /// own memory copy shape x elementBytes bytes.
+  int64_t elementBytes = 4;
+
+  int64_t getNumBytes() const {
+    int64_t n = elementBytes;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+};
+
+/// The argument array of a packed MLIR call (`_mlir_` wrappers, the
+/// ExecutionEngine's invokePacked) for memref arguments `args`: per
+/// argument the descriptor fields (allocated, aligned, offset, sizes,
+/// strides), row-major. `data`, when given, replaces each data pointer
+/// (device copies of the buffers).
+class PackedMemRefArgs {
+public:
+  explicit PackedMemRefArgs(llvm::ArrayRef<BufferRef> args,
+                            llvm::ArrayRef<void *> data = {});
+  void **get() { return pointers.data(); }
+
+private:
+  std::vector<void *> pointers;
+  std::vector<std::unique_ptr<int64_t[]>> fields;
+  std::vector<std::unique_ptr<void *[]>> bases;
 };
 
 /// Median, spread and outliers of repeated timings.

@@ -884,16 +884,76 @@ std::string kernelKey(Operation *op) {
 }
 
 /// Lowers every kernel op of `func` in place.
+/// The kernel operand each of `g`'s operands reads or writes, as
+/// `haqa.operands` (inputs then inits; -1 for intermediates of the lowering):
+/// what per-operand schedule fields such as `placement` refer to. Views
+/// (reshapes, slices, bufferization.to_tensor of weight byte views) are
+/// looked through.
+void annotateOperands(linalg::GenericOp g, Operation *kernel, Value result,
+                      const DenseMap<Value, Value> &weightBytes) {
+  DenseMap<Value, int64_t> roots;
+  for (auto [i, v] : llvm::enumerate(kernel->getOperands())) {
+    roots[v] = i;
+    if (Value bytes = weightBytes.lookup(v))
+      roots[bytes] = i;
+    // An outlined kernel's weight placeholder casts its byte argument.
+    if (auto cast = v.getDefiningOp<UnrealizedConversionCastOp>())
+      roots[cast.getOperand(0)] = i;
+  }
+  int64_t resultIndex = kernel->getNumOperands();
+  // The kernel's result may be a reshape of the generic's.
+  while (Operation *def = result.getDefiningOp()) {
+    if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(
+            def))
+      break;
+    result = def->getOperand(0);
+  }
+  auto trace = [&](Value v) -> int64_t {
+    for (int guard = 0; v && guard < 16; ++guard) {
+      if (auto it = roots.find(v); it != roots.end())
+        return it->second;
+      Operation *def = v.getDefiningOp();
+      if (!def)
+        return -1;
+      if (auto t = dyn_cast<bufferization::ToTensorOp>(def))
+        v = t.getBuffer();
+      else if (auto view = dyn_cast<ViewLikeOpInterface>(def))
+        v = view.getViewSource();
+      else if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+                   tensor::ExtractSliceOp, tensor::CastOp>(def))
+        v = def->getOperand(0);
+      else
+        return -1;
+    }
+    return -1;
+  };
+  SmallVector<int64_t> indices;
+  for (Value in : g.getDpsInputs())
+    indices.push_back(trace(in));
+  for (OpResult r : g->getResults())
+    indices.push_back(r == result ? resultIndex : -1);
+  g->setAttr("haqa.operands",
+             OpBuilder(g).getDenseI64ArrayAttr(indices));
+}
+
 LogicalResult lowerKernels(func::FuncOp func,
                            const DenseMap<Value, Value> &weightBytes) {
   SmallVector<KernelOpInterface> kernels;
   func.walk([&](KernelOpInterface k) { kernels.push_back(k); });
   for (KernelOpInterface k : kernels) {
     OpBuilder b(k);
+    Operation *before = k->getPrevNode();
     FailureOr<Value> lowered =
         KernelLowering(b, k.getOperation(), weightBytes).lower();
     if (failed(lowered))
       return failure();
+    // The ops of this kernel's lowering: between `before` and the kernel.
+    Block *block = k->getBlock();
+    auto begin = before ? std::next(before->getIterator()) : block->begin();
+    for (Operation &op : llvm::make_range(begin, k->getIterator()))
+      op.walk([&](linalg::GenericOp g) {
+        annotateOperands(g, k.getOperation(), *lowered, weightBytes);
+      });
     k->getResult(0).replaceAllUsesWith(*lowered);
     k->erase();
   }

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Target/CPU/Passes.h"
+#include "haqa/Target/ScheduleUtils.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -29,23 +30,6 @@ using namespace mlir;
 using namespace mlir::haqa;
 
 namespace {
-
-/// Tiles `op` with `options`, replaces it, and returns the tiled op and the
-/// loops (outermost first).
-FailureOr<std::pair<linalg::LinalgOp, SmallVector<LoopLikeOpInterface>>>
-tile(IRRewriter &rw, linalg::LinalgOp op,
-     const scf::SCFTilingOptions &options) {
-  rw.setInsertionPoint(op);
-  FailureOr<scf::SCFTilingResult> r =
-      scf::tileUsingSCF(rw, cast<TilingInterface>(op.getOperation()), options);
-  if (failed(r))
-    return failure();
-  rw.replaceOp(op, r->replacements);
-  auto tiled = dyn_cast<linalg::LinalgOp>(r->tiledOps.back());
-  if (!tiled)
-    return failure();
-  return std::make_pair(tiled, r->loops);
-}
 
 /// memref.prefetch of every weight slice read in `loop`'s body, `distance`
 /// iterations ahead. A weight slice is a tensor.extract_slice of a
@@ -162,7 +146,7 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
       scf::SCFTilingOptions options;
       options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
       options.setNumThreads(sizesOf(numThreads));
-      auto tiled = tile(rw, cur, options);
+      auto tiled = tileLinalgOp(rw, cur, options);
       if (failed(tiled))
         return generic.emitOpError("cannot split over host threads");
       cur = tiled->first;
@@ -205,7 +189,7 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
     scf::SCFTilingOptions options;
     options.setTileSizes(sizesOf(tileSizes));
     options.setInterchange(interchange);
-    auto tiled = tile(rw, cur, options);
+    auto tiled = tileLinalgOp(rw, cur, options);
     if (failed(tiled))
       return generic.emitOpError("cannot tile with ") << schedule;
     cur = tiled->first;
@@ -237,44 +221,22 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
     if (llvm::any_of(sizes, [](int64_t t) { return t != 0; })) {
       scf::SCFTilingOptions options;
       options.setTileSizes(sizesOf(sizes));
-      auto tiled = tile(rw, cur, options);
+      auto tiled = tileLinalgOp(rw, cur, options);
       if (failed(tiled))
         return generic.emitOpError("cannot cut the innermost loop by ")
                << vector;
       cur = tiled->first;
       innermost = cast<scf::ForOp>(tiled->second.back().getOperation());
     }
-    // Static upper bounds: masked vectors where a size is dynamic.
-    SmallVector<int64_t> bounds = cur.getStaticLoopRanges();
-    for (unsigned l = 0; l < n; ++l)
-      if (ShapedType::isDynamic(bounds[l]))
-        bounds[l] = sizes[l] ? sizes[l] : 1;
-    rw.setInsertionPoint(cur);
-    FailureOr<linalg::VectorizationResult> v =
-        linalg::vectorize(rw, cur, bounds, SmallVector<bool>(n, false));
-    if (failed(v))
+    if (failed(vectorizeTile(rw, cur, sizes)))
       cur.emitRemark("the linalg vectorizer rejected this tile: left as "
                      "scalar loops");
-    else
-      rw.replaceOp(cur, v->replacements);
   }
 
   // Unroll the innermost loop.
   int64_t unroll = schedule.getUnroll().value_or(1);
-  if (unroll > 1 && innermost) {
-    // Partial tiles give the innermost loop a dynamic trip count; its
-    // masked vector ops do not survive the unroller's epilogue, so only
-    // loops with constant bounds are unrolled.
-    std::optional<int64_t> trips =
-        innermost.getStaticTripCount()
-            ? std::optional<int64_t>(
-                  innermost.getStaticTripCount()->getZExtValue())
-            : std::nullopt;
-    if (!trips)
-      innermost.emitRemark("dynamic trip count: not unrolled");
-    else if (failed(loopUnrollByFactor(innermost, unroll)))
-      return generic.emitOpError("cannot unroll by ") << unroll;
-  }
+  if (unroll > 1 && innermost && failed(unrollStatic(innermost, unroll)))
+    return generic.emitOpError("cannot unroll by ") << unroll;
   (void)ctx;
   return success();
 }

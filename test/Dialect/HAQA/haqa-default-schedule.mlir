@@ -11,14 +11,16 @@
 func.func @decode(%x: tensor<1x576xf32>, %s: tensor<9x1x2048xf32>) -> (tensor<1x1536xf32>, tensor<9x1x2048xf32>, tensor<1x576xf32>) {
   %w = haqa.weight "w" : !haqa.weight<1536x576, #haqa.quant<q4_1>>
   // CPU: haqa.matmul {{.*}} {schedule = #haqa.schedule<tile = [1, 16, 576], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, prefetch = 2>}
-  // CUDA: haqa.matmul {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [256], grid = [192, 1], placement = [shared, global, register]>}
-  // CL: haqa.matmul {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [128], grid = [768, 1], placement = [shared, global, register]>}
+  // GPU blocks follow from the tiles the threads cover (no grid); the
+  // activations (576 x f32) are staged in shared memory.
+  // CUDA: haqa.matmul {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [256], placement = [shared, global, register]>}
+  // CL: haqa.matmul {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [128], placement = [shared, global, register]>}
   %y = haqa.matmul %x, %w : tensor<1x576xf32>, !haqa.weight<1536x576, #haqa.quant<q4_1>> -> tensor<1x1536xf32>
   // CPU: haqa.softmax {{.*}} {schedule = #haqa.schedule<tile = [1, 1, 256], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2>}
-  // One block per softmax row (9 x 1 rows of 2048): 2048 / 4 lanes needs 512
-  // threads, capped at the preferred block size.
-  // CUDA: haqa.softmax {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [256], grid = [9]>}
-  // CL: haqa.softmax {{.*}} {schedule = #haqa.schedule<unroll = 4, vector = 4, threads = [128], grid = [9]>}
+  // Rows of 2048: 2048 / 4 lanes needs 512 threads, capped at the preferred
+  // block size.
+  // CUDA: haqa.softmax {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [256]>}
+  // CL: haqa.softmax {{.*}} {schedule = #haqa.schedule<unroll = 4, vector = 4, threads = [128]>}
   %p = haqa.softmax %s : tensor<9x1x2048xf32>
   // A kernel that already has a schedule (the agent's) keeps it.
   // CPU: haqa.silu {{.*}} {schedule = #haqa.schedule<unroll = 8>}
@@ -26,7 +28,7 @@ func.func @decode(%x: tensor<1x576xf32>, %s: tensor<9x1x2048xf32>) -> (tensor<1x
   %a = haqa.silu %y {schedule = #haqa.schedule<unroll = 8>} : tensor<1x1536xf32>
   // 576 = 2^6 * 9: the widest SIMD width dividing it is 16 on CPU.
   // CPU: haqa.add {{.*}} {schedule = #haqa.schedule<tile = [1, 256], order = [0, 1], unroll = 4, vector = 16, cpu_threads = 2>}
-  // CUDA: haqa.add {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [256], grid = [1]>}
+  // CUDA: haqa.add {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [256]>}
   %sum = haqa.add %x, %x : tensor<1x576xf32>
   return %a, %p, %sum : tensor<1x1536xf32>, tensor<9x1x2048xf32>, tensor<1x576xf32>
 }

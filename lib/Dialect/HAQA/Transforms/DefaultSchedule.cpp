@@ -64,9 +64,11 @@ ScheduleAttr cpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
                            limits.cpuThreads, {}, prefetch, {});
 }
 
-/// GPU: one block per row of the innermost dimension for reductions
-/// (softmax, rms_norm, attention rows) and matmul outputs (one warp per
-/// output column), a flat grid over all elements otherwise.
+/// GPU: threads cover the innermost dimension (`vector` elements each, up
+/// to the preferred block size) and the blocks follow from the tiles that
+/// makes (haqa-gpu-apply-schedule); matmul gives 16 lanes of each K block
+/// and 16 output columns to a block of 256 threads, with the activations
+/// staged in shared memory.
 ScheduleAttr gpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
                          const TargetLimits &limits) {
   SmallVector<int64_t> dims = kernel.getIterationSpace();
@@ -78,34 +80,21 @@ ScheduleAttr gpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
     threads = std::clamp<int64_t>(
         llvm::PowerOf2Ceil(llvm::divideCeil(inner, vector)),
         limits.subgroupSize, limits.preferredThreadsPerBlock);
-  int64_t rows = 1;
-  for (int64_t d : ArrayRef(dims).drop_back())
-    rows *= ShapedType::isDynamic(d) ? 1 : d;
-
-  SmallVector<int64_t> grid;
   SmallVector<MemSpace> placement;
   if (auto mm = dyn_cast<MatmulOp>(op)) {
-    // dims = [M, N, K]: a warp per output column, threads / warp columns
-    // per block, one grid row per activation row.
     threads = limits.preferredThreadsPerBlock;
-    int64_t columnsPerBlock = threads / limits.subgroupSize;
-    int64_t n = ShapedType::isDynamic(dims[1]) ? 1 : dims[1];
-    int64_t m = ShapedType::isDynamic(dims[0]) ? 1 : dims[0];
-    grid = {static_cast<int64_t>(llvm::divideCeil(n, columnsPerBlock)), m};
-    // Activations are reused by every warp of the block: stage them in
-    // shared memory; weights stream from global; sums stay in registers.
-    placement = {MemSpace::shared, MemSpace::global, MemSpace::reg};
-  } else if (isa<SoftmaxOp, RMSNormOp, AttentionOp>(op)) {
-    grid = {rows};
-  } else {
-    int64_t total = rows * (ShapedType::isDynamic(inner) ? 1 : inner);
-    grid = {std::max<int64_t>(
-        1, static_cast<int64_t>(llvm::divideCeil(total, threads * vector)))};
+    // Activations are reused by every column of the block: stage them in
+    // shared memory when a row of them fits; weights stream from global;
+    // sums stay in registers.
+    int64_t k = ShapedType::isDynamic(dims[2]) ? 0 : dims[2];
+    bool fits = k && k * 4 <= limits.sharedMemoryBytes / 4;
+    placement = {fits ? MemSpace::shared : MemSpace::global, MemSpace::global,
+                 MemSpace::reg};
   }
   int64_t unroll = 4;
   if (!ShapedType::isDynamic(inner) && inner < threads * vector * unroll)
     unroll = 1;
-  return ScheduleAttr::get(ctx, {}, {}, unroll, vector, {threads}, grid,
+  return ScheduleAttr::get(ctx, {}, {}, unroll, vector, {threads}, {},
                            std::nullopt, placement, std::nullopt, {});
 }
 

@@ -1,0 +1,147 @@
+//===- HAQAGPUPasses.td - GPU target passes (CUDA, OpenCL) -*- tablegen -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_GPU_PASSES_TD
+#define HAQA_GPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def HAQAGPUCheckLimitsPass
+    : Pass<"haqa-gpu-check-limits", "::mlir::ModuleOp"> {
+  let summary = "reject kernel schedules the target GPU cannot run";
+  let description = [{
+    Checks every haqa kernel's `#haqa.schedule` against a hardware profile
+    (`hardware/<profile>.json`) before anything is compiled: threads per
+    block (in total and per dimension), the blocks of `grid`, and the shared
+    memory that `placement = shared` stages per block. The error names the
+    limit and the profile it comes from:
+
+    ```
+    error: 'haqa.silu' op schedule has 2048 threads per block; NVIDIA H100
+    SXM5 80GB (h100) allows at most 1024 (max_threads_per_block)
+    ```
+  }];
+  let options = [
+    Option<"profile", "profile", "std::string", /*default=*/"\"h100\"",
+           "hardware profile id (hardware/<id>.json) or a path to one">,
+    Option<"hardwareDir", "hardware-dir", "std::string", /*default=*/"\"\"",
+           "directory of the profiles (default: the installed hardware/)">,
+  ];
+}
+
+def HAQAGPUApplySchedulePass
+    : Pass<"haqa-gpu-apply-schedule", "::mlir::func::FuncOp"> {
+  let summary = "map each kernel's linalg ops to GPU blocks and threads";
+  let description = [{
+    Runs on the output of convert-haqa-to-linalg (tensors). For every linalg
+    op, with the `#haqa.schedule` of its kernel (linalg ops of no kernel,
+    such as fills, get a flat default), the GPU fields become upstream
+    transforms:
+
+    - Blocks: an scf.forall over the parallel loops, mapped to
+      `#gpu.block<linear_dim_i>`, each iteration one block tile. A kernel
+      dimension's block tile is `tile[d]`; without one it is what the
+      block's threads cover.
+    - `threads = [x, y, z]`: x threads along the innermost parallel loop
+      (innermost in `order`), y along the next, z along the next, each with
+      `vector` elements of the innermost loop; `threads = [n]`: n threads
+      filling the parallel loops innermost first. Where a loop splits evenly
+      over fewer threads, fewer are used (no partial tiles). An scf.forall
+      mapped to `#gpu.thread<linear_dim_i>`; threads without work idle.
+    - `tile[d]` of a reduction dimension: an scf.for over K steps around
+      the thread loop (the block walks K in steps; staged operands are
+      staged per step).
+    - `placement[i] = shared`: operand i's block tile is copied into a
+      workgroup-memory buffer by all the threads of the block
+      (`#gpu.address_space<workgroup>`), read from there by the compute;
+      `register`: each thread copies its tile of operand i (or, for the
+      result, accumulates it) into private memory
+      (`#gpu.address_space<private>`) and writes it back.
+    - `order`: the order of each thread's loops (and which loop is
+      contiguous across threads).
+    - `vector = V`: each thread's innermost loop is cut into V-wide pieces
+      and vectorized (128-bit loads for V = 4 x f32).
+    - `unroll = U`: each thread's innermost loop is unrolled U times.
+    - `grid = [x, y, z]`: the launch has x*y*z blocks and each block walks
+      the block tiles with a stride of the grid (default: one block per
+      tile).
+
+    Workgroup memory beyond `shared-memory-bytes` per launch is an error.
+  }];
+  let options = [
+    Option<"defaultThreads", "default-threads", "int64_t", /*default=*/"256",
+           "threads per block of linalg ops without a schedule">,
+    Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
+           /*default=*/"49152",
+           "static workgroup memory a block may use (48 KiB: CUDA's static "
+           "limit)">,
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::affine::AffineDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect",
+  ];
+}
+
+def HAQAGPUMapForallPass
+    : Pass<"haqa-gpu-map-forall", "::mlir::func::FuncOp"> {
+  let summary = "scf.forall mapped to blocks and threads to gpu.launch";
+  let description = [{
+    After bufferization: every scf.forall mapped to `#gpu.block<...>`
+    becomes a gpu.launch with one block per iteration (or `haqa.grid`
+    blocks walking the iterations with a grid stride); the scf.forall ops
+    mapped to `#gpu.thread<...>` inside it become code run by the thread
+    whose linear id is the iteration, guarded where the block has more
+    threads than iterations, and followed by a gpu.barrier when more work
+    of the same block follows. Linear dimension 0 is the fastest varying.
+    Workgroup and private buffers allocated in the launch become
+    gpu.launch workgroup / private attributions; memref.copy in the launch
+    becomes linalg.copy (loops of the thread making it).
+  }];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::linalg::LinalgDialect",
+  ];
+}
+
+def HAQAGPUHostMemoryPass
+    : Pass<"haqa-gpu-host-memory", "::mlir::func::FuncOp"> {
+  let summary = "host-side buffers and copies to gpu.alloc / gpu.memcpy";
+  let description = [{
+    After haqa-gpu-map-forall, the host part of a function only launches
+    kernels; every buffer it allocates lives on the device (memref.alloc
+    becomes gpu.alloc, memref.dealloc gpu.dealloc) and every copy it makes
+    is a gpu.memcpy. A scalar the host reads (memref.load: attention's last
+    visible position, which sizes its loops) is copied back into host memory
+    first. Any other host-side read or write of memory (a linalg op left
+    outside a launch, a strided copy) is an error: it would dereference a
+    device pointer on the host.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def HAQAGPULowerVectorPass : Pass<"haqa-gpu-lower-vector"> {
+  let summary = "lower vector ops to the 1-D loads, stores and arithmetic "
+                "that convert-gpu-to-nvvm takes";
+  let description = [{
+    convert-gpu-to-nvvm converts 1-D vector ops but applies none of the
+    vector lowering rewrites that convert-vector-to-llvm runs first. This
+    pass runs them: leading unit dimensions are dropped, transfers with
+    permutation maps become minor-identity ones, 1-D in-bounds transfers
+    become vector.load / vector.store (128-bit loads for 4 x f32), and
+    multi-reductions, broadcasts, transposes, shape casts and vector.step
+    become 1-D operations. Run it after convert-vector-to-scf.
+  }];
+  let dependentDialects = [
+    "::mlir::vector::VectorDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect",
+  ];
+}
+
+#endif // HAQA_GPU_PASSES_TD

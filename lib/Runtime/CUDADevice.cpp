@@ -1,0 +1,411 @@
+//===- CUDADevice.cpp - NVIDIA GPU target: lowering, JIT, timing -*- C++ -*-=//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Runtime/CUDADevice.h"
+#include "CUDADriver.h"
+#include "haqa/Conversion/Passes.h"
+#include "haqa/Hardware/Profile.h"
+#include "haqa/Target/CPU/Passes.h"
+#include "haqa/Target/GPU/Passes.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <chrono>
+#include <mutex>
+
+using namespace mlir;
+using namespace mlir::haqa;
+
+namespace {
+
+llvm::Error error(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+}
+
+void registerPipelinePasses() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (!PassInfo::lookup("one-shot-bufferize"))
+      registerAllPasses();
+    if (!PassInfo::lookup("convert-haqa-to-linalg"))
+      registerHAQAConversionPasses();
+    if (!PassInfo::lookup("haqa-cpu-drop-aliased-results"))
+      registerHAQACPUPasses();
+    if (!PassInfo::lookup("haqa-gpu-apply-schedule"))
+      registerHAQAGPUPasses();
+  });
+}
+
+llvm::Expected<HardwareProfile> loadProfile(llvm::StringRef profile) {
+  if (llvm::sys::fs::exists(profile) &&
+      !llvm::sys::fs::is_directory(profile)) {
+    auto buf = llvm::MemoryBuffer::getFile(profile);
+    if (!buf)
+      return error("cannot read " + profile + ": " + buf.getError().message());
+    return parseHardwareProfile((*buf)->getBuffer(), profile);
+  }
+  return findHardwareProfile(profile, getDefaultHardwareDir());
+}
+
+} // namespace
+
+llvm::Error
+mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
+                                      const CUDALoweringOptions &options) {
+  registerPipelinePasses();
+  std::string chip = options.chip;
+  int64_t sharedBytes = 48 * 1024;
+  std::string check;
+  if (!options.profile.empty()) {
+    auto hw = loadProfile(options.profile);
+    if (!hw)
+      return hw.takeError();
+    if (hw->kind != TargetKind::CUDA)
+      return error("profile '" + hw->id + "' is not an NVIDIA GPU");
+    if (chip.empty())
+      chip = hw->arch;
+    sharedBytes = hw->getLimits().sharedMemoryBytes;
+    check = llvm::formatv("haqa-gpu-check-limits{{profile={0}},",
+                          options.profile)
+                .str();
+  }
+  if (chip.empty())
+    chip = "sm_80";
+  if (options.format != "isa" && options.format != "bin" &&
+      options.format != "fatbin")
+    return error("unknown CUDA output format '" + options.format +
+                 "' (expected isa, bin or fatbin)");
+  std::string text = llvm::formatv(
+      "{0}"
+      "convert-haqa-to-linalg{{outline-kernels=true},"
+      "func.func(haqa-gpu-apply-schedule{{shared-memory-bytes={1}}),"
+      "func.func(lower-vector-mask),"
+      "canonicalize,cse,"
+      "one-shot-bufferize{{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "drop-equivalent-buffer-results,"
+      "haqa-cpu-drop-aliased-results,"
+      "buffer-results-to-out-params{{hoist-static-allocs=true "
+      "modify-public-functions=true},"
+      "canonicalize,cse,"
+      "func.func(haqa-gpu-map-forall),"
+      "canonicalize,"
+      "func.func(haqa-gpu-host-memory),"
+      "convert-linalg-to-loops,"
+      "func.func(convert-vector-to-scf{{full-unroll=true}),"
+      "func.func(haqa-gpu-lower-vector),"
+      "gpu-kernel-outlining,"
+      "nvvm-attach-target{{chip={2} features={3} O=3},"
+      "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+      "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+      "reconcile-unrealized-casts),"
+      "convert-vector-to-llvm,finalize-memref-to-llvm,convert-arith-to-llvm,"
+      "convert-index-to-llvm,convert-math-to-llvm,convert-cf-to-llvm,"
+      "convert-func-to-llvm,gpu-to-llvm,reconcile-unrealized-casts,"
+      "gpu-module-to-binary{{format={4} toolkit={5}}",
+      check, sharedBytes, chip, options.features, options.format,
+      options.toolkit);
+  std::string diag;
+  llvm::raw_string_ostream os(diag);
+  if (failed(parsePassPipeline(text, pm, os)))
+    return error("the CUDA pipeline text does not parse: " + diag);
+  return llvm::Error::success();
+}
+
+namespace {
+struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
+  Option<std::string> profile{*this, "profile",
+                              llvm::cl::desc("hardware profile checked")};
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("sm_XY (default: the profile's)")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX ISA feature"),
+                               llvm::cl::init("+ptx80")};
+  Option<std::string> format{*this, "format",
+                             llvm::cl::desc("isa, bin or fatbin"),
+                             llvm::cl::init("isa")};
+};
+} // namespace
+
+void mlir::haqa::registerCUDAPipelines() {
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "haqa-cuda-lower",
+      "lower haqa kernels (with their schedules) to host LLVM plus PTX / "
+      "cubin for an NVIDIA GPU",
+      [](OpPassManager &pm, const CUDAPipelineOptions &o) {
+        CUDALoweringOptions options;
+        options.profile = o.profile;
+        options.chip = o.chip;
+        options.features = o.features;
+        options.format = o.format;
+        if (llvm::Error e = buildCUDALoweringPipeline(pm, options))
+          llvm::report_fatal_error(llvm::Twine("haqa-cuda-lower: ") +
+                                   llvm::toString(std::move(e)));
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// Device
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+using namespace mlir::haqa::cuda;
+
+/// Device copies of a call's buffers, freed on destruction.
+class DeviceBuffers {
+public:
+  DeviceBuffers(const Driver &d) : d(d) {}
+  ~DeviceBuffers() {
+    for (CUdeviceptr p : ptrs)
+      if (p)
+        d.cuMemFree(p);
+  }
+  llvm::Error upload(llvm::ArrayRef<BufferRef> args) {
+    for (const BufferRef &b : args) {
+      CUdeviceptr p = 0;
+      size_t bytes = static_cast<size_t>(b.getNumBytes());
+      if (bytes)
+        if (llvm::Error e = check(d.cuMemAlloc(&p, bytes), "cuMemAlloc"))
+          return e;
+      ptrs.push_back(p);
+      if (bytes)
+        if (llvm::Error e =
+                check(d.cuMemcpyHtoD(p, b.data, bytes), "cuMemcpyHtoD"))
+          return e;
+    }
+    return llvm::Error::success();
+  }
+  llvm::Error download(llvm::ArrayRef<BufferRef> args) {
+    for (auto [b, p] : llvm::zip(args, ptrs))
+      if (size_t bytes = static_cast<size_t>(b.getNumBytes()))
+        if (llvm::Error e =
+                check(d.cuMemcpyDtoH(b.data, p, bytes), "cuMemcpyDtoH"))
+          return e;
+    return llvm::Error::success();
+  }
+  SmallVector<void *> pointers() const {
+    SmallVector<void *> v;
+    for (CUdeviceptr p : ptrs)
+      v.push_back(reinterpret_cast<void *>(p));
+    return v;
+  }
+
+private:
+  const Driver &d;
+  SmallVector<CUdeviceptr> ptrs;
+};
+
+class CUDAExecutable : public Executable {
+public:
+  CUDAExecutable(const Driver &d, std::unique_ptr<ExecutionEngine> engine)
+      : d(d), engine(std::move(engine)) {}
+
+  llvm::Error run(llvm::StringRef function,
+                  llvm::ArrayRef<BufferRef> args) override {
+    auto fn = lookup(function);
+    if (!fn)
+      return fn.takeError();
+    DeviceBuffers buffers(d);
+    if (llvm::Error e = buffers.upload(args))
+      return e;
+    if (llvm::Error e = call(*fn, args, buffers))
+      return e;
+    return buffers.download(args);
+  }
+
+  /// The buffers stay on the device; each sample is the time between CUDA
+  /// events recorded before and after one call (every kernel and copy it
+  /// makes, launch gaps included).
+  llvm::Expected<TimingStats> time(llvm::StringRef function,
+                                   llvm::ArrayRef<BufferRef> args,
+                                   const TimingOptions &options) override {
+    auto fn = lookup(function);
+    if (!fn)
+      return fn.takeError();
+    DeviceBuffers buffers(d);
+    if (llvm::Error e = buffers.upload(args))
+      return std::move(e);
+    for (int i = 0; i < options.warmup; ++i)
+      if (llvm::Error e = call(*fn, args, buffers))
+        return std::move(e);
+    CUevent start = nullptr, stop = nullptr;
+    if (llvm::Error e = check(d.cuEventCreate(&start, 0), "cuEventCreate"))
+      return std::move(e);
+    if (llvm::Error e = check(d.cuEventCreate(&stop, 0), "cuEventCreate")) {
+      d.cuEventDestroy(start);
+      return std::move(e);
+    }
+    auto cleanup = llvm::make_scope_exit([&] {
+      d.cuEventDestroy(start);
+      d.cuEventDestroy(stop);
+    });
+    std::vector<double> samples;
+    auto begin = std::chrono::steady_clock::now();
+    for (int i = 0; i < options.repeats; ++i) {
+      if (llvm::Error e = check(d.cuEventRecord(start, nullptr), "cuEventRecord"))
+        return std::move(e);
+      if (llvm::Error e = call(*fn, args, buffers))
+        return std::move(e);
+      if (llvm::Error e = check(d.cuEventRecord(stop, nullptr), "cuEventRecord"))
+        return std::move(e);
+      if (llvm::Error e =
+              check(d.cuEventSynchronize(stop), "cuEventSynchronize"))
+        return std::move(e);
+      float ms = 0;
+      if (llvm::Error e = check(d.cuEventElapsedTime(&ms, start, stop),
+                                "cuEventElapsedTime"))
+        return std::move(e);
+      samples.push_back(ms);
+      double spent = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - begin)
+                         .count();
+      if (samples.size() >= 3 && spent > options.maxSeconds)
+        break;
+    }
+    if (llvm::Error e = buffers.download(args))
+      return std::move(e);
+    return TimingStats::of(std::move(samples));
+  }
+
+private:
+  const Driver &d;
+  std::unique_ptr<ExecutionEngine> engine;
+  llvm::StringMap<void (*)(void **)> functions;
+
+  llvm::Error call(void (*fn)(void **), llvm::ArrayRef<BufferRef> args,
+                   const DeviceBuffers &buffers) {
+    PackedMemRefArgs packed(args, buffers.pointers());
+    fn(packed.get());
+    if (llvm::Error e = takeWrapperError())
+      return e;
+    return check(d.cuCtxSynchronize(), "cuCtxSynchronize (a kernel failed)");
+  }
+
+  llvm::Expected<void (*)(void **)> lookup(llvm::StringRef name) {
+    auto it = functions.find(name);
+    if (it != functions.end())
+      return it->second;
+    auto fn = engine->lookupPacked(name);
+    if (!fn)
+      return fn.takeError();
+    functions[name] = *fn;
+    return *fn;
+  }
+};
+
+} // namespace
+
+bool mlir::haqa::isCUDAAvailable(std::string *why) {
+  auto d = getDriver();
+  if (d)
+    return true;
+  std::string msg = llvm::toString(d.takeError());
+  if (why)
+    *why = msg;
+  return false;
+}
+
+llvm::Expected<std::unique_ptr<CUDADevice>>
+mlir::haqa::CUDADevice::create(CUDALoweringOptions options) {
+  auto drv = getDriver();
+  if (!drv)
+    return drv.takeError();
+  const Driver &d = *drv;
+  CUdevice dev = 0;
+  if (llvm::Error e = check(d.cuDeviceGet(&dev, 0), "cuDeviceGet"))
+    return std::move(e);
+  CUcontext ctx = nullptr;
+  if (llvm::Error e = check(d.cuDevicePrimaryCtxRetain(&ctx, dev),
+                            "cuDevicePrimaryCtxRetain"))
+    return std::move(e);
+  if (llvm::Error e = check(d.cuCtxSetCurrent(ctx), "cuCtxSetCurrent"))
+    return std::move(e);
+  char name[256] = {0};
+  d.cuDeviceGetName(name, sizeof(name) - 1, dev);
+  int major = 0, minor = 0;
+  d.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                         dev);
+  d.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                         dev);
+  std::unique_ptr<CUDADevice> device(new CUDADevice());
+  if (options.chip.empty())
+    options.chip = llvm::formatv("sm_{0}{1}", major, minor).str();
+  device->name =
+      llvm::formatv("cuda ({0}, {1})", name, options.chip).str();
+  device->options = std::move(options);
+  return device;
+}
+
+llvm::Expected<std::unique_ptr<Executable>>
+mlir::haqa::CUDADevice::compile(ModuleOp module) {
+  auto drv = getDriver();
+  if (!drv)
+    return drv.takeError();
+  MLIRContext *ctx = module.getContext();
+  {
+    DialectRegistry all;
+    registerAllDialects(all);
+    registerAllExtensions(all);
+    registerAllToLLVMIRTranslations(all);
+    registerAllGPUToLLVMIRTranslations(all);
+    ctx->appendDialectRegistry(all);
+  }
+  PassManager pm(ctx);
+  if (llvm::Error e = buildCUDALoweringPipeline(pm, options))
+    return std::move(e);
+  std::string diagnostics;
+  {
+    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+      llvm::raw_string_ostream os(diagnostics);
+      os << d.getLocation() << ": " << d << "\n";
+      return success();
+    });
+    if (failed(pm.run(module)))
+      return error("CUDA lowering failed:\n" + diagnostics);
+  }
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb)
+    return jtmb.takeError();
+  auto tm = jtmb->createTargetMachine();
+  if (!tm)
+    return tm.takeError();
+  ExecutionEngineOptions engineOptions;
+  auto transformer = makeOptimizingTransformer(2, 0, tm->get());
+  engineOptions.transformer = transformer;
+  auto engine = ExecutionEngine::create(module, engineOptions, std::move(*tm));
+  if (!engine)
+    return engine.takeError();
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    for (const WrapperSymbol &s : getWrapperSymbols())
+      map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
+                               llvm::JITSymbolFlags::Exported};
+    return map;
+  });
+  // Loads every kernel module (the gpu.binary constructors).
+  (*engine)->initialize();
+  if (llvm::Error e = takeWrapperError())
+    return error("loading the kernels on the GPU failed: " +
+                 llvm::toString(std::move(e)));
+  return std::make_unique<CUDAExecutable>(*drv, std::move(*engine));
+}

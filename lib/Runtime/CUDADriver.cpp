@@ -1,0 +1,282 @@
+//===- CUDADriver.cpp - the CUDA driver API and the mgpu* wrappers -*- C++ -*-//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// The upstream GPU lowering (gpu-to-llvm and the gpu.binary translation)
+// calls a small runtime, mgpu*, that Debian's MLIR does not ship. These are
+// HAQA's own, over the driver API: every stream is the context's default
+// stream (so events recorded there time everything a call launched), and a
+// failure is recorded for the caller instead of aborting.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CUDADriver.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include <dlfcn.h>
+#include <mutex>
+
+using namespace mlir::haqa;
+using namespace mlir::haqa::cuda;
+
+namespace {
+
+struct Loaded {
+  Driver driver{};
+  std::string error;
+};
+
+Loaded &load() {
+  static Loaded loaded;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+    if (!lib) {
+      const char *why = dlerror();
+      loaded.error = std::string("no CUDA driver: cannot open libcuda.so.1") +
+                     (why ? std::string(" (") + why + ")" : "");
+      return;
+    }
+    Driver &d = loaded.driver;
+    bool missing = false;
+    auto bind = [&](auto &fn, const char *name) {
+      void *p = dlsym(lib, name);
+      if (!p && !missing) {
+        loaded.error =
+            std::string("the CUDA driver has no entry point ") + name;
+        missing = true;
+      }
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
+    };
+    bind(d.cuInit, "cuInit");
+    bind(d.cuDeviceGetCount, "cuDeviceGetCount");
+    bind(d.cuDeviceGet, "cuDeviceGet");
+    bind(d.cuDeviceGetName, "cuDeviceGetName");
+    bind(d.cuDeviceGetAttribute, "cuDeviceGetAttribute");
+    bind(d.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    bind(d.cuCtxSetCurrent, "cuCtxSetCurrent");
+    bind(d.cuCtxSynchronize, "cuCtxSynchronize");
+    bind(d.cuModuleLoadData, "cuModuleLoadData");
+    bind(d.cuModuleLoadDataEx, "cuModuleLoadDataEx");
+    bind(d.cuModuleUnload, "cuModuleUnload");
+    bind(d.cuModuleGetFunction, "cuModuleGetFunction");
+    bind(d.cuLaunchKernel, "cuLaunchKernel");
+    bind(d.cuMemAlloc, "cuMemAlloc_v2");
+    bind(d.cuMemAllocManaged, "cuMemAllocManaged");
+    bind(d.cuMemFree, "cuMemFree_v2");
+    bind(d.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+    bind(d.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+    bind(d.cuMemcpyAsync, "cuMemcpyAsync");
+    bind(d.cuMemsetD32Async, "cuMemsetD32Async");
+    bind(d.cuMemsetD16Async, "cuMemsetD16Async");
+    bind(d.cuStreamSynchronize, "cuStreamSynchronize");
+    bind(d.cuStreamWaitEvent, "cuStreamWaitEvent");
+    bind(d.cuEventCreate, "cuEventCreate");
+    bind(d.cuEventDestroy, "cuEventDestroy_v2");
+    bind(d.cuEventRecord, "cuEventRecord");
+    bind(d.cuEventSynchronize, "cuEventSynchronize");
+    bind(d.cuEventElapsedTime, "cuEventElapsedTime");
+    bind(d.cuGetErrorName, "cuGetErrorName");
+    bind(d.cuGetErrorString, "cuGetErrorString");
+    if (missing)
+      return;
+    if (CUresult r = d.cuInit(0); r != CUDA_SUCCESS) {
+      loaded.error = "cuInit failed: " + describe(r);
+      return;
+    }
+    int count = 0;
+    if (d.cuDeviceGetCount(&count) != CUDA_SUCCESS || count == 0)
+      loaded.error = "the CUDA driver sees no device";
+  });
+  return loaded;
+}
+
+std::mutex wrapperErrorMutex;
+std::string wrapperError;
+
+/// The driver for a wrapper: loaded by the time any compiled code runs.
+const Driver &drv() { return load().driver; }
+
+bool ok(CUresult r, const char *call) {
+  if (r == CUDA_SUCCESS)
+    return true;
+  recordWrapperError(r, call);
+  return false;
+}
+
+} // namespace
+
+llvm::Expected<const Driver &> cuda::getDriver() {
+  Loaded &l = load();
+  if (!l.error.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), l.error);
+  return l.driver;
+}
+
+std::string cuda::describe(CUresult r) {
+  const Driver &d = load().driver;
+  const char *name = nullptr, *text = nullptr;
+  if (d.cuGetErrorName)
+    d.cuGetErrorName(r, &name);
+  if (d.cuGetErrorString)
+    d.cuGetErrorString(r, &text);
+  return llvm::formatv("{0} ({1})", name ? name : "CUDA error",
+                       text ? text : std::to_string(r))
+      .str();
+}
+
+llvm::Error cuda::check(CUresult r, const char *call) {
+  if (r == CUDA_SUCCESS)
+    return llvm::Error::success();
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 std::string(call) + ": " + describe(r));
+}
+
+void cuda::recordWrapperError(CUresult r, const char *call) {
+  std::lock_guard<std::mutex> lock(wrapperErrorMutex);
+  if (wrapperError.empty())
+    wrapperError = std::string(call) + ": " + describe(r);
+}
+
+llvm::Error cuda::takeWrapperError() {
+  std::lock_guard<std::mutex> lock(wrapperErrorMutex);
+  if (wrapperError.empty())
+    return llvm::Error::success();
+  std::string e = std::move(wrapperError);
+  wrapperError.clear();
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), e);
+}
+
+//===----------------------------------------------------------------------===//
+// mgpu* wrappers, with the signatures the upstream lowering declares.
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+static CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
+  CUmodule m = nullptr;
+  ok(drv().cuModuleLoadData(&m, data), "cuModuleLoadData");
+  return m;
+}
+
+static CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
+  CUmodule m = nullptr;
+  char log[8192] = {0};
+  int options[] = {CU_JIT_OPTIMIZATION_LEVEL, CU_JIT_ERROR_LOG_BUFFER,
+                   CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void *values[] = {reinterpret_cast<void *>(static_cast<intptr_t>(optLevel)),
+                    log, reinterpret_cast<void *>(sizeof(log))};
+  CUresult r = drv().cuModuleLoadDataEx(&m, data, 3, options, values);
+  if (r != CUDA_SUCCESS) {
+    std::lock_guard<std::mutex> lock(wrapperErrorMutex);
+    if (wrapperError.empty())
+      wrapperError = "cuModuleLoadDataEx (PTX JIT): " + describe(r) +
+                     (log[0] ? std::string("\n") + log : "");
+  }
+  return m;
+}
+
+static void mgpuModuleUnload(CUmodule m) {
+  if (m)
+    ok(drv().cuModuleUnload(m), "cuModuleUnload");
+}
+
+static CUfunction mgpuModuleGetFunction(CUmodule m, const char *name) {
+  CUfunction f = nullptr;
+  if (m)
+    ok(drv().cuModuleGetFunction(&f, m, name), "cuModuleGetFunction");
+  return f;
+}
+
+static void mgpuLaunchKernel(CUfunction f, intptr_t gx, intptr_t gy,
+                             intptr_t gz, intptr_t bx, intptr_t by,
+                             intptr_t bz, int32_t smem, CUstream stream,
+                             void **params, void **extra,
+                             size_t /*paramsCount*/) {
+  if (!f) {
+    std::lock_guard<std::mutex> lock(wrapperErrorMutex);
+    if (wrapperError.empty())
+      wrapperError = "cuLaunchKernel: the kernel did not load";
+    return;
+  }
+  ok(drv().cuLaunchKernel(f, gx, gy, gz, bx, by, bz, smem, stream, params,
+                          extra),
+     "cuLaunchKernel");
+}
+
+// Every stream is the default stream: kernels and copies of one call run
+// in order, and events on it time them all.
+static CUstream mgpuStreamCreate() { return nullptr; }
+static void mgpuStreamDestroy(CUstream) {}
+static void mgpuStreamSynchronize(CUstream s) {
+  ok(drv().cuStreamSynchronize(s), "cuStreamSynchronize (a kernel failed)");
+}
+static void mgpuStreamWaitEvent(CUstream s, CUevent e) {
+  ok(drv().cuStreamWaitEvent(s, e, 0), "cuStreamWaitEvent");
+}
+static CUevent mgpuEventCreate() {
+  CUevent e = nullptr;
+  ok(drv().cuEventCreate(&e, /*CU_EVENT_DISABLE_TIMING=*/2), "cuEventCreate");
+  return e;
+}
+static void mgpuEventDestroy(CUevent e) {
+  ok(drv().cuEventDestroy(e), "cuEventDestroy");
+}
+static void mgpuEventSynchronize(CUevent e) {
+  ok(drv().cuEventSynchronize(e), "cuEventSynchronize");
+}
+static void mgpuEventRecord(CUevent e, CUstream s) {
+  ok(drv().cuEventRecord(e, s), "cuEventRecord");
+}
+
+static void *mgpuMemAlloc(uint64_t bytes, CUstream, bool hostShared) {
+  CUdeviceptr p = 0;
+  if (!bytes)
+    return nullptr;
+  if (hostShared)
+    ok(drv().cuMemAllocManaged(&p, bytes, /*CU_MEM_ATTACH_GLOBAL=*/1),
+       "cuMemAllocManaged");
+  else
+    ok(drv().cuMemAlloc(&p, bytes), "cuMemAlloc");
+  return reinterpret_cast<void *>(p);
+}
+static void mgpuMemFree(void *p, CUstream) {
+  if (p)
+    ok(drv().cuMemFree(reinterpret_cast<CUdeviceptr>(p)), "cuMemFree");
+}
+static void mgpuMemcpy(void *dst, void *src, size_t bytes, CUstream s) {
+  ok(drv().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                         reinterpret_cast<CUdeviceptr>(src), bytes, s),
+     "cuMemcpyAsync");
+}
+static void mgpuMemset32(void *dst, unsigned value, size_t count,
+                         CUstream s) {
+  ok(drv().cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+                            s),
+     "cuMemsetD32Async");
+}
+static void mgpuMemset16(void *dst, unsigned short value, size_t count,
+                         CUstream s) {
+  ok(drv().cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+                            s),
+     "cuMemsetD16Async");
+}
+
+} // extern "C"
+
+llvm::ArrayRef<WrapperSymbol> cuda::getWrapperSymbols() {
+#define SYM(f) {#f, reinterpret_cast<void *>(&f)}
+  static const WrapperSymbol symbols[] = {
+      SYM(mgpuModuleLoad),       SYM(mgpuModuleLoadJIT),
+      SYM(mgpuModuleUnload),     SYM(mgpuModuleGetFunction),
+      SYM(mgpuLaunchKernel),     SYM(mgpuStreamCreate),
+      SYM(mgpuStreamDestroy),    SYM(mgpuStreamSynchronize),
+      SYM(mgpuStreamWaitEvent),  SYM(mgpuEventCreate),
+      SYM(mgpuEventDestroy),     SYM(mgpuEventSynchronize),
+      SYM(mgpuEventRecord),      SYM(mgpuMemAlloc),
+      SYM(mgpuMemFree),          SYM(mgpuMemcpy),
+      SYM(mgpuMemset32),         SYM(mgpuMemset16),
+  };
+#undef SYM
+  return symbols;
+}

@@ -1,0 +1,585 @@
+//===- ApplySchedule.cpp - #haqa.schedule as GPU blocks / threads -*- C++ -*-=//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Each linalg op of a kernel becomes a block-level scf.forall (one block
+// tile per iteration), an optional scf.for over K steps, staging copies to
+// workgroup memory, a thread-level scf.forall, and per-thread loops that
+// are vectorized and unrolled. Mapping the foralls to gpu.launch happens
+// after bufferization (haqa-gpu-map-forall).
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Target/GPU/Passes.h"
+#include "haqa/Target/ScheduleUtils.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
+#include "llvm/Support/MathExtras.h"
+
+namespace mlir::haqa {
+#define GEN_PASS_DEF_HAQAGPUAPPLYSCHEDULEPASS
+#include "haqa/Target/GPU/Passes.h.inc"
+} // namespace mlir::haqa
+
+using namespace mlir;
+using namespace mlir::haqa;
+
+namespace {
+
+constexpr int64_t kDynamicExtent = 1 << 20;
+/// Threads per block of kv_write (one block per new row).
+constexpr int64_t kKVWriteThreads = 128;
+
+/// How one linalg op's loops map to the GPU.
+struct LoopPlan {
+  unsigned numLoops = 0;
+  SmallVector<utils::IteratorType> iters;
+  SmallVector<int64_t> ranges;      ///< static ranges (dynamic: ShapedType)
+  SmallVector<unsigned> loopOrder;  ///< loops, outermost first (`order`)
+  SmallVector<int64_t> blockTile;   ///< per loop; 0: whole range
+  SmallVector<int64_t> kStep;       ///< per reduction loop; 0: whole range
+  SmallVector<int64_t> threadsPer;  ///< per parallel loop; 0: none
+  int64_t vector = 1, unroll = 1;
+  int64_t totalThreads = 1;
+  SmallVector<int64_t> grid;
+  ArrayRef<MemSpace> placement;
+  DenseI64ArrayAttr operands; ///< haqa.operands: kernel operand per operand
+};
+
+int64_t extentOf(int64_t range) {
+  return ShapedType::isDynamic(range) ? kDynamicExtent : range;
+}
+
+/// Threads for a loop of `extent` elements, `per` each, at most `limit`:
+/// the most that split it into equal whole pieces when that is at least
+/// half of what could be used (no partial tiles, no dynamic sizes), else
+/// as many as there are pieces.
+int64_t evenThreads(int64_t extent, int64_t per, int64_t limit) {
+  int64_t want = llvm::divideCeil(extent, per);
+  int64_t t = std::clamp<int64_t>(want, 1, limit);
+  if (extent == kDynamicExtent || extent % per != 0 || want % t == 0)
+    return t;
+  for (int64_t d = t; d * 2 >= t; --d)
+    if (want % d == 0)
+      return d;
+  return t;
+}
+
+/// Works out the plan of `op` under `schedule` (see the pass description).
+FailureOr<LoopPlan> planLoops(linalg::LinalgOp op, ScheduleAttr schedule,
+                              int64_t defaultThreads) {
+  LoopPlan p;
+  unsigned n = op.getNumLoops();
+  p.numLoops = n;
+  p.iters = op.getIteratorTypesArray();
+  p.ranges = op.getStaticLoopRanges();
+  SmallVector<int64_t> loopDims(n);
+  if (auto dims = op->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_dims"))
+    loopDims.assign(dims.asArrayRef().begin(), dims.asArrayRef().end());
+  else
+    for (unsigned i = 0; i < n; ++i)
+      loopDims[i] = i;
+  if (loopDims.size() != n)
+    return op.emitOpError("haqa.loop_dims does not match the loops");
+  int64_t kernelDims = n ? *llvm::max_element(loopDims) + 1 : 0;
+  if (schedule)
+    kernelDims = std::max<int64_t>(kernelDims, schedule.getOrder().size());
+  SmallVector<SmallVector<unsigned>> loopsOf(kernelDims);
+  for (unsigned l = 0; l < n; ++l)
+    loopsOf[loopDims[l]].push_back(l);
+
+  SmallVector<int64_t> order;
+  if (schedule)
+    order.assign(schedule.getOrder().begin(), schedule.getOrder().end());
+  if (order.empty())
+    for (int64_t d = 0; d < kernelDims; ++d)
+      order.push_back(d);
+  if (static_cast<int64_t>(order.size()) != kernelDims)
+    return op.emitOpError("schedule order has ")
+           << order.size() << " dimensions, the kernel " << kernelDims;
+  for (int64_t kd : order)
+    for (unsigned l : loopsOf[kd])
+      p.loopOrder.push_back(l);
+
+  SmallVector<int64_t> threads =
+      schedule && !schedule.getThreads().empty()
+          ? SmallVector<int64_t>(schedule.getThreads())
+          : SmallVector<int64_t>{defaultThreads};
+  for (int64_t t : threads)
+    p.totalThreads *= t;
+  p.vector = schedule ? schedule.getVector().value_or(1) : 1;
+  p.unroll = schedule ? schedule.getUnroll().value_or(1) : 1;
+  if (schedule) {
+    p.grid.assign(schedule.getGrid().begin(), schedule.getGrid().end());
+    p.placement = schedule.getPlacement();
+  }
+  p.operands = op->getAttrOfType<DenseI64ArrayAttr>("haqa.operands");
+
+  // User tiles, in units of each kernel dimension's most significant loop
+  // (K as blocks x 32 values is tiled in whole blocks).
+  SmallVector<int64_t> userTile(n, 0);
+  DenseI64ArrayAttr strides =
+      op->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_strides");
+  ArrayRef<int64_t> tileAttr = schedule ? schedule.getTile() : ArrayRef<int64_t>{};
+  for (int64_t kd = 0; kd < kernelDims && kd < (int64_t)tileAttr.size(); ++kd) {
+    if (loopsOf[kd].empty())
+      continue;
+    unsigned first = loopsOf[kd].front();
+    int64_t inner = 1;
+    if (strides && strides.size() == static_cast<int64_t>(n)) {
+      for (unsigned l : loopsOf[kd])
+        if (strides[l] > strides[first])
+          first = l;
+      inner = strides[first];
+    } else {
+      for (unsigned l : ArrayRef(loopsOf[kd]).drop_front())
+        inner *= extentOf(p.ranges[l]);
+    }
+    int64_t t = std::max<int64_t>(1, llvm::divideCeil(tileAttr[kd], inner));
+    if (t < extentOf(p.ranges[first]))
+      userTile[first] = t;
+  }
+
+  // Threads go to the parallel loops innermost first; the innermost loop
+  // of all gives each thread `vector` elements.
+  p.blockTile.assign(n, 0);
+  p.kStep.assign(n, 0);
+  p.threadsPer.assign(n, 0);
+  // With one thread count, the threads fill the loops innermost first; with
+  // [x, y, z], x goes to the innermost parallel loop, y to the next, ...
+  unsigned innermost = p.loopOrder.empty() ? 0 : p.loopOrder.back();
+  int64_t remaining = p.totalThreads;
+  unsigned rank = 0;
+  for (unsigned l : llvm::reverse(p.loopOrder)) {
+    if (p.iters[l] != utils::IteratorType::parallel)
+      continue;
+    int64_t per = (l == innermost) ? p.vector : 1;
+    int64_t extent = userTile[l] ? userTile[l] : extentOf(p.ranges[l]);
+    int64_t limit = threads.size() > 1
+                        ? (rank < threads.size() ? threads[rank] : 1)
+                        : remaining;
+    ++rank;
+    int64_t t = 1;
+    if (limit > 1)
+      t = evenThreads(extent, per, limit);
+    p.threadsPer[l] = t;
+    remaining /= t;
+    p.blockTile[l] = userTile[l] ? userTile[l]
+                                 : std::min(t * per, extentOf(p.ranges[l]));
+  }
+  for (unsigned l = 0; l < n; ++l)
+    if (p.iters[l] != utils::IteratorType::parallel && userTile[l])
+      p.kStep[l] = userTile[l];
+  return p;
+}
+
+SmallVector<OpFoldResult> indexAttrs(OpBuilder &b, ArrayRef<int64_t> v) {
+  return llvm::to_vector(llvm::map_range(
+      v, [&](int64_t s) -> OpFoldResult { return b.getIndexAttr(s); }));
+}
+
+/// Mapping attributes for `count` forall dimensions, linear_dim_0 the
+/// innermost (last) one.
+SmallVector<Attribute> linearMapping(MLIRContext *ctx, unsigned count,
+                                     bool blocks) {
+  SmallVector<Attribute> m;
+  for (unsigned i = 0; i < count; ++i) {
+    auto id = static_cast<gpu::MappingId>(
+        static_cast<uint64_t>(gpu::MappingId::LinearDim0) + (count - 1 - i));
+    m.push_back(blocks ? Attribute(gpu::GPUBlockMappingAttr::get(ctx, id))
+                       : Attribute(gpu::GPUThreadMappingAttr::get(ctx, id)));
+  }
+  return m;
+}
+
+/// A static upper bound of every dimension of `v` (a tensor).
+FailureOr<SmallVector<int64_t>> staticBounds(Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (!type.isDynamicDim(d))
+      continue;
+    FailureOr<int64_t> ub = ValueBoundsConstraintSet::computeConstantBound(
+        presburger::BoundType::UB, ValueBoundsConstraintSet::Variable(v, d),
+        /*stopCondition=*/nullptr, /*closedUB=*/true);
+    if (failed(ub))
+      return failure();
+    shape[d] = *ub;
+  }
+  return shape;
+}
+
+/// `v` copied into a new buffer in `space` (a static buffer of `v`'s upper
+/// bound shape, sliced to `v`'s sizes when they are dynamic). Adds the
+/// buffer's bytes to `bytes`.
+FailureOr<linalg::CopyOp> stage(OpBuilder &b, Location loc, Value v,
+                                gpu::AddressSpace space, int64_t &bytes) {
+  FailureOr<SmallVector<int64_t>> shape = staticBounds(v);
+  if (failed(shape))
+    return failure();
+  auto type = cast<RankedTensorType>(v.getType());
+  auto bufType = RankedTensorType::get(*shape, type.getElementType());
+  auto spaceAttr = gpu::AddressSpaceAttr::get(b.getContext(), space);
+  Value buf = bufferization::AllocTensorOp::create(
+      b, loc, bufType, ValueRange{}, Value(), Value(), spaceAttr);
+  int64_t n = 1;
+  for (int64_t s : *shape)
+    n *= s;
+  bytes += n * ((type.getElementTypeBitWidth() + 7) / 8);
+  if (!type.hasStaticShape()) {
+    SmallVector<OpFoldResult> zeros(type.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> ones(type.getRank(), b.getIndexAttr(1));
+    buf = tensor::ExtractSliceOp::create(b, loc, type, buf, zeros,
+                                         tensor::getMixedSizes(b, loc, v),
+                                         ones);
+  }
+  return linalg::CopyOp::create(b, loc, v, buf);
+}
+
+/// The plan of a copy (or any all-parallel op) run by `threads` threads of
+/// one block: innermost loop first, `vector` wide where it divides.
+LoopPlan flatPlan(linalg::LinalgOp op, int64_t threads, int64_t vector) {
+  LoopPlan cp;
+  cp.numLoops = op.getNumLoops();
+  cp.iters = op.getIteratorTypesArray();
+  cp.ranges = op.getStaticLoopRanges();
+  cp.totalThreads = threads;
+  for (unsigned l = 0; l < cp.numLoops; ++l)
+    cp.loopOrder.push_back(l);
+  cp.threadsPer.assign(cp.numLoops, 0);
+  int64_t inner = cp.numLoops ? extentOf(cp.ranges.back()) : 1;
+  cp.vector = (vector > 1 && inner % vector == 0) ? vector : 1;
+  int64_t remaining = threads;
+  for (unsigned l = cp.numLoops; l-- > 0;) {
+    if (cp.iters[l] != utils::IteratorType::parallel)
+      continue;
+    int64_t per = l + 1 == cp.numLoops ? cp.vector : 1;
+    int64_t t = 1;
+    if (remaining > 1)
+      t = evenThreads(extentOf(cp.ranges[l]), per, remaining);
+    cp.threadsPer[l] = t;
+    remaining /= t;
+  }
+  return cp;
+}
+
+class Scheduler {
+public:
+  Scheduler(IRRewriter &rw, int64_t defaultThreads, int64_t sharedLimit)
+      : rw(rw), defaultThreads(defaultThreads), sharedLimit(sharedLimit) {}
+
+  LogicalResult run(linalg::LinalgOp op);
+  LogicalResult threadLevel(linalg::LinalgOp op, const LoopPlan &p);
+
+private:
+  IRRewriter &rw;
+  int64_t defaultThreads, sharedLimit;
+
+  MemSpace placementOf(const LoopPlan &p, unsigned operand) const {
+    if (!p.operands || operand >= p.operands.size())
+      return MemSpace::global;
+    int64_t k = p.operands[operand];
+    if (k < 0 || k >= static_cast<int64_t>(p.placement.size()))
+      return MemSpace::global;
+    return p.placement[k];
+  }
+
+  LogicalResult perThread(linalg::LinalgOp op, const LoopPlan &p);
+  LogicalResult runOnOneThread(linalg::LinalgOp op);
+};
+
+/// An op with no parallel loop (a reduction to a scalar, a 0-d fill): one
+/// block of one thread, an scf.forall of one iteration at each level.
+LogicalResult Scheduler::runOnOneThread(linalg::LinalgOp op) {
+  if (op->getNumResults() != 1)
+    return op.emitOpError("has no parallel loop and not one result");
+  Location loc = op.getLoc();
+  MLIRContext *ctx = rw.getContext();
+  Value init = op.getDpsInitOperand(0)->get();
+  auto type = cast<RankedTensorType>(init.getType());
+  auto wrap = [&](Value dest, bool blocks,
+                  function_ref<Value(OpBuilder &, Value)> body) {
+    auto forall = scf::ForallOp::create(
+        rw, loc, ArrayRef<OpFoldResult>{rw.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{rw.getIndexAttr(1)},
+        ArrayRef<OpFoldResult>{rw.getIndexAttr(1)}, ValueRange{dest},
+        rw.getArrayAttr(linearMapping(ctx, 1, blocks)));
+    OpBuilder::InsertionGuard g(rw);
+    rw.setInsertionPointToStart(forall.getBody());
+    Value v = body(rw, forall.getRegionIterArgs()[0]);
+    rw.setInsertionPointToStart(forall.getTerminator().getBody());
+    SmallVector<OpFoldResult> zeros(type.getRank(), rw.getIndexAttr(0));
+    SmallVector<OpFoldResult> ones(type.getRank(), rw.getIndexAttr(1));
+    tensor::ParallelInsertSliceOp::create(
+        rw, loc, v, forall.getRegionIterArgs()[0], zeros,
+        tensor::getMixedSizes(rw, loc, init), ones);
+    return forall;
+  };
+  rw.setInsertionPoint(op);
+  scf::ForallOp outer = wrap(init, true, [&](OpBuilder &, Value blockOut) {
+    return wrap(blockOut, false, [&](OpBuilder &, Value threadOut) {
+             Operation *clone = rw.clone(*op);
+             clone->setOperand(op.getDpsInitOperand(0)->getOperandNumber(),
+                               threadOut);
+             return clone->getResult(0);
+           })
+        ->getResult(0);
+  });
+  outer->setAttr("haqa.threads", rw.getDenseI64ArrayAttr({1}));
+  rw.replaceOp(op, outer->getResults());
+  return success();
+}
+
+/// Per thread: loops in `order`, the innermost cut into `vector`-wide
+/// pieces and vectorized, then unrolled.
+LogicalResult Scheduler::perThread(linalg::LinalgOp op, const LoopPlan &p) {
+  unsigned n = op.getNumLoops();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<int64_t> sizes(n, 1);
+  int64_t vector = p.vector;
+  if (n)
+    sizes.back() = vector;
+  for (unsigned l = 0; l < n; ++l)
+    if (!ShapedType::isDynamic(ranges[l]) && ranges[l] <= sizes[l])
+      sizes[l] = 0;
+  SmallVector<int64_t> interchange(p.loopOrder.begin(), p.loopOrder.end());
+  if (interchange.size() != n) {
+    interchange.clear();
+    for (unsigned l = 0; l < n; ++l)
+      interchange.push_back(l);
+  }
+  scf::ForOp innermost;
+  linalg::LinalgOp cur = op;
+  if (llvm::any_of(sizes, [](int64_t t) { return t != 0; })) {
+    scf::SCFTilingOptions options;
+    options.setTileSizes(indexAttrs(rw, sizes));
+    options.setInterchange(interchange);
+    auto tiled = tileLinalgOp(rw, cur, options);
+    if (failed(tiled))
+      return op.emitOpError("cannot tile each thread's loops");
+    cur = tiled->first;
+    if (!tiled->second.empty())
+      innermost = dyn_cast<scf::ForOp>(tiled->second.back().getOperation());
+  }
+  if (vector > 1 && failed(vectorizeTile(rw, cur, sizes)))
+    cur.emitRemark("the linalg vectorizer rejected this tile: left as "
+                   "scalar loops");
+  if (p.unroll > 1 && innermost)
+    if (failed(unrollStatic(innermost, p.unroll)))
+      return op.emitOpError("cannot unroll by ") << p.unroll;
+  return success();
+}
+
+/// The block's threads: an scf.forall over the parallel loops; operands
+/// placed in registers are copied per thread.
+LogicalResult Scheduler::threadLevel(linalg::LinalgOp op, const LoopPlan &p) {
+  unsigned n = op.getNumLoops();
+  SmallVector<int64_t> numThreads(n, 0);
+  unsigned mapped = 0;
+  for (unsigned l = 0; l < n && l < p.threadsPer.size(); ++l)
+    if (p.threadsPer[l] > 0 &&
+        (ShapedType::isDynamic(op.getStaticLoopRanges()[l]) ||
+         op.getStaticLoopRanges()[l] > 0)) {
+      numThreads[l] = p.threadsPer[l];
+      ++mapped;
+    }
+  if (!mapped) {
+    // Work with no parallel loop of its own still needs one thread of the
+    // block, not all of them.
+    for (unsigned l = 0; l < n; ++l)
+      if (p.iters[l] == utils::IteratorType::parallel) {
+        numThreads[l] = 1;
+        mapped = 1;
+        break;
+      }
+    if (!mapped)
+      return op.emitOpError("has no parallel loop to give the GPU threads");
+  }
+  scf::SCFTilingOptions options;
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  options.setNumThreads(indexAttrs(rw, numThreads));
+  options.setMapping(linearMapping(rw.getContext(), mapped, /*blocks=*/false));
+  auto tiled = tileLinalgOp(rw, op, options);
+  if (failed(tiled))
+    return op.emitOpError("cannot distribute over the block's threads");
+  linalg::LinalgOp cur = tiled->first;
+
+  // Registers: each thread's tile of an operand in private memory.
+  rw.setInsertionPoint(cur);
+  int64_t privateBytes = 0;
+  for (OpOperand &operand : cur->getOpOperands()) {
+    if (placementOf(p, operand.getOperandNumber()) != MemSpace::reg ||
+        !isa<RankedTensorType>(operand.get().getType()))
+      continue;
+    FailureOr<linalg::CopyOp> copy =
+        stage(rw, cur.getLoc(), operand.get(), gpu::AddressSpace::Private,
+              privateBytes);
+    if (failed(copy)) {
+      cur.emitRemark("placement = register not applied to operand ")
+          << operand.getOperandNumber()
+          << ": each thread's tile has no static bound";
+      continue;
+    }
+    (*copy)->setAttr("haqa.gpu.staged", rw.getUnitAttr());
+    operand.set((*copy)->getResult(0));
+  }
+  return perThread(cur, p);
+}
+
+LogicalResult Scheduler::run(linalg::LinalgOp op) {
+  auto schedule = op->getAttrOfType<ScheduleAttr>("haqa.schedule");
+  FailureOr<LoopPlan> plan = planLoops(op, schedule, defaultThreads);
+  if (failed(plan))
+    return failure();
+  LoopPlan &p = *plan;
+  unsigned n = op.getNumLoops();
+
+  // Blocks.
+  SmallVector<int64_t> blockSizes(n, 0);
+  unsigned mapped = 0;
+  for (unsigned l = 0; l < n; ++l)
+    if (p.iters[l] == utils::IteratorType::parallel) {
+      blockSizes[l] = p.blockTile[l] ? p.blockTile[l] : extentOf(p.ranges[l]);
+      ++mapped;
+    }
+  if (!mapped)
+    return runOnOneThread(op);
+  scf::SCFTilingOptions blockOptions;
+  blockOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  blockOptions.setTileSizes(indexAttrs(rw, blockSizes));
+  blockOptions.setMapping(
+      linearMapping(rw.getContext(), mapped, /*blocks=*/true));
+  auto blocks = tileLinalgOp(rw, op, blockOptions);
+  if (failed(blocks))
+    return op.emitOpError("cannot tile over GPU blocks");
+  linalg::LinalgOp cur = blocks->first;
+  auto forall = cast<scf::ForallOp>(blocks->second.front().getOperation());
+  if (!p.grid.empty()) {
+    int64_t g = 1;
+    for (int64_t v : p.grid)
+      g *= v;
+    forall->setAttr("haqa.grid", rw.getI64IntegerAttr(g));
+  }
+  SmallVector<int64_t> threads =
+      schedule && !schedule.getThreads().empty()
+          ? SmallVector<int64_t>(schedule.getThreads())
+          : SmallVector<int64_t>{defaultThreads};
+  forall->setAttr("haqa.threads", rw.getDenseI64ArrayAttr(threads));
+
+  // K steps.
+  if (llvm::any_of(p.kStep, [](int64_t s) { return s != 0; })) {
+    scf::SCFTilingOptions options;
+    options.setTileSizes(indexAttrs(rw, p.kStep));
+    auto tiled = tileLinalgOp(rw, cur, options);
+    if (failed(tiled))
+      return op.emitOpError("cannot tile the reduction into K steps");
+    cur = tiled->first;
+  }
+
+  // Workgroup memory: the block tile of each shared operand, copied by all
+  // the threads, read from there.
+  rw.setInsertionPoint(cur);
+  int64_t sharedBytes = 0;
+  SmallVector<linalg::CopyOp> copies;
+  for (OpOperand *operand : cur.getDpsInputOperands()) {
+    if (placementOf(p, operand->getOperandNumber()) != MemSpace::shared ||
+        !isa<RankedTensorType>(operand->get().getType()))
+      continue;
+    FailureOr<linalg::CopyOp> copy =
+        stage(rw, cur.getLoc(), operand->get(), gpu::AddressSpace::Workgroup,
+              sharedBytes);
+    if (failed(copy))
+      return cur.emitOpError("placement = shared needs a static bound of the "
+                             "block tile");
+    (*copy)->setAttr("haqa.gpu.staged", rw.getUnitAttr());
+    operand->set((*copy)->getResult(0));
+    copies.push_back(*copy);
+  }
+  if (sharedBytes > sharedLimit)
+    return op.emitOpError("schedule stages ")
+           << sharedBytes << " bytes of shared memory per block; the limit is "
+           << sharedLimit << " bytes (shared-memory-bytes)";
+
+  for (linalg::CopyOp copy : copies)
+    if (failed(threadLevel(copy, flatPlan(copy, p.totalThreads, p.vector))))
+      return failure();
+  return threadLevel(cur, p);
+}
+
+/// kv_write's loop over new rows as a forall over blocks (one row each),
+/// whose row copy is a linalg.copy for the block's threads.
+LogicalResult kvWriteToForall(IRRewriter &rw, scf::ForOp loop,
+                              Scheduler &scheduler) {
+  auto insert = dyn_cast<tensor::InsertSliceOp>(
+      loop.getBody()->getTerminator()->getOperand(0).getDefiningOp());
+  if (!insert || loop.getNumResults() != 1)
+    return loop.emitOpError("kv_write loop of unexpected form");
+  rw.setInsertionPoint(loop);
+  Location loc = loop.getLoc();
+  auto forall = scf::ForallOp::create(
+      rw, loc, ArrayRef<OpFoldResult>{loop.getLowerBound()},
+      ArrayRef<OpFoldResult>{loop.getUpperBound()},
+      ArrayRef<OpFoldResult>{loop.getStep()}, loop.getInitArgs(),
+      rw.getArrayAttr(linearMapping(rw.getContext(), 1, /*blocks=*/true)));
+  forall->setAttr("haqa.threads",
+                  rw.getDenseI64ArrayAttr({kKVWriteThreads}));
+  Block *body = forall.getBody();
+  IRMapping map;
+  map.map(loop.getInductionVar(), forall.getInductionVars()[0]);
+  map.map(loop.getRegionIterArgs()[0], forall.getRegionIterArgs()[0]);
+  rw.setInsertionPointToStart(body);
+  for (Operation &op : loop.getBody()->without_terminator())
+    if (&op != insert.getOperation())
+      rw.clone(op, map);
+  Value src = map.lookup(insert.getSource());
+  Value dest = forall.getRegionIterArgs()[0];
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  for (OpFoldResult o : insert.getMixedOffsets())
+    offsets.push_back(isa<Value>(o) ? OpFoldResult(map.lookupOrDefault(
+                                          cast<Value>(o)))
+                                    : o);
+  sizes = insert.getMixedSizes();
+  strides = insert.getMixedStrides();
+  auto srcType = cast<RankedTensorType>(src.getType());
+  Value target = tensor::ExtractSliceOp::create(rw, loc, srcType, dest,
+                                                offsets, sizes, strides);
+  auto copy = linalg::CopyOp::create(rw, loc, src, target);
+  rw.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(rw, loc, copy->getResult(0), dest,
+                                        offsets, sizes, strides);
+  rw.replaceOp(loop, forall->getResults());
+  return scheduler.threadLevel(copy, flatPlan(copy, kKVWriteThreads, 1));
+}
+
+struct HAQAGPUApplySchedulePass
+    : haqa::impl::HAQAGPUApplySchedulePassBase<HAQAGPUApplySchedulePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    IRRewriter rw(&getContext());
+    Scheduler scheduler(rw, defaultThreads, sharedMemoryBytes);
+    SmallVector<scf::ForOp> kvLoops;
+    getOperation().walk([&](scf::ForOp loop) {
+      if (auto k = loop->getAttrOfType<StringAttr>("haqa.kernel");
+          k && k.getValue() == "kv_write")
+        kvLoops.push_back(loop);
+    });
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (!op->getParentOfType<scf::ForallOp>() && op.hasPureTensorSemantics())
+        ops.push_back(op);
+    });
+    for (linalg::LinalgOp op : ops)
+      if (failed(scheduler.run(op)))
+        return signalPassFailure();
+    for (scf::ForOp loop : kvLoops)
+      if (failed(kvWriteToForall(rw, loop, scheduler)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace
