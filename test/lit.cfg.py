@@ -10,7 +10,7 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.haqa_obj_root, "test")
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit", "Inputs"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%haqa_src_root", config.haqa_src_root))
@@ -41,3 +41,30 @@ smollm2 = os.environ.get(
 if os.path.exists(smollm2):
     config.available_features.add("smollm2")
     config.substitutions.append(("%smollm2", smollm2))
+
+# The CUDA toolkit's ptxas assembles the PTX the CUDA pipeline emits (no GPU
+# needed); CI installs nothing for it but requires it (see .ci/run).
+toolkit = os.environ.get("HAQA_CUDA_TOOLKIT", "/usr/local/cuda")
+ptxas = os.path.join(toolkit, "bin", "ptxas")
+if os.access(ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+    config.substitutions.append(("%cuda_toolkit", toolkit))
+
+
+def _cuda_device():
+    """Whether the CUDA driver opens and sees a device (tests that run
+    kernels on a GPU say "REQUIRES: cuda-device" and are skipped otherwise)."""
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        return cuda.cuInit(0) == 0 and \
+            cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+    except OSError:
+        return False
+
+
+if _cuda_device():
+    config.available_features.add("cuda-device")
+config.substitutions.append(("%python", "python3"))

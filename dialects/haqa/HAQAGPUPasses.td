@@ -78,6 +78,10 @@ def HAQAGPUApplySchedulePass
            /*default=*/"49152",
            "static workgroup memory a block may use (48 KiB: CUDA's static "
            "limit)">,
+    Option<"limitSource", "limit-source", "std::string",
+           /*default=*/"\"shared-memory-bytes\"",
+           "where shared-memory-bytes comes from, named in the error (the "
+           "hardware profile)">,
   ];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",

@@ -72,7 +72,7 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
   registerPipelinePasses();
   std::string chip = options.chip;
   int64_t sharedBytes = 48 * 1024;
-  std::string check;
+  std::string check, source = "CUDA static shared memory per block";
   if (!options.profile.empty()) {
     auto hw = loadProfile(options.profile);
     if (!hw)
@@ -82,6 +82,7 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
     if (chip.empty())
       chip = hw->arch;
     sharedBytes = hw->getLimits().sharedMemoryBytes;
+    source = hw->id + " static shared memory per block";
     check = llvm::formatv("haqa-gpu-check-limits{{profile={0}},",
                           options.profile)
                 .str();
@@ -95,7 +96,8 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
   std::string text = llvm::formatv(
       "{0}"
       "convert-haqa-to-linalg{{outline-kernels=true},"
-      "func.func(haqa-gpu-apply-schedule{{shared-memory-bytes={1}}),"
+      "func.func(haqa-gpu-apply-schedule{{shared-memory-bytes={1} "
+      "limit-source=\"{6}\"}),"
       "func.func(lower-vector-mask),"
       "canonicalize,cse,"
       "one-shot-bufferize{{bufferize-function-boundaries "
@@ -121,7 +123,7 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
       "convert-func-to-llvm,gpu-to-llvm,reconcile-unrealized-casts,"
       "gpu-module-to-binary{{format={4} toolkit={5}}",
       check, sharedBytes, chip, options.features, options.format,
-      options.toolkit);
+      options.toolkit, source);
   std::string diag;
   llvm::raw_string_ostream os(diag);
   if (failed(parsePassPipeline(text, pm, os)))
@@ -155,9 +157,15 @@ void mlir::haqa::registerCUDAPipelines() {
         options.chip = o.chip;
         options.features = o.features;
         options.format = o.format;
-        if (llvm::Error e = buildCUDALoweringPipeline(pm, options))
-          llvm::report_fatal_error(llvm::Twine("haqa-cuda-lower: ") +
-                                   llvm::toString(std::move(e)));
+        if (llvm::Error e = buildCUDALoweringPipeline(pm, options)) {
+          // The profile does not load: the check pass alone reports why,
+          // as a diagnostic on the module.
+          llvm::consumeError(std::move(e));
+          pm.clear();
+          HAQAGPUCheckLimitsPassOptions check;
+          check.profile = options.profile;
+          pm.addPass(createHAQAGPUCheckLimitsPass(check));
+        }
       });
 }
 

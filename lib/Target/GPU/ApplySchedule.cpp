@@ -139,9 +139,9 @@ FailureOr<LoopPlan> planLoops(linalg::LinalgOp op, ScheduleAttr schedule,
       for (unsigned l : ArrayRef(loopsOf[kd]).drop_front())
         inner *= extentOf(p.ranges[l]);
     }
-    int64_t t = std::max<int64_t>(1, llvm::divideCeil(tileAttr[kd], inner));
-    if (t < extentOf(p.ranges[first]))
-      userTile[first] = t;
+    userTile[first] = std::min(
+        std::max<int64_t>(1, llvm::divideCeil(tileAttr[kd], inner)),
+        extentOf(p.ranges[first]));
   }
 
   // Threads go to the parallel loops innermost first; the innermost loop
@@ -172,7 +172,8 @@ FailureOr<LoopPlan> planLoops(linalg::LinalgOp op, ScheduleAttr schedule,
                                  : std::min(t * per, extentOf(p.ranges[l]));
   }
   for (unsigned l = 0; l < n; ++l)
-    if (p.iters[l] != utils::IteratorType::parallel && userTile[l])
+    if (p.iters[l] != utils::IteratorType::parallel && userTile[l] &&
+        userTile[l] < extentOf(p.ranges[l]))
       p.kStep[l] = userTile[l];
   return p;
 }
@@ -269,8 +270,10 @@ LoopPlan flatPlan(linalg::LinalgOp op, int64_t threads, int64_t vector) {
 
 class Scheduler {
 public:
-  Scheduler(IRRewriter &rw, int64_t defaultThreads, int64_t sharedLimit)
-      : rw(rw), defaultThreads(defaultThreads), sharedLimit(sharedLimit) {}
+  Scheduler(IRRewriter &rw, int64_t defaultThreads, int64_t sharedLimit,
+            std::string limitSource)
+      : rw(rw), defaultThreads(defaultThreads), sharedLimit(sharedLimit),
+        limitSource(std::move(limitSource)) {}
 
   LogicalResult run(linalg::LinalgOp op);
   LogicalResult threadLevel(linalg::LinalgOp op, const LoopPlan &p);
@@ -278,6 +281,7 @@ public:
 private:
   IRRewriter &rw;
   int64_t defaultThreads, sharedLimit;
+  std::string limitSource;
 
   MemSpace placementOf(const LoopPlan &p, unsigned operand) const {
     if (!p.operands || operand >= p.operands.size())
@@ -370,7 +374,7 @@ LogicalResult Scheduler::perThread(linalg::LinalgOp op, const LoopPlan &p) {
                    "scalar loops");
   if (p.unroll > 1 && innermost)
     if (failed(unrollStatic(innermost, p.unroll)))
-      return op.emitOpError("cannot unroll by ") << p.unroll;
+      return innermost.emitOpError("cannot unroll by ") << p.unroll;
   return success();
 }
 
@@ -476,7 +480,7 @@ LogicalResult Scheduler::run(linalg::LinalgOp op) {
     options.setTileSizes(indexAttrs(rw, p.kStep));
     auto tiled = tileLinalgOp(rw, cur, options);
     if (failed(tiled))
-      return op.emitOpError("cannot tile the reduction into K steps");
+      return cur.emitOpError("cannot tile the reduction into K steps");
     cur = tiled->first;
   }
 
@@ -500,9 +504,9 @@ LogicalResult Scheduler::run(linalg::LinalgOp op) {
     copies.push_back(*copy);
   }
   if (sharedBytes > sharedLimit)
-    return op.emitOpError("schedule stages ")
+    return cur.emitOpError("schedule stages ")
            << sharedBytes << " bytes of shared memory per block; the limit is "
-           << sharedLimit << " bytes (shared-memory-bytes)";
+           << sharedLimit << " bytes (" << limitSource << ")";
 
   for (linalg::CopyOp copy : copies)
     if (failed(threadLevel(copy, flatPlan(copy, p.totalThreads, p.vector))))
@@ -561,7 +565,7 @@ struct HAQAGPUApplySchedulePass
 
   void runOnOperation() override {
     IRRewriter rw(&getContext());
-    Scheduler scheduler(rw, defaultThreads, sharedMemoryBytes);
+    Scheduler scheduler(rw, defaultThreads, sharedMemoryBytes, limitSource);
     SmallVector<scf::ForOp> kvLoops;
     getOperation().walk([&](scf::ForOp loop) {
       if (auto k = loop->getAttrOfType<StringAttr>("haqa.kernel");

@@ -9,6 +9,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "llvm/Support/MathExtras.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::haqa {
@@ -127,10 +129,20 @@ void inlineStrided(RewriterBase &rw, scf::ForallOp forall, Operation *at,
   rw.eraseOp(forall);
 }
 
-std::optional<int64_t> constantOf(Value v) {
-  if (auto c = v.getDefiningOp<arith::ConstantIndexOp>())
-    return c.value();
-  return std::nullopt;
+/// The iteration count of `forall` when its bounds are constants.
+std::optional<int64_t> staticIterations(scf::ForallOp forall) {
+  int64_t total = 1;
+  for (auto [lb, ub, step] :
+       llvm::zip(forall.getMixedLowerBound(), forall.getMixedUpperBound(),
+                 forall.getMixedStep())) {
+    std::optional<int64_t> l = getConstantIntValue(lb),
+                           u = getConstantIntValue(ub),
+                           s = getConstantIntValue(step);
+    if (!l || !u || !s || *s <= 0)
+      return std::nullopt;
+    total *= llvm::divideCeil(*u - *l, *s);
+  }
+  return total;
 }
 
 LogicalResult mapBlocks(RewriterBase &rw, scf::ForallOp forall) {
@@ -179,7 +191,7 @@ LogicalResult mapBlocks(RewriterBase &rw, scf::ForallOp forall) {
   // passes them in.)
   if (gridAttr)
     inlineStrided(rw, forall, terminator, trips, tiles, bid, grid,
-                  constantOf(tiles), gridAttr.getInt());
+                  staticIterations(forall), gridAttr.getInt());
   else
     inlineStrided(rw, forall, terminator, trips, tiles, bid, grid, 1, 1);
 
@@ -190,9 +202,9 @@ LogicalResult mapBlocks(RewriterBase &rw, scf::ForallOp forall) {
     bool last = inner->getBlock() == &body && next &&
                 isa<gpu::TerminatorOp>(next);
     Location innerLoc = inner.getLoc();
+    std::optional<int64_t> iterations = staticIterations(inner);
     inlineStrided(rw, inner, inner, innerTrips, total, linearThread,
-                  index(rw, innerLoc, numThreads), constantOf(total),
-                  numThreads);
+                  index(rw, innerLoc, numThreads), iterations, numThreads);
     if (!last) {
       rw.setInsertionPoint(next);
       gpu::BarrierOp::create(rw, innerLoc);

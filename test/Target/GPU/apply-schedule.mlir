@@ -1,0 +1,117 @@
+// Each #haqa.schedule GPU field and the block / thread structure it gives
+// (before bufferization; haqa-gpu-map-forall turns it into gpu.launch).
+// RUN: haqa-opt %s --convert-haqa-to-linalg --haqa-gpu-apply-schedule --canonicalize --split-input-file --verify-diagnostics | FileCheck %s
+
+// threads = [n] and vector: n threads of `vector` elements each cover one
+// block tile (128 x 4 = 512 columns); per thread one 4-wide vector.
+// CHECK-LABEL: func.func @threads_vector(
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (4, 1024) step (1, 512)
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (1, 128)
+// CHECK: vector.transfer_read {{.*}} : tensor<1x4xf32>, vector<1x4xf32>
+// CHECK: } {mapping = [#gpu.thread<linear_dim_1>, #gpu.thread<linear_dim_0>]}
+// CHECK: } {haqa.threads = array<i64: 128>, mapping = [#gpu.block<linear_dim_1>, #gpu.block<linear_dim_0>]}
+func.func @threads_vector(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<threads = [128], vector = 4>} : tensor<4x1024xf32>
+  return %y : tensor<4x1024xf32>
+}
+
+// -----
+
+// tile and threads = [x, y]: a block tile of 2 x 256, x = 64 threads along
+// the columns and y = 2 along the rows; each thread 1 x 4 elements.
+// CHECK-LABEL: func.func @tile_threads_xy(
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (4, 1024) step (2, 256)
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (2, 64)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x1xf32>)
+// CHECK: {haqa.threads = array<i64: 64, 2>
+func.func @tile_threads_xy(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<tile = [2, 256], threads = [64, 2]>} : tensor<4x1024xf32>
+  return %y : tensor<4x1024xf32>
+}
+
+// -----
+
+// order: with the rows innermost, the threads run along the rows.
+// CHECK-LABEL: func.func @order(
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (64, 8) step (64, 1)
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (64, 1)
+func.func @order(%x: tensor<64x8xf32>) -> tensor<64x8xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<order = [1, 0], threads = [64]>} : tensor<64x8xf32>
+  return %y : tensor<64x8xf32>
+}
+
+// -----
+
+// grid: the launch's block count, recorded for haqa-gpu-map-forall (a grid
+// stride over the 4 x 4 tiles).
+// CHECK-LABEL: func.func @grid(
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (4, 1024) step (1, 256)
+// CHECK: {haqa.grid = 2 : i64, haqa.threads = array<i64: 256>
+func.func @grid(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<threads = [256], grid = [2]>} : tensor<4x1024xf32>
+  return %y : tensor<4x1024xf32>
+}
+
+// -----
+
+// tile of a reduction dimension: rms_norm's sum of squares walks the 1024
+// columns in K steps of 256 inside the block, around its thread loop.
+// CHECK-LABEL: func.func @k_steps(
+// One block per row:
+// CHECK: tensor.extract_slice %{{.*}}[%{{.*}}, 0] [1, 1024] [1, 1] : tensor<4x1024xf32> to tensor<1x1024xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: tensor.extract_slice {{.*}} : tensor<1x1024xf32> to tensor<1x256xf32>
+// CHECK: scf.forall (%{{.*}}) in (1)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+func.func @k_steps(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
+  %w = haqa.weight "norm" : !haqa.weight<1024, #haqa.quant<f32>>
+  %y = haqa.rms_norm %x, %w {epsilon = 1.0e-5 : f32, schedule = #haqa.schedule<tile = [1, 256], threads = [32]>} : tensor<4x1024xf32>, !haqa.weight<1024, #haqa.quant<f32>> -> tensor<4x1024xf32>
+  return %y : tensor<4x1024xf32>
+}
+
+// -----
+
+// placement = [shared, global, register] on a Q8_0 matmul: the block's
+// activations are copied into workgroup memory by all 256 threads (their own
+// thread loop), the compute reads them from there; each thread accumulates
+// its outputs in private memory. The weights (Q8_0 bytes and f16 scales)
+// are read from global memory and dequantized in registers.
+// CHECK-LABEL: func.func @placement(
+// CHECK: %[[SHARED:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x2x2x16xf32>
+// CHECK: %[[STAGED:.*]] = scf.forall {{.*}} shared_outs(%{{.*}} = %[[SHARED]])
+// CHECK: } {mapping = [#gpu.thread
+// CHECK: scf.forall
+// CHECK: tensor.extract_slice %[[STAGED]]
+// CHECK: arith.sitofp {{.*}} : vector<{{.*}}xi8> to vector<{{.*}}xf32>
+// The lane sums reduced into the result, accumulated in private memory:
+// CHECK: bufferization.alloc_tensor() {memory_space = #gpu.address_space<private>}
+// CHECK: linalg.copy {haqa.gpu.staged}
+func.func @placement(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
+  %w = haqa.weight "w" : !haqa.weight<32x64, #haqa.quant<q8_0>>
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<vector = 4, threads = [64], placement = [shared, global, register]>} : tensor<1x64xf32>, !haqa.weight<32x64, #haqa.quant<q8_0>> -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// -----
+
+// unroll: each thread's innermost loop (4 columns, one at a time without a
+// vector width) unrolled twice.
+// CHECK-LABEL: func.func @unroll(
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (1, 64)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[STEP:.*]] iter_args
+// CHECK-COUNT-2: linalg.generic
+// CHECK: scf.yield
+func.func @unroll(%x: tensor<1x1024xf32>) -> tensor<1x1024xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<tile = [1, 256], threads = [64], unroll = 2>} : tensor<1x1024xf32>
+  return %y : tensor<1x1024xf32>
+}
+
+// -----
+
+// Too much workgroup memory for one block: the error names the limit.
+func.func @too_much_shared(%x: tensor<64x4096xf32>) -> tensor<64x64xf32> {
+  %w = haqa.weight "w" : !haqa.weight<64x4096, #haqa.quant<f16>>
+  // expected-error @+1 {{schedule stages 1048576 bytes of shared memory per block; the limit is 49152 bytes (shared-memory-bytes)}}
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<tile = [64, 8, 4096], threads = [256], placement = [shared, global, global]>} : tensor<64x4096xf32>, !haqa.weight<64x4096, #haqa.quant<f16>> -> tensor<64x64xf32>
+  return %y : tensor<64x64xf32>
+}
