@@ -177,33 +177,59 @@ namespace {
 
 using namespace mlir::haqa::cuda;
 
-/// Device copies of a call's buffers, freed on destruction.
+/// Device memory of one buffer, freed on destruction.
+struct DeviceAllocation {
+  const Driver *d = nullptr;
+  CUdeviceptr ptr = 0;
+  size_t bytes = 0;
+  BufferRef::Residency residency = BufferRef::Copy;
+  DeviceAllocation() = default;
+  DeviceAllocation(const DeviceAllocation &) = delete;
+  ~DeviceAllocation() {
+    if (ptr)
+      d->cuMemFree(ptr);
+  }
+};
+
+/// The device copies of one call's buffers: Copy buffers for this call,
+/// Constant and Resident ones from `resident` (made there on first use).
 class DeviceBuffers {
 public:
-  DeviceBuffers(const Driver &d) : d(d) {}
-  ~DeviceBuffers() {
-    for (CUdeviceptr p : ptrs)
-      if (p)
-        d.cuMemFree(p);
-  }
+  DeviceBuffers(const Driver &d,
+                llvm::DenseMap<void *, std::unique_ptr<DeviceAllocation>> &resident)
+      : d(d), resident(resident) {}
+
   llvm::Error upload(llvm::ArrayRef<BufferRef> args) {
     for (const BufferRef &b : args) {
-      CUdeviceptr p = 0;
       size_t bytes = static_cast<size_t>(b.getNumBytes());
-      if (bytes)
-        if (llvm::Error e = check(d.cuMemAlloc(&p, bytes), "cuMemAlloc"))
-          return e;
-      ptrs.push_back(p);
-      if (bytes)
-        if (llvm::Error e =
-                check(d.cuMemcpyHtoD(p, b.data, bytes), "cuMemcpyHtoD"))
-          return e;
+      if (b.residency != BufferRef::Copy) {
+        std::unique_ptr<DeviceAllocation> &slot = resident[b.data];
+        if (slot && slot->bytes == bytes) {
+          ptrs.push_back(slot->ptr);
+          continue;
+        }
+        slot.reset();
+        auto a = allocate(b, bytes);
+        if (!a)
+          return a.takeError();
+        ptrs.push_back((*a)->ptr);
+        (*a)->residency = b.residency;
+        slot = std::move(*a);
+        continue;
+      }
+      auto a = allocate(b, bytes);
+      if (!a)
+        return a.takeError();
+      ptrs.push_back((*a)->ptr);
+      temporaries.push_back(std::move(*a));
     }
     return llvm::Error::success();
   }
+  /// Copies the Copy buffers back.
   llvm::Error download(llvm::ArrayRef<BufferRef> args) {
     for (auto [b, p] : llvm::zip(args, ptrs))
-      if (size_t bytes = static_cast<size_t>(b.getNumBytes()))
+      if (size_t bytes = static_cast<size_t>(b.getNumBytes());
+          bytes && b.residency == BufferRef::Copy)
         if (llvm::Error e =
                 check(d.cuMemcpyDtoH(b.data, p, bytes), "cuMemcpyDtoH"))
           return e;
@@ -218,7 +244,24 @@ public:
 
 private:
   const Driver &d;
+  llvm::DenseMap<void *, std::unique_ptr<DeviceAllocation>> &resident;
   SmallVector<CUdeviceptr> ptrs;
+  std::vector<std::unique_ptr<DeviceAllocation>> temporaries;
+
+  llvm::Expected<std::unique_ptr<DeviceAllocation>>
+  allocate(const BufferRef &b, size_t bytes) {
+    auto a = std::make_unique<DeviceAllocation>();
+    a->d = &d;
+    a->bytes = bytes;
+    if (!bytes)
+      return std::move(a);
+    if (llvm::Error e = check(d.cuMemAlloc(&a->ptr, bytes), "cuMemAlloc"))
+      return std::move(e);
+    if (llvm::Error e =
+            check(d.cuMemcpyHtoD(a->ptr, b.data, bytes), "cuMemcpyHtoD"))
+      return std::move(e);
+    return std::move(a);
+  }
 };
 
 class CUDAExecutable : public Executable {
@@ -231,7 +274,7 @@ public:
     auto fn = lookup(function);
     if (!fn)
       return fn.takeError();
-    DeviceBuffers buffers(d);
+    DeviceBuffers buffers(d, resident);
     if (llvm::Error e = buffers.upload(args))
       return e;
     if (llvm::Error e = call(*fn, args, buffers))
@@ -248,7 +291,7 @@ public:
     auto fn = lookup(function);
     if (!fn)
       return fn.takeError();
-    DeviceBuffers buffers(d);
+    DeviceBuffers buffers(d, resident);
     if (llvm::Error e = buffers.upload(args))
       return std::move(e);
     for (int i = 0; i < options.warmup; ++i)
@@ -293,10 +336,21 @@ public:
     return TimingStats::of(std::move(samples));
   }
 
+  void releaseResident() override {
+    SmallVector<void *> stale;
+    for (auto &[host, a] : resident)
+      if (a->residency == BufferRef::Resident)
+        stale.push_back(host);
+    for (void *host : stale)
+      resident.erase(host);
+  }
+
 private:
   const Driver &d;
   std::unique_ptr<ExecutionEngine> engine;
   llvm::StringMap<void (*)(void **)> functions;
+  /// Device copies of Constant and Resident buffers, by host address.
+  llvm::DenseMap<void *, std::unique_ptr<DeviceAllocation>> resident;
 
   llvm::Error call(void (*fn)(void **), llvm::ArrayRef<BufferRef> args,
                    const DeviceBuffers &buffers) {

@@ -10,6 +10,7 @@
 #include "haqa/Import/Importer.h"
 #include "haqa/Reference/Model.h"
 #include "haqa/Runtime/CPUDevice.h"
+#include "haqa/Runtime/CUDADevice.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -99,9 +100,12 @@ CompiledModel::load(StringRef path, CompiledModelOptions options) {
                          llvm::Twine(bytes->second.size()) +
                          " bytes in the file, the module expects " +
                          llvm::Twine(w.getType().getStorageBytes()));
-      args.push_back(
-          {const_cast<uint8_t *>(bytes->second.data()),
-           {static_cast<int64_t>(bytes->second.size())}});
+      BufferRef ref;
+      ref.data = const_cast<uint8_t *>(bytes->second.data());
+      ref.shape = {static_cast<int64_t>(bytes->second.size())};
+      ref.elementBytes = 1;
+      ref.residency = BufferRef::Constant;
+      args.push_back(ref);
     }
   }
 
@@ -109,7 +113,10 @@ CompiledModel::load(StringRef path, CompiledModelOptions options) {
   {
     PassManager pm(&m->ctx);
     HAQADefaultSchedulePassOptions sched;
-    sched.target = "cpu";
+    if (options.target != "cpu" && options.target != "cuda")
+      return makeError("unknown target '" + options.target +
+                       "' (cpu or cuda)");
+    sched.target = options.target;
     sched.cpuThreads = options.threads;
     pm.addPass(createHAQADefaultSchedulePass(sched));
     std::string errors;
@@ -121,8 +128,16 @@ CompiledModel::load(StringRef path, CompiledModelOptions options) {
     if (failed(pm.run(*m->module)))
       return makeError(mlirPath + ": default schedules failed: " + errors);
   }
-  CPUDevice device;
-  auto exe = device.compile(*m->module);
+  std::unique_ptr<Device> device;
+  if (options.target == "cuda") {
+    auto cuda = CUDADevice::create();
+    if (!cuda)
+      return makeError("no CUDA device: " + llvm::toString(cuda.takeError()));
+    device = std::move(*cuda);
+  } else {
+    device = std::make_unique<CPUDevice>();
+  }
+  auto exe = device->compile(*m->module);
   if (!exe)
     return makeError(mlirPath + ": " + llvm::toString(exe.takeError()));
   m->exe = std::move(*exe);
@@ -137,6 +152,9 @@ void CompiledModel::reset() {
     n *= d;
   for (auto &c : caches)
     c.assign(n, 0.0f);
+  // Device copies of the caches are stale now.
+  if (exe)
+    exe->releaseResident();
   pos = 0;
   decodeSec.clear();
   prefillSec = 0;
@@ -169,6 +187,8 @@ CompiledModel::call(StringRef func, llvm::ArrayRef<int64_t> tokens) {
     BufferRef ref;
     ref.data = c.data();
     ref.shape.assign(cacheShape.begin(), cacheShape.end());
+    // Updated in place by every call: on a GPU it stays there.
+    ref.residency = BufferRef::Resident;
     args.push_back(ref);
   }
   for (const BufferRef &w : weightArgs[func])

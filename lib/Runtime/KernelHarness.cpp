@@ -12,6 +12,7 @@
 #include "haqa/InitAllDialects.h"
 #include "haqa/Reference/Executor.h"
 #include "haqa/Runtime/CPUDevice.h"
+#include "haqa/Runtime/CUDADevice.h"
 #include "haqa/Runtime/Isolate.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -195,7 +196,8 @@ struct Problem {
 };
 
 llvm::Expected<Problem> prepare(const KernelSpec &spec, MLIRContext &ctx,
-                                StringRef tmpDir, std::string &moduleText) {
+                                StringRef tmpDir, StringRef target,
+                                std::string &moduleText) {
   auto text = buildKernelModule(spec);
   if (!text)
     return text.takeError();
@@ -208,7 +210,9 @@ llvm::Expected<Problem> prepare(const KernelSpec &spec, MLIRContext &ctx,
                                        "(bad schedule?)");
   if (spec.schedule.empty()) {
     PassManager pm(&ctx);
-    pm.addPass(createHAQADefaultSchedulePass());
+    HAQADefaultSchedulePassOptions defaults;
+    defaults.target = target.str();
+    pm.addPass(createHAQADefaultSchedulePass(defaults));
     if (failed(pm.run(*module)))
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                      "default schedule failed");
@@ -302,8 +306,19 @@ std::string compileAndMeasure(const std::string &moduleText, const Problem &p,
   std::ostringstream out;
   OwningOpRef<ModuleOp> module =
       parseSourceString<ModuleOp>(moduleText, ParserConfig(&ctx));
-  CPUDevice device;
-  auto exe = device.compile(*module);
+  std::unique_ptr<Device> device;
+  if (options.target == "cuda") {
+    auto cuda = CUDADevice::create();
+    if (!cuda) {
+      out << "status crashed\nmessage no CUDA device: "
+          << llvm::toString(cuda.takeError()) << "\n";
+      return out.str();
+    }
+    device = std::move(*cuda);
+  } else {
+    device = std::make_unique<CPUDevice>();
+  }
+  auto exe = device->compile(*module);
   if (!exe) {
     out << "status compile-error\nmessage " << llvm::toString(exe.takeError())
         << "\n";
@@ -316,7 +331,7 @@ std::string compileAndMeasure(const std::string &moduleText, const Problem &p,
   for (size_t i = 0; i < inputs.size(); ++i)
     args.push_back({inputs[i].data(), p.inputShapes[i]});
   for (size_t i = 0; i < weights.size(); ++i)
-    args.push_back({weights[i].data(), p.weightShapes[i]});
+    args.push_back({weights[i].data(), p.weightShapes[i], /*elementBytes=*/1});
   args.push_back({result.data(), p.reference.shape});
   if (llvm::Error e = (*exe)->run("kernel", args)) {
     out << "status crashed\nmessage " << llvm::toString(std::move(e)) << "\n";
@@ -357,8 +372,19 @@ std::string compileAndMeasure(const std::string &moduleText, const Problem &p,
 
 KernelMeasurement
 mlir::haqa::measureKernelOnCPU(const KernelSpec &spec,
-                               const MeasureOptions &options) {
+                               MeasureOptions options) {
+  options.target = "cpu";
+  return measureKernel(spec, options);
+}
+
+KernelMeasurement mlir::haqa::measureKernel(const KernelSpec &spec,
+                                            const MeasureOptions &options) {
   KernelMeasurement m;
+  if (options.target != "cpu" && options.target != "cuda") {
+    m.status = KernelMeasurement::BadSpec;
+    m.message = "unknown target '" + options.target + "' (cpu or cuda)";
+    return m;
+  }
   MLIRContext ctx(MLIRContext::Threading::DISABLED);
   registerEverything(ctx);
   SmallString<128> tmpDir;
@@ -369,7 +395,7 @@ mlir::haqa::measureKernelOnCPU(const KernelSpec &spec,
     return m;
   }
   std::string moduleText;
-  auto problem = prepare(spec, ctx, tmpDir, moduleText);
+  auto problem = prepare(spec, ctx, tmpDir, options.target, moduleText);
   llvm::sys::fs::remove_directories(tmpDir);
   if (!problem) {
     m.status = KernelMeasurement::BadSpec;

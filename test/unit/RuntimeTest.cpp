@@ -55,3 +55,67 @@ TEST(Isolate, AHangIsKilledAtTheLimit) {
   EXPECT_EQ(r->kind, IsolatedResult::TimedOut);
   EXPECT_EQ(r->output, "");
 }
+
+//===----------------------------------------------------------------------===//
+// CUDA: runs where an NVIDIA GPU is; elsewhere the device reports why not.
+//===----------------------------------------------------------------------===//
+
+#include "haqa/InitAllDialects.h"
+#include "haqa/Runtime/CUDADevice.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+
+TEST(CUDADevice, WithoutAGPUTheErrorSaysWhy) {
+  std::string why;
+  if (mlir::haqa::isCUDAAvailable(&why))
+    GTEST_SKIP() << "a GPU is present";
+  EXPECT_NE(why.find("CUDA"), std::string::npos) << why;
+  auto device = mlir::haqa::CUDADevice::create();
+  ASSERT_FALSE(static_cast<bool>(device));
+  EXPECT_EQ(llvm::toString(device.takeError()), why);
+}
+
+TEST(CUDADevice, AddsOnTheGPUAndKeepsResidentBuffers) {
+  std::string why;
+  if (!mlir::haqa::isCUDAAvailable(&why))
+    GTEST_SKIP() << why;
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::haqa::registerAllHAQADialects(registry);
+  mlir::MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(
+      "func.func @f(%a: tensor<3x1000xf32>, %b: tensor<3x1000xf32>) -> "
+      "tensor<3x1000xf32> {\n"
+      "  %c = haqa.add %a, %b {schedule = #haqa.schedule<threads = [128], "
+      "vector = 4>} : tensor<3x1000xf32>\n"
+      "  return %c : tensor<3x1000xf32>\n}\n",
+      &ctx);
+  ASSERT_TRUE(module);
+  auto device = mlir::haqa::CUDADevice::create();
+  ASSERT_TRUE(static_cast<bool>(device)) << llvm::toString(device.takeError());
+  auto exe = (*device)->compile(*module);
+  ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
+  std::vector<float> a(3000), b(3000), c(3000, -1.0f);
+  for (int i = 0; i < 3000; ++i) {
+    a[i] = static_cast<float>(i);
+    b[i] = 0.5f * static_cast<float>(i);
+  }
+  mlir::haqa::BufferRef ra{a.data(), {3, 1000}}, rb{b.data(), {3, 1000}},
+      rc{c.data(), {3, 1000}};
+  rb.residency = mlir::haqa::BufferRef::Constant;
+  ASSERT_FALSE(static_cast<bool>((*exe)->run("f", {ra, rb, rc})));
+  for (int i = 0; i < 3000; ++i)
+    ASSERT_FLOAT_EQ(c[i], 1.5f * static_cast<float>(i)) << i;
+  // The constant operand is not copied again: changing it on the host does
+  // not change the result.
+  b.assign(3000, 0.0f);
+  ASSERT_FALSE(static_cast<bool>((*exe)->run("f", {ra, rb, rc})));
+  EXPECT_FLOAT_EQ(c[10], 15.0f);
+  auto t = (*exe)->time("f", {ra, rb, rc}, {});
+  ASSERT_TRUE(static_cast<bool>(t)) << llvm::toString(t.takeError());
+  EXPECT_GT(t->medianMs, 0.0);
+}

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Runtime/CompiledModel.h"
+#include "haqa/Runtime/CUDADevice.h"
+#include "haqa/Runtime/Isolate.h"
 #include "haqa/Runtime/KernelHarness.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -63,6 +65,11 @@ static cl::opt<bool>
             cl::desc("kernel mode: one JSON object per kernel instead of the "
                      "table"),
             cl::cat(category));
+static cl::opt<std::string>
+    targetOpt("target",
+              cl::desc("cpu, or cuda (the first NVIDIA GPU; exits 3 when "
+                       "there is none)"),
+              cl::init("cpu"), cl::cat(category));
 static cl::opt<bool> noPeakOpt("no-peak",
                                cl::desc("skip measuring the machine's peak"),
                                cl::cat(category));
@@ -88,6 +95,7 @@ static cl::opt<int64_t> threadsOpt("host-threads", cl::init(0),
 static int runModel() {
   CompiledModelOptions options;
   options.threads = threadsOpt;
+  options.target = targetOpt;
   auto model = CompiledModel::load(modelOpt, options);
   if (!model) {
     llvm::errs() << "haqa-bench: error: " << llvm::toString(model.takeError())
@@ -220,8 +228,32 @@ int main(int argc, char **argv) {
     }
   }
 
+  if (targetOpt != "cpu" && targetOpt != "cuda") {
+    llvm::errs() << "haqa-bench: error: unknown --target '" << targetOpt
+                 << "' (cpu or cuda)\n";
+    return 1;
+  }
+  if (targetOpt == "cuda") {
+    // Checked once up front, so a missing GPU is one clear message; in a
+    // child, as every measurement is: CUDA does not survive a fork after
+    // cuInit, so this process never initializes it.
+    auto probe = runIsolated(
+        [] {
+          std::string why;
+          return isCUDAAvailable(&why) ? std::string("yes") : why;
+        },
+        60);
+    std::string why = !probe ? llvm::toString(probe.takeError())
+                      : probe->kind != IsolatedResult::Finished
+                          ? probe->reason
+                          : probe->output;
+    if (why != "yes") {
+      llvm::errs() << "haqa-bench: no CUDA device: " << why << "\n";
+      return 3;
+    }
+  }
   MeasuredPeaks peaks;
-  if (!noPeakOpt) {
+  if (!noPeakOpt && targetOpt == "cpu") {
     peaks = measureHostPeaks();
     if (jsonOpt)
       llvm::outs() << llvm::formatv(
@@ -238,6 +270,7 @@ int main(int argc, char **argv) {
   MeasureOptions options;
   options.timing.repeats = repeatsOpt;
   options.timeoutSeconds = timeoutOpt;
+  options.target = targetOpt;
   if (!jsonOpt)
     llvm::outs() << llvm::formatv("{0,-30} {1,-12} {2,11} {3,10} {4,9} {5,8} "
                                   "{6,7} {7,9}  {8}\n",
@@ -246,7 +279,7 @@ int main(int argc, char **argv) {
                                   "schedule");
   int failures = 0;
   for (const KernelSpec &spec : specs) {
-    KernelMeasurement m = measureKernelOnCPU(spec, options);
+    KernelMeasurement m = measureKernel(spec, options);
     bool ok = m.status == KernelMeasurement::OK;
     failures += !ok;
     double sec = m.timing.medianMs / 1e3;

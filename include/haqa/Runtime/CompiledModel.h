@@ -24,6 +24,9 @@ namespace mlir::haqa {
 struct CompiledModelOptions {
   /// Host threads for the default schedules (0: all cores).
   int64_t threads = 0;
+  /// "cpu", or "cuda": the first NVIDIA GPU, weights and KV caches kept in
+  /// its memory.
+  std::string target = "cpu";
 };
 
 class CompiledModel {

@@ -31,6 +31,14 @@ struct BufferRef {
   /// Bytes per element (f32 and i32: 4, weight bytes: 1); devices with their
   /// own memory copy shape x elementBytes bytes.
   int64_t elementBytes = 4;
+  /// How a device with its own memory treats the buffer between calls.
+  enum Residency {
+    Copy,     ///< copied in before and out after every call
+    Constant, ///< copied in once (the first call it is passed to), never out
+              ///< (weights)
+    Resident, ///< copied in once, then lives on the device: the host copy
+              ///< goes stale until releaseResident() (KV caches)
+  } residency = Copy;
 
   int64_t getNumBytes() const {
     int64_t n = elementBytes;
@@ -84,6 +92,9 @@ public:
   virtual llvm::Expected<TimingStats> time(llvm::StringRef function,
                                            llvm::ArrayRef<BufferRef> args,
                                            const TimingOptions &options);
+  /// Forgets the device copies of Resident buffers: the next call copies
+  /// them in again (after the host reset a KV cache).
+  virtual void releaseResident() {}
 };
 
 class Device {

@@ -31,7 +31,8 @@ struct KernelSpec {
   llvm::SmallVector<int64_t, 3> ne;
   /// Weight storage for matmul: f32, f16, bf16, q8_0, q4_0, q4_1.
   std::string weights = "f16";
-  /// `#haqa.schedule<...>` text; empty: haqa-default-schedule for the CPU.
+  /// `#haqa.schedule<...>` text; empty: haqa-default-schedule for the
+  /// measuring target.
   std::string schedule;
   uint64_t seed = 1;
 
@@ -58,6 +59,8 @@ struct MeasureOptions {
   double tolerance = 1e-3;
   /// Run in a forked child (off only for debugging).
   bool isolate = true;
+  /// "cpu" or "cuda" (the first GPU; its default schedule is the CUDA one).
+  std::string target = "cpu";
 };
 
 /// `#haqa.schedule<...>` text from the schedule's fields as JSON
@@ -69,9 +72,13 @@ scheduleTextFromJSON(const llvm::json::Object &fields);
 /// The one-kernel module for `spec` (function @kernel), as text.
 llvm::Expected<std::string> buildKernelModule(const KernelSpec &spec);
 
+/// Builds, checks and times `spec` on `options.target`.
+KernelMeasurement measureKernel(const KernelSpec &spec,
+                                const MeasureOptions &options);
+
 /// Builds, checks and times `spec` on the host CPU.
 KernelMeasurement measureKernelOnCPU(const KernelSpec &spec,
-                                     const MeasureOptions &options);
+                                     MeasureOptions options);
 
 } // namespace mlir::haqa
 
