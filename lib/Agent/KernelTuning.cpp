@@ -82,12 +82,12 @@ mlir::haqa::getKernelSearchSpace(const KernelSpec &spec,
   return SearchSpace::get(info, profile, scheduleFields(def));
 }
 
-Trial mlir::haqa::measureTrialOnCPU(const KernelSpec &spec,
-                                    const std::string &schedule,
-                                    const MeasureOptions &options) {
+Trial mlir::haqa::measureTrial(const KernelSpec &spec,
+                               const std::string &schedule,
+                               const MeasureOptions &options) {
   KernelSpec s = spec;
   s.schedule = schedule;
-  KernelMeasurement m = measureKernelOnCPU(s, options);
+  KernelMeasurement m = measureKernel(s, options);
   Trial t;
   t.maxAbsError = m.maxAbsError;
   t.message = m.message;

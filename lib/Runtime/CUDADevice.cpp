@@ -8,6 +8,7 @@
 #include "CUDADriver.h"
 #include "haqa/Conversion/Passes.h"
 #include "haqa/Hardware/Profile.h"
+#include "haqa/Runtime/Isolate.h"
 #include "haqa/Target/CPU/Passes.h"
 #include "haqa/Target/GPU/Passes.h"
 
@@ -382,6 +383,24 @@ bool mlir::haqa::isCUDAAvailable(std::string *why) {
   std::string msg = llvm::toString(d.takeError());
   if (why)
     *why = msg;
+  return false;
+}
+
+bool mlir::haqa::isCUDAAvailableInChild(std::string *why) {
+  auto probe = runIsolated(
+      [] {
+        std::string reason;
+        return isCUDAAvailable(&reason) ? std::string("yes") : reason;
+      },
+      60);
+  std::string answer = !probe ? llvm::toString(probe.takeError())
+                       : probe->kind != IsolatedResult::Finished
+                           ? "the CUDA probe died: " + probe->reason
+                           : probe->output;
+  if (answer == "yes")
+    return true;
+  if (why)
+    *why = answer;
   return false;
 }
 

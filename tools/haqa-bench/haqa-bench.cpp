@@ -11,7 +11,6 @@
 
 #include "haqa/Runtime/CompiledModel.h"
 #include "haqa/Runtime/CUDADevice.h"
-#include "haqa/Runtime/Isolate.h"
 #include "haqa/Runtime/KernelHarness.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -234,20 +233,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (targetOpt == "cuda") {
-    // Checked once up front, so a missing GPU is one clear message; in a
-    // child, as every measurement is: CUDA does not survive a fork after
-    // cuInit, so this process never initializes it.
-    auto probe = runIsolated(
-        [] {
-          std::string why;
-          return isCUDAAvailable(&why) ? std::string("yes") : why;
-        },
-        60);
-    std::string why = !probe ? llvm::toString(probe.takeError())
-                      : probe->kind != IsolatedResult::Finished
-                          ? probe->reason
-                          : probe->output;
-    if (why != "yes") {
+    // Checked once up front, so a missing GPU is one clear message.
+    std::string why;
+    bool present = isCUDAAvailableInChild(&why);
+    if (!present) {
       llvm::errs() << "haqa-bench: no CUDA device: " << why << "\n";
       return 3;
     }

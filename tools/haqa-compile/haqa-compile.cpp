@@ -19,6 +19,7 @@
 #include "haqa/Import/Tokenizer.h"
 #include "haqa/Reference/Model.h"
 #include "haqa/Runtime/CompiledModel.h"
+#include "haqa/Runtime/CUDADevice.h"
 
 #include "haqa/Dialect/HAQA/IR/HAQA.h"
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
@@ -269,10 +270,22 @@ static llvm::Error resolveStrategy(std::string &name,
 static int tuneSpecs(const HardwareProfile &profile,
                      std::vector<KernelSpec> specs,
                      std::map<std::string, std::string> *best = nullptr) {
-  if (profile.kind != TargetKind::CPU)
+  MeasureOptions measure;
+  measure.timing.repeats = repeatsOpt;
+  measure.timeoutSeconds = timeoutOpt;
+  if (profile.kind == TargetKind::OpenCL)
     return fail("target '" + profile.id +
-                "': only the host CPU can measure here (the CUDA and OpenCL "
-                "runtimes are separate issues)");
+                "': the OpenCL runtime is not built yet; kernels for it "
+                "cannot be measured");
+  if (profile.kind == TargetKind::CUDA) {
+    // Measured on this machine's GPU, which should be the profile's chip.
+    std::string why;
+    if (!isCUDAAvailableInChild(&why))
+      return fail("target '" + profile.id + "' (" + profile.name +
+                  ") is measured on an NVIDIA GPU; there is none here: " +
+                  why);
+    measure.target = "cuda";
+  }
   if (roundsOpt < 1)
     return fail("--rounds must be at least 1");
   std::string strategyName;
@@ -304,9 +317,6 @@ static int tuneSpecs(const HardwareProfile &profile,
   if (ec)
     return fail(logPath + ": " + ec.message());
 
-  MeasureOptions measure;
-  measure.timing.repeats = repeatsOpt;
-  measure.timeoutSeconds = timeoutOpt;
   std::string version = getCompilerVersion();
   llvm::errs() << llvm::formatv(
       "haqa-compile: {0} kernels on {1} ({2}), strategy {3}, {4} rounds, seed "
@@ -340,7 +350,7 @@ static int tuneSpecs(const HardwareProfile &profile,
     // once per key (outside the strategy's budget) and recorded as strategy
     // "default", seed 0.
     auto measureFn = [&](const Config &, const std::string &schedule) {
-      return measureTrialOnCPU(spec, schedule, measure);
+      return measureTrial(spec, schedule, measure);
     };
     if (strategyName != "default") {
       auto base = (*store)->getTrials(key, "default", 0);

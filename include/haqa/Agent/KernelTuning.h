@@ -23,10 +23,11 @@ namespace mlir::haqa {
 llvm::Expected<SearchSpace> getKernelSearchSpace(const KernelSpec &spec,
                                                  const HardwareProfile &profile);
 
-/// Compiles, checks and times `spec` under `schedule` on the host CPU (in a
-/// child process): never takes the caller down.
-Trial measureTrialOnCPU(const KernelSpec &spec, const std::string &schedule,
-                        const MeasureOptions &options);
+/// Compiles, checks and times `spec` under `schedule` on `options.target`
+/// (the host CPU or the GPU, in a child process): never takes the caller
+/// down.
+Trial measureTrial(const KernelSpec &spec, const std::string &schedule,
+                   const MeasureOptions &options);
 
 /// The paper's Table 3 kernels for `tokens` token counts, matmul with each of
 /// `weights`.

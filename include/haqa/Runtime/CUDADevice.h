@@ -62,6 +62,10 @@ private:
 /// Whether a CUDA device can be opened here; `why` says why not.
 bool isCUDAAvailable(std::string *why = nullptr);
 
+/// isCUDAAvailable asked in a forked child: for processes that measure in
+/// forked children themselves (CUDA does not survive a fork after cuInit).
+bool isCUDAAvailableInChild(std::string *why = nullptr);
+
 } // namespace mlir::haqa
 
 #endif // HAQA_RUNTIME_CUDADEVICE_H
