@@ -2,7 +2,7 @@
 """HAQA against llama.cpp on this machine, side by side in one run.
 
     python3 bench/compare_llamacpp.py [--models smollm2,tinyllama] [--bits 16,8,4]
-        [-p 128] [-n 128] [-t 2] [-r 3] [--cache DIR]
+        [-p 128] [-n 128] [-t 2] [-r 3] [--gpu h100] [--cache DIR]
 
 For each model and bit width the source model is imported once with
 `llama-import --bits B` (16: F16, 8: Q8_0, 4: Q4_0 for every 2-d weight), and
@@ -58,9 +58,12 @@ def read_bandwidth():
     return float(m.group(1)) * 1e9
 
 
-def llama_bench(llbin, gguf, p, n, t, r):
-    out = run([os.path.join(llbin, "llama-bench"), "-m", gguf, "-p", str(p), "-n", str(n),
-               "-t", str(t), "-r", str(r), "-o", "json"])
+def llama_bench(llbin, gguf, p, n, t, r, gpu):
+    cmd = [os.path.join(llbin, "llama-bench"), "-m", gguf, "-p", str(p), "-n", str(n),
+           "-t", str(t), "-r", str(r), "-o", "json"]
+    if gpu:
+        cmd += ["-ngl", "99"]  # every layer on the GPU
+    out = run(cmd)
     res = {}
     for row in json.loads(out):
         kind = "prefill" if row["n_prompt"] > 0 else "decode"
@@ -69,9 +72,10 @@ def llama_bench(llbin, gguf, p, n, t, r):
     return res
 
 
-def haqa_bench(model_dir, p, n, t, r):
+def haqa_bench(model_dir, p, n, t, r, gpu):
     out = run([os.path.join(BIN, "haqa-bench"), "--model", model_dir, "--prompt-tokens", str(p),
-               "--gen-tokens", str(n), "--host-threads", str(t), "--repeats", str(r)])
+               "--gen-tokens", str(n), "--host-threads", str(t), "--repeats", str(r),
+               "--target", "cuda" if gpu else "cpu"])
     res = {}
     for kind in ("prefill", "decode"):
         m = re.search(kind + r"\s+([0-9.]+) tokens/s\s+\(min ([0-9.]+), max ([0-9.]+)", out)
@@ -88,12 +92,18 @@ def main():
     ap.add_argument("-n", type=int, default=128, help="generated tokens")
     ap.add_argument("-t", type=int, default=2, help="threads (both engines)")
     ap.add_argument("-r", type=int, default=3, help="repeats")
+    ap.add_argument("--gpu", metavar="PROFILE",
+                    help="run both engines on this machine's NVIDIA GPU (HAQA --target cuda, "
+                         "llama.cpp's CUDA build with -ngl 99); the roofline uses the "
+                         "bandwidth of hardware/PROFILE.json")
     ap.add_argument("--cache", default=os.environ.get(
         "HAQA_CACHE", os.path.expanduser("~/.cache/haqa")))
     args = ap.parse_args()
 
-    llbin = run(["bash", os.path.join(ROOT, "bench", "build_llamacpp.sh"),
-                 os.path.join(args.cache, "llama.cpp")]).strip().splitlines()[-1]
+    build = ["bash", os.path.join(ROOT, "bench", "build_llamacpp.sh")]
+    if args.gpu:
+        build.append("--cuda")
+    llbin = run(build + [os.path.join(args.cache, "llama.cpp")]).strip().splitlines()[-1]
     sources = {}
     for name in args.models.split(","):
         if name == "smollm2":
@@ -111,9 +121,15 @@ def main():
             sys.exit(f"compare_llamacpp: unknown model '{name}' (smollm2, tinyllama)")
         sources[name] = src
 
-    bandwidth = read_bandwidth()
+    if args.gpu:
+        with open(os.path.join(ROOT, "hardware", args.gpu + ".json")) as f:
+            bandwidth = json.load(f)["memory_bandwidth_gbps"] * 1e9
+        where = f"GPU ({args.gpu} profile bandwidth {bandwidth / 1e9:.0f} GB/s)"
+    else:
+        bandwidth = read_bandwidth()
+        where = f"measured read bandwidth {bandwidth / 1e9:.1f} GB/s"
     print(f"threads {args.t}, pp{args.p} / tg{args.n}, {args.r} repeats (median, min-max); "
-          f"measured read bandwidth {bandwidth / 1e9:.1f} GB/s")
+          f"{where}")
     hdr = (f"{'model':<10} {'HAQA':<5} {'llama.cpp':<9} {'':8} {'HAQA tok/s':>22} "
            f"{'llama.cpp tok/s':>22} {'HAQA/llama':>10} {'roofline':>9} {'HAQA':>6} {'llama':>6}")
     print(hdr)
@@ -125,8 +141,8 @@ def main():
                 run([os.path.join(BIN, "llama-import"), src, "--bits", str(bits),
                      "--context", str(max(512, args.p + args.n)), "-o", out])
             gguf = os.path.join(out, "model.weights.gguf")
-            ll = llama_bench(llbin, gguf, args.p, args.n, args.t, args.r)
-            hq = haqa_bench(out, args.p, args.n, args.t, args.r)
+            ll = llama_bench(llbin, gguf, args.p, args.n, args.t, args.r, args.gpu)
+            hq = haqa_bench(out, args.p, args.n, args.t, args.r, args.gpu)
             roof = bandwidth / weight_bytes_per_token(gguf)
             for kind in ("prefill", "decode"):
                 h, l = hq[kind], ll[kind]
