@@ -78,6 +78,9 @@ def HAQAGPUApplySchedulePass
            /*default=*/"49152",
            "static workgroup memory a block may use (48 KiB: CUDA's static "
            "limit)">,
+    Option<"addressSpaces", "address-spaces", "bool", /*default=*/"true",
+           "stage into #gpu.address_space<workgroup / private> buffers (off: "
+           "plain buffers, for running the structure on the CPU)">,
     Option<"limitSource", "limit-source", "std::string",
            /*default=*/"\"shared-memory-bytes\"",
            "where shared-memory-bytes comes from, named in the error (the "

@@ -7,6 +7,7 @@
 #include "haqa/Runtime/CPUDevice.h"
 #include "haqa/Conversion/Passes.h"
 #include "haqa/Target/CPU/Passes.h"
+#include "haqa/Target/GPU/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -113,7 +114,8 @@ std::string findOpenMPRuntime() {
 
 } // namespace
 
-void mlir::haqa::buildCPULoweringPipeline(OpPassManager &pm) {
+void mlir::haqa::buildCPULoweringPipeline(OpPassManager &pm,
+                                          bool gpuSchedule) {
   // Tools other than haqa-opt register nothing: the pipeline text needs the
   // upstream and HAQA passes in the registry.
   static std::once_flag once;
@@ -124,10 +126,19 @@ void mlir::haqa::buildCPULoweringPipeline(OpPassManager &pm) {
       registerHAQAConversionPasses();
     if (!PassInfo::lookup("haqa-cpu-apply-schedule"))
       registerHAQACPUPasses();
+    if (!PassInfo::lookup("haqa-gpu-apply-schedule"))
+      registerHAQAGPUPasses();
   });
+  std::string text = kCPUPipeline;
+  if (gpuSchedule) {
+    llvm::StringRef cpu = "func.func(haqa-cpu-apply-schedule)";
+    size_t at = text.find(cpu.str());
+    text.replace(at, cpu.size(),
+                 "func.func(haqa-gpu-apply-schedule{address-spaces=false})");
+  }
   std::string error;
   llvm::raw_string_ostream os(error);
-  if (failed(parsePassPipeline(kCPUPipeline, pm, os)))
+  if (failed(parsePassPipeline(text, pm, os)))
     llvm::report_fatal_error(
         llvm::Twine("haqa: the CPU pipeline text does not parse: ") + error);
 }
@@ -138,6 +149,12 @@ void mlir::haqa::registerCPUPipelines() {
       "lower haqa kernels (with their schedules) to the LLVM dialect for the "
       "host CPU",
       [](OpPassManager &pm) { buildCPULoweringPipeline(pm); });
+  PassPipelineRegistration<>(
+      "haqa-gpu-on-cpu-lower",
+      "lower haqa kernels with GPU schedules to host CPU loops with the same "
+      "block / thread / staging structure (checks GPU schedules' numerics "
+      "without a GPU)",
+      [](OpPassManager &pm) { buildCPULoweringPipeline(pm, true); });
 }
 
 std::string CPUDevice::getName() const {
@@ -159,7 +176,7 @@ CPUDevice::compile(ModuleOp module) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
   };
   PassManager pm(ctx);
-  buildCPULoweringPipeline(pm);
+  buildCPULoweringPipeline(pm, gpuSchedule);
   std::string diagnostics;
   {
     // Collect the lowering's diagnostics into the error.
@@ -195,6 +212,11 @@ CPUDevice::compile(ModuleOp module) {
   SmallVector<StringRef> libs;
   if (!omp.empty())
     libs.push_back(omp);
+  // memrefCopy: memref.copy between strided views (staging copies of GPU
+  // schedules run on the CPU).
+  const char *runnerUtils = "/usr/lib/llvm-22/lib/libmlir_c_runner_utils.so";
+  if (llvm::sys::fs::exists(runnerUtils))
+    libs.push_back(runnerUtils);
   options.sharedLibPaths = libs;
   auto engine = ExecutionEngine::create(module, options, std::move(*tm));
   if (!engine)

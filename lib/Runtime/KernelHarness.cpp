@@ -316,7 +316,7 @@ std::string compileAndMeasure(const std::string &moduleText, const Problem &p,
     }
     device = std::move(*cuda);
   } else {
-    device = std::make_unique<CPUDevice>();
+    device = std::make_unique<CPUDevice>(options.target == "gpu-on-cpu");
   }
   auto exe = device->compile(*module);
   if (!exe) {
@@ -380,9 +380,11 @@ mlir::haqa::measureKernelOnCPU(const KernelSpec &spec,
 KernelMeasurement mlir::haqa::measureKernel(const KernelSpec &spec,
                                             const MeasureOptions &options) {
   KernelMeasurement m;
-  if (options.target != "cpu" && options.target != "cuda") {
+  if (options.target != "cpu" && options.target != "cuda" &&
+      options.target != "gpu-on-cpu") {
     m.status = KernelMeasurement::BadSpec;
-    m.message = "unknown target '" + options.target + "' (cpu or cuda)";
+    m.message = "unknown target '" + options.target +
+                "' (cpu, cuda or gpu-on-cpu)";
     return m;
   }
   MLIRContext ctx(MLIRContext::Threading::DISABLED);
@@ -395,7 +397,11 @@ KernelMeasurement mlir::haqa::measureKernel(const KernelSpec &spec,
     return m;
   }
   std::string moduleText;
-  auto problem = prepare(spec, ctx, tmpDir, options.target, moduleText);
+  // gpu-on-cpu checks the CUDA schedules.
+  auto problem = prepare(spec, ctx, tmpDir,
+                         options.target == "gpu-on-cpu" ? "cuda"
+                                                        : options.target,
+                         moduleText);
   llvm::sys::fs::remove_directories(tmpDir);
   if (!problem) {
     m.status = KernelMeasurement::BadSpec;

@@ -66,8 +66,10 @@ static cl::opt<bool>
             cl::cat(category));
 static cl::opt<std::string>
     targetOpt("target",
-              cl::desc("cpu, or cuda (the first NVIDIA GPU; exits 3 when "
-                       "there is none)"),
+              cl::desc("cpu; cuda (the first NVIDIA GPU; exits 3 when there "
+                       "is none); gpu-on-cpu (kernel mode: CUDA schedules, "
+                       "their block / thread / staging loops run on the CPU "
+                       "to check their numerics)"),
               cl::init("cpu"), cl::cat(category));
 static cl::opt<bool> noPeakOpt("no-peak",
                                cl::desc("skip measuring the machine's peak"),
@@ -227,9 +229,9 @@ int main(int argc, char **argv) {
     }
   }
 
-  if (targetOpt != "cpu" && targetOpt != "cuda") {
+  if (targetOpt != "cpu" && targetOpt != "cuda" && targetOpt != "gpu-on-cpu") {
     llvm::errs() << "haqa-bench: error: unknown --target '" << targetOpt
-                 << "' (cpu or cuda)\n";
+                 << "' (cpu, cuda or gpu-on-cpu)\n";
     return 1;
   }
   if (targetOpt == "cuda") {

@@ -17,7 +17,12 @@ namespace mlir::haqa {
 /// dialect for the host: convert-haqa-to-linalg, haqa-cpu-apply-schedule,
 /// bufferization (results become out-parameters), vector and loop lowering,
 /// OpenMP for host threads, then LLVM.
-void buildCPULoweringPipeline(OpPassManager &pm);
+///
+/// With `gpuSchedule`, the schedules are the GPU ones, applied by
+/// haqa-gpu-apply-schedule without address spaces: block and thread loops,
+/// K steps and staging copies run as CPU loops, so the numerics of a GPU
+/// schedule can be checked on a machine without a GPU (`haqa-gpu-on-cpu-lower`).
+void buildCPULoweringPipeline(OpPassManager &pm, bool gpuSchedule = false);
 
 /// Registers `haqa-cpu-lower` (the pipeline above) with the pass registry.
 void registerCPUPipelines();
@@ -26,8 +31,13 @@ void registerCPUPipelines();
 /// host's own CPU name and features (AVX-512, VNNI, ... where present).
 class CPUDevice : public Device {
 public:
+  /// `gpuSchedule`: run GPU schedules' loop structure on the CPU (above).
+  explicit CPUDevice(bool gpuSchedule = false) : gpuSchedule(gpuSchedule) {}
   std::string getName() const override;
   llvm::Expected<std::unique_ptr<Executable>> compile(ModuleOp module) override;
+
+private:
+  bool gpuSchedule;
 };
 
 } // namespace mlir::haqa

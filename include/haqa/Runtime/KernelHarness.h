@@ -59,7 +59,8 @@ struct MeasureOptions {
   double tolerance = 1e-3;
   /// Run in a forked child (off only for debugging).
   bool isolate = true;
-  /// "cpu" or "cuda" (the first GPU; its default schedule is the CUDA one).
+  /// "cpu", "cuda" (the first GPU; its default schedule is the CUDA one) or
+  /// "gpu-on-cpu" (CUDA schedules, their loop structure run on the CPU).
   std::string target = "cpu";
 };
 

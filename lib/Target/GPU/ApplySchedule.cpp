@@ -218,13 +218,16 @@ FailureOr<SmallVector<int64_t>> staticBounds(Value v) {
 /// bound shape, sliced to `v`'s sizes when they are dynamic). Adds the
 /// buffer's bytes to `bytes`.
 FailureOr<linalg::CopyOp> stage(OpBuilder &b, Location loc, Value v,
-                                gpu::AddressSpace space, int64_t &bytes) {
+                                std::optional<gpu::AddressSpace> space,
+                                int64_t &bytes) {
   FailureOr<SmallVector<int64_t>> shape = staticBounds(v);
   if (failed(shape))
     return failure();
   auto type = cast<RankedTensorType>(v.getType());
   auto bufType = RankedTensorType::get(*shape, type.getElementType());
-  auto spaceAttr = gpu::AddressSpaceAttr::get(b.getContext(), space);
+  Attribute spaceAttr;
+  if (space)
+    spaceAttr = gpu::AddressSpaceAttr::get(b.getContext(), *space);
   Value buf = bufferization::AllocTensorOp::create(
       b, loc, bufType, ValueRange{}, Value(), Value(), spaceAttr);
   int64_t n = 1;
@@ -271,9 +274,9 @@ LoopPlan flatPlan(linalg::LinalgOp op, int64_t threads, int64_t vector) {
 class Scheduler {
 public:
   Scheduler(IRRewriter &rw, int64_t defaultThreads, int64_t sharedLimit,
-            std::string limitSource)
+            std::string limitSource, bool addressSpaces)
       : rw(rw), defaultThreads(defaultThreads), sharedLimit(sharedLimit),
-        limitSource(std::move(limitSource)) {}
+        limitSource(std::move(limitSource)), addressSpaces(addressSpaces) {}
 
   LogicalResult run(linalg::LinalgOp op);
   LogicalResult threadLevel(linalg::LinalgOp op, const LoopPlan &p);
@@ -282,6 +285,13 @@ private:
   IRRewriter &rw;
   int64_t defaultThreads, sharedLimit;
   std::string limitSource;
+  bool addressSpaces;
+
+  std::optional<gpu::AddressSpace> spaceFor(gpu::AddressSpace s) const {
+    if (addressSpaces)
+      return s;
+    return std::nullopt;
+  }
 
   MemSpace placementOf(const LoopPlan &p, unsigned operand) const {
     if (!p.operands || operand >= p.operands.size())
@@ -420,8 +430,8 @@ LogicalResult Scheduler::threadLevel(linalg::LinalgOp op, const LoopPlan &p) {
         !isa<RankedTensorType>(operand.get().getType()))
       continue;
     FailureOr<linalg::CopyOp> copy =
-        stage(rw, cur.getLoc(), operand.get(), gpu::AddressSpace::Private,
-              privateBytes);
+        stage(rw, cur.getLoc(), operand.get(),
+              spaceFor(gpu::AddressSpace::Private), privateBytes);
     if (failed(copy)) {
       cur.emitRemark("placement = register not applied to operand ")
           << operand.getOperandNumber()
@@ -494,8 +504,8 @@ LogicalResult Scheduler::run(linalg::LinalgOp op) {
         !isa<RankedTensorType>(operand->get().getType()))
       continue;
     FailureOr<linalg::CopyOp> copy =
-        stage(rw, cur.getLoc(), operand->get(), gpu::AddressSpace::Workgroup,
-              sharedBytes);
+        stage(rw, cur.getLoc(), operand->get(),
+              spaceFor(gpu::AddressSpace::Workgroup), sharedBytes);
     if (failed(copy))
       return cur.emitOpError("placement = shared needs a static bound of the "
                              "block tile");
@@ -565,7 +575,8 @@ struct HAQAGPUApplySchedulePass
 
   void runOnOperation() override {
     IRRewriter rw(&getContext());
-    Scheduler scheduler(rw, defaultThreads, sharedMemoryBytes, limitSource);
+    Scheduler scheduler(rw, defaultThreads, sharedMemoryBytes, limitSource,
+                        addressSpaces);
     SmallVector<scf::ForOp> kvLoops;
     getOperation().walk([&](scf::ForOp loop) {
       if (auto k = loop->getAttrOfType<StringAttr>("haqa.kernel");
