@@ -12,7 +12,6 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
-#include <mutex>
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -116,19 +115,7 @@ std::string findOpenMPRuntime() {
 
 void mlir::haqa::buildCPULoweringPipeline(OpPassManager &pm,
                                           bool gpuSchedule) {
-  // Tools other than haqa-opt register nothing: the pipeline text needs the
-  // upstream and HAQA passes in the registry.
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (!PassInfo::lookup("one-shot-bufferize"))
-      registerAllPasses();
-    if (!PassInfo::lookup("convert-haqa-to-linalg"))
-      registerHAQAConversionPasses();
-    if (!PassInfo::lookup("haqa-cpu-apply-schedule"))
-      registerHAQACPUPasses();
-    if (!PassInfo::lookup("haqa-gpu-apply-schedule"))
-      registerHAQAGPUPasses();
-  });
+  registerLoweringPasses();
   std::string text = kCPUPipeline;
   if (gpuSchedule) {
     llvm::StringRef cpu = "func.func(haqa-cpu-apply-schedule)";
@@ -164,30 +151,10 @@ std::string CPUDevice::getName() const {
 llvm::Expected<std::unique_ptr<Executable>>
 CPUDevice::compile(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
-  {
-    // The pipeline's transforms need the upstream interface models (tiling,
-    // bufferization, ...) whatever the caller registered.
-    DialectRegistry all;
-    registerAllDialects(all);
-    registerAllExtensions(all);
-    ctx->appendDialectRegistry(all);
-  }
-  auto fail = [](const llvm::Twine &msg) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-  };
   PassManager pm(ctx);
   buildCPULoweringPipeline(pm, gpuSchedule);
-  std::string diagnostics;
-  {
-    // Collect the lowering's diagnostics into the error.
-    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
-      llvm::raw_string_ostream os(diagnostics);
-      os << d.getLocation() << ": " << d << "\n";
-      return success();
-    });
-    if (failed(pm.run(module)))
-      return fail("CPU lowering failed:\n" + diagnostics);
-  }
+  if (llvm::Error e = runLoweringPipeline(module, pm, "CPU lowering failed"))
+    return std::move(e);
 
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();

@@ -29,7 +29,6 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <chrono>
-#include <mutex>
 
 using namespace mlir;
 using namespace mlir::haqa;
@@ -38,20 +37,6 @@ namespace {
 
 llvm::Error error(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
-
-void registerPipelinePasses() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (!PassInfo::lookup("one-shot-bufferize"))
-      registerAllPasses();
-    if (!PassInfo::lookup("convert-haqa-to-linalg"))
-      registerHAQAConversionPasses();
-    if (!PassInfo::lookup("haqa-cpu-drop-aliased-results"))
-      registerHAQACPUPasses();
-    if (!PassInfo::lookup("haqa-gpu-apply-schedule"))
-      registerHAQAGPUPasses();
-  });
 }
 
 llvm::Expected<HardwareProfile> loadProfile(llvm::StringRef profile) {
@@ -70,7 +55,7 @@ llvm::Expected<HardwareProfile> loadProfile(llvm::StringRef profile) {
 llvm::Error
 mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
                                       const CUDALoweringOptions &options) {
-  registerPipelinePasses();
+  registerLoweringPasses();
   std::string chip = options.chip;
   int64_t sharedBytes = 48 * 1024;
   std::string check, source = "CUDA static shared memory per block";
@@ -442,26 +427,16 @@ mlir::haqa::CUDADevice::compile(ModuleOp module) {
     return drv.takeError();
   MLIRContext *ctx = module.getContext();
   {
-    DialectRegistry all;
-    registerAllDialects(all);
-    registerAllExtensions(all);
-    registerAllToLLVMIRTranslations(all);
-    registerAllGPUToLLVMIRTranslations(all);
-    ctx->appendDialectRegistry(all);
+    DialectRegistry translations;
+    registerAllToLLVMIRTranslations(translations);
+    registerAllGPUToLLVMIRTranslations(translations);
+    ctx->appendDialectRegistry(translations);
   }
   PassManager pm(ctx);
   if (llvm::Error e = buildCUDALoweringPipeline(pm, options))
     return std::move(e);
-  std::string diagnostics;
-  {
-    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
-      llvm::raw_string_ostream os(diagnostics);
-      os << d.getLocation() << ": " << d << "\n";
-      return success();
-    });
-    if (failed(pm.run(module)))
-      return error("CUDA lowering failed:\n" + diagnostics);
-  }
+  if (llvm::Error e = runLoweringPipeline(module, pm, "CUDA lowering failed"))
+    return std::move(e);
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();

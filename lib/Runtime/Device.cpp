@@ -6,6 +6,18 @@
 
 #include "haqa/Runtime/Device.h"
 
+#include "haqa/Conversion/Passes.h"
+#include "haqa/Target/CPU/Passes.h"
+#include "haqa/Target/GPU/Passes.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassRegistry.h"
+#include <mutex>
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Pass/PassManager.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -85,4 +97,37 @@ llvm::Expected<TimingStats> Executable::time(llvm::StringRef function,
       break;
   }
   return TimingStats::of(std::move(samples));
+}
+
+llvm::Error mlir::haqa::runLoweringPipeline(ModuleOp module, PassManager &pm,
+                                            llvm::StringRef what) {
+  MLIRContext *ctx = module.getContext();
+  DialectRegistry all;
+  registerAllDialects(all);
+  registerAllExtensions(all);
+  ctx->appendDialectRegistry(all);
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d << "\n";
+    return success();
+  });
+  if (succeeded(pm.run(module)))
+    return llvm::Error::success();
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 (what + ":\n" + diagnostics).str());
+}
+
+void mlir::haqa::registerLoweringPasses() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (!PassInfo::lookup("one-shot-bufferize"))
+      registerAllPasses();
+    if (!PassInfo::lookup("convert-haqa-to-linalg"))
+      registerHAQAConversionPasses();
+    if (!PassInfo::lookup("haqa-cpu-apply-schedule"))
+      registerHAQACPUPasses();
+    if (!PassInfo::lookup("haqa-gpu-apply-schedule"))
+      registerHAQAGPUPasses();
+  });
 }

@@ -55,3 +55,66 @@ LogicalResult mlir::haqa::unrollStatic(scf::ForOp loop, int64_t factor) {
   }
   return loopUnrollByFactor(loop, factor);
 }
+
+FailureOr<mlir::haqa::KernelLoops>
+mlir::haqa::getKernelLoops(linalg::LinalgOp op, ScheduleAttr schedule) {
+  unsigned n = op.getNumLoops();
+  SmallVector<int64_t> loopDims(n);
+  if (auto dims = op->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_dims"))
+    loopDims.assign(dims.asArrayRef().begin(), dims.asArrayRef().end());
+  else
+    for (unsigned i = 0; i < n; ++i)
+      loopDims[i] = i;
+  if (loopDims.size() != n)
+    return op.emitOpError("haqa.loop_dims does not match the loops");
+  KernelLoops k;
+  k.strides = op->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_strides");
+  if (k.strides && k.strides.size() != static_cast<int64_t>(n))
+    return op.emitOpError("haqa.loop_strides does not match the loops");
+  int64_t kernelDims = n ? *llvm::max_element(loopDims) + 1 : 0;
+  if (schedule)
+    kernelDims = std::max<int64_t>(kernelDims, schedule.getOrder().size());
+  k.loopsOf.resize(kernelDims);
+  for (unsigned l = 0; l < n; ++l)
+    k.loopsOf[loopDims[l]].push_back(l);
+  if (schedule)
+    k.order.assign(schedule.getOrder().begin(), schedule.getOrder().end());
+  if (k.order.empty())
+    for (int64_t d = 0; d < kernelDims; ++d)
+      k.order.push_back(d);
+  if (static_cast<int64_t>(k.order.size()) != kernelDims)
+    return op.emitOpError("schedule order has ")
+           << k.order.size() << " dimensions, the kernel " << kernelDims;
+  for (int64_t kd : k.order)
+    for (unsigned l : k.loopsOf[kd])
+      k.loopOrder.push_back(l);
+  return k;
+}
+
+SmallVector<int64_t>
+mlir::haqa::KernelLoops::tileInLoopUnits(ArrayRef<int64_t> tile,
+                                         ArrayRef<int64_t> ranges) const {
+  SmallVector<int64_t> sizes(ranges.size(), 0);
+  for (int64_t kd = 0;
+       kd < static_cast<int64_t>(loopsOf.size()) &&
+       kd < static_cast<int64_t>(tile.size());
+       ++kd) {
+    if (loopsOf[kd].empty())
+      continue;
+    // The most significant loop of the dimension, in units of its step:
+    // haqa.loop_strides where the lowering gives them, row-major otherwise.
+    unsigned first = loopsOf[kd].front();
+    int64_t inner = 1;
+    if (strides) {
+      for (unsigned l : loopsOf[kd])
+        if (strides[l] > strides[first])
+          first = l;
+      inner = strides[first];
+    } else {
+      for (unsigned l : ArrayRef(loopsOf[kd]).drop_front())
+        inner *= ShapedType::isDynamic(ranges[l]) ? 1 : ranges[l];
+    }
+    sizes[first] = std::max<int64_t>(1, (tile[kd] + inner - 1) / inner);
+  }
+  return sizes;
+}

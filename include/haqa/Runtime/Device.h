@@ -13,6 +13,7 @@
 #define HAQA_RUNTIME_DEVICE_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
 
@@ -106,6 +107,17 @@ public:
   virtual llvm::Expected<std::unique_ptr<Executable>>
   compile(ModuleOp module) = 0;
 };
+
+/// Registers the upstream and HAQA passes the lowering pipelines' text
+/// names, once (tools other than haqa-opt register none).
+void registerLoweringPasses();
+
+/// For Device::compile: registers every upstream dialect and extension in
+/// `module`'s context (pipelines need their interface models whatever the
+/// caller registered), runs `pm` on `module` and returns an error holding
+/// the diagnostics after `what` ("CPU lowering failed") if it fails.
+llvm::Error runLoweringPipeline(ModuleOp module, PassManager &pm,
+                                llvm::StringRef what);
 
 } // namespace mlir::haqa
 

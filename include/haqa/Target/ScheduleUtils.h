@@ -10,12 +10,41 @@
 #ifndef HAQA_TARGET_SCHEDULEUTILS_H
 #define HAQA_TARGET_SCHEDULEUTILS_H
 
+#include "haqa/Dialect/HAQA/IR/HAQA.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::haqa {
+
+/// How a linalg op of a kernel's lowering maps to the kernel's iteration
+/// dimensions (what the schedule's `tile` and `order` index): from the op's
+/// `haqa.loop_dims` (identity without it) and `haqa.loop_strides`.
+struct KernelLoops {
+  /// The linalg loops of each kernel dimension (a dimension may have none:
+  /// the softmax rows of attention do not walk head_dim).
+  SmallVector<SmallVector<unsigned>> loopsOf;
+  /// Kernel dimensions, outermost first, as `order` gives them (identity
+  /// when empty).
+  SmallVector<int64_t> order;
+  /// The op's loops in `order`, outermost first.
+  SmallVector<unsigned> loopOrder;
+  DenseI64ArrayAttr strides;
+
+  /// `tile` in units of each kernel dimension's most significant loop (K as
+  /// blocks x 32 values is tiled in whole blocks: a K tile of 64 is two
+  /// blocks), per loop; 0 for loops it does not tile. Sizes of dynamic
+  /// loops count as 1 (`ranges` are the op's static loop ranges).
+  SmallVector<int64_t> tileInLoopUnits(ArrayRef<int64_t> tile,
+                                       ArrayRef<int64_t> ranges) const;
+};
+
+/// The loop map of `op` under `schedule` (may be null); the error (on
+/// `op`) names a malformed haqa.loop_dims / haqa.loop_strides or an `order`
+/// of the wrong size.
+FailureOr<KernelLoops> getKernelLoops(linalg::LinalgOp op,
+                                      ScheduleAttr schedule);
 
 /// Tiles `op` with `options`, replaces it, and returns the tiled op and the
 /// loops (outermost first).

@@ -84,35 +84,13 @@ void insertPrefetches(IRRewriter &rw, scf::ForOp loop, int64_t distance) {
 LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
   auto schedule = generic->getAttrOfType<ScheduleAttr>("haqa.schedule");
   unsigned n = generic.getNumLoops();
-  SmallVector<int64_t> loopDims(n);
-  if (auto dims = generic->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_dims"))
-    loopDims.assign(dims.asArrayRef().begin(), dims.asArrayRef().end());
-  else
-    for (unsigned i = 0; i < n; ++i)
-      loopDims[i] = i;
-  if (loopDims.size() != n)
-    return generic.emitOpError("haqa.loop_dims does not match the loops");
-  // A kernel dimension may have no loop in this generic (the softmax rows of
-  // attention do not walk head_dim): its schedule entries are skipped.
-  int64_t kernelDims = std::max<int64_t>(*llvm::max_element(loopDims) + 1,
-                                         schedule.getOrder().size());
-  SmallVector<SmallVector<unsigned>> loopsOf(kernelDims);
-  for (unsigned l = 0; l < n; ++l)
-    loopsOf[loopDims[l]].push_back(l);
+  FailureOr<KernelLoops> loops = getKernelLoops(generic, schedule);
+  if (failed(loops))
+    return failure();
+  const SmallVector<SmallVector<unsigned>> &loopsOf = loops->loopsOf;
+  ArrayRef<int64_t> order = loops->order;
   SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
-  DenseI64ArrayAttr strides =
-      generic->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_strides");
-  if (strides && strides.size() != static_cast<int64_t>(n))
-    return generic.emitOpError("haqa.loop_strides does not match the loops");
   SmallVector<utils::IteratorType> iters = generic.getIteratorTypesArray();
-
-  SmallVector<int64_t> order(schedule.getOrder());
-  if (order.empty())
-    for (int64_t d = 0; d < kernelDims; ++d)
-      order.push_back(d);
-  if (static_cast<int64_t>(order.size()) != kernelDims)
-    return generic.emitOpError("schedule order has ")
-           << order.size() << " dimensions, the kernel " << kernelDims;
   for (MemSpace m : schedule.getPlacement())
     if (m != MemSpace::global)
       generic.emitRemark("placement other than global has no CPU lowering "
@@ -155,35 +133,16 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
   }
 
   // Tile loops in `order`.
-  SmallVector<int64_t> tileSizes(n, 0);
-  ArrayRef<int64_t> tileAttr = schedule.getTile();
-  for (int64_t kd = 0; kd < kernelDims && kd < (int64_t)tileAttr.size(); ++kd) {
-    if (loopsOf[kd].empty())
-      continue;
-    // A kernel dimension split over several loops (K as blocks x 32 values)
-    // is tiled along its most significant loop, in units of that loop's
-    // step: a K tile of 64 is two blocks of 32. The steps are
-    // haqa.loop_strides where the lowering gives them, row-major otherwise.
-    unsigned first = loopsOf[kd].front();
-    int64_t inner = 1;
-    if (strides) {
-      for (unsigned l : loopsOf[kd])
-        if (strides[l] > strides[first])
-          first = l;
-      inner = strides[first];
-    } else {
-      for (unsigned l : ArrayRef(loopsOf[kd]).drop_front())
-        inner *= ShapedType::isDynamic(ranges[l]) ? 1 : ranges[l];
-    }
-    int64_t t = std::max<int64_t>(1, (tileAttr[kd] + inner - 1) / inner);
+  SmallVector<int64_t> tileSizes =
+      loops->tileInLoopUnits(schedule.getTile(), ranges);
+  {
     SmallVector<int64_t> curRanges = cur.getStaticLoopRanges();
-    if (ShapedType::isDynamic(curRanges[first]) || t < curRanges[first])
-      tileSizes[first] = t;
+    for (unsigned l = 0; l < n; ++l)
+      if (!ShapedType::isDynamic(curRanges[l]) && tileSizes[l] >= curRanges[l])
+        tileSizes[l] = 0;
   }
-  SmallVector<int64_t> interchange;
-  for (int64_t kd : order)
-    for (unsigned l : loopsOf[kd])
-      interchange.push_back(l);
+  SmallVector<int64_t> interchange(loops->loopOrder.begin(),
+                                   loops->loopOrder.end());
   SmallVector<LoopLikeOpInterface> tileLoops;
   if (llvm::any_of(tileSizes, [](int64_t t) { return t != 0; })) {
     scf::SCFTilingOptions options;

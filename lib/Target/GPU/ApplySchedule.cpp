@@ -77,34 +77,10 @@ FailureOr<LoopPlan> planLoops(linalg::LinalgOp op, ScheduleAttr schedule,
   p.numLoops = n;
   p.iters = op.getIteratorTypesArray();
   p.ranges = op.getStaticLoopRanges();
-  SmallVector<int64_t> loopDims(n);
-  if (auto dims = op->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_dims"))
-    loopDims.assign(dims.asArrayRef().begin(), dims.asArrayRef().end());
-  else
-    for (unsigned i = 0; i < n; ++i)
-      loopDims[i] = i;
-  if (loopDims.size() != n)
-    return op.emitOpError("haqa.loop_dims does not match the loops");
-  int64_t kernelDims = n ? *llvm::max_element(loopDims) + 1 : 0;
-  if (schedule)
-    kernelDims = std::max<int64_t>(kernelDims, schedule.getOrder().size());
-  SmallVector<SmallVector<unsigned>> loopsOf(kernelDims);
-  for (unsigned l = 0; l < n; ++l)
-    loopsOf[loopDims[l]].push_back(l);
-
-  SmallVector<int64_t> order;
-  if (schedule)
-    order.assign(schedule.getOrder().begin(), schedule.getOrder().end());
-  if (order.empty())
-    for (int64_t d = 0; d < kernelDims; ++d)
-      order.push_back(d);
-  if (static_cast<int64_t>(order.size()) != kernelDims)
-    return op.emitOpError("schedule order has ")
-           << order.size() << " dimensions, the kernel " << kernelDims;
-  for (int64_t kd : order)
-    for (unsigned l : loopsOf[kd])
-      p.loopOrder.push_back(l);
-
+  FailureOr<KernelLoops> loops = getKernelLoops(op, schedule);
+  if (failed(loops))
+    return failure();
+  p.loopOrder = loops->loopOrder;
   SmallVector<int64_t> threads =
       schedule && !schedule.getThreads().empty()
           ? SmallVector<int64_t>(schedule.getThreads())
@@ -119,30 +95,13 @@ FailureOr<LoopPlan> planLoops(linalg::LinalgOp op, ScheduleAttr schedule,
   }
   p.operands = op->getAttrOfType<DenseI64ArrayAttr>("haqa.operands");
 
-  // User tiles, in units of each kernel dimension's most significant loop
-  // (K as blocks x 32 values is tiled in whole blocks).
-  SmallVector<int64_t> userTile(n, 0);
-  DenseI64ArrayAttr strides =
-      op->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_strides");
-  ArrayRef<int64_t> tileAttr = schedule ? schedule.getTile() : ArrayRef<int64_t>{};
-  for (int64_t kd = 0; kd < kernelDims && kd < (int64_t)tileAttr.size(); ++kd) {
-    if (loopsOf[kd].empty())
-      continue;
-    unsigned first = loopsOf[kd].front();
-    int64_t inner = 1;
-    if (strides && strides.size() == static_cast<int64_t>(n)) {
-      for (unsigned l : loopsOf[kd])
-        if (strides[l] > strides[first])
-          first = l;
-      inner = strides[first];
-    } else {
-      for (unsigned l : ArrayRef(loopsOf[kd]).drop_front())
-        inner *= extentOf(p.ranges[l]);
-    }
-    userTile[first] = std::min(
-        std::max<int64_t>(1, llvm::divideCeil(tileAttr[kd], inner)),
-        extentOf(p.ranges[first]));
-  }
+  // User tiles, in units of each kernel dimension's most significant loop,
+  // at most the whole loop.
+  SmallVector<int64_t> userTile = loops->tileInLoopUnits(
+      schedule ? schedule.getTile() : ArrayRef<int64_t>{}, p.ranges);
+  for (unsigned l = 0; l < n; ++l)
+    if (userTile[l])
+      userTile[l] = std::min(userTile[l], extentOf(p.ranges[l]));
 
   // Threads go to the parallel loops innermost first; the innermost loop
   // of all gives each thread `vector` elements.
