@@ -8,7 +8,11 @@
 # docs/performance.md.
 #
 #   bash scripts/gpu-check.sh [--profile h100] [--rounds 10] [--skip-build]
-#        [--skip-llamacpp] [--out DIR]
+#        [--skip-llamacpp] [--prebuilt DIR] [--out DIR]
+#
+# --prebuilt DIR: use the tools in DIR (scripts/gpu-carry.sh, for a machine
+# without LLVM): no build, and the CUDA kernel checks run through haqa-bench
+# instead of lit.
 #
 # Needs: the NVIDIA driver (libcuda.so.1), LLVM/MLIR 22 and a C++ toolchain
 # for the build (or --skip-build with a build/ from the same source), the
@@ -22,6 +26,7 @@ PROFILE=""
 ROUNDS=10
 BUILD=1
 LLAMACPP=1
+PREBUILT=""
 OUT=out/gpu-check
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -29,6 +34,7 @@ while [[ $# -gt 0 ]]; do
     --rounds) ROUNDS=$2; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
     --skip-llamacpp) LLAMACPP=0; shift ;;
+    --prebuilt) PREBUILT=$2; BUILD=0; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "gpu-check.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -61,13 +67,32 @@ if [[ $BUILD == 1 ]]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >"$OUT/build.log" 2>&1
   ninja -C build -j"$(nproc)" >>"$OUT/build.log" 2>&1
 fi
-BIN=build/bin
+BIN=${PREBUILT:-build/bin}
+export HAQA_HARDWARE_DIR=${HAQA_HARDWARE_DIR:-$PWD/hardware}
 LIT=${LIT:-$(command -v lit || echo /usr/lib/llvm-22/bin/lit)}
 
-log "CUDA tests (lit: the GPU target and runtime; gtest: CUDADevice)"
-"$LIT" -v build/test/Target/GPU build/test/Runtime/cuda-kernels.test \
-  build/test/Runtime/cuda-absent.test 2>&1 | tee "$OUT/lit.log" | tail -4
-"$BIN/haqa-unittests" --gtest_filter='CUDADevice.*' 2>&1 | tee "$OUT/gtest.log" | tail -3
+if [[ -z $PREBUILT && -x $LIT ]]; then
+  log "CUDA tests (lit: the GPU target and runtime)"
+  "$LIT" -v build/test/Target/GPU build/test/Runtime/cuda-kernels.test \
+    build/test/Runtime/gpu-on-cpu.test 2>&1 | tee "$OUT/lit.log" | tail -4
+else
+  log "CUDA kernels against the reference executor (haqa-bench)"
+  {
+    "$BIN/haqa-bench" --target cuda --repeats 3 --kernel matmul --shape 256,3,48 \
+      --weights f32,f16,bf16,q8_0,q4_0,q4_1
+    for k in "softmax 100,3,2" "rms_norm 300,2,1" "rope 16,3,2" "silu 1000,2,1" \
+             "swiglu 100,2,1" "add 200,3,1" "mul 64,1,1"; do
+      set -- $k
+      "$BIN/haqa-bench" --target cuda --repeats 3 --kernel "$1" --shape "$2"
+    done
+    "$BIN/haqa-bench" --target cuda --repeats 3 --kernel matmul --shape 512,4,64 \
+      --weights q4_0,q8_0 --schedule '{"tile": [2, 16, 128], "threads": [16, 8],
+      "vector": 4, "unroll": 2, "grid": [3], "placement": ["shared", "global", "register"]}'
+  } 2>&1 | tee "$OUT/kernels.log" || log "some kernels failed: see $OUT/kernels.log"
+fi
+if [[ -x $BIN/haqa-unittests ]]; then
+  "$BIN/haqa-unittests" --gtest_filter='CUDADevice.*' 2>&1 | tee "$OUT/gtest.log" | tail -3
+fi
 
 log "Table 3 kernels, default CUDA schedules"
 "$BIN/haqa-bench" --target cuda --repeats 20 | tee "$OUT/table3-default.txt"
