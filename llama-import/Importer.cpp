@@ -29,10 +29,6 @@ using llvm::Error;
 using llvm::Expected;
 using llvm::StringRef;
 
-static Error makeError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
-
 Expected<ImportResult> mlir::haqa::importModel(StringRef input,
                                                StringRef outDir,
                                                const ImportOptions &options) {
@@ -57,8 +53,9 @@ Expected<ImportResult> mlir::haqa::importModel(StringRef input,
     if (!quant) {
       std::optional<GGMLTypeInfo> info = getGGMLTypeInfo(t->ggmlType);
       if (!info || !info->canDequantize)
-        return makeError(input + ": tensor '" + name + "': unimplemented: " +
-                         (info ? info->name : "unknown") + " storage");
+        return llvm::createStringError(
+            input + ": tensor '" + name + "': unimplemented: " +
+            (info ? info->name : "unknown") + " storage");
       quant = QuantAttr::getPlain(&ctx, ElemKind::f32);
     }
     types[name] = WeightType::get(&ctx, shape, quant);
@@ -82,13 +79,15 @@ Expected<ImportResult> mlir::haqa::importModel(StringRef input,
       return success();
     });
     if (failed(pm.run(*module)))
-      return makeError(input + ": quantization failed: " + diagnostics);
+      return llvm::createStringError(input +
+                                     ": quantization failed: " + diagnostics);
   }
   if (!options.shapesOnly)
     (*module)->setAttr("haqa.weights", StringAttr::get(&ctx, kWeightsFileName));
   if (failed(verify(*module)))
-    return makeError(input + ": internal error: the imported module does not "
-                             "verify");
+    return llvm::createStringError(
+        input + ": internal error: the imported module does not "
+                "verify");
 
   // Bytes of each weight in the storage the module now says: the source's
   // bytes when they already are, else dequantized and requantized.
@@ -135,10 +134,10 @@ Expected<ImportResult> mlir::haqa::importModel(StringRef input,
     return WalkResult::advance();
   });
   if (walk.wasInterrupted())
-    return makeError(writeFailure);
+    return llvm::createStringError(writeFailure);
 
   if (std::error_code ec = llvm::sys::fs::create_directories(outDir))
-    return makeError(outDir + ": cannot create: " + ec.message());
+    return llvm::createStringError(outDir + ": cannot create: " + ec.message());
   ImportResult result;
   llvm::SmallString<256> mlirPath(outDir), weightsPath(outDir);
   llvm::sys::path::append(mlirPath, kModuleFileName);
@@ -147,7 +146,8 @@ Expected<ImportResult> mlir::haqa::importModel(StringRef input,
     std::error_code ec;
     llvm::raw_fd_ostream os(mlirPath, ec);
     if (ec)
-      return makeError(mlirPath + ": cannot write: " + ec.message());
+      return llvm::createStringError(mlirPath +
+                                     ": cannot write: " + ec.message());
     module->print(os);
     os << "\n";
   }

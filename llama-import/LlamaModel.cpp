@@ -26,10 +26,6 @@ using llvm::Expected;
 using llvm::StringRef;
 using llvm::Twine;
 
-static Error makeError(const Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
-
 static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
   std::string s = "[";
   llvm::raw_string_ostream os(s);
@@ -53,7 +49,7 @@ Expected<std::unique_ptr<ModelSource>> ModelSource::open(StringRef path,
       return std::move(e);
   } else {
     if (!llvm::sys::fs::exists(path))
-      return makeError(path + ": no such file or directory");
+      return llvm::createStringError(path + ": no such file or directory");
     if (Error e = source->loadGGUF(path))
       return std::move(e);
   }
@@ -96,11 +92,13 @@ Error ModelSource::checkShapes(StringRef origin) const {
   for (const auto &[name, shape] : expectedTensorShapes(config)) {
     const ModelTensor *t = find(name);
     if (!t)
-      return makeError(origin + ": tensor '" + name + "' is missing");
+      return llvm::createStringError(origin + ": tensor '" + name +
+                                     "' is missing");
     if (llvm::ArrayRef<int64_t>(t->shape) != llvm::ArrayRef<int64_t>(shape))
-      return makeError(origin + ": tensor '" + name + "': expected shape " +
-                       shapeString(shape) + " from the config, got " +
-                       shapeString(t->shape));
+      return llvm::createStringError(origin + ": tensor '" + name +
+                                     "': expected shape " + shapeString(shape) +
+                                     " from the config, got " +
+                                     shapeString(t->shape));
   }
   return Error::success();
 }
@@ -247,11 +245,12 @@ static std::string hfToGGUFName(StringRef hf) {
 static Expected<llvm::json::Value> readJSON(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
-    return makeError(path + ": cannot open: " + buffer.getError().message());
+    return llvm::createStringError(
+        path + ": cannot open: " + buffer.getError().message());
   auto json = llvm::json::parse((*buffer)->getBuffer());
   if (!json)
-    return makeError(path +
-                     ": invalid JSON: " + llvm::toString(json.takeError()));
+    return llvm::createStringError(
+        path + ": invalid JSON: " + llvm::toString(json.takeError()));
   return std::move(*json);
 }
 
@@ -263,9 +262,9 @@ Error ModelSource::loadHF(StringRef dir) {
     return json.takeError();
   const llvm::json::Object *obj = json->getAsObject();
   if (!obj)
-    return makeError(configPath + ": expected a JSON object");
+    return llvm::createStringError(configPath + ": expected a JSON object");
   auto err = [&](const Twine &msg) {
-    return makeError(configPath + ": " + msg);
+    return llvm::createStringError(configPath + ": " + msg);
   };
 
   std::string arch;
@@ -393,21 +392,22 @@ Error ModelSource::loadHF(StringRef dir) {
     const llvm::json::Object *io = idx->getAsObject();
     const llvm::json::Object *map = io ? io->getObject("weight_map") : nullptr;
     if (!map)
-      return makeError(indexPath + ": missing object 'weight_map'");
+      return llvm::createStringError(indexPath +
+                                     ": missing object 'weight_map'");
     std::vector<std::string> shards;
     for (const auto &kv : *map) {
       auto s = kv.second.getAsString();
       if (!s)
-        return makeError(indexPath + ": weight_map['" + kv.first.str() +
-                         "'] is not a string");
+        return llvm::createStringError(indexPath + ": weight_map['" +
+                                       kv.first.str() + "'] is not a string");
       if (llvm::find(shards, s->str()) == shards.end())
         shards.push_back(s->str());
     }
     llvm::sort(shards);
     for (const std::string &shard : shards) {
       if (StringRef(shard).contains('/') || StringRef(shard).contains(".."))
-        return makeError(indexPath + ": shard name '" + shard +
-                         "' must be a plain file name");
+        return llvm::createStringError(indexPath + ": shard name '" + shard +
+                                       "' must be a plain file name");
       llvm::SmallString<256> p(dir);
       llvm::sys::path::append(p, shard);
       if (Error e = loadSafetensors(p))
@@ -417,8 +417,8 @@ Error ModelSource::loadHF(StringRef dir) {
     if (Error e = loadSafetensors(single))
       return e;
   } else {
-    return makeError(dir + ": neither model.safetensors nor "
-                           "model.safetensors.index.json found");
+    return llvm::createStringError(dir + ": neither model.safetensors nor "
+                                         "model.safetensors.index.json found");
   }
   return Error::success();
 }
@@ -427,7 +427,8 @@ Error ModelSource::loadSafetensors(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
-    return makeError(path + ": cannot open: " + buffer.getError().message());
+    return llvm::createStringError(
+        path + ": cannot open: " + buffer.getError().message());
   auto parsed = parseSafetensors((*buffer)->getBuffer(), path);
   if (!parsed)
     return parsed.takeError();
@@ -436,7 +437,8 @@ Error ModelSource::loadSafetensors(StringRef path) {
     if (name.empty())
       continue;
     if (index.count(name))
-      return makeError(path + ": tensor '" + t.name + "' appears twice");
+      return llvm::createStringError(path + ": tensor '" + t.name +
+                                     "' appears twice");
     index[name] = tensors.size();
     tensors.push_back({name, t.shape, t.ggmlType, t.data});
   }

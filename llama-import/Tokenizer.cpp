@@ -336,10 +336,6 @@ bool isKnownPreTokenizer(StringRef pre) {
          pre == "smollm" || pre == "llama-bpe" || pre == "llama3";
 }
 
-llvm::Error makeError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
-
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -348,31 +344,36 @@ llvm::Error makeError(const llvm::Twine &msg) {
 
 llvm::Expected<Tokenizer> Tokenizer::create(VocabData data) {
   if (data.model != "gpt2" && data.model != "llama")
-    return makeError("unsupported tokenizer model '" + data.model +
-                     "' (supported: gpt2, llama)");
+    return llvm::createStringError("unsupported tokenizer model '" +
+                                   data.model + "' (supported: gpt2, llama)");
   if (data.model == "gpt2" && !isKnownPreTokenizer(data.pre))
-    return makeError("unsupported pre-tokenizer '" + data.pre +
-                     "' (supported: default, gpt2, smollm, llama-bpe)");
+    return llvm::createStringError(
+        "unsupported pre-tokenizer '" + data.pre +
+        "' (supported: default, gpt2, smollm, llama-bpe)");
   if (data.tokens.empty())
-    return makeError("the vocabulary has no tokens");
+    return llvm::createStringError("the vocabulary has no tokens");
   int64_t n = data.tokens.size();
   if (!data.tokenTypes.empty() && (int64_t)data.tokenTypes.size() != n)
-    return makeError("token_type has " + llvm::Twine(data.tokenTypes.size()) +
-                     " entries for " + llvm::Twine(n) + " tokens");
+    return llvm::createStringError(
+        "token_type has " + llvm::Twine(data.tokenTypes.size()) +
+        " entries for " + llvm::Twine(n) + " tokens");
   if (data.model == "llama" && (int64_t)data.scores.size() != n)
-    return makeError("scores has " + llvm::Twine(data.scores.size()) +
-                     " entries for " + llvm::Twine(n) + " tokens");
+    return llvm::createStringError(
+        "scores has " + llvm::Twine(data.scores.size()) + " entries for " +
+        llvm::Twine(n) + " tokens");
   for (int32_t *id : {&data.bos, &data.eos, &data.unk, &data.pad, &data.eot})
     if (*id >= n)
-      return makeError("special token id " + llvm::Twine(*id) +
-                       " outside the vocabulary of " + llvm::Twine(n));
+      return llvm::createStringError("special token id " + llvm::Twine(*id) +
+                                     " outside the vocabulary of " +
+                                     llvm::Twine(n));
   Tokenizer t(std::move(data));
   for (int32_t i = 0; i < n; ++i)
     t.ids.try_emplace(t.data.tokens[i], i);
   for (size_t r = 0; r < t.data.merges.size(); ++r) {
     if (StringRef(t.data.merges[r]).count(' ') < 1)
-      return makeError("merge " + llvm::Twine(r) + " '" + t.data.merges[r] +
-                       "' is not two space-separated pieces");
+      return llvm::createStringError("merge " + llvm::Twine(r) + " '" +
+                                     t.data.merges[r] +
+                                     "' is not two space-separated pieces");
     t.mergeRanks.try_emplace(t.data.merges[r], r);
   }
   for (int32_t i = 0; i < n; ++i) {
@@ -725,8 +726,8 @@ Tokenizer::applyChatTemplate(llvm::ArrayRef<ChatMessage> messages,
     }
     return out;
   }
-  return makeError(tmpl.empty() ? "the model has no chat template"
-                                : "unsupported chat template");
+  return llvm::createStringError(tmpl.empty() ? "the model has no chat template"
+                                              : "unsupported chat template");
 }
 
 //===----------------------------------------------------------------------===//

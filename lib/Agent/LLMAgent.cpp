@@ -19,10 +19,6 @@ using llvm::StringRef;
 #define HAQA_SOURCE_DIR "."
 #endif
 
-static llvm::Error error(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 StringRef mlir::haqa::getReplyProblemName(ReplyProblem p) {
   switch (p) {
   case ReplyProblem::None:
@@ -233,8 +229,8 @@ llvm::Expected<PromptTemplates> PromptTemplates::load(StringRef dir) {
     std::string path = (dir + "/" + name).str();
     auto buf = llvm::MemoryBuffer::getFile(path);
     if (!buf)
-      return error("prompt template " + path + ": " +
-                   buf.getError().message());
+      return llvm::createStringError("prompt template " + path + ": " +
+                                     buf.getError().message());
     *slot = (*buf)->getBuffer().str();
   }
   return t;
@@ -254,7 +250,8 @@ mlir::haqa::fillTemplate(StringRef text,
     }
     size_t close = text.find("}}", open);
     if (close == StringRef::npos)
-      return error(origin + ": unterminated {{ in the template");
+      return llvm::createStringError(origin +
+                                     ": unterminated {{ in the template");
     out += text.slice(pos, open).str();
     StringRef name = text.slice(open + 2, close).trim();
     auto it = values.find(name);
@@ -263,8 +260,9 @@ mlir::haqa::fillTemplate(StringRef text,
       for (const auto &kv : values)
         known.push_back(kv.getKey().str());
       llvm::sort(known);
-      return error(origin + ": unknown placeholder {{" + name +
-                   "}} (known: " + llvm::join(known, ", ") + ")");
+      return llvm::createStringError(
+          origin + ": unknown placeholder {{" + name +
+          "}} (known: " + llvm::join(known, ", ") + ")");
     }
     out += it->second;
     pos = close + 2;
@@ -461,7 +459,7 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
           StringRef(msg).contains("HTTP 403") ||
           StringRef(msg).contains("HTTP 404"))
         return llvm::make_error<FatalStrategyError>("LLM endpoint: " + msg);
-      return error("LLM endpoint: " + msg);
+      return llvm::createStringError("LLM endpoint: " + msg);
     }
     stats.seconds += reply->seconds;
     stats.promptTokens += reply->promptTokens;
@@ -517,9 +515,10 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
     log(llvm::json::Object{{"event", "reask"}, {"user", *reask}});
   }
   ++stats.fallbacks;
-  return error(llvm::formatv("no usable reply after {0} re-asks ({1})",
-                             options.maxReasks, lastProblem)
-                   .str());
+  return llvm::createStringError(
+      llvm::formatv("no usable reply after {0} re-asks ({1})",
+                    options.maxReasks, lastProblem)
+          .str());
 }
 
 llvm::Expected<int> mlir::haqa::askLLMForPrecision(
@@ -555,8 +554,9 @@ llvm::Expected<int> mlir::haqa::askLLMForPrecision(
     auto reply = client.chat(messages);
     if (!reply) {
       ++stats.endpointErrors;
-      return error("LLM endpoint: " + redact(llvm::toString(reply.takeError()),
-                                             client.getConfig().apiKey));
+      return llvm::createStringError(
+          "LLM endpoint: " +
+          redact(llvm::toString(reply.takeError()), client.getConfig().apiKey));
     }
     stats.seconds += reply->seconds;
     std::string content = redact(reply->content, client.getConfig().apiKey);
@@ -620,5 +620,6 @@ llvm::Expected<int> mlir::haqa::askLLMForPrecision(
                                     llvm::join(allowed, ", ") + "."});
   }
   ++stats.fallbacks;
-  return error("no usable precision from the LLM (" + problem + ")");
+  return llvm::createStringError("no usable precision from the LLM (" +
+                                 problem + ")");
 }

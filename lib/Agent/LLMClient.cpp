@@ -18,10 +18,6 @@
 using namespace mlir::haqa;
 using llvm::StringRef;
 
-static llvm::Error error(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 static std::string env(const char *name) {
   const char *v = std::getenv(name);
   return v ? v : "";
@@ -41,11 +37,13 @@ llvm::Expected<LLMConfig> mlir::haqa::resolveLLMConfig(StringRef baseURL,
   if (c.apiKey.empty())
     c.apiKey = env("OPENAI_API_KEY");
   if (c.baseURL.empty())
-    return error("no LLM endpoint: pass --llm-base-url or set "
-                 "HAQA_LLM_BASE_URL (e.g. https://api.openai.com/v1, "
-                 "http://127.0.0.1:8080/v1 for llama.cpp's server)");
+    return llvm::createStringError(
+        "no LLM endpoint: pass --llm-base-url or set "
+        "HAQA_LLM_BASE_URL (e.g. https://api.openai.com/v1, "
+        "http://127.0.0.1:8080/v1 for llama.cpp's server)");
   if (c.model.empty())
-    return error("no LLM model: pass --llm-model or set HAQA_LLM_MODEL");
+    return llvm::createStringError(
+        "no LLM model: pass --llm-model or set HAQA_LLM_MODEL");
   while (!c.baseURL.empty() && c.baseURL.back() == '/')
     c.baseURL.pop_back();
   return c;
@@ -122,7 +120,7 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
     reply.attempts = attempt + 1;
     CURL *curl = curl_easy_init();
     if (!curl)
-      return error("LLM client: curl_easy_init failed");
+      return llvm::createStringError("LLM client: curl_easy_init failed");
     std::string response;
     char curlError[CURL_ERROR_SIZE] = {0};
     struct curl_slist *headers = nullptr;
@@ -166,32 +164,34 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
       continue;
     }
     if (status == 401 || status == 403)
-      return error(redact(
+      return llvm::createStringError(redact(
           llvm::formatv("{0} answered HTTP {1} (unauthorized): {2}; check "
                         "HAQA_LLM_API_KEY / OPENAI_API_KEY",
                         url, status, serverMessage(response))
               .str(),
           config.apiKey));
     if (status == 404)
-      return error(redact(
+      return llvm::createStringError(redact(
           llvm::formatv("{0} answered HTTP 404: {1}; check the base URL "
                         "(it should end in /v1) and the model name '{2}'",
                         url, serverMessage(response), config.model)
               .str(),
           config.apiKey));
     if (status != 200)
-      return error(redact(llvm::formatv("{0} answered HTTP {1}: {2}", url,
-                                        status, serverMessage(response))
-                              .str(),
-                          config.apiKey));
+      return llvm::createStringError(
+          redact(llvm::formatv("{0} answered HTTP {1}: {2}", url, status,
+                               serverMessage(response))
+                     .str(),
+                 config.apiKey));
 
     auto v = llvm::json::parse(response);
     if (!v) {
       llvm::consumeError(v.takeError());
-      return error(redact(llvm::formatv("{0}: the reply is not JSON: {1}", url,
-                                        StringRef(response).take_front(200))
-                              .str(),
-                          config.apiKey));
+      return llvm::createStringError(
+          redact(llvm::formatv("{0}: the reply is not JSON: {1}", url,
+                               StringRef(response).take_front(200))
+                     .str(),
+                 config.apiKey));
     }
     const llvm::json::Object *o = v->getAsObject();
     const llvm::json::Array *choices = o ? o->getArray("choices") : nullptr;
@@ -202,11 +202,12 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
     std::optional<StringRef> content =
         msg ? msg->getString("content") : std::nullopt;
     if (!content)
-      return error(redact(llvm::formatv("{0}: not a chat completion (no "
-                                        "choices[0].message.content): {1}",
-                                        url, StringRef(response).take_front(200))
-                              .str(),
-                          config.apiKey));
+      return llvm::createStringError(
+          redact(llvm::formatv("{0}: not a chat completion (no "
+                               "choices[0].message.content): {1}",
+                               url, StringRef(response).take_front(200))
+                     .str(),
+                 config.apiKey));
     reply.content = content->str();
     if (const llvm::json::Object *u = o->getObject("usage")) {
       reply.promptTokens = u->getInteger("prompt_tokens").value_or(0);
@@ -215,8 +216,9 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
     reply.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     return reply;
   }
-  return error(redact(llvm::formatv("{0} (gave up after {1} attempts)",
-                                    lastError, config.maxRetries + 1)
-                          .str(),
-                      config.apiKey));
+  return llvm::createStringError(
+      redact(llvm::formatv("{0} (gave up after {1} attempts)", lastError,
+                           config.maxRetries + 1)
+                 .str(),
+             config.apiKey));
 }

@@ -19,10 +19,6 @@
 using namespace mlir::haqa;
 using llvm::StringRef;
 
-static llvm::Error error(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 static constexpr int64_t kDynamic = std::numeric_limits<int64_t>::min();
 
 /// Powers of two from `lo` up to `cap`, within `extent` (and `extent` itself
@@ -177,27 +173,25 @@ double SearchSpace::getSize() const {
 
 llvm::Error SearchSpace::check(const Config &c) const {
   if (c.size() != params.size())
-    return error(llvm::formatv("expected {0} values, got {1}", params.size(),
-                               c.size()));
+    return llvm::createStringError(
+        llvm::formatv("expected {0} values, got {1}", params.size(), c.size()));
   for (size_t i = 0; i < params.size(); ++i)
     if (!llvm::is_contained(params[i].values, c[i]))
-      return error(llvm::formatv("{0} = {1} is not one of {2}", params[i].name,
-                                 c[i],
-                                 llvm::join(llvm::map_range(
-                                                params[i].values,
-                                                [](int64_t v) {
-                                                  return std::to_string(v);
-                                                }),
-                                            ", ")));
+      return llvm::createStringError(llvm::formatv(
+          "{0} = {1} is not one of {2}", params[i].name, c[i],
+          llvm::join(
+              llvm::map_range(params[i].values,
+                              [](int64_t v) { return std::to_string(v); }),
+              ", ")));
   if (profile.kind == TargetKind::CPU)
     return llvm::Error::success();
   TargetLimits limits = profile.getLimits();
   int64_t threads = c[indexOf("threads")];
   if (threads > limits.maxThreadsPerBlock)
-    return error(llvm::formatv("threads = {0} exceeds {1}'s {2} threads per "
-                               "block",
-                               threads, profile.name,
-                               limits.maxThreadsPerBlock));
+    return llvm::createStringError(
+        llvm::formatv("threads = {0} exceeds {1}'s {2} threads per "
+                      "block",
+                      threads, profile.name, limits.maxThreadsPerBlock));
   if (c[indexOf("placement[0]")] == 1) {
     // The staged input tile: every tiled dimension of the first input; f32.
     int64_t bytes = 4;
@@ -205,7 +199,7 @@ llvm::Error SearchSpace::check(const Config &c) const {
       if (!(kernel.kernel == "matmul" && i == 1))
         bytes *= c[i];
     if (bytes > limits.sharedMemoryBytes)
-      return error(llvm::formatv(
+      return llvm::createStringError(llvm::formatv(
           "placement[0] = shared needs {0} bytes of shared memory per block "
           "for the tile, {1} has {2}",
           bytes, profile.name, limits.sharedMemoryBytes));
@@ -239,7 +233,7 @@ std::string SearchSpace::toScheduleText(const Config &c) const {
 llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
   const llvm::json::Object *o = v.getAsObject();
   if (!o)
-    return error("expected a JSON object of schedule fields");
+    return llvm::createStringError("expected a JSON object of schedule fields");
   Config c = defaultConfig;
   for (const auto &kv : *o) {
     StringRef key = kv.first;
@@ -253,8 +247,9 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
             indexOf(f) >= 0 ||
             (StringRef(f) == "placement" && indexOf("placement[0]") >= 0))
           names.push_back(f);
-      return error("unknown field '" + key + "' (this space has " +
-                   llvm::join(names, ", ") + ")");
+      return llvm::createStringError("unknown field '" + key +
+                                     "' (this space has " +
+                                     llvm::join(names, ", ") + ")");
     }
   }
   auto intOf = [](const llvm::json::Value &x) -> std::optional<int64_t> {
@@ -268,12 +263,13 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
   if (const llvm::json::Value *t = o->get("tile")) {
     const llvm::json::Array *a = t->getAsArray();
     if (!a || a->size() != kernel.dims.size())
-      return error(llvm::formatv("'tile' must be a list of {0} integers",
-                                 kernel.dims.size()));
+      return llvm::createStringError(llvm::formatv(
+          "'tile' must be a list of {0} integers", kernel.dims.size()));
     for (size_t i = 0; i < a->size(); ++i) {
       auto n = intOf((*a)[i]);
       if (!n)
-        return error(llvm::formatv("tile[{0}] is not an integer", i));
+        return llvm::createStringError(
+            llvm::formatv("tile[{0}] is not an integer", i));
       c[i] = *n;
     }
   }
@@ -285,8 +281,8 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
         perm.push_back(intOf(x).value_or(-1));
     auto it = llvm::find(orders, perm);
     if (!a || it == orders.end())
-      return error(llvm::formatv("'order' must be a permutation of 0..{0}",
-                                 kernel.dims.size() - 1));
+      return llvm::createStringError(llvm::formatv(
+          "'order' must be a permutation of 0..{0}", kernel.dims.size() - 1));
     c[indexOf("order")] = it - orders.begin();
   }
   // Per-element names as the prompt lists them: "tile[1]": 32,
@@ -299,13 +295,14 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
     if (key.starts_with("placement")) {
       std::optional<StringRef> str = kv.second.getAsString();
       if (!str || (*str != "global" && *str != "shared"))
-        return error("'" + key + "' must be global or shared");
+        return llvm::createStringError("'" + key +
+                                       "' must be global or shared");
       c[i] = *str == "shared";
       continue;
     }
     auto n = intOf(kv.second);
     if (!n)
-      return error("'" + key + "' must be an integer");
+      return llvm::createStringError("'" + key + "' must be an integer");
     c[i] = *n;
   }
   for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch"}) {
@@ -314,7 +311,8 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
       continue;
     auto n = intOf(*x);
     if (!n)
-      return error(llvm::Twine("'") + f + "' must be an integer");
+      return llvm::createStringError(llvm::Twine("'") + f +
+                                     "' must be an integer");
     c[indexOf(f)] = *n;
   }
   if (const llvm::json::Value *x = o->get("threads")) {
@@ -322,7 +320,8 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
     if (const llvm::json::Array *a = x->getAsArray(); a && a->size() == 1)
       n = intOf((*a)[0]);
     if (!n)
-      return error("'threads' must be an integer or a list of one");
+      return llvm::createStringError(
+          "'threads' must be an integer or a list of one");
     c[indexOf("threads")] = *n;
   }
   if (const llvm::json::Value *x = o->get("placement")) {
@@ -330,7 +329,8 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
     if (const llvm::json::Array *a = x->getAsArray(); a && !a->empty())
       s = (*a)[0].getAsString();
     if (!s || (*s != "global" && *s != "shared"))
-      return error("'placement' of the first input must be global or shared");
+      return llvm::createStringError(
+          "'placement' of the first input must be global or shared");
     c[indexOf("placement[0]")] = *s == "shared";
   }
   if (llvm::Error e = check(c))

@@ -28,10 +28,6 @@ using llvm::StringRef;
 #define HAQA_SOURCE_DIR "."
 #endif
 
-static llvm::Error error(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 static StringRef kindName(TargetKind k) {
   switch (k) {
   case TargetKind::CPU:
@@ -117,7 +113,7 @@ llvm::json::Value HardwareProfile::toJSON() const {
 llvm::Expected<HardwareProfile>
 mlir::haqa::parseHardwareProfile(StringRef text, StringRef origin) {
   auto fail = [&](const llvm::Twine &msg) {
-    return error(origin + ": " + msg);
+    return llvm::createStringError(origin + ": " + msg);
   };
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
   if (!parsed)
@@ -265,19 +261,19 @@ mlir::haqa::loadHardwareProfiles(StringRef dir) {
     if (llvm::sys::path::extension(it->path()) == ".json")
       files.push_back(it->path());
   if (ec)
-    return error("hardware profiles: cannot read " + dir + ": " +
-                 ec.message());
+    return llvm::createStringError("hardware profiles: cannot read " + dir +
+                                   ": " + ec.message());
   llvm::sort(files);
   std::vector<HardwareProfile> out;
   for (const std::string &f : files) {
     auto buf = llvm::MemoryBuffer::getFile(f);
     if (!buf)
-      return error(f + ": " + buf.getError().message());
+      return llvm::createStringError(f + ": " + buf.getError().message());
     auto p = parseHardwareProfile((*buf)->getBuffer(), f);
     if (!p)
       return p.takeError();
     if (llvm::any_of(out, [&](const HardwareProfile &q) { return q.id == p->id; }))
-      return error(f + ": duplicate id '" + p->id + "'");
+      return llvm::createStringError(f + ": duplicate id '" + p->id + "'");
     out.push_back(std::move(*p));
   }
   out.push_back(detectHostCPU());
@@ -297,8 +293,9 @@ mlir::haqa::findHardwareProfile(StringRef id, StringRef dir) {
       return std::move(p);
     ids.push_back(p.id);
   }
-  return error("unknown target '" + id + "' (known: " + llvm::join(ids, ", ") +
-               "; profiles from " + dir + ")");
+  return llvm::createStringError("unknown target '" + id +
+                                 "' (known: " + llvm::join(ids, ", ") +
+                                 "; profiles from " + dir + ")");
 }
 
 //===----------------------------------------------------------------------===//

@@ -29,10 +29,6 @@ using llvm::Error;
 using llvm::Expected;
 using llvm::StringRef;
 
-static Error makeError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
-
 HostTensor HostTensor::floats(llvm::ArrayRef<int64_t> shape, float fill) {
   HostTensor t;
   t.shape.assign(shape.begin(), shape.end());
@@ -125,8 +121,9 @@ Expected<std::string> mlir::haqa::getWeightsPath(ModuleOp module,
                                                  StringRef moduleDir) {
   auto attr = module->getAttrOfType<StringAttr>("haqa.weights");
   if (!attr)
-    return makeError("module has no 'haqa.weights' attribute naming its "
-                     "weights file");
+    return llvm::createStringError(
+        "module has no 'haqa.weights' attribute naming its "
+        "weights file");
   llvm::SmallString<256> path(attr.getValue());
   if (!llvm::sys::path::is_absolute(path)) {
     path = moduleDir;
@@ -292,9 +289,9 @@ Error attention(AttentionOp op, const HostTensor &q, const HostTensor &k,
   double scale = op.getScale().convertToDouble();
   for (int64_t a = 0; a < t; ++a)
     if (pos.i[a] < 0 || pos.i[a] >= len)
-      return makeError("haqa.attention: position " + llvm::Twine(pos.i[a]) +
-                       " outside the KV cache of " + llvm::Twine(len) +
-                       " rows");
+      return llvm::createStringError(
+          "haqa.attention: position " + llvm::Twine(pos.i[a]) +
+          " outside the KV cache of " + llvm::Twine(len) + " rows");
   llvm::parallelFor(0, hq, [&](size_t h) {
     int64_t kvh = h / group;
     std::vector<double> scores;
@@ -336,11 +333,12 @@ Expected<std::vector<HostTensor>>
 ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
   auto func = module.lookupSymbol<func::FuncOp>(name);
   if (!func || func.isExternal())
-    return makeError("no function @" + name + " with a body in the module");
+    return llvm::createStringError("no function @" + name +
+                                   " with a body in the module");
   if (args.size() != func.getNumArguments())
-    return makeError("@" + name + " takes " +
-                     llvm::Twine(func.getNumArguments()) + " arguments, got " +
-                     llvm::Twine(args.size()));
+    return llvm::createStringError(
+        "@" + name + " takes " + llvm::Twine(func.getNumArguments()) +
+        " arguments, got " + llvm::Twine(args.size()));
   llvm::DenseMap<Value, HostTensor> env;
   llvm::DenseMap<Value, const std::vector<float> *> weightValues;
   for (auto [arg, value] : llvm::zip(func.getArguments(), args)) {
@@ -349,9 +347,9 @@ ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
     for (int64_t d = 0; ok && d < type.getRank(); ++d)
       ok = type.isDynamicDim(d) || type.getDimSize(d) == value.shape[d];
     if (!ok)
-      return makeError("@" + name + " argument " +
-                       llvm::Twine(arg.getArgNumber()) +
-                       ": shape does not match its type");
+      return llvm::createStringError("@" + name + " argument " +
+                                     llvm::Twine(arg.getArgNumber()) +
+                                     ": shape does not match its type");
     env[arg] = std::move(value);
   }
   // An operand's tensor, moved out on its last use so that kv_write updates
@@ -365,7 +363,7 @@ ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
   for (Operation &op : func.getBody().front()) {
     Error err = Error::success();
     auto fail = [&](const llvm::Twine &msg) {
-      err = makeError(op.getName().getStringRef() + ": " + msg);
+      err = llvm::createStringError(op.getName().getStringRef() + ": " + msg);
     };
     llvm::TypeSwitch<Operation *>(&op)
         .Case([&](WeightOp w) {

@@ -26,10 +26,6 @@ using llvm::Error;
 using llvm::Expected;
 using llvm::StringRef;
 
-static Error makeError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
-
 int64_t mlir::haqa::argmax(llvm::ArrayRef<float> values) {
   int64_t best = 0;
   for (size_t i = 1; i < values.size(); ++i)
@@ -54,7 +50,8 @@ ReferenceModel::load(StringRef path, ReferenceOptions options, int64_t bits) {
     m->module = parseSourceFile<ModuleOp>(mlirPath, mgr, &m->ctx);
   }
   if (!m->module)
-    return makeError(mlirPath + ": cannot load module\n" + diagnostics);
+    return llvm::createStringError(mlirPath + ": cannot load module\n" +
+                                   diagnostics);
   if (bits != 0) {
     PassManager pm(&m->ctx);
     HAQAQuantizePassOptions q;
@@ -67,13 +64,15 @@ ReferenceModel::load(StringRef path, ReferenceOptions options, int64_t bits) {
       return success();
     });
     if (failed(pm.run(*m->module)))
-      return makeError(mlirPath + ": --haqa-quantize=bits=" +
-                       llvm::Twine(bits) + " failed: " + diagnostics);
+      return llvm::createStringError(
+          mlirPath + ": --haqa-quantize=bits=" + llvm::Twine(bits) +
+          " failed: " + diagnostics);
   }
   auto weightsPath =
       getWeightsPath(*m->module, llvm::sys::path::parent_path(mlirPath));
   if (!weightsPath)
-    return makeError(mlirPath + ": " + llvm::toString(weightsPath.takeError()));
+    return llvm::createStringError(mlirPath + ": " +
+                                   llvm::toString(weightsPath.takeError()));
   auto store = WeightStore::open(*weightsPath);
   if (!store)
     return store.takeError();
@@ -84,9 +83,9 @@ ReferenceModel::load(StringRef path, ReferenceOptions options, int64_t bits) {
   auto decode = m->module->lookupSymbol<func::FuncOp>("decode");
   if (!decode || decode.getNumArguments() < 2 ||
       decode.getNumResults() != decode.getNumArguments() - 1)
-    return makeError(mlirPath +
-                     ": expected @decode(token, position, caches...) "
-                     "-> (logits, caches...)");
+    return llvm::createStringError(
+        mlirPath + ": expected @decode(token, position, caches...) "
+                   "-> (logits, caches...)");
   auto logits = cast<RankedTensorType>(decode.getResultTypes()[0]);
   m->vocab = logits.getDimSize(1);
   for (Type t : decode.getArgumentTypes().drop_front(2)) {
@@ -109,11 +108,11 @@ Expected<HostTensor> ReferenceModel::call(StringRef func,
                                           llvm::ArrayRef<int64_t> tokens) {
   int64_t n = tokens.size();
   if (pos + n > context)
-    return makeError("context full: " + llvm::Twine(pos) + " + " +
-                     llvm::Twine(n) + " tokens exceed the KV cache of " +
-                     llvm::Twine(context) +
-                     " rows (re-import with a larger "
-                     "--context)");
+    return llvm::createStringError(
+        "context full: " + llvm::Twine(pos) + " + " + llvm::Twine(n) +
+        " tokens exceed the KV cache of " + llvm::Twine(context) +
+        " rows (re-import with a larger "
+        "--context)");
   std::vector<HostTensor> args;
   args.push_back(HostTensor::ints({n}, tokens));
   std::vector<int64_t> positions(n);
@@ -170,14 +169,16 @@ Expected<std::pair<double, int64_t>>
 ReferenceModel::perplexity(llvm::ArrayRef<int64_t> tokens, int64_t chunk,
                            int64_t maxChunks) {
   if (chunk < 4 || chunk > context)
-    return makeError("perplexity: chunk of " + llvm::Twine(chunk) +
-                     " tokens must be in [4, " + llvm::Twine(context) + "]");
+    return llvm::createStringError(
+        "perplexity: chunk of " + llvm::Twine(chunk) +
+        " tokens must be in [4, " + llvm::Twine(context) + "]");
   int64_t chunks = tokens.size() / chunk;
   if (maxChunks > 0)
     chunks = std::min(chunks, maxChunks);
   if (chunks == 0)
-    return makeError("perplexity: the text has " + llvm::Twine(tokens.size()) +
-                     " tokens, fewer than one chunk of " + llvm::Twine(chunk));
+    return llvm::createStringError(
+        "perplexity: the text has " + llvm::Twine(tokens.size()) +
+        " tokens, fewer than one chunk of " + llvm::Twine(chunk));
   double nll = 0;
   int64_t count = 0;
   for (int64_t c = 0; c < chunks; ++c) {

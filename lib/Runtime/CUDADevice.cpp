@@ -35,16 +35,13 @@ using namespace mlir::haqa;
 
 namespace {
 
-llvm::Error error(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
-
 llvm::Expected<HardwareProfile> loadProfile(llvm::StringRef profile) {
   if (llvm::sys::fs::exists(profile) &&
       !llvm::sys::fs::is_directory(profile)) {
     auto buf = llvm::MemoryBuffer::getFile(profile);
     if (!buf)
-      return error("cannot read " + profile + ": " + buf.getError().message());
+      return llvm::createStringError("cannot read " + profile + ": " +
+                                     buf.getError().message());
     return parseHardwareProfile((*buf)->getBuffer(), profile);
   }
   return findHardwareProfile(profile, getDefaultHardwareDir());
@@ -64,7 +61,8 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
     if (!hw)
       return hw.takeError();
     if (hw->kind != TargetKind::CUDA)
-      return error("profile '" + hw->id + "' is not an NVIDIA GPU");
+      return llvm::createStringError("profile '" + hw->id +
+                                     "' is not an NVIDIA GPU");
     if (chip.empty())
       chip = hw->arch;
     sharedBytes = hw->getLimits().sharedMemoryBytes;
@@ -77,8 +75,9 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
     chip = "sm_80";
   if (options.format != "isa" && options.format != "bin" &&
       options.format != "fatbin")
-    return error("unknown CUDA output format '" + options.format +
-                 "' (expected isa, bin or fatbin)");
+    return llvm::createStringError("unknown CUDA output format '" +
+                                   options.format +
+                                   "' (expected isa, bin or fatbin)");
   std::string text = llvm::formatv(
       "{0}"
       "convert-haqa-to-linalg{{outline-kernels=true},"
@@ -113,7 +112,8 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
   std::string diag;
   llvm::raw_string_ostream os(diag);
   if (failed(parsePassPipeline(text, pm, os)))
-    return error("the CUDA pipeline text does not parse: " + diag);
+    return llvm::createStringError("the CUDA pipeline text does not parse: " +
+                                   diag);
   return llvm::Error::success();
 }
 
@@ -461,7 +461,7 @@ mlir::haqa::CUDADevice::compile(ModuleOp module) {
   // Loads every kernel module (the gpu.binary constructors).
   (*engine)->initialize();
   if (llvm::Error e = takeWrapperError())
-    return error("loading the kernels on the GPU failed: " +
-                 llvm::toString(std::move(e)));
+    return llvm::createStringError("loading the kernels on the GPU failed: " +
+                                   llvm::toString(std::move(e)));
   return std::make_unique<CUDAExecutable>(*drv, std::move(*engine));
 }

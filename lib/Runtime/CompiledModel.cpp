@@ -29,10 +29,6 @@ using llvm::Error;
 using llvm::Expected;
 using llvm::StringRef;
 
-static Error makeError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
-
 static double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                        start)
@@ -55,12 +51,14 @@ CompiledModel::load(StringRef path, CompiledModelOptions options) {
     m->module = parseSourceFile<ModuleOp>(mlirPath, mgr, &m->ctx);
   }
   if (!m->module)
-    return makeError(mlirPath + ": cannot load module\n" + diagnostics);
+    return llvm::createStringError(mlirPath + ": cannot load module\n" +
+                                   diagnostics);
 
   auto weightsPath =
       getWeightsPath(*m->module, llvm::sys::path::parent_path(mlirPath));
   if (!weightsPath)
-    return makeError(mlirPath + ": " + llvm::toString(weightsPath.takeError()));
+    return llvm::createStringError(mlirPath + ": " +
+                                   llvm::toString(weightsPath.takeError()));
   auto store = WeightStore::open(*weightsPath);
   if (!store)
     return store.takeError();
@@ -71,14 +69,15 @@ CompiledModel::load(StringRef path, CompiledModelOptions options) {
   if (!decode || !prefill || decode.getNumArguments() < 2 ||
       decode.getNumResults() != decode.getNumArguments() - 1 ||
       prefill.getNumArguments() != decode.getNumArguments())
-    return makeError(mlirPath +
-                     ": expected @prefill and @decode(tokens, positions, "
-                     "caches...) -> (logits, caches...)");
+    return llvm::createStringError(
+        mlirPath + ": expected @prefill and @decode(tokens, positions, "
+                   "caches...) -> (logits, caches...)");
   m->vocab = cast<RankedTensorType>(decode.getResultTypes()[0]).getDimSize(1);
   for (Type t : decode.getArgumentTypes().drop_front(2)) {
     auto cache = cast<RankedTensorType>(t);
     if (!cache.getElementType().isF32())
-      return makeError(mlirPath + ": KV caches must be f32 on the CPU");
+      return llvm::createStringError(mlirPath +
+                                     ": KV caches must be f32 on the CPU");
     m->cacheShape.assign(cache.getShape().begin(), cache.getShape().end());
   }
   m->context = m->cacheShape.empty() ? 0 : m->cacheShape[0];
@@ -91,15 +90,16 @@ CompiledModel::load(StringRef path, CompiledModelOptions options) {
     for (WeightOp w : getWeightArguments(f)) {
       auto bytes = m->weights->getStoredBytes(w.getName(), w.getType());
       if (!bytes)
-        return makeError(
+        return llvm::createStringError(
             mlirPath + ": " + llvm::toString(bytes.takeError()) +
             " (the compiled model reads weights as stored; re-import with "
             "llama-import --bits to change their storage)");
       if (bytes->second.size() != w.getType().getStorageBytes())
-        return makeError(mlirPath + ": weight '" + w.getName() + "' has " +
-                         llvm::Twine(bytes->second.size()) +
-                         " bytes in the file, the module expects " +
-                         llvm::Twine(w.getType().getStorageBytes()));
+        return llvm::createStringError(
+            mlirPath + ": weight '" + w.getName() + "' has " +
+            llvm::Twine(bytes->second.size()) +
+            " bytes in the file, the module expects " +
+            llvm::Twine(w.getType().getStorageBytes()));
       BufferRef ref;
       ref.data = const_cast<uint8_t *>(bytes->second.data());
       ref.shape = {static_cast<int64_t>(bytes->second.size())};
@@ -114,8 +114,8 @@ CompiledModel::load(StringRef path, CompiledModelOptions options) {
     PassManager pm(&m->ctx);
     HAQADefaultSchedulePassOptions sched;
     if (options.target != "cpu" && options.target != "cuda")
-      return makeError("unknown target '" + options.target +
-                       "' (cpu or cuda)");
+      return llvm::createStringError("unknown target '" + options.target +
+                                     "' (cpu or cuda)");
     sched.target = options.target;
     sched.cpuThreads = options.threads;
     pm.addPass(createHAQADefaultSchedulePass(sched));
@@ -126,20 +126,23 @@ CompiledModel::load(StringRef path, CompiledModelOptions options) {
       return success();
     });
     if (failed(pm.run(*m->module)))
-      return makeError(mlirPath + ": default schedules failed: " + errors);
+      return llvm::createStringError(mlirPath +
+                                     ": default schedules failed: " + errors);
   }
   std::unique_ptr<Device> device;
   if (options.target == "cuda") {
     auto cuda = CUDADevice::create();
     if (!cuda)
-      return makeError("no CUDA device: " + llvm::toString(cuda.takeError()));
+      return llvm::createStringError("no CUDA device: " +
+                                     llvm::toString(cuda.takeError()));
     device = std::move(*cuda);
   } else {
     device = std::make_unique<CPUDevice>();
   }
   auto exe = device->compile(*m->module);
   if (!exe)
-    return makeError(mlirPath + ": " + llvm::toString(exe.takeError()));
+    return llvm::createStringError(mlirPath + ": " +
+                                   llvm::toString(exe.takeError()));
   m->exe = std::move(*exe);
   m->compileSec = secondsSince(start);
   m->reset();
@@ -164,18 +167,19 @@ Expected<std::vector<float>>
 CompiledModel::call(StringRef func, llvm::ArrayRef<int64_t> tokens) {
   int64_t n = tokens.size();
   if (n == 0)
-    return makeError("@" + func + ": no tokens");
+    return llvm::createStringError("@" + func + ": no tokens");
   if (pos + n > context)
-    return makeError("context full: " + llvm::Twine(pos) + " + " +
-                     llvm::Twine(n) + " tokens exceed the KV cache of " +
-                     llvm::Twine(context) +
-                     " rows (re-import with a larger --context)");
+    return llvm::createStringError(
+        "context full: " + llvm::Twine(pos) + " + " + llvm::Twine(n) +
+        " tokens exceed the KV cache of " + llvm::Twine(context) +
+        " rows (re-import with a larger --context)");
   // Compiled code does not bounds-check its gathers: check here.
   std::vector<int32_t> ids(n), positions(n);
   for (int64_t i = 0; i < n; ++i) {
     if (tokens[i] < 0 || tokens[i] >= vocab)
-      return makeError("token id " + llvm::Twine(tokens[i]) +
-                       " outside the vocabulary of " + llvm::Twine(vocab));
+      return llvm::createStringError("token id " + llvm::Twine(tokens[i]) +
+                                     " outside the vocabulary of " +
+                                     llvm::Twine(vocab));
     ids[i] = static_cast<int32_t>(tokens[i]);
     positions[i] = static_cast<int32_t>(pos + i);
   }
