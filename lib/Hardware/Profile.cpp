@@ -559,3 +559,17 @@ MeasuredPeaks mlir::haqa::measureHostPeaks() {
   p.gbps = best;
   return p;
 }
+
+llvm::Expected<HardwareProfile>
+mlir::haqa::loadHardwareProfile(llvm::StringRef idOrPath, llvm::StringRef dir) {
+  if (llvm::sys::fs::exists(idOrPath) &&
+      !llvm::sys::fs::is_directory(idOrPath)) {
+    auto buf = llvm::MemoryBuffer::getFile(idOrPath);
+    if (!buf)
+      return llvm::createStringError("cannot read " + idOrPath + ": " +
+                                     buf.getError().message());
+    return parseHardwareProfile((*buf)->getBuffer(), idOrPath);
+  }
+  return findHardwareProfile(idOrPath,
+                             dir.empty() ? getDefaultHardwareDir() : dir.str());
+}

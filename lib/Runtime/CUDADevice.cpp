@@ -33,22 +33,6 @@
 using namespace mlir;
 using namespace mlir::haqa;
 
-namespace {
-
-llvm::Expected<HardwareProfile> loadProfile(llvm::StringRef profile) {
-  if (llvm::sys::fs::exists(profile) &&
-      !llvm::sys::fs::is_directory(profile)) {
-    auto buf = llvm::MemoryBuffer::getFile(profile);
-    if (!buf)
-      return llvm::createStringError("cannot read " + profile + ": " +
-                                     buf.getError().message());
-    return parseHardwareProfile((*buf)->getBuffer(), profile);
-  }
-  return findHardwareProfile(profile, getDefaultHardwareDir());
-}
-
-} // namespace
-
 llvm::Error
 mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
                                       const CUDALoweringOptions &options) {
@@ -57,7 +41,7 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
   int64_t sharedBytes = 48 * 1024;
   std::string check, source = "CUDA static shared memory per block";
   if (!options.profile.empty()) {
-    auto hw = loadProfile(options.profile);
+    auto hw = loadHardwareProfile(options.profile);
     if (!hw)
       return hw.takeError();
     if (hw->kind != TargetKind::CUDA)

@@ -72,6 +72,11 @@ loadHardwareProfiles(llvm::StringRef dir);
 llvm::Expected<HardwareProfile> findHardwareProfile(llvm::StringRef id,
                                                     llvm::StringRef dir);
 
+/// A profile by id, as findHardwareProfile in `dir` (empty: the default
+/// directory), or by the path of its JSON file.
+llvm::Expected<HardwareProfile> loadHardwareProfile(llvm::StringRef idOrPath,
+                                                    llvm::StringRef dir = "");
+
 /// This machine's CPU from cpuid, /proc/cpuinfo, /proc/meminfo and
 /// /sys/devices/system/cpu. Peak f32 is estimated from the SIMD width, two
 /// FMA units per core and the reported clock; bandwidth is left 0 unless

@@ -7,8 +7,6 @@
 #include "haqa/Target/GPU/Passes.h"
 #include "haqa/Hardware/Profile.h"
 
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 namespace mlir::haqa {
 #define GEN_PASS_DEF_HAQAGPUCHECKLIMITSPASS
@@ -26,7 +24,8 @@ struct HAQAGPUCheckLimitsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    llvm::Expected<HardwareProfile> found = loadProfile();
+    llvm::Expected<HardwareProfile> found =
+        loadHardwareProfile(profile, hardwareDir);
     if (!found) {
       module.emitError() << "haqa-gpu-check-limits: "
                          << llvm::toString(found.takeError());
@@ -80,19 +79,6 @@ struct HAQAGPUCheckLimitsPass
     });
     if (!ok)
       signalPassFailure();
-  }
-
-  llvm::Expected<HardwareProfile> loadProfile() {
-    if (llvm::sys::fs::exists(profile) && !llvm::sys::fs::is_directory(profile)) {
-      auto buf = llvm::MemoryBuffer::getFile(profile);
-      if (!buf)
-        return llvm::createStringError(buf.getError(),
-                                       "cannot read " + profile);
-      return parseHardwareProfile((*buf)->getBuffer(), profile);
-    }
-    std::string dir = hardwareDir.empty() ? getDefaultHardwareDir()
-                                          : std::string(hardwareDir);
-    return findHardwareProfile(profile, dir);
   }
 };
 
