@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Runtime/CPUDevice.h"
+#include "JITExecutable.h"
 #include "haqa/Conversion/Passes.h"
 #include "haqa/Target/CPU/Passes.h"
 #include "haqa/Target/GPU/Passes.h"
@@ -71,10 +72,10 @@ constexpr const char *kCPUPipeline =
     "convert-cf-to-llvm,"
     "reconcile-unrealized-casts";
 
-class CPUExecutable : public Executable {
+class CPUExecutable : public JITExecutable {
 public:
   explicit CPUExecutable(std::unique_ptr<ExecutionEngine> engine)
-      : engine(std::move(engine)) {}
+      : JITExecutable(std::move(engine)) {}
 
   llvm::Error run(llvm::StringRef function,
                   llvm::ArrayRef<BufferRef> args) override {
@@ -84,21 +85,6 @@ public:
     PackedMemRefArgs packed(args);
     (*fn)(packed.get());
     return llvm::Error::success();
-  }
-
-private:
-  std::unique_ptr<ExecutionEngine> engine;
-  llvm::StringMap<void (*)(void **)> functions;
-
-  llvm::Expected<void (*)(void **)> lookup(llvm::StringRef name) {
-    auto it = functions.find(name);
-    if (it != functions.end())
-      return it->second;
-    auto fn = engine->lookupPacked(name);
-    if (!fn)
-      return fn.takeError();
-    functions[name] = *fn;
-    return *fn;
   }
 };
 

@@ -6,6 +6,7 @@
 
 #include "haqa/Runtime/CUDADevice.h"
 #include "CUDADriver.h"
+#include "JITExecutable.h"
 #include "haqa/Conversion/Passes.h"
 #include "haqa/Hardware/Profile.h"
 #include "haqa/Runtime/Isolate.h"
@@ -234,10 +235,10 @@ private:
   }
 };
 
-class CUDAExecutable : public Executable {
+class CUDAExecutable : public JITExecutable {
 public:
   CUDAExecutable(const Driver &d, std::unique_ptr<ExecutionEngine> engine)
-      : d(d), engine(std::move(engine)) {}
+      : JITExecutable(std::move(engine)), d(d) {}
 
   llvm::Error run(llvm::StringRef function,
                   llvm::ArrayRef<BufferRef> args) override {
@@ -317,8 +318,6 @@ public:
 
 private:
   const Driver &d;
-  std::unique_ptr<ExecutionEngine> engine;
-  llvm::StringMap<void (*)(void **)> functions;
   /// Device copies of Constant and Resident buffers, by host address.
   llvm::DenseMap<void *, std::unique_ptr<DeviceAllocation>> resident;
 
@@ -329,17 +328,6 @@ private:
     if (llvm::Error e = takeWrapperError())
       return e;
     return check(d.cuCtxSynchronize(), "cuCtxSynchronize (a kernel failed)");
-  }
-
-  llvm::Expected<void (*)(void **)> lookup(llvm::StringRef name) {
-    auto it = functions.find(name);
-    if (it != functions.end())
-      return it->second;
-    auto fn = engine->lookupPacked(name);
-    if (!fn)
-      return fn.takeError();
-    functions[name] = *fn;
-    return *fn;
   }
 };
 
