@@ -275,7 +275,7 @@ public:
       d.cuEventDestroy(start);
       return std::move(e);
     }
-    auto cleanup = llvm::make_scope_exit([&] {
+    llvm::scope_exit cleanup([&] {
       d.cuEventDestroy(start);
       d.cuEventDestroy(stop);
     });

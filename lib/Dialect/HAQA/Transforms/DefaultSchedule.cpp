@@ -66,9 +66,9 @@ ScheduleAttr cpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
 
 /// GPU: threads cover the innermost dimension (`vector` elements each, up
 /// to the preferred block size) and the blocks follow from the tiles that
-/// makes (haqa-gpu-apply-schedule); matmul gives 16 lanes of each K block
-/// and 16 output columns to a block of 256 threads, with the activations
-/// staged in shared memory.
+/// makes (haqa-gpu-apply-schedule); a matmul block of 256 threads covers
+/// the 16 lanes of each K block (4 threads of 4-wide vectors) for 64 output
+/// columns, with the activations staged in shared memory.
 ScheduleAttr gpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
                          const TargetLimits &limits) {
   SmallVector<int64_t> dims = kernel.getIterationSpace();
@@ -81,7 +81,7 @@ ScheduleAttr gpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
         llvm::PowerOf2Ceil(llvm::divideCeil(inner, vector)),
         limits.subgroupSize, limits.preferredThreadsPerBlock);
   SmallVector<MemSpace> placement;
-  if (auto mm = dyn_cast<MatmulOp>(op)) {
+  if (isa<MatmulOp>(op)) {
     threads = limits.preferredThreadsPerBlock;
     // Activations are reused by every column of the block: stage them in
     // shared memory when a row of them fits; weights stream from global;
