@@ -154,11 +154,15 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     - `placement`: memory space per operand (inputs then results).
     - `prefetch`: software prefetch distance in iterations (0 = none).
     - `layout`: how each operand (inputs then results) is read or written.
+    - `mma`: 1 runs a matmul on the GPU's tensor cores (16x16x16 f16
+      fragments, f32 accumulation; tiles rounded to fragment multiples),
+      0 on its CUDA cores.
 
     ```mlir
     #haqa.schedule<tile = [1, 64, 256], order = [0, 1, 2], unroll = 4,
                    vector = 16, cpu_threads = 2, prefetch = 2>
     #haqa.schedule<threads = [128], grid = [2048], placement = [shared, global, register]>
+    #haqa.schedule<tile = [64, 64, 32], threads = [128], mma = 1>
     ```
   }];
   let parameters = (ins
@@ -171,7 +175,8 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     "std::optional<int64_t>":$cpuThreads,
     ArrayRefParameter<"::mlir::haqa::MemSpace">:$placement,
     "std::optional<int64_t>":$prefetch,
-    ArrayRefParameter<"::mlir::haqa::OperandLayout">:$layout);
+    ArrayRefParameter<"::mlir::haqa::OperandLayout">:$layout,
+    "std::optional<int64_t>":$mma);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

@@ -15,8 +15,9 @@ def HAQAGPUCheckLimitsPass
   let description = [{
     Checks every haqa kernel's `#haqa.schedule` against a hardware profile
     (`hardware/<profile>.json`) before anything is compiled: threads per
-    block (in total and per dimension), the blocks of `grid`, and the shared
-    memory that `placement = shared` stages per block. The error names the
+    block (in total and per dimension), the blocks of `grid`, `mma = 1` on
+    a chip without tensor cores, and the shared memory that `placement =
+    shared` stages per block. The error names the
     limit and the profile it comes from:
 
     ```
@@ -68,6 +69,14 @@ def HAQAGPUApplySchedulePass
     - `grid = [x, y, z]`: the launch has x*y*z blocks and each block walks
       the block tiles with a stride of the grid (default: one block per
       tile).
+    - `mma = 1` (matmuls with K a multiple of 32): tensor-core tiles. A
+      block owns a bm x bn tile of sums in workgroup memory (`tile` rounded
+      to multiples of 16, default 64 x 64); per K step of bk (`tile[2]`
+      rounded to 32) the threads convert the activations to f16 and
+      dequantize the weights to f16 into workgroup memory, and the warps
+      (an scf.forall mapped to `#gpu.warp<linear_dim_i>`) multiply 16 x 16
+      fragments, each a `linalg.matmul {haqa.mma}` that
+      haqa-gpu-mma-to-wmma makes warp-synchronous on CUDA.
 
     Workgroup memory beyond `shared-memory-bytes` per launch is an error.
   }];
@@ -105,7 +114,8 @@ def HAQAGPUMapForallPass
     mapped to `#gpu.thread<...>` inside it become code run by the thread
     whose linear id is the iteration, guarded where the block has more
     threads than iterations, and followed by a gpu.barrier when more work
-    of the same block follows. Linear dimension 0 is the fastest varying.
+    of the same block follows; those mapped to `#gpu.warp<...>` likewise
+    by the warp (32 threads) whose linear id is the iteration. Linear dimension 0 is the fastest varying.
     Workgroup and private buffers allocated in the launch become
     gpu.launch workgroup / private attributions; memref.copy in the launch
     becomes linalg.copy (loops of the thread making it).
@@ -114,6 +124,61 @@ def HAQAGPUMapForallPass
     "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
     "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
     "::mlir::linalg::LinalgDialect",
+  ];
+}
+
+def HAQAGPUMmaToWMMAPass
+    : Pass<"haqa-gpu-mma-to-wmma", "::mlir::func::FuncOp"> {
+  let summary = "16x16 fragment matmuls (haqa.mma) to gpu.subgroup_mma ops";
+  let description = [{
+    After bufferization: each `linalg.matmul {haqa.mma}` that
+    haqa-gpu-apply-schedule made for `mma = 1` (A 16 x K f16, B K x 16 f16,
+    C 16 x 16 f32, row-major memrefs with static strides, run by one warp)
+    becomes a warp-synchronous gpu.subgroup_mma_load_matrix of C, a loop
+    over K in steps of 16 loading A and B fragments and accumulating with
+    gpu.subgroup_mma_compute, and a store of C. convert-gpu-to-nvvm turns
+    these into NVVM wmma intrinsics (tensor cores, sm_70 and newer).
+  }];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+    "::mlir::arith::ArithDialect",
+  ];
+}
+
+def HAQAGPUAlignWorkgroupPass : Pass<"haqa-gpu-align-workgroup"> {
+  let summary = "align every gpu.func's workgroup buffers";
+  let description = [{
+    After gpu-kernel-outlining: sets `llvm.align` on each workgroup
+    attribution of each gpu.func that has none, so that convert-gpu-to-nvvm
+    emits the `.shared` buffer with that alignment. gpu.launch cannot carry
+    attribution attributes, and without them a buffer is aligned only to
+    its element: tensor-core fragment loads and stores (wmma) need 32
+    bytes, 128-bit vector accesses 16.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"32",
+           "bytes (a power of two)">,
+  ];
+}
+
+def HAQAGPUAlignKernelArgsPass : Pass<"haqa-gpu-align-kernel-args"> {
+  let summary = "mark the kernel arguments that are aligned device buffers";
+  let description = [{
+    After gpu-kernel-outlining: a memref argument of a gpu.func gets
+    `llvm.align` when, at every gpu.launch_func of it, the host passes a
+    view of a device allocation from its first byte: an argument of the
+    host function (the runtime allocates every buffer with cuMemAlloc) or a
+    gpu.alloc, both at least 256 bytes aligned, through views that keep the
+    base pointer (subview, reinterpret_cast, expand / collapse_shape, cast,
+    view at byte 0). convert-gpu-to-nvvm puts the attribute on the
+    descriptor's pointers, from which LLVM proves the alignment of 4 x f32
+    vector loads and emits 128-bit loads (ld.global.v4.f32) instead of
+    splitting them into scalars. Arguments reached any other way are left
+    alone.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"16",
+           "bytes (a power of two, at most the allocations')">,
   ];
 }
 

@@ -34,6 +34,8 @@ static llvm::json::Object scheduleFields(ScheduleAttr s) {
     o["cpu_threads"] = *s.getCpuThreads();
   if (s.getPrefetch())
     o["prefetch"] = *s.getPrefetch();
+  if (s.getMma())
+    o["mma"] = *s.getMma();
   if (!s.getPlacement().empty()) {
     llvm::json::Array p;
     for (MemSpace m : s.getPlacement())

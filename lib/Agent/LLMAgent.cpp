@@ -120,7 +120,7 @@ static std::string repairJSON(StringRef s) {
 
 static bool hasScheduleField(const llvm::json::Object &o) {
   for (const char *f : {"tile", "order", "unroll", "vector", "threads",
-                        "cpu_threads", "prefetch", "placement"})
+                        "cpu_threads", "prefetch", "placement", "mma"})
     if (o.get(f))
       return true;
   return false;

@@ -158,6 +158,15 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
     add("placement[0]",
         "where the first input is staged: 0 global, 1 shared memory", {0, 1},
         defPlacement);
+    // Tensor cores for matmuls they can tile (N a multiple of 16, K of 32).
+    if (kernel.kernel == "matmul" && limits.tensorCores && rank == 3 &&
+        chooseMmaTiles(std::max<int64_t>(0, kernel.dims[0]), kernel.dims[1],
+                       kernel.dims[2], 0, 0, 0, limits.subgroupSize))
+      add("mma",
+          "1: tensor cores (16x16x16 f16 fragments, f32 sums; tiles rounded "
+          "to 16 x 16 x 32 multiples, both operands staged in shared "
+          "memory), 0: CUDA cores",
+          {0, 1}, defaultOf("mma", 0, 0));
   }
   for (const Parameter &p : s.params)
     s.defaultConfig.push_back(p.defaultValue);
@@ -192,6 +201,25 @@ llvm::Error SearchSpace::check(const Config &c) const {
         llvm::formatv("threads = {0} exceeds {1}'s {2} threads per "
                       "block",
                       threads, profile.name, limits.maxThreadsPerBlock));
+  if (int i = indexOf("mma"); i >= 0 && c[i] == 1) {
+    std::string why;
+    std::optional<MmaTiles> t =
+        chooseMmaTiles(std::max<int64_t>(0, kernel.dims[0]), kernel.dims[1],
+                       kernel.dims[2], c[0], c[1], c[2], threads, &why);
+    if (!t)
+      return llvm::createStringError(why);
+    if (threads < limits.subgroupSize)
+      return llvm::createStringError(llvm::formatv(
+          "mma = 1 needs at least one warp ({0} threads) per block, got {1}",
+          limits.subgroupSize, threads));
+    if (t->sharedBytes > limits.sharedMemoryBytes)
+      return llvm::createStringError(llvm::formatv(
+          "mma = 1 with tiles {0}x{1}x{2} needs {3} bytes of shared memory "
+          "per block, {4} has {5}",
+          t->bm, t->bn, t->bk, t->sharedBytes, profile.name,
+          limits.sharedMemoryBytes));
+    return llvm::Error::success();
+  }
   if (c[indexOf("placement[0]")] == 1) {
     // The staged input tile: every tiled dimension of the first input; f32.
     int64_t bytes = 4;
@@ -215,7 +243,7 @@ llvm::json::Object SearchSpace::toJSON(const Config &c) const {
     tile.push_back(c[i]);
   o["tile"] = std::move(tile);
   o["order"] = llvm::json::Array(orders[c[indexOf("order")]]);
-  for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch"})
+  for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch", "mma"})
     if (int i = indexOf(f); i >= 0)
       o[f] = c[i];
   if (int i = indexOf("threads"); i >= 0)
@@ -242,7 +270,7 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
     if (!known) {
       std::vector<std::string> names;
       for (const char *f : {"tile", "order", "unroll", "vector", "threads",
-                            "cpu_threads", "prefetch", "placement"})
+                            "cpu_threads", "prefetch", "placement", "mma"})
         if (StringRef(f) == "tile" || StringRef(f) == "order" ||
             indexOf(f) >= 0 ||
             (StringRef(f) == "placement" && indexOf("placement[0]") >= 0))
@@ -305,7 +333,7 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
       return llvm::createStringError("'" + key + "' must be an integer");
     c[i] = *n;
   }
-  for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch"}) {
+  for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch", "mma"}) {
     const llvm::json::Value *x = o->get(f);
     if (!x)
       continue;

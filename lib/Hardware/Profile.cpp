@@ -62,6 +62,7 @@ TargetLimits HardwareProfile::getLimits() const {
             : sharedMemoryPerBlockBytes;
   l.preferredThreadsPerBlock =
       std::min(l.preferredThreadsPerBlock, l.maxThreadsPerBlock);
+  l.tensorCores = kind == TargetKind::CUDA && tensorCores;
   return l;
 }
 

@@ -7,6 +7,7 @@
 #include "haqa/Hardware/TargetLimits.h"
 
 #include "llvm/ADT/StringSwitch.h"
+#include <algorithm>
 #include <thread>
 
 using namespace mlir::haqa;
@@ -29,12 +30,58 @@ TargetLimits mlir::haqa::getDefaultLimits(TargetKind kind, int64_t cpuThreads) {
   }
   case TargetKind::CUDA:
     // sm_80+: 32-thread warps, 1024 threads and 48 KiB static shared memory
-    // per block; 128-bit loads are 4 f32.
-    return {kind, 4, 256, 1024, 32, 1, 48 * 1024};
+    // per block; 128-bit loads are 4 f32; tensor cores.
+    return {kind, 4, 256, 1024, 32, 1, 48 * 1024, true};
   case TargetKind::OpenCL:
     // Adreno 7xx: 64-wide subgroups (wave64 mode), 1024 work-items per
     // workgroup, 32 KiB local memory; float4 loads.
     return {kind, 4, 128, 1024, 64, 1, 32 * 1024};
   }
   return {kind, 1, 1, 1, 1, 1, 0};
+}
+
+std::optional<MmaTiles> mlir::haqa::chooseMmaTiles(int64_t m, int64_t n,
+                                                   int64_t k, int64_t tileM,
+                                                   int64_t tileN, int64_t tileK,
+                                                   int64_t threads,
+                                                   std::string *whyNot) {
+  auto fail = [&](std::string why) -> std::optional<MmaTiles> {
+    if (whyNot)
+      *whyNot = std::move(why);
+    return std::nullopt;
+  };
+  if (n <= 0 || n % 16 != 0)
+    return fail("mma = 1 needs N a multiple of 16, got " + std::to_string(n));
+  if (k <= 0 || k % 32 != 0)
+    return fail("mma = 1 needs K a multiple of 32, got " + std::to_string(k));
+  constexpr int64_t kMax = 128;
+  auto roundUp = [](int64_t v, int64_t to) { return (v + to - 1) / to * to; };
+  // The largest multiple of `unit` dividing `extent` that is at most `want`
+  // (and at least `unit`).
+  auto dividing = [&](int64_t extent, int64_t want, int64_t unit) {
+    int64_t best = unit;
+    for (int64_t t = unit; t <= std::min(want, kMax); t += unit)
+      if (extent % t == 0)
+        best = t;
+    return best;
+  };
+  MmaTiles t;
+  int64_t mCap = m > 0 ? std::min(kMax, roundUp(m, 16)) : kMax;
+  t.bm = std::clamp<int64_t>(roundUp(tileM > 0 ? tileM : 64, 16), 16, mCap);
+  t.bn = dividing(n, tileN > 0 ? tileN : 64, 16);
+  t.bk = dividing(k, tileK > 0 ? tileK : 32, 32);
+  int64_t warps = std::max<int64_t>(1, threads / 32);
+  int64_t fm = t.bm / 16, fn = t.bn / 16;
+  for (int64_t w = std::min(warps, fn); w >= 1; --w)
+    if (fn % w == 0) {
+      t.warpsN = w;
+      break;
+    }
+  for (int64_t w = std::min(warps / t.warpsN, fm); w >= 1; --w)
+    if (fm % w == 0) {
+      t.warpsM = w;
+      break;
+    }
+  t.sharedBytes = t.bm * t.bn * 4 + (t.bm + t.bn) * t.bk * 2;
+  return t;
 }

@@ -65,9 +65,9 @@ mlir::haqa::scheduleTextFromJSON(const llvm::json::Object &obj) {
   auto fail = [](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
   };
-  static const char *order[] = {"tile",     "order", "unroll",      "vector",
-                                "threads",  "grid",  "cpu_threads", "placement",
-                                "prefetch", "layout"};
+  static const char *order[] = {
+      "tile",        "order",     "unroll",   "vector", "threads", "grid",
+      "cpu_threads", "placement", "prefetch", "layout", "mma"};
   for (const auto &kv : obj)
     if (!llvm::is_contained(order, kv.first.str()))
       return fail("unknown field '" + kv.first.str() + "'");

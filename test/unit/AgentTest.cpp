@@ -191,6 +191,37 @@ TEST(SearchSpace, GPUConstraintsNameTheLimit) {
             std::string::npos);
 }
 
+TEST(SearchSpace, TensorCoresOnlyWhereTheChipHasThem) {
+  auto h100 = getKernelSearchSpace(matmul(128, "q4_0"), profile("h100"));
+  ASSERT_TRUE(static_cast<bool>(h100)) << llvm::toString(h100.takeError());
+  auto hasMma = [](const SearchSpace &s) {
+    return llvm::any_of(s.getParameters(),
+                        [](const Parameter &p) { return p.name == "mma"; });
+  };
+  EXPECT_TRUE(hasMma(*h100));
+  // Tiles whose f32 sums and f16 tiles exceed the 48 KiB of static shared
+  // memory: the error gives the rounded tiles, the bytes and the limit.
+  auto big = llvm::json::parse(
+      R"({"tile": [128, 128, 128], "threads": [256], "mma": 1})");
+  auto c = h100->fromJSON(*big);
+  ASSERT_FALSE(static_cast<bool>(c));
+  std::string msg = llvm::toString(c.takeError());
+  EXPECT_NE(msg.find("mma = 1 with tiles 128x128x128 needs 131072 bytes"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("49152"), std::string::npos) << msg;
+  auto fits = llvm::json::parse(
+      R"({"tile": [64, 64, 32], "threads": [128], "mma": 1})");
+  auto d = h100->fromJSON(*fits);
+  ASSERT_TRUE(static_cast<bool>(d)) << llvm::toString(d.takeError());
+  EXPECT_EQ(h100->toJSON(*d).getInteger("mma"), 1);
+  EXPECT_NE(h100->toScheduleText(*d).find("mma = 1"), std::string::npos);
+  // No tensor cores on an Adreno GPU, nor a parameter for them.
+  auto adreno = getKernelSearchSpace(matmul(128, "q4_0"), profile("adreno740"));
+  ASSERT_TRUE(static_cast<bool>(adreno));
+  EXPECT_FALSE(hasMma(*adreno));
+}
+
 TEST(Strategy, SeededAndReproducible) {
   auto space = getKernelSearchSpace(matmul(64, "q8_0"), profile("host"));
   ASSERT_TRUE(static_cast<bool>(space));

@@ -14,6 +14,7 @@
 #include "llvm/ADT/StringRef.h"
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace mlir::haqa {
 
@@ -32,7 +33,29 @@ struct TargetLimits {
   int64_t cpuThreads;
   /// Bytes of shared / local memory per block.
   int64_t sharedMemoryBytes;
+  /// Tensor cores (CUDA): 16x16x16 f16 fragments with f32 sums.
+  bool tensorCores = false;
 };
+
+/// The block of a tensor-core (mma = 1) matmul: a bm x bn output tile per
+/// block, summed in shared memory over K steps of bk, each warp owning
+/// warpM x warpN 16x16 fragments' worth of the tile.
+struct MmaTiles {
+  int64_t bm = 0, bn = 0, bk = 0;
+  /// Warps along M and N (a warpsM x warpsN grid over the fragments).
+  int64_t warpsM = 1, warpsN = 1;
+  /// Shared memory per block: the f32 sums and the f16 A and B tiles.
+  int64_t sharedBytes = 0;
+};
+
+/// The tensor-core tiles for an M x N x K matmul (M 0 when dynamic) under
+/// the schedule's `tile` (0: none) and `threads`: tiles rounded to 16 (M,
+/// N) and 32 (K, one GGUF block) multiples that divide N and K, at most
+/// 128, default 64 x 64 x 32. An error names why N or K cannot be tiled.
+std::optional<MmaTiles> chooseMmaTiles(int64_t m, int64_t n, int64_t k,
+                                       int64_t tileM, int64_t tileN,
+                                       int64_t tileK, int64_t threads,
+                                       std::string *whyNot = nullptr);
 
 /// Parses "cpu", "cuda" or "opencl".
 std::optional<TargetKind> parseTargetKind(llvm::StringRef name);

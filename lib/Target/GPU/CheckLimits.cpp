@@ -67,6 +67,13 @@ struct HAQAGPUCheckLimitsPass
         ok = false;
         return;
       }
+      if (s.getMma().value_or(0) == 1 &&
+          (!hw.tensorCores || hw.kind != TargetKind::CUDA)) {
+        kernel->emitOpError() << "schedule has mma = 1; " << who
+                              << " has no tensor cores (tensor_cores is false)";
+        ok = false;
+        return;
+      }
       int64_t blocks = 1;
       for (int64_t g : s.getGrid())
         blocks *= g;

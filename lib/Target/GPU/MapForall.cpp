@@ -31,18 +31,30 @@ int64_t linearDim(Attribute mapping) {
   return m.getRelativeIndex();
 }
 
-/// Whether `forall` is mapped to GPU blocks (true) or threads (false);
-/// nullopt for other foralls.
-std::optional<bool> mappedToBlocks(scf::ForallOp forall) {
+enum class Level { Block, Warp, Thread };
+
+/// What `forall` is mapped to (all its dimensions alike); nullopt for other
+/// foralls.
+std::optional<Level> levelOf(scf::ForallOp forall) {
   std::optional<ArrayAttr> mapping = forall.getMapping();
   if (!mapping || mapping->empty())
     return std::nullopt;
   if (llvm::all_of(*mapping, llvm::IsaPred<gpu::GPUBlockMappingAttr>))
-    return true;
+    return Level::Block;
+  if (llvm::all_of(*mapping, llvm::IsaPred<gpu::GPUWarpMappingAttr>))
+    return Level::Warp;
   if (llvm::all_of(*mapping, llvm::IsaPred<gpu::GPUThreadMappingAttr>))
-    return false;
+    return Level::Thread;
   return std::nullopt;
 }
+
+bool inBlock(scf::ForallOp forall) {
+  std::optional<Level> l = levelOf(forall);
+  return l == Level::Warp || l == Level::Thread;
+}
+
+/// Threads of a warp (all NVIDIA GPUs).
+constexpr int64_t kWarpSize = 32;
 
 Value index(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -181,7 +193,7 @@ LogicalResult mapBlocks(RewriterBase &rw, scf::ForallOp forall) {
                                 arith::MulIOp::create(rw, loc, ty, tid.z))));
   SmallVector<scf::ForallOp> threadLoops;
   forall.getBody()->walk([&](scf::ForallOp inner) {
-    if (mappedToBlocks(inner) == false)
+    if (inBlock(inner))
       threadLoops.push_back(inner);
   });
 
@@ -203,8 +215,18 @@ LogicalResult mapBlocks(RewriterBase &rw, scf::ForallOp forall) {
                 isa<gpu::TerminatorOp>(next);
     Location innerLoc = inner.getLoc();
     std::optional<int64_t> iterations = staticIterations(inner);
-    inlineStrided(rw, inner, inner, innerTrips, total, linearThread,
-                  index(rw, innerLoc, numThreads), iterations, numThreads);
+    Value first = linearThread;
+    int64_t workers = numThreads;
+    if (levelOf(inner) == Level::Warp) {
+      if (numThreads % kWarpSize != 0)
+        return inner.emitOpError("is mapped to warps but the block has ")
+               << numThreads << " threads, not a multiple of " << kWarpSize;
+      workers = numThreads / kWarpSize;
+      first = arith::DivUIOp::create(rw, innerLoc, linearThread,
+                                     index(rw, innerLoc, kWarpSize));
+    }
+    inlineStrided(rw, inner, inner, innerTrips, total, first,
+                  index(rw, innerLoc, workers), iterations, workers);
     if (!last) {
       rw.setInsertionPoint(next);
       gpu::BarrierOp::create(rw, innerLoc);
@@ -272,7 +294,7 @@ struct HAQAGPUMapForallPass
     IRRewriter rw(&getContext());
     SmallVector<scf::ForallOp> blocks;
     getOperation().walk([&](scf::ForallOp f) {
-      if (mappedToBlocks(f) == true && !f->getParentOfType<scf::ForallOp>())
+      if (levelOf(f) == Level::Block && !f->getParentOfType<scf::ForallOp>())
         blocks.push_back(f);
     });
     for (scf::ForallOp f : blocks) {
@@ -284,9 +306,9 @@ struct HAQAGPUMapForallPass
         return signalPassFailure();
     }
     WalkResult left = getOperation().walk([&](scf::ForallOp f) {
-      if (mappedToBlocks(f) == false &&
-          !f->getParentOfType<gpu::LaunchOp>()) {
-        f.emitOpError("is mapped to GPU threads outside a block mapping");
+      if (inBlock(f) && !f->getParentOfType<gpu::LaunchOp>()) {
+        f.emitOpError("is mapped to GPU threads or warps outside a block "
+                      "mapping");
         return WalkResult::interrupt();
       }
       return WalkResult::advance();

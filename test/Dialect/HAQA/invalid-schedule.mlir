@@ -108,10 +108,15 @@ func.func private @s17() attributes {schedule = #haqa.schedule<layout = [diagona
 
 // -----
 
-// expected-error@+1 {{unknown schedule field 'tiles' (expected tile, order, unroll, vector, threads, grid, cpu_threads, placement, prefetch or layout)}}
+// expected-error@+1 {{unknown schedule field 'tiles' (expected tile, order, unroll, vector, threads, grid, cpu_threads, placement, prefetch, layout or mma)}}
 func.func private @s18() attributes {schedule = #haqa.schedule<tiles = [4]>}
 
 // -----
 
 // expected-error@+1 {{duplicate schedule field 'unroll'}}
 func.func private @s19() attributes {schedule = #haqa.schedule<unroll = 2, unroll = 4>}
+
+// -----
+
+// expected-error@+1 {{expected mma to be 0 or 1, got 2}}
+func.func private @s20() attributes {schedule = #haqa.schedule<mma = 2>}

@@ -35,8 +35,8 @@ func.func @schedules(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
   // CHECK: haqa.silu %{{.*}} {schedule = #haqa.schedule<>}
   %0 = haqa.silu %x {schedule = #haqa.schedule<>} : tensor<4x1536xf32>
   // Fields print in a fixed order whatever order they were written in.
-  // CHECK: haqa.silu %{{.*}} {schedule = #haqa.schedule<tile = [2, 512], order = [1, 0], unroll = 8, vector = 16, threads = [32, 4], grid = [48, 2], cpu_threads = 2, placement = [shared, register], prefetch = 4, layout = [row, col_t]>}
-  %1 = haqa.silu %0 {schedule = #haqa.schedule<layout = [row, col_t], prefetch = 4, placement = [shared, register], cpu_threads = 2, grid = [48, 2], threads = [32, 4], vector = 16, unroll = 8, order = [1, 0], tile = [2, 512]>} : tensor<4x1536xf32>
+  // CHECK: haqa.silu %{{.*}} {schedule = #haqa.schedule<tile = [2, 512], order = [1, 0], unroll = 8, vector = 16, threads = [32, 4], grid = [48, 2], cpu_threads = 2, placement = [shared, register], prefetch = 4, layout = [row, col_t], mma = 0>}
+  %1 = haqa.silu %0 {schedule = #haqa.schedule<mma = 0, layout = [row, col_t], prefetch = 4, placement = [shared, register], cpu_threads = 2, grid = [48, 2], threads = [32, 4], vector = 16, unroll = 8, order = [1, 0], tile = [2, 512]>} : tensor<4x1536xf32>
   // CHECK: haqa.silu %{{.*}} {schedule = #haqa.schedule<placement = [global, local], layout = [col, row_t]>}
   %2 = haqa.silu %1 {schedule = #haqa.schedule<placement = [global, local], layout = [col, row_t]>} : tensor<4x1536xf32>
   return %2 : tensor<4x1536xf32>

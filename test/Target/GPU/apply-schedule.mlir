@@ -115,3 +115,68 @@ func.func @too_much_shared(%x: tensor<64x4096xf32>) -> tensor<64x64xf32> {
   %y = haqa.matmul %x, %w {schedule = #haqa.schedule<tile = [64, 8, 4096], threads = [256], placement = [shared, global, global]>} : tensor<64x4096xf32>, !haqa.weight<64x4096, #haqa.quant<f16>> -> tensor<64x64xf32>
   return %y : tensor<64x64xf32>
 }
+
+// -----
+
+// mma = 1: a block forall over 32 x 32 output tiles (M = 40: the last tile
+// has 8 rows), sums in workgroup memory zeroed by the threads; per K step
+// of 64 the activations are converted to f16 (the A tile zeroed first, for
+// the short last tile) and the Q8_0 weight dequantized to f16 into
+// workgroup memory ([2 blocks, 2, 16, 32 columns] = 64 x 32); 2 warps (64
+// threads) each own a 32 x 16 column of fragments, a 16 x 64 by 64 x 16
+// linalg.matmul {haqa.mma} per fragment; the threads copy the sums out.
+// CHECK-LABEL: func.func @mma(
+// CHECK: scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (40, 64) step (32, 32)
+// CHECK: affine.min #{{.*}}(%[[I]])
+// CHECK: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x32xf32>
+// CHECK: vector.transfer_write %{{.*}} : vector<1x4xf32>, tensor<1x4xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x64xf16>
+// CHECK: vector.transfer_write %{{.*}} : vector<1x4xf16>, tensor<1x4xf16>
+// CHECK: } {mapping = [#gpu.thread<linear_dim_1>, #gpu.thread<linear_dim_0>]}
+// CHECK: arith.truncf %{{.*}} : vector<1x4xf32> to vector<1x4xf16>
+// CHECK: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<2x2x16x32xf16>
+// CHECK: arith.sitofp
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: } {mapping = [#gpu.thread<linear_dim_3>, #gpu.thread<linear_dim_2>, #gpu.thread<linear_dim_1>, #gpu.thread<linear_dim_0>]}
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2], [3]] : tensor<2x2x16x32xf16> into tensor<64x32xf16>
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (1, 2)
+// CHECK: linalg.matmul {haqa.mma} ins(%{{.*}}, %{{.*}} : tensor<16x64xf16>, tensor<64x16xf16>) outs(%{{.*}} : tensor<16x16xf32>)
+// CHECK: } {mapping = [#gpu.warp<linear_dim_1>, #gpu.warp<linear_dim_0>]}
+// CHECK: scf.yield
+// CHECK: } {mapping = [#gpu.thread<linear_dim_1>, #gpu.thread<linear_dim_0>]}
+// CHECK: } {haqa.threads = array<i64: 64>, mapping = [#gpu.block<linear_dim_1>, #gpu.block<linear_dim_0>]}
+func.func @mma(%x: tensor<40x128xf32>) -> tensor<40x64xf32> {
+  %w = haqa.weight "w" : !haqa.weight<64x128, #haqa.quant<q8_0>>
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<tile = [32, 32, 64], threads = [64], vector = 4, mma = 1>} : tensor<40x128xf32>, !haqa.weight<64x128, #haqa.quant<q8_0>> -> tensor<40x64xf32>
+  return %y : tensor<40x64xf32>
+}
+
+// -----
+
+// mma = 1 on a kernel that is not a matmul.
+func.func @mma_not_matmul(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
+  // expected-error @+1 {{mma = 1 applies only to matmuls with K a multiple of 32 (GGUF blocks)}}
+  %y = haqa.silu %x {schedule = #haqa.schedule<threads = [64], mma = 1>} : tensor<4x1024xf32>
+  return %y : tensor<4x1024xf32>
+}
+
+// -----
+
+// mma = 1 where no 16-column fragment tiles N.
+func.func @mma_bad_n(%x: tensor<32x64xf32>) -> tensor<32x40xf32> {
+  %w = haqa.weight "w" : !haqa.weight<40x64, #haqa.quant<q4_0>>
+  // expected-error @+1 {{mma = 1 needs N a multiple of 16, got 40}}
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<threads = [128], mma = 1>} : tensor<32x64xf32>, !haqa.weight<40x64, #haqa.quant<q4_0>> -> tensor<32x40xf32>
+  return %y : tensor<32x40xf32>
+}
+
+// -----
+
+// mma = 1 tiles whose sums and f16 tiles exceed the shared memory limit.
+func.func @mma_too_much_shared(%x: tensor<128x256xf32>) -> tensor<128x128xf32> {
+  %w = haqa.weight "w" : !haqa.weight<128x256, #haqa.quant<f16>>
+  // expected-error @+1 {{schedule stages 131072 bytes of shared memory per block (mma tiles 128x128x128); the limit is 49152 bytes (shared-memory-bytes)}}
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<tile = [128, 128, 128], threads = [256], mma = 1>} : tensor<128x256xf32>, !haqa.weight<128x256, #haqa.quant<f16>> -> tensor<128x128xf32>
+  return %y : tensor<128x128xf32>
+}

@@ -39,3 +39,12 @@ func.func @too_much_shared(%x: tensor<8x2048xf32>) -> tensor<8x64xf32> {
 }
 // RUN: not haqa-opt %s --split-input-file --haqa-cuda-lower=profile=%S/Inputs/small-gpu.json 2>&1 | FileCheck %s --check-prefix=SHARED
 // SHARED: error: 'linalg.generic' op schedule stages 65536 bytes of shared memory per block; the limit is 4096 bytes (small-gpu static shared memory per block)
+
+// -----
+
+func.func @mma_without_tensor_cores(%x: tensor<32x64xf32>) -> tensor<32x64xf32> {
+  %w = haqa.weight "w" : !haqa.weight<64x64, #haqa.quant<f16>>
+  // expected-error @+1 {{schedule has mma = 1; Test GPU with small limits (small-gpu) has no tensor cores (tensor_cores is false)}}
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<threads = [128], mma = 1>} : tensor<32x64xf32>, !haqa.weight<64x64, #haqa.quant<f16>> -> tensor<32x64xf32>
+  return %y : tensor<32x64xf32>
+}

@@ -86,3 +86,45 @@ func.func @global_alloc_in_kernel(%y: memref<8xf32>) {
   } {haqa.threads = array<i64: 4>, mapping = [#gpu.block<linear_dim_0>]}
   return
 }
+
+// -----
+
+// A forall mapped to warps: the warp id is the linear thread id over 32;
+// 128 threads are 4 warps, so 2 iterations are guarded and 8 are strided;
+// a barrier follows the warp loop when more work of the block follows.
+// CHECK-LABEL: func.func @warps(
+// CHECK: gpu.launch
+// CHECK: %[[WARP:.*]] = arith.divui %{{.*}}, %c32 : index
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[WARP]], %c2 : index
+// CHECK: scf.if %[[IN]] {
+// CHECK: memref.store
+// CHECK: }
+// CHECK-NEXT: gpu.barrier
+// CHECK: %[[WARP2:.*]] = arith.divui %{{.*}}, %c32 : index
+// CHECK: scf.for %{{.*}} = %[[WARP2]] to %c8 step %c4 {
+func.func @warps(%y: memref<8xf32>) {
+  scf.forall (%i) in (1) {
+    scf.forall (%w) in (2) {
+      %cst = arith.constant 1.0 : f32
+      memref.store %cst, %y[%w] : memref<8xf32>
+    } {mapping = [#gpu.warp<linear_dim_0>]}
+    scf.forall (%w) in (8) {
+      %cst = arith.constant 2.0 : f32
+      memref.store %cst, %y[%w] : memref<8xf32>
+    } {mapping = [#gpu.warp<linear_dim_0>]}
+  } {haqa.threads = array<i64: 128>, mapping = [#gpu.block<linear_dim_0>]}
+  return
+}
+
+// -----
+
+func.func @warps_of_odd_blocks(%y: memref<8xf32>) {
+  scf.forall (%i) in (1) {
+    // expected-error @+1 {{is mapped to warps but the block has 48 threads, not a multiple of 32}}
+    scf.forall (%w) in (2) {
+      %cst = arith.constant 1.0 : f32
+      memref.store %cst, %y[%w] : memref<8xf32>
+    } {mapping = [#gpu.warp<linear_dim_0>]}
+  } {haqa.threads = array<i64: 48>, mapping = [#gpu.block<linear_dim_0>]}
+  return
+}

@@ -258,7 +258,7 @@ LogicalResult ScheduleAttr::verify(
     std::optional<int64_t> vector, ArrayRef<int64_t> threads,
     ArrayRef<int64_t> grid, std::optional<int64_t> cpuThreads,
     ArrayRef<MemSpace> placement, std::optional<int64_t> prefetch,
-    ArrayRef<OperandLayout> layout) {
+    ArrayRef<OperandLayout> layout, std::optional<int64_t> mma) {
   // schedule_c1
   for (auto [i, t] : llvm::enumerate(tile))
     if (t <= 0)
@@ -317,6 +317,9 @@ LogicalResult ScheduleAttr::verify(
   if (prefetch && (*prefetch < 0 || *prefetch > kMaxPrefetch))
     return emitError() << "expected prefetch distance in [0, " << kMaxPrefetch
                        << "], got " << *prefetch;
+  // schedule_c14
+  if (mma && *mma != 0 && *mma != 1)
+    return emitError() << "expected mma to be 0 or 1, got " << *mma;
   return success();
 }
 
@@ -377,7 +380,7 @@ static ParseResult parseEnumList(AsmParser &parser, SmallVectorImpl<EnumT> &out,
 Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   SMLoc loc = parser.getCurrentLocation();
   SmallVector<int64_t> tile, order, threads, grid;
-  std::optional<int64_t> unroll, vector, cpuThreads, prefetch;
+  std::optional<int64_t> unroll, vector, cpuThreads, prefetch, mma;
   SmallVector<MemSpace> placement;
   SmallVector<OperandLayout> layout;
   llvm::SmallSet<StringRef, 10> seen;
@@ -417,6 +420,8 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
       return parseOne(cpuThreads);
     if (key == "prefetch")
       return parseOne(prefetch);
+    if (key == "mma")
+      return parseOne(mma);
     if (key == "placement")
       return parseEnumList<MemSpace>(parser, placement, symbolizeMemSpace,
                                      "memory space");
@@ -426,7 +431,7 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
     return parser.emitError(keyLoc)
            << "unknown schedule field '" << key
            << "' (expected tile, order, unroll, vector, threads, grid, "
-              "cpu_threads, placement, prefetch or layout)";
+              "cpu_threads, placement, prefetch, layout or mma)";
   };
   if (parser.parseLess())
     return {};
@@ -436,7 +441,7 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   }
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
                     tile, order, unroll, vector, threads, grid, cpuThreads,
-                    placement, prefetch, layout);
+                    placement, prefetch, layout, mma);
 }
 
 void ScheduleAttr::print(AsmPrinter &printer) const {
@@ -477,6 +482,7 @@ void ScheduleAttr::print(AsmPrinter &printer) const {
       });
       printer << "]";
     });
+  addOne("mma", getMma());
   printer << "<";
   llvm::interleaveComma(fields, printer, [](auto &f) { f(); });
   printer << ">";

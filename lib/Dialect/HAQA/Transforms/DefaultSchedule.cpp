@@ -61,8 +61,12 @@ ScheduleAttr cpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
   SmallVector<int64_t> order(dims.size());
   std::iota(order.begin(), order.end(), 0);
   return ScheduleAttr::get(ctx, tile, order, unroll, vector, {}, {},
-                           limits.cpuThreads, {}, prefetch, {});
+                           limits.cpuThreads, {}, prefetch, {}, std::nullopt);
 }
+
+/// Matmuls with at least this many rows (prefill) use the tensor cores.
+constexpr int64_t kMmaMinRows = 16;
+constexpr int64_t kMmaThreads = 128;
 
 /// GPU: threads cover the innermost dimension (`vector` elements each, up
 /// to the preferred block size) and the blocks follow from the tiles that
@@ -81,6 +85,17 @@ ScheduleAttr gpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
         llvm::PowerOf2Ceil(llvm::divideCeil(inner, vector)),
         limits.subgroupSize, limits.preferredThreadsPerBlock);
   SmallVector<MemSpace> placement;
+  if (isa<MatmulOp>(op) && limits.tensorCores &&
+      !ShapedType::isDynamic(dims[0]) && dims[0] >= kMmaMinRows &&
+      chooseMmaTiles(dims[0], dims[1], dims[2], 0, 0, 0, kMmaThreads)) {
+    // Prefill-sized matmuls on tensor cores: 64 x 64 output tiles per block
+    // of 4 warps, K in steps of one GGUF block.
+    return ScheduleAttr::get(
+        ctx,
+        {std::min<int64_t>(64, dims[0]), std::min<int64_t>(64, dims[1]), 32},
+        {}, std::nullopt, limits.vectorLanes, {kMmaThreads}, {}, std::nullopt,
+        {}, std::nullopt, {}, 1);
+  }
   if (isa<MatmulOp>(op)) {
     threads = limits.preferredThreadsPerBlock;
     // Activations are reused by every column of the block: stage them in
@@ -95,7 +110,8 @@ ScheduleAttr gpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
   if (!ShapedType::isDynamic(inner) && inner < threads * vector * unroll)
     unroll = 1;
   return ScheduleAttr::get(ctx, {}, {}, unroll, vector, {threads}, {},
-                           std::nullopt, placement, std::nullopt, {});
+                           std::nullopt, placement, std::nullopt, {},
+                           std::nullopt);
 }
 
 struct DefaultSchedulePass final

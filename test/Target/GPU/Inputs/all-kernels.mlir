@@ -34,3 +34,23 @@ func.func @all(%x: tensor<2x256xf32>, %tok: tensor<2xi32>, %pos: tensor<2xi32>,
   %at = haqa.attention %r, %kv, %vc, %pos {scale = 0.17677 : f32} : tensor<2x4x32xf32>, tensor<16x2x32xf32>, tensor<16x2x32xf32>, tensor<2xi32> -> tensor<2x4x32xf32>
   return %m0, %m1, %m2, %m3, %m4, %m5, %n, %sm, %si, %sw, %ad, %at, %r, %e : tensor<2x64xf32>, tensor<2x64xf32>, tensor<2x64xf32>, tensor<2x64xf32>, tensor<2x64xf32>, tensor<2x64xf32>, tensor<2x256xf32>, tensor<4x2x64xf32>, tensor<2x256xf32>, tensor<2x256xf32>, tensor<2x256xf32>, tensor<2x4x32xf32>, tensor<2x4x32xf32>, tensor<2x256xf32>
 }
+
+// Prefill-sized matmuls (M >= 16): the default CUDA schedule puts them on
+// the tensor cores (mma = 1), in every weight storage.
+func.func @prefill(%x: tensor<40x256xf32>)
+    -> (tensor<40x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>,
+        tensor<40x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>) {
+  %w32 = haqa.weight "w32" : !haqa.weight<64x256, #haqa.quant<f32>>
+  %w16 = haqa.weight "w16" : !haqa.weight<64x256, #haqa.quant<f16>>
+  %wbf = haqa.weight "wbf" : !haqa.weight<64x256, #haqa.quant<bf16>>
+  %w8 = haqa.weight "w8" : !haqa.weight<64x256, #haqa.quant<q8_0>>
+  %w40 = haqa.weight "w40" : !haqa.weight<64x256, #haqa.quant<q4_0>>
+  %w41 = haqa.weight "w41" : !haqa.weight<64x256, #haqa.quant<q4_1>>
+  %m0 = haqa.matmul %x, %w32 : tensor<40x256xf32>, !haqa.weight<64x256, #haqa.quant<f32>> -> tensor<40x64xf32>
+  %m1 = haqa.matmul %x, %w16 : tensor<40x256xf32>, !haqa.weight<64x256, #haqa.quant<f16>> -> tensor<40x64xf32>
+  %m2 = haqa.matmul %x, %wbf : tensor<40x256xf32>, !haqa.weight<64x256, #haqa.quant<bf16>> -> tensor<40x64xf32>
+  %m3 = haqa.matmul %x, %w8 : tensor<40x256xf32>, !haqa.weight<64x256, #haqa.quant<q8_0>> -> tensor<40x64xf32>
+  %m4 = haqa.matmul %x, %w40 : tensor<40x256xf32>, !haqa.weight<64x256, #haqa.quant<q4_0>> -> tensor<40x64xf32>
+  %m5 = haqa.matmul %x, %w41 : tensor<40x256xf32>, !haqa.weight<64x256, #haqa.quant<q4_1>> -> tensor<40x64xf32>
+  return %m0, %m1, %m2, %m3, %m4, %m5 : tensor<40x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>
+}
