@@ -113,10 +113,12 @@ CompiledModel::load(StringRef path, CompiledModelOptions options) {
   {
     PassManager pm(&m->ctx);
     HAQADefaultSchedulePassOptions sched;
-    if (options.target != "cpu" && options.target != "cuda")
+    if (options.target != "cpu" && options.target != "cuda" &&
+        options.target != "gpu-on-cpu")
       return llvm::createStringError("unknown target '" + options.target +
-                                     "' (cpu or cuda)");
-    sched.target = options.target;
+                                     "' (cpu, cuda or gpu-on-cpu)");
+    // gpu-on-cpu: the CUDA schedules, run as CPU loops (numerics only).
+    sched.target = options.target == "cpu" ? "cpu" : "cuda";
     sched.cpuThreads = options.threads;
     pm.addPass(createHAQADefaultSchedulePass(sched));
     std::string errors;
@@ -137,7 +139,7 @@ CompiledModel::load(StringRef path, CompiledModelOptions options) {
                                      llvm::toString(cuda.takeError()));
     device = std::move(*cuda);
   } else {
-    device = std::make_unique<CPUDevice>();
+    device = std::make_unique<CPUDevice>(options.target == "gpu-on-cpu");
   }
   auto exe = device->compile(*m->module);
   if (!exe)

@@ -115,7 +115,7 @@ llvm::Error mlir::haqa::runLoweringPipeline(ModuleOp module, PassManager &pm,
   if (succeeded(pm.run(module)))
     return llvm::Error::success();
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 (what + ":\n" + diagnostics).str());
+                                 (what + ": " + diagnostics).str());
 }
 
 void mlir::haqa::registerLoweringPasses() {

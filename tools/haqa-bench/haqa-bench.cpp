@@ -67,7 +67,7 @@ static cl::opt<bool>
 static cl::opt<std::string>
     targetOpt("target",
               cl::desc("cpu; cuda (the first NVIDIA GPU; exits 3 when there "
-                       "is none); gpu-on-cpu (kernel mode: CUDA schedules, "
+                       "is none); gpu-on-cpu (CUDA schedules, "
                        "their block / thread / staging loops run on the CPU "
                        "to check their numerics)"),
               cl::init("cpu"), cl::cat(category));

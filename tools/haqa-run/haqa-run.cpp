@@ -47,6 +47,13 @@ static cl::opt<int64_t> numTokens("n", cl::init(128),
 static cl::opt<int64_t> threads("host-threads", cl::init(0),
                                 cl::desc("host threads (0: all cores)"),
                                 cl::cat(category));
+static cl::opt<std::string>
+    target("target", cl::init("cpu"),
+           cl::desc("cpu; cuda (the first NVIDIA GPU); gpu-on-cpu (the CUDA "
+                    "schedules' block / thread / staging loops run on the "
+                    "CPU: checks their numerics, with --check, without a "
+                    "GPU)"),
+           cl::cat(category));
 static cl::opt<bool> ignoreEos("ignore-eos", cl::init(false),
                                cl::desc("do not stop at end-of-generation "
                                         "tokens (fixed-length benchmarks)"),
@@ -70,10 +77,15 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "haqa-run: compile an imported model for the "
-                              "host CPU and generate text\n");
+                              "host CPU (or a GPU) and generate text\n");
   CompiledModelOptions options;
   options.threads = threads;
-  errs() << "compiling " << modelPath << " for the host CPU...\n";
+  options.target = target;
+  errs() << "compiling " << modelPath << " for "
+         << (target == "cpu"    ? "the host CPU"
+             : target == "cuda" ? "the GPU"
+                                : "the host CPU, with the CUDA schedules")
+         << "...\n";
   auto model = CompiledModel::load(modelPath, options);
   if (!model)
     return fail(model.takeError());

@@ -24,8 +24,9 @@ namespace mlir::haqa {
 struct CompiledModelOptions {
   /// Host threads for the default schedules (0: all cores).
   int64_t threads = 0;
-  /// "cpu", or "cuda": the first NVIDIA GPU, weights and KV caches kept in
-  /// its memory.
+  /// "cpu"; "cuda": the first NVIDIA GPU, weights and KV caches kept in
+  /// its memory; "gpu-on-cpu": the CUDA schedules' structure run as CPU
+  /// loops (checks their numerics on a whole model without a GPU).
   std::string target = "cpu";
 };
 

@@ -85,16 +85,20 @@ ScheduleAttr gpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
         llvm::PowerOf2Ceil(llvm::divideCeil(inner, vector)),
         limits.subgroupSize, limits.preferredThreadsPerBlock);
   SmallVector<MemSpace> placement;
+  bool dynamicRows = ShapedType::isDynamic(dims[0]);
   if (isa<MatmulOp>(op) && limits.tensorCores &&
-      !ShapedType::isDynamic(dims[0]) && dims[0] >= kMmaMinRows &&
-      chooseMmaTiles(dims[0], dims[1], dims[2], 0, 0, 0, kMmaThreads)) {
-    // Prefill-sized matmuls on tensor cores: 64 x 64 output tiles per block
-    // of 4 warps, K in steps of one GGUF block.
-    return ScheduleAttr::get(
-        ctx,
-        {std::min<int64_t>(64, dims[0]), std::min<int64_t>(64, dims[1]), 32},
-        {}, std::nullopt, limits.vectorLanes, {kMmaThreads}, {}, std::nullopt,
-        {}, std::nullopt, {}, 1);
+      (dynamicRows || dims[0] >= kMmaMinRows) &&
+      chooseMmaTiles(dynamicRows ? 0 : dims[0], dims[1], dims[2], 0, 0, 0,
+                     kMmaThreads)) {
+    // Prefill-sized matmuls (a model's prefill has a dynamic row count) on
+    // tensor cores: 64 x 64 output tiles per block of 4 warps, K in steps of
+    // one GGUF block.
+    return ScheduleAttr::get(ctx,
+                             {dynamicRows ? 64 : std::min<int64_t>(64, dims[0]),
+                              std::min<int64_t>(64, dims[1]), 32},
+                             {}, std::nullopt, limits.vectorLanes,
+                             {kMmaThreads}, {}, std::nullopt, {}, std::nullopt,
+                             {}, 1);
   }
   if (isa<MatmulOp>(op)) {
     threads = limits.preferredThreadsPerBlock;
