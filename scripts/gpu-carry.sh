@@ -1,30 +1,85 @@
 #!/usr/bin/env bash
-# Prepares .gpu-carry/ (git-ignored) for running HAQA on a lent GPU machine
-# that has no network and no LLVM: .gpu-carry/debs holds the Debian packages
-# of the shared libraries this build links against that such a machine may
-# lack (libLLVM and libMLIR 22, z3, ICU 72, libxml2, libedit: about 63 MB),
-# .gpu-carry/bin the tools (11 MB). Together they exceed one call's 64 MiB:
-# carry .gpu-carry/debs in a first call that unpacks them (the warm machine
-# keeps /tmp), then .gpu-carry/bin. On the GPU machine:
+# Packs what a lent GPU machine (no network, no LLVM) needs to run HAQA's
+# CUDA checks into .gpu-carry/ (git-ignored), small enough for one call of
+# the device tool (64 MiB):
 #
-#   bash scripts/gpu-carry.sh --unpack     # first call: libraries under /tmp/haqa-deps
-#   export LD_LIBRARY_PATH=/tmp/haqa-deps/usr/lib/llvm-22/lib:/tmp/haqa-deps/usr/lib/x86_64-linux-gnu
-#   .gpu-carry/bin/haqa-bench --target cuda
+#   libs.tar.xz   libLLVM and libMLIR 22 and every other shared library the
+#                 tools need beyond glibc and libstdc++ (about 47 MB); z3,
+#                 which libLLVM links for a solver HAQA never calls, is a
+#                 stub that aborts if it ever is (saves 7 MB)
+#   tools.tar.xz  build/bin, build/test/lit.site.cfg.py, FileCheck, not,
+#                 count and lit (about 2 MB)
+#   wheels/       gguf (the tests' fixture makers write GGUF)
 #
-# scripts/gpu-check.sh --prebuilt .gpu-carry/bin does the same and runs the
-# checks it can without lit (the CUDA kernels and their timings).
+# Here:   bash scripts/gpu-carry.sh          (after scripts/setup.sh)
+# There:  source scripts/gpu-carry.sh --unpack
+#   unpacks the libraries under /tmp/haqa-deps (keeping only those the
+#   machine lacks, LLVM and MLIR always), restores build/ with the paths of
+#   that checkout, installs the wheels, and exports LD_LIBRARY_PATH and LIT.
+#   scripts/gpu-check.sh --skip-build then runs everything.
+CARRY_DIR=.gpu-carry
+LLVM=/usr/lib/llvm-22
+
+if [[ ${1:-} == --unpack ]]; then
+  cd "$(dirname "${BASH_SOURCE[0]}")/.." || return 1
+  DEPS=/tmp/haqa-deps
+  rm -rf "$DEPS" && mkdir -p "$DEPS"
+  tar -xJf "$CARRY_DIR/libs.tar.xz" -C "$DEPS" || return 1
+  for f in "$DEPS"/lib/*; do
+    n=$(basename "$f")
+    case $n in libLLVM*|libMLIR*|libz3*) continue ;; esac
+    if ldconfig -p | grep -q "^[[:space:]]$n "; then rm -f "$f"; fi
+  done
+  echo "gpu-carry: carried libraries used: $(cd "$DEPS/lib" && echo *)"
+  tar -xJf "$CARRY_DIR/tools.tar.xz" || return 1
+  sed -i -e "s|@SRC@|$PWD|g" -e "s|@LLVM_BIN@|$PWD/$CARRY_DIR/llvm/bin|g" \
+    build/test/lit.site.cfg.py
+  python3 -m pip install -q --no-index --no-deps --disable-pip-version-check \
+    "$CARRY_DIR"/wheels/*.whl 2>&1 | grep -v WARNING || true
+  export LD_LIBRARY_PATH=$DEPS/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  export LIT="python3 $PWD/$CARRY_DIR/llvm/bin/lit.py"
+  export PATH=$PWD/$CARRY_DIR/llvm/bin:$PATH
+  return 0 2>/dev/null || exit 0
+fi
+
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DIR=.gpu-carry
-if [[ ${1:-} == --unpack ]]; then
-  mkdir -p /tmp/haqa-deps
-  for f in "$DIR"/debs/*.deb; do dpkg -x "$f" /tmp/haqa-deps; done
-  echo "LD_LIBRARY_PATH=/tmp/haqa-deps/usr/lib/llvm-22/lib:/tmp/haqa-deps/usr/lib/x86_64-linux-gnu"
-  exit 0
+[[ -x build/bin/haqa-bench ]] || {
+  echo "gpu-carry.sh: build first (scripts/setup.sh)" >&2; exit 1; }
+mkdir -p "$CARRY_DIR"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+TOOLS=(build/bin/* "$LLVM/bin/FileCheck" "$LLVM/bin/not" "$LLVM/bin/count")
+
+# Libraries: rebuilt only when the LLVM build changes (xz -9e takes minutes).
+STAMP=$(md5sum "$LLVM/lib/libLLVM.so.22.1" "$LLVM/lib/libMLIR.so.22.1" | md5sum | cut -c1-12)
+if [[ ! -f $CARRY_DIR/libs.tar.xz || $(cat "$CARRY_DIR/libs.stamp" 2>/dev/null) != "$STAMP" ]]; then
+  mkdir -p "$TMP/lib"
+  for t in "${TOOLS[@]}"; do ldd "$t"; done | awk '$3 ~ /^\// {print $3}' | sort -u |
+    grep -v -E '/(libc|libm|libresolv|libdl|libpthread|librt|libgcc_s|libstdc\+\+|libz3)\.so' |
+    while read -r lib; do cp -L "$lib" "$TMP/lib/"; done
+  # The solver libLLVM links and HAQA never calls: every function it imports
+  # from libz3, defined to abort.
+  nm -D --undefined-only "$LLVM/lib/libLLVM.so.22.1" | awk '$2 ~ /^Z3_/ {print $2}' |
+    sed 's/@.*//' | sort -u |
+    awk 'BEGIN {print "#include <stdlib.h>"} {print "void " $1 "(void) { abort(); }"}' \
+      > "$TMP/z3stub.c"
+  gcc -shared -fPIC -O1 -Wl,-soname,libz3.so.4 -o "$TMP/lib/libz3.so.4" "$TMP/z3stub.c"
+  tar -C "$TMP" -cf - lib | xz -9e -T0 > "$CARRY_DIR/libs.tar.xz"
+  echo "$STAMP" > "$CARRY_DIR/libs.stamp"
 fi
-[[ -x build/bin/haqa-bench ]] || { echo "gpu-carry.sh: build first (scripts/setup.sh)" >&2; exit 1; }
-rm -rf "$DIR" && mkdir -p "$DIR/debs"
-(cd "$DIR/debs" && apt-get download libllvm22 libmlir-22 libz3-4 libicu72 \
-  libxml2 libedit2 >/dev/null 2>&1)
-cp -r build/bin "$DIR/bin"
-du -sh "$DIR/debs" "$DIR/bin"
+
+# Tools and the lit configuration, with this checkout's paths as markers.
+mkdir -p "$TMP/t/build/test" "$TMP/t/$CARRY_DIR/llvm/bin"
+cp -r build/bin "$TMP/t/build/bin"
+sed -e "s|$PWD|@SRC@|g" -e "s|$LLVM/bin|@LLVM_BIN@|g" build/test/lit.site.cfg.py \
+  > "$TMP/t/build/test/lit.site.cfg.py"
+cp "$LLVM/bin/FileCheck" "$LLVM/bin/not" "$LLVM/bin/count" "$TMP/t/$CARRY_DIR/llvm/bin/"
+cp -r "$LLVM/utils/lit/lit" "$TMP/t/$CARRY_DIR/llvm/bin/lit"
+printf 'import sys\nfrom lit.main import main\nmain()\n' > "$TMP/t/$CARRY_DIR/llvm/bin/lit.py"
+tar -C "$TMP/t" -cf - build "$CARRY_DIR/llvm" | xz -9 -T0 > "$CARRY_DIR/tools.tar.xz"
+
+rm -rf "$CARRY_DIR/wheels" && mkdir -p "$CARRY_DIR/wheels"
+GGUF=$(python3 -c 'import importlib.metadata as m; print(m.version("gguf"))')
+python3 -m pip download -q --no-deps --only-binary=:all: -d "$CARRY_DIR/wheels" "gguf==$GGUF"
+du -ch "$CARRY_DIR"/libs.tar.xz "$CARRY_DIR"/tools.tar.xz "$CARRY_DIR"/wheels/* | tail -1

