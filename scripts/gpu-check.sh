@@ -12,6 +12,9 @@
 #        [--models smollm2,tinyllama] [--bits 16,8,4] [-p 128] [-n 128]
 #        [-r 3] [--budget SECONDS] [--out DIR]
 #
+# --budget: no step starts after this many seconds, none runs more than 30 s
+# past it.
+#
 # A machine without LLVM or network (the lent GPU machines): run
 # scripts/gpu-carry.sh here, carry .gpu-carry, and there
 #   source scripts/gpu-carry.sh --unpack && bash scripts/gpu-check.sh --skip-build
@@ -62,6 +65,8 @@ step() {
     log "$name: skipped (the --budget of $BUDGET s is spent)"
     return 1
   fi
+  # No step runs much past the budget.
+  (( limit > BUDGET - SECONDS + 30 )) && limit=$(( BUDGET - SECONDS + 30 ))
   log "$name"
   timeout -k 5 "$limit" "$@" 2>&1 | tee -a "$file"
   rc=${PIPESTATUS[0]}
