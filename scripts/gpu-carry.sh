@@ -6,7 +6,8 @@
 #   libs.tar.xz   libLLVM and libMLIR 22 and every other shared library the
 #                 tools need beyond glibc and libstdc++ (about 47 MB); z3,
 #                 which libLLVM links for a solver HAQA never calls, is a
-#                 stub that aborts if it ever is (saves 7 MB)
+#                 stub that aborts if it ever is (saves 7 MB); libomp and
+#                 the MLIR runner utilities the CPU JIT loads
 #   tools.tar.xz  build/bin, build/test/lit.site.cfg.py, FileCheck, not,
 #                 count and lit (about 2 MB)
 #   wheels/       gguf (the tests' fixture makers write GGUF)
@@ -15,7 +16,8 @@
 # There:  source scripts/gpu-carry.sh --unpack
 #   unpacks the libraries under /tmp/haqa-deps (keeping only those the
 #   machine lacks, LLVM and MLIR always), restores build/ with the paths of
-#   that checkout, installs the wheels, and exports LD_LIBRARY_PATH and LIT.
+#   that checkout, installs the wheels, and exports LD_LIBRARY_PATH,
+#   HAQA_LLVM_LIB_DIR and LIT.
 #   scripts/gpu-check.sh --skip-build then runs everything.
 CARRY_DIR=.gpu-carry
 LLVM=/usr/lib/llvm-22
@@ -27,7 +29,7 @@ if [[ ${1:-} == --unpack ]]; then
   tar -xJf "$CARRY_DIR/libs.tar.xz" -C "$DEPS" || return 1
   for f in "$DEPS"/lib/*; do
     n=$(basename "$f")
-    case $n in libLLVM*|libMLIR*|libz3*) continue ;; esac
+    case $n in libLLVM*|libMLIR*|libz3*|libomp.so|libmlir_*) continue ;; esac
     if ldconfig -p | grep -q "^[[:space:]]$n "; then rm -f "$f"; fi
   done
   echo "gpu-carry: carried libraries used: $(cd "$DEPS/lib" && echo *)"
@@ -37,6 +39,7 @@ if [[ ${1:-} == --unpack ]]; then
   python3 -m pip install -q --no-index --no-deps --disable-pip-version-check \
     "$CARRY_DIR"/wheels/*.whl 2>&1 | grep -v WARNING || true
   export LD_LIBRARY_PATH=$DEPS/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  export HAQA_LLVM_LIB_DIR=$DEPS/lib
   export LIT="python3 $PWD/$CARRY_DIR/llvm/bin/lit.py"
   export PATH=$PWD/$CARRY_DIR/llvm/bin:$PATH
   return 0 2>/dev/null || exit 0
@@ -65,6 +68,11 @@ if [[ ! -f $CARRY_DIR/libs.tar.xz || $(cat "$CARRY_DIR/libs.stamp" 2>/dev/null) 
     awk 'BEGIN {print "#include <stdlib.h>"} {print "void " $1 "(void) { abort(); }"}' \
       > "$TMP/z3stub.c"
   gcc -shared -fPIC -O1 -Wl,-soname,libz3.so.4 -o "$TMP/lib/libz3.so.4" "$TMP/z3stub.c"
+  # Loaded by the CPU JIT (OpenMP, memrefCopy), found through HAQA_LLVM_LIB_DIR.
+  cp -L "$LLVM/lib/libomp.so.5" "$TMP/lib/libomp.so"
+  cp -L "$LLVM/lib/libmlir_c_runner_utils.so" "$TMP/lib/"
+  ldd "$LLVM/lib/libmlir_c_runner_utils.so" | awk '$3 ~ /libmlir_/ {print $3}' |
+    while read -r lib; do cp -L "$lib" "$TMP/lib/"; done
   tar -C "$TMP" -cf - lib | xz -9e -T0 > "$CARRY_DIR/libs.tar.xz"
   echo "$STAMP" > "$CARRY_DIR/libs.stamp"
 fi

@@ -10,7 +10,7 @@
 #
 #   bash scripts/gpu-check.sh [--profile h100] [--rounds 8] [--skip-build]
 #        [--models smollm2,tinyllama] [--bits 16,8,4] [-p 128] [-n 128]
-#        [-r 3] [--budget SECONDS] [--out DIR]
+#        [-r 3] [--budget SECONDS] [--skip-torch] [--out DIR]
 #
 # --budget: no step starts after this many seconds, none runs more than 30 s
 # past it.
@@ -34,6 +34,7 @@ P=128
 N=128
 R=3
 BUDGET=100000
+TORCH=1
 OUT=out/gpu-check
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -47,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     -r) R=$2; shift 2 ;;
     --budget) BUDGET=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --skip-torch) TORCH=0; shift ;;
     --skip-llamacpp) shift ;; # kept for old command lines: see LLAMACPP below
     *) echo "gpu-check.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -180,6 +182,16 @@ for name in ${MODELS//,/ }; do
     step "$name bits=$bits: HAQA on the GPU, pp$P tg$N, $R runs" 300 "$OUT/e2e.txt" \
       "$BIN/haqa-bench" --model "$dir" --target cuda --prompt-tokens "$P" \
       --gen-tokens "$N" --repeats "$R" && grep -E "^(model|prefill|decode)" "$OUT/e2e.txt" | tail -3 >> "$SUMMARY"
+    if [[ -z ${ABLATED:-} ]]; then
+      # The same run with the runtime waiting for the GPU after every
+      # allocation, copy and free and without the block cache (as before
+      # that was measured): side by side on this GPU.
+      ABLATED=1
+      step "$name bits=$bits: the same with HAQA_CUDA_SYNC_EACH_OP=1" 300 "$OUT/e2e.txt" \
+        env HAQA_CUDA_SYNC_EACH_OP=1 "$BIN/haqa-bench" --model "$dir" --target cuda \
+        --prompt-tokens "$P" --gen-tokens "$N" --repeats "$R" &&
+        grep -E "^(model|prefill|decode)" "$OUT/e2e.txt" | tail -3 >> "$SUMMARY"
+    fi
     if [[ -n $LLBIN ]]; then
       step "$name bits=$bits: llama.cpp CUDA" 300 "$OUT/e2e.txt" \
         "$LLBIN/llama-bench" -m "$dir/model.weights.gguf" -p "$P" -n "$N" -r "$R" -ngl 99 &&
@@ -188,7 +200,7 @@ for name in ${MODELS//,/ }; do
   done
 done
 
-if python3 -c "import torch, transformers; assert torch.cuda.is_available()" 2>/dev/null; then
+if [[ $TORCH == 1 ]] && python3 -c "import torch, transformers; assert torch.cuda.is_available()" 2>/dev/null; then
   step "PyTorch eager FP16 (transformers), the same shapes, pp$P tg$N" 300 "$OUT/e2e.txt" \
     python3 bench/torch_decode.py --models "$MODELS" -p "$P" -n "$N" -r "$R" &&
     grep "^torch" "$OUT/e2e.txt" | tail -6 >> "$SUMMARY"

@@ -152,9 +152,16 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
     add("threads", "threads per block / workgroup (x)", threads,
         defaultOf("threads", 0, limits.preferredThreadsPerBlock));
     int64_t defPlacement = 0;
-    if (const llvm::json::Array *a = def.getArray("placement"))
-      if (!a->empty() && (*a)[0].getAsString() == StringRef("shared"))
-        defPlacement = 1;
+    const llvm::json::Array *defaults = def.getArray("placement");
+    if (defaults && !defaults->empty() &&
+        (*defaults)[0].getAsString() == StringRef("shared"))
+      defPlacement = 1;
+    for (unsigned i = 1; i < kernel.numOperands; ++i) {
+      std::optional<StringRef> d;
+      if (defaults && defaults->size() == kernel.numOperands)
+        d = (*defaults)[i].getAsString();
+      s.otherPlacements.push_back(d ? d->str() : "global");
+    }
     add("placement[0]",
         "where the first input is staged: 0 global, 1 shared memory", {0, 1},
         defPlacement);
@@ -248,8 +255,12 @@ llvm::json::Object SearchSpace::toJSON(const Config &c) const {
       o[f] = c[i];
   if (int i = indexOf("threads"); i >= 0)
     o["threads"] = llvm::json::Array{c[i]};
-  if (int i = indexOf("placement[0]"); i >= 0)
-    o["placement"] = llvm::json::Array{memSpaceNames[c[i]]};
+  if (int i = indexOf("placement[0]"); i >= 0) {
+    llvm::json::Array placement{memSpaceNames[c[i]]};
+    for (const std::string &p : otherPlacements)
+      placement.push_back(p);
+    o["placement"] = std::move(placement);
+  }
   return o;
 }
 

@@ -26,6 +26,8 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cstdlib>
+
 using namespace mlir;
 using namespace mlir::haqa;
 
@@ -88,10 +90,18 @@ public:
   }
 };
 
+/// Where LLVM's runtime libraries are: $HAQA_LLVM_LIB_DIR (a machine with
+/// them carried elsewhere, see scripts/gpu-carry.sh), else Debian's place.
+std::string llvmLibDir() {
+  const char *dir = std::getenv("HAQA_LLVM_LIB_DIR");
+  return dir && *dir ? dir : "/usr/lib/llvm-22/lib";
+}
+
 /// libomp for the OpenMP runtime calls of multi-threaded kernels.
 std::string findOpenMPRuntime() {
-  for (const char *p : {"/usr/lib/llvm-22/lib/libomp.so",
-                        "/usr/lib/x86_64-linux-gnu/libomp.so.5"})
+  for (std::string p : {llvmLibDir() + "/libomp.so",
+                        llvmLibDir() + "/libomp.so.5",
+                        std::string("/usr/lib/x86_64-linux-gnu/libomp.so.5")})
     if (llvm::sys::fs::exists(p))
       return p;
   return "";
@@ -167,7 +177,7 @@ CPUDevice::compile(ModuleOp module) {
     libs.push_back(omp);
   // memrefCopy: memref.copy between strided views (staging copies of GPU
   // schedules run on the CPU).
-  const char *runnerUtils = "/usr/lib/llvm-22/lib/libmlir_c_runner_utils.so";
+  std::string runnerUtils = llvmLibDir() + "/libmlir_c_runner_utils.so";
   if (llvm::sys::fs::exists(runnerUtils))
     libs.push_back(runnerUtils);
   options.sharedLibPaths = libs;

@@ -158,10 +158,7 @@ struct DeviceAllocation {
   BufferRef::Residency residency = BufferRef::Copy;
   DeviceAllocation() = default;
   DeviceAllocation(const DeviceAllocation &) = delete;
-  ~DeviceAllocation() {
-    if (ptr)
-      d->cuMemFree(ptr);
-  }
+  ~DeviceAllocation() { poolFree(ptr); }
 };
 
 /// The device copies of one call's buffers: Copy buffers for this call,
@@ -228,7 +225,11 @@ private:
     a->bytes = bytes;
     if (!bytes)
       return std::move(a);
-    if (llvm::Error e = check(d.cuMemAlloc(&a->ptr, bytes), "cuMemAlloc"))
+    // This call's buffers come from the block cache; weights and caches,
+    // which stay, get their own allocation.
+    CUresult r = b.residency == BufferRef::Copy ? poolAlloc(&a->ptr, bytes)
+                                                : d.cuMemAlloc(&a->ptr, bytes);
+    if (llvm::Error e = check(r, "cuMemAlloc"))
       return std::move(e);
     if (llvm::Error e =
             check(d.cuMemcpyHtoD(a->ptr, b.data, bytes), "cuMemcpyHtoD"))
@@ -241,6 +242,10 @@ class CUDAExecutable : public JITExecutable {
 public:
   CUDAExecutable(const Driver &d, std::unique_ptr<ExecutionEngine> engine)
       : JITExecutable(std::move(engine)), d(d) {}
+  ~CUDAExecutable() override {
+    resident.clear();
+    poolTrim();
+  }
 
   llvm::Error run(llvm::StringRef function,
                   llvm::ArrayRef<BufferRef> args) override {

@@ -5,15 +5,21 @@
 // The upstream GPU lowering (gpu-to-llvm and the gpu.binary translation)
 // calls a small runtime, mgpu*, that Debian's MLIR does not ship. These are
 // HAQA's own, over the driver API: every stream is the context's default
-// stream (so events recorded there time everything a call launched), and a
-// failure is recorded for the caller instead of aborting.
+// stream (so events recorded there time everything a call launched), memory
+// comes from a cache of freed blocks, the host waits for the GPU only where
+// it reads what the GPU wrote, and a failure is recorded for the caller
+// instead of aborting.
 //
 //===----------------------------------------------------------------------===//
 
 #include "CUDADriver.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FormatVariadic.h"
+#include <cstdlib>
 #include <dlfcn.h>
+#include <atomic>
+#include <map>
 #include <mutex>
 
 using namespace mlir::haqa;
@@ -148,6 +154,81 @@ llvm::Error cuda::takeWrapperError() {
 }
 
 //===----------------------------------------------------------------------===//
+// The block cache
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct Pool {
+  std::mutex mutex;
+  /// Free blocks by rounded size.
+  std::multimap<size_t, CUdeviceptr> free;
+  /// Rounded size of every block handed out.
+  llvm::DenseMap<CUdeviceptr, size_t> live;
+};
+Pool &pool() {
+  static Pool p;
+  return p;
+}
+void trimLocked(Pool &p) {
+  for (auto &[bytes, ptr] : p.free)
+    drv().cuMemFree(ptr);
+  p.free.clear();
+}
+} // namespace
+
+bool cuda::syncEachOp() {
+  static const bool on = [] {
+    const char *v = std::getenv("HAQA_CUDA_SYNC_EACH_OP");
+    return v && *v && std::string(v) != "0";
+  }();
+  return on;
+}
+
+CUresult cuda::poolAlloc(CUdeviceptr *ptr, size_t bytes) {
+  if (syncEachOp())
+    return drv().cuMemAlloc(ptr, bytes);
+  size_t rounded = (std::max<size_t>(bytes, 1) + 255) / 256 * 256;
+  Pool &p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  if (auto it = p.free.find(rounded); it != p.free.end()) {
+    *ptr = it->second;
+    p.free.erase(it);
+    p.live[*ptr] = rounded;
+    return CUDA_SUCCESS;
+  }
+  CUresult r = drv().cuMemAlloc(ptr, rounded);
+  if (r != CUDA_SUCCESS && !p.free.empty()) {
+    // Out of memory, most likely: give the cached blocks back and retry.
+    trimLocked(p);
+    r = drv().cuMemAlloc(ptr, rounded);
+  }
+  if (r == CUDA_SUCCESS)
+    p.live[*ptr] = rounded;
+  return r;
+}
+
+void cuda::poolFree(CUdeviceptr ptr) {
+  if (!ptr)
+    return;
+  Pool &p = pool();
+  {
+    std::lock_guard<std::mutex> lock(p.mutex);
+    if (auto it = p.live.find(ptr); it != p.live.end()) {
+      p.free.emplace(it->second, ptr);
+      p.live.erase(it);
+      return;
+    }
+  }
+  ok(drv().cuMemFree(ptr), "cuMemFree");
+}
+
+void cuda::poolTrim() {
+  Pool &p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  trimLocked(p);
+}
+
+//===----------------------------------------------------------------------===//
 // mgpu* wrappers, with the signatures the upstream lowering declares.
 //===----------------------------------------------------------------------===//
 
@@ -204,11 +285,21 @@ static void mgpuLaunchKernel(CUfunction f, intptr_t gx, intptr_t gy,
      "cuLaunchKernel");
 }
 
+// Whether a copy was issued since the host last waited for the GPU.
+static std::atomic<bool> copyPending{false};
+
 // Every stream is the default stream: kernels and copies of one call run
-// in order, and events on it time them all.
+// in order, and events on it time them all. The lowering waits for a
+// stream after every allocation, copy and free (gpu.wait); the host needs
+// that only after a copy (a value it reads next), so other waits are
+// skipped: the host goes on queueing kernels while the GPU runs. The
+// executable waits for the GPU at the end of every call and reports a
+// failed kernel there.
 static CUstream mgpuStreamCreate() { return nullptr; }
 static void mgpuStreamDestroy(CUstream) {}
 static void mgpuStreamSynchronize(CUstream s) {
+  if (!syncEachOp() && !copyPending.exchange(false))
+    return;
   ok(drv().cuStreamSynchronize(s), "cuStreamSynchronize (a kernel failed)");
 }
 static void mgpuStreamWaitEvent(CUstream s, CUevent e) {
@@ -237,14 +328,15 @@ static void *mgpuMemAlloc(uint64_t bytes, CUstream, bool hostShared) {
     ok(drv().cuMemAllocManaged(&p, bytes, /*CU_MEM_ATTACH_GLOBAL=*/1),
        "cuMemAllocManaged");
   else
-    ok(drv().cuMemAlloc(&p, bytes), "cuMemAlloc");
+    ok(poolAlloc(&p, bytes), "cuMemAlloc");
   return reinterpret_cast<void *>(p);
 }
 static void mgpuMemFree(void *p, CUstream) {
-  if (p)
-    ok(drv().cuMemFree(reinterpret_cast<CUdeviceptr>(p)), "cuMemFree");
+  // Blocks not from the cache (managed memory) are freed at once.
+  poolFree(reinterpret_cast<CUdeviceptr>(p));
 }
 static void mgpuMemcpy(void *dst, void *src, size_t bytes, CUstream s) {
+  copyPending = true;
   ok(drv().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
                          reinterpret_cast<CUdeviceptr>(src), bytes, s),
      "cuMemcpyAsync");

@@ -92,6 +92,21 @@ llvm::Error check(CUresult r, const char *call);
 void recordWrapperError(CUresult r, const char *call);
 llvm::Error takeWrapperError();
 
+/// Device memory from a cache of freed blocks (kept per rounded size, reused
+/// in stream order: every launch and copy is on the one default stream, so
+/// a block freed after its last use is free for the next one). cuMemAlloc
+/// and cuMemFree cost tens of microseconds each and cuMemFree waits for the
+/// GPU; a decode step of a model allocates and frees hundreds of
+/// temporaries. On out-of-memory the cache is emptied and the allocation
+/// retried. HAQA_CUDA_SYNC_EACH_OP=1 turns the cache off (and makes every
+/// wrapper wait for the GPU), for comparison and for debugging.
+CUresult poolAlloc(CUdeviceptr *ptr, size_t bytes);
+void poolFree(CUdeviceptr ptr);
+/// Frees every cached block (cuMemFree).
+void poolTrim();
+/// Whether HAQA_CUDA_SYNC_EACH_OP=1 asks for the old behaviour.
+bool syncEachOp();
+
 /// The mgpu* wrappers the upstream GPU lowering calls, by name, for the JIT.
 struct WrapperSymbol {
   const char *name;

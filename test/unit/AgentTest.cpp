@@ -9,6 +9,13 @@
 #include "haqa/Agent/Records.h"
 #include "haqa/Agent/Tuner.h"
 #include "haqa/Hardware/Profile.h"
+#include "haqa/InitAllDialects.h"
+#include "haqa/Runtime/KernelHarness.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -189,6 +196,47 @@ TEST(SearchSpace, GPUConstraintsNameTheLimit) {
   ASSERT_FALSE(static_cast<bool>(d));
   EXPECT_NE(llvm::toString(d.takeError()).find("threads = 2048 is not one of"),
             std::string::npos);
+}
+
+// Every point the tuner may try is a schedule the op's verifier accepts
+// (placement, for one, has an entry per operand and result): a GPU tuning
+// run on an H200 once failed every trial of every kernel on this.
+TEST(SearchSpace, EverySampledScheduleVerifies) {
+  mlir::DialectRegistry registry;
+  registerAllHAQADialects(registry);
+  registry.insert<mlir::func::FuncDialect, mlir::tensor::TensorDialect>();
+  mlir::MLIRContext ctx(registry);
+  std::vector<KernelSpec> kernels = getTable3Kernels({1, 64}, {"f16", "q4_1"});
+  for (const char *extra : {"swiglu", "add", "mul"}) {
+    KernelSpec k;
+    k.kernel = extra;
+    k.ne = {256, 4, 1};
+    kernels.push_back(k);
+  }
+  std::mt19937_64 rng(3);
+  for (const char *target : {"h100", "adreno740", "host"}) {
+    HardwareProfile hw = profile(target);
+    for (const KernelSpec &k : kernels) {
+      auto space = getKernelSearchSpace(k, hw);
+      ASSERT_TRUE(static_cast<bool>(space)) << llvm::toString(space.takeError());
+      for (int i = 0; i < 8; ++i) {
+        KernelSpec s = k;
+        s.schedule = space->toScheduleText(i ? space->sample(rng)
+                                             : space->getDefault());
+        auto text = buildKernelModule(s);
+        ASSERT_TRUE(static_cast<bool>(text)) << llvm::toString(text.takeError());
+        std::string diag;
+        mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
+          diag += d.str() + "\n";
+          return mlir::success();
+        });
+        auto module = mlir::parseSourceString<mlir::ModuleOp>(*text, &ctx);
+        EXPECT_TRUE(module && succeeded(mlir::verify(*module)))
+            << target << " " << k.getLabel() << " " << s.schedule << ": "
+            << diag;
+      }
+    }
+  }
 }
 
 TEST(SearchSpace, TensorCoresOnlyWhereTheChipHasThem) {

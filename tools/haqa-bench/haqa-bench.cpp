@@ -311,10 +311,13 @@ int main(int argc, char **argv) {
       continue;
     }
     llvm::outs() << llvm::formatv(
-        "{0,-30} {1,-12} {2,11:F4} {3,10:F4} {4,9:F2} {5,8:F2} {6,6:F1}% "
+        "{0,-30} {1,-12} {2,11:F4} {3,10:F4} {4,9:F2} {5,8:F2} {6,7} "
         "{7,9:E1}  {8}{9}\n",
         spec.getLabel(), "ok", m.timing.medianMs, m.timing.q3Ms - m.timing.q1Ms,
-        gflops, gbps, 100 * frac, m.maxAbsError, m.schedule,
+        gflops, gbps,
+        // Only the host's peak is measured (not a GPU's).
+        peaks.gflops > 0 ? llvm::formatv("{0:F1}%", 100 * frac).str() : "-",
+        m.maxAbsError, m.schedule,
         m.timing.outliers
             ? llvm::formatv(" ({0} outliers)", m.timing.outliers).str()
             : std::string());

@@ -90,6 +90,10 @@ private:
   std::vector<Parameter> params;
   std::vector<std::vector<int64_t>> orders;
   Config defaultConfig;
+  /// Placement of the operands after the first (then the results), as the
+  /// default schedule has it ("global" where it has none): #haqa.schedule
+  /// takes one entry per operand and result, the space varies the first.
+  std::vector<std::string> otherPlacements;
   int indexOf(llvm::StringRef name) const;
 };
 
