@@ -13,7 +13,8 @@
 #   wheels/       gguf (the tests' fixture makers write GGUF)
 #
 # Here:   bash scripts/gpu-carry.sh          (after scripts/setup.sh)
-# There:  source scripts/gpu-carry.sh --unpack
+# There:  source scripts/gpu-carry.sh --unpack   (not in a pipeline: the
+#         exports must reach the shell that runs gpu-check.sh)
 #   unpacks the libraries under /tmp/haqa-deps (keeping only those the
 #   machine lacks, LLVM and MLIR always), restores build/ with the paths of
 #   that checkout, installs the wheels, and exports LD_LIBRARY_PATH,
@@ -78,8 +79,9 @@ if [[ ! -f $CARRY_DIR/libs.tar.xz || $(cat "$CARRY_DIR/libs.stamp" 2>/dev/null) 
 fi
 
 # Tools and the lit configuration, with this checkout's paths as markers.
-mkdir -p "$TMP/t/build/test" "$TMP/t/$CARRY_DIR/llvm/bin"
+mkdir -p "$TMP/t/build/test" "$TMP/t/build/include/haqa" "$TMP/t/$CARRY_DIR/llvm/bin"
 cp -r build/bin "$TMP/t/build/bin"
+cp build/include/haqa/Version.inc "$TMP/t/build/include/haqa/"
 sed -e "s|$PWD|@SRC@|g" -e "s|$LLVM/bin|@LLVM_BIN@|g" build/test/lit.site.cfg.py \
   > "$TMP/t/build/test/lit.site.cfg.py"
 cp "$LLVM/bin/FileCheck" "$LLVM/bin/not" "$LLVM/bin/count" "$TMP/t/$CARRY_DIR/llvm/bin/"

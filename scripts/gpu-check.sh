@@ -98,12 +98,14 @@ if [[ -z $PROFILE ]]; then
        log "no profile matches '$GPU': using h100's limits (--profile to choose)" ;;
   esac
 fi
-log "profile: $PROFILE; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' with local changes')"
 
 if [[ $BUILD == 1 ]]; then
   step build 1800 "$OUT/build.log" bash -c \
     'cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build' || exit 1
 fi
+# The commit the tools were built from (a copied checkout's git may be stale).
+BUILT=$(sed -n 's/.*HAQA_GIT_COMMIT "\(.*\)"/\1/p' build/include/haqa/Version.inc 2>/dev/null)
+log "profile: $PROFILE; tools built from ${BUILT:-an unknown commit}"
 BIN=build/bin
 export HAQA_HARDWARE_DIR=${HAQA_HARDWARE_DIR:-$PWD/hardware}
 LIT=${LIT:-$(command -v lit || echo /usr/lib/llvm-22/bin/lit)}

@@ -15,7 +15,11 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit", "I
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%haqa_src_root", config.haqa_src_root))
 
-llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+# HAQA_LLVM_LIB_DIR: where libomp is on a machine without Debian's LLVM
+# (scripts/gpu-carry.sh); HAQA_CUDA_SYNC_EACH_OP: the CUDA runtime's old
+# behaviour, for comparison.
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
+                                     "HAQA_LLVM_LIB_DIR", "HAQA_CUDA_SYNC_EACH_OP"])
 llvm_config.use_default_substitutions()
 # Capture variables do not leak across CHECK-LABEL blocks.
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
