@@ -84,6 +84,7 @@ Loaded &load() {
     bind(d.cuEventElapsedTime, "cuEventElapsedTime");
     bind(d.cuGetErrorName, "cuGetErrorName");
     bind(d.cuGetErrorString, "cuGetErrorString");
+    bind(d.cuPointerGetAttribute, "cuPointerGetAttribute");
     if (missing)
       return;
     if (CUresult r = d.cuInit(0); r != CUDA_SUCCESS) {
@@ -285,14 +286,15 @@ static void mgpuLaunchKernel(CUfunction f, intptr_t gx, intptr_t gy,
      "cuLaunchKernel");
 }
 
-// Whether a copy was issued since the host last waited for the GPU.
+// Whether a copy into host memory was issued since the host last waited for
+// the GPU.
 static std::atomic<bool> copyPending{false};
 
 // Every stream is the default stream: kernels and copies of one call run
 // in order, and events on it time them all. The lowering waits for a
 // stream after every allocation, copy and free (gpu.wait); the host needs
-// that only after a copy (a value it reads next), so other waits are
-// skipped: the host goes on queueing kernels while the GPU runs. The
+// that only after a copy into host memory (a value it reads next), so other
+// waits are skipped: the host goes on queueing kernels while the GPU runs. The
 // executable waits for the GPU at the end of every call and reports a
 // failed kernel there.
 static CUstream mgpuStreamCreate() { return nullptr; }
@@ -336,7 +338,14 @@ static void mgpuMemFree(void *p, CUstream) {
   poolFree(reinterpret_cast<CUdeviceptr>(p));
 }
 static void mgpuMemcpy(void *dst, void *src, size_t bytes, CUstream s) {
-  copyPending = true;
+  // A copy between device buffers needs no wait (stream order); one into
+  // host memory (a value the host reads next) does.
+  unsigned type = 0;
+  if (drv().cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+                                  reinterpret_cast<CUdeviceptr>(dst)) !=
+          CUDA_SUCCESS ||
+      type != CU_MEMORYTYPE_DEVICE)
+    copyPending = true;
   ok(drv().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
                          reinterpret_cast<CUdeviceptr>(src), bytes, s),
      "cuMemcpyAsync");
