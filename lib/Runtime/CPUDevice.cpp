@@ -43,9 +43,10 @@ constexpr const char *kCPUPipeline =
     // bufferization, which cannot see through vector.mask regions.
     "func.func(lower-vector-mask),"
     "canonicalize,cse,"
-    // (No eliminate-empty-tensors: with single-threaded tile loops it makes
-    // one-shot-bufferize report RaW conflicts; the result copy into the
-    // caller's destination is one activation row per token.)
+    // (No eliminate-empty-tensors for CPU schedules: with single-threaded
+    // tile loops it makes one-shot-bufferize report RaW conflicts; the
+    // result copy into the caller's destination is one activation row per
+    // token. GPU schedules get it, see buildCPULoweringPipeline.)
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     // KV caches updated in place are no results (no out-param, no copy).
@@ -118,6 +119,10 @@ void mlir::haqa::buildCPULoweringPipeline(OpPassManager &pm,
     size_t at = text.find(cpu.str());
     text.replace(at, cpu.size(),
                  "func.func(haqa-gpu-apply-schedule{address-spaces=false})");
+    // As the CUDA pipeline: results computed in the caller's destination
+    // (the forall tiles of GPU schedules bufferize in place there).
+    llvm::StringRef bufferize = "one-shot-bufferize{";
+    text.insert(text.find(bufferize.str()), "eliminate-empty-tensors,");
   }
   std::string error;
   llvm::raw_string_ostream os(error);

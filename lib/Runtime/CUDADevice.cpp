@@ -70,6 +70,10 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
       "limit-source=\"{6}\"}),"
       "func.func(lower-vector-mask),"
       "canonicalize,cse,"
+      // Each kernel's result computed in the caller's destination, not in a
+      // temporary copied there (one launch and one allocation fewer per
+      // kernel call); GPU schedules tile every loop with scf.forall.
+      "eliminate-empty-tensors,"
       "one-shot-bufferize{{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "drop-equivalent-buffer-results,"
