@@ -511,11 +511,18 @@ static int tuneSpecs(const HardwareProfile &profile,
       if (t.isOK() && t.config == space->getDefault() && row.defaultMs == 0)
         row.defaultMs = t.latencyMs;
     }
-    if (const Trial *best = getBestTrial(*result)) {
+    row.source = "tuned";
+    const Trial *best = getBestTrial(*result);
+    if (best) {
       row.bestMs = best->latencyMs;
       row.schedule = space->toScheduleText(best->config);
     }
-    row.source = "tuned";
+    // No trial beat the default schedule (measured the same way): it stays.
+    if (row.defaultMs > 0 && (!best || best->latencyMs >= row.defaultMs)) {
+      row.bestMs = row.defaultMs;
+      row.schedule = space->toScheduleText(space->getDefault());
+      row.source = "default";
+    }
     rows.push_back(row);
   }
 
