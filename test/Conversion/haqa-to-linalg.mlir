@@ -187,3 +187,13 @@ func.func @attention(%q: tensor<1x4x16xf32>, %k: tensor<8x2x16xf32>, %v: tensor<
   %o = haqa.attention %q, %k, %v, %p {scale = 0.25 : f32} : tensor<1x4x16xf32>, tensor<8x2x16xf32>, tensor<8x2x16xf32>, tensor<1xi32> -> tensor<1x4x16xf32>
   return %o : tensor<1x4x16xf32>
 }
+
+// -----
+
+// Bad input: a weight that is a function argument, not a haqa.weight op (the
+// runtime binds weights by that op's name). An error, not a crash.
+func.func @weight_argument(%x: tensor<1x64xf32>, %w: !haqa.weight<64x64, #haqa.quant<q8_0>>) -> tensor<1x64xf32> {
+  // expected-error @below {{'haqa.matmul' op operand #1 is a weight that no haqa.weight op defines (a function argument?)}}
+  %y = haqa.matmul %x, %w : tensor<1x64xf32>, !haqa.weight<64x64, #haqa.quant<q8_0>> -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}

@@ -17,32 +17,41 @@
 
 using namespace llvm;
 
+static cl::OptionCategory category("llama-import options");
 static cl::opt<std::string> input(cl::Positional, cl::Required,
-                                  cl::desc("<model.gguf | hf-directory>"));
+                                  cl::desc("<model.gguf | hf-directory>"),
+                                  cl::cat(category));
 static cl::opt<std::string> outDir("o", cl::Required,
                                    cl::desc("output directory"),
-                                   cl::value_desc("dir"));
+                                   cl::value_desc("dir"), cl::cat(category));
 static cl::opt<int64_t>
     context("context", cl::init(2048),
-            cl::desc("KV cache rows in the IR (0: the model's full context)"));
+            cl::desc("KV cache rows in the IR (0: the model's full context)"),
+            cl::cat(category));
 static cl::opt<bool> shapesOnly(
     "shapes-only", cl::init(false),
-    cl::desc("import shapes from the configuration, write no weights"));
+    cl::desc("import shapes from the configuration, write no weights"),
+    cl::cat(category));
 
 static cl::opt<int64_t>
     bits("bits", cl::init(0),
          cl::desc("requantize 2-d weights: 16 (f16), 8 (q8_0), 4 (q4_0); 0 "
-                  "keeps the source's storage"));
+                  "keeps the source's storage"),
+         cl::cat(category));
 static cl::opt<int64_t> group("group", cl::init(32),
-                              cl::desc("quantization group size"));
+                              cl::desc("quantization group size"),
+                              cl::cat(category));
 static cl::opt<std::string> zero("zero", cl::init("none"),
-                                 cl::desc("none, or min (4 bits: q4_1)"));
+                                 cl::desc("none, or min (4 bits: q4_1)"),
+                                 cl::cat(category));
 static cl::opt<std::string>
     overrides("overrides",
-              cl::desc("per-weight bit widths, e.g. 'output.weight:8'"));
+              cl::desc("per-weight bit widths, e.g. 'output.weight:8'"),
+              cl::cat(category));
 
 int main(int argc, char **argv) {
   InitLLVM y(argc, argv);
+  cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "HAQA model importer\n");
   mlir::haqa::ImportOptions options;
   options.contextLength = context;

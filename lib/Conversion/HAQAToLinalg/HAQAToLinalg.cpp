@@ -968,6 +968,23 @@ void ConvertHAQAToLinalgPass::runOnOperation() {
   llvm::StringMap<func::FuncOp> outlined;
   SmallVector<std::pair<func::FuncOp, DenseMap<Value, Value>>> callees;
   SymbolTable symbols(module);
+  // Weights come from haqa.weight ops (their names become the byte-buffer
+  // arguments the runtime binds); any other !haqa.weight value is an error.
+  WalkResult notAWeightOp = module.walk([&](KernelOpInterface k) {
+    for (OpOperand &use : k->getOpOperands())
+      if (isa<WeightType>(use.get().getType()) &&
+          !use.get().getDefiningOp<WeightOp>()) {
+        k->emitOpError("operand #")
+            << use.getOperandNumber()
+            << " is a weight that no haqa.weight op defines (a function "
+               "argument?): the lowering binds weights by the name of their "
+               "haqa.weight op";
+        return WalkResult::interrupt();
+      }
+    return WalkResult::advance();
+  });
+  if (notAWeightOp.wasInterrupted())
+    return signalPassFailure();
   for (func::FuncOp func : funcs) {
     if (func.isExternal())
       continue;
