@@ -261,6 +261,11 @@ public:
   LogicalResult threadLevel(linalg::LinalgOp op, const LoopPlan &p);
   LogicalResult runMma(linalg::GenericOp partial, linalg::GenericOp sum);
 
+  /// Fills initialising the one result of the op that uses them: run()
+  /// makes them in that op's kernel, each block filling its tile before its
+  /// K steps, instead of a kernel of their own.
+  DenseSet<Operation *> fusedFills;
+
 private:
   IRRewriter &rw;
   int64_t defaultThreads, sharedLimit;
@@ -440,8 +445,16 @@ LogicalResult Scheduler::run(linalg::LinalgOp op) {
       blockSizes[l] = p.blockTile[l] ? p.blockTile[l] : extentOf(p.ranges[l]);
       ++mapped;
     }
-  if (!mapped)
+  linalg::FillOp fill;
+  if (op.getNumDpsInits() == 1)
+    if (auto f = op.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>();
+        f && fusedFills.erase(f))
+      fill = f;
+  if (!mapped) {
+    if (fill && failed(run(fill)))
+      return failure();
     return runOnOneThread(op);
+  }
   scf::SCFTilingOptions blockOptions;
   blockOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
   blockOptions.setTileSizes(indexAttrs(rw, blockSizes));
@@ -463,6 +476,22 @@ LogicalResult Scheduler::run(linalg::LinalgOp op) {
           ? SmallVector<int64_t>(schedule.getThreads())
           : SmallVector<int64_t>{defaultThreads};
   forall->setAttr("haqa.threads", rw.getDenseI64ArrayAttr(threads));
+
+  // The fill of the result, per block tile in this kernel: the block forall
+  // starts from the fill's destination, each block fills its own tile
+  // (blocks split only parallel loops, so no two share an element).
+  linalg::FillOp blockFill;
+  if (fill && forall.getOutputs().size() == 1) {
+    forall.getOutputsMutable()[0].assign(fill.getDpsInitOperand(0)->get());
+    rw.setInsertionPoint(cur);
+    blockFill = linalg::FillOp::create(rw, fill.getLoc(), fill.getInputs(),
+                                       cur.getDpsInitOperand(0)->get());
+    cur.getDpsInitOperand(0)->set(blockFill.getResult(0));
+    if (fill->use_empty())
+      rw.eraseOp(fill);
+  } else if (fill && failed(run(fill))) {
+    return failure();
+  }
 
   // K steps.
   if (llvm::any_of(p.kStep, [](int64_t s) { return s != 0; })) {
@@ -498,6 +527,10 @@ LogicalResult Scheduler::run(linalg::LinalgOp op) {
            << sharedBytes << " bytes of shared memory per block; the limit is "
            << sharedLimit << " bytes (" << limitSource << ")";
 
+  if (blockFill &&
+      failed(threadLevel(blockFill,
+                         flatPlan(blockFill, p.totalThreads, p.vector))))
+    return failure();
   for (linalg::CopyOp copy : copies)
     if (failed(threadLevel(copy, flatPlan(copy, p.totalThreads, p.vector))))
       return failure();
@@ -901,9 +934,29 @@ struct HAQAGPUApplySchedulePass
       if (!op->getParentOfType<scf::ForallOp>() && op.hasPureTensorSemantics())
         ops.push_back(op);
     });
+    // A fill whose one use is the one init of another op here is made in
+    // that op's kernel (one launch fewer).
+    DenseSet<Operation *> scheduled;
     for (linalg::LinalgOp op : ops)
+      scheduled.insert(op.getOperation());
+    for (linalg::LinalgOp op : ops) {
+      auto fill = dyn_cast<linalg::FillOp>(op.getOperation());
+      if (!fill || !fill->hasOneUse())
+        continue;
+      auto user = dyn_cast<linalg::LinalgOp>(*fill->getUsers().begin());
+      if (user && scheduled.contains(user) && user.getNumDpsInits() == 1 &&
+          user.getDpsInitOperand(0)->get() == fill.getResult(0))
+        scheduler.fusedFills.insert(fill);
+    }
+    // (Compared by address only: a fused fill is erased or scheduled by its
+    // user's run.)
+    DenseSet<Operation *> fused = scheduler.fusedFills;
+    for (linalg::LinalgOp op : ops) {
+      if (fused.contains(op.getOperation()))
+        continue;
       if (failed(scheduler.run(op)))
         return signalPassFailure();
+    }
     for (scf::ForOp loop : kvLoops)
       if (failed(kvWriteToForall(rw, loop, scheduler)))
         return signalPassFailure();

@@ -180,3 +180,32 @@ func.func @mma_too_much_shared(%x: tensor<128x256xf32>) -> tensor<128x128xf32> {
   %y = haqa.matmul %x, %w {schedule = #haqa.schedule<tile = [128, 128, 128], threads = [256], mma = 1>} : tensor<128x256xf32>, !haqa.weight<128x256, #haqa.quant<f16>> -> tensor<128x128xf32>
   return %y : tensor<128x128xf32>
 }
+
+// -----
+
+// A fill whose one use is a reduction's result makes no kernel of its own:
+// the block forall starts from the fill's destination, the block's threads
+// fill its tile, and then come the K steps (one launch instead of two).
+// CHECK-LABEL: func.func @fill_in_the_kernel
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<8xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: scf.forall (%{{.*}}) = (0) to (8) step (2) shared_outs(%{{.*}} = %[[E]])
+// CHECK: scf.forall
+// CHECK: linalg.fill
+// CHECK: mapping = [#gpu.thread<linear_dim_0>]
+// CHECK: scf.for
+// CHECK: scf.forall
+// CHECK: linalg.generic
+// CHECK: mapping = [#gpu.thread<linear_dim_0>]
+// CHECK: mapping = [#gpu.block<linear_dim_0>]
+func.func @fill_in_the_kernel(%x: tensor<8x256xf32>) -> tensor<8xf32> {
+  %e = tensor.empty() : tensor<8xf32>
+  %z = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<8xf32>) -> tensor<8xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, k) -> (i, k)>, affine_map<(i, k) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<8x256xf32>) outs(%f : tensor<8xf32>) attrs = {haqa.schedule = #haqa.schedule<tile = [2, 64], threads = [2]>} {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<8xf32>
+  return %r : tensor<8xf32>
+}
