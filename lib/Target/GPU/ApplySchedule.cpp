@@ -657,9 +657,9 @@ LogicalResult Scheduler::runMma(linalg::GenericOp partial,
     return i < tile.size() ? tile[i] : 0;
   };
   int64_t threads = 1;
-  for (int64_t t : schedule.getThreads().empty()
-                       ? ArrayRef<int64_t>{defaultThreads}
-                       : schedule.getThreads())
+  if (schedule.getThreads().empty())
+    threads = defaultThreads;
+  for (int64_t t : schedule.getThreads())
     threads *= t;
   std::string whyNot;
   std::optional<MmaTiles> t =
