@@ -32,7 +32,11 @@ struct Loaded {
   std::string error;
 };
 
+Loaded *testDriver = nullptr;
+
 Loaded &load() {
+  if (testDriver)
+    return *testDriver;
   static Loaded loaded;
   static std::once_flag once;
   std::call_once(once, [] {
@@ -112,6 +116,17 @@ bool ok(CUresult r, const char *call) {
 }
 
 } // namespace
+
+void cuda::setDriverForTesting(const Driver *d) {
+  static Loaded fake;
+  if (!d) {
+    testDriver = nullptr;
+    return;
+  }
+  fake.driver = *d;
+  fake.error.clear();
+  testDriver = &fake;
+}
 
 llvm::Expected<const Driver &> cuda::getDriver() {
   Loaded &l = load();

@@ -110,6 +110,10 @@ void poolTrim();
 /// Whether HAQA_CUDA_SYNC_EACH_OP=1 asks for the old behaviour.
 bool syncEachOp();
 
+/// Unit tests: make getDriver() and the wrappers use `d` (fake entry points)
+/// instead of libcuda; nullptr restores the real driver.
+void setDriverForTesting(const Driver *d);
+
 /// The mgpu* wrappers the upstream GPU lowering calls, by name, for the JIT.
 struct WrapperSymbol {
   const char *name;

@@ -119,3 +119,120 @@ TEST(CUDADevice, AddsOnTheGPUAndKeepsResidentBuffers) {
   ASSERT_TRUE(static_cast<bool>(t)) << llvm::toString(t.takeError());
   EXPECT_GT(t->medianMs, 0.0);
 }
+
+//===----------------------------------------------------------------------===//
+// The mgpu* wrappers over a fake driver: the block cache and the waits,
+// checked without a GPU (libcuda's entry points replaced by counters).
+//===----------------------------------------------------------------------===//
+
+#include "../../lib/Runtime/CUDADriver.h"
+
+namespace {
+namespace fake {
+using namespace mlir::haqa::cuda;
+constexpr CUresult kOutOfMemory = 2, kInvalidValue = 1;
+// Device addresses are below kHost; anything at or above it is host memory.
+constexpr CUdeviceptr kHost = 1ull << 40;
+CUdeviceptr next = 0x1000;
+int allocs = 0, frees = 0, syncs = 0, failNextAlloc = 0;
+std::vector<size_t> allocSizes;
+CUresult memAlloc(CUdeviceptr *p, size_t bytes) {
+  if (failNextAlloc) {
+    --failNextAlloc;
+    return kOutOfMemory;
+  }
+  ++allocs;
+  allocSizes.push_back(bytes);
+  *p = next;
+  next += bytes;
+  return CUDA_SUCCESS;
+}
+CUresult memFree(CUdeviceptr) {
+  ++frees;
+  return CUDA_SUCCESS;
+}
+CUresult streamSynchronize(CUstream) {
+  ++syncs;
+  return CUDA_SUCCESS;
+}
+CUresult memcpyAsync(CUdeviceptr, CUdeviceptr, size_t, CUstream) {
+  return CUDA_SUCCESS;
+}
+CUresult pointerGetAttribute(void *data, int, CUdeviceptr p) {
+  if (p >= kHost)
+    return kInvalidValue; // pageable host memory: not the driver's
+  *static_cast<unsigned *>(data) = CU_MEMORYTYPE_DEVICE;
+  return CUDA_SUCCESS;
+}
+} // namespace fake
+
+template <typename Fn> Fn wrapper(const char *name) {
+  for (const mlir::haqa::cuda::WrapperSymbol &s :
+       mlir::haqa::cuda::getWrapperSymbols())
+    if (llvm::StringRef(s.name) == name)
+      return reinterpret_cast<Fn>(s.address);
+  ADD_FAILURE() << "no wrapper " << name;
+  return nullptr;
+}
+} // namespace
+
+TEST(CUDAWrappers, CacheFreedBlocksAndWaitOnlyForHostCopies) {
+  if (mlir::haqa::cuda::syncEachOp())
+    GTEST_SKIP() << "HAQA_CUDA_SYNC_EACH_OP is set";
+  using namespace mlir::haqa::cuda;
+  Driver d{};
+  d.cuMemAlloc = fake::memAlloc;
+  d.cuMemFree = fake::memFree;
+  d.cuStreamSynchronize = fake::streamSynchronize;
+  d.cuMemcpyAsync = fake::memcpyAsync;
+  d.cuPointerGetAttribute = fake::pointerGetAttribute;
+  setDriverForTesting(&d);
+  auto alloc = wrapper<void *(*)(uint64_t, CUstream, bool)>("mgpuMemAlloc");
+  auto release = wrapper<void (*)(void *, CUstream)>("mgpuMemFree");
+  auto sync = wrapper<void (*)(CUstream)>("mgpuStreamSynchronize");
+  auto copy = wrapper<void (*)(void *, void *, size_t, CUstream)>("mgpuMemcpy");
+  ASSERT_TRUE(alloc && release && sync && copy);
+
+  // A freed block is reused for the same rounded size; no driver call.
+  void *a = alloc(1000, nullptr, false);
+  sync(nullptr);
+  EXPECT_EQ(fake::allocs, 1);
+  EXPECT_EQ(fake::allocSizes.back(), 1024u); // rounded to 256 bytes
+  release(a, nullptr);
+  sync(nullptr);
+  EXPECT_EQ(fake::frees, 0);
+  void *b = alloc(1020, nullptr, false);
+  EXPECT_EQ(b, a);
+  EXPECT_EQ(fake::allocs, 1);
+  void *c = alloc(1000, nullptr, false); // `a` is in use: a new block
+  EXPECT_NE(c, a);
+  EXPECT_EQ(fake::allocs, 2);
+
+  // Waits: none after allocations, frees and device-to-device copies; one
+  // after a copy into host memory (the host reads it next).
+  copy(b, c, 1000, nullptr);
+  sync(nullptr);
+  EXPECT_EQ(fake::syncs, 0);
+  copy(reinterpret_cast<void *>(fake::kHost + 64), c, 1000, nullptr);
+  sync(nullptr);
+  EXPECT_EQ(fake::syncs, 1);
+  sync(nullptr);
+  EXPECT_EQ(fake::syncs, 1);
+
+  // Out of memory with blocks cached: they are freed and the allocation
+  // retried.
+  release(b, nullptr);
+  release(c, nullptr);
+  fake::failNextAlloc = 1;
+  void *e = alloc(1 << 20, nullptr, false);
+  EXPECT_NE(e, nullptr);
+  EXPECT_EQ(fake::frees, 2);
+  EXPECT_EQ(fake::allocs, 3);
+  EXPECT_FALSE(static_cast<bool>(takeWrapperError()));
+
+  // Trimming frees the cached blocks, not those in use.
+  release(e, nullptr);
+  poolTrim();
+  EXPECT_EQ(fake::frees, 3);
+  setDriverForTesting(nullptr);
+}
