@@ -6,6 +6,13 @@
 // no temporary result is allocated and copied there. The only allocation is
 // the partial sums. Before: four launches, two allocations and a copy.
 // RUN: haqa-opt %s --haqa-default-schedule=target=cuda --haqa-cuda-lower=profile=h100 2>/dev/null | FileCheck %s
+// The partial-sum kernel's threads zero their block's tile, then wait for
+// each other (bar.sync) before the K steps accumulate into it:
+// RUN: rm -rf %t && haqa-opt %s --haqa-default-schedule=target=cuda --haqa-cuda-lower=profile=h100 2>/dev/null | %python %haqa_src_root/python/extract_ptx.py - %t > /dev/null
+// RUN: FileCheck %s --check-prefix=PTX < %t/matmul_kernel_kernel.ptx
+// PTX: st.global.v4.b32 {{.*}}{0f00000000, 0f00000000, 0f00000000, 0f00000000}
+// PTX-NEXT: bar.sync
+// PTX: ld.shared.v4.b32
 
 // CHECK-LABEL: llvm.func @matmul_kernel(
 // CHECK: call @mgpuMemAlloc
