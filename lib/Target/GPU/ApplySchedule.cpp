@@ -259,6 +259,10 @@ public:
 
   LogicalResult run(linalg::LinalgOp op);
   LogicalResult threadLevel(linalg::LinalgOp op, const LoopPlan &p);
+  /// A blocked matmul on CUDA cores in one kernel: `partial`'s sums over K
+  /// blocks per lane kept in workgroup memory, then `sum` adding the lanes;
+  /// failure() (and nothing changed) where it does not apply.
+  FailureOr<bool> runFusedSum(linalg::GenericOp partial, linalg::GenericOp sum);
   LogicalResult runMma(linalg::GenericOp partial, linalg::GenericOp sum);
 
   /// Fills initialising the one result of the op that uses them: run()
@@ -288,6 +292,8 @@ private:
   }
 
   LogicalResult perThread(linalg::LinalgOp op, const LoopPlan &p);
+  LogicalResult inBlock(linalg::LinalgOp cur, const LoopPlan &p,
+                        linalg::FillOp blockFill, int64_t sharedUsed = 0);
   LogicalResult runOnOneThread(linalg::LinalgOp op);
 };
 
@@ -493,6 +499,14 @@ LogicalResult Scheduler::run(linalg::LinalgOp op) {
     return failure();
   }
 
+  return inBlock(cur, p, blockFill);
+}
+
+/// Inside one block: the K steps of `cur` (its block tile), the workgroup
+/// copies of its shared operands, `blockFill` (the fill of its result
+/// tile, if any) and `cur` itself over the block's threads.
+LogicalResult Scheduler::inBlock(linalg::LinalgOp cur, const LoopPlan &p,
+                                 linalg::FillOp blockFill, int64_t sharedUsed) {
   // K steps.
   if (llvm::any_of(p.kStep, [](int64_t s) { return s != 0; })) {
     scf::SCFTilingOptions options;
@@ -506,7 +520,7 @@ LogicalResult Scheduler::run(linalg::LinalgOp op) {
   // Workgroup memory: the block tile of each shared operand, copied by all
   // the threads, read from there.
   rw.setInsertionPoint(cur);
-  int64_t sharedBytes = 0;
+  int64_t sharedBytes = sharedUsed;
   SmallVector<linalg::CopyOp> copies;
   for (OpOperand *operand : cur.getDpsInputOperands()) {
     if (placementOf(p, operand->getOperandNumber()) != MemSpace::shared ||
@@ -535,6 +549,149 @@ LogicalResult Scheduler::run(linalg::LinalgOp op) {
     if (failed(threadLevel(copy, flatPlan(copy, p.totalThreads, p.vector))))
       return failure();
   return threadLevel(cur, p);
+}
+
+FailureOr<bool> Scheduler::runFusedSum(linalg::GenericOp partial,
+                                       linalg::GenericOp sum) {
+  // Loops: the partial's (row, column, K block, half block, lane), the
+  // sum's (row, column, lane).
+  using utils::IteratorType;
+  auto schedule = partial->getAttrOfType<ScheduleAttr>("haqa.schedule");
+  if (partial.getNumLoops() != 5 || sum.getNumLoops() != 3 ||
+      sum.getNumDpsInputs() != 1 || sum.getNumDpsInits() != 1 ||
+      partial.getNumDpsInits() != 1 ||
+      sum.getDpsInputOperand(0)->get() != partial->getResult(0) ||
+      partial.getIteratorTypesArray() !=
+          SmallVector<IteratorType>{
+              IteratorType::parallel, IteratorType::parallel,
+              IteratorType::reduction, IteratorType::reduction,
+              IteratorType::parallel} ||
+      sum.getIteratorTypesArray() !=
+          SmallVector<IteratorType>{IteratorType::parallel,
+                                    IteratorType::parallel,
+                                    IteratorType::reduction})
+    return false;
+  MLIRContext *ctx = rw.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d4 = getAffineDimExpr(4, ctx);
+  if (partial.getMatchingIndexingMap(partial.getDpsInitOperand(0)) !=
+          AffineMap::get(5, 0, {d0, d1, d4}, ctx) ||
+      !sum.getMatchingIndexingMap(sum.getDpsInputOperand(0)).isIdentity() ||
+      sum.getMatchingIndexingMap(sum.getDpsInitOperand(0)) !=
+          AffineMap::get(3, 0, {d0, d1}, ctx))
+    return false;
+  auto partialFill =
+      partial.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>();
+  if (!partialFill)
+    return false;
+  FailureOr<LoopPlan> plan = planLoops(partial, schedule, defaultThreads);
+  if (failed(plan))
+    return failure();
+  LoopPlan &p = *plan;
+  if (!p.grid.empty() || llvm::any_of(p.ranges, ShapedType::isDynamic))
+    return false;
+  int64_t bm = p.blockTile[0] ? p.blockTile[0] : p.ranges[0];
+  int64_t bn = p.blockTile[1] ? p.blockTile[1] : p.ranges[1];
+  int64_t lanes = p.ranges[4];
+  Type elem = getElementTypeOrSelf(partial->getResult(0).getType());
+  int64_t accBytes = bm * bn * lanes * 4;
+  // One block must hold every lane of its columns; tiles divide the result.
+  if ((p.blockTile[4] && p.blockTile[4] != lanes) || p.ranges[0] % bm ||
+      p.ranges[1] % bn || !elem.isF32() || accBytes > sharedLimit / 2)
+    return false;
+
+  Location loc = partial.getLoc();
+  auto sumSchedule = sum->getAttrOfType<ScheduleAttr>("haqa.schedule");
+  rw.setInsertionPoint(sum);
+  Value dest = sum.getDpsInitOperand(0)->get();
+  auto sumFill = dest.getDefiningOp<linalg::FillOp>();
+  if (sumFill)
+    dest = sumFill.getDpsInitOperand(0)->get();
+  auto forall = scf::ForallOp::create(
+      rw, loc, ArrayRef<OpFoldResult>{rw.getIndexAttr(0), rw.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{rw.getIndexAttr(p.ranges[0]),
+                             rw.getIndexAttr(p.ranges[1])},
+      ArrayRef<OpFoldResult>{rw.getIndexAttr(bm), rw.getIndexAttr(bn)},
+      ValueRange{dest}, rw.getArrayAttr(linearMapping(ctx, 2, Level::Block)));
+  SmallVector<int64_t> threads =
+      schedule && !schedule.getThreads().empty()
+          ? SmallVector<int64_t>(schedule.getThreads())
+          : SmallVector<int64_t>{defaultThreads};
+  forall->setAttr("haqa.threads", rw.getDenseI64ArrayAttr(threads));
+  rw.setInsertionPointToStart(forall.getBody());
+  OpFoldResult i = forall.getInductionVars()[0],
+               j = forall.getInductionVars()[1];
+  Value out = forall.getRegionIterArgs()[0];
+
+  // The block's sums per lane, in workgroup memory, from zero.
+  Attribute space;
+  if (addressSpaces)
+    space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Value acc = bufferization::AllocTensorOp::create(
+      rw, loc, RankedTensorType::get({bm, bn, lanes}, elem), ValueRange{},
+      Value(), Value(), space);
+  auto accFill = linalg::FillOp::create(rw, loc, partialFill.getInputs(), acc);
+  auto index = [&](int64_t v) -> OpFoldResult { return rw.getIndexAttr(v); };
+  FailureOr<TilingResult> tp =
+      cast<TilingInterface>(partial.getOperation())
+          .getTiledImplementation(rw, {i, j, index(0), index(0), index(0)},
+                                  {index(bm), index(bn), index(p.ranges[2]),
+                                   index(p.ranges[3]), index(lanes)});
+  if (failed(tp) || tp->tiledOps.size() != 1)
+    return partial.emitOpError("cannot take the block tile of the partial "
+                               "sums");
+  auto tiledPartial = cast<linalg::LinalgOp>(tp->tiledOps.front());
+  tiledPartial.getDpsInitOperand(0)->set(accFill.getResult(0));
+
+  // Their sum over the lanes into the block's tile of the result.
+  SmallVector<OpFoldResult> offsets = {i, j}, sizes = {index(bm), index(bn)},
+                            ones = {index(1), index(1)};
+  Value outInit =
+      tensor::ExtractSliceOp::create(rw, loc, out, offsets, sizes, ones);
+  linalg::FillOp outFill;
+  if (sumFill) {
+    outFill = linalg::FillOp::create(rw, loc, sumFill.getInputs(), outInit);
+    outInit = outFill.getResult(0);
+  }
+  FailureOr<TilingResult> ts =
+      cast<TilingInterface>(sum.getOperation())
+          .getTiledImplementation(rw, {i, j, index(0)},
+                                  {index(bm), index(bn), index(lanes)});
+  if (failed(ts) || ts->tiledOps.size() != 1)
+    return sum.emitOpError("cannot take the block tile of the lane sum");
+  auto tiledSum = cast<linalg::LinalgOp>(ts->tiledOps.front());
+  tiledSum.getDpsInputOperand(0)->set(tiledPartial->getResult(0));
+  tiledSum.getDpsInitOperand(0)->set(outInit);
+  rw.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(rw, loc, tiledSum->getResult(0), out,
+                                        offsets, sizes, ones);
+  rw.replaceOp(sum, forall->getResults());
+  // The slices of the originals that the tiled ops no longer read.
+  for (Operation *slice :
+       llvm::concat<Operation *const>(tp->generatedSlices, ts->generatedSlices))
+    if (slice->use_empty())
+      rw.eraseOp(slice);
+  for (Operation *dead : {partial.getOperation(), partialFill.getOperation(),
+                          sumFill ? sumFill.getOperation() : nullptr}) {
+    fusedFills.erase(dead);
+    if (dead && dead->use_empty())
+      rw.eraseOp(dead);
+  }
+
+  if (failed(inBlock(tiledPartial, p, accFill, accBytes)))
+    return failure();
+  if (outFill &&
+      failed(threadLevel(outFill, flatPlan(outFill, p.totalThreads, 1))))
+    return failure();
+  // The sum's threads, with its placement (register: each thread's sums in
+  // private memory).
+  LoopPlan sp = flatPlan(tiledSum, p.totalThreads, 1);
+  if (sumSchedule)
+    sp.placement = sumSchedule.getPlacement();
+  sp.operands = tiledSum->getAttrOfType<DenseI64ArrayAttr>("haqa.operands");
+  if (failed(threadLevel(tiledSum, sp)))
+    return failure();
+  return true;
 }
 
 /// The dequantized weight `w` of a blocked matmul's partial-sum body
@@ -927,6 +1084,21 @@ struct HAQAGPUApplySchedulePass
       return signalPassFailure();
     for (auto [partial, sum] : mmas)
       if (failed(scheduler.runMma(partial, sum)))
+        return signalPassFailure();
+
+    // Blocked matmuls on CUDA cores: the partial sums and their sum in one
+    // kernel where a block can hold every lane of its columns.
+    SmallVector<std::pair<linalg::GenericOp, linalg::GenericOp>> blocked;
+    getOperation().walk([&](linalg::GenericOp partial) {
+      if (partial->getParentOfType<scf::ForallOp>() ||
+          !partial->hasAttr("haqa.loop_strides") || !partial->hasOneUse())
+        return;
+      if (auto sum = dyn_cast<linalg::GenericOp>(*partial->getUsers().begin()))
+        if (!sum->getParentOfType<scf::ForallOp>())
+          blocked.push_back({partial, sum});
+    });
+    for (auto [partial, sum] : blocked)
+      if (failed(scheduler.runFusedSum(partial, sum)))
         return signalPassFailure();
 
     SmallVector<linalg::LinalgOp> ops;

@@ -71,21 +71,27 @@ func.func @k_steps(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
 
 // -----
 
-// placement = [shared, global, register] on a Q8_0 matmul: the block's
-// activations are copied into workgroup memory by all 256 threads (their own
-// thread loop), the compute reads them from there; each thread accumulates
-// its outputs in private memory. The weights (Q8_0 bytes and f16 scales)
-// are read from global memory and dequantized in registers.
+// placement = [shared, global, register] on a Q8_0 matmul, one kernel: each
+// block's sums per lane live in workgroup memory, zeroed by its threads; the
+// block's activations are copied into workgroup memory by all its threads
+// (their own thread loop), the compute reads them from there. The weights
+// (Q8_0 bytes and f16 scales) are read from global memory and dequantized in
+// registers. Then, in the same block, each thread adds the lanes of its
+// outputs, accumulated in private memory.
 // CHECK-LABEL: func.func @placement(
+// CHECK: scf.forall ({{.*}}) = (0, 0) to (1, 32) step (1, 16)
+// CHECK: %[[ACC:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x16x16xf32>
+// CHECK: scf.forall {{.*}} shared_outs(%{{.*}} = %[[ACC]])
+// CHECK: vector.transfer_write %{{.*}} : vector<1x1x4xf32>
 // CHECK: %[[SHARED:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x2x2x16xf32>
 // CHECK: %[[STAGED:.*]] = scf.forall {{.*}} shared_outs(%{{.*}} = %[[SHARED]])
 // CHECK: } {mapping = [#gpu.thread
 // CHECK: scf.forall
 // CHECK: tensor.extract_slice %[[STAGED]]
 // CHECK: arith.sitofp {{.*}} : vector<{{.*}}xi8> to vector<{{.*}}xf32>
-// The lane sums reduced into the result, accumulated in private memory:
 // CHECK: bufferization.alloc_tensor() {memory_space = #gpu.address_space<private>}
 // CHECK: linalg.copy {haqa.gpu.staged}
+// CHECK: mapping = [#gpu.block
 func.func @placement(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
   %w = haqa.weight "w" : !haqa.weight<32x64, #haqa.quant<q8_0>>
   %y = haqa.matmul %x, %w {schedule = #haqa.schedule<vector = 4, threads = [64], placement = [shared, global, register]>} : tensor<1x64xf32>, !haqa.weight<32x64, #haqa.quant<q8_0>> -> tensor<1x32xf32>
