@@ -595,9 +595,22 @@ FailureOr<bool> Scheduler::runFusedSum(linalg::GenericOp partial,
   int64_t lanes = p.ranges[4];
   Type elem = getElementTypeOrSelf(partial->getResult(0).getType());
   int64_t accBytes = bm * bn * lanes * 4;
-  // One block must hold every lane of its columns; tiles divide the result.
+  // One block must hold every lane of its columns; tiles divide the result;
+  // the sums and the staged activation tile (f32 rows of the K step) fit in
+  // workgroup memory, where the two-kernel form would have fit.
+  int64_t stagedBytes = 0;
+  for (OpOperand *in : partial.getDpsInputOperands()) {
+    if (placementOf(p, in->getOperandNumber()) != MemSpace::shared)
+      continue;
+    if (in->getOperandNumber() != 0)
+      return false;
+    stagedBytes = 4 * bm * lanes;
+    for (unsigned l : {2u, 3u})
+      stagedBytes *= p.kStep[l] ? p.kStep[l] : p.ranges[l];
+  }
   if ((p.blockTile[4] && p.blockTile[4] != lanes) || p.ranges[0] % bm ||
-      p.ranges[1] % bn || !elem.isF32() || accBytes > sharedLimit / 2)
+      p.ranges[1] % bn || !elem.isF32() ||
+      accBytes + stagedBytes > sharedLimit)
     return false;
 
   Location loc = partial.getLoc();
