@@ -100,9 +100,9 @@ std::string llvmLibDir() {
 
 /// libomp for the OpenMP runtime calls of multi-threaded kernels.
 std::string findOpenMPRuntime() {
-  for (std::string p : {llvmLibDir() + "/libomp.so",
-                        llvmLibDir() + "/libomp.so.5",
-                        std::string("/usr/lib/x86_64-linux-gnu/libomp.so.5")})
+  for (std::string p :
+       {llvmLibDir() + "/libomp.so", llvmLibDir() + "/libomp.so.5",
+        std::string("/usr/lib/x86_64-linux-gnu/libomp.so.5")})
     if (llvm::sys::fs::exists(p))
       return p;
   return "";

@@ -16,9 +16,9 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FormatVariadic.h"
+#include <atomic>
 #include <cstdlib>
 #include <dlfcn.h>
-#include <atomic>
 #include <map>
 #include <mutex>
 

@@ -218,13 +218,15 @@ TEST(SearchSpace, EverySampledScheduleVerifies) {
     HardwareProfile hw = profile(target);
     for (const KernelSpec &k : kernels) {
       auto space = getKernelSearchSpace(k, hw);
-      ASSERT_TRUE(static_cast<bool>(space)) << llvm::toString(space.takeError());
+      ASSERT_TRUE(static_cast<bool>(space))
+          << llvm::toString(space.takeError());
       for (int i = 0; i < 8; ++i) {
         KernelSpec s = k;
-        s.schedule = space->toScheduleText(i ? space->sample(rng)
-                                             : space->getDefault());
+        s.schedule =
+            space->toScheduleText(i ? space->sample(rng) : space->getDefault());
         auto text = buildKernelModule(s);
-        ASSERT_TRUE(static_cast<bool>(text)) << llvm::toString(text.takeError());
+        ASSERT_TRUE(static_cast<bool>(text))
+            << llvm::toString(text.takeError());
         std::string diag;
         mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
           diag += d.str() + "\n";

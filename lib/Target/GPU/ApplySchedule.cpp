@@ -609,8 +609,7 @@ FailureOr<bool> Scheduler::runFusedSum(linalg::GenericOp partial,
       stagedBytes *= p.kStep[l] ? p.kStep[l] : p.ranges[l];
   }
   if ((p.blockTile[4] && p.blockTile[4] != lanes) || p.ranges[0] % bm ||
-      p.ranges[1] % bn || !elem.isF32() ||
-      accBytes + stagedBytes > sharedLimit)
+      p.ranges[1] % bn || !elem.isF32() || accBytes + stagedBytes > sharedLimit)
     return false;
 
   Location loc = partial.getLoc();
