@@ -42,6 +42,12 @@ def ConvertHAQAToLinalgPass : Pass<"convert-haqa-to-linalg", "ModuleOp"> {
            "lower each distinct kernel (op, operand types, attributes and "
            "schedule) once, into a private function the model calls: the "
            "30 layers of a model share one copy of each kernel">,
+    Option<"attentionWholeCache", "attention-whole-cache", "bool",
+           /*default=*/"false",
+           "attention scores over every row of the KV cache (the causal mask "
+           "hides the rows past each token; the results are the same) "
+           "instead of 0 .. max(positions): static shapes, and no value the "
+           "host must read from the device before the scores (GPUs)">,
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

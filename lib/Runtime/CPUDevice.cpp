@@ -119,6 +119,11 @@ void mlir::haqa::buildCPULoweringPipeline(OpPassManager &pm,
     size_t at = text.find(cpu.str());
     text.replace(at, cpu.size(),
                  "func.func(haqa-gpu-apply-schedule{address-spaces=false})");
+    // As the CUDA pipeline: attention over the whole KV cache.
+    llvm::StringRef convert = "convert-haqa-to-linalg{outline-kernels=true}";
+    text.replace(text.find(convert.str()), convert.size(),
+                 "convert-haqa-to-linalg{outline-kernels=true "
+                 "attention-whole-cache=true}");
     // As the CUDA pipeline: results computed in the caller's destination
     // (the forall tiles of GPU schedules bufferize in place there).
     llvm::StringRef bufferize = "one-shot-bufferize{";

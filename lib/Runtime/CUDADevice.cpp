@@ -65,7 +65,10 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
                                    "' (expected isa, bin or fatbin)");
   std::string text = llvm::formatv(
       "{0}"
-      "convert-haqa-to-linalg{{outline-kernels=true},"
+      // Attention over the whole KV cache: no value read back to the host
+      // in the middle of a decode step.
+      "convert-haqa-to-linalg{{outline-kernels=true "
+      "attention-whole-cache=true},"
       "func.func(haqa-gpu-apply-schedule{{shared-memory-bytes={1} "
       "limit-source=\"{6}\"}),"
       "func.func(lower-vector-mask),"

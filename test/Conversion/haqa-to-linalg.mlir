@@ -1,4 +1,5 @@
 // RUN: haqa-opt %s --convert-haqa-to-linalg --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: haqa-opt %s --convert-haqa-to-linalg=attention-whole-cache=true --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=WHOLE
 
 // Q8_0: the weight becomes a byte-buffer argument; quants and scales are
 // strided views of the GGUF blocks (34 bytes: f16 scale, 32 x i8). One
@@ -183,6 +184,14 @@ func.func @kv_write(%c: tensor<8x2x16xf32>, %v: tensor<?x2x16xf32>, %p: tensor<?
 // CHECK: linalg.generic {{.*}}haqa.loop_dims = array<i64: 1, 0, 0, 3, 2>
 // CHECK: arith.divf
 // CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2], [3]] : tensor<1x2x2x16xf32> into tensor<1x4x16xf32>
+// attention-whole-cache (the GPU pipelines): the scores cover all 8 rows of
+// the cache, static; no max(positions) read back for their size.
+// WHOLE-LABEL: func.func @attention
+// WHOLE-NOT: tensor.extract %
+// WHOLE: linalg.fill {{.*}} -> tensor<1x2x2x8xf32>
+// WHOLE: arith.cmpi sle
+// WHOLE: math.exp
+// WHOLE: return
 func.func @attention(%q: tensor<1x4x16xf32>, %k: tensor<8x2x16xf32>, %v: tensor<8x2x16xf32>, %p: tensor<1xi32>) -> tensor<1x4x16xf32> {
   %o = haqa.attention %q, %k, %v, %p {scale = 0.25 : f32} : tensor<1x4x16xf32>, tensor<8x2x16xf32>, tensor<8x2x16xf32>, tensor<1xi32> -> tensor<1x4x16xf32>
   return %o : tensor<1x4x16xf32>

@@ -41,8 +41,10 @@ constexpr IteratorType kRed = IteratorType::reduction;
 class KernelLowering {
 public:
   KernelLowering(OpBuilder &b, Operation *kernel,
-                 const DenseMap<Value, Value> &weightBytes)
-      : b(b), loc(kernel->getLoc()), kernel(kernel), weightBytes(weightBytes) {}
+                 const DenseMap<Value, Value> &weightBytes,
+                 bool attentionWholeCache = false)
+      : b(b), loc(kernel->getLoc()), kernel(kernel), weightBytes(weightBytes),
+        attentionWholeCache(attentionWholeCache) {}
 
   FailureOr<Value> lower();
 
@@ -51,6 +53,7 @@ private:
   Location loc;
   Operation *kernel;
   const DenseMap<Value, Value> &weightBytes;
+  bool attentionWholeCache;
 
   InFlightDiagnostic fail(const Twine &msg) {
     return kernel->emitOpError() << msg;
@@ -702,29 +705,36 @@ FailureOr<Value> KernelLowering::lowerAttention(AttentionOp op) {
     return AffineMap::get(n, 0, e, ctx);
   };
 
-  // Visible rows: max(positions) + 1.
-  Value maxInit =
-      linalg::FillOp::create(
-          b, loc,
-          ValueRange{arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0)},
-          ValueRange{tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{},
-                                             b.getI32Type())})
-          .getResult(0);
-  auto maxOp = linalg::GenericOp::create(
-      b, loc, TypeRange{maxInit.getType()}, positions, maxInit,
-      {map(1, {d(0)}), map(1, {})}, {kRed},
-      [](OpBuilder &nb, Location nl, ValueRange a) {
-        linalg::YieldOp::create(nb, nl,
-                                arith::MaxSIOp::create(nb, nl, a[0], a[1])
-                                    .getResult());
-      });
-  Value maxPos = tensor::ExtractOp::create(b, loc, maxOp.getResult(0),
-                                           ValueRange{});
-  Value len = arith::AddIOp::create(
-      b, loc, arith::IndexCastOp::create(b, loc, b.getIndexType(), maxPos),
-      arith::ConstantIndexOp::create(b, loc, 1));
+  // Visible rows: max(positions) + 1, or every row of the cache (the mask
+  // hides the rest: exp(-inf) adds exact zeros).
   SmallVector<OpFoldResult> offs(3, b.getIndexAttr(0)),
       strides(3, b.getIndexAttr(1));
+  OpFoldResult len;
+  if (attentionWholeCache && !kt.isDynamicDim(0)) {
+    len = b.getIndexAttr(kt.getDimSize(0));
+  } else {
+    Value maxInit =
+        linalg::FillOp::create(
+            b, loc,
+            ValueRange{arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0)},
+            ValueRange{tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{},
+                                               b.getI32Type())})
+            .getResult(0);
+    auto maxOp = linalg::GenericOp::create(
+        b, loc, TypeRange{maxInit.getType()}, positions, maxInit,
+        {map(1, {d(0)}), map(1, {})}, {kRed},
+        [](OpBuilder &nb, Location nl, ValueRange a) {
+          linalg::YieldOp::create(
+              nb, nl, arith::MaxSIOp::create(nb, nl, a[0], a[1]).getResult());
+        });
+    Value maxPos =
+        tensor::ExtractOp::create(b, loc, maxOp.getResult(0), ValueRange{});
+    len = arith::AddIOp::create(
+              b, loc,
+              arith::IndexCastOp::create(b, loc, b.getIndexType(), maxPos),
+              arith::ConstantIndexOp::create(b, loc, 1))
+              .getResult();
+  }
   SmallVector<OpFoldResult> rowSizes = {len, b.getIndexAttr(hkv),
                                         b.getIndexAttr(hd)};
   Value k = tensor::ExtractSliceOp::create(b, loc, keys, offs, rowSizes,
@@ -739,7 +749,9 @@ FailureOr<Value> KernelLowering::lowerAttention(AttentionOp op) {
       SmallVector<OpFoldResult>{tokens, b.getIndexAttr(hkv),
                                 b.getIndexAttr(group), b.getIndexAttr(hd)});
   auto scoreType = RankedTensorType::get(
-      {qt.getDimSize(0), hkv, group, ShapedType::kDynamic}, f32t);
+      {qt.getDimSize(0), hkv, group,
+       getConstantIntValue(len).value_or(ShapedType::kDynamic)},
+      f32t);
   SmallVector<OpFoldResult> scoreSizes = {tokens, b.getIndexAttr(hkv),
                                           b.getIndexAttr(group), len};
   auto scoreEmpty = [&] {
@@ -937,14 +949,16 @@ void annotateOperands(linalg::GenericOp g, Operation *kernel, Value result,
 }
 
 LogicalResult lowerKernels(func::FuncOp func,
-                           const DenseMap<Value, Value> &weightBytes) {
+                           const DenseMap<Value, Value> &weightBytes,
+                           bool attentionWholeCache) {
   SmallVector<KernelOpInterface> kernels;
   func.walk([&](KernelOpInterface k) { kernels.push_back(k); });
   for (KernelOpInterface k : kernels) {
     OpBuilder b(k);
     Operation *before = k->getPrevNode();
     FailureOr<Value> lowered =
-        KernelLowering(b, k.getOperation(), weightBytes).lower();
+        KernelLowering(b, k.getOperation(), weightBytes, attentionWholeCache)
+            .lower();
     if (failed(lowered))
       return failure();
     // The ops of this kernel's lowering: between `before` and the kernel.
@@ -1067,7 +1081,7 @@ void ConvertHAQAToLinalgPass::runOnOperation() {
         op->erase();
       }
     }
-    if (failed(lowerKernels(func, weightBytes)))
+    if (failed(lowerKernels(func, weightBytes, attentionWholeCache)))
       return signalPassFailure();
     SmallVector<WeightOp> dead;
     func.walk([&](WeightOp w) { dead.push_back(w); });
@@ -1080,7 +1094,7 @@ void ConvertHAQAToLinalgPass::runOnOperation() {
     }
   }
   for (auto &[callee, bytes] : callees) {
-    if (failed(lowerKernels(callee, bytes)))
+    if (failed(lowerKernels(callee, bytes, attentionWholeCache)))
       return signalPassFailure();
     SmallVector<UnrealizedConversionCastOp> casts;
     callee.walk([&](UnrealizedConversionCastOp c) { casts.push_back(c); });
