@@ -55,6 +55,8 @@ while [[ $# -gt 0 ]]; do
 done
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+# Logs are appended to by each step: start from none.
+rm -f "$OUT"/*.log "$OUT"/*.txt "$OUT"/report.html "$OUT"/records.sqlite
 SUMMARY=$OUT/summary.txt
 : > "$SUMMARY"
 log() { echo "== $*" | tee -a "$SUMMARY"; }
