@@ -609,12 +609,16 @@ struct Generation {
 };
 } // namespace
 
+/// Where a compiled model runs: "cpu" or "cuda" (the profile's kind).
+static std::string modelTarget = "cpu";
+
 /// Compiles the model at `path` and generates `n` tokens after `prompt`.
 static llvm::Expected<Generation> generate(llvm::StringRef path,
                                            llvm::ArrayRef<int64_t> prompt,
                                            int n, bool stopAtEos,
                                            const Tokenizer *tok) {
   CompiledModelOptions options;
+  options.target = modelTarget;
   auto model = CompiledModel::load(path, options);
   if (!model)
     return model.takeError();
@@ -644,9 +648,18 @@ static std::string precisionName(int bits) {
 /// The whole model: pick the precision (measured), tune the decode kernels,
 /// write the tuned module, generate with default and tuned schedules.
 static int runModel(const HardwareProfile &profile) {
-  if (profile.kind != TargetKind::CPU)
+  if (profile.kind == TargetKind::OpenCL)
     return fail("target '" + profile.id +
-                "': only the host CPU can run a compiled model here");
+                "': the OpenCL runtime is not built yet; a model cannot run "
+                "on it");
+  if (profile.kind == TargetKind::CUDA) {
+    // Compiled for, tuned on and run on this machine's GPU.
+    std::string why;
+    if (!isCUDAAvailableInChild(&why))
+      return fail("target '" + profile.id + "' (" + profile.name +
+                  ") runs on an NVIDIA GPU; there is none here: " + why);
+    modelTarget = "cuda";
+  }
   std::string input = inputOpt;
   if (!llvm::sys::fs::exists(input))
     return fail(input + ": no such file or directory");
@@ -718,7 +731,7 @@ static int runModel(const HardwareProfile &profile) {
     PassManager pm(&pctx);
     HAQAPlanMemoryPassOptions po;
     po.limit = std::to_string(budget) + "B";
-    po.kvBits = 32; // the CPU target keeps f32 KV caches
+    po.kvBits = 32; // the CPU and CUDA targets keep f32 KV caches
     pm.addPass(createHAQAPlanMemoryPass(po));
     if (failed(pm.run(*m)))
       return fail(path + ": haqa-plan-memory failed");
