@@ -93,6 +93,13 @@ static cl::opt<std::string> hardwareDir(
 static cl::opt<std::string> targetOpt("target",
                                       cl::desc("hardware profile id (host)"),
                                       cl::init("host"), cl::cat(category));
+static cl::opt<bool> gpuOnCPU(
+    "gpu-on-cpu",
+    cl::desc("with an NVIDIA profile: compile its CUDA schedules and run "
+             "their block and thread loops on the host CPU instead of a GPU "
+             "(checks numerics and the whole flow without one; the timings "
+             "are the CPU's)"),
+    cl::cat(category));
 static cl::opt<bool> table3("table3",
                             cl::desc("tune the paper's Table 3 kernels"),
                             cl::cat(category));
@@ -277,7 +284,9 @@ static int tuneSpecs(const HardwareProfile &profile,
     return fail("target '" + profile.id +
                 "': the OpenCL runtime is not built yet; kernels for it "
                 "cannot be measured");
-  if (profile.kind == TargetKind::CUDA) {
+  if (profile.kind == TargetKind::CUDA && gpuOnCPU) {
+    measure.target = "gpu-on-cpu";
+  } else if (profile.kind == TargetKind::CUDA) {
     // Measured on this machine's GPU, which should be the profile's chip.
     std::string why;
     if (!isCUDAAvailableInChild(&why))
@@ -652,7 +661,9 @@ static int runModel(const HardwareProfile &profile) {
     return fail("target '" + profile.id +
                 "': the OpenCL runtime is not built yet; a model cannot run "
                 "on it");
-  if (profile.kind == TargetKind::CUDA) {
+  if (profile.kind == TargetKind::CUDA && gpuOnCPU) {
+    modelTarget = "gpu-on-cpu";
+  } else if (profile.kind == TargetKind::CUDA) {
     // Compiled for, tuned on and run on this machine's GPU.
     std::string why;
     if (!isCUDAAvailableInChild(&why))
