@@ -54,6 +54,25 @@ struct LoopPlan {
   DenseI64ArrayAttr operands; ///< haqa.operands: kernel operand per operand
 };
 
+/// The block's thread counts: the schedule's `threads`, else one dimension
+/// of `defaultThreads`.
+SmallVector<int64_t> blockThreads(ScheduleAttr schedule,
+                                  int64_t defaultThreads) {
+  if (schedule && !schedule.getThreads().empty())
+    return SmallVector<int64_t>(schedule.getThreads());
+  return {defaultThreads};
+}
+
+/// The generic adding the lanes of a blocked matmul's partial-sum generic
+/// (haqa.loop_strides, five loops, one use: a three-loop generic), or null.
+linalg::GenericOp laneSumOf(linalg::GenericOp partial) {
+  if (!partial || !partial->hasAttr("haqa.loop_strides") ||
+      partial.getNumLoops() != 5 || !partial->hasOneUse())
+    return {};
+  auto sum = dyn_cast<linalg::GenericOp>(*partial->getUsers().begin());
+  return sum && sum.getNumLoops() == 3 ? sum : linalg::GenericOp();
+}
+
 int64_t extentOf(int64_t range) {
   return ShapedType::isDynamic(range) ? kDynamicExtent : range;
 }
@@ -85,10 +104,7 @@ FailureOr<LoopPlan> planLoops(linalg::LinalgOp op, ScheduleAttr schedule,
   if (failed(loops))
     return failure();
   p.loopOrder = loops->loopOrder;
-  SmallVector<int64_t> threads =
-      schedule && !schedule.getThreads().empty()
-          ? SmallVector<int64_t>(schedule.getThreads())
-          : SmallVector<int64_t>{defaultThreads};
+  SmallVector<int64_t> threads = blockThreads(schedule, defaultThreads);
   for (int64_t t : threads)
     p.totalThreads *= t;
   p.vector = schedule ? schedule.getVector().value_or(1) : 1;
@@ -260,8 +276,9 @@ public:
   LogicalResult run(linalg::LinalgOp op);
   LogicalResult threadLevel(linalg::LinalgOp op, const LoopPlan &p);
   /// A blocked matmul on CUDA cores in one kernel: `partial`'s sums over K
-  /// blocks per lane kept in workgroup memory, then `sum` adding the lanes;
-  /// failure() (and nothing changed) where it does not apply.
+  /// blocks per lane kept in workgroup memory, then `sum` adding the lanes.
+  /// false (and nothing changed) where it does not apply; failure() after an
+  /// error.
   FailureOr<bool> runFusedSum(linalg::GenericOp partial, linalg::GenericOp sum);
   LogicalResult runMma(linalg::GenericOp partial, linalg::GenericOp sum);
 
@@ -477,10 +494,7 @@ LogicalResult Scheduler::run(linalg::LinalgOp op) {
       g *= v;
     forall->setAttr("haqa.grid", rw.getI64IntegerAttr(g));
   }
-  SmallVector<int64_t> threads =
-      schedule && !schedule.getThreads().empty()
-          ? SmallVector<int64_t>(schedule.getThreads())
-          : SmallVector<int64_t>{defaultThreads};
+  SmallVector<int64_t> threads = blockThreads(schedule, defaultThreads);
   forall->setAttr("haqa.threads", rw.getDenseI64ArrayAttr(threads));
 
   // The fill of the result, per block tile in this kernel: the block forall
@@ -557,8 +571,7 @@ FailureOr<bool> Scheduler::runFusedSum(linalg::GenericOp partial,
   // sum's (row, column, lane).
   using utils::IteratorType;
   auto schedule = partial->getAttrOfType<ScheduleAttr>("haqa.schedule");
-  if (partial.getNumLoops() != 5 || sum.getNumLoops() != 3 ||
-      sum.getNumDpsInputs() != 1 || sum.getNumDpsInits() != 1 ||
+  if (sum.getNumDpsInputs() != 1 || sum.getNumDpsInits() != 1 ||
       partial.getNumDpsInits() != 1 ||
       sum.getDpsInputOperand(0)->get() != partial->getResult(0) ||
       partial.getIteratorTypesArray() !=
@@ -625,10 +638,7 @@ FailureOr<bool> Scheduler::runFusedSum(linalg::GenericOp partial,
                              rw.getIndexAttr(p.ranges[1])},
       ArrayRef<OpFoldResult>{rw.getIndexAttr(bm), rw.getIndexAttr(bn)},
       ValueRange{dest}, rw.getArrayAttr(linearMapping(ctx, 2, Level::Block)));
-  SmallVector<int64_t> threads =
-      schedule && !schedule.getThreads().empty()
-          ? SmallVector<int64_t>(schedule.getThreads())
-          : SmallVector<int64_t>{defaultThreads};
+  SmallVector<int64_t> threads = blockThreads(schedule, defaultThreads);
   forall->setAttr("haqa.threads", rw.getDenseI64ArrayAttr(threads));
   rw.setInsertionPointToStart(forall.getBody());
   OpFoldResult i = forall.getInductionVars()[0],
@@ -683,12 +693,11 @@ FailureOr<bool> Scheduler::runFusedSum(linalg::GenericOp partial,
        llvm::concat<Operation *const>(tp->generatedSlices, ts->generatedSlices))
     if (slice->use_empty())
       rw.eraseOp(slice);
+  // (Run before the fills to fuse are chosen: none of these is among them.)
   for (Operation *dead : {partial.getOperation(), partialFill.getOperation(),
-                          sumFill ? sumFill.getOperation() : nullptr}) {
-    fusedFills.erase(dead);
+                          sumFill ? sumFill.getOperation() : nullptr})
     if (dead && dead->use_empty())
       rw.eraseOp(dead);
-  }
 
   if (failed(inBlock(tiledPartial, p, accFill, accBytes)))
     return failure();
@@ -826,9 +835,7 @@ LogicalResult Scheduler::runMma(linalg::GenericOp partial,
     return i < tile.size() ? tile[i] : 0;
   };
   int64_t threads = 1;
-  if (schedule.getThreads().empty())
-    threads = defaultThreads;
-  for (int64_t t : schedule.getThreads())
+  for (int64_t t : blockThreads(schedule, defaultThreads))
     threads *= t;
   std::string whyNot;
   std::optional<MmaTiles> t =
@@ -1079,11 +1086,8 @@ struct HAQAGPUApplySchedulePass
           inMma.contains(op))
         return WalkResult::advance();
       auto partial = dyn_cast<linalg::GenericOp>(op.getOperation());
-      linalg::GenericOp sum;
-      if (partial && partial->hasAttr("haqa.loop_strides") &&
-          partial.getNumLoops() == 5 && partial->hasOneUse())
-        sum = dyn_cast<linalg::GenericOp>(*partial->getUsers().begin());
-      if (!sum || sum.getNumLoops() != 3) {
+      linalg::GenericOp sum = laneSumOf(partial);
+      if (!sum) {
         op.emitOpError("mma = 1 applies only to matmuls with K a multiple "
                        "of 32 (GGUF blocks)");
         return WalkResult::interrupt();
@@ -1102,12 +1106,11 @@ struct HAQAGPUApplySchedulePass
     // kernel where a block can hold every lane of its columns.
     SmallVector<std::pair<linalg::GenericOp, linalg::GenericOp>> blocked;
     getOperation().walk([&](linalg::GenericOp partial) {
-      if (partial->getParentOfType<scf::ForallOp>() ||
-          !partial->hasAttr("haqa.loop_strides") || !partial->hasOneUse())
+      if (partial->getParentOfType<scf::ForallOp>())
         return;
-      if (auto sum = dyn_cast<linalg::GenericOp>(*partial->getUsers().begin()))
-        if (!sum->getParentOfType<scf::ForallOp>())
-          blocked.push_back({partial, sum});
+      if (linalg::GenericOp sum = laneSumOf(partial);
+          sum && !sum->getParentOfType<scf::ForallOp>())
+        blocked.push_back({partial, sum});
     });
     for (auto [partial, sum] : blocked)
       if (failed(scheduler.runFusedSum(partial, sum)))
