@@ -23,6 +23,7 @@
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/Host.h"
 
@@ -34,29 +35,27 @@ using namespace mlir::haqa;
 namespace {
 
 /// Text of the lowering: a readable pass list, the same one `haqa-opt
-/// --haqa-cpu-lower` runs.
+/// --haqa-cpu-lower` runs (a formatv template: {0} the extra options of
+/// convert-haqa-to-linalg, {1} the schedule pass, {2} passes before
+/// bufferization; buildCPULoweringPipeline fills them in).
 constexpr const char *kCPUPipeline =
     // One function per distinct kernel, called by every layer using it.
-    "convert-haqa-to-linalg{outline-kernels=true},"
-    "func.func(haqa-cpu-apply-schedule),"
+    "convert-haqa-to-linalg{{outline-kernels=true{0}},"
+    "func.func({1}),"
     // Masked transfers become transfers with a mask operand before
     // bufferization, which cannot see through vector.mask regions.
     "func.func(lower-vector-mask),"
-    "canonicalize,cse,"
-    // (No eliminate-empty-tensors for CPU schedules: with single-threaded
-    // tile loops it makes one-shot-bufferize report RaW conflicts; the
-    // result copy into the caller's destination is one activation row per
-    // token. GPU schedules get it, see buildCPULoweringPipeline.)
-    "one-shot-bufferize{bufferize-function-boundaries "
+    "canonicalize,cse,{2}"
+    "one-shot-bufferize{{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     // KV caches updated in place are no results (no out-param, no copy).
     "drop-equivalent-buffer-results,"
     "haqa-cpu-drop-aliased-results,"
-    "buffer-results-to-out-params{hoist-static-allocs=true "
+    "buffer-results-to-out-params{{hoist-static-allocs=true "
     "modify-public-functions=true},"
     "buffer-deallocation-pipeline,"
     "convert-linalg-to-loops,"
-    "func.func(convert-vector-to-scf{full-unroll=true}),"
+    "func.func(convert-vector-to-scf{{full-unroll=true}),"
     "func.func(lower-vector-multi-reduction),"
     "scf-forall-to-parallel,"
     "convert-scf-to-openmp,"
@@ -66,7 +65,7 @@ constexpr const char *kCPUPipeline =
     // they still are one block.
     "finalize-memref-to-llvm,"
     "convert-scf-to-cf,"
-    "convert-vector-to-llvm{enable-x86vector},"
+    "convert-vector-to-llvm{{enable-x86vector},"
     "convert-math-to-llvm,"
     "convert-arith-to-llvm,"
     "convert-ub-to-llvm,"
@@ -113,22 +112,20 @@ std::string findOpenMPRuntime() {
 void mlir::haqa::buildCPULoweringPipeline(OpPassManager &pm,
                                           bool gpuSchedule) {
   registerLoweringPasses();
-  std::string text = kCPUPipeline;
-  if (gpuSchedule) {
-    llvm::StringRef cpu = "func.func(haqa-cpu-apply-schedule)";
-    size_t at = text.find(cpu.str());
-    text.replace(at, cpu.size(),
-                 "func.func(haqa-gpu-apply-schedule{address-spaces=false})");
-    // As the CUDA pipeline: attention over the whole KV cache.
-    llvm::StringRef convert = "convert-haqa-to-linalg{outline-kernels=true}";
-    text.replace(text.find(convert.str()), convert.size(),
-                 "convert-haqa-to-linalg{outline-kernels=true "
-                 "attention-whole-cache=true}");
-    // As the CUDA pipeline: results computed in the caller's destination
-    // (the forall tiles of GPU schedules bufferize in place there).
-    llvm::StringRef bufferize = "one-shot-bufferize{";
-    text.insert(text.find(bufferize.str()), "eliminate-empty-tensors,");
-  }
+  // GPU schedules as CPU loops: as in the CUDA pipeline, attention over the
+  // whole KV cache, and results computed in the caller's destination (the
+  // forall tiles of GPU schedules bufferize in place there). Not for CPU
+  // schedules: with their single-threaded tile loops eliminate-empty-tensors
+  // makes one-shot-bufferize report RaW conflicts; the result copy into the
+  // caller's destination is one activation row per token.
+  std::string text =
+      gpuSchedule
+          ? llvm::formatv(kCPUPipeline, " attention-whole-cache=true",
+                          "haqa-gpu-apply-schedule{address-spaces=false}",
+                          "eliminate-empty-tensors,")
+                .str()
+          : llvm::formatv(kCPUPipeline, "", "haqa-cpu-apply-schedule", "")
+                .str();
   std::string error;
   llvm::raw_string_ostream os(error);
   if (failed(parsePassPipeline(text, pm, os)))
