@@ -274,27 +274,44 @@ static llvm::Error resolveStrategy(std::string &name,
 /// Tunes `specs` on `profile` with the chosen strategy: records, run.jsonl,
 /// report.html in -o; prints the per-kernel table. `best` receives each
 /// kernel's best schedule text (label -> schedule).
+/// Where the kernels and models of `profile` run on this machine: "cpu",
+/// "cuda" (its NVIDIA GPU; probed once, in a child process) or "gpu-on-cpu"
+/// (--gpu-on-cpu); else an error saying that the target `verb` an NVIDIA GPU
+/// or, for OpenCL, `openclWhat`.
+static llvm::Expected<std::string> runTargetFor(const HardwareProfile &profile,
+                                                llvm::StringRef verb,
+                                                llvm::StringRef openclWhat) {
+  auto error = [](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+  };
+  if (profile.kind == TargetKind::OpenCL)
+    return error("target '" + profile.id +
+                 "': the OpenCL runtime is not built yet; " + openclWhat);
+  if (profile.kind != TargetKind::CUDA)
+    return std::string("cpu");
+  if (gpuOnCPU)
+    return std::string("gpu-on-cpu");
+  static std::string why;
+  static const bool present = isCUDAAvailableInChild(&why);
+  if (!present)
+    return error("target '" + profile.id + "' (" + profile.name + ") " + verb +
+                 " an NVIDIA GPU; there is none here: " + why);
+  return std::string("cuda");
+}
+
 static int tuneSpecs(const HardwareProfile &profile,
                      std::vector<KernelSpec> specs,
                      std::map<std::string, std::string> *best = nullptr) {
   MeasureOptions measure;
   measure.timing.repeats = repeatsOpt;
   measure.timeoutSeconds = timeoutOpt;
-  if (profile.kind == TargetKind::OpenCL)
-    return fail("target '" + profile.id +
-                "': the OpenCL runtime is not built yet; kernels for it "
-                "cannot be measured");
-  if (profile.kind == TargetKind::CUDA && gpuOnCPU) {
-    measure.target = "gpu-on-cpu";
-  } else if (profile.kind == TargetKind::CUDA) {
-    // Measured on this machine's GPU, which should be the profile's chip.
-    std::string why;
-    if (!isCUDAAvailableInChild(&why))
-      return fail("target '" + profile.id + "' (" + profile.name +
-                  ") is measured on an NVIDIA GPU; there is none here: " +
-                  why);
-    measure.target = "cuda";
-  }
+  // Measured on this machine's GPU for an NVIDIA profile, which should be
+  // the profile's chip.
+  auto target = runTargetFor(profile, "is measured on",
+                             "kernels for it cannot be measured");
+  if (!target)
+    return fail(llvm::toString(target.takeError()));
+  measure.target = *target;
   if (roundsOpt < 1)
     return fail("--rounds must be at least 1");
   std::string strategyName;
@@ -657,20 +674,12 @@ static std::string precisionName(int bits) {
 /// The whole model: pick the precision (measured), tune the decode kernels,
 /// write the tuned module, generate with default and tuned schedules.
 static int runModel(const HardwareProfile &profile) {
-  if (profile.kind == TargetKind::OpenCL)
-    return fail("target '" + profile.id +
-                "': the OpenCL runtime is not built yet; a model cannot run "
-                "on it");
-  if (profile.kind == TargetKind::CUDA && gpuOnCPU) {
-    modelTarget = "gpu-on-cpu";
-  } else if (profile.kind == TargetKind::CUDA) {
-    // Compiled for, tuned on and run on this machine's GPU.
-    std::string why;
-    if (!isCUDAAvailableInChild(&why))
-      return fail("target '" + profile.id + "' (" + profile.name +
-                  ") runs on an NVIDIA GPU; there is none here: " + why);
-    modelTarget = "cuda";
-  }
+  // Compiled for, tuned on and run on this machine's GPU for an NVIDIA
+  // profile.
+  auto target = runTargetFor(profile, "runs on", "a model cannot run on it");
+  if (!target)
+    return fail(llvm::toString(target.takeError()));
+  modelTarget = *target;
   std::string input = inputOpt;
   if (!llvm::sys::fs::exists(input))
     return fail(input + ": no such file or directory");
