@@ -157,9 +157,9 @@ namespace {
 
 using namespace mlir::haqa::cuda;
 
-/// Device memory of one buffer, freed on destruction.
+/// Device memory of one buffer, freed on destruction (back to the block
+/// cache if it came from there).
 struct DeviceAllocation {
-  const Driver *d = nullptr;
   CUdeviceptr ptr = 0;
   size_t bytes = 0;
   BufferRef::Residency residency = BufferRef::Copy;
@@ -228,7 +228,6 @@ private:
   llvm::Expected<std::unique_ptr<DeviceAllocation>>
   allocate(const BufferRef &b, size_t bytes) {
     auto a = std::make_unique<DeviceAllocation>();
-    a->d = &d;
     a->bytes = bytes;
     if (!bytes)
       return std::move(a);
