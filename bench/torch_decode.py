@@ -12,6 +12,7 @@ greedy single-token steps; the first run warms up, the median of R runs is
 printed with its min and max, as haqa-bench does.
 """
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -19,16 +20,16 @@ import time
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-PRESETS = {  # the shapes of python/make_tinyllama.py
-    "smollm2": dict(hidden_size=576, num_hidden_layers=30, num_attention_heads=9,
-                    num_key_value_heads=3, intermediate_size=1536, vocab_size=49152,
-                    max_position_embeddings=8192, rope_theta=100000.0,
-                    tie_word_embeddings=True),
-    "tinyllama": dict(hidden_size=2048, num_hidden_layers=22, num_attention_heads=32,
-                      num_key_value_heads=4, intermediate_size=5632, vocab_size=32000,
-                      max_position_embeddings=2048, rope_theta=10000.0,
-                      tie_word_embeddings=False),
-}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from make_tinyllama import PRESETS  # noqa: E402  (the same shapes as HAQA's side)
+
+
+def llama_config(name):
+    dim, layers, heads, kv, ffn, vocab, context, theta, tied = PRESETS[name]
+    return LlamaConfig(hidden_size=dim, num_hidden_layers=layers, num_attention_heads=heads,
+                       num_key_value_heads=kv, intermediate_size=ffn, vocab_size=vocab,
+                       max_position_embeddings=context, rope_theta=theta,
+                       tie_word_embeddings=tied, rms_norm_eps=1e-5)
 
 
 def row(what, v):
@@ -46,7 +47,7 @@ def main():
     if not torch.cuda.is_available():
         sys.exit("torch_decode: no CUDA device")
     for name in args.models.split(","):
-        cfg = LlamaConfig(**PRESETS[name], rms_norm_eps=1e-5)
+        cfg = llama_config(name)
         torch.manual_seed(0)
         with torch.device("cuda"):
             model = LlamaForCausalLM(cfg).half().eval()

@@ -17,7 +17,6 @@ Deterministic for a numpy version (seed 7).
 import argparse
 
 import numpy as np
-from gguf import GGUFWriter
 
 PRESETS = {
     # dim, layers, heads, kv heads, ffn, vocab, context, rope theta, tied
@@ -27,6 +26,8 @@ PRESETS = {
 
 
 def main():
+    from gguf import GGUFWriter  # here: bench/torch_decode.py imports PRESETS alone
+
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
