@@ -7,7 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "haqa/Import/GGUF.h"
+#include "haqa/Weights/Codecs.h"
+#include "haqa/Weights/GGUF.h"
 
 #include <vector>
 

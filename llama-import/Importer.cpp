@@ -10,9 +10,9 @@
 
 #include "haqa/Import/Importer.h"
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
-#include "haqa/Import/GGUFWriter.h"
 #include "haqa/Import/LlamaModel.h"
-#include "haqa/Import/Quantize.h"
+#include "haqa/Weights/Codecs.h"
+#include "haqa/Weights/GGUFWriter.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -32,6 +32,17 @@ using llvm::StringRef;
 Expected<ImportResult> mlir::haqa::importModel(StringRef input,
                                                StringRef outDir,
                                                const ImportOptions &options) {
+  MLIRContext ctx;
+  auto result = importModel(ctx, input, outDir, options);
+  if (result)
+    result->module = nullptr;
+  return result;
+}
+
+Expected<ImportResult> mlir::haqa::importModel(MLIRContext &ctx,
+                                               StringRef input,
+                                               StringRef outDir,
+                                               const ImportOptions &options) {
   // Set by the weight walk below when a weight cannot be written.
   std::string writeFailure;
   auto source = ModelSource::open(input, options.shapesOnly);
@@ -43,7 +54,6 @@ Expected<ImportResult> mlir::haqa::importModel(StringRef input,
           ? std::min<int64_t>(options.contextLength, config.contextLength)
           : config.contextLength;
 
-  MLIRContext ctx;
   ctx.loadDialect<HAQADialect>();
   // Storage as in the source; K-quants (no #haqa.quant layout) become f32.
   llvm::StringMap<WeightType> types;
@@ -184,5 +194,6 @@ Expected<ImportResult> mlir::haqa::importModel(StringRef input,
   os << "wrote " << result.mlirPath << "\n";
   if (!result.weightsPath.empty())
     os << "wrote " << result.weightsPath << "\n";
+  result.module = std::move(module);
   return result;
 }

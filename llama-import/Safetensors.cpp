@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Import/Safetensors.h"
-#include "haqa/Import/GGUF.h"
+#include "haqa/Weights/GGUF.h"
 
 #include "llvm/Support/JSON.h"
 

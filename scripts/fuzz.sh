@@ -11,12 +11,16 @@ OUT=build-fuzz
 mkdir -p $OUT
 CXX=${CXX_FUZZ:-clang++}
 FLAGS=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined
-       -fno-sanitize-recover=undefined -Iinclude -isystem /usr/lib/llvm-22/include
+       -fno-sanitize-recover=undefined -Iinclude -Ibuild/include -isystem /usr/lib/llvm-22/include
        -D_GLIBCXX_USE_CXX11_ABI=1)
 LIBS=(-L/usr/lib/llvm-22/lib -Wl,-rpath,/usr/lib/llvm-22/lib -lLLVM)
-$CXX "${FLAGS[@]}" fuzz/gguf_fuzzer.cpp llama-import/GGUF.cpp "${LIBS[@]}" -o $OUT/gguf_fuzzer
+# The reader, its block table and the dequantizers (no MLIR IR needed; the
+# Codecs header declares the quantizers too, which are not linked).
+READER=(lib/Weights/GGUF.cpp lib/Weights/Dequantize.cpp
+        lib/Dialect/HAQA/IR/GGMLTypes.cpp)
+$CXX "${FLAGS[@]}" fuzz/gguf_fuzzer.cpp "${READER[@]}" "${LIBS[@]}" -o $OUT/gguf_fuzzer
 $CXX "${FLAGS[@]}" fuzz/safetensors_fuzzer.cpp llama-import/Safetensors.cpp \
-  llama-import/GGUF.cpp "${LIBS[@]}" -o $OUT/safetensors_fuzzer
+  "${READER[@]}" "${LIBS[@]}" -o $OUT/safetensors_fuzzer
 
 # Seeds: small valid files, written by the fixture maker when present.
 mkdir -p $OUT/corpus-gguf $OUT/corpus-safetensors

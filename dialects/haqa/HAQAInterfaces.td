@@ -18,7 +18,8 @@ def HAQA_KernelOpInterface : OpInterface<"KernelOpInterface"> {
   let description = [{
     A kernel the agent tunes. Its shape signature follows the HAQA paper's
     Table 3 (ggml order, innermost dimension first, padded to three), e.g.
-    `softmax [1024,64,32]` or `matmul [2048,1,2048]` (K, M, N).
+    `softmax [1024,64,32]`, `matmul [2048,1,2048]` (K, M, N) or
+    `rope [128,64,1]` (head size, tokens, heads).
   }];
   let methods = [
     InterfaceMethod<"Kernel name, e.g. \"softmax\".", "::llvm::StringRef",
@@ -33,6 +34,13 @@ def HAQA_KernelOpInterface : OpInterface<"KernelOpInterface"> {
     InterfaceMethod<[{Bytes read and written by one run, with the weight
       operands stored as `weightQuant` (their own quantization when null).}],
       "uint64_t", "getBytes", (ins "::mlir::haqa::QuantAttr":$weightQuant)>,
+    InterfaceMethod<[{Whether the kernel can be measured alone, in a module
+      of its own, on synthetic inputs (random activations, positions 7, 10,
+      13, ..., random weights in its storage): false where its result
+      depends on state or on index values such inputs cannot respect (token
+      ids within the vocabulary, KV caches), or on a storage the targets do
+      not lower.}],
+      "bool", "isMeasurableAlone">,
   ];
   let extraSharedClassDeclaration = [{
     /// The schedule the agent chose, if any.

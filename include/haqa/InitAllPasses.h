@@ -1,4 +1,4 @@
-//===- InitAllPasses.h - register every HAQA pass ---------------*- C++ -*-===//
+//===- InitAllPasses.h - register every HAQA pass and pipeline --*- C++ -*-===//
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -9,8 +9,7 @@
 
 #include "haqa/Conversion/Passes.h"
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
-#include "haqa/Runtime/CPUDevice.h"
-#include "haqa/Runtime/CUDADevice.h"
+#include "haqa/Pipelines/Pipelines.h"
 #include "haqa/Target/CPU/Passes.h"
 #include "haqa/Target/GPU/Passes.h"
 
@@ -21,8 +20,7 @@ inline void registerAllHAQAPasses() {
   registerHAQAConversionPasses();
   registerHAQACPUPasses();
   registerHAQAGPUPasses();
-  registerCPUPipelines();
-  registerCUDAPipelines();
+  registerHAQAPipelines();
 }
 
 } // namespace mlir::haqa

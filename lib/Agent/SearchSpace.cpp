@@ -6,7 +6,7 @@
 
 #include "haqa/Agent/SearchSpace.h"
 
-#include "haqa/Runtime/KernelHarness.h"
+#include "haqa/Dialect/HAQA/IR/ScheduleJSON.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -16,6 +16,7 @@
 #include <cmath>
 #include <numeric>
 
+using namespace mlir;
 using namespace mlir::haqa;
 using llvm::StringRef;
 
@@ -64,8 +65,10 @@ int SearchSpace::indexOf(StringRef name) const {
 
 SearchSpace SearchSpace::get(const KernelInfo &kernel,
                              const HardwareProfile &profile,
-                             const llvm::json::Object &def) {
+                             ScheduleAttr defaultSchedule) {
   SearchSpace s;
+  s.ctx = defaultSchedule.getContext();
+  llvm::json::Object def = scheduleToJSON(defaultSchedule);
   s.kernel = kernel;
   s.profile = profile;
   size_t rank = kernel.dims.size();
@@ -84,8 +87,8 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
           return *n;
     return fallback;
   };
-  auto add = [&](std::string name, std::string desc, std::vector<int64_t> values,
-                 int64_t def) {
+  auto add = [&](std::string name, std::string desc,
+                 std::vector<int64_t> values, int64_t def) {
     Parameter p{std::move(name), std::move(desc), std::move(values), 0};
     p.defaultValue = snap(p.values, def);
     s.params.push_back(std::move(p));
@@ -264,9 +267,20 @@ llvm::json::Object SearchSpace::toJSON(const Config &c) const {
   return o;
 }
 
+ScheduleAttr SearchSpace::toSchedule(const Config &c) const {
+  // toJSON writes only known fields with integer or name values; check()
+  // keeps configs within the kernel's iteration space.
+  auto s = scheduleFromJSON(ctx, toJSON(c));
+  if (!s) {
+    llvm::consumeError(s.takeError());
+    return {};
+  }
+  return *s;
+}
+
 std::string SearchSpace::toScheduleText(const Config &c) const {
-  // toJSON writes only known fields with integer or name values.
-  return llvm::cantFail(scheduleTextFromJSON(toJSON(c)));
+  ScheduleAttr s = toSchedule(c);
+  return s ? printSchedule(s) : std::string("#haqa.schedule<invalid>");
 }
 
 llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {

@@ -1,4 +1,5 @@
-//===- Tuner.cpp - propose, compile, check, measure, record ----------------===//
+//===- Tuner.cpp - propose, compile, check, measure, record
+//----------------===//
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -45,20 +46,25 @@ mlir::haqa::tuneKernel(const SearchSpace &space, Strategy &strategy,
       trial.proposedBy = strategy.getName().str();
     }
 
+    ScheduleAttr schedule;
     if (llvm::Error e = space.check(trial.config)) {
       trial.status = Trial::Invalid;
       trial.message = llvm::toString(std::move(e));
       if (trial.config.size() != space.getParameters().size())
         trial.config = space.getDefault();
+    } else if (!(schedule = space.toSchedule(trial.config))) {
+      trial.status = Trial::Invalid;
+      trial.message = "the configuration is no valid #haqa.schedule";
     } else {
       std::string note = trial.message;
       std::string proposedBy = trial.proposedBy;
       Config config = trial.config;
-      trial = measure(config, space.toScheduleText(config));
+      trial = measure(config, schedule);
       trial.config = std::move(config);
       trial.proposedBy = proposedBy;
       if (!note.empty())
-        trial.message = trial.message.empty() ? note : note + "; " + trial.message;
+        trial.message =
+            trial.message.empty() ? note : note + "; " + trial.message;
     }
     trial.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     if (llvm::Error e = record(trial, round))
@@ -76,9 +82,9 @@ mlir::haqa::tuneKernel(const SearchSpace &space, Strategy &strategy,
       const Trial &last = history.back();
       double eta = 0;
       if (options.elapsedRounds && *options.elapsedRounds > 0) {
-        int left = (options.rounds - round - 1) +
-                   (options.kernelCount - options.kernelIndex - 1) *
-                       options.rounds;
+        int left =
+            (options.rounds - round - 1) +
+            (options.kernelCount - options.kernelIndex - 1) * options.rounds;
         eta = *options.elapsedSeconds / *options.elapsedRounds * left;
       }
       *options.progress << llvm::formatv(
@@ -89,10 +95,10 @@ mlir::haqa::tuneKernel(const SearchSpace &space, Strategy &strategy,
                       : Trial::getStatusName(last.status).str(),
           best ? llvm::formatv("{0:F4} ms", best->latencyMs).str()
                : std::string("-"),
-          defaultMs && best
-              ? llvm::formatv(" ({0:F2}x default)", *defaultMs / best->latencyMs)
-                    .str()
-              : std::string(),
+          defaultMs && best ? llvm::formatv(" ({0:F2}x default)",
+                                            *defaultMs / best->latencyMs)
+                                  .str()
+                            : std::string(),
           eta);
       options.progress->flush();
     }

@@ -28,22 +28,9 @@ using llvm::StringRef;
 #define HAQA_SOURCE_DIR "."
 #endif
 
-static StringRef kindName(TargetKind k) {
-  switch (k) {
-  case TargetKind::CPU:
-    return "cpu";
-  case TargetKind::CUDA:
-    return "cuda";
-  case TargetKind::OpenCL:
-    return "opencl";
-  }
-  return "?";
-}
-
 TargetLimits HardwareProfile::getLimits() const {
-  TargetLimits l = getDefaultLimits(kind, kind == TargetKind::CPU
-                                              ? computeUnits
-                                              : 0);
+  TargetLimits l =
+      getDefaultLimits(kind, kind == TargetKind::CPU ? computeUnits : 0);
   if (kind == TargetKind::CPU) {
     if (vectorBits)
       l.vectorLanes = vectorBits / 32;
@@ -67,13 +54,12 @@ TargetLimits HardwareProfile::getLimits() const {
 }
 
 std::string HardwareProfile::getFingerprint() const {
-  std::string key = llvm::formatv("{0}|{1}|{2}|{3}|{4}", kindName(kind), name,
-                                  arch, computeUnits,
-                                  llvm::join(features, ","))
-                        .str();
-  std::array<uint8_t, 32> h = llvm::SHA256::hash(
-      llvm::ArrayRef(reinterpret_cast<const uint8_t *>(key.data()),
-                     key.size()));
+  std::string key =
+      llvm::formatv("{0}|{1}|{2}|{3}|{4}", stringifyTargetKind(kind), name,
+                    arch, computeUnits, llvm::join(features, ","))
+          .str();
+  std::array<uint8_t, 32> h = llvm::SHA256::hash(llvm::ArrayRef(
+      reinterpret_cast<const uint8_t *>(key.data()), key.size()));
   return llvm::toHex(llvm::ArrayRef(h).take_front(8), /*LowerCase=*/true);
 }
 
@@ -81,24 +67,24 @@ llvm::json::Value HardwareProfile::toJSON() const {
   llvm::json::Object peaks;
   for (const auto &kv : peakTops)
     peaks[kv.getKey()] = kv.getValue();
-  llvm::json::Object o{{"id", id},
-                       {"name", name},
-                       {"kind", kindName(kind)},
-                       {"arch", arch},
-                       {"memory_bytes", static_cast<int64_t>(memoryBytes)},
-                       {"memory_bandwidth_gbps", memoryBandwidthGBps},
-                       {"peak_tops", std::move(peaks)},
-                       {"native_int8", nativeInt8},
-                       {"native_int4", nativeInt4},
-                       {"tensor_cores", tensorCores},
-                       {"compute_units", computeUnits},
-                       {"subgroup_size", subgroupSize},
-                       {"max_threads_per_block", maxThreadsPerBlock},
-                       {"shared_memory_per_block_bytes",
-                        sharedMemoryPerBlockBytes},
-                       {"l2_bytes", l2Bytes},
-                       {"fingerprint", getFingerprint()},
-                       {"source", source}};
+  llvm::json::Object o{
+      {"id", id},
+      {"name", name},
+      {"kind", stringifyTargetKind(kind)},
+      {"arch", arch},
+      {"memory_bytes", static_cast<int64_t>(memoryBytes)},
+      {"memory_bandwidth_gbps", memoryBandwidthGBps},
+      {"peak_tops", std::move(peaks)},
+      {"native_int8", nativeInt8},
+      {"native_int4", nativeInt4},
+      {"tensor_cores", tensorCores},
+      {"compute_units", computeUnits},
+      {"subgroup_size", subgroupSize},
+      {"max_threads_per_block", maxThreadsPerBlock},
+      {"shared_memory_per_block_bytes", sharedMemoryPerBlockBytes},
+      {"l2_bytes", l2Bytes},
+      {"fingerprint", getFingerprint()},
+      {"source", source}};
   if (kind == TargetKind::CPU) {
     o["vector_bits"] = vectorBits;
     o["l1_bytes"] = l1Bytes;
@@ -122,19 +108,29 @@ mlir::haqa::parseHardwareProfile(StringRef text, StringRef origin) {
   const llvm::json::Object *o = parsed->getAsObject();
   if (!o)
     return fail("expected a JSON object");
-  static const char *known[] = {
-      "id",           "name",
-      "kind",         "arch",
-      "memory_bytes", "memory_bandwidth_gbps",
-      "peak_tops",    "native_int8",
-      "native_int4",  "tensor_cores",
-      "compute_units", "subgroup_size",
-      "max_threads_per_block", "shared_memory_per_block_bytes",
-      "shared_memory_per_unit_bytes", "registers_per_unit",
-      "l1_bytes",     "l2_bytes",
-      "l3_bytes",     "vector_bits",
-      "features",     "source",
-      "fingerprint"};
+  static const char *known[] = {"id",
+                                "name",
+                                "kind",
+                                "arch",
+                                "memory_bytes",
+                                "memory_bandwidth_gbps",
+                                "peak_tops",
+                                "native_int8",
+                                "native_int4",
+                                "tensor_cores",
+                                "compute_units",
+                                "subgroup_size",
+                                "max_threads_per_block",
+                                "shared_memory_per_block_bytes",
+                                "shared_memory_per_unit_bytes",
+                                "registers_per_unit",
+                                "l1_bytes",
+                                "l2_bytes",
+                                "l3_bytes",
+                                "vector_bits",
+                                "features",
+                                "source",
+                                "fingerprint"};
   for (const auto &kv : *o)
     if (!llvm::is_contained(known, kv.first.str()))
       return fail("unknown field '" + kv.first.str() + "'");
@@ -205,8 +201,8 @@ mlir::haqa::parseHardwareProfile(StringRef text, StringRef origin) {
     return std::move(e);
   if (auto e = num("max_threads_per_block", p.maxThreadsPerBlock, gpu))
     return std::move(e);
-  if (auto e = num("shared_memory_per_block_bytes",
-                   p.sharedMemoryPerBlockBytes, gpu))
+  if (auto e = num("shared_memory_per_block_bytes", p.sharedMemoryPerBlockBytes,
+                   gpu))
     return std::move(e);
   if (auto e = num("shared_memory_per_unit_bytes", p.sharedMemoryPerUnitBytes,
                    false))
@@ -273,7 +269,8 @@ mlir::haqa::loadHardwareProfiles(StringRef dir) {
     auto p = parseHardwareProfile((*buf)->getBuffer(), f);
     if (!p)
       return p.takeError();
-    if (llvm::any_of(out, [&](const HardwareProfile &q) { return q.id == p->id; }))
+    if (llvm::any_of(out,
+                     [&](const HardwareProfile &q) { return q.id == p->id; }))
       return llvm::createStringError(f + ": duplicate id '" + p->id + "'");
     out.push_back(std::move(*p));
   }
@@ -281,8 +278,8 @@ mlir::haqa::loadHardwareProfiles(StringRef dir) {
   return out;
 }
 
-llvm::Expected<HardwareProfile>
-mlir::haqa::findHardwareProfile(StringRef id, StringRef dir) {
+llvm::Expected<HardwareProfile> mlir::haqa::findHardwareProfile(StringRef id,
+                                                                StringRef dir) {
   if (id == "host" || id == "cpu")
     return detectHostCPU();
   auto all = loadHardwareProfiles(dir);
@@ -473,9 +470,8 @@ __attribute__((target("avx2"))) static uint64_t sumAVX2(const uint64_t *p,
     d = _mm256_add_epi64(d, _mm256_loadu_si256((const __m256i *)(p + i + 12)));
   }
   alignas(32) uint64_t out[4];
-  _mm256_store_si256((__m256i *)out,
-                     _mm256_add_epi64(_mm256_add_epi64(a, b),
-                                      _mm256_add_epi64(c, d)));
+  _mm256_store_si256((__m256i *)out, _mm256_add_epi64(_mm256_add_epi64(a, b),
+                                                      _mm256_add_epi64(c, d)));
   uint64_t s = out[0] + out[1] + out[2] + out[3];
   for (; i < n; ++i)
     s += p[i];
@@ -524,8 +520,8 @@ MeasuredPeaks mlir::haqa::measureHostPeaks() {
   for (unsigned t = 0; t < threads; ++t)
     pool.emplace_back([&] {
       double s = avx512 ? fmaLoopAVX512(iters)
-                 : avx2   ? fmaLoopAVX2(iters)
-                          : fmaLoopScalar(iters);
+                 : avx2 ? fmaLoopAVX2(iters)
+                        : fmaLoopScalar(iters);
       sink = sink + s;
     });
   for (auto &t : pool)
@@ -573,4 +569,47 @@ mlir::haqa::loadHardwareProfile(llvm::StringRef idOrPath, llvm::StringRef dir) {
   }
   return findHardwareProfile(idOrPath,
                              dir.empty() ? getDefaultHardwareDir() : dir.str());
+}
+
+static std::string humanBytes(uint64_t b) {
+  if (b >= (1ull << 30))
+    return llvm::formatv("{0:F0} GiB", b / double(1ull << 30)).str();
+  if (b >= (1ull << 20))
+    return llvm::formatv("{0:F0} MiB", b / double(1ull << 20)).str();
+  return llvm::formatv("{0} KiB", b / 1024).str();
+}
+
+void mlir::haqa::printHardwareProfiles(llvm::raw_ostream &os,
+                                       llvm::ArrayRef<HardwareProfile> profiles,
+                                       StringRef dir) {
+  const char *row = "{0,-12} {1,-7} {2,-11} {3,8} {4,10} {5,9} {6,9} {7,5} "
+                    "{8,5} {9,5} {10,6} {11,9}  {12}\n";
+  os << llvm::formatv(row, "id", "kind", "arch", "memory", "GB/s", "f32 TF",
+                      "int8 TOP", "int8", "int4", "sg", "thr/bl", "shmem/bl",
+                      "name");
+  for (const HardwareProfile &p : profiles) {
+    auto peak = [&](StringRef t) {
+      auto it = p.peakTops.find(t);
+      return it == p.peakTops.end() ? std::string("-")
+                                    : llvm::formatv("{0:F1}", it->second).str();
+    };
+    bool cpu = p.kind == TargetKind::CPU;
+    os << llvm::formatv(
+        row, p.id, stringifyTargetKind(p.kind), p.arch,
+        humanBytes(p.memoryBytes),
+        p.memoryBandwidthGBps > 0
+            ? llvm::formatv("{0:F1}", p.memoryBandwidthGBps).str()
+            : std::string("unmeasured"),
+        peak("f32"), peak("int8"), p.nativeInt8 ? "yes" : "no",
+        p.nativeInt4 ? "yes" : "no",
+        cpu ? std::string("-") : std::to_string(p.subgroupSize),
+        cpu ? std::string("-") : std::to_string(p.maxThreadsPerBlock),
+        p.sharedMemoryPerBlockBytes ? humanBytes(p.sharedMemoryPerBlockBytes)
+                                    : std::string("-"),
+        p.name);
+  }
+  os << "\nprofiles from " << dir
+     << "; host detected now (bandwidth: haqa-bench measures it)\n";
+  for (const HardwareProfile &p : profiles)
+    os << "  " << p.id << ": " << p.source << "\n";
 }

@@ -85,3 +85,15 @@ std::optional<MmaTiles> mlir::haqa::chooseMmaTiles(int64_t m, int64_t n,
   t.sharedBytes = t.bm * t.bn * 4 + (t.bm + t.bn) * t.bk * 2;
   return t;
 }
+
+llvm::StringRef mlir::haqa::stringifyTargetKind(TargetKind kind) {
+  switch (kind) {
+  case TargetKind::CPU:
+    return "cpu";
+  case TargetKind::CUDA:
+    return "cuda";
+  case TargetKind::OpenCL:
+    return "opencl";
+  }
+  return "?";
+}

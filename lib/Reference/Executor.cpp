@@ -10,8 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Reference/Executor.h"
-#include "haqa/Import/LlamaModel.h"
-#include "haqa/Import/Quantize.h"
+#include "haqa/Weights/Codecs.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -50,86 +49,6 @@ int64_t HostTensor::numElements() const {
   for (int64_t d : shape)
     n *= d;
   return n;
-}
-
-//===----------------------------------------------------------------------===//
-// Weights
-//===----------------------------------------------------------------------===//
-
-Expected<std::unique_ptr<WeightStore>> WeightStore::open(StringRef path) {
-  auto file = GGUFFile::open(path);
-  if (!file)
-    return file.takeError();
-  auto store = std::make_unique<WeightStore>();
-  store->file = std::move(*file);
-  return std::move(store);
-}
-
-Expected<const std::vector<float> *> WeightStore::get(StringRef name,
-                                                      WeightType type) {
-  auto it = cache.find(name);
-  if (it != cache.end())
-    return &it->second;
-  const GGUFTensorInfo *info = file->findTensor(name);
-  if (!info)
-    return file->error("tensor '" + name + "' is missing");
-  QuantAttr quant = type.getQuant();
-  std::vector<float> values(type.getNumElements());
-  if (info->type == static_cast<uint32_t>(GGMLType::I8)) {
-    // Planar bytes written by llama-import: read them as the module says.
-    if (quant.getLayout() != StorageLayout::planar || !quant.isQuantized() ||
-        info->numBytes != type.getStorageBytes())
-      return file->error("tensor '" + name +
-                         "': " + llvm::Twine(info->numBytes) +
-                         " raw bytes do not hold the module's storage");
-    if (Error e = dequantizePlanar(quant, file->getTensorData(*info), values))
-      return std::move(e);
-    return &cache.try_emplace(name, std::move(values)).first->second;
-  }
-  if (llvm::ArrayRef<int64_t>(info->shape()) != type.getShape())
-    return file->error("tensor '" + name +
-                       "': shape does not match the module's weight type");
-  if (Error e = dequantize(info->type, file->getTensorData(*info), values))
-    return std::move(e);
-  // A module whose storage differs from the file's (after --haqa-quantize)
-  // sees the values requantized round-to-nearest into its storage.
-  std::optional<uint32_t> target = getGGMLTypeForQuant(quant);
-  if (!target || *target != info->type) {
-    auto bytes = quantizeWeights(quant, values, type.getShape().back());
-    if (!bytes)
-      return bytes.takeError();
-    if (Error e = target ? dequantize(*target, *bytes, values)
-                         : dequantizePlanar(quant, *bytes, values))
-      return std::move(e);
-  }
-  return &cache.try_emplace(name, std::move(values)).first->second;
-}
-
-Expected<std::pair<uint32_t, llvm::ArrayRef<uint8_t>>>
-WeightStore::getStoredBytes(StringRef name, WeightType type) const {
-  const GGUFTensorInfo *info = file->findTensor(name);
-  if (!info)
-    return file->error("tensor '" + name + "' is missing");
-  std::optional<uint32_t> want = getGGMLTypeForQuant(type.getQuant());
-  if (!want || *want != info->type)
-    return file->error("tensor '" + name +
-                       "': not stored as the module's storage");
-  return std::make_pair(info->type, file->getTensorData(*info));
-}
-
-Expected<std::string> mlir::haqa::getWeightsPath(ModuleOp module,
-                                                 StringRef moduleDir) {
-  auto attr = module->getAttrOfType<StringAttr>("haqa.weights");
-  if (!attr)
-    return llvm::createStringError(
-        "module has no 'haqa.weights' attribute naming its "
-        "weights file");
-  llvm::SmallString<256> path(attr.getValue());
-  if (!llvm::sys::path::is_absolute(path)) {
-    path = moduleDir;
-    llvm::sys::path::append(path, attr.getValue());
-  }
-  return path.str().str();
 }
 
 //===----------------------------------------------------------------------===//
@@ -367,7 +286,7 @@ ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
     };
     llvm::TypeSwitch<Operation *>(&op)
         .Case([&](WeightOp w) {
-          auto values = weights.get(w.getName(), w.getResult().getType());
+          auto values = weights.getValues(w.getName(), w.getResult().getType());
           if (!values)
             err = values.takeError();
           else
@@ -403,12 +322,12 @@ ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
           if (options.ggmlActivations &&
               (gguf == "q8_0" || gguf == "q4_0" || gguf == "q4_1")) {
             auto name = m.getWeight().getDefiningOp<WeightOp>().getName();
-            auto stored = weights.getStoredBytes(name, wt);
+            auto stored = weights.getBytes(name, wt);
             if (!stored) {
               err = stored.takeError();
               return;
             }
-            matmulGGML(x, stored->first, stored->second, n, y);
+            matmulGGML(x, *getGGMLTypeForQuant(wt.getQuant()), *stored, n, y);
           } else {
             matmul(x, *weightValues[m.getWeight()], n, y);
           }

@@ -1,4 +1,4 @@
-//===- Model.cpp - run an imported model with the reference executor -===//
+//===- Model.cpp - an imported model run by the reference executor ------===//
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -6,17 +6,14 @@
 
 #include "haqa/Reference/Model.h"
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
-#include "haqa/Import/Importer.h"
+#include "haqa/Support/Sampling.h"
+#include "haqa/Weights/ModelFiles.h"
 
 #include "mlir/Pass/PassManager.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Parser/Parser.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/SourceMgr.h"
 
 #include <cmath>
 
@@ -26,66 +23,51 @@ using llvm::Error;
 using llvm::Expected;
 using llvm::StringRef;
 
-int64_t mlir::haqa::argmax(llvm::ArrayRef<float> values) {
-  int64_t best = 0;
-  for (size_t i = 1; i < values.size(); ++i)
-    if (values[i] > values[best])
-      best = i;
-  return best;
-}
-
 Expected<std::unique_ptr<ReferenceModel>>
 ReferenceModel::load(StringRef path, ReferenceOptions options, int64_t bits) {
-  llvm::SmallString<256> mlirPath(path);
-  if (llvm::sys::fs::is_directory(path))
-    llvm::sys::path::append(mlirPath, kModuleFileName);
-  std::unique_ptr<ReferenceModel> m(new ReferenceModel());
-  m->ctx.loadDialect<HAQADialect, func::FuncDialect, tensor::TensorDialect,
-                     arith::ArithDialect>();
-  std::string diagnostics;
-  {
-    llvm::raw_string_ostream os(diagnostics);
-    llvm::SourceMgr mgr;
-    SourceMgrDiagnosticHandler handler(mgr, &m->ctx, os);
-    m->module = parseSourceFile<ModuleOp>(mlirPath, mgr, &m->ctx);
-  }
-  if (!m->module)
-    return llvm::createStringError(mlirPath + ": cannot load module\n" +
-                                   diagnostics);
+  auto ctx = std::make_unique<MLIRContext>();
+  auto files = loadModelFiles(*ctx, path);
+  if (!files)
+    return files.takeError();
   if (bits != 0) {
-    PassManager pm(&m->ctx);
+    PassManager pm(ctx.get());
     HAQAQuantizePassOptions q;
     q.bits = bits;
     pm.addPass(createHAQAQuantizePass(q));
     std::string diagnostics;
     llvm::raw_string_ostream os(diagnostics);
-    ScopedDiagnosticHandler handler(&m->ctx, [&](Diagnostic &d) {
+    ScopedDiagnosticHandler handler(ctx.get(), [&](Diagnostic &d) {
       os << d.str();
       return success();
     });
-    if (failed(pm.run(*m->module)))
+    if (failed(pm.run(*files->module)))
       return llvm::createStringError(
-          mlirPath + ": --haqa-quantize=bits=" + llvm::Twine(bits) +
+          files->modulePath + ": --haqa-quantize=bits=" + llvm::Twine(bits) +
           " failed: " + diagnostics);
   }
-  auto weightsPath =
-      getWeightsPath(*m->module, llvm::sys::path::parent_path(mlirPath));
-  if (!weightsPath)
-    return llvm::createStringError(mlirPath + ": " +
-                                   llvm::toString(weightsPath.takeError()));
-  auto store = WeightStore::open(*weightsPath);
-  if (!store)
-    return store.takeError();
-  m->weights = std::move(*store);
-  m->executor =
-      std::make_unique<ReferenceExecutor>(*m->module, *m->weights, options);
+  auto m = create(*files->module, files->weights, options);
+  if (!m)
+    return llvm::createStringError(files->modulePath + ": " +
+                                   llvm::toString(m.takeError()));
+  (*m)->ownedContext = std::move(ctx);
+  (*m)->ownedModule = std::move(files->module);
+  return m;
+}
 
-  auto decode = m->module->lookupSymbol<func::FuncOp>("decode");
+Expected<std::unique_ptr<ReferenceModel>>
+ReferenceModel::create(ModuleOp module, std::shared_ptr<WeightStore> weights,
+                       ReferenceOptions options) {
+  std::unique_ptr<ReferenceModel> m(new ReferenceModel());
+  m->module = module;
+  m->weights = std::move(weights);
+  m->executor =
+      std::make_unique<ReferenceExecutor>(module, *m->weights, options);
+  auto decode = module.lookupSymbol<func::FuncOp>("decode");
   if (!decode || decode.getNumArguments() < 2 ||
       decode.getNumResults() != decode.getNumArguments() - 1)
     return llvm::createStringError(
-        mlirPath + ": expected @decode(token, position, caches...) "
-                   "-> (logits, caches...)");
+        "expected @decode(token, position, caches...) "
+        "-> (logits, caches...)");
   auto logits = cast<RankedTensorType>(decode.getResultTypes()[0]);
   m->vocab = logits.getDimSize(1);
   for (Type t : decode.getArgumentTypes().drop_front(2)) {

@@ -1,4 +1,4 @@
-//===- CUDADevice.cpp - NVIDIA GPU target: lowering, JIT, timing -*- C++ -*-=//
+//===- CUDADevice.cpp - NVIDIA GPUs: JIT, buffers, timing -------*- C++ -*-===//
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -7,19 +7,11 @@
 #include "haqa/Runtime/CUDADevice.h"
 #include "CUDADriver.h"
 #include "JITExecutable.h"
-#include "haqa/Conversion/Passes.h"
-#include "haqa/Hardware/Profile.h"
 #include "haqa/Runtime/Isolate.h"
-#include "haqa/Target/CPU/Passes.h"
-#include "haqa/Target/GPU/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
-#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -33,121 +25,6 @@
 
 using namespace mlir;
 using namespace mlir::haqa;
-
-llvm::Error
-mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
-                                      const CUDALoweringOptions &options) {
-  registerLoweringPasses();
-  std::string chip = options.chip;
-  int64_t sharedBytes = 48 * 1024;
-  std::string check, source = "CUDA static shared memory per block";
-  if (!options.profile.empty()) {
-    auto hw = loadHardwareProfile(options.profile);
-    if (!hw)
-      return hw.takeError();
-    if (hw->kind != TargetKind::CUDA)
-      return llvm::createStringError("profile '" + hw->id +
-                                     "' is not an NVIDIA GPU");
-    if (chip.empty())
-      chip = hw->arch;
-    sharedBytes = hw->getLimits().sharedMemoryBytes;
-    source = hw->id + " static shared memory per block";
-    check = llvm::formatv("haqa-gpu-check-limits{{profile={0}},",
-                          options.profile)
-                .str();
-  }
-  if (chip.empty())
-    chip = "sm_80";
-  if (options.format != "isa" && options.format != "bin" &&
-      options.format != "fatbin")
-    return llvm::createStringError("unknown CUDA output format '" +
-                                   options.format +
-                                   "' (expected isa, bin or fatbin)");
-  std::string text = llvm::formatv(
-      "{0}"
-      // Attention over the whole KV cache: no value read back to the host
-      // in the middle of a decode step.
-      "convert-haqa-to-linalg{{outline-kernels=true "
-      "attention-whole-cache=true},"
-      "func.func(haqa-gpu-apply-schedule{{shared-memory-bytes={1} "
-      "limit-source=\"{6}\"}),"
-      "func.func(lower-vector-mask),"
-      "canonicalize,cse,"
-      // Each kernel's result computed in the caller's destination, not in a
-      // temporary copied there (one launch and one allocation fewer per
-      // kernel call); GPU schedules tile every loop with scf.forall.
-      "eliminate-empty-tensors,"
-      "one-shot-bufferize{{bufferize-function-boundaries "
-      "function-boundary-type-conversion=identity-layout-map},"
-      "drop-equivalent-buffer-results,"
-      "haqa-cpu-drop-aliased-results,"
-      "buffer-results-to-out-params{{hoist-static-allocs=true "
-      "modify-public-functions=true},"
-      "canonicalize,cse,"
-      "func.func(haqa-gpu-mma-to-wmma),"
-      "func.func(haqa-gpu-map-forall),"
-      "canonicalize,"
-      "func.func(haqa-gpu-host-memory),"
-      "convert-linalg-to-loops,"
-      "func.func(convert-vector-to-scf{{full-unroll=true}),"
-      "func.func(haqa-gpu-lower-vector),"
-      "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
-      "haqa-gpu-align-workgroup,haqa-gpu-align-kernel-args,"
-      "nvvm-attach-target{{chip={2} features={3} O=3},"
-      "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-      "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
-      "reconcile-unrealized-casts),"
-      "convert-vector-to-llvm,finalize-memref-to-llvm,convert-arith-to-llvm,"
-      "convert-index-to-llvm,convert-math-to-llvm,convert-cf-to-llvm,"
-      "convert-func-to-llvm,gpu-to-llvm,reconcile-unrealized-casts,"
-      "gpu-module-to-binary{{format={4} toolkit={5}}",
-      check, sharedBytes, chip, options.features, options.format,
-      options.toolkit, source);
-  std::string diag;
-  llvm::raw_string_ostream os(diag);
-  if (failed(parsePassPipeline(text, pm, os)))
-    return llvm::createStringError("the CUDA pipeline text does not parse: " +
-                                   diag);
-  return llvm::Error::success();
-}
-
-namespace {
-struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
-  Option<std::string> profile{*this, "profile",
-                              llvm::cl::desc("hardware profile checked")};
-  Option<std::string> chip{*this, "chip",
-                           llvm::cl::desc("sm_XY (default: the profile's)")};
-  Option<std::string> features{*this, "features",
-                               llvm::cl::desc("PTX ISA feature"),
-                               llvm::cl::init("+ptx80")};
-  Option<std::string> format{*this, "format",
-                             llvm::cl::desc("isa, bin or fatbin"),
-                             llvm::cl::init("isa")};
-};
-} // namespace
-
-void mlir::haqa::registerCUDAPipelines() {
-  PassPipelineRegistration<CUDAPipelineOptions>(
-      "haqa-cuda-lower",
-      "lower haqa kernels (with their schedules) to host LLVM plus PTX / "
-      "cubin for an NVIDIA GPU",
-      [](OpPassManager &pm, const CUDAPipelineOptions &o) {
-        CUDALoweringOptions options;
-        options.profile = o.profile;
-        options.chip = o.chip;
-        options.features = o.features;
-        options.format = o.format;
-        if (llvm::Error e = buildCUDALoweringPipeline(pm, options)) {
-          // The profile does not load: the check pass alone reports why,
-          // as a diagnostic on the module.
-          llvm::consumeError(std::move(e));
-          pm.clear();
-          HAQAGPUCheckLimitsPassOptions check;
-          check.profile = options.profile;
-          pm.addPass(createHAQAGPUCheckLimitsPass(check));
-        }
-      });
-}
 
 //===----------------------------------------------------------------------===//
 // Device
@@ -172,8 +49,9 @@ struct DeviceAllocation {
 /// Constant and Resident ones from `resident` (made there on first use).
 class DeviceBuffers {
 public:
-  DeviceBuffers(const Driver &d,
-                llvm::DenseMap<void *, std::unique_ptr<DeviceAllocation>> &resident)
+  DeviceBuffers(
+      const Driver &d,
+      llvm::DenseMap<void *, std::unique_ptr<DeviceAllocation>> &resident)
       : d(d), resident(resident) {}
 
   llvm::Error upload(llvm::ArrayRef<BufferRef> args) {
@@ -225,8 +103,8 @@ private:
   SmallVector<CUdeviceptr> ptrs;
   std::vector<std::unique_ptr<DeviceAllocation>> temporaries;
 
-  llvm::Expected<std::unique_ptr<DeviceAllocation>>
-  allocate(const BufferRef &b, size_t bytes) {
+  llvm::Expected<std::unique_ptr<DeviceAllocation>> allocate(const BufferRef &b,
+                                                             size_t bytes) {
     auto a = std::make_unique<DeviceAllocation>();
     a->bytes = bytes;
     if (!bytes)
@@ -295,11 +173,13 @@ public:
     std::vector<double> samples;
     auto begin = std::chrono::steady_clock::now();
     for (int i = 0; i < options.repeats; ++i) {
-      if (llvm::Error e = check(d.cuEventRecord(start, nullptr), "cuEventRecord"))
+      if (llvm::Error e =
+              check(d.cuEventRecord(start, nullptr), "cuEventRecord"))
         return std::move(e);
       if (llvm::Error e = call(*fn, args, buffers))
         return std::move(e);
-      if (llvm::Error e = check(d.cuEventRecord(stop, nullptr), "cuEventRecord"))
+      if (llvm::Error e =
+              check(d.cuEventRecord(stop, nullptr), "cuEventRecord"))
         return std::move(e);
       if (llvm::Error e =
               check(d.cuEventSynchronize(stop), "cuEventSynchronize"))
@@ -375,7 +255,7 @@ bool mlir::haqa::isCUDAAvailableInChild(std::string *why) {
 }
 
 llvm::Expected<std::unique_ptr<CUDADevice>>
-mlir::haqa::CUDADevice::create(CUDALoweringOptions options) {
+mlir::haqa::CUDADevice::create(CUDAPipelineOptions options) {
   auto drv = getDriver();
   if (!drv)
     return drv.takeError();
@@ -399,8 +279,7 @@ mlir::haqa::CUDADevice::create(CUDALoweringOptions options) {
   std::unique_ptr<CUDADevice> device(new CUDADevice());
   if (options.chip.empty())
     options.chip = llvm::formatv("sm_{0}{1}", major, minor).str();
-  device->name =
-      llvm::formatv("cuda ({0}, {1})", name, options.chip).str();
+  device->name = llvm::formatv("cuda ({0}, {1})", name, options.chip).str();
   device->options = std::move(options);
   return device;
 }
@@ -418,7 +297,7 @@ mlir::haqa::CUDADevice::compile(ModuleOp module) {
     ctx->appendDialectRegistry(translations);
   }
   PassManager pm(ctx);
-  if (llvm::Error e = buildCUDALoweringPipeline(pm, options))
+  if (llvm::Error e = buildCUDAPipeline(pm, options))
     return std::move(e);
   if (llvm::Error e = runLoweringPipeline(module, pm, "CUDA lowering failed"))
     return std::move(e);

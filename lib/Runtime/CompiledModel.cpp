@@ -1,4 +1,4 @@
-//===- CompiledModel.cpp - an imported model compiled for the host -------===//
+//===- CompiledModel.cpp - a model compiled for a target ------------------===//
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -7,19 +7,11 @@
 #include "haqa/Runtime/CompiledModel.h"
 #include "haqa/Conversion/Passes.h"
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
-#include "haqa/Import/Importer.h"
-#include "haqa/Reference/Model.h"
-#include "haqa/Runtime/CPUDevice.h"
-#include "haqa/Runtime/CUDADevice.h"
+#include "haqa/Support/Sampling.h"
+#include "haqa/Weights/ModelFiles.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/SourceMgr.h"
 
 #include <chrono>
 
@@ -30,79 +22,61 @@ using llvm::Expected;
 using llvm::StringRef;
 
 static double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
 Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::load(StringRef path, CompiledModelOptions options) {
-  llvm::SmallString<256> mlirPath(path);
-  if (llvm::sys::fs::is_directory(path))
-    llvm::sys::path::append(mlirPath, kModuleFileName);
+  auto ctx = std::make_unique<MLIRContext>();
+  auto files = loadModelFiles(*ctx, path);
+  if (!files)
+    return files.takeError();
+  auto m = create(*files->module, files->weights, options);
+  if (!m)
+    return llvm::createStringError(files->modulePath + ": " +
+                                   llvm::toString(m.takeError()));
+  files->module = nullptr;
+  (*m)->ownedContext = std::move(ctx);
+  return m;
+}
+
+Expected<std::unique_ptr<CompiledModel>>
+CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
+                      CompiledModelOptions options) {
   std::unique_ptr<CompiledModel> m(new CompiledModel());
-  m->ctx.loadDialect<HAQADialect, func::FuncDialect, tensor::TensorDialect,
-                     arith::ArithDialect>();
-  std::string diagnostics;
-  {
-    llvm::raw_string_ostream os(diagnostics);
-    llvm::SourceMgr mgr;
-    SourceMgrDiagnosticHandler handler(mgr, &m->ctx, os);
-    m->module = parseSourceFile<ModuleOp>(mlirPath, mgr, &m->ctx);
-  }
-  if (!m->module)
-    return llvm::createStringError(mlirPath + ": cannot load module\n" +
-                                   diagnostics);
-
-  auto weightsPath =
-      getWeightsPath(*m->module, llvm::sys::path::parent_path(mlirPath));
-  if (!weightsPath)
-    return llvm::createStringError(mlirPath + ": " +
-                                   llvm::toString(weightsPath.takeError()));
-  auto store = WeightStore::open(*weightsPath);
-  if (!store)
-    return store.takeError();
-  m->weights = std::move(*store);
-
-  auto decode = m->module->lookupSymbol<func::FuncOp>("decode");
-  auto prefill = m->module->lookupSymbol<func::FuncOp>("prefill");
+  m->weights = std::move(weights);
+  MLIRContext *ctx = source.getContext();
+  OwningOpRef<ModuleOp> module = source.clone();
+  auto decode = module->lookupSymbol<func::FuncOp>("decode");
+  auto prefill = module->lookupSymbol<func::FuncOp>("prefill");
   if (!decode || !prefill || decode.getNumArguments() < 2 ||
       decode.getNumResults() != decode.getNumArguments() - 1 ||
       prefill.getNumArguments() != decode.getNumArguments())
     return llvm::createStringError(
-        mlirPath + ": expected @prefill and @decode(tokens, positions, "
-                   "caches...) -> (logits, caches...)");
+        "expected @prefill and @decode(tokens, positions, caches...) -> "
+        "(logits, caches...)");
   m->vocab = cast<RankedTensorType>(decode.getResultTypes()[0]).getDimSize(1);
   for (Type t : decode.getArgumentTypes().drop_front(2)) {
     auto cache = cast<RankedTensorType>(t);
     if (!cache.getElementType().isF32())
-      return llvm::createStringError(mlirPath +
-                                     ": KV caches must be f32 on the CPU");
+      return llvm::createStringError("KV caches must be f32 on the CPU");
     m->cacheShape.assign(cache.getShape().begin(), cache.getShape().end());
   }
   m->context = m->cacheShape.empty() ? 0 : m->cacheShape[0];
   m->caches.resize(decode.getNumArguments() - 2);
 
-  // The stored bytes of every weight argument, checked against the storage
-  // the module gives it: the lowering reads them as they are.
+  // The bytes of every weight argument in the storage the module gives it:
+  // the lowering reads them as they are.
   for (func::FuncOp f : {prefill, decode}) {
     std::vector<BufferRef> &args = m->weightArgs[f.getSymName()];
     for (WeightOp w : getWeightArguments(f)) {
-      auto bytes = m->weights->getStoredBytes(w.getName(), w.getType());
+      auto bytes = m->weights->getBytes(w.getName(), w.getType());
       if (!bytes)
-        return llvm::createStringError(
-            mlirPath + ": " + llvm::toString(bytes.takeError()) +
-            " (the compiled model reads weights as stored; re-import with "
-            "llama-import --bits to change their storage)");
-      if (bytes->second.size() != w.getType().getStorageBytes())
-        return llvm::createStringError(
-            mlirPath + ": weight '" + w.getName() + "' has " +
-            llvm::Twine(bytes->second.size()) +
-            " bytes in the file, the module expects " +
-            llvm::Twine(w.getType().getStorageBytes()));
+        return bytes.takeError();
       BufferRef ref;
-      ref.data = const_cast<uint8_t *>(bytes->second.data());
-      ref.shape = {static_cast<int64_t>(bytes->second.size())};
+      ref.data = const_cast<uint8_t *>(bytes->data());
+      ref.shape = {static_cast<int64_t>(bytes->size())};
       ref.elementBytes = 1;
       ref.residency = BufferRef::Constant;
       args.push_back(ref);
@@ -111,40 +85,29 @@ CompiledModel::load(StringRef path, CompiledModelOptions options) {
 
   auto start = std::chrono::steady_clock::now();
   {
-    PassManager pm(&m->ctx);
+    PassManager pm(ctx);
     HAQADefaultSchedulePassOptions sched;
-    if (options.target != "cpu" && options.target != "cuda" &&
-        options.target != "gpu-on-cpu")
-      return llvm::createStringError("unknown target '" + options.target +
-                                     "' (cpu, cuda or gpu-on-cpu)");
     // gpu-on-cpu: the CUDA schedules, run as CPU loops (numerics only).
-    sched.target = options.target == "cpu" ? "cpu" : "cuda";
+    sched.target =
+        stringifyTargetKind(getCompileTargetInfo(options.target).scheduleKind)
+            .str();
     sched.cpuThreads = options.threads;
     pm.addPass(createHAQADefaultSchedulePass(sched));
     std::string errors;
-    ScopedDiagnosticHandler handler(&m->ctx, [&](Diagnostic &d) {
+    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
       if (d.getSeverity() == DiagnosticSeverity::Error)
         errors += d.str() + "\n";
       return success();
     });
-    if (failed(pm.run(*m->module)))
-      return llvm::createStringError(mlirPath +
-                                     ": default schedules failed: " + errors);
+    if (failed(pm.run(*module)))
+      return llvm::createStringError("default schedules failed: " + errors);
   }
-  std::unique_ptr<Device> device;
-  if (options.target == "cuda") {
-    auto cuda = CUDADevice::create();
-    if (!cuda)
-      return llvm::createStringError("no CUDA device: " +
-                                     llvm::toString(cuda.takeError()));
-    device = std::move(*cuda);
-  } else {
-    device = std::make_unique<CPUDevice>(options.target == "gpu-on-cpu");
-  }
-  auto exe = device->compile(*m->module);
+  auto device = createDevice(options.target);
+  if (!device)
+    return device.takeError();
+  auto exe = (*device)->compile(*module);
   if (!exe)
-    return llvm::createStringError(mlirPath + ": " +
-                                   llvm::toString(exe.takeError()));
+    return exe.takeError();
   m->exe = std::move(*exe);
   m->compileSec = secondsSince(start);
   m->reset();

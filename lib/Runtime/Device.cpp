@@ -5,15 +5,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Runtime/Device.h"
-
-#include "haqa/Conversion/Passes.h"
-#include "haqa/Target/CPU/Passes.h"
-#include "haqa/Target/GPU/Passes.h"
+#include "haqa/Runtime/CPUDevice.h"
+#include "haqa/Runtime/CUDADevice.h"
 
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/InitAllPasses.h"
-#include "mlir/Pass/PassRegistry.h"
-#include <mutex>
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
@@ -118,16 +113,29 @@ llvm::Error mlir::haqa::runLoweringPipeline(ModuleOp module, PassManager &pm,
                                  (what + ": " + diagnostics).str());
 }
 
-void mlir::haqa::registerLoweringPasses() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (!PassInfo::lookup("one-shot-bufferize"))
-      registerAllPasses();
-    if (!PassInfo::lookup("convert-haqa-to-linalg"))
-      registerHAQAConversionPasses();
-    if (!PassInfo::lookup("haqa-cpu-apply-schedule"))
-      registerHAQACPUPasses();
-    if (!PassInfo::lookup("haqa-gpu-apply-schedule"))
-      registerHAQAGPUPasses();
-  });
+llvm::Expected<std::unique_ptr<Device>>
+mlir::haqa::createDevice(CompileTarget target, const PipelineOptions &options) {
+  switch (target) {
+  case CompileTarget::CPU:
+    return std::make_unique<CPUDevice>(options.cpu);
+  case CompileTarget::GPUOnCPU: {
+    CPUPipelineOptions cpu = options.cpu;
+    cpu.gpuSchedules = true;
+    return std::make_unique<CPUDevice>(cpu);
+  }
+  case CompileTarget::CUDA: {
+    auto cuda = CUDADevice::create(options.cuda);
+    if (!cuda)
+      return llvm::createStringError("no CUDA device: " +
+                                     llvm::toString(cuda.takeError()));
+    return std::unique_ptr<Device>(std::move(*cuda));
+  }
+  }
+  llvm_unreachable("unknown compile target");
+}
+
+bool mlir::haqa::isDeviceAvailable(CompileTarget target, std::string *why) {
+  if (!getCompileTargetInfo(target).needsDevice)
+    return true;
+  return isCUDAAvailableInChild(why);
 }

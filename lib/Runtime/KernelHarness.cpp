@@ -5,42 +5,304 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Runtime/KernelHarness.h"
+#include "haqa/Conversion/Passes.h"
+#include "haqa/Dialect/HAQA/IR/ScheduleJSON.h"
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
-#include "haqa/Import/GGUFWriter.h"
-#include "haqa/Import/LlamaModel.h"
-#include "haqa/Import/Quantize.h"
 #include "haqa/InitAllDialects.h"
 #include "haqa/Reference/Executor.h"
-#include "haqa/Runtime/CPUDevice.h"
-#include "haqa/Runtime/CUDADevice.h"
 #include "haqa/Runtime/Isolate.h"
+#include "haqa/Weights/Codecs.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/Path.h"
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <sstream>
 
 using namespace mlir;
 using namespace mlir::haqa;
 
-std::string KernelSpec::getLabel() const {
-  std::string s = kernel + " [";
-  for (size_t i = 0; i < ne.size(); ++i)
-    s += (i ? "," : "") + std::to_string(ne[i]);
-  s += "]";
-  if (kernel == "matmul")
-    s += " " + weights;
-  return s;
+static llvm::Error error(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
+
+//===----------------------------------------------------------------------===//
+// Kernel modules
+//===----------------------------------------------------------------------===//
+
+std::vector<KernelSpec>
+mlir::haqa::getTable3Kernels(llvm::ArrayRef<int64_t> tokens,
+                             llvm::ArrayRef<std::string> weights) {
+  std::vector<KernelSpec> specs;
+  auto add = [&](const char *k, llvm::SmallVector<int64_t, 3> ne,
+                 std::string w) {
+    specs.push_back({k, ne, std::move(w)});
+  };
+  for (int64_t t : tokens) {
+    add("softmax", {1024, t, 32}, "f32");
+    add("silu", {11008, t, 1}, "f32");
+    add("rms_norm", {4096, t, 1}, "f32");
+    add("rope", {128, t, 1}, "f32");
+    for (const std::string &w : weights)
+      add("matmul", {2048, t, 2048}, w);
+  }
+  return specs;
+}
+
+/// A new module holding `func.func @kernel` of `argTypes` -> `resultType`,
+/// the builder at the start of its body.
+static func::FuncOp createKernelFunction(OpBuilder &b, ModuleOp module,
+                                         TypeRange argTypes,
+                                         TypeRange resultTypes) {
+  b.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(b, module.getLoc(), "kernel",
+                                   b.getFunctionType(argTypes, resultTypes));
+  b.setInsertionPointToStart(func.addEntryBlock());
+  return func;
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::haqa::buildKernelModule(MLIRContext *ctx, const KernelSpec &s) {
+  std::string label =
+      s.kernel + " [" +
+      llvm::join(
+          llvm::map_range(s.ne, [](int64_t d) { return std::to_string(d); }),
+          ",") +
+      "]";
+  auto fail = [&](const llvm::Twine &msg) { return error(label + ": " + msg); };
+  if (s.ne.size() != 3 || llvm::any_of(s.ne, [](int64_t d) { return d < 1; }))
+    return fail("expected three positive sizes in ggml order");
+  ctx->loadDialect<HAQADialect, func::FuncDialect>();
+  int64_t a = s.ne[0], t = s.ne[1], c = s.ne[2];
+  OpBuilder b(ctx);
+  Location loc = UnknownLoc::get(ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  Type f32 = b.getF32Type();
+  auto rows = RankedTensorType::get({t, a}, f32);
+  ScheduleAttr none;
+  Value result;
+  if (s.kernel == "silu") {
+    auto f = createKernelFunction(b, *module, {rows}, {rows});
+    result = SiLUOp::create(b, loc, rows, f.getArgument(0), none);
+  } else if (s.kernel == "swiglu" || s.kernel == "add" || s.kernel == "mul") {
+    auto f = createKernelFunction(b, *module, {rows, rows}, {rows});
+    Value x = f.getArgument(0), y = f.getArgument(1);
+    if (s.kernel == "swiglu")
+      result = SwiGLUOp::create(b, loc, rows, x, y, none);
+    else if (s.kernel == "add")
+      result = AddOp::create(b, loc, rows, x, y, none);
+    else
+      result = MulOp::create(b, loc, rows, x, y, none);
+  } else if (s.kernel == "softmax") {
+    auto scores = RankedTensorType::get({c, t, a}, f32);
+    auto f = createKernelFunction(b, *module, {scores}, {scores});
+    result = SoftmaxOp::create(b, loc, scores, f.getArgument(0), none);
+  } else if (s.kernel == "rms_norm") {
+    auto f = createKernelFunction(b, *module, {rows}, {rows});
+    Value w = WeightOp::create(
+        b, loc,
+        WeightType::get(ctx, {a}, QuantAttr::getPlain(ctx, ElemKind::f32)),
+        b.getStringAttr("norm"));
+    result = RMSNormOp::create(b, loc, rows, f.getArgument(0), w,
+                               b.getF32FloatAttr(1e-5f), none);
+  } else if (s.kernel == "rope") {
+    // [tokens, heads, head size] from [head size, tokens, heads].
+    auto x = RankedTensorType::get({t, c, a}, f32);
+    auto positions = RankedTensorType::get({t}, b.getI32Type());
+    auto f = createKernelFunction(b, *module, {x, positions}, {x});
+    result = RoPEOp::create(b, loc, x, f.getArgument(0), f.getArgument(1),
+                            Value(), b.getF32FloatAttr(1e4f),
+                            RoPEStyleAttr::get(ctx, RoPEStyle::interleaved),
+                            FloatAttr(), FloatAttr(), FloatAttr(),
+                            IntegerAttr(), none);
+  } else if (s.kernel == "matmul") {
+    std::optional<GGMLType> storage = getGGMLTypeByName(s.weights);
+    QuantAttr quant =
+        storage ? getQuantForGGMLType(ctx, static_cast<uint32_t>(*storage))
+                : QuantAttr();
+    if (!quant)
+      return fail("unknown weight storage '" + s.weights +
+                  "' (f32, f16, bf16, q8_0, q4_0, q4_1)");
+    auto out = RankedTensorType::get({t, c}, f32);
+    auto f = createKernelFunction(b, *module, {rows}, {out});
+    Value w = WeightOp::create(b, loc, WeightType::get(ctx, {c, a}, quant),
+                               b.getStringAttr("w"));
+    result = MatmulOp::create(b, loc, out, f.getArgument(0), w, none);
+  } else {
+    return fail("unknown kernel '" + s.kernel +
+                "' (softmax, silu, swiglu, add, mul, rms_norm, rope, matmul)");
+  }
+  func::ReturnOp::create(b, loc, result);
+  if (failed(verify(*module)))
+    return fail("the kernel does not verify (see the diagnostics above)");
+  return std::move(module);
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::haqa::buildKernelModule(KernelOpInterface kernel) {
+  Operation *op = kernel.getOperation();
+  std::string label = getKernelLabel(kernel);
+  if (!kernel.isMeasurableAlone())
+    return error(label + ": cannot be measured alone");
+  MLIRContext *ctx = op->getContext();
+  ctx->loadDialect<func::FuncDialect>();
+  SmallVector<Type> argTypes;
+  SmallVector<Value> args;
+  for (Value v : op->getOperands()) {
+    if (v.getDefiningOp<WeightOp>() || llvm::is_contained(args, v))
+      continue;
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t || !t.hasStaticShape())
+      return error(label + ": unimplemented: operands of dynamic shape");
+    argTypes.push_back(t);
+    args.push_back(v);
+  }
+  for (Type t : op->getResultTypes())
+    if (!cast<RankedTensorType>(t).hasStaticShape())
+      return error(label + ": unimplemented: results of dynamic shape");
+  OpBuilder b(ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(op->getLoc());
+  auto func = createKernelFunction(b, *module, argTypes, op->getResultTypes());
+  IRMapping map;
+  for (auto [v, arg] : llvm::zip(args, func.getArguments()))
+    map.map(v, arg);
+  for (Value v : op->getOperands())
+    if (auto w = v.getDefiningOp<WeightOp>(); w && !map.contains(v))
+      map.map(v, b.clone(*w)->getResult(0));
+  Operation *clone = b.clone(*op, map);
+  clone->removeAttr("schedule");
+  func::ReturnOp::create(b, op->getLoc(), clone->getResults());
+  return std::move(module);
+}
+
+KernelOpInterface mlir::haqa::getKernelOp(ModuleOp kernelModule) {
+  KernelOpInterface kernel;
+  kernelModule.walk([&](KernelOpInterface k) {
+    kernel = k;
+    return WalkResult::interrupt();
+  });
+  return kernel;
+}
+
+std::string mlir::haqa::getKernelLabel(KernelOpInterface kernel) {
+  std::string label = kernel.getSignatureString();
+  // The storage of its 2-d weights: the ones --haqa-quantize chooses.
+  for (Value v : kernel->getOperands())
+    if (auto w = dyn_cast<WeightType>(v.getType());
+        w && w.getShape().size() == 2)
+      label += " " + w.getQuant().getGGUFName().str();
+  return label;
+}
+
+//===----------------------------------------------------------------------===//
+// Problems
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<KernelProblem> KernelProblem::prepare(ModuleOp module,
+                                                     uint64_t seed) {
+  auto func = module.lookupSymbol<func::FuncOp>("kernel");
+  KernelOpInterface kernel = getKernelOp(module);
+  if (!func || !kernel)
+    return error("expected a kernel module: func.func @kernel with a kernel "
+                 "op");
+  std::string label = getKernelLabel(kernel);
+  // Every upstream dialect and extension, once here rather than in each
+  // forked child that compiles it.
+  {
+    DialectRegistry registry;
+    registerAllDialects(registry);
+    registerAllExtensions(registry);
+    registerAllHAQADialects(registry);
+    module.getContext()->appendDialectRegistry(registry);
+  }
+  KernelProblem p;
+  p.module = module;
+  p.flops = kernel.getFlops();
+  p.bytes = kernel.getBytes(nullptr);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+  std::vector<HostTensor> inputs;
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = cast<RankedTensorType>(arg.getType());
+    SmallVector<int64_t, 4> shape(type.getShape());
+    int64_t n = type.getNumElements();
+    Type elem = type.getElementType();
+    if (auto i = dyn_cast<IntegerType>(elem);
+        i && (i.getWidth() == 32 || i.getWidth() == 64)) {
+      // Positions of a running generation.
+      std::vector<int64_t> pos(n);
+      std::vector<uint8_t> raw(n * i.getWidth() / 8);
+      for (int64_t k = 0; k < n; ++k) {
+        pos[k] = 7 + 3 * k;
+        if (i.getWidth() == 32) {
+          int32_t v = static_cast<int32_t>(pos[k]);
+          std::memcpy(&raw[4 * k], &v, 4);
+        } else {
+          std::memcpy(&raw[8 * k], &pos[k], 8);
+        }
+      }
+      inputs.push_back(HostTensor::ints(shape, pos));
+      p.inputBytes.push_back(std::move(raw));
+    } else if (elem.isF32()) {
+      HostTensor t = HostTensor::floats(shape);
+      for (float &v : t.f)
+        v = uni(rng);
+      std::vector<uint8_t> raw(4 * n);
+      std::memcpy(raw.data(), t.f.data(), raw.size());
+      inputs.push_back(std::move(t));
+      p.inputBytes.push_back(std::move(raw));
+    } else {
+      std::string s;
+      llvm::raw_string_ostream os(s);
+      os << type;
+      return error(label + ": unimplemented: " + s + " operands");
+    }
+    p.inputShapes.push_back(shape);
+  }
+  // Weights: random values stored as the module says, in memory.
+  auto store = std::make_shared<WeightStore>();
+  for (WeightOp w : getWeightArguments(func)) {
+    WeightType type = w.getType();
+    std::vector<float> values(type.getNumElements());
+    bool norm = type.getShape().size() == 1;
+    float wscale = 1.0f / std::sqrt(static_cast<float>(type.getShape().back()));
+    for (float &v : values)
+      v = norm ? 1.0f + 0.1f * uni(rng) : wscale * uni(rng);
+    auto bytes =
+        quantizeWeights(type.getQuant(), values, type.getShape().back());
+    if (!bytes)
+      return error(label + ": " + llvm::toString(bytes.takeError()));
+    std::optional<uint32_t> ggml = getGGMLTypeForQuant(type.getQuant());
+    SmallVector<int64_t> shape(type.getShape());
+    if (!ggml) {
+      // Planar layouts: raw bytes, read as the module's type says.
+      ggml = static_cast<uint32_t>(GGMLType::I8);
+      shape = {static_cast<int64_t>(bytes->size())};
+    }
+    p.weightShapes.push_back({static_cast<int64_t>(bytes->size())});
+    p.weightBytes.push_back(*bytes);
+    store->add(w.getName(), shape, *ggml, std::move(*bytes));
+  }
+  ReferenceExecutor ref(module, *store);
+  auto out = ref.run("kernel", std::move(inputs));
+  if (!out)
+    return error(label + ": " + llvm::toString(out.takeError()));
+  p.outputShape = out->front().shape;
+  p.reference = std::move(out->front().f);
+  return p;
+}
+
+//===----------------------------------------------------------------------===//
+// Measuring
+//===----------------------------------------------------------------------===//
 
 llvm::StringRef KernelMeasurement::getStatusName(Status s) {
   switch (s) {
@@ -60,271 +322,24 @@ llvm::StringRef KernelMeasurement::getStatusName(Status s) {
   return "?";
 }
 
-llvm::Expected<std::string>
-mlir::haqa::scheduleTextFromJSON(const llvm::json::Object &obj) {
-  auto fail = [](const llvm::Twine &msg) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-  };
-  static const char *order[] = {
-      "tile",        "order",     "unroll",   "vector", "threads", "grid",
-      "cpu_threads", "placement", "prefetch", "layout", "mma"};
-  for (const auto &kv : obj)
-    if (!llvm::is_contained(order, kv.first.str()))
-      return fail("unknown field '" + kv.first.str() + "'");
-  std::string out = "#haqa.schedule<";
-  bool first = true;
-  for (const char *key : order) {
-    const llvm::json::Value *v = obj.get(key);
-    if (!v)
-      continue;
-    out += (first ? "" : ", ") + std::string(key) + " = ";
-    first = false;
-    if (const llvm::json::Array *a = v->getAsArray()) {
-      out += "[";
-      for (size_t i = 0; i < a->size(); ++i) {
-        if (i)
-          out += ", ";
-        if (auto n = (*a)[i].getAsInteger())
-          out += std::to_string(*n);
-        else if (auto s = (*a)[i].getAsString())
-          out += s->str();
-        else
-          return fail(llvm::Twine("bad entry in '") + key + "'");
-      }
-      out += "]";
-    } else if (auto n = v->getAsInteger()) {
-      out += std::to_string(*n);
-    } else {
-      return fail(llvm::Twine("bad value of '") + key + "'");
-    }
-  }
-  return out + ">";
-}
-
-llvm::Expected<std::string> mlir::haqa::buildKernelModule(const KernelSpec &s) {
-  auto fail = [&](const llvm::Twine &msg) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   (s.getLabel() + ": " + msg).str());
-  };
-  if (s.ne.size() != 3 || llvm::any_of(s.ne, [](int64_t d) { return d < 1; }))
-    return fail("expected three positive sizes in ggml order");
-  int64_t a = s.ne[0], b = s.ne[1], c = s.ne[2];
-  std::string attrs = s.schedule.empty() ? "" : "schedule = " + s.schedule;
-  auto dict = [&](std::string extra) {
-    if (!attrs.empty())
-      extra += (extra.empty() ? "" : ", ") + attrs;
-    return extra.empty() ? std::string() : " {" + extra + "}";
-  };
-  std::string t2 = llvm::formatv("tensor<{0}x{1}xf32>", b, a).str();
-  if (s.kernel == "silu")
-    return llvm::formatv("func.func @kernel(%x: {0}) -> {0} {\n"
-                         "  %y = haqa.silu %x{1} : {0}\n"
-                         "  return %y : {0}\n}\n",
-                         t2, dict(""))
-        .str();
-  if (s.kernel == "swiglu" || s.kernel == "add" || s.kernel == "mul")
-    return llvm::formatv("func.func @kernel(%a: {0}, %b: {0}) -> {0} {\n"
-                         "  %y = haqa.{2} %a, %b{1} : {0}\n"
-                         "  return %y : {0}\n}\n",
-                         t2, dict(""), s.kernel)
-        .str();
-  if (s.kernel == "softmax") {
-    std::string t3 = llvm::formatv("tensor<{0}x{1}x{2}xf32>", c, b, a).str();
-    return llvm::formatv("func.func @kernel(%x: {0}) -> {0} {\n"
-                         "  %y = haqa.softmax %x{1} : {0}\n"
-                         "  return %y : {0}\n}\n",
-                         t3, dict(""))
-        .str();
-  }
-  if (s.kernel == "rms_norm")
-    return llvm::formatv(
-               "func.func @kernel(%x: {0}) -> {0} {\n"
-               "  %w = haqa.weight \"norm\" : !haqa.weight<{2}, "
-               "#haqa.quant<f32>>\n"
-               "  %y = haqa.rms_norm %x, %w{1} : {0}, !haqa.weight<{2}, "
-               "#haqa.quant<f32>> -> {0}\n"
-               "  return %y : {0}\n}\n",
-               t2, dict("epsilon = 1.0e-05 : f32"), a)
-        .str();
-  if (s.kernel == "rope") {
-    std::string t3 = llvm::formatv("tensor<{0}x{1}x{2}xf32>", b, c, a).str();
-    return llvm::formatv(
-               "func.func @kernel(%x: {0}, %p: tensor<{2}xi32>) -> {0} {\n"
-               "  %y = haqa.rope %x, %p{1} : {0}, tensor<{2}xi32> -> {0}\n"
-               "  return %y : {0}\n}\n",
-               t3, dict("theta = 1.0e+04 : f32"), b)
-        .str();
-  }
-  if (s.kernel == "matmul") {
-    std::string w = llvm::formatv("!haqa.weight<{0}x{1}, #haqa.quant<{2}>>", c,
-                                  a, s.weights)
-                        .str();
-    std::string out = llvm::formatv("tensor<{0}x{1}xf32>", b, c).str();
-    return llvm::formatv("func.func @kernel(%x: {0}) -> {3} {\n"
-                         "  %w = haqa.weight \"w\" : {2}\n"
-                         "  %y = haqa.matmul %x, %w{1} : {0}, {2} -> {3}\n"
-                         "  return %y : {3}\n}\n",
-                         t2, dict(""), w, out)
-        .str();
-  }
-  return fail("unknown kernel '" + s.kernel +
-              "' (softmax, silu, swiglu, add, mul, rms_norm, rope, matmul)");
-}
-
-namespace {
-
-void registerEverything(MLIRContext &ctx) {
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllHAQADialects(registry);
-  ctx.appendDialectRegistry(registry);
-  ctx.loadAllAvailableDialects();
-}
-
-/// Inputs, weights and the reference output of one kernel.
-struct Problem {
-  std::vector<HostTensor> inputs;
-  /// Raw argument data for the compiled function: one per input, then one
-  /// per weight (stored bytes), then the output.
-  std::vector<std::vector<uint8_t>> inputBytes;
-  std::vector<std::vector<uint8_t>> weightBytes;
-  std::vector<SmallVector<int64_t, 4>> inputShapes, weightShapes;
-  HostTensor reference;
-  std::string scheduleText;
-  uint64_t flops = 0, bytes = 0;
-};
-
-llvm::Expected<Problem> prepare(const KernelSpec &spec, MLIRContext &ctx,
-                                StringRef tmpDir, StringRef target,
-                                std::string &moduleText) {
-  auto text = buildKernelModule(spec);
-  if (!text)
-    return text.takeError();
-  OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(*text, ParserConfig(&ctx));
-  if (!module)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   spec.getLabel() +
-                                       ": the kernel module does not parse "
-                                       "(bad schedule?)");
-  if (spec.schedule.empty()) {
-    PassManager pm(&ctx);
-    HAQADefaultSchedulePassOptions defaults;
-    defaults.target = target.str();
-    pm.addPass(createHAQADefaultSchedulePass(defaults));
-    if (failed(pm.run(*module)))
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "default schedule failed");
-  }
-  Problem p;
-  std::mt19937_64 rng(spec.seed);
-  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
-  auto func = module->lookupSymbol<func::FuncOp>("kernel");
-  func.walk([&](KernelOpInterface k) {
-    p.flops = k.getFlops();
-    p.bytes = k.getBytes(nullptr);
-    if (auto sched = k->getAttrOfType<ScheduleAttr>("schedule")) {
-      llvm::raw_string_ostream os(p.scheduleText);
-      os << Attribute(sched);
-    }
-  });
-  float scale = spec.kernel == "softmax" ? 5.0f : 1.0f;
-  for (BlockArgument arg : func.getArguments()) {
-    auto type = cast<RankedTensorType>(arg.getType());
-    SmallVector<int64_t, 4> shape(type.getShape());
-    int64_t n = type.getNumElements();
-    if (type.getElementType().isInteger(32)) {
-      std::vector<int64_t> pos(n);
-      std::vector<uint8_t> raw(4 * n);
-      for (int64_t i = 0; i < n; ++i) {
-        pos[i] = 7 + 3 * i; // positions of a running generation
-        int32_t v = static_cast<int32_t>(pos[i]);
-        std::memcpy(&raw[4 * i], &v, 4);
-      }
-      p.inputs.push_back(HostTensor::ints(shape, pos));
-      p.inputBytes.push_back(std::move(raw));
-    } else {
-      HostTensor t = HostTensor::floats(shape);
-      for (float &v : t.f)
-        v = scale * uni(rng);
-      std::vector<uint8_t> raw(4 * n);
-      std::memcpy(raw.data(), t.f.data(), raw.size());
-      p.inputs.push_back(std::move(t));
-      p.inputBytes.push_back(std::move(raw));
-    }
-    p.inputShapes.push_back(shape);
-  }
-  // Weights: random values stored as the module says, in a GGUF file the
-  // reference executor reads.
-  GGUFWriter writer;
-  SmallVector<WeightOp> weights;
-  func.walk([&](WeightOp w) { weights.push_back(w); });
-  for (WeightOp w : weights) {
-    WeightType type = w.getType();
-    std::vector<float> values(type.getNumElements());
-    bool norm = type.getShape().size() == 1;
-    float wscale = 1.0f / std::sqrt(static_cast<float>(type.getShape().back()));
-    for (float &v : values)
-      v = norm ? 1.0f + 0.1f * uni(rng) : wscale * uni(rng);
-    auto bytes =
-        quantizeWeights(type.getQuant(), values, type.getShape().back());
-    if (!bytes)
-      return bytes.takeError();
-    std::optional<uint32_t> ggml = getGGMLTypeForQuant(type.getQuant());
-    if (!ggml)
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "no GGUF type for the weight storage");
-    writer.addTensor(w.getName(), type.getShape(), *ggml, *bytes);
-    p.weightBytes.push_back(std::move(*bytes));
-    p.weightShapes.push_back(
-        {static_cast<int64_t>(p.weightBytes.back().size())});
-  }
-  SmallString<128> path(tmpDir);
-  llvm::sys::path::append(path, "weights.gguf");
-  if (llvm::Error e = writer.write(path))
-    return std::move(e);
-  auto store = WeightStore::open(path);
-  if (!store)
-    return store.takeError();
-  ReferenceExecutor ref(*module, **store);
-  auto out = ref.run("kernel", p.inputs);
-  if (!out)
-    return out.takeError();
-  p.reference = std::move(out->front());
-  llvm::raw_string_ostream os(moduleText);
-  module->print(os);
-  return p;
-}
-
-/// Compiles and runs the candidate: the body of the isolated child. Returns
-/// a line-oriented report.
-std::string compileAndMeasure(const std::string &moduleText, const Problem &p,
-                              const MeasureOptions &options) {
-  MLIRContext ctx(MLIRContext::Threading::DISABLED);
-  registerEverything(ctx);
+/// Compiles and runs the candidate `module`: the body of the isolated
+/// child. Returns a line-oriented report.
+static std::string compileAndMeasure(ModuleOp module, const KernelProblem &p,
+                                     const MeasureOptions &options) {
   std::ostringstream out;
-  OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(moduleText, ParserConfig(&ctx));
-  std::unique_ptr<Device> device;
-  if (options.target == "cuda") {
-    auto cuda = CUDADevice::create();
-    if (!cuda) {
-      out << "status crashed\nmessage no CUDA device: "
-          << llvm::toString(cuda.takeError()) << "\n";
-      return out.str();
-    }
-    device = std::move(*cuda);
-  } else {
-    device = std::make_unique<CPUDevice>(options.target == "gpu-on-cpu");
+  auto device = createDevice(options.target);
+  if (!device) {
+    out << "status crashed\nmessage " << llvm::toString(device.takeError())
+        << "\n";
+    return out.str();
   }
-  auto exe = device->compile(*module);
+  auto exe = (*device)->compile(module);
   if (!exe) {
     out << "status compile-error\nmessage " << llvm::toString(exe.takeError())
         << "\n";
     return out.str();
   }
-  std::vector<uint8_t> result(4 * p.reference.numElements());
+  std::vector<uint8_t> result(4 * p.reference.size());
   std::vector<std::vector<uint8_t>> inputs = p.inputBytes;
   std::vector<std::vector<uint8_t>> weights = p.weightBytes;
   std::vector<BufferRef> args;
@@ -332,7 +347,7 @@ std::string compileAndMeasure(const std::string &moduleText, const Problem &p,
     args.push_back({inputs[i].data(), p.inputShapes[i]});
   for (size_t i = 0; i < weights.size(); ++i)
     args.push_back({weights[i].data(), p.weightShapes[i], /*elementBytes=*/1});
-  args.push_back({result.data(), p.reference.shape});
+  args.push_back({result.data(), p.outputShape});
   if (llvm::Error e = (*exe)->run("kernel", args)) {
     out << "status crashed\nmessage " << llvm::toString(std::move(e)) << "\n";
     return out.str();
@@ -340,8 +355,8 @@ std::string compileAndMeasure(const std::string &moduleText, const Problem &p,
   const float *got = reinterpret_cast<const float *>(result.data());
   double maxAbs = 0, maxRef = 0;
   bool finite = true;
-  for (int64_t i = 0; i < p.reference.numElements(); ++i) {
-    double r = p.reference.f[i];
+  for (size_t i = 0; i < p.reference.size(); ++i) {
+    double r = p.reference[i];
     if (!std::isfinite(got[i]))
       finite = false;
     maxAbs = std::max(maxAbs, std::fabs(got[i] - r));
@@ -368,91 +383,28 @@ std::string compileAndMeasure(const std::string &moduleText, const Problem &p,
   return out.str();
 }
 
-} // namespace
-
-KernelMeasurement
-mlir::haqa::measureKernelOnCPU(const KernelSpec &spec,
-                               MeasureOptions options) {
-  options.target = "cpu";
-  return measureKernel(spec, options);
-}
-
-KernelMeasurement mlir::haqa::measureKernel(const KernelSpec &spec,
-                                            const MeasureOptions &options) {
-  KernelMeasurement m;
-  if (options.target != "cpu" && options.target != "cuda" &&
-      options.target != "gpu-on-cpu") {
-    m.status = KernelMeasurement::BadSpec;
-    m.message = "unknown target '" + options.target +
-                "' (cpu, cuda or gpu-on-cpu)";
-    return m;
-  }
-  MLIRContext ctx(MLIRContext::Threading::DISABLED);
-  registerEverything(ctx);
-  SmallString<128> tmpDir;
-  if (std::error_code ec =
-          llvm::sys::fs::createUniqueDirectory("haqa-kernel", tmpDir)) {
-    m.status = KernelMeasurement::BadSpec;
-    m.message = "cannot create a temporary directory: " + ec.message();
-    return m;
-  }
-  std::string moduleText;
-  // gpu-on-cpu checks the CUDA schedules.
-  auto problem = prepare(spec, ctx, tmpDir,
-                         options.target == "gpu-on-cpu" ? "cuda"
-                                                        : options.target,
-                         moduleText);
-  llvm::sys::fs::remove_directories(tmpDir);
-  if (!problem) {
-    m.status = KernelMeasurement::BadSpec;
-    m.message = llvm::toString(problem.takeError());
-    return m;
-  }
-  m.schedule = problem->scheduleText;
-  m.flops = problem->flops;
-  m.bytes = problem->bytes;
-  std::string report;
-  if (options.isolate) {
-    auto r = runIsolated(
-        [&] { return compileAndMeasure(moduleText, *problem, options); },
-        options.timeoutSeconds);
-    if (!r) {
-      m.status = KernelMeasurement::Crashed;
-      m.message = llvm::toString(r.takeError());
-      return m;
-    }
-    if (r->kind != IsolatedResult::Finished) {
-      m.status = r->kind == IsolatedResult::TimedOut
-                     ? KernelMeasurement::TimedOut
-                     : KernelMeasurement::Crashed;
-      m.message = r->reason;
-      return m;
-    }
-    report = r->output;
-  } else {
-    report = compileAndMeasure(moduleText, *problem, options);
-  }
-  // Parse the child's report.
+/// The child's report as a measurement.
+static void readReport(llvm::StringRef report, KernelMeasurement &m) {
   std::vector<double> samples;
   SmallVector<StringRef> lines;
-  StringRef(report).split(lines, '\n', -1, false);
+  report.split(lines, '\n', -1, false);
   std::string status;
   for (size_t i = 0; i < lines.size(); ++i) {
     auto [key, value] = lines[i].split(' ');
-    if (key == "status")
+    if (key == "status") {
       status = value.str();
-    else if (key == "message") {
+    } else if (key == "message") {
       // The message runs to the end of the report.
       std::string msg = value.str();
       for (size_t j = i + 1; j < lines.size(); ++j)
         msg += "\n" + lines[j].str();
       m.message = msg;
       break;
-    } else if (key == "max_abs_error")
+    } else if (key == "max_abs_error") {
       value.getAsDouble(m.maxAbsError);
-    else if (key == "max_rel_error")
+    } else if (key == "max_rel_error") {
       value.getAsDouble(m.maxRelError);
-    else if (key == "samples") {
+    } else if (key == "samples") {
       SmallVector<StringRef> parts;
       value.split(parts, ' ', -1, false);
       for (StringRef s : parts) {
@@ -473,5 +425,74 @@ KernelMeasurement mlir::haqa::measureKernel(const KernelSpec &spec,
     if (m.message.empty())
       m.message = "no report from the child";
   }
+}
+
+KernelMeasurement mlir::haqa::measureKernel(const KernelProblem &problem,
+                                            ScheduleAttr schedule,
+                                            const MeasureOptions &options) {
+  KernelMeasurement m;
+  m.flops = problem.flops;
+  m.bytes = problem.bytes;
+  ModuleOp source = problem.module;
+  MLIRContext *ctx = source.getContext();
+  // The candidate: a copy of the kernel module with the schedule.
+  OwningOpRef<ModuleOp> candidate = source.clone();
+  KernelOpInterface kernel = getKernelOp(*candidate);
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.str() << "\n";
+    return success();
+  });
+  if (schedule) {
+    if (failed(schedule.verifyAgainst(
+            [&] { return kernel->emitOpError(); }, kernel.getIterationSpace(),
+            kernel->getNumOperands() + kernel->getNumResults()))) {
+      m.status = KernelMeasurement::BadSpec;
+      m.message = getKernelLabel(kernel) + ": " + printSchedule(schedule) +
+                  " does not fit: " + diagnostics;
+      return m;
+    }
+    kernel.setSchedule(schedule);
+  } else {
+    PassManager pm(ctx);
+    HAQADefaultSchedulePassOptions defaults;
+    defaults.target =
+        stringifyTargetKind(getCompileTargetInfo(options.target).scheduleKind)
+            .str();
+    pm.addPass(createHAQADefaultSchedulePass(defaults));
+    if (failed(pm.run(*candidate))) {
+      m.status = KernelMeasurement::BadSpec;
+      m.message = "default schedule failed: " + diagnostics;
+      return m;
+    }
+  }
+  if (ScheduleAttr s = kernel.getSchedule())
+    m.schedule = printSchedule(s);
+  std::string report;
+  if (options.isolate) {
+    // A forked child has none of this process's threads.
+    if (ctx->isMultithreadingEnabled())
+      ctx->disableMultithreading();
+    auto r = runIsolated(
+        [&] { return compileAndMeasure(*candidate, problem, options); },
+        options.timeoutSeconds);
+    if (!r) {
+      m.status = KernelMeasurement::Crashed;
+      m.message = llvm::toString(r.takeError());
+      return m;
+    }
+    if (r->kind != IsolatedResult::Finished) {
+      m.status = r->kind == IsolatedResult::TimedOut
+                     ? KernelMeasurement::TimedOut
+                     : KernelMeasurement::Crashed;
+      m.message = r->reason;
+      return m;
+    }
+    report = r->output;
+  } else {
+    report = compileAndMeasure(*candidate, problem, options);
+  }
+  readReport(report, m);
   return m;
 }

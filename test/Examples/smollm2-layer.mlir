@@ -10,8 +10,10 @@
 // CHECK-DAG: "signature": "matmul [576,1,192]"
 // CHECK-DAG: "signature": "matmul [576,1,1536]"
 // CHECK-DAG: "signature": "matmul [1536,1,576]"
-// CHECK-DAG: "signature": "rope [64,9,1]"
-// CHECK-DAG: "signature": "rope [64,3,1]"
+// Rope as the paper's Table 3 writes it: [head size, tokens, heads], the
+// label its tuning records carry.
+// CHECK-DAG: "signature": "rope [64,1,9]"
+// CHECK-DAG: "signature": "rope [64,1,3]"
 // CHECK-DAG: "signature": "kv_write [64,3,1]"
 // CHECK-DAG: "signature": "attention [2048,1,9,64]"
 // CHECK-DAG: "signature": "swiglu [1536,1,1]"

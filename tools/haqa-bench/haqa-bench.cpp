@@ -9,14 +9,16 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "haqa/Dialect/HAQA/IR/ScheduleJSON.h"
+#include "haqa/Hardware/Profile.h"
 #include "haqa/Runtime/CompiledModel.h"
-#include "haqa/Runtime/CUDADevice.h"
 #include "haqa/Runtime/KernelHarness.h"
+#include "haqa/Support/Parsing.h"
 
+#include "mlir/AsmParser/AsmParser.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "haqa/Hardware/Profile.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -66,10 +68,9 @@ static cl::opt<bool>
             cl::cat(category));
 static cl::opt<std::string>
     targetOpt("target",
-              cl::desc("cpu; cuda (the first NVIDIA GPU; exits 3 when there "
-                       "is none); gpu-on-cpu (CUDA schedules, "
-                       "their block / thread / staging loops run on the CPU "
-                       "to check their numerics)"),
+              cl::desc("where kernels run (cuda exits 3 when there is no "
+                       "GPU): " +
+                       describeCompileTargets()),
               cl::init("cpu"), cl::cat(category));
 static cl::opt<bool> noPeakOpt("no-peak",
                                cl::desc("skip measuring the machine's peak"),
@@ -91,12 +92,17 @@ static cl::opt<int64_t> threadsOpt("host-threads", cl::init(0),
                                             "all cores)"),
                                    cl::cat(category));
 
+static int fail(const llvm::Twine &msg) {
+  llvm::errs() << "haqa-bench: error: " << msg << "\n";
+  return 1;
+}
+
 /// Model mode: compile once, then `repeats` runs of (reset, prefill of P
 /// token ids, G greedy decode steps), as llama-bench's pp / tg tests.
-static int runModel() {
+static int runModel(CompileTarget target) {
   CompiledModelOptions options;
   options.threads = threadsOpt;
-  options.target = targetOpt;
+  options.target = target;
   auto model = CompiledModel::load(modelOpt, options);
   if (!model) {
     llvm::errs() << "haqa-bench: error: " << llvm::toString(model.takeError())
@@ -136,8 +142,8 @@ static int runModel() {
   auto row = [&](const char *what, std::vector<double> v) {
     TimingStats t = TimingStats::of(v);
     llvm::outs() << llvm::formatv(
-        "{0,-8} {1,10:f2} tokens/s  (min {2:f2}, max {3:f2}, {4} runs)\n",
-        what, t.medianMs, t.minMs, t.maxMs, v.size());
+        "{0,-8} {1,10:f2} tokens/s  (min {2:f2}, max {3:f2}, {4} runs)\n", what,
+        t.medianMs, t.minMs, t.maxMs, v.size());
   };
   llvm::outs() << llvm::formatv("model {0}: compiled in {1:f1} s; "
                                 "pp{2} and tg{3}, median of runs\n",
@@ -147,34 +153,29 @@ static int runModel() {
   return 0;
 }
 
-/// `#haqa.schedule<...>` text from the --schedule JSON.
-static llvm::Expected<std::string> scheduleFromJSON(llvm::StringRef text) {
+/// The --schedule as an attribute: JSON fields or `#haqa.schedule<...>`.
+static llvm::Expected<ScheduleAttr> readSchedule(MLIRContext *ctx,
+                                                 llvm::StringRef text) {
   auto fail = [](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "--schedule: " + msg);
   };
-  auto parsed = llvm::json::parse(text);
-  if (!parsed)
-    return fail(llvm::toString(parsed.takeError()));
-  const llvm::json::Object *obj = parsed->getAsObject();
-  if (!obj)
-    return fail("expected a JSON object");
-  auto out = scheduleTextFromJSON(*obj);
-  if (!out)
-    return fail(llvm::toString(out.takeError()));
-  return out;
-}
-
-static std::vector<int64_t> parseList(llvm::StringRef s) {
-  std::vector<int64_t> out;
-  llvm::SmallVector<llvm::StringRef> parts;
-  s.split(parts, ',', -1, false);
-  for (llvm::StringRef p : parts) {
-    int64_t v;
-    if (!p.trim().getAsInteger(10, v))
-      out.push_back(v);
+  if (text.trim().starts_with("{")) {
+    auto parsed = llvm::json::parse(text);
+    if (!parsed)
+      return fail(llvm::toString(parsed.takeError()));
+    const llvm::json::Object *obj = parsed->getAsObject();
+    if (!obj)
+      return fail("expected a JSON object");
+    auto s = scheduleFromJSON(ctx, *obj);
+    if (!s)
+      return fail(llvm::toString(s.takeError()));
+    return *s;
   }
-  return out;
+  auto s = dyn_cast_or_null<ScheduleAttr>(parseAttribute(text, ctx));
+  if (!s)
+    return fail("not a #haqa.schedule: " + text);
+  return s;
 }
 
 int main(int argc, char **argv) {
@@ -187,64 +188,54 @@ int main(int argc, char **argv) {
       "             --schedule '{\"tile\": [1, 16, 256], \"vector\": 16}'\n"
       "  haqa-bench --model out/ --prompt-tokens 128 --gen-tokens 128 "
       "--repeats 3\n");
-  if (!modelOpt.empty())
-    return runModel();
-  std::string schedule = scheduleOpt;
-  if (!schedule.empty() && schedule[0] == '{') {
-    auto s = scheduleFromJSON(schedule);
-    if (!s) {
-      llvm::errs() << "haqa-bench: error: " << llvm::toString(s.takeError())
-                   << "\n";
-      return 1;
-    }
-    schedule = *s;
-  }
-
-  std::vector<KernelSpec> specs;
-  std::vector<std::string> weights;
-  for (llvm::StringRef w : llvm::split(weightsOpt, ','))
-    weights.push_back(w.trim().str());
-  auto addSpec = [&](std::string kernel, llvm::SmallVector<int64_t, 3> ne) {
-    if (kernel == "matmul") {
-      for (const std::string &w : weights)
-        specs.push_back({kernel, ne, w, schedule});
-    } else {
-      specs.push_back({kernel, ne, "f32", schedule});
-    }
-  };
-  if (!kernelOpt.empty()) {
-    std::vector<int64_t> ne = parseList(shapeOpt);
-    if (ne.size() != 3) {
-      llvm::errs() << "haqa-bench: error: --kernel needs --shape A,B,C\n";
-      return 1;
-    }
-    addSpec(kernelOpt, {ne[0], ne[1], ne[2]});
-  } else {
-    for (int64_t t : parseList(tokensOpt)) {
-      addSpec("softmax", {1024, t, 32});
-      addSpec("silu", {11008, t, 1});
-      addSpec("rms_norm", {4096, t, 1});
-      addSpec("rope", {128, t, 1});
-      addSpec("matmul", {2048, t, 2048});
-    }
-  }
-
-  if (targetOpt != "cpu" && targetOpt != "cuda" && targetOpt != "gpu-on-cpu") {
-    llvm::errs() << "haqa-bench: error: unknown --target '" << targetOpt
-                 << "' (cpu, cuda or gpu-on-cpu)\n";
-    return 1;
-  }
-  if (targetOpt == "cuda") {
+  auto target = parseCompileTarget(targetOpt);
+  if (!target)
+    return fail("--target: " + llvm::toString(target.takeError()));
+  if (getCompileTargetInfo(*target).needsDevice) {
     // Checked once up front, so a missing GPU is one clear message.
     std::string why;
-    bool present = isCUDAAvailableInChild(&why);
-    if (!present) {
+    if (!isDeviceAvailable(*target, &why)) {
       llvm::errs() << "haqa-bench: no CUDA device: " << why << "\n";
       return 3;
     }
   }
+  if (!modelOpt.empty())
+    return runModel(*target);
+  MLIRContext ctx(MLIRContext::Threading::DISABLED);
+  ctx.loadDialect<HAQADialect>();
+  ScheduleAttr schedule;
+  if (!scheduleOpt.empty()) {
+    auto s = readSchedule(&ctx, scheduleOpt);
+    if (!s)
+      return fail(llvm::toString(s.takeError()));
+    schedule = *s;
+  }
+
+  std::vector<std::string> weights;
+  for (llvm::StringRef w : llvm::split(weightsOpt, ','))
+    weights.push_back(w.trim().str());
+  std::vector<KernelSpec> specs;
+  if (!kernelOpt.empty()) {
+    auto ne = parseIntList(shapeOpt);
+    if (!ne)
+      return fail("--shape: " + llvm::toString(ne.takeError()));
+    if (ne->size() != 3)
+      return fail("--kernel needs --shape A,B,C");
+    llvm::SmallVector<int64_t, 3> shape((*ne).begin(), (*ne).end());
+    if (kernelOpt == "matmul")
+      for (const std::string &w : weights)
+        specs.push_back({kernelOpt, shape, w});
+    else
+      specs.push_back({kernelOpt, shape, "f32"});
+  } else {
+    auto counts = parseIntList(tokensOpt);
+    if (!counts)
+      return fail("--tokens: " + llvm::toString(counts.takeError()));
+    specs = getTable3Kernels(*counts, weights);
+  }
+
   MeasuredPeaks peaks;
-  if (!noPeakOpt && targetOpt == "cpu") {
+  if (!noPeakOpt && *target == CompileTarget::CPU) {
     peaks = measureHostPeaks();
     if (jsonOpt)
       llvm::outs() << llvm::formatv(
@@ -261,7 +252,7 @@ int main(int argc, char **argv) {
   MeasureOptions options;
   options.timing.repeats = repeatsOpt;
   options.timeoutSeconds = timeoutOpt;
-  options.target = targetOpt;
+  options.target = *target;
   if (!jsonOpt)
     llvm::outs() << llvm::formatv("{0,-30} {1,-12} {2,11} {3,10} {4,9} {5,8} "
                                   "{6,7} {7,9}  {8}\n",
@@ -270,11 +261,28 @@ int main(int argc, char **argv) {
                                   "schedule");
   int failures = 0;
   for (const KernelSpec &spec : specs) {
-    KernelMeasurement m = measureKernel(spec, options);
+    KernelMeasurement m;
+    std::string label =
+        spec.kernel + " [" +
+        llvm::join(llvm::map_range(spec.ne,
+                                   [](int64_t d) { return std::to_string(d); }),
+                   ",") +
+        "]";
+    auto module = buildKernelModule(&ctx, spec);
+    llvm::Expected<KernelProblem> problem =
+        module ? KernelProblem::prepare(**module) : module.takeError();
+    if (problem) {
+      label = getKernelLabel(getKernelOp(**module));
+      m = measureKernel(*problem, schedule, options);
+    } else {
+      m.status = KernelMeasurement::BadSpec;
+      m.message = llvm::toString(problem.takeError());
+    }
     bool ok = m.status == KernelMeasurement::OK;
     failures += !ok;
     double sec = m.timing.medianMs / 1e3;
-    double gflops = ok ? m.flops / sec / 1e9 : 0, gbps = ok ? m.bytes / sec / 1e9 : 0;
+    double gflops = ok ? m.flops / sec / 1e9 : 0,
+           gbps = ok ? m.bytes / sec / 1e9 : 0;
     // The fraction of whichever roof binds this kernel.
     double frac = 0;
     if (peaks.gflops > 0 && peaks.gbps > 0)
@@ -304,7 +312,7 @@ int main(int argc, char **argv) {
     }
     if (!ok) {
       llvm::outs() << llvm::formatv(
-          "{0,-30} {1,-12} {2}\n", spec.getLabel(),
+          "{0,-30} {1,-12} {2}\n", label,
           KernelMeasurement::getStatusName(m.status),
           verboseOpt ? llvm::StringRef(m.message)
                      : llvm::StringRef(m.message).split('\n').first);
@@ -313,8 +321,8 @@ int main(int argc, char **argv) {
     llvm::outs() << llvm::formatv(
         "{0,-30} {1,-12} {2,11:F4} {3,10:F4} {4,9:F2} {5,8:F2} {6,7} "
         "{7,9:E1}  {8}{9}\n",
-        spec.getLabel(), "ok", m.timing.medianMs, m.timing.q3Ms - m.timing.q1Ms,
-        gflops, gbps,
+        label, "ok", m.timing.medianMs, m.timing.q3Ms - m.timing.q1Ms, gflops,
+        gbps,
         // Only the host's peak is measured (not a GPU's).
         peaks.gflops > 0 ? llvm::formatv("{0:F1}%", 100 * frac).str() : "-",
         m.maxAbsError, m.schedule,

@@ -11,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "haqa/Import/Tokenizer.h"
 #include "haqa/Reference/Model.h"
+#include "haqa/Tokenizer/Tokenizer.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -73,29 +73,13 @@ static Error usage(const Twine &msg) {
 }
 
 static Expected<Tokenizer> loadTokenizer(ReferenceModel &model) {
-  auto vocab = readVocab(model.getWeights().getFile());
-  if (!vocab)
-    return vocab.takeError();
-  return Tokenizer::create(std::move(*vocab));
+  return mlir::haqa::loadTokenizer(model.getWeights().getFile());
 }
 
-static Expected<std::vector<int64_t>> promptTokens(ReferenceModel &model,
-                                                   Tokenizer *tok) {
-  std::vector<int64_t> prompt;
-  if (!tokensOpt.empty()) {
-    SmallVector<StringRef> parts;
-    StringRef(tokensOpt).split(parts, ',', -1, false);
-    for (StringRef p : parts) {
-      int64_t id;
-      if (p.trim().getAsInteger(10, id))
-        return usage("--tokens: '" + p + "' is not an integer");
-      prompt.push_back(id);
-    }
-    return prompt;
-  }
-  if (promptOpt.empty())
+static Expected<std::vector<int64_t>> promptTokens(Tokenizer *tok) {
+  if (tokensOpt.empty() && promptOpt.empty())
     return usage("give a prompt with --prompt or --tokens");
-  return tok->encodePrompt(promptOpt, chat);
+  return readPromptTokens(tok, promptOpt, tokensOpt, chat, "--tokens");
 }
 
 static int runPerplexity() {
@@ -188,7 +172,7 @@ int main(int argc, char **argv) {
       return fail(t.takeError());
     tok.emplace(std::move(*t));
   }
-  auto prompt = promptTokens(**model, tok ? &*tok : nullptr);
+  auto prompt = promptTokens(tok ? &*tok : nullptr);
   if (!prompt)
     return fail(prompt.takeError());
   if (tokenizeOnly) {

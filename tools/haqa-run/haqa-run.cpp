@@ -4,16 +4,16 @@
 //
 //   haqa-run out/ --prompt "The capital of France is" -n 128 [--chat]
 //   haqa-run out/ --tokens 1,2,3 -n 16 --check
-// Compiles the imported model for the host CPU (each kernel with its own
+// Compiles the imported model for a target (each kernel with its own
 // #haqa.schedule, the default one otherwise), generates greedily and reports
 // prefill and decode tokens/s. --check also runs the reference executor on
 // the same prompt and compares the generated tokens.
 //
 //===----------------------------------------------------------------------===//
 
-#include "haqa/Import/Tokenizer.h"
 #include "haqa/Reference/Model.h"
 #include "haqa/Runtime/CompiledModel.h"
+#include "haqa/Tokenizer/Tokenizer.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -49,10 +49,8 @@ static cl::opt<int64_t> threads("host-threads", cl::init(0),
                                 cl::cat(category));
 static cl::opt<std::string>
     target("target", cl::init("cpu"),
-           cl::desc("cpu; cuda (the first NVIDIA GPU); gpu-on-cpu (the CUDA "
-                    "schedules' block / thread / staging loops run on the "
-                    "CPU: checks their numerics, with --check, without a "
-                    "GPU)"),
+           cl::desc("where the model runs: " + describeCompileTargets() +
+                    " (with --check: GPU schedules' numerics without a GPU)"),
            cl::cat(category));
 static cl::opt<bool> ignoreEos("ignore-eos", cl::init(false),
                                cl::desc("do not stop at end-of-generation "
@@ -78,14 +76,14 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "haqa-run: compile an imported model for the "
                               "host CPU (or a GPU) and generate text\n");
+  auto compileTarget = parseCompileTarget(target);
+  if (!compileTarget)
+    return fail(compileTarget.takeError());
   CompiledModelOptions options;
   options.threads = threads;
-  options.target = target;
+  options.target = *compileTarget;
   errs() << "compiling " << modelPath << " for "
-         << (target == "cpu"    ? "the host CPU"
-             : target == "cuda" ? "the GPU"
-                                : "the host CPU, with the CUDA schedules")
-         << "...\n";
+         << getCompileTargetInfo(*compileTarget).description << "...\n";
   auto model = CompiledModel::load(modelPath, options);
   if (!model)
     return fail(model.takeError());
@@ -93,43 +91,27 @@ int main(int argc, char **argv) {
 
   std::optional<Tokenizer> tok;
   if (tokensOpt.empty() || !ignoreEos) {
-    auto v = readVocab((*model)->getWeights().getFile());
-    if (v) {
-      auto t = Tokenizer::create(std::move(*v));
-      if (!t)
-        return fail(t.takeError());
+    auto t = loadTokenizer((*model)->getWeights().getFile());
+    if (t)
       tok.emplace(std::move(*t));
-    } else if (tokensOpt.empty()) {
-      return fail(v.takeError());
-    } else {
-      consumeError(v.takeError());
-    }
+    else if (tokensOpt.empty())
+      return fail(t.takeError());
+    else
+      consumeError(t.takeError());
   }
-  std::vector<int64_t> prompt;
-  if (!tokensOpt.empty()) {
-    SmallVector<StringRef> parts;
-    StringRef(tokensOpt).split(parts, ',', -1, false);
-    for (StringRef p : parts) {
-      int64_t id;
-      if (p.trim().getAsInteger(10, id))
-        return fail(usage("--tokens: '" + p + "' is not an integer"));
-      prompt.push_back(id);
-    }
-  } else {
-    if (promptOpt.empty())
-      return fail(usage("give a prompt with --prompt or --tokens"));
-    auto encoded = tok->encodePrompt(promptOpt, chat);
-    if (!encoded)
-      return fail(encoded.takeError());
-    prompt = std::move(*encoded);
-  }
+  if (tokensOpt.empty() && promptOpt.empty())
+    return fail(usage("give a prompt with --prompt or --tokens"));
+  auto prompt = readPromptTokens(tok ? &*tok : nullptr, promptOpt, tokensOpt,
+                                 chat, "--tokens");
+  if (!prompt)
+    return fail(prompt.takeError());
   if (numTokens < 1)
     return fail(usage("-n must be at least 1"));
 
   auto stop = [&](int64_t id) {
     return !ignoreEos && tok && tok->isEndOfGeneration(id);
   };
-  auto out = (*model)->generate(prompt, numTokens, stop);
+  auto out = (*model)->generate(*prompt, numTokens, stop);
   if (!out)
     return fail(out.takeError());
   outs() << "generated:";
@@ -144,7 +126,7 @@ int main(int argc, char **argv) {
   double prefill = (*model)->lastPrefillSeconds();
   double decodeTotal = std::accumulate(steps.begin(), steps.end(), 0.0);
   outs() << formatv("prefill: {0} tokens in {1:f3} s = {2:f1} tokens/s\n",
-                    prompt.size(), prefill, prompt.size() / prefill);
+                    prompt->size(), prefill, prompt->size() / prefill);
   if (!steps.empty()) {
     std::vector<double> sorted = steps;
     std::sort(sorted.begin(), sorted.end());
@@ -159,7 +141,7 @@ int main(int argc, char **argv) {
     auto ref = ReferenceModel::load(modelPath);
     if (!ref)
       return fail(ref.takeError());
-    auto expected = (*ref)->generate(prompt, out->size(), stop);
+    auto expected = (*ref)->generate(*prompt, out->size(), stop);
     if (!expected)
       return fail(expected.takeError());
     size_t same = 0;

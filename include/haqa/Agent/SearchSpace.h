@@ -14,6 +14,7 @@
 #ifndef HAQA_AGENT_SEARCHSPACE_H
 #define HAQA_AGENT_SEARCHSPACE_H
 
+#include "haqa/Dialect/HAQA/IR/HAQA.h"
 #include "haqa/Hardware/Profile.h"
 
 #include "llvm/ADT/SmallVector.h"
@@ -48,12 +49,13 @@ using Config = llvm::SmallVector<int64_t, 8>;
 
 class SearchSpace {
 public:
-  /// The space of `kernel` on `profile`. `defaultSchedule` (JSON with the
-  /// fields of #haqa.schedule, as haqa-default-schedule gives them) becomes
-  /// the default point, each value snapped to the nearest legal one.
+  /// The space of `kernel` on `profile`. `defaultSchedule` (as
+  /// haqa-default-schedule gives it) becomes the default point, each value
+  /// snapped to the nearest legal one; the space's schedules are made in
+  /// its context.
   static SearchSpace get(const KernelInfo &kernel,
                          const HardwareProfile &profile,
-                         const llvm::json::Object &defaultSchedule);
+                         ScheduleAttr defaultSchedule);
 
   const KernelInfo &getKernel() const { return kernel; }
   llvm::ArrayRef<Parameter> getParameters() const { return params; }
@@ -68,6 +70,8 @@ public:
   llvm::Error check(const Config &c) const;
   /// The config as #haqa.schedule fields in JSON ({"tile": [...], ...}).
   llvm::json::Object toJSON(const Config &c) const;
+  /// The config as a schedule (its JSON through scheduleFromJSON).
+  ScheduleAttr toSchedule(const Config &c) const;
   /// `#haqa.schedule<...>` text.
   std::string toScheduleText(const Config &c) const;
   /// A config from JSON fields; the error says which field is missing,
@@ -85,6 +89,7 @@ public:
   Config at(uint64_t index) const;
 
 private:
+  MLIRContext *ctx = nullptr;
   KernelInfo kernel;
   HardwareProfile profile;
   std::vector<Parameter> params;

@@ -22,10 +22,10 @@
 
 namespace mlir::haqa {
 
-/// Compiles, checks and times one configuration. `schedule` is its
-/// #haqa.schedule text. Must not throw or crash the caller.
+/// Compiles, checks and times one configuration. `schedule` is the
+/// configuration as a #haqa.schedule. Must not throw or crash the caller.
 using MeasureFn =
-    std::function<Trial(const Config &config, const std::string &schedule)>;
+    std::function<Trial(const Config &config, ScheduleAttr schedule)>;
 /// Persists one finished trial of `round`; an error stops the tuning.
 using RecordFn = std::function<llvm::Error(const Trial &trial, int round)>;
 
@@ -33,11 +33,11 @@ struct TuneOptions {
   int rounds = 10;
   /// Progress lines (kernel, round, best so far, ETA) go here when set.
   llvm::raw_ostream *progress = nullptr;
-  std::string label;     ///< the kernel, for progress lines
+  std::string label; ///< the kernel, for progress lines
   /// The default schedule's latency when measured outside the rounds: the
   /// progress lines show the best's speed-up over it.
   std::optional<double> baselineMs;
-  int kernelIndex = 0;   ///< for "[3/21]" and the ETA
+  int kernelIndex = 0; ///< for "[3/21]" and the ETA
   int kernelCount = 1;
   /// Seconds of the rounds already run in this session over all kernels,
   /// and their count: the ETA's rate (updated by tune()).

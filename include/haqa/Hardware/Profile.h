@@ -1,4 +1,5 @@
-//===- Profile.h - what the agent and the verifier know of a chip -*- C++ -*-===//
+//===- Profile.h - what the agent and the verifier know of a chip -*- C++
+//-*-===//
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -76,6 +77,14 @@ llvm::Expected<HardwareProfile> findHardwareProfile(llvm::StringRef id,
 /// directory), or by the path of its JSON file.
 llvm::Expected<HardwareProfile> loadHardwareProfile(llvm::StringRef idOrPath,
                                                     llvm::StringRef dir = "");
+
+/// The table `haqa-compile --list-targets` prints: one row per profile (id,
+/// kind, arch, memory, bandwidth, peaks, native INT8 / INT4, subgroup,
+/// threads and shared memory per block, name), then where each profile's
+/// numbers come from.
+void printHardwareProfiles(llvm::raw_ostream &os,
+                           llvm::ArrayRef<HardwareProfile> profiles,
+                           llvm::StringRef dir);
 
 /// This machine's CPU from cpuid, /proc/cpuinfo, /proc/meminfo and
 /// /sys/devices/system/cpu. Peak f32 is estimated from the SIMD width, two

@@ -59,6 +59,8 @@ std::optional<MmaTiles> chooseMmaTiles(int64_t m, int64_t n, int64_t k,
 
 /// Parses "cpu", "cuda" or "opencl".
 std::optional<TargetKind> parseTargetKind(llvm::StringRef name);
+/// "cpu", "cuda" or "opencl".
+llvm::StringRef stringifyTargetKind(TargetKind kind);
 
 /// Generic limits of a target kind: an AVX-512 host with `cpuThreads` threads
 /// (this machine's hardware threads when 0), an sm_80+ NVIDIA GPU, or an

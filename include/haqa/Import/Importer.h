@@ -7,6 +7,10 @@
 #ifndef HAQA_IMPORT_IMPORTER_H
 #define HAQA_IMPORT_IMPORTER_H
 
+#include "haqa/Weights/ModelFiles.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -30,14 +34,19 @@ struct ImportResult {
   std::string mlirPath, weightsPath;
   /// Human-readable lines on what was written.
   std::string summary;
+  /// The module written to `mlirPath`, in the caller's context (the overload
+  /// taking one), so that the caller need not parse it again.
+  OwningOpRef<ModuleOp> module;
 };
 
-/// The file names inside an import directory.
-inline constexpr const char *kModuleFileName = "model.mlir";
-inline constexpr const char *kWeightsFileName = "model.weights.gguf";
-
-/// Imports `input` (GGUF file or HF directory) into `outDir`.
+/// Imports `input` (GGUF file or HF directory) into `outDir`
+/// (kModuleFileName and kWeightsFileName there).
 llvm::Expected<ImportResult> importModel(llvm::StringRef input,
+                                         llvm::StringRef outDir,
+                                         const ImportOptions &options);
+/// The same, built in `ctx`: the result keeps the module.
+llvm::Expected<ImportResult> importModel(MLIRContext &ctx,
+                                         llvm::StringRef input,
                                          llvm::StringRef outDir,
                                          const ImportOptions &options);
 

@@ -13,7 +13,7 @@
 #define HAQA_IMPORT_LLAMAMODEL_H
 
 #include "haqa/Dialect/HAQA/IR/HAQA.h"
-#include "haqa/Import/GGUF.h"
+#include "haqa/Weights/GGUF.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -76,13 +76,6 @@ private:
   std::vector<std::unique_ptr<llvm::MemoryBuffer>> buffers;
   bool shapesOnly = false;
 };
-
-/// The #haqa.quant a ggml type is stored as in HAQA, or null for types HAQA
-/// stores dequantized (K-quants become f32).
-QuantAttr getQuantForGGMLType(MLIRContext *ctx, uint32_t ggmlType);
-
-/// The ggml type of an exact GGUF storage (inverse of the above), if any.
-std::optional<uint32_t> getGGMLTypeForQuant(QuantAttr quant);
 
 /// Builds `@prefill` (T tokens, dynamic) and `@decode` (one token), both
 /// over per-layer KV caches of `contextLength` rows; each weight is a

@@ -12,7 +12,7 @@
 #define HAQA_REFERENCE_EXECUTOR_H
 
 #include "haqa/Dialect/HAQA/IR/HAQA.h"
-#include "haqa/Import/GGUF.h"
+#include "haqa/Weights/WeightStore.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -33,32 +33,6 @@ struct HostTensor {
                          llvm::ArrayRef<int64_t> values);
   int64_t numElements() const;
 };
-
-/// The weights of a module, read from its GGUF weights file and dequantized
-/// to float on first use.
-class WeightStore {
-public:
-  static llvm::Expected<std::unique_ptr<WeightStore>>
-  open(llvm::StringRef path);
-  /// The dequantized values of `name`, checked against `type` (shape and
-  /// storage must match the file's tensor exactly).
-  llvm::Expected<const std::vector<float> *> get(llvm::StringRef name,
-                                                 WeightType type);
-  /// The stored bytes of `name` when the file holds it exactly as `type`
-  /// says (no requantization), else an error.
-  llvm::Expected<std::pair<uint32_t, llvm::ArrayRef<uint8_t>>>
-  getStoredBytes(llvm::StringRef name, WeightType type) const;
-  const GGUFFile &getFile() const { return *file; }
-
-private:
-  std::unique_ptr<GGUFFile> file;
-  llvm::StringMap<std::vector<float>> cache;
-};
-
-/// The weights file a module names (`haqa.weights`, relative to the module's
-/// directory `moduleDir`).
-llvm::Expected<std::string> getWeightsPath(ModuleOp module,
-                                           llvm::StringRef moduleDir);
 
 struct ReferenceOptions {
   /// Compute matmuls with Q8_0 / Q4_0 / Q4_1 weights as ggml's CPU backend

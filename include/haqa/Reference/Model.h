@@ -1,5 +1,4 @@
-//===- Model.h - run an imported model with the reference executor -*- C++
-//-*-===//
+//===- Model.h - an imported model run by the reference executor -*- C++ -*-=//
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -26,6 +25,11 @@ public:
   /// module first: the weights are requantized from the file on load.
   static llvm::Expected<std::unique_ptr<ReferenceModel>>
   load(llvm::StringRef path, ReferenceOptions options = {}, int64_t bits = 0);
+  /// `module` (not copied: it and its context must outlive the model) over
+  /// `weights`.
+  static llvm::Expected<std::unique_ptr<ReferenceModel>>
+  create(ModuleOp module, std::shared_ptr<WeightStore> weights,
+         ReferenceOptions options = {});
 
   /// Clears the KV caches.
   void reset();
@@ -54,7 +58,7 @@ public:
   int64_t position() const { return pos; }
   int64_t contextLength() const { return context; }
   int64_t vocabSize() const { return vocab; }
-  ModuleOp getModule() { return *module; }
+  ModuleOp getModule() { return module; }
   WeightStore &getWeights() { return *weights; }
 
 private:
@@ -62,17 +66,16 @@ private:
   llvm::Expected<HostTensor> call(llvm::StringRef func,
                                   llvm::ArrayRef<int64_t> tokens);
 
-  MLIRContext ctx;
-  OwningOpRef<ModuleOp> module;
-  std::unique_ptr<WeightStore> weights;
+  /// What load() parsed; create() borrows the caller's.
+  std::unique_ptr<MLIRContext> ownedContext;
+  OwningOpRef<ModuleOp> ownedModule;
+  ModuleOp module;
+  std::shared_ptr<WeightStore> weights;
   std::unique_ptr<ReferenceExecutor> executor;
   std::vector<HostTensor> caches;
   llvm::SmallVector<int64_t, 3> cacheShape;
   int64_t pos = 0, context = 0, vocab = 0;
 };
-
-/// Index of the largest value (first on ties), as llama.cpp's greedy sampler.
-int64_t argmax(llvm::ArrayRef<float> values);
 
 } // namespace mlir::haqa
 

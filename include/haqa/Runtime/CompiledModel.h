@@ -1,20 +1,23 @@
-//===- CompiledModel.h - an imported model compiled for a device -*- C++ -*-===//
+//===- CompiledModel.h - an imported model compiled for a device -*- C++
+//-*-===//
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
-// Loads an import directory (model.mlir + model.weights.gguf), gives every
-// kernel a schedule (its own, the target's default otherwise), compiles
-// @prefill and @decode for the host CPU and runs them on the stored weight
-// bytes (no copy, no requantization) with KV caches kept between calls:
-// the compiled counterpart of ReferenceModel, with the same interface.
+// A model (an import directory, or a module in memory with its weights)
+// compiled for a target: every kernel gets a schedule (its own, the
+// target's default otherwise), @prefill and @decode are compiled and run on
+// the weight bytes in the module's storage (the stored bytes, no copy, when
+// the weights file holds that storage; else quantized in memory once) with
+// KV caches kept between calls: the compiled counterpart of ReferenceModel,
+// with the same interface.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef HAQA_RUNTIME_COMPILEDMODEL_H
 #define HAQA_RUNTIME_COMPILEDMODEL_H
 
-#include "haqa/Reference/Executor.h"
 #include "haqa/Runtime/Device.h"
+#include "haqa/Weights/WeightStore.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -24,10 +27,10 @@ namespace mlir::haqa {
 struct CompiledModelOptions {
   /// Host threads for the default schedules (0: all cores).
   int64_t threads = 0;
-  /// "cpu"; "cuda": the first NVIDIA GPU, weights and KV caches kept in
-  /// its memory; "gpu-on-cpu": the CUDA schedules' structure run as CPU
-  /// loops (checks their numerics on a whole model without a GPU).
-  std::string target = "cpu";
+  /// cpu; cuda: the first NVIDIA GPU, weights and KV caches kept in its
+  /// memory; gpu-on-cpu: the CUDA schedules' structure run as CPU loops
+  /// (checks their numerics on a whole model without a GPU).
+  CompileTarget target = CompileTarget::CPU;
 };
 
 class CompiledModel {
@@ -35,6 +38,12 @@ public:
   /// `path`: an import directory or a .mlir file with its weights beside it.
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   load(llvm::StringRef path, CompiledModelOptions options = {});
+  /// Compiles a copy of `module` (left as it is; its context must outlive
+  /// the model and must not be used by another thread meanwhile) over
+  /// `weights`.
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  create(ModuleOp module, std::shared_ptr<WeightStore> weights,
+         CompiledModelOptions options = {});
 
   /// Clears the KV caches.
   void reset();
@@ -64,11 +73,11 @@ private:
   llvm::Expected<std::vector<float>> call(llvm::StringRef func,
                                           llvm::ArrayRef<int64_t> tokens);
 
-  MLIRContext ctx;
-  OwningOpRef<ModuleOp> module;
-  std::unique_ptr<WeightStore> weights;
+  /// load()'s context (the executable does not refer to it).
+  std::unique_ptr<MLIRContext> ownedContext;
+  std::shared_ptr<WeightStore> weights;
   std::unique_ptr<Executable> exe;
-  /// Per function: the stored bytes of its weight arguments, in order.
+  /// Per function: the bytes of its weight arguments, in order.
   llvm::StringMap<std::vector<BufferRef>> weightArgs;
   std::vector<std::vector<float>> caches;
   llvm::SmallVector<int64_t, 3> cacheShape;

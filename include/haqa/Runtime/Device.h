@@ -12,6 +12,8 @@
 #ifndef HAQA_RUNTIME_DEVICE_H
 #define HAQA_RUNTIME_DEVICE_H
 
+#include "haqa/Pipelines/Pipelines.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/SmallVector.h"
@@ -108,9 +110,16 @@ public:
   compile(ModuleOp module) = 0;
 };
 
-/// Registers the upstream and HAQA passes the lowering pipelines' text
-/// names, once (tools other than haqa-opt register none).
-void registerLoweringPasses();
+/// The device `target` runs on, compiling with `options`: the host CPU for
+/// cpu and gpu-on-cpu, the first NVIDIA GPU for cuda (the error says why
+/// there is none).
+llvm::Expected<std::unique_ptr<Device>>
+createDevice(CompileTarget target, const PipelineOptions &options = {});
+
+/// Whether the device of `target` can be opened here; `why` says why not.
+/// A GPU is probed in a forked child (CUDA does not survive a fork after
+/// cuInit, and the tools measure in forked children).
+bool isDeviceAvailable(CompileTarget target, std::string *why = nullptr);
 
 /// For Device::compile: registers every upstream dialect and extension in
 /// `module`'s context (pipelines need their interface models whatever the

@@ -2,26 +2,32 @@
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
-// The agent's measurement step for one kernel: build a one-kernel haqa
-// module (the paper's Table 3 kernels in ggml shape order), fill it with
-// seeded random inputs and weights in the requested storage, compute the
-// reference executor's output, then compile, check and time the candidate
-// on a device in a child process with a time limit.
+// The agent's measurement step for one kernel. A kernel module holds one
+// kernel op alone (`func.func @kernel`, its tensor operands as arguments,
+// its weights as `haqa.weight` ops), made by cloning a model's op or built
+// from a kernel's name and shape (the paper's Table 3 kernels, haqa-bench).
+// A KernelProblem fills it with seeded random inputs and weights (in memory,
+// in the op's storage) and computes the reference executor's output once;
+// measureKernel then compiles, checks and times the kernel under a schedule
+// on a device, in a forked child with a time limit.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef HAQA_RUNTIME_KERNELHARNESS_H
 #define HAQA_RUNTIME_KERNELHARNESS_H
 
+#include "haqa/Dialect/HAQA/IR/HAQA.h"
 #include "haqa/Runtime/Device.h"
 
-#include "mlir/IR/MLIRContext.h"
-#include "llvm/Support/JSON.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 
 #include <string>
+#include <vector>
 
 namespace mlir::haqa {
 
+/// A kernel given by name and shape, for kernels that are in no model.
 struct KernelSpec {
   /// softmax, silu, swiglu, add, mul, rms_norm, rope or matmul.
   std::string kernel;
@@ -31,13 +37,48 @@ struct KernelSpec {
   llvm::SmallVector<int64_t, 3> ne;
   /// Weight storage for matmul: f32, f16, bf16, q8_0, q4_0, q4_1.
   std::string weights = "f16";
-  /// `#haqa.schedule<...>` text; empty: haqa-default-schedule for the
-  /// measuring target.
-  std::string schedule;
-  uint64_t seed = 1;
+};
 
-  /// "matmul [2048,1,2048] q4_0".
-  std::string getLabel() const;
+/// The paper's Table 3 kernels for `tokens` token counts, matmul with each
+/// of `weights`.
+std::vector<KernelSpec> getTable3Kernels(llvm::ArrayRef<int64_t> tokens,
+                                         llvm::ArrayRef<std::string> weights);
+
+/// The module of `spec`'s kernel, built in `ctx`; the error names a bad
+/// kernel name, shape or storage.
+llvm::Expected<OwningOpRef<ModuleOp>> buildKernelModule(MLIRContext *ctx,
+                                                        const KernelSpec &spec);
+
+/// The module of `op` alone: `op` cloned (without its schedule) into a new
+/// module of its context with its weights; the error says why it cannot be
+/// measured alone (KernelOpInterface::isMeasurableAlone, dynamic shapes).
+llvm::Expected<OwningOpRef<ModuleOp>> buildKernelModule(KernelOpInterface op);
+
+/// The kernel op of a kernel module.
+KernelOpInterface getKernelOp(ModuleOp kernelModule);
+
+/// "matmul [2048,1,2048] q4_0": the kernel's signature and the storage of
+/// its 2-d weights, if any; what tuning records are keyed by.
+std::string getKernelLabel(KernelOpInterface kernel);
+
+/// A kernel module with its inputs, weights and reference output.
+struct KernelProblem {
+  /// The kernel module (the caller's; not owned).
+  ModuleOp module;
+  /// Raw bytes of each function argument, then of each weight argument of
+  /// the compiled function (in the lowering's order), and their shapes.
+  std::vector<std::vector<uint8_t>> inputBytes, weightBytes;
+  std::vector<llvm::SmallVector<int64_t, 4>> inputShapes, weightShapes;
+  /// The reference executor's result.
+  llvm::SmallVector<int64_t, 4> outputShape;
+  std::vector<float> reference;
+  uint64_t flops = 0, bytes = 0;
+
+  /// Seeded random inputs (activations in [-1, 1], positions 7, 10, 13, ...)
+  /// and weights (norm weights near 1, others scaled by 1 / sqrt(K)) in the
+  /// module's storages, and the reference executor's output on them.
+  static llvm::Expected<KernelProblem> prepare(ModuleOp kernelModule,
+                                               uint64_t seed = 1);
 };
 
 struct KernelMeasurement {
@@ -59,27 +100,18 @@ struct MeasureOptions {
   double tolerance = 1e-3;
   /// Run in a forked child (off only for debugging).
   bool isolate = true;
-  /// "cpu", "cuda" (the first GPU; its default schedule is the CUDA one) or
-  /// "gpu-on-cpu" (CUDA schedules, their loop structure run on the CPU).
-  std::string target = "cpu";
+  /// Where it runs; without a schedule, the default schedule of its kind
+  /// (the CUDA one for cuda and gpu-on-cpu).
+  CompileTarget target = CompileTarget::CPU;
 };
 
-/// `#haqa.schedule<...>` text from the schedule's fields as JSON
-/// ({"tile": [1, 16, 256], "vector": 16, "placement": ["shared"], ...});
-/// the error names an unknown field or a malformed value.
-llvm::Expected<std::string>
-scheduleTextFromJSON(const llvm::json::Object &fields);
-
-/// The one-kernel module for `spec` (function @kernel), as text.
-llvm::Expected<std::string> buildKernelModule(const KernelSpec &spec);
-
-/// Builds, checks and times `spec` on `options.target`.
-KernelMeasurement measureKernel(const KernelSpec &spec,
+/// Compiles `problem`'s kernel under `schedule` (null: the target's default
+/// schedule), checks it against the reference output and times it on
+/// `options.target`. The child that does it is forked: the problem's
+/// context gets its multithreading turned off first.
+KernelMeasurement measureKernel(const KernelProblem &problem,
+                                ScheduleAttr schedule,
                                 const MeasureOptions &options);
-
-/// Builds, checks and times `spec` on the host CPU.
-KernelMeasurement measureKernelOnCPU(const KernelSpec &spec,
-                                     MeasureOptions options);
 
 } // namespace mlir::haqa
 

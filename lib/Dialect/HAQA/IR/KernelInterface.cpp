@@ -29,6 +29,26 @@ LogicalResult mlir::haqa::detail::verifyKernelOp(Operation *op) {
                                 op->getNumOperands() + op->getNumResults());
 }
 
+std::string mlir::haqa::getKernelKey(Operation *op, bool withSchedule) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << op->getName() << "|";
+  for (Type t : op->getOperandTypes())
+    os << t << ",";
+  os << "|";
+  for (Type t : op->getResultTypes())
+    os << t << ",";
+  os << "|";
+  if (withSchedule) {
+    os << op->getAttrDictionary();
+  } else {
+    NamedAttrList attrs(op->getAttrDictionary());
+    attrs.erase("schedule");
+    os << attrs.getDictionary(op->getContext());
+  }
+  return key;
+}
+
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
@@ -88,7 +108,8 @@ static SmallVector<int64_t> ggmlOrder(ArrayRef<int64_t> shape) {
     for (Value v : getOperation()->getOperands())                              \
       bytes += tensorBytes(v);                                                 \
     return bytes;                                                              \
-  }
+  }                                                                            \
+  bool OP::isMeasurableAlone() { return true; }
 
 // max, subtract, exp, sum, divide.
 HAQA_ELEMENTWISE_KERNEL(SoftmaxOp, "softmax", 5)
@@ -113,6 +134,8 @@ SmallVector<int64_t> EmbeddingOp::getIterationSpace() {
 }
 // One multiply (by the block scale) per dequantized value.
 uint64_t EmbeddingOp::getFlops() { return numElements(getResult()); }
+// Token ids must lie within the vocabulary.
+bool EmbeddingOp::isMeasurableAlone() { return false; }
 uint64_t EmbeddingOp::getBytes(QuantAttr q) {
   WeightType table = getTable().getType();
   QuantAttr quant = q ? q : table.getQuant();
@@ -134,6 +157,7 @@ SmallVector<int64_t> RMSNormOp::getIterationSpace() {
 }
 // square, accumulate, scale by rsqrt, multiply by weight.
 uint64_t RMSNormOp::getFlops() { return 4 * numElements(getInput()); }
+bool RMSNormOp::isMeasurableAlone() { return true; }
 uint64_t RMSNormOp::getBytes(QuantAttr q) {
   return tensorBytes(getInput()) + tensorBytes(getResult()) +
          weightBytes(getWeight(), q);
@@ -158,6 +182,10 @@ uint64_t MatmulOp::getFlops() {
   SmallVector<int64_t> mnk = getIterationSpace();
   return 2 * staticSize(mnk[0]) * staticSize(mnk[1]) * staticSize(mnk[2]);
 }
+// Planar storages are not lowered by the targets yet.
+bool MatmulOp::isMeasurableAlone() {
+  return !getWeight().getType().getQuant().getGGUFName().empty();
+}
 uint64_t MatmulOp::getBytes(QuantAttr q) {
   return tensorBytes(getInput()) + weightBytes(getWeight(), q) +
          tensorBytes(getResult());
@@ -168,9 +196,15 @@ uint64_t MatmulOp::getBytes(QuantAttr q) {
 //===----------------------------------------------------------------------===//
 
 StringRef RoPEOp::getKernelName() { return "rope"; }
+// [head size, tokens, heads], as the paper's Table 3 (`rope [128,64,1]` for
+// 64 tokens of one head), from the input's [tokens, heads, head size].
 SmallVector<int64_t> RoPEOp::getShapeSignature() {
-  return ggmlOrder(shapeOf(getInput()));
+  SmallVector<int64_t> x = shapeOf(getInput());
+  return {x[2], x[0], x[1]};
 }
+// Llama 3.1's per-pair frequency factors are weights with meaning (divisors
+// of the frequencies), not synthetic values.
+bool RoPEOp::isMeasurableAlone() { return !getFreqFactors(); }
 SmallVector<int64_t> RoPEOp::getIterationSpace() { return shapeOf(getInput()); }
 // Per pair: two multiplies and an add for each of the two outputs.
 uint64_t RoPEOp::getFlops() { return 3 * numElements(getInput()); }
@@ -193,6 +227,8 @@ SmallVector<int64_t> KVWriteOp::getIterationSpace() {
   return shapeOf(getValues());
 }
 uint64_t KVWriteOp::getFlops() { return 0; }
+// Writes a KV cache at positions that must lie within it.
+bool KVWriteOp::isMeasurableAlone() { return false; }
 // Written in place: the rows are read once and stored once.
 uint64_t KVWriteOp::getBytes(QuantAttr) {
   return 2 * tensorBytes(getValues()) + tensorBytes(getPositions());
@@ -221,6 +257,8 @@ uint64_t AttentionOp::getFlops() {
   uint64_t scores = staticSize(s[0]) * staticSize(s[1]) * staticSize(s[2]);
   return scores * (4 * staticSize(s[3]) + 5);
 }
+// Reads KV caches at positions that must lie within them.
+bool AttentionOp::isMeasurableAlone() { return false; }
 uint64_t AttentionOp::getBytes(QuantAttr) {
   return tensorBytes(getQuery()) + tensorBytes(getKeys()) +
          tensorBytes(getValues()) + tensorBytes(getPositions()) +

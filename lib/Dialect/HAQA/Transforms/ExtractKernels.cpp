@@ -3,11 +3,14 @@
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
 // Writes the JSON the agent reads: one entry per distinct kernel (same op,
-// operand and result types, schedule) with its signature, quantization,
-// schedule, FLOPs, bytes and number of occurrences. Leaves the IR alone.
+// operand and result types, attributes and schedule: getKernelKey) with its
+// signature, quantization, schedule, FLOPs, bytes and number of
+// occurrences. Leaves the IR alone. collectDistinctKernels, the grouping,
+// is what the tuner uses too.
 //
 //===----------------------------------------------------------------------===//
 
+#include "haqa/Dialect/HAQA/Transforms/DistinctKernels.h"
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
 
 #include "mlir/Support/FileUtilities.h"
@@ -22,6 +25,20 @@ namespace mlir::haqa {
 
 using namespace mlir;
 using namespace mlir::haqa;
+
+SmallVector<DistinctKernel>
+mlir::haqa::collectDistinctKernels(Operation *root, bool bySchedule) {
+  SmallVector<DistinctKernel> kernels;
+  llvm::StringMap<size_t> index;
+  root->walk([&](KernelOpInterface kernel) {
+    auto [it, inserted] = index.try_emplace(
+        getKernelKey(kernel.getOperation(), bySchedule), kernels.size());
+    if (inserted)
+      kernels.push_back({kernel, {}});
+    kernels[it->second].ops.push_back(kernel.getOperation());
+  });
+  return kernels;
+}
 
 namespace {
 
@@ -90,34 +107,22 @@ struct ExtractKernelsPass final
   using Base::Base;
 
   void runOnOperation() override {
-    // Key: op name, operand and result types, schedule.
-    // First op of each distinct kernel and its count, in program order.
-    SmallVector<std::pair<Operation *, int64_t>> kernels;
-    llvm::StringMap<size_t> index;
+    SmallVector<DistinctKernel> kernels =
+        collectDistinctKernels(getOperation(), /*bySchedule=*/true);
     uint64_t totalFlops = 0, totalBytes = 0;
     int64_t totalOps = 0;
-    getOperation().walk([&](KernelOpInterface kernel) {
-      Operation *op = kernel.getOperation();
-      std::string key = op->getName().getStringRef().str();
-      for (Type t : op->getOperandTypes())
-        key += "|" + printed(t);
-      for (Type t : op->getResultTypes())
-        key += "|" + printed(t);
-      if (ScheduleAttr s = kernel.getSchedule())
-        key += "|" + printed(Attribute(s));
-      auto [it, inserted] = index.try_emplace(key, kernels.size());
-      if (inserted)
-        kernels.push_back({op, 0});
-      ++kernels[it->second].second;
-      totalFlops += kernel.getFlops();
-      totalBytes += kernel.getBytes({});
-      ++totalOps;
-    });
+    for (const DistinctKernel &k : kernels)
+      for (Operation *op : k.ops) {
+        auto kernel = cast<KernelOpInterface>(op);
+        totalFlops += kernel.getFlops();
+        totalBytes += kernel.getBytes({});
+        ++totalOps;
+      }
 
     llvm::json::Array list;
-    for (auto &entry : kernels) {
-      auto kernel = cast<KernelOpInterface>(entry.first);
-      Operation *op = entry.first;
+    for (const DistinctKernel &entry : kernels) {
+      KernelOpInterface kernel = entry.first;
+      Operation *op = kernel.getOperation();
       llvm::json::Array operands, results;
       for (Type t : op->getOperandTypes())
         operands.push_back(printed(t));
@@ -138,7 +143,7 @@ struct ExtractKernelsPass final
                            : llvm::json::Value(nullptr)},
           {"flops", static_cast<int64_t>(kernel.getFlops())},
           {"bytes", static_cast<int64_t>(kernel.getBytes({}))},
-          {"count", entry.second},
+          {"count", static_cast<int64_t>(entry.ops.size())},
       });
     }
     llvm::json::Object root{

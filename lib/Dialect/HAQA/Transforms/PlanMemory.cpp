@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
+#include "haqa/Support/Parsing.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringSet.h"
@@ -21,25 +22,6 @@ namespace mlir::haqa {
 
 using namespace mlir;
 using namespace mlir::haqa;
-
-/// "12GB", "512MiB", "1024" -> bytes; nullopt when malformed.
-static std::optional<uint64_t> parseSize(StringRef text) {
-  text = text.trim();
-  static const std::pair<const char *, uint64_t> units[] = {
-      {"KiB", 1ull << 10},   {"MiB", 1ull << 20},      {"GiB", 1ull << 30},
-      {"TiB", 1ull << 40},   {"KB", 1000ull},          {"MB", 1000000ull},
-      {"GB", 1000000000ull}, {"TB", 1000000000000ull}, {"B", 1}};
-  uint64_t scale = 1;
-  for (auto [suffix, mult] : units)
-    if (text.consume_back(suffix)) {
-      scale = mult;
-      break;
-    }
-  double value;
-  if (text.trim().getAsDouble(value) || value < 0)
-    return std::nullopt;
-  return static_cast<uint64_t>(value * scale);
-}
 
 namespace {
 
@@ -72,12 +54,20 @@ struct PlanMemoryPass final
       return fail("'haqa.config' lacks one of layers, kv_heads, head_dim, "
                   "heads, dim, ffn_dim, vocab, context");
     std::optional<uint64_t> limitBytes;
-    if (!limit.empty() && !(limitBytes = parseSize(limit)))
-      return fail("expected limit as a size such as 12GB or 512MiB, got '" +
-                  limit + "'");
-    std::optional<uint64_t> overheadBytes = parseSize(overhead);
-    if (!overheadBytes)
+    if (!limit.empty()) {
+      auto bytes = parseByteSize(limit);
+      if (!bytes) {
+        llvm::consumeError(bytes.takeError());
+        return fail("expected limit as a size such as 12GB or 512MiB, got '" +
+                    limit + "'");
+      }
+      limitBytes = *bytes;
+    }
+    auto overheadBytes = parseByteSize(overhead);
+    if (!overheadBytes) {
+      llvm::consumeError(overheadBytes.takeError());
       return fail("expected overhead as a size, got '" + overhead + "'");
+    }
     if (kvBits != 32 && kvBits != 16 && kvBits != 8)
       return fail("expected kv-bits 32, 16 or 8, got " + Twine(kvBits));
     int64_t ctxLen = context > 0 ? static_cast<int64_t>(context) : *rows;

@@ -42,6 +42,12 @@ LogicalResult verifyKernelOp(Operation *op);
 #include "haqa/Dialect/HAQA/IR/HAQAOps.h.inc"
 
 namespace mlir::haqa {
+/// What makes two kernel ops the same kernel (one lowering, one schedule, one
+/// tuning): op name, operand and result types and attributes, the
+/// `schedule` attribute only when `withSchedule`. haqa-extract-kernels,
+/// kernel outlining and the tuner all group kernels by it.
+std::string getKernelKey(Operation *op, bool withSchedule = true);
+
 /// Inverse frequency of rotary pair `pair` of a head of `headDim` values,
 /// with the op's Llama-3 scaling if it has one (as transformers'
 /// _compute_llama3_parameters); freq_factors, if any, are not applied.

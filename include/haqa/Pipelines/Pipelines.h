@@ -1,0 +1,76 @@
+//===- Pipelines.h - each target's lowering, from typed options -*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// The pass pipelines from haqa IR (kernel ops carrying #haqa.schedule) to
+// what a device runs, built with OpPassManager from typed options (no
+// pipeline text, so a misspelt pass is a compile error) and registered with
+// PassPipelineRegistration, so that `haqa-opt --haqa-cpu-lower`,
+// `--haqa-gpu-on-cpu-lower` and `--haqa-cuda-lower{...}` run the very
+// pipelines the runtime compiles with.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_PIPELINES_PIPELINES_H
+#define HAQA_PIPELINES_PIPELINES_H
+
+#include "haqa/Pipelines/Target.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace mlir::haqa {
+
+/// The host CPU pipeline (`haqa-cpu-lower`): convert-haqa-to-linalg with
+/// kernel outlining, haqa-cpu-apply-schedule, bufferization (results become
+/// out-parameters), vector and loop lowering, OpenMP for host threads, LLVM.
+struct CPUPipelineOptions {
+  /// Apply the GPU schedules instead (`haqa-gpu-on-cpu-lower`): attention
+  /// over the whole KV cache, haqa-gpu-apply-schedule without address
+  /// spaces (block and thread loops, K steps and staging copies as CPU
+  /// loops) and results computed in the caller's destination, as on CUDA.
+  bool gpuSchedules = false;
+};
+void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
+/// The NVIDIA pipeline (`haqa-cuda-lower`): the profile check,
+/// convert-haqa-to-linalg, haqa-gpu-apply-schedule, bufferization,
+/// haqa-gpu-map-forall, haqa-gpu-host-memory, vector and loop lowering,
+/// gpu-kernel-outlining, NVVM, gpu-to-llvm, gpu-module-to-binary.
+struct CUDAPipelineOptions {
+  /// Hardware profile id or path checked against (threads, shared memory);
+  /// empty: no profile check. Its `arch` is the default chip.
+  std::string profile;
+  /// sm_80, sm_86, sm_89, sm_90, ...; empty: the profile's, else sm_80.
+  std::string chip;
+  /// PTX ISA version feature.
+  std::string features = "+ptx80";
+  /// isa (PTX, JIT-compiled by the driver), bin (cubin via ptxas) or fatbin.
+  std::string format = "isa";
+  /// Where ptxas / fatbinary are for format = bin / fatbin.
+  std::string toolkit = "/usr/local/cuda";
+};
+/// The error names a profile that cannot be read or is no NVIDIA GPU, or
+/// an unknown format.
+llvm::Error buildCUDAPipeline(OpPassManager &pm,
+                              const CUDAPipelineOptions &options);
+
+/// The options of every target's pipeline; each target reads its own.
+struct PipelineOptions {
+  CPUPipelineOptions cpu;
+  CUDAPipelineOptions cuda;
+};
+
+/// The lowering of `target` (gpu-on-cpu: the CPU pipeline with GPU
+/// schedules, whatever `options.cpu` says).
+llvm::Error buildLoweringPipeline(OpPassManager &pm, CompileTarget target,
+                                  const PipelineOptions &options = {});
+
+/// Registers `haqa-cpu-lower`, `haqa-gpu-on-cpu-lower` and `haqa-cuda-lower`.
+void registerHAQAPipelines();
+
+} // namespace mlir::haqa
+
+#endif // HAQA_PIPELINES_PIPELINES_H

@@ -1,0 +1,40 @@
+//===- Parsing.h - values users type: sizes, integer lists ------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// The one reader of each kind of value a user writes on a command line or in
+// a pass option: byte sizes ("10GiB", "512MB"), comma lists of integers
+// (token ids, shapes). Every tool and pass parses them here, so a unit means
+// the same everywhere and a malformed value is an error, never skipped.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_SUPPORT_PARSING_H
+#define HAQA_SUPPORT_PARSING_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace mlir::haqa {
+
+/// Bytes of `text`: a non-negative number with an optional unit, B, KB / MB
+/// / GB / TB (powers of 1000) or KiB / MiB / GiB / TiB (powers of 1024); no
+/// unit means bytes. A bare K / M / G / T is rejected as ambiguous. The
+/// error quotes the text and says what is expected.
+llvm::Expected<uint64_t> parseByteSize(llvm::StringRef text);
+
+/// A memory limit: "none" or empty is no limit (nullopt), anything else as
+/// parseByteSize.
+llvm::Expected<std::optional<uint64_t>> parseMemoryLimit(llvm::StringRef text);
+
+/// The integers of a comma-separated list ("1, 2,3"); empty entries are
+/// skipped, anything that is not an integer is an error naming it.
+llvm::Expected<std::vector<int64_t>> parseIntList(llvm::StringRef text);
+
+} // namespace mlir::haqa
+
+#endif // HAQA_SUPPORT_PARSING_H

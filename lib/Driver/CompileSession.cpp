@@ -1,0 +1,643 @@
+//===- CompileSession.cpp - a model through HAQA's phases -----------------===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Driver/CompileSession.h"
+#include "haqa/Dialect/HAQA/Transforms/DistinctKernels.h"
+#include "haqa/Dialect/HAQA/Transforms/Passes.h"
+#include "haqa/Import/Importer.h"
+#include "haqa/Reference/Model.h"
+#include "haqa/Runtime/CompiledModel.h"
+#include "haqa/Support/Parsing.h"
+#include "haqa/Tokenizer/Tokenizer.h"
+#include "haqa/Tuning/KernelTuning.h"
+#include "haqa/Weights/Codecs.h"
+#include "haqa/Weights/GGUFWriter.h"
+#include "haqa/Weights/ModelFiles.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+
+#include <algorithm>
+#include <map>
+
+using namespace mlir;
+using namespace mlir::haqa;
+
+static llvm::Error error(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+static const char *const kPhaseNames[] = {"import", "plan", "precision",
+                                          "tune",   "emit", "measure"};
+
+llvm::Expected<CompilePhase> mlir::haqa::parseCompilePhase(llvm::StringRef n) {
+  for (size_t i = 0; i < std::size(kPhaseNames); ++i)
+    if (n == kPhaseNames[i])
+      return static_cast<CompilePhase>(i);
+  return error("unknown phase '" + n +
+               "' (import, plan, precision, tune, emit, measure)");
+}
+
+llvm::StringRef mlir::haqa::getCompilePhaseName(CompilePhase phase) {
+  return kPhaseNames[static_cast<size_t>(phase)];
+}
+
+static std::string precisionName(int bits) {
+  return bits == 16  ? "FP16"
+         : bits == 8 ? "INT8"
+         : bits == 4 ? "INT4"
+                     : "as stored";
+}
+
+namespace {
+
+/// One generation with a compiled model.
+struct Generation {
+  std::vector<int64_t> tokens;
+  double prefillTokS = 0, decodeTokS = 0, compileSeconds = 0;
+};
+
+/// A precision that fits the memory limit.
+struct Candidate {
+  int bits = 0;
+  uint64_t bytes = 0;
+  OwningOpRef<ModuleOp> module;
+  Generation probe;
+};
+
+class Session {
+public:
+  Session(const HardwareProfile &profile, const CompileOptions &options,
+          llvm::raw_ostream &out, llvm::raw_ostream &progress)
+      : profile(profile), options(options), out(out), progress(progress) {}
+
+  llvm::Expected<CompileResult> run();
+
+private:
+  llvm::Error importModel();
+  llvm::Error plan();
+  llvm::Error choosePrecision();
+  llvm::Error tune();
+  llvm::Error emit();
+  llvm::Error measure();
+
+  /// `module` with its weights named by absolute path, written to
+  /// `<out>/<name>`.
+  llvm::Error writeModule(ModuleOp module, llvm::StringRef name,
+                          llvm::StringRef weights);
+  /// A copy of the imported module with 2-d weights stored at `bits` (0: as
+  /// stored).
+  llvm::Expected<OwningOpRef<ModuleOp>> quantized(int bits);
+  llvm::Expected<Generation> generate(ModuleOp module,
+                                      std::shared_ptr<WeightStore> weights,
+                                      int n, bool stopAtEos);
+  bool stopsAfter(CompilePhase phase) const {
+    return options.stopAfter == phase;
+  }
+  std::string outPath(llvm::StringRef name) const {
+    llvm::SmallString<256> p(options.tuning.outDir);
+    llvm::sys::path::append(p, name);
+    return p.str().str();
+  }
+
+  const HardwareProfile &profile;
+  const CompileOptions &options;
+  llvm::raw_ostream &out, &progress;
+  CompileResult result;
+  MLIRContext ctx;
+  /// Where compiled models run.
+  CompileTarget target = CompileTarget::CPU;
+  /// The model as imported (weights as stored) and its weights file.
+  OwningOpRef<ModuleOp> imported;
+  std::string importedWeights;
+  bool isImport = false;
+  /// Bytes the memory limit allows.
+  uint64_t budget = 0;
+  std::vector<Candidate> fits;
+  Candidate *chosen = nullptr;
+  std::optional<Tokenizer> tok;
+  std::vector<int64_t> prompt;
+  std::unique_ptr<TuningSession> tuning;
+  OwningOpRef<ModuleOp> tuned;
+  int applied = 0;
+  /// The emitted model's weights file.
+  std::string emittedWeights;
+};
+
+} // namespace
+
+llvm::Error Session::writeModule(ModuleOp module, llvm::StringRef name,
+                                 llvm::StringRef weights) {
+  std::string path = outPath(name);
+  module->setAttr("haqa.weights", StringAttr::get(&ctx, weights));
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return error(path + ": " + ec.message());
+  module->print(os);
+  os.close();
+  if (os.has_error()) {
+    std::error_code err = os.error();
+    os.clear_error();
+    llvm::sys::fs::remove(path);
+    return error(path + ": write failed: " + err.message());
+  }
+  result.written.push_back(path);
+  return llvm::Error::success();
+}
+
+llvm::Error Session::importModel() {
+  const std::string &input = options.input;
+  if (!llvm::sys::fs::exists(input))
+    return error(input + ": no such file or directory");
+  llvm::SmallString<256> asImport(input);
+  llvm::sys::fs::make_absolute(asImport); // "model.mlir" has a parent
+  if (llvm::sys::fs::is_directory(asImport))
+    llvm::sys::path::append(asImport, kModuleFileName);
+  isImport = llvm::StringRef(asImport).ends_with(".mlir") &&
+             llvm::sys::fs::exists(asImport);
+  if (std::error_code ec =
+          llvm::sys::fs::create_directories(options.tuning.outDir))
+    return error(options.tuning.outDir + ": " + ec.message());
+  if (isImport) {
+    // Already imported: one parse of its module.
+    auto files = loadModelFiles(ctx, asImport);
+    if (!files)
+      return files.takeError();
+    imported = std::move(files->module);
+    auto w = getWeightsPath(*imported, llvm::sys::path::parent_path(asImport));
+    if (!w)
+      return w.takeError();
+    importedWeights = *w;
+    return llvm::Error::success();
+  }
+  // Imported once, weights as stored; every precision is made from it.
+  std::string dir = outPath("import");
+  ImportOptions o;
+  o.bits = 0;
+  o.contextLength = options.contextLength;
+  progress << "importing " << input << " (" << precisionName(0) << ") into "
+           << dir << "\n";
+  auto r = haqa::importModel(ctx, input, dir, o);
+  if (!r)
+    return r.takeError();
+  imported = std::move(r->module);
+  llvm::SmallString<256> weights(r->weightsPath);
+  llvm::sys::fs::make_absolute(weights);
+  importedWeights = weights.str().str();
+  result.written.push_back(r->mlirPath);
+  result.written.push_back(r->weightsPath);
+  return llvm::Error::success();
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> Session::quantized(int bits) {
+  OwningOpRef<ModuleOp> m = imported->clone();
+  if (bits == 0)
+    return std::move(m);
+  PassManager pm(&ctx);
+  HAQAQuantizePassOptions q;
+  q.bits = bits;
+  pm.addPass(createHAQAQuantizePass(q));
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+    diagnostics += d.str() + "\n";
+    return success();
+  });
+  if (failed(pm.run(*m)))
+    return error(options.input + ": --haqa-quantize=bits=" + llvm::Twine(bits) +
+                 " failed: " + diagnostics);
+  return std::move(m);
+}
+
+llvm::Error Session::plan() {
+  std::vector<int> candidates;
+  if (options.bits == "auto")
+    candidates = isImport ? std::vector<int>{0} : std::vector<int>{16, 8, 4};
+  else if (options.bits == "keep")
+    candidates = {0};
+  else if (options.bits == "16" || options.bits == "8" || options.bits == "4")
+    candidates = {std::stoi(options.bits)};
+  else
+    return error("--bits must be auto, keep, 16, 8 or 4, not '" + options.bits +
+                 "'");
+  auto limit = parseMemoryLimit(options.memoryLimit);
+  if (!limit)
+    return error(
+        "--memory-limit: cannot read '" + options.memoryLimit +
+        "' (e.g. 10GiB, 512MB, none): " + llvm::toString(limit.takeError()));
+  budget = limit->value_or(profile.memoryBytes);
+
+  // haqa-plan-memory on the model (weights at each precision, the f32 KV
+  // cache of --context, prefill activations, a runtime allowance) against
+  // the limit.
+  OwningOpRef<ModuleOp> planned = imported->clone();
+  PassManager pm(&ctx);
+  HAQAPlanMemoryPassOptions po;
+  po.limit = std::to_string(budget) + "B";
+  po.kvBits = 32; // the CPU and CUDA targets keep f32 KV caches
+  pm.addPass(createHAQAPlanMemoryPass(po));
+  if (failed(pm.run(*planned)))
+    return error(options.input + ": haqa-plan-memory failed");
+  std::map<int, std::pair<uint64_t, bool>> plan; // bits -> (total, fits)
+  auto dict = (*planned)->getAttrOfType<DictionaryAttr>("haqa.memory_plan");
+  for (auto [bits, key] : {std::pair<int, const char *>{16, "fp16"},
+                           {8, "int8"},
+                           {4, "int4"},
+                           {0, "current"}})
+    if (auto e = dict ? dict.getAs<DictionaryAttr>(key) : DictionaryAttr()) {
+      auto total = e.getAs<IntegerAttr>("total");
+      auto fitsAttr = e.getAs<BoolAttr>("fits");
+      plan[bits] = {total ? total.getInt() : 0,
+                    fitsAttr ? fitsAttr.getValue() : true};
+    }
+  for (int bits : candidates) {
+    auto [total, ok] =
+        plan.count(bits) ? plan[bits] : std::pair<uint64_t, bool>{0, true};
+    if (!ok) {
+      progress << llvm::formatv(
+          "  {0}: needs {1:F1} MiB (weights, KV cache, activations, "
+          "runtime), over the memory limit of {2:F1} MiB: not a candidate\n",
+          precisionName(bits), total / 1048576.0, budget / 1048576.0);
+      continue;
+    }
+    Candidate c;
+    c.bits = bits;
+    c.bytes = total;
+    fits.push_back(std::move(c));
+  }
+  if (fits.empty())
+    return error("no precision fits the memory limit");
+  if (stopsAfter(CompilePhase::Plan))
+    return writeModule(*planned, "plan.mlir", importedWeights);
+  return llvm::Error::success();
+}
+
+llvm::Expected<Generation>
+Session::generate(ModuleOp module, std::shared_ptr<WeightStore> weights, int n,
+                  bool stopAtEos) {
+  CompiledModelOptions o;
+  o.target = target;
+  auto model = CompiledModel::create(module, std::move(weights), o);
+  if (!model)
+    return model.takeError();
+  auto stop = [&](int64_t id) {
+    return stopAtEos && tok && tok->isEndOfGeneration(id);
+  };
+  auto tokens = (*model)->generate(prompt, n, stop);
+  if (!tokens)
+    return tokens.takeError();
+  Generation g;
+  g.tokens = *tokens;
+  g.compileSeconds = (*model)->compileSeconds();
+  g.prefillTokS = prompt.size() / (*model)->lastPrefillSeconds();
+  std::vector<double> steps = (*model)->decodeSeconds();
+  if (!steps.empty()) {
+    std::sort(steps.begin(), steps.end());
+    g.decodeTokS = 1.0 / steps[steps.size() / 2];
+  }
+  return g;
+}
+
+llvm::Error Session::choosePrecision() {
+  // The tokenizer (from the weights file) and the prompt.
+  if (options.promptTokens.empty()) {
+    auto file = GGUFFile::open(importedWeights);
+    if (!file)
+      return file.takeError();
+    auto t = loadTokenizer(file->get());
+    if (!t)
+      return error(llvm::toString(t.takeError()) +
+                   " (give the prompt as --prompt-tokens)");
+    tok.emplace(std::move(*t));
+  }
+  auto p =
+      readPromptTokens(tok ? &*tok : nullptr, options.prompt,
+                       options.promptTokens, options.chat, "--prompt-tokens");
+  if (!p)
+    return p.takeError();
+  prompt = std::move(*p);
+
+  for (Candidate &c : fits) {
+    auto m = quantized(c.bits);
+    if (!m)
+      return m.takeError();
+    c.module = std::move(*m);
+  }
+  chosen = &fits.front();
+  if (fits.size() > 1) {
+    // A prior from the profile (the LLM's choice when the agent is an LLM,
+    // else the smallest precision the chip runs natively), then measured
+    // decode speed decides (on a chip without fast INT4 the measurement
+    // overturns it).
+    int prior = profile.nativeInt4 ? 4 : profile.nativeInt8 ? 8 : 16;
+    std::string why = llvm::formatv("{0} native INT4, {1} native INT8",
+                                    profile.nativeInt4 ? "has" : "no",
+                                    profile.nativeInt8 ? "has" : "no")
+                          .str();
+    if (tuning->getStrategyName() == "llm") {
+      LLMClient client(*tuning->getLLMConfig());
+      LLMAgentStats stats;
+      std::vector<PrecisionOption> choices;
+      for (const Candidate &c : fits)
+        choices.push_back({c.bits, c.bytes});
+      auto log = [&](llvm::json::Object e) {
+        e["kernel"] = "precision";
+        e["strategy"] = "llm";
+        tuning->log(std::move(e));
+      };
+      auto b = askLLMForPrecision(client, *tuning->getPrompts(), profile,
+                                  llvm::sys::path::filename(options.input),
+                                  options.memoryLimit, choices,
+                                  options.tuning.llm.reasks, stats, log);
+      if (b) {
+        prior = *b;
+        why = "the LLM's choice";
+      } else {
+        why += "; the LLM gave none: " + llvm::toString(b.takeError());
+      }
+    }
+    progress << llvm::formatv(
+        "precision: prior {0} ({1}); measuring decode of {2} tokens with "
+        "default schedules\n",
+        precisionName(prior), why, options.probeTokens);
+    for (Candidate &c : fits) {
+      // Each candidate quantized in memory from the stored weights, and
+      // dropped with its compiled model.
+      auto weights = WeightStore::open(importedWeights);
+      if (!weights)
+        return weights.takeError();
+      auto g = generate(*c.module, std::move(*weights), options.probeTokens,
+                        /*stopAtEos=*/false);
+      if (!g)
+        return g.takeError();
+      c.probe = *g;
+      progress << llvm::formatv("  {0,-5} needs {1,7:F1} MiB  decode "
+                                "{2,7:F1} tokens/s\n",
+                                precisionName(c.bits), c.bytes / 1048576.0,
+                                c.probe.decodeTokS);
+      if (c.probe.decodeTokS > chosen->probe.decodeTokS)
+        chosen = &c;
+    }
+    progress << "  chosen: " << precisionName(chosen->bits)
+             << (chosen->bits == prior ? " (the prior held)"
+                                       : " (measurement overturned the "
+                                         "prior)")
+             << "\n";
+  }
+  if (stopsAfter(CompilePhase::Precision))
+    return writeModule(*chosen->module, "precision.mlir", importedWeights);
+  return llvm::Error::success();
+}
+
+llvm::Error Session::tune() {
+  tuned = chosen->module->clone();
+  auto decode = tuned->lookupSymbol<func::FuncOp>("decode");
+  if (!decode)
+    return error(options.input + ": no @decode");
+  // The distinct decode kernels (one schedule each), every one the harness
+  // can measure alone; the others keep the default schedule.
+  std::vector<TuningKernel> kernels;
+  std::vector<OwningOpRef<ModuleOp>> kernelModules;
+  std::vector<std::pair<size_t, DistinctKernel>> groups; // kernel index
+  llvm::StringMap<size_t> byLabel;
+  llvm::StringMap<int> skipped;
+  int ops = 0;
+  for (DistinctKernel &k : collectDistinctKernels(decode, false)) {
+    auto module = buildKernelModule(k.first);
+    if (!module) {
+      llvm::consumeError(module.takeError());
+      skipped[k.first.getKernelName()] += k.ops.size();
+      continue;
+    }
+    ops += k.ops.size();
+    std::string label = getKernelLabel(k.first);
+    auto [it, inserted] = byLabel.try_emplace(label, kernels.size());
+    if (inserted) {
+      kernels.push_back({label, **module});
+      kernelModules.push_back(std::move(*module));
+    }
+    groups.push_back({it->second, std::move(k)});
+  }
+  progress << llvm::formatv("tuning {0} distinct decode kernels ({1} ops)",
+                            kernels.size(), ops);
+  for (const auto &kv : skipped)
+    progress << llvm::formatv("; {0} x {1} keep the default schedule (no "
+                              "isolated harness yet)",
+                              kv.getValue(), kv.getKey());
+  progress << "\n";
+  std::vector<TuningKernel> selected;
+  for (const TuningKernel &k : kernels)
+    if (options.onlyKernels.empty() ||
+        llvm::is_contained(options.onlyKernels,
+                           getKernelOp(k.module).getKernelName()))
+      selected.push_back(k);
+
+  // Measuring forks children: the context's threads go first (and come
+  // back for the compiles of the measure phase).
+  auto rows = tuning->tune(selected);
+  ctx.enableMultithreading();
+  if (!rows)
+    return rows.takeError();
+  tuning->printTable(out, *rows);
+  llvm::StringMap<ScheduleAttr> best;
+  for (const TunedKernel &r : *rows)
+    if (r.best)
+      best[r.label] = r.best;
+  for (const auto &[index, group] : groups) {
+    ScheduleAttr s = best.lookup(kernels[index].label);
+    if (!s)
+      continue;
+    for (Operation *op : group.ops) {
+      if (llvm::Error e = setKernelSchedule(cast<KernelOpInterface>(op), s))
+        return error(kernels[index].label + ": " +
+                     llvm::toString(std::move(e)));
+      ++applied;
+    }
+  }
+  if (stopsAfter(CompilePhase::Tune))
+    return writeModule(*tuned, "tuned.mlir", importedWeights);
+  return llvm::Error::success();
+}
+
+llvm::Error Session::emit() {
+  // The weights in the chosen storage: the import's file when that is how
+  // it stores them, else a file of their own beside the module.
+  auto stored = WeightStore::open(importedWeights);
+  if (!stored)
+    return stored.takeError();
+  bool asStored = true;
+  GGUFWriter writer;
+  llvm::StringSet<> seen;
+  std::string failure;
+  tuned->walk([&](WeightOp w) {
+    if (!failure.empty() || !seen.insert(w.getName()).second)
+      return;
+    WeightType type = w.getType();
+    auto bytes = (*stored)->getBytes(w.getName(), type);
+    if (!bytes) {
+      failure = llvm::toString(bytes.takeError());
+      return;
+    }
+    std::optional<uint32_t> ggml = getGGMLTypeForQuant(type.getQuant());
+    SmallVector<int64_t> shape(type.getShape());
+    if (!ggml) {
+      ggml = static_cast<uint32_t>(GGMLType::I8);
+      shape = {static_cast<int64_t>(bytes->size())};
+    }
+    const GGUFTensorInfo *info = (*stored)->getFile()->findTensor(w.getName());
+    asStored &= info && info->type == *ggml;
+    writer.addTensorView(w.getName(), shape, *ggml, *bytes);
+  });
+  if (!failure.empty())
+    return error(failure);
+  std::string weights = importedWeights;
+  if (!asStored) {
+    // Keep the import's metadata (tokenizer, chat template, names).
+    for (const auto &[key, value] : (*stored)->getFile()->getMetadata())
+      if (key != "general.alignment")
+        writer.addMetadata(key, value);
+    std::string path = outPath(kWeightsFileName);
+    if (llvm::Error e = writer.write(path))
+      return e;
+    llvm::SmallString<256> abs(path);
+    llvm::sys::fs::make_absolute(abs);
+    weights = abs.str().str();
+    result.written.push_back(path);
+  }
+  emittedWeights = weights;
+  if (llvm::Error e = writeModule(*tuned, kModuleFileName, weights))
+    return e;
+  progress << "wrote " << outPath(kModuleFileName) << " (" << applied
+           << " decode ops with tuned schedules)\n";
+  return llvm::Error::success();
+}
+
+llvm::Error Session::measure() {
+  // Default against tuned, side by side, on the emitted weights.
+  auto opened = WeightStore::open(emittedWeights);
+  if (!opened)
+    return opened.takeError();
+  std::shared_ptr<WeightStore> weights = std::move(*opened);
+  auto def = generate(*chosen->module, weights, options.generateTokens, true);
+  if (!def)
+    return def.takeError();
+  auto tunedGen = generate(*tuned, weights, options.generateTokens, true);
+  if (!tunedGen)
+    return tunedGen.takeError();
+  out << "generated:";
+  for (int64_t id : tunedGen->tokens)
+    out << " " << id;
+  out << "\n";
+  if (tok) {
+    std::vector<int32_t> ids(tunedGen->tokens.begin(), tunedGen->tokens.end());
+    out << "text: " << tok->decode(ids) << "\n";
+  }
+  out << llvm::formatv(
+      "{0} weights; decode {1:F1} tokens/s tuned vs {2:F1} default ({3:F2}x), "
+      "prefill {4:F1} vs {5:F1} tokens/s; same tokens as the default "
+      "schedules: {6}\n",
+      precisionName(chosen->bits), tunedGen->decodeTokS, def->decodeTokS,
+      def->decodeTokS > 0 ? tunedGen->decodeTokS / def->decodeTokS : 0.0,
+      tunedGen->prefillTokS, def->prefillTokS,
+      tunedGen->tokens == def->tokens ? "yes" : "NO");
+  result.sameTokens = tunedGen->tokens == def->tokens;
+  if (!result.sameTokens || !options.check)
+    return llvm::Error::success();
+  auto ref = ReferenceModel::create(*tuned, weights);
+  if (!ref)
+    return ref.takeError();
+  auto stop = [&](int64_t id) { return tok && tok->isEndOfGeneration(id); };
+  auto expected = (*ref)->generate(prompt, tunedGen->tokens.size(), stop);
+  if (!expected)
+    return expected.takeError();
+  result.matchesReference = *expected == tunedGen->tokens;
+  out << "check: the reference executor generates "
+      << (*result.matchesReference ? "the same tokens" : "DIFFERENT tokens")
+      << "\n";
+  return llvm::Error::success();
+}
+
+llvm::Expected<CompileResult> Session::run() {
+  // Compiled for, tuned on and run on this machine's GPU for an NVIDIA
+  // profile.
+  auto t = resolveRunTarget(profile, options.gpuOnCPU, "runs on",
+                            "a model cannot run on it");
+  if (!t)
+    return t.takeError();
+  target = *t;
+  using Phase = llvm::Error (Session::*)();
+  static const std::pair<CompilePhase, Phase> phases[] = {
+      {CompilePhase::Import, &Session::importModel},
+      {CompilePhase::Plan, &Session::plan},
+      {CompilePhase::Precision, &Session::choosePrecision},
+      {CompilePhase::Tune, &Session::tune},
+      {CompilePhase::Emit, &Session::emit},
+      {CompilePhase::Measure, &Session::measure}};
+  for (auto [phase, fn] : phases) {
+    if (phase == CompilePhase::Precision) {
+      // The strategy (and an LLM's endpoint) is settled before the
+      // precision, whose prior an LLM may give; the session also holds the
+      // records and the log of the tune phase.
+      TuningOptions to = options.tuning;
+      to.target = target; // kernels are measured where the model runs
+      auto s = TuningSession::create(profile, std::move(to), progress);
+      if (!s)
+        return s.takeError();
+      tuning = std::move(*s);
+    }
+    if (llvm::Error e = (this->*fn)())
+      return std::move(e);
+    result.lastPhase = phase;
+    if (stopsAfter(phase))
+      break;
+  }
+  return std::move(result);
+}
+
+llvm::Expected<CompileResult> mlir::haqa::runCompileSession(
+    const HardwareProfile &profile, const CompileOptions &options,
+    llvm::raw_ostream &out, llvm::raw_ostream &progress) {
+  Session session(profile, options, out, progress);
+  return session.run();
+}
+
+llvm::Error mlir::haqa::runKernelTuning(const HardwareProfile &profile,
+                                        llvm::ArrayRef<KernelSpec> specs,
+                                        const CompileOptions &options,
+                                        llvm::raw_ostream &out,
+                                        llvm::raw_ostream &progress) {
+  auto target = resolveRunTarget(profile, options.gpuOnCPU, "is measured on",
+                                 "kernels for it cannot be measured");
+  if (!target)
+    return target.takeError();
+  TuningOptions to = options.tuning;
+  to.target = *target;
+  auto session = TuningSession::create(profile, std::move(to), progress);
+  if (!session)
+    return session.takeError();
+  MLIRContext ctx(MLIRContext::Threading::DISABLED);
+  std::vector<OwningOpRef<ModuleOp>> modules;
+  std::vector<TuningKernel> kernels;
+  for (const KernelSpec &spec : specs) {
+    if (!options.onlyKernels.empty() &&
+        !llvm::is_contained(options.onlyKernels, spec.kernel))
+      continue;
+    auto module = buildKernelModule(&ctx, spec);
+    if (!module)
+      return module.takeError();
+    kernels.push_back({getKernelLabel(getKernelOp(**module)), **module});
+    modules.push_back(std::move(*module));
+  }
+  auto rows = (*session)->tune(kernels);
+  if (!rows)
+    return rows.takeError();
+  (*session)->printTable(out, *rows);
+  return llvm::Error::success();
+}

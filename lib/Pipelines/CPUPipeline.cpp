@@ -1,0 +1,71 @@
+//===- CPUPipeline.cpp - the host CPU lowering (and gpu-on-cpu) --*- C++ -*-=//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// haqa IR with CPU schedules to the LLVM dialect for the host; with
+// `gpuSchedules`, the GPU schedules' block / thread / staging structure run
+// as CPU loops instead (the gpu-on-cpu target).
+//
+//===----------------------------------------------------------------------===//
+
+#include "PipelineUtils.h"
+#include "haqa/Pipelines/Pipelines.h"
+#include "haqa/Target/CPU/Passes.h"
+#include "haqa/Target/GPU/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::haqa;
+
+void mlir::haqa::buildCPUPipeline(OpPassManager &pm,
+                                  const CPUPipelineOptions &options) {
+  // One function per distinct kernel, called by every layer using it. GPU
+  // schedules as on CUDA: attention over the whole KV cache, results in the
+  // caller's destination (their forall tiles bufferize in place there). Not
+  // for CPU schedules: with their single-threaded tile loops
+  // eliminate-empty-tensors makes one-shot-bufferize report RaW conflicts;
+  // the result copy into the caller's destination is one activation row per
+  // token.
+  std::unique_ptr<Pass> apply;
+  if (options.gpuSchedules) {
+    HAQAGPUApplySchedulePassOptions gpu;
+    gpu.addressSpaces = false;
+    apply = createHAQAGPUApplySchedulePass(gpu);
+  } else {
+    apply = createHAQACPUApplySchedulePass();
+  }
+  addScheduleAndBufferize(pm, options.gpuSchedules, std::move(apply),
+                          options.gpuSchedules);
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertLinalgToLoopsPass());
+  VectorTransferToSCFOptions toSCF;
+  toSCF.enableFullUnroll();
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(toSCF));
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+  pm.addPass(createForallToParallelLoopPass());
+  pm.addPass(createConvertSCFToOpenMPPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  // Before scf-to-cf: it lowers the alloca_scope OpenMP bodies get while
+  // they still are one block.
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createSCFToControlFlowPass());
+  ConvertVectorToLLVMPassOptions toLLVM;
+  toLLVM.x86Vector = true;
+  pm.addPass(createConvertVectorToLLVMPass(toLLVM));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}

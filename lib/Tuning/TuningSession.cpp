@@ -1,0 +1,362 @@
+//===- TuningSession.cpp - tune a set of kernels on a target -------------===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Tuning/TuningSession.h"
+#include "haqa/Agent/Report.h"
+#include "haqa/Agent/Tuner.h"
+#include "haqa/Dialect/HAQA/IR/ScheduleJSON.h"
+#include "haqa/Tuning/KernelTuning.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::haqa;
+
+static llvm::Error error(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+llvm::Expected<CompileTarget>
+mlir::haqa::resolveRunTarget(const HardwareProfile &profile, bool gpuOnCPU,
+                             llvm::StringRef verb, llvm::StringRef openclWhat) {
+  if (profile.kind == TargetKind::OpenCL)
+    return error("target '" + profile.id +
+                 "': the OpenCL runtime is not built yet; " + openclWhat);
+  if (profile.kind != TargetKind::CUDA)
+    return CompileTarget::CPU;
+  if (gpuOnCPU)
+    return CompileTarget::GPUOnCPU;
+  static std::string why;
+  static const bool present = isDeviceAvailable(CompileTarget::CUDA, &why);
+  if (!present)
+    return error("target '" + profile.id + "' (" + profile.name + ") " + verb +
+                 " an NVIDIA GPU; there is none here: " + why);
+  return CompileTarget::CUDA;
+}
+
+llvm::Expected<std::unique_ptr<TuningSession>>
+TuningSession::create(const HardwareProfile &profile, TuningOptions options,
+                      llvm::raw_ostream &progress) {
+  if (options.rounds < 1)
+    return error("--rounds must be at least 1");
+  std::unique_ptr<TuningSession> s(
+      new TuningSession(profile, std::move(options), progress));
+  const TuningOptions &o = s->options;
+  // "auto" becomes llm (an endpoint is configured) or local; llm needs its
+  // endpoint and prompt templates.
+  s->strategyName = o.strategy;
+  if (s->strategyName == "auto")
+    s->strategyName = isLLMConfigured(o.llm.baseURL) ? "llm" : "local";
+  if (s->strategyName != "llm") {
+    auto strategy = createStrategy(s->strategyName, o.seed);
+    if (!strategy)
+      return strategy.takeError();
+  } else {
+    auto c = resolveLLMConfig(o.llm.baseURL, o.llm.model, o.llm.apiKey);
+    if (!c)
+      return c.takeError();
+    c->timeoutSeconds = o.llm.timeoutSeconds;
+    c->maxRetries = o.llm.retries;
+    c->maxTokens = o.llm.maxTokens;
+    s->llmConfig = *c;
+    auto p = PromptTemplates::load(
+        o.llm.promptDir.empty() ? getDefaultPromptDir() : o.llm.promptDir);
+    if (!p)
+      return p.takeError();
+    s->prompts = *p;
+  }
+  if (std::error_code ec = llvm::sys::fs::create_directories(o.outDir))
+    return error(o.outDir + ": " + ec.message());
+  s->recordsPath =
+      o.recordsPath.empty() ? o.outDir + "/records.sqlite" : o.recordsPath;
+  auto store = RecordStore::open(s->recordsPath);
+  if (!store)
+    return store.takeError();
+  s->store = std::move(*store);
+  s->logPath = o.outDir + "/run.jsonl";
+  s->reportPath = o.outDir + "/report.html";
+  std::error_code ec;
+  s->logStream = std::make_unique<llvm::raw_fd_ostream>(
+      s->logPath, ec, llvm::sys::fs::OF_Append);
+  if (ec)
+    return error(s->logPath + ": " + ec.message());
+  return std::move(s);
+}
+
+TuningSession::~TuningSession() = default;
+
+void TuningSession::log(llvm::json::Object event) {
+  *logStream << llvm::formatv("{0}", llvm::json::Value(std::move(event)))
+             << "\n";
+  logStream->flush();
+}
+
+llvm::Expected<std::vector<TunedKernel>>
+TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
+  if (kernels.empty())
+    return error("no kernels selected");
+  MeasureOptions measure;
+  measure.timing.repeats = options.repeats;
+  measure.timeoutSeconds = options.timeoutSeconds;
+  measure.target = options.target;
+  std::string version = getCompilerVersion();
+  progress << llvm::formatv(
+      "{8}: {0} kernels on {1} ({2}), strategy {3}, {4} rounds, seed "
+      "{5}\n  records {6}\n  log {7}\n",
+      kernels.size(), profile.id, profile.name, strategyName, options.rounds,
+      options.seed, recordsPath, logPath, options.tool);
+
+  double elapsed = 0;
+  int elapsedRounds = 0;
+  std::vector<TunedKernel> rows;
+  ReportInput report;
+  report.title = "HAQA tuning report";
+  report.target = profile.id + " (" + profile.name + ")";
+  report.compilerVersion = version;
+  auto withRecords = [&](llvm::Error e) {
+    return error(llvm::toString(std::move(e)) +
+                 " (every finished trial is in " + recordsPath + ")");
+  };
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    const TuningKernel &kernel = kernels[i];
+    KernelOpInterface op = getKernelOp(kernel.module);
+    ModuleOp module = kernel.module;
+    MLIRContext *ctx = module.getContext();
+    RecordKey key{kernel.label, profile.id, profile.getFingerprint(), version};
+    auto space = getKernelSearchSpace(op, profile);
+    if (!space)
+      return space.takeError();
+    auto problem = KernelProblem::prepare(kernel.module);
+    if (!problem)
+      return problem.takeError();
+    TunedKernel row;
+    row.label = kernel.label;
+    auto measureFn = [&](const Config &, ScheduleAttr schedule) {
+      return measureTrial(*problem, schedule, measure);
+    };
+    auto fieldsOf = [&](const Config &c) { return space->toJSON(c); };
+
+    // The default schedule's latency, the baseline of every report: measured
+    // once per key (outside the strategy's budget) and recorded as strategy
+    // "default", seed 0.
+    if (strategyName != "default") {
+      auto base = store->getTrials(key, "default", 0);
+      if (!base)
+        return base.takeError();
+      if (base->empty()) {
+        Trial t = measureFn(space->getDefault(),
+                            space->toSchedule(space->getDefault()));
+        t.config = space->getDefault();
+        t.proposedBy = "default";
+        if (auto e = store->addTrial(key, "default", 0, 0, t,
+                                     space->toScheduleText(t.config),
+                                     fieldsOf(t.config)))
+          return std::move(e);
+        if (t.isOK())
+          row.defaultMs = t.latencyMs;
+      } else if (base->front().trial.isOK()) {
+        row.defaultMs = base->front().trial.latencyMs;
+      }
+    }
+
+    if (!options.retune && strategyName != "default") {
+      auto best = store->getBest(key);
+      if (!best)
+        return best.takeError();
+      auto mine = store->getTrials(key, strategyName, options.seed);
+      if (!mine)
+        return mine.takeError();
+      auto tuned = store->countTunedTrials(key);
+      if (!tuned)
+        return tuned.takeError();
+      if (*best && *tuned > 0 && mine->empty()) {
+        progress << llvm::formatv(
+            "[{0}/{1}] {2}: best schedule recorded ({3:F4} ms, {4}): reused, "
+            "not tuned again (--retune to tune)\n",
+            i + 1, kernels.size(), row.label, (*best)->trial.latencyMs,
+            (*best)->strategy);
+        row.bestMs = (*best)->trial.latencyMs;
+        auto s = scheduleFromJSON(ctx, (*best)->fields);
+        if (!s)
+          return error(row.label + ": the recorded schedule " +
+                       (*best)->schedule +
+                       " is unusable: " + llvm::toString(s.takeError()));
+        row.best = *s;
+        row.source = "reused";
+        rows.push_back(row);
+        continue;
+      }
+    }
+
+    // Resume: the trials this (strategy, seed) already finished.
+    std::vector<Trial> history;
+    auto stored = store->getTrials(key, strategyName, options.seed);
+    if (!stored)
+      return stored.takeError();
+    for (StoredTrial &st : *stored) {
+      auto c = space->fromJSON(llvm::json::Value(std::move(st.fields)));
+      if (!c) {
+        // Recorded against another space (an invalid proposal keeps the
+        // default point): keep the trial, at the default point.
+        llvm::consumeError(c.takeError());
+        st.trial.config = space->getDefault();
+      } else {
+        st.trial.config = *c;
+      }
+      history.push_back(std::move(st.trial));
+    }
+    if (!history.empty())
+      progress << llvm::formatv("[{0}/{1}] {2}: resuming after {3} "
+                                "recorded trials\n",
+                                i + 1, kernels.size(), row.label,
+                                history.size());
+
+    std::unique_ptr<Strategy> strategy;
+    LLMStrategy *llm = nullptr;
+    if (strategyName == "llm") {
+      LLMAgentOptions o;
+      o.llm = *llmConfig;
+      o.prompts = *prompts;
+      o.profile = profile;
+      o.memoryLimit = options.memoryLimit;
+      o.rounds = options.rounds;
+      o.maxReasks = options.llm.reasks;
+      o.historyTokenBudget = options.llm.historyTokens;
+      std::string label = row.label;
+      o.log = [this, label](llvm::json::Object e) {
+        e["kernel"] = label;
+        e["strategy"] = "llm";
+        log(std::move(e));
+      };
+      auto l = std::make_unique<LLMStrategy>(std::move(o));
+      llm = l.get();
+      strategy = std::move(l);
+    } else {
+      auto s =
+          createStrategy(strategyName, getKernelSeed(options.seed, row.label));
+      if (!s)
+        return s.takeError();
+      strategy = std::move(*s);
+    }
+    strategy->resume(*space, history);
+
+    TuneOptions opts;
+    opts.rounds = options.rounds;
+    opts.progress = &progress;
+    opts.label = row.label;
+    if (row.defaultMs > 0)
+      opts.baselineMs = row.defaultMs;
+    opts.kernelIndex = i;
+    opts.kernelCount = kernels.size();
+    opts.elapsedSeconds = &elapsed;
+    opts.elapsedRounds = &elapsedRounds;
+    auto recordFn = [&](const Trial &t, int round) -> llvm::Error {
+      llvm::json::Object fields = fieldsOf(t.config);
+      std::string schedule = space->toScheduleText(t.config);
+      if (llvm::Error e = store->addTrial(key, strategyName, options.seed,
+                                          round, t, schedule, fields))
+        return e;
+      llvm::json::Object line{{"kernel", row.label},
+                              {"target", profile.id},
+                              {"event", "trial"},
+                              {"strategy", strategyName},
+                              {"seed", static_cast<int64_t>(options.seed)},
+                              {"round", round},
+                              {"proposed_by", t.proposedBy},
+                              {"fields", std::move(fields)},
+                              {"schedule", schedule},
+                              {"status", Trial::getStatusName(t.status)},
+                              {"seconds", t.seconds}};
+      if (t.isOK()) {
+        line["latency_ms"] = t.latencyMs;
+        line["spread_ms"] = t.spreadMs;
+        line["max_abs_error"] = t.maxAbsError;
+      } else {
+        line["message"] = t.message;
+      }
+      log(std::move(line));
+      return llvm::Error::success();
+    };
+    auto result =
+        tuneKernel(*space, *strategy, measureFn, recordFn, std::move(history),
+                   opts, getKernelSeed(options.seed, row.label));
+    if (llm) {
+      const LLMAgentStats &st = llm->getStats();
+      llvm::json::Object e = st.toJSON();
+      e["event"] = "llm-summary";
+      e["kernel"] = row.label;
+      report.llmSummaries.push_back(e);
+      log(std::move(e));
+      progress << llvm::formatv(
+          "  llm: {0} requests, {1} usable, {2} malformed, {3} out of range, "
+          "{4} off-task, {5} repeats, {6} re-asks, {7} fallbacks, {8} "
+          "endpoint errors, {9:F1} s waiting\n",
+          st.requests, st.usable, st.malformed, st.outOfRange, st.offTask,
+          st.repeats, st.reasks, st.fallbacks, st.endpointErrors, st.seconds);
+    }
+    if (!result)
+      return withRecords(result.takeError());
+    row.trials = result->size();
+    for (const Trial &t : *result) {
+      row.failed += !t.isOK();
+      if (t.isOK() && t.config == space->getDefault() && row.defaultMs == 0)
+        row.defaultMs = t.latencyMs;
+    }
+    row.source = "tuned";
+    const Trial *best = getBestTrial(*result);
+    if (best) {
+      row.bestMs = best->latencyMs;
+      row.best = space->toSchedule(best->config);
+    }
+    // No trial beat the default schedule (measured the same way): it stays.
+    if (row.defaultMs > 0 && (!best || best->latencyMs >= row.defaultMs)) {
+      row.bestMs = row.defaultMs;
+      row.best = space->toSchedule(space->getDefault());
+      row.source = "default";
+    }
+    rows.push_back(row);
+  }
+
+  for (const TuningKernel &kernel : kernels) {
+    RecordKey key{kernel.label, profile.id, profile.getFingerprint(), version};
+    auto all = store->getAllTrials(key);
+    if (!all)
+      return all.takeError();
+    report.kernels.push_back({kernel.label, std::move(*all)});
+  }
+  logStream->flush();
+  if (logStream->has_error()) {
+    std::error_code err = logStream->error();
+    logStream->clear_error();
+    return error(logPath + ": write failed: " + err.message() +
+                 " (the trials are in " + recordsPath + ")");
+  }
+  if (llvm::Error e = writeReport(reportPath, report))
+    return std::move(e);
+  return rows;
+}
+
+void TuningSession::printTable(llvm::raw_ostream &os,
+                               llvm::ArrayRef<TunedKernel> rows) const {
+  os << llvm::formatv("{0,-30} {1,-7} {2,7} {3,7} {4,11} {5,11} "
+                      "{6,8}  {7}\n",
+                      "kernel", "how", "trials", "failed", "default ms",
+                      "best ms", "speedup", "best schedule");
+  for (const TunedKernel &r : rows)
+    os << llvm::formatv(
+        "{0,-30} {1,-7} {2,7} {3,7} {4,11} {5,11} {6,8}  {7}\n", r.label,
+        r.source, r.trials, r.failed,
+        r.defaultMs > 0 ? llvm::formatv("{0:F4}", r.defaultMs).str()
+                        : std::string("-"),
+        r.bestMs > 0 ? llvm::formatv("{0:F4}", r.bestMs).str()
+                     : std::string("-"),
+        r.defaultMs > 0 && r.bestMs > 0
+            ? llvm::formatv("{0:F2}x", r.defaultMs / r.bestMs).str()
+            : std::string("-"),
+        r.best ? printSchedule(r.best) : std::string("(none correct)"));
+  os << "report: " << reportPath << "\n";
+}
