@@ -531,14 +531,7 @@ llvm::Error Session::measure() {
   auto tunedGen = generate(*tuned, weights, options.generateTokens, true);
   if (!tunedGen)
     return tunedGen.takeError();
-  out << "generated:";
-  for (int64_t id : tunedGen->tokens)
-    out << " " << id;
-  out << "\n";
-  if (tok) {
-    std::vector<int32_t> ids(tunedGen->tokens.begin(), tunedGen->tokens.end());
-    out << "text: " << tok->decode(ids) << "\n";
-  }
+  printGeneration(out, tunedGen->tokens, tok ? &*tok : nullptr);
   out << llvm::formatv(
       "{0} weights; decode {1:F1} tokens/s tuned vs {2:F1} default ({3:F2}x), "
       "prefill {4:F1} vs {5:F1} tokens/s; same tokens as the default "

@@ -837,3 +837,16 @@ mlir::haqa::readPromptTokens(const Tokenizer *tok, llvm::StringRef text,
                                    idFlag + ")");
   return tok->encodePrompt(text, chat);
 }
+
+void mlir::haqa::printGeneration(llvm::raw_ostream &os,
+                                 llvm::ArrayRef<int64_t> ids,
+                                 const Tokenizer *tok) {
+  os << "generated:";
+  for (int64_t id : ids)
+    os << " " << id;
+  os << "\n";
+  if (tok) {
+    std::vector<int32_t> text(ids.begin(), ids.end());
+    os << "text: " << tok->decode(text) << "\n";
+  }
+}

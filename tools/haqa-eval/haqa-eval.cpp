@@ -210,14 +210,7 @@ int main(int argc, char **argv) {
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  outs() << "generated:";
-  for (int64_t id : *out)
-    outs() << " " << id;
-  outs() << "\n";
-  if (tok) {
-    std::vector<int32_t> ids(out->begin(), out->end());
-    outs() << "text: " << tok->decode(ids) << "\n";
-  }
+  printGeneration(outs(), *out, tok ? &*tok : nullptr);
   errs() << formatv("{0} prompt + {1} generated tokens in {2:f2} s\n",
                     prompt->size(), out->size(), seconds);
   return 0;

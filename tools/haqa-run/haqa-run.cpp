@@ -114,14 +114,7 @@ int main(int argc, char **argv) {
   auto out = (*model)->generate(*prompt, numTokens, stop);
   if (!out)
     return fail(out.takeError());
-  outs() << "generated:";
-  for (int64_t id : *out)
-    outs() << " " << id;
-  outs() << "\n";
-  if (tok) {
-    std::vector<int32_t> ids(out->begin(), out->end());
-    outs() << "text: " << tok->decode(ids) << "\n";
-  }
+  printGeneration(outs(), *out, tok ? &*tok : nullptr);
   const std::vector<double> &steps = (*model)->decodeSeconds();
   double prefill = (*model)->lastPrefillSeconds();
   double decodeTotal = std::accumulate(steps.begin(), steps.end(), 0.0);

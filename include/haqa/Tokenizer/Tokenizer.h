@@ -16,6 +16,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
 #include <optional>
@@ -98,6 +99,11 @@ llvm::Expected<Tokenizer> loadTokenizer(const GGUFFile *file);
 /// The token ids of a prompt the user gave either as ids (`idList`, "1,2,3";
 /// `idFlag` names that option in errors) or as `text`, encoded with `tok`
 /// (wrapped in the chat template when `chat`). An empty `idList` means text.
+/// "generated: 1 2 3" and, with a tokenizer, "text: <decoded>": how the tools
+/// show a generation.
+void printGeneration(llvm::raw_ostream &os, llvm::ArrayRef<int64_t> ids,
+                     const Tokenizer *tok);
+
 llvm::Expected<std::vector<int64_t>>
 readPromptTokens(const Tokenizer *tok, llvm::StringRef text,
                  llvm::StringRef idList, bool chat, llvm::StringRef idFlag);
