@@ -37,11 +37,12 @@ namespace {
 /// Text of the lowering: a readable pass list, the same one `haqa-opt
 /// --haqa-cpu-lower` runs (a formatv template: {0} the extra options of
 /// convert-haqa-to-linalg, {1} the schedule pass, {2} passes before
-/// bufferization; buildCPULoweringPipeline fills them in).
+/// bufferization, {3} checks of the scheduled IR; buildCPULoweringPipeline
+/// fills them in).
 constexpr const char *kCPUPipeline =
     // One function per distinct kernel, called by every layer using it.
     "convert-haqa-to-linalg{{outline-kernels=true{0}},"
-    "func.func({1}),"
+    "func.func({1}),{3}"
     // Masked transfers become transfers with a mask operand before
     // bufferization, which cannot see through vector.mask regions.
     "func.func(lower-vector-mask),"
@@ -122,9 +123,12 @@ void mlir::haqa::buildCPULoweringPipeline(OpPassManager &pm,
       gpuSchedule
           ? llvm::formatv(kCPUPipeline, " attention-whole-cache=true",
                           "haqa-gpu-apply-schedule{address-spaces=false}",
-                          "eliminate-empty-tensors,")
+                          "eliminate-empty-tensors,",
+                          // The workgroup memory of each block against
+                          // CUDA's static limit, as on a GPU.
+                          "haqa-gpu-check-limits{profile=\"\"},")
                 .str()
-          : llvm::formatv(kCPUPipeline, "", "haqa-cpu-apply-schedule", "")
+          : llvm::formatv(kCPUPipeline, "", "haqa-cpu-apply-schedule", "", "")
                 .str();
   std::string error;
   llvm::raw_string_ostream os(error);

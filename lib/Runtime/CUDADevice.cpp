@@ -40,7 +40,10 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
   registerLoweringPasses();
   std::string chip = options.chip;
   int64_t sharedBytes = 48 * 1024;
-  std::string check, source = "CUDA static shared memory per block";
+  // haqa-gpu-check-limits before the lowering (each kernel's schedule
+  // against the profile) and after haqa-gpu-apply-schedule (each block's
+  // workgroup memory against the profile's limit, or CUDA's static one).
+  std::string check, blockCheck;
   if (!options.profile.empty()) {
     auto hw = loadHardwareProfile(options.profile);
     if (!hw)
@@ -51,10 +54,16 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
     if (chip.empty())
       chip = hw->arch;
     sharedBytes = hw->getLimits().sharedMemoryBytes;
-    source = hw->id + " static shared memory per block";
     check = llvm::formatv("haqa-gpu-check-limits{{profile={0}},",
                           options.profile)
                 .str();
+    blockCheck = check;
+  } else {
+    blockCheck = llvm::formatv("haqa-gpu-check-limits{{profile=\"\" "
+                               "shared-memory-bytes={0} limit-source=\"CUDA "
+                               "static shared memory per block\"},",
+                               sharedBytes)
+                     .str();
   }
   if (chip.empty())
     chip = "sm_80";
@@ -69,8 +78,8 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
       // in the middle of a decode step.
       "convert-haqa-to-linalg{{outline-kernels=true "
       "attention-whole-cache=true},"
-      "func.func(haqa-gpu-apply-schedule{{shared-memory-bytes={1} "
-      "limit-source=\"{6}\"}),"
+      "func.func(haqa-gpu-apply-schedule{{shared-memory-bytes={1}}),"
+      "{6}"
       "func.func(lower-vector-mask),"
       "canonicalize,cse,"
       // Each kernel's result computed in the caller's destination, not in a
@@ -102,7 +111,7 @@ mlir::haqa::buildCUDALoweringPipeline(OpPassManager &pm,
       "convert-func-to-llvm,gpu-to-llvm,reconcile-unrealized-casts,"
       "gpu-module-to-binary{{format={4} toolkit={5}}",
       check, sharedBytes, chip, options.features, options.format,
-      options.toolkit, source);
+      options.toolkit, blockCheck);
   std::string diag;
   llvm::raw_string_ostream os(diag);
   if (failed(parsePassPipeline(text, pm, os)))

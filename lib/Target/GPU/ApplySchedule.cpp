@@ -42,8 +42,7 @@ struct HAQAGPUApplySchedulePass
 
   void runOnOperation() override {
     IRRewriter rw(&getContext());
-    Scheduler scheduler(rw, defaultThreads, sharedMemoryBytes, limitSource,
-                        addressSpaces);
+    Scheduler scheduler(rw, defaultThreads, sharedMemoryBytes, addressSpaces);
     SmallVector<scf::ForOp> kvLoops;
     getOperation().walk([&](scf::ForOp loop) {
       if (auto k = loop->getAttrOfType<StringAttr>("haqa.kernel");

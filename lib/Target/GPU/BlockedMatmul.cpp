@@ -158,7 +158,7 @@ FailureOr<bool> Scheduler::runFusedSum(linalg::GenericOp partial,
     if (dead && dead->use_empty())
       rw.eraseOp(dead);
 
-  if (failed(inBlock(tiledPartial, p, accFill, accBytes)))
+  if (failed(inBlock(forall, tiledPartial, p, accFill, accBytes)))
     return failure();
   if (outFill &&
       failed(threadLevel(outFill, flatPlan(outFill, p.totalThreads, 1))))

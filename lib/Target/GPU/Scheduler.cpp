@@ -245,14 +245,17 @@ LogicalResult Scheduler::run(linalg::LinalgOp op) {
     return failure();
   }
 
-  return inBlock(cur, p, blockFill);
+  return inBlock(forall, cur, p, blockFill);
 }
 
-/// Inside one block: the K steps of `cur` (its block tile), the workgroup
-/// copies of its shared operands, `blockFill` (the fill of its result
-/// tile, if any) and `cur` itself over the block's threads.
-LogicalResult Scheduler::inBlock(linalg::LinalgOp cur, const LoopPlan &p,
-                                 linalg::FillOp blockFill, int64_t sharedUsed) {
+/// Inside one block of `block`: the K steps of `cur` (its block tile), the
+/// workgroup copies of its shared operands, `blockFill` (the fill of its
+/// result tile, if any) and `cur` itself over the block's threads.
+/// `sharedUsed`: workgroup bytes the block already has; the total is
+/// recorded on `block`.
+LogicalResult Scheduler::inBlock(scf::ForallOp block, linalg::LinalgOp cur,
+                                 const LoopPlan &p, linalg::FillOp blockFill,
+                                 int64_t sharedUsed) {
   // K steps.
   if (llvm::any_of(p.kStep, [](int64_t s) { return s != 0; })) {
     scf::SCFTilingOptions options;
@@ -269,10 +272,7 @@ LogicalResult Scheduler::inBlock(linalg::LinalgOp cur, const LoopPlan &p,
       stageWorkgroup(cur, p, sharedBytes);
   if (failed(copies))
     return failure();
-  if (sharedBytes > sharedLimit)
-    return cur.emitOpError("schedule stages ")
-           << sharedBytes << " bytes of shared memory per block; the limit is "
-           << sharedLimit << " bytes (" << limitSource << ")";
+  recordWorkgroupBytes(block, sharedBytes);
 
   if (blockFill &&
       failed(threadLevel(blockFill,

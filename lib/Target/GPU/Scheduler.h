@@ -23,7 +23,6 @@
 #include "mlir/IR/PatternMatch.h"
 
 #include <optional>
-#include <string>
 
 namespace mlir::haqa::gpu_schedule {
 
@@ -48,20 +47,32 @@ FailureOr<linalg::CopyOp> stage(OpBuilder &b, Location loc, Value v,
                                 std::optional<gpu::AddressSpace> space,
                                 int64_t &bytes);
 
+/// Records on `block` (a block-level scf.forall) the bytes of workgroup
+/// memory each of its blocks uses (kWorkgroupBytesAttrName), which
+/// haqa-gpu-check-limits checks against the target's limit; nothing where
+/// there are none.
+void recordWorkgroupBytes(scf::ForallOp block, int64_t bytes);
+
+/// Rewrites linalg ops (on tensors) into block and thread loops, one op or
+/// one blocked matmul at a time; the pass driver decides which call each
+/// op gets.
 class Scheduler {
 public:
   Scheduler(IRRewriter &rw, int64_t defaultThreads, int64_t sharedLimit,
-            std::string limitSource, bool addressSpaces)
+            bool addressSpaces)
       : rw(rw), defaultThreads(defaultThreads), sharedLimit(sharedLimit),
-        limitSource(std::move(limitSource)), addressSpaces(addressSpaces) {}
+        addressSpaces(addressSpaces) {}
 
+  /// `op` in a kernel of its own, with its schedule (Scheduler.cpp).
   LogicalResult run(linalg::LinalgOp op);
+  /// `op`, inside a block, over the block's threads as `p` says.
   LogicalResult threadLevel(linalg::LinalgOp op, const LoopPlan &p);
   /// A blocked matmul on CUDA cores in one kernel: `partial`'s sums over K
   /// blocks per lane kept in workgroup memory, then `sum` adding the lanes.
   /// false (and nothing changed) where it does not apply; failure() after an
   /// error.
   FailureOr<bool> runFusedSum(linalg::GenericOp partial, linalg::GenericOp sum);
+  /// A blocked matmul with `mma = 1` on tensor cores (TensorCores.cpp).
   LogicalResult runMma(linalg::GenericOp partial, linalg::GenericOp sum);
 
   /// Fills initialising the one result of the op that uses them: run()
@@ -71,8 +82,11 @@ public:
 
 private:
   IRRewriter &rw;
+  /// Threads per block of ops without a schedule; the workgroup memory a
+  /// block may use, where a form is chosen by what fits (blocks beyond it
+  /// are haqa-gpu-check-limits' error, from what recordWorkgroupBytes
+  /// leaves on them).
   int64_t defaultThreads, sharedLimit;
-  std::string limitSource;
   bool addressSpaces;
 
   std::optional<gpu::AddressSpace> spaceFor(gpu::AddressSpace s) const {
@@ -86,8 +100,9 @@ private:
   MemSpace placementOf(const LoopPlan &p, unsigned operand) const;
 
   LogicalResult perThread(linalg::LinalgOp op, const LoopPlan &p);
-  LogicalResult inBlock(linalg::LinalgOp cur, const LoopPlan &p,
-                        linalg::FillOp blockFill, int64_t sharedUsed = 0);
+  LogicalResult inBlock(scf::ForallOp block, linalg::LinalgOp cur,
+                        const LoopPlan &p, linalg::FillOp blockFill,
+                        int64_t sharedUsed = 0);
   LogicalResult runOnOneThread(linalg::LinalgOp op);
   FailureOr<SmallVector<linalg::CopyOp>>
   stageWorkgroup(linalg::LinalgOp cur, const LoopPlan &p, int64_t &bytes);

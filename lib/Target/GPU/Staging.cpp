@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Scheduler.h"
+#include "haqa/Target/GPU/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -61,6 +62,13 @@ gpu_schedule::stage(OpBuilder &b, Location loc, Value v,
         b, loc, type, buf, zeros, tensor::getMixedSizes(b, loc, v), ones);
   }
   return linalg::CopyOp::create(b, loc, v, buf);
+}
+
+void gpu_schedule::recordWorkgroupBytes(scf::ForallOp block, int64_t bytes) {
+  if (bytes > 0)
+    block->setAttr(
+        kWorkgroupBytesAttrName,
+        IntegerAttr::get(IntegerType::get(block.getContext(), 64), bytes));
 }
 
 /// Workgroup memory: the block tile of each of `cur`'s inputs placed in

@@ -7,12 +7,14 @@
 // its activation tile converted to f16 and its weight tile dequantized to
 // f16 (the matmul body's own dequantization, cloned by dequantToF16) into
 // workgroup memory by the block's threads, and 16 x 16 fragment matmuls
-// (linalg.matmul {haqa.mma}) spread over the block's warps.
+// (linalg.matmul {haqa.mma}) spread over the block's warps. The block loop
+// records its workgroup bytes and tiles for haqa-gpu-check-limits.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Scheduler.h"
 #include "haqa/Hardware/TargetLimits.h"
+#include "haqa/Target/GPU/Passes.h"
 #include "haqa/Target/ScheduleUtils.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -158,11 +160,6 @@ LogicalResult Scheduler::runMma(linalg::GenericOp partial,
     return partial.emitOpError("mma = 1 needs at least one warp (32 "
                                "threads) per block, got ")
            << threads;
-  if (t->sharedBytes > sharedLimit)
-    return partial.emitOpError("schedule stages ")
-           << t->sharedBytes << " bytes of shared memory per block (mma tiles "
-           << t->bm << "x" << t->bn << "x" << t->bk << "); the limit is "
-           << sharedLimit << " bytes (" << limitSource << ")";
 
   rw.setInsertionPoint(partial);
   FailureOr<linalg::GenericOp> dequant = dequantToF16(rw, partial);
@@ -194,6 +191,10 @@ LogicalResult Scheduler::runMma(linalg::GenericOp partial,
       ArrayRef<OpFoldResult>{rw.getIndexAttr(t->bm), rw.getIndexAttr(t->bn)},
       ValueRange{dest}, rw.getArrayAttr(linearMapping(ctx, 2, Level::Block)));
   forall->setAttr("haqa.threads", rw.getDenseI64ArrayAttr({threads}));
+  // The sums and the two f16 tiles below, for haqa-gpu-check-limits.
+  recordWorkgroupBytes(forall, t->sharedBytes);
+  forall->setAttr(kMmaTilesAttrName,
+                  rw.getDenseI64ArrayAttr({t->bm, t->bn, t->bk}));
   if (!schedule.getGrid().empty()) {
     int64_t g = 1;
     for (int64_t v : schedule.getGrid())
