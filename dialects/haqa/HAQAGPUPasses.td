@@ -15,21 +15,40 @@ def HAQAGPUCheckLimitsPass
   let description = [{
     Checks every haqa kernel's `#haqa.schedule` against a hardware profile
     (`hardware/<profile>.json`) before anything is compiled: threads per
-    block (in total and per dimension), the blocks of `grid`, `mma = 1` on
-    a chip without tensor cores, and the shared memory that `placement =
-    shared` stages per block. The error names the
-    limit and the profile it comes from:
+    block (in total and per dimension), the blocks of `grid`, and `mma = 1`
+    on a chip without tensor cores. After haqa-gpu-apply-schedule it checks
+    the workgroup memory each block uses (what `placement = shared` stages,
+    the sums of blocked matmuls), which that pass records on each block
+    loop as `haqa.workgroup_bytes`, against the profile's static shared
+    memory per block (or `shared-memory-bytes`). A pipeline runs it at both
+    points. The error names the limit and the profile it comes from:
 
     ```
     error: 'haqa.silu' op schedule has 2048 threads per block; NVIDIA H100
     SXM5 80GB (h100) allows at most 1024 (max_threads_per_block)
+    error: schedule stages 65536 bytes of shared memory per block; the limit
+    is 49152 bytes (h100 static shared memory per block)
     ```
+
+    With `profile=""` no profile is read and only the workgroup memory is
+    checked, against `shared-memory-bytes` (the CUDA pipeline without a
+    profile; GPU schedules run on the CPU).
   }];
   let options = [
     Option<"profile", "profile", "std::string", /*default=*/"\"h100\"",
-           "hardware profile id (hardware/<id>.json) or a path to one">,
+           "hardware profile id (hardware/<id>.json) or a path to one; "
+           "empty: none">,
     Option<"hardwareDir", "hardware-dir", "std::string", /*default=*/"\"\"",
            "directory of the profiles (default: the installed hardware/)">,
+    Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
+           /*default=*/"0",
+           "workgroup memory a block may use (0: the profile's static limit; "
+           "without a profile 49152, CUDA's static limit)">,
+    Option<"limitSource", "limit-source", "std::string",
+           /*default=*/"\"\"",
+           "where the workgroup memory limit comes from, named in the error "
+           "(default: '<profile> static shared memory per block', or "
+           "'shared-memory-bytes' without a profile)">,
   ];
 }
 
@@ -78,22 +97,23 @@ def HAQAGPUApplySchedulePass
       fragments, each a `linalg.matmul {haqa.mma}` that
       haqa-gpu-mma-to-wmma makes warp-synchronous on CUDA.
 
-    Workgroup memory beyond `shared-memory-bytes` per launch is an error.
+    Each block forall that uses workgroup memory records its bytes per
+    block (`haqa.workgroup_bytes`; a tensor-core block also its tiles,
+    `haqa.mma_tiles = array<i64: bm, bn, bk>`) for haqa-gpu-check-limits,
+    which rejects blocks beyond the target's limit. `shared-memory-bytes`
+    decides only between forms: a blocked matmul on CUDA cores is one
+    kernel only where its sums and staged tile fit in it.
   }];
   let options = [
     Option<"defaultThreads", "default-threads", "int64_t", /*default=*/"256",
            "threads per block of linalg ops without a schedule">,
     Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
            /*default=*/"49152",
-           "static workgroup memory a block may use (48 KiB: CUDA's static "
-           "limit)">,
+           "static workgroup memory a block may use, where a form is chosen "
+           "by what fits (48 KiB: CUDA's static limit)">,
     Option<"addressSpaces", "address-spaces", "bool", /*default=*/"true",
            "stage into #gpu.address_space<workgroup / private> buffers (off: "
            "plain buffers, for running the structure on the CPU)">,
-    Option<"limitSource", "limit-source", "std::string",
-           /*default=*/"\"shared-memory-bytes\"",
-           "where shared-memory-bytes comes from, named in the error (the "
-           "hardware profile)">,
   ];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",

@@ -34,16 +34,21 @@ void mlir::haqa::buildCPUPipeline(OpPassManager &pm,
   // eliminate-empty-tensors makes one-shot-bufferize report RaW conflicts;
   // the result copy into the caller's destination is one activation row per
   // token.
-  std::unique_ptr<Pass> apply;
+  // GPU schedules: the workgroup memory of each block checked against
+  // CUDA's static limit, as on the GPU.
+  std::unique_ptr<Pass> apply, check;
   if (options.gpuSchedules) {
     HAQAGPUApplySchedulePassOptions gpu;
     gpu.addressSpaces = false;
     apply = createHAQAGPUApplySchedulePass(gpu);
+    HAQAGPUCheckLimitsPassOptions limits;
+    limits.profile = "";
+    check = createHAQAGPUCheckLimitsPass(limits);
   } else {
     apply = createHAQACPUApplySchedulePass();
   }
   addScheduleAndBufferize(pm, options.gpuSchedules, std::move(apply),
-                          options.gpuSchedules);
+                          std::move(check), options.gpuSchedules);
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertLinalgToLoopsPass());
   VectorTransferToSCFOptions toSCF;

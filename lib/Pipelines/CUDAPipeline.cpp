@@ -30,7 +30,12 @@ llvm::Error mlir::haqa::buildCUDAPipeline(OpPassManager &pm,
   std::string chip = options.chip;
   HAQAGPUApplySchedulePassOptions apply;
   apply.sharedMemoryBytes = 48 * 1024;
-  apply.limitSource = "CUDA static shared memory per block";
+  // The workgroup memory each block stages, checked once scheduled: against
+  // the profile's limit, or CUDA's static one without a profile.
+  HAQAGPUCheckLimitsPassOptions staged;
+  staged.profile = "";
+  staged.sharedMemoryBytes = apply.sharedMemoryBytes;
+  staged.limitSource = "CUDA static shared memory per block";
   if (!options.profile.empty()) {
     auto hw = loadHardwareProfile(options.profile);
     if (!hw)
@@ -41,7 +46,8 @@ llvm::Error mlir::haqa::buildCUDAPipeline(OpPassManager &pm,
     if (chip.empty())
       chip = hw->arch;
     apply.sharedMemoryBytes = hw->getLimits().sharedMemoryBytes;
-    apply.limitSource = hw->id + " static shared memory per block";
+    staged = HAQAGPUCheckLimitsPassOptions();
+    staged.profile = options.profile;
   }
   if (chip.empty())
     chip = "sm_80";
@@ -63,6 +69,7 @@ llvm::Error mlir::haqa::buildCUDAPipeline(OpPassManager &pm,
   // with scf.forall.
   addScheduleAndBufferize(pm, /*wholeCacheAttention=*/true,
                           createHAQAGPUApplySchedulePass(apply),
+                          createHAQAGPUCheckLimitsPass(staged),
                           /*resultsInDestination=*/true);
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

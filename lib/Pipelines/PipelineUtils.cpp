@@ -19,12 +19,15 @@ using namespace mlir::haqa;
 void mlir::haqa::addScheduleAndBufferize(OpPassManager &pm,
                                          bool wholeCacheAttention,
                                          std::unique_ptr<Pass> applySchedule,
+                                         std::unique_ptr<Pass> checkSchedule,
                                          bool resultsInDestination) {
   ConvertHAQAToLinalgPassOptions convert;
   convert.outlineKernels = true;
   convert.attentionWholeCache = wholeCacheAttention;
   pm.addPass(createConvertHAQAToLinalgPass(convert));
   pm.addNestedPass<func::FuncOp>(std::move(applySchedule));
+  if (checkSchedule)
+    pm.addPass(std::move(checkSchedule));
   // Masked transfers become transfers with a mask operand before
   // bufferization, which cannot see through vector.mask regions.
   pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMaskPass());

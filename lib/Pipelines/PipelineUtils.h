@@ -23,6 +23,7 @@ namespace mlir::haqa {
 /// kernel computes into the caller's destination.
 void addScheduleAndBufferize(OpPassManager &pm, bool wholeCacheAttention,
                              std::unique_ptr<Pass> applySchedule,
+                             std::unique_ptr<Pass> checkSchedule,
                              bool resultsInDestination);
 
 } // namespace mlir::haqa

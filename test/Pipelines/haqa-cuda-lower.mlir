@@ -7,7 +7,8 @@
 
 // H100: haqa-gpu-check-limits{{.*}}profile=h100
 // H100: convert-haqa-to-linalg{attention-whole-cache=true outline-kernels=true}
-// H100: haqa-gpu-apply-schedule{{.*}}limit-source={h100 static shared memory per block} shared-memory-bytes=49152
+// H100: haqa-gpu-apply-schedule{{.*}}shared-memory-bytes=49152
+// H100: haqa-gpu-check-limits{{.*}}profile=h100
 // H100: eliminate-empty-tensors
 // H100: haqa-gpu-mma-to-wmma
 // H100: haqa-gpu-map-forall
@@ -18,8 +19,9 @@
 // H100: gpu-to-llvm
 // H100: gpu-module-to-binary{{.*}}format=isa{{.*}}toolkit=/usr/local/cuda
 
-// NOPROFILE-NOT: haqa-gpu-check-limits
-// NOPROFILE: haqa-gpu-apply-schedule{{.*}}limit-source={CUDA static shared memory per block} shared-memory-bytes=49152
+// NOPROFILE-NOT: haqa-gpu-check-limits{{.*}}profile=h
+// NOPROFILE: haqa-gpu-apply-schedule{{.*}}shared-memory-bytes=49152
+// NOPROFILE: haqa-gpu-check-limits{hardware-dir= limit-source={CUDA static shared memory per block} profile= shared-memory-bytes=49152}
 // NOPROFILE: nvvm-attach-target{{.*}}chip=sm_86
 // NOPROFILE: gpu-module-to-binary{{.*}}format=bin
 

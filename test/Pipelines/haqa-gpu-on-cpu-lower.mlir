@@ -7,6 +7,7 @@
 // PIPE: convert-haqa-to-linalg{attention-whole-cache=true outline-kernels=true}
 // PIPE: haqa-gpu-apply-schedule{address-spaces=false
 // PIPE-NOT: haqa-cpu-apply-schedule
+// PIPE: haqa-gpu-check-limits{{.*}}profile= shared-memory-bytes=0}
 // PIPE: eliminate-empty-tensors
 // PIPE: one-shot-bufferize
 // PIPE: convert-scf-to-openmp

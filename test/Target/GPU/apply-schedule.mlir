@@ -1,6 +1,8 @@
 // Each #haqa.schedule GPU field and the block / thread structure it gives
 // (before bufferization; haqa-gpu-map-forall turns it into gpu.launch).
-// RUN: haqa-opt %s --convert-haqa-to-linalg --haqa-gpu-apply-schedule --canonicalize --split-input-file --verify-diagnostics | FileCheck %s
+// The workgroup memory each block loop records is checked by
+// haqa-gpu-check-limits (without a profile: the default 48 KiB).
+// RUN: haqa-opt %s --convert-haqa-to-linalg --haqa-gpu-apply-schedule --haqa-gpu-check-limits=profile= --canonicalize --split-input-file --verify-diagnostics | FileCheck %s
 
 // threads = [n] and vector: n threads of `vector` elements each cover one
 // block tile (128 x 4 = 512 columns); per thread one 4-wide vector.
@@ -77,7 +79,8 @@ func.func @k_steps(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
 // (their own thread loop), the compute reads them from there. The weights
 // (Q8_0 bytes and f16 scales) are read from global memory and dequantized in
 // registers. Then, in the same block, each thread adds the lanes of its
-// outputs, accumulated in private memory.
+// outputs, accumulated in private memory. The block loop records its
+// workgroup bytes: 1024 of sums and 256 of activations.
 // CHECK-LABEL: func.func @placement(
 // CHECK: scf.forall ({{.*}}) = (0, 0) to (1, 32) step (1, 16)
 // CHECK: %[[ACC:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x16x16xf32>
@@ -91,7 +94,7 @@ func.func @k_steps(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
 // CHECK: arith.sitofp {{.*}} : vector<{{.*}}xi8> to vector<{{.*}}xf32>
 // CHECK: bufferization.alloc_tensor() {memory_space = #gpu.address_space<private>}
 // CHECK: linalg.copy {haqa.gpu.staged}
-// CHECK: mapping = [#gpu.block
+// CHECK: haqa.workgroup_bytes = 1280 : i64, mapping = [#gpu.block
 func.func @placement(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
   %w = haqa.weight "w" : !haqa.weight<32x64, #haqa.quant<q8_0>>
   %y = haqa.matmul %x, %w {schedule = #haqa.schedule<vector = 4, threads = [64], placement = [shared, global, register]>} : tensor<1x64xf32>, !haqa.weight<32x64, #haqa.quant<q8_0>> -> tensor<1x32xf32>
@@ -131,6 +134,8 @@ func.func @too_much_shared(%x: tensor<64x4096xf32>) -> tensor<64x64xf32> {
 // workgroup memory ([2 blocks, 2, 16, 32 columns] = 64 x 32); 2 warps (64
 // threads) each own a 32 x 16 column of fragments, a 16 x 64 by 64 x 16
 // linalg.matmul {haqa.mma} per fragment; the threads copy the sums out.
+// The block loop records its tiles and workgroup bytes (4096 of sums, 4096
+// each of the f16 tiles).
 // CHECK-LABEL: func.func @mma(
 // CHECK: scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (40, 64) step (32, 32)
 // CHECK: affine.min #{{.*}}(%[[I]])
@@ -151,7 +156,7 @@ func.func @too_much_shared(%x: tensor<64x4096xf32>) -> tensor<64x64xf32> {
 // CHECK: } {mapping = [#gpu.warp<linear_dim_1>, #gpu.warp<linear_dim_0>]}
 // CHECK: scf.yield
 // CHECK: } {mapping = [#gpu.thread<linear_dim_1>, #gpu.thread<linear_dim_0>]}
-// CHECK: } {haqa.threads = array<i64: 64>, mapping = [#gpu.block<linear_dim_1>, #gpu.block<linear_dim_0>]}
+// CHECK: } {haqa.mma_tiles = array<i64: 32, 32, 64>, haqa.threads = array<i64: 64>, haqa.workgroup_bytes = 12288 : i64, mapping = [#gpu.block<linear_dim_1>, #gpu.block<linear_dim_0>]}
 func.func @mma(%x: tensor<40x128xf32>) -> tensor<40x64xf32> {
   %w = haqa.weight "w" : !haqa.weight<64x128, #haqa.quant<q8_0>>
   %y = haqa.matmul %x, %w {schedule = #haqa.schedule<tile = [32, 32, 64], threads = [64], vector = 4, mma = 1>} : tensor<40x128xf32>, !haqa.weight<64x128, #haqa.quant<q8_0>> -> tensor<40x64xf32>

@@ -30,15 +30,51 @@ func.func @z_too_large(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
 
 // -----
 
-// Shared memory is checked where it is allocated, in the CUDA pipeline,
-// against the profile's limit (static shared memory: at most 48 KiB).
+// Shared memory is checked once it is allocated: haqa-gpu-apply-schedule
+// records each block's workgroup bytes and the pipelines run
+// haqa-gpu-check-limits after it, against the profile's limit (static
+// shared memory: at most 48 KiB), or CUDA's 48 KiB without a profile
+// (also for GPU schedules run on the CPU).
 func.func @too_much_shared(%x: tensor<8x2048xf32>) -> tensor<8x64xf32> {
   %w = haqa.weight "w" : !haqa.weight<64x2048, #haqa.quant<q8_0>>
   %y = haqa.matmul %x, %w {schedule = #haqa.schedule<tile = [8, 16, 2048], threads = [256], placement = [shared, global, register]>} : tensor<8x2048xf32>, !haqa.weight<64x2048, #haqa.quant<q8_0>> -> tensor<8x64xf32>
   return %y : tensor<8x64xf32>
 }
 // RUN: not haqa-opt %s --split-input-file --haqa-cuda-lower=profile=%S/Inputs/small-gpu.json 2>&1 | FileCheck %s --check-prefix=SHARED
-// SHARED: error: 'linalg.generic' op schedule stages 65536 bytes of shared memory per block; the limit is 4096 bytes (small-gpu static shared memory per block)
+// SHARED: error: schedule stages 65536 bytes of shared memory per block; the limit is 4096 bytes (small-gpu static shared memory per block)
+// RUN: not haqa-opt %s --split-input-file --haqa-cuda-lower 2>&1 | FileCheck %s --check-prefix=SHARED-CUDA
+// SHARED-CUDA: error: schedule stages 65536 bytes of shared memory per block; the limit is 49152 bytes (CUDA static shared memory per block)
+// RUN: not haqa-opt %s --split-input-file --haqa-gpu-on-cpu-lower 2>&1 | FileCheck %s --check-prefix=SHARED-CPU
+// SHARED-CPU: error: schedule stages 65536 bytes of shared memory per block; the limit is 49152 bytes (shared-memory-bytes)
+
+// -----
+
+// After haqa-gpu-apply-schedule: the workgroup bytes a block loop records
+// (haqa.workgroup_bytes) against the profile's shared memory per block.
+func.func @workgroup_fits(%out: tensor<64xf32>) -> tensor<64xf32> {
+  %r = scf.forall (%i) in (4) shared_outs(%o = %out) -> (tensor<64xf32>) {
+  } {haqa.threads = array<i64: 16>, haqa.workgroup_bytes = 4096 : i64, mapping = [#gpu.block<linear_dim_0>]}
+  return %r : tensor<64xf32>
+}
+
+// -----
+
+func.func @workgroup_too_much(%out: tensor<64xf32>) -> tensor<64xf32> {
+  // expected-error @+1 {{schedule stages 4100 bytes of shared memory per block; the limit is 4096 bytes (small-gpu static shared memory per block)}}
+  %r = scf.forall (%i) in (4) shared_outs(%o = %out) -> (tensor<64xf32>) {
+  } {haqa.threads = array<i64: 16>, haqa.workgroup_bytes = 4100 : i64, mapping = [#gpu.block<linear_dim_0>]}
+  return %r : tensor<64xf32>
+}
+
+// -----
+
+// A tensor-core block's error names its tiles (haqa.mma_tiles).
+func.func @workgroup_mma_tiles(%out: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  // expected-error @+1 {{schedule stages 12288 bytes of shared memory per block (mma tiles 32x32x64); the limit is 4096 bytes (small-gpu static shared memory per block)}}
+  %r = scf.forall (%i, %j) = (0, 0) to (64, 64) step (32, 32) shared_outs(%o = %out) -> (tensor<64x64xf32>) {
+  } {haqa.mma_tiles = array<i64: 32, 32, 64>, haqa.threads = array<i64: 64>, haqa.workgroup_bytes = 12288 : i64, mapping = [#gpu.block<linear_dim_1>, #gpu.block<linear_dim_0>]}
+  return %r : tensor<64x64xf32>
+}
 
 // -----
 

@@ -27,6 +27,14 @@ namespace mlir::haqa {
 #define GEN_PASS_REGISTRATION
 #include "haqa/Target/GPU/Passes.h.inc"
 
+/// What haqa-gpu-apply-schedule records on a block-level scf.forall for
+/// haqa-gpu-check-limits: the bytes of workgroup memory each block uses
+/// (i64; absent where none), and for a tensor-core matmul its tiles
+/// (array<i64: bm, bn, bk>), which the error names.
+inline constexpr llvm::StringLiteral kWorkgroupBytesAttrName =
+    "haqa.workgroup_bytes";
+inline constexpr llvm::StringLiteral kMmaTilesAttrName = "haqa.mma_tiles";
+
 } // namespace mlir::haqa
 
 #endif // HAQA_TARGET_GPU_PASSES_H
