@@ -47,15 +47,16 @@ FailureOr<Value> EmbeddingLowering::lower(EmbeddingOp op) {
              failure();
     name = q.getGGUFName();
     int64_t blocks = dim / 32;
+    // Strides in bytes (quants) and in f16s (scale, min) per block.
+    int64_t blockBytes = q.getGGUFBlockBytes(), h = blockBytes / 2;
     Value bytes = bytesOf(op.getTable());
     if (name == "q8_0") {
+      tables.push_back(strided(bytes, i8, {vocab, blocks, 32},
+                               {blockBytes * blocks, blockBytes, 1}, 2));
       tables.push_back(
-          strided(bytes, i8, {vocab, blocks, 32}, {34 * blocks, 34, 1}, 2));
-      tables.push_back(
-          strided(bytes, f16, {vocab, blocks}, {17 * blocks, 17}, 0));
+          strided(bytes, f16, {vocab, blocks}, {h * blocks, h}, 0));
     } else {
       bool hasMin = name == "q4_1";
-      int64_t blockBytes = hasMin ? 20 : 18, h = blockBytes / 2;
       tables.push_back(strided(bytes, i8, {vocab, blocks, 16},
                                {blockBytes * blocks, blockBytes, 1},
                                hasMin ? 4 : 2));

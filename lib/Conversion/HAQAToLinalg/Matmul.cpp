@@ -92,7 +92,8 @@ FailureOr<Value> MatmulLowering::lowerBlocked(MatmulOp op, Value init) {
                                 b.getIndexAttr(2), b.getIndexAttr(16)});
   bool plain = !wt.getQuant().isQuantized();
   bool q8 = name == "q8_0", hasMin = name == "q4_1";
-  int64_t blockBytes = q8 ? 34 : hasMin ? 20 : 18, h = blockBytes / 2;
+  // Strides in bytes (quants) and in f16s (scale, min) per block.
+  int64_t blockBytes = wt.getQuant().getGGUFBlockBytes(), h = blockBytes / 2;
   SmallVector<Value> ins = {x4};
   SmallVector<AffineMap> maps = {
       AffineMap::get(5, 0, {d(0), d(3), d(2), d(4)}, ctx)};
@@ -108,8 +109,8 @@ FailureOr<Value> MatmulLowering::lowerBlocked(MatmulOp op, Value init) {
     maps.push_back(AffineMap::get(5, 0, {d(1), d(3), d(2), d(4)}, ctx));
     maps.push_back(AffineMap::get(5, 0, {d(0), d(1), d(4)}, ctx));
   } else if (q8) {
-    ins.push_back(
-        strided(bytes, i8, {n, blocks, 2, 16}, {34 * blocks, 34, 16, 1}, 2));
+    ins.push_back(strided(bytes, i8, {n, blocks, 2, 16},
+                          {blockBytes * blocks, blockBytes, 16, 1}, 2));
     maps.push_back(AffineMap::get(5, 0, {d(1), d(3), d(2), d(4)}, ctx));
   } else {
     ins.push_back(strided(bytes, i8, {n, blocks, 16},
