@@ -80,6 +80,20 @@ def HAQA_RoPEStyle : I32EnumAttr<"RoPEStyle", "which elements rope rotates toget
 
 def HAQA_RoPEStyleAttr : EnumAttr<HAQA_Dialect, HAQA_RoPEStyle, "rope_style">;
 
+def HAQA_MatmulPart : I32EnumAttr<"MatmulPart",
+    "which of the two generics of a blocked matmul an op is", [
+    // P[m, n, j] = sum over the K blocks of x * w: 16 partial sums per
+    // output, over loops (m, n, h, b, j) with K = 32 b + 16 h + j.
+    I32EnumAttrCase<"partial_sums", 0>,
+    // y[m, n] = sum_j P[m, n, j]: the 16 lanes added once per output, over
+    // loops (m, n, j).
+    I32EnumAttrCase<"lane_sum", 1>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
+def HAQA_MatmulPartAttr : EnumAttr<HAQA_Dialect, HAQA_MatmulPart, "matmul_part">;
+
 //===----------------------------------------------------------------------===//
 // Attributes
 //===----------------------------------------------------------------------===//

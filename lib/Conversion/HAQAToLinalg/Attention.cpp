@@ -52,7 +52,7 @@ FailureOr<Value> AttentionLowering::lower(KVWriteOp op) {
             sizes, strides);
         scf::YieldOp::create(nb, nl, updated);
       });
-  loop->setAttr("haqa.kernel", b.getStringAttr("kv_write"));
+  loop->setAttr(kKernelAttrName, b.getStringAttr("kv_write"));
   return loop.getResult(0);
 }
 

@@ -26,10 +26,11 @@ Value KernelLowering::generic(
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         linalg::YieldOp::create(nb, nl, body(nb, nl, args));
       });
-  op->setAttr("haqa.kernel", b.getStringAttr(kernel->getName().stripDialect()));
-  op->setAttr("haqa.loop_dims", b.getDenseI64ArrayAttr(loopDims));
+  op->setAttr(kKernelAttrName,
+              b.getStringAttr(kernel->getName().stripDialect()));
+  op->setAttr(kLoopDimsAttrName, b.getDenseI64ArrayAttr(loopDims));
   if (auto schedule = kernel->getAttrOfType<ScheduleAttr>("schedule"))
-    op->setAttr("haqa.schedule", schedule);
+    op->setAttr(kScheduleAttrName, schedule);
   return op.getResult(0);
 }
 
@@ -137,7 +138,7 @@ static void annotateOperands(linalg::GenericOp g, Operation *kernel,
     indices.push_back(trace(in));
   for (OpResult r : g->getResults())
     indices.push_back(r == result ? resultIndex : -1);
-  g->setAttr("haqa.operands", OpBuilder(g).getDenseI64ArrayAttr(indices));
+  g->setAttr(kOperandsAttrName, OpBuilder(g).getDenseI64ArrayAttr(indices));
 }
 
 LogicalResult

@@ -15,6 +15,7 @@
 #ifndef LIB_CONVERSION_HAQATOLINALG_LOWERING_H
 #define LIB_CONVERSION_HAQATOLINALG_LOWERING_H
 
+#include "haqa/Conversion/HAQAToLinalg/Contract.h"
 #include "haqa/Conversion/HAQAToLinalg/HAQAToLinalg.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

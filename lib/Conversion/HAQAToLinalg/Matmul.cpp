@@ -4,7 +4,8 @@
 //
 // haqa.matmul, y = x * W^T with W stored [N, K]: with K in blocks of 32 (all
 // GGUF weights) two generics, 16 partial sums per output with the weight
-// dequantized in the body, then their sum; otherwise one three-loop generic
+// dequantized in the body, then their sum, tagged `haqa.matmul_part =
+// partial_sums / lane_sum` for the targets; otherwise one three-loop generic
 // over a plain weight.
 //
 //===----------------------------------------------------------------------===//
@@ -176,15 +177,19 @@ FailureOr<Value> MatmulLowering::lowerBlocked(MatmulOp op, Value init) {
         return arith::AddFOp::create(nb, nl, acc, p);
       });
   // Loop h steps K by 16, loop b by a block of 32: a K tile is in blocks.
-  partial.getDefiningOp()->setAttr("haqa.loop_strides",
+  partial.getDefiningOp()->setAttr(kLoopStridesAttrName,
                                    b.getDenseI64ArrayAttr({1, 1, 16, 32, 1}));
-  return generic(resultType, partial, init,
-                 {AffineMap::get(3, 0, {d(0), d(1), d(2)}, ctx),
-                  AffineMap::get(3, 0, {d(0), d(1)}, ctx)},
-                 {kPar, kPar, kRed}, {0, 1, 2},
-                 [](OpBuilder &nb, Location nl, ValueRange a) {
-                   return arith::AddFOp::create(nb, nl, a[1], a[0]);
-                 });
+  Value sum = generic(resultType, partial, init,
+                      {AffineMap::get(3, 0, {d(0), d(1), d(2)}, ctx),
+                       AffineMap::get(3, 0, {d(0), d(1)}, ctx)},
+                      {kPar, kPar, kRed}, {0, 1, 2},
+                      [](OpBuilder &nb, Location nl, ValueRange a) {
+                        return arith::AddFOp::create(nb, nl, a[1], a[0]);
+                      });
+  // The targets find the two parts by these tags (Contract.h).
+  setMatmulPart(partial.getDefiningOp(), MatmulPart::partial_sums);
+  setMatmulPart(sum.getDefiningOp(), MatmulPart::lane_sum);
+  return sum;
 }
 
 void mlir::haqa::to_linalg::populateMatmulPatterns(

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "haqa/Conversion/HAQAToLinalg/Contract.h"
 #include "haqa/Conversion/HAQAToLinalg/HAQAToLinalg.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -43,7 +44,7 @@ LogicalResult mlir::haqa::addWeightArguments(func::FuncOp func) {
             DictionaryAttr::get(
                 func.getContext(),
                 {NamedAttribute(
-                    StringAttr::get(func.getContext(), "haqa.weight"),
+                    StringAttr::get(func.getContext(), kWeightArgAttrName),
                     w.getNameAttr())}),
             w.getLoc())))
       return w.emitOpError("cannot become a function argument");
@@ -73,7 +74,7 @@ Value mlir::haqa::getWeightBytes(Value weight) {
     return {};
   // The last argument of that name: addWeightArguments appends them.
   for (unsigned i = func.getNumArguments(); i-- > 0;)
-    if (func.getArgAttr(i, "haqa.weight") == w.getNameAttr())
+    if (func.getArgAttr(i, kWeightArgAttrName) == w.getNameAttr())
       return func.getArgument(i);
   return {};
 }
