@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "haqa/Conversion/HAQAToLinalg/Contract.h"
 #include "haqa/Hardware/TargetLimits.h"
 #include "haqa/Target/GPU/Passes.h"
 #include "haqa/Target/ScheduleUtils.h"
@@ -64,13 +65,16 @@ SmallVector<int64_t> blockThreads(ScheduleAttr schedule,
 }
 
 /// The generic adding the lanes of a blocked matmul's partial-sum generic
-/// (haqa.loop_strides, five loops, one use: a three-loop generic), or null.
+/// (haqa.matmul_part = partial_sums, one use: the generic marked lane_sum;
+/// Contract.h), or null.
 linalg::GenericOp laneSumOf(linalg::GenericOp partial) {
-  if (!partial || !partial->hasAttr("haqa.loop_strides") ||
-      partial.getNumLoops() != 5 || !partial->hasOneUse())
+  if (!partial || getMatmulPart(partial) != MatmulPart::partial_sums ||
+      !partial->hasOneUse())
     return {};
   auto sum = dyn_cast<linalg::GenericOp>(*partial->getUsers().begin());
-  return sum && sum.getNumLoops() == 3 ? sum : linalg::GenericOp();
+  return sum && getMatmulPart(sum) == MatmulPart::lane_sum
+             ? sum
+             : linalg::GenericOp();
 }
 
 int64_t extentOf(int64_t range) {
