@@ -48,7 +48,8 @@ Value getWeightBytes(Value weight);
 /// to an scf.for of tensor.insert_slice). Weights must have byte buffers
 /// (addWeightArguments). A pattern that cannot lower its op says why with an
 /// error on the op: the pass applies each pattern once per op, in program
-/// order.
+/// order. No TypeConverter: a weight is not converted value by value but
+/// bound by name to its function's byte-buffer argument (getWeightBytes).
 void populateHAQAToLinalgConversionPatterns(
     RewritePatternSet &patterns, const HAQAToLinalgOptions &options = {});
 
