@@ -80,6 +80,20 @@ def HAQA_RoPEStyle : I32EnumAttr<"RoPEStyle", "which elements rope rotates toget
 
 def HAQA_RoPEStyleAttr : EnumAttr<HAQA_Dialect, HAQA_RoPEStyle, "rope_style">;
 
+def HAQA_MatmulPart : I32EnumAttr<"MatmulPart",
+    "which of the two generics of a blocked matmul an op is", [
+    // P[m, n, j] = sum over the K blocks of x * w: 16 partial sums per
+    // output, over loops (m, n, h, b, j) with K = 32 b + 16 h + j.
+    I32EnumAttrCase<"partial_sums", 0>,
+    // y[m, n] = sum_j P[m, n, j]: the 16 lanes added once per output, over
+    // loops (m, n, j).
+    I32EnumAttrCase<"lane_sum", 1>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
+def HAQA_MatmulPartAttr : EnumAttr<HAQA_Dialect, HAQA_MatmulPart, "matmul_part">;
+
 //===----------------------------------------------------------------------===//
 // Attributes
 //===----------------------------------------------------------------------===//
@@ -130,6 +144,11 @@ def HAQA_QuantAttr : HAQA_Attr<"Quant", "quant"> {
     /// The GGUF type name ("q8_0", "q4_0", "q4_1", "f16", "f32", "bf16") when
     /// this storage is byte-identical to it, else an empty string.
     StringRef getGGUFName() const;
+    /// Bytes of one GGUF block, as ggml's type size: block_q8_0 {f16 d;
+    /// i8 qs[32]} is 34, block_q4_0 {f16 d; u8 qs[16]} 18 and block_q4_1
+    /// {f16 d, m; u8 qs[16]} 20; plain storage has blocks of one element
+    /// (4 or 2 bytes). 0 for planar quantized storage, which has no blocks.
+    uint64_t getGGUFBlockBytes() const;
     /// Bytes needed to store `numElements` values whose innermost dimension
     /// is `rowLength` (a multiple of the group size for quantized storage).
     uint64_t getStorageBytes(uint64_t numElements) const;

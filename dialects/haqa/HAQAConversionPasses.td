@@ -19,7 +19,10 @@ def ConvertHAQAToLinalgPass : Pass<"convert-haqa-to-linalg", "ModuleOp"> {
     strided views, so quantized blocks are dequantized where they are used.
     A kernel's `#haqa.schedule` moves to the linalg ops it produced (as the
     discardable attribute `haqa.schedule`, with `haqa.kernel` naming the
-    kernel) for haqa-cpu-apply-schedule.
+    kernel) for haqa-cpu-apply-schedule. These and the other attributes the
+    targets read (`haqa.loop_dims`, `haqa.loop_strides`, `haqa.operands`,
+    `haqa.matmul_part` on the two generics of a blocked matmul) are the
+    contract of include/haqa/Conversion/HAQAToLinalg/Contract.h.
 
     Q8_0, before:
     ```mlir

@@ -24,6 +24,20 @@ def HAQA_Dialect : Dialect {
     blocks, and every kernel op may carry a `#haqa.schedule` chosen by the
     agent.
   }];
+  // The discardable attributes convert-haqa-to-linalg sets on the ops it
+  // produces for the targets (the contract in
+  // include/haqa/Conversion/HAQAToLinalg/Contract.h; each generates
+  // HAQADialect::<Name>AttrHelper, e.g. LoopDimsAttrHelper for
+  // `haqa.loop_dims`). verifyOperationAttribute checks their kinds.
+  let discardableAttrs = (ins
+    "::mlir::StringAttr":$kernel,
+    "::mlir::DenseI64ArrayAttr":$loop_dims,
+    "::mlir::DenseI64ArrayAttr":$loop_strides,
+    "::mlir::haqa::ScheduleAttr":$schedule,
+    "::mlir::DenseI64ArrayAttr":$operands,
+    "::mlir::haqa::MatmulPartAttr":$matmul_part
+  );
+  let hasOperationAttrVerify = 1;
   let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 1;
   let extraClassDeclaration = [{

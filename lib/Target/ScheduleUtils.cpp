@@ -6,6 +6,8 @@
 
 #include "haqa/Target/ScheduleUtils.h"
 
+#include "haqa/Conversion/HAQAToLinalg/Contract.h"
+
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 
@@ -60,7 +62,7 @@ FailureOr<mlir::haqa::KernelLoops>
 mlir::haqa::getKernelLoops(linalg::LinalgOp op, ScheduleAttr schedule) {
   unsigned n = op.getNumLoops();
   SmallVector<int64_t> loopDims(n);
-  if (auto dims = op->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_dims"))
+  if (auto dims = op->getAttrOfType<DenseI64ArrayAttr>(kLoopDimsAttrName))
     loopDims.assign(dims.asArrayRef().begin(), dims.asArrayRef().end());
   else
     for (unsigned i = 0; i < n; ++i)
@@ -68,7 +70,7 @@ mlir::haqa::getKernelLoops(linalg::LinalgOp op, ScheduleAttr schedule) {
   if (loopDims.size() != n)
     return op.emitOpError("haqa.loop_dims does not match the loops");
   KernelLoops k;
-  k.strides = op->getAttrOfType<DenseI64ArrayAttr>("haqa.loop_strides");
+  k.strides = op->getAttrOfType<DenseI64ArrayAttr>(kLoopStridesAttrName);
   if (k.strides && k.strides.size() != static_cast<int64_t>(n))
     return op.emitOpError("haqa.loop_strides does not match the loops");
   int64_t kernelDims = n ? *llvm::max_element(loopDims) + 1 : 0;

@@ -130,12 +130,22 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
     auto space = getKernelSearchSpace(op, profile);
     if (!space)
       return space.takeError();
-    auto problem = KernelProblem::prepare(kernel.module);
-    if (!problem)
-      return problem.takeError();
     TunedKernel row;
     row.label = kernel.label;
+    // Inputs, weights and the reference output, made when the first trial
+    // needs them (a reused kernel needs none).
+    std::optional<KernelProblem> problem;
     auto measureFn = [&](const Config &, ScheduleAttr schedule) {
+      if (!problem) {
+        auto p = KernelProblem::prepare(module);
+        if (!p) {
+          Trial t;
+          t.status = Trial::Invalid;
+          t.message = llvm::toString(p.takeError());
+          return t;
+        }
+        problem = std::move(*p);
+      }
       return measureTrial(*problem, schedule, measure);
     };
     auto fieldsOf = [&](const Config &c) { return space->toJSON(c); };

@@ -136,14 +136,14 @@ Error mlir::haqa::dequantize(uint32_t type, llvm::ArrayRef<uint8_t> src,
       y[i] = bf16ToFloat(load16(p + 2 * i));
     break;
   case GGMLType::Q8_0: // {half d; int8 qs[32]}
-    for (uint64_t b = 0; b < blocks; ++b, p += 34, y += 32) {
+    for (uint64_t b = 0; b < blocks; ++b, p += info->blockBytes, y += 32) {
       float d = halfToFloat(load16(p));
       for (int j = 0; j < 32; ++j)
         y[j] = d * static_cast<int8_t>(p[2 + j]);
     }
     break;
   case GGMLType::Q4_0: // {half d; uint8 qs[16]}, q - 8
-    for (uint64_t b = 0; b < blocks; ++b, p += 18, y += 32) {
+    for (uint64_t b = 0; b < blocks; ++b, p += info->blockBytes, y += 32) {
       float d = halfToFloat(load16(p));
       for (int j = 0; j < 16; ++j) {
         y[j] = d * ((p[2 + j] & 0xF) - 8);
@@ -152,7 +152,7 @@ Error mlir::haqa::dequantize(uint32_t type, llvm::ArrayRef<uint8_t> src,
     }
     break;
   case GGMLType::Q4_1: // {half d, m; uint8 qs[16]}
-    for (uint64_t b = 0; b < blocks; ++b, p += 20, y += 32) {
+    for (uint64_t b = 0; b < blocks; ++b, p += info->blockBytes, y += 32) {
       float d = halfToFloat(load16(p));
       float m = halfToFloat(load16(p + 2));
       for (int j = 0; j < 16; ++j) {
@@ -162,7 +162,7 @@ Error mlir::haqa::dequantize(uint32_t type, llvm::ArrayRef<uint8_t> src,
     }
     break;
   case GGMLType::Q4_K: // {half d, dmin; uint8 scales[12]; uint8 qs[128]}
-    for (uint64_t b = 0; b < blocks; ++b, p += 144) {
+    for (uint64_t b = 0; b < blocks; ++b, p += info->blockBytes) {
       float d = halfToFloat(load16(p));
       float dmin = halfToFloat(load16(p + 2));
       const uint8_t *scales = p + 4;
@@ -182,7 +182,7 @@ Error mlir::haqa::dequantize(uint32_t type, llvm::ArrayRef<uint8_t> src,
     }
     break;
   case GGMLType::Q6_K: // {uint8 ql[128]; uint8 qh[64]; int8 scales[16]; half d}
-    for (uint64_t b = 0; b < blocks; ++b, p += 210) {
+    for (uint64_t b = 0; b < blocks; ++b, p += info->blockBytes) {
       const uint8_t *ql = p;
       const uint8_t *qh = p + 128;
       const auto *sc = reinterpret_cast<const int8_t *>(p + 192);

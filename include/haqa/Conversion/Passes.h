@@ -7,6 +7,7 @@
 #ifndef HAQA_CONVERSION_PASSES_H
 #define HAQA_CONVERSION_PASSES_H
 
+#include "haqa/Conversion/HAQAToLinalg/HAQAToLinalg.h"
 #include "haqa/Dialect/HAQA/IR/HAQA.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -23,10 +24,6 @@ namespace mlir::haqa {
 
 #define GEN_PASS_DECL
 #include "haqa/Conversion/Passes.h.inc"
-
-/// The weights `func` reads, in the order convert-haqa-to-linalg appends
-/// them as byte-buffer arguments (first use in the body; each name once).
-SmallVector<WeightOp> getWeightArguments(func::FuncOp func);
 
 #define GEN_PASS_REGISTRATION
 #include "haqa/Conversion/Passes.h.inc"

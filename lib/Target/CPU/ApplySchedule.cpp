@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "haqa/Conversion/HAQAToLinalg/Contract.h"
 #include "haqa/Target/CPU/Passes.h"
 #include "haqa/Target/ScheduleUtils.h"
 
@@ -82,7 +83,7 @@ void insertPrefetches(IRRewriter &rw, scf::ForOp loop, int64_t distance) {
 }
 
 LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
-  auto schedule = generic->getAttrOfType<ScheduleAttr>("haqa.schedule");
+  auto schedule = generic->getAttrOfType<ScheduleAttr>(kScheduleAttrName);
   unsigned n = generic.getNumLoops();
   FailureOr<KernelLoops> loops = getKernelLoops(generic, schedule);
   if (failed(loops))
@@ -205,7 +206,7 @@ struct HAQACPUApplySchedulePass
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> ops;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (op->hasAttr("haqa.schedule"))
+      if (op->hasAttr(kScheduleAttrName))
         ops.push_back(op);
     });
     IRRewriter rw(&getContext());

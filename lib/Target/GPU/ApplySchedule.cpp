@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Scheduler.h"
+#include "haqa/Conversion/HAQAToLinalg/Contract.h"
 #include "haqa/Target/GPU/Passes.h"
 
 namespace mlir::haqa {
@@ -27,13 +28,16 @@ using namespace mlir::haqa::gpu_schedule;
 namespace {
 
 /// The generic adding the lanes of a blocked matmul's partial-sum generic
-/// (haqa.loop_strides, five loops, one use: a three-loop generic), or null.
+/// (haqa.matmul_part = partial_sums, one use: the generic marked lane_sum;
+/// Contract.h), or null.
 linalg::GenericOp laneSumOf(linalg::GenericOp partial) {
-  if (!partial || !partial->hasAttr("haqa.loop_strides") ||
-      partial.getNumLoops() != 5 || !partial->hasOneUse())
+  if (!partial || getMatmulPart(partial) != MatmulPart::partial_sums ||
+      !partial->hasOneUse())
     return {};
   auto sum = dyn_cast<linalg::GenericOp>(*partial->getUsers().begin());
-  return sum && sum.getNumLoops() == 3 ? sum : linalg::GenericOp();
+  return sum && getMatmulPart(sum) == MatmulPart::lane_sum
+             ? sum
+             : linalg::GenericOp();
 }
 
 struct HAQAGPUApplySchedulePass
@@ -45,7 +49,7 @@ struct HAQAGPUApplySchedulePass
     Scheduler scheduler(rw, defaultThreads, sharedMemoryBytes, addressSpaces);
     SmallVector<scf::ForOp> kvLoops;
     getOperation().walk([&](scf::ForOp loop) {
-      if (auto k = loop->getAttrOfType<StringAttr>("haqa.kernel");
+      if (auto k = loop->getAttrOfType<StringAttr>(kKernelAttrName);
           k && k.getValue() == "kv_write")
         kvLoops.push_back(loop);
     });
@@ -54,7 +58,7 @@ struct HAQAGPUApplySchedulePass
     SmallVector<std::pair<linalg::GenericOp, linalg::GenericOp>> mmas;
     DenseSet<Operation *> inMma;
     WalkResult bad = getOperation().walk([&](linalg::LinalgOp op) {
-      auto s = op->getAttrOfType<ScheduleAttr>("haqa.schedule");
+      auto s = op->getAttrOfType<ScheduleAttr>(kScheduleAttrName);
       if (!s || s.getMma().value_or(0) != 1 || isa<linalg::FillOp>(op) ||
           inMma.contains(op))
         return WalkResult::advance();

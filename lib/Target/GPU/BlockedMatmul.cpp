@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Scheduler.h"
+#include "haqa/Conversion/HAQAToLinalg/Contract.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -29,7 +30,7 @@ FailureOr<bool> Scheduler::runFusedSum(linalg::GenericOp partial,
   // Loops: the partial's (row, column, K block, half block, lane), the
   // sum's (row, column, lane).
   using utils::IteratorType;
-  auto schedule = partial->getAttrOfType<ScheduleAttr>("haqa.schedule");
+  auto schedule = partial->getAttrOfType<ScheduleAttr>(kScheduleAttrName);
   if (sum.getNumDpsInputs() != 1 || sum.getNumDpsInits() != 1 ||
       partial.getNumDpsInits() != 1 ||
       sum.getDpsInputOperand(0)->get() != partial->getResult(0) ||
@@ -85,7 +86,7 @@ FailureOr<bool> Scheduler::runFusedSum(linalg::GenericOp partial,
     return false;
 
   Location loc = partial.getLoc();
-  auto sumSchedule = sum->getAttrOfType<ScheduleAttr>("haqa.schedule");
+  auto sumSchedule = sum->getAttrOfType<ScheduleAttr>(kScheduleAttrName);
   rw.setInsertionPoint(sum);
   Value dest = sum.getDpsInitOperand(0)->get();
   auto sumFill = dest.getDefiningOp<linalg::FillOp>();
@@ -170,7 +171,7 @@ FailureOr<bool> Scheduler::runFusedSum(linalg::GenericOp partial,
     sp.placement.assign(sumSchedule.getPlacement().begin(),
                         sumSchedule.getPlacement().end());
   if (auto operands =
-          tiledSum->getAttrOfType<DenseI64ArrayAttr>("haqa.operands"))
+          tiledSum->getAttrOfType<DenseI64ArrayAttr>(kOperandsAttrName))
     sp.operands.assign(operands.asArrayRef().begin(),
                        operands.asArrayRef().end());
   if (failed(threadLevel(tiledSum, sp)))

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Target/GPU/LoopPlan.h"
+#include "haqa/Conversion/HAQAToLinalg/Contract.h"
 #include "haqa/Target/ScheduleUtils.h"
 
 #include "llvm/Support/MathExtras.h"
@@ -95,7 +96,7 @@ LoopPlan mlir::haqa::planLoops(const PlanInput &in) {
 /// `op`'s haqa.operands (the kernel operand each of its operands reads),
 /// empty without one.
 static SmallVector<int64_t> kernelOperandsOf(Operation *op) {
-  if (auto a = op->getAttrOfType<DenseI64ArrayAttr>("haqa.operands"))
+  if (auto a = op->getAttrOfType<DenseI64ArrayAttr>(kOperandsAttrName))
     return SmallVector<int64_t>(a.asArrayRef());
   return {};
 }

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Scheduler.h"
+#include "haqa/Conversion/HAQAToLinalg/Contract.h"
 #include "haqa/Target/ScheduleUtils.h"
 
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
@@ -185,7 +186,7 @@ LogicalResult Scheduler::threadLevel(linalg::LinalgOp op, const LoopPlan &p) {
 }
 
 LogicalResult Scheduler::run(linalg::LinalgOp op) {
-  auto schedule = op->getAttrOfType<ScheduleAttr>("haqa.schedule");
+  auto schedule = op->getAttrOfType<ScheduleAttr>(kScheduleAttrName);
   FailureOr<LoopPlan> plan = planLoops(op, schedule, defaultThreads);
   if (failed(plan))
     return failure();

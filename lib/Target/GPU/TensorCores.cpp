@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Scheduler.h"
+#include "haqa/Conversion/HAQAToLinalg/Contract.h"
 #include "haqa/Hardware/TargetLimits.h"
 #include "haqa/Target/GPU/Passes.h"
 #include "haqa/Target/ScheduleUtils.h"
@@ -132,7 +133,7 @@ static FailureOr<linalg::GenericOp> dequantToF16(RewriterBase &rw,
 /// runs as loops); finally the threads copy the sums out.
 LogicalResult Scheduler::runMma(linalg::GenericOp partial,
                                 linalg::GenericOp sum) {
-  auto schedule = partial->getAttrOfType<ScheduleAttr>("haqa.schedule");
+  auto schedule = partial->getAttrOfType<ScheduleAttr>(kScheduleAttrName);
   Location loc = partial.getLoc();
   MLIRContext *ctx = rw.getContext();
   auto expand = partial.getDpsInputOperand(0)

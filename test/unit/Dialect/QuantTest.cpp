@@ -30,6 +30,11 @@ TEST_F(QuantTest, GGUFBlockSizes) {
   EXPECT_EQ(QuantAttr::getQ4_1(&ctx).getStorageBytes(n), n / 32 * 20);
   EXPECT_EQ(QuantAttr::getPlain(&ctx, ElemKind::f16).getStorageBytes(n), 2 * n);
   EXPECT_EQ(QuantAttr::getPlain(&ctx, ElemKind::f32).getStorageBytes(n), 4 * n);
+  EXPECT_EQ(QuantAttr::getQ8_0(&ctx).getGGUFBlockBytes(), 34u);
+  EXPECT_EQ(QuantAttr::getQ4_0(&ctx).getGGUFBlockBytes(), 18u);
+  EXPECT_EQ(QuantAttr::getQ4_1(&ctx).getGGUFBlockBytes(), 20u);
+  EXPECT_EQ(QuantAttr::getPlain(&ctx, ElemKind::f16).getGGUFBlockBytes(), 2u);
+  EXPECT_EQ(QuantAttr::getPlain(&ctx, ElemKind::f32).getGGUFBlockBytes(), 4u);
 }
 
 TEST_F(QuantTest, PlanarSizes) {
@@ -43,6 +48,7 @@ TEST_F(QuantTest, PlanarSizes) {
                           Type(Float16Type::get(&ctx)), ZeroKind::min,
                           StorageLayout::planar);
   EXPECT_EQ(m.getStorageBytes(4096), 4096u + 64u * 4u);
+  EXPECT_EQ(m.getGGUFBlockBytes(), 0u); // planar: no blocks
 }
 
 TEST_F(QuantTest, GGUFNames) {

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "haqa/Dialect/HAQA/IR/GGMLTypes.h"
 #include "haqa/Dialect/HAQA/IR/HAQA.h"
 
 #include "mlir/IR/Builders.h"
@@ -82,19 +83,27 @@ StringRef QuantAttr::getGGUFName() const {
   return getZero() == ZeroKind::min ? "q4_1" : "q4_0";
 }
 
+uint64_t QuantAttr::getGGUFBlockBytes() const {
+  if (!isQuantized())
+    return getBits() / 8;
+  if (getLayout() != StorageLayout::gguf)
+    return 0;
+  // ggml's block_q8_0 / q4_0 / q4_1, from the one table of ggml types (the
+  // verifier holds gguf storage to group = 32 and f16 scales, as theirs).
+  std::optional<GGMLType> type = getGGMLTypeByName(getGGUFName());
+  std::optional<GGMLTypeInfo> info =
+      type ? getGGMLTypeInfo(static_cast<uint32_t>(*type)) : std::nullopt;
+  assert(info && info->blockSize == 32 && "gguf storage is a ggml type");
+  return info ? info->blockBytes : 0;
+}
+
 uint64_t QuantAttr::getStorageBytes(uint64_t numElements) const {
   if (!isQuantized())
     return numElements * getBits() / 8;
   uint64_t group = getGroup();
   uint64_t groups = (numElements + group - 1) / group;
-  if (getLayout() == StorageLayout::gguf) {
-    // ggml block_q8_0 {half d; int8 qs[32]}, block_q4_0 {half d; uint8
-    // qs[16]}, block_q4_1 {half d, m; uint8 qs[16]}.
-    uint64_t perBlock = 2 + 32 * getBits() / 8;
-    if (getZero() == ZeroKind::min)
-      perBlock += 2;
-    return groups * perBlock;
-  }
+  if (getLayout() == StorageLayout::gguf)
+    return groups * getGGUFBlockBytes();
   uint64_t scaleBytes = getScaleType().getIntOrFloatBitWidth() / 8;
   uint64_t bytes = (numElements * getBits() + 7) / 8 + groups * scaleBytes;
   if (getZero() == ZeroKind::min)

@@ -19,11 +19,14 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
-#include "haqa/Dialect/HAQA/IR/HAQADialect.h.inc"
 #include "haqa/Dialect/HAQA/IR/HAQAEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "haqa/Dialect/HAQA/IR/HAQAAttrs.h.inc"
+
+// After the attributes: the helpers of the dialect's discardable attributes
+// (HAQADialect::<Name>AttrHelper) return them.
+#include "haqa/Dialect/HAQA/IR/HAQADialect.h.inc"
 
 #define GET_TYPEDEF_CLASSES
 #include "haqa/Dialect/HAQA/IR/HAQATypes.h.inc"
