@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "haqa/Weights/Codecs.h"
+#include "haqa/Weights/Dequantize.h"
 #include "haqa/Weights/GGUF.h"
 
 #include <vector>

@@ -2,13 +2,14 @@
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
-// IEEE half / bfloat16 conversions and ggml-quants.c's dequantize_row_* for
+// IEEE half / bfloat16 conversions (both ways) and ggml-quants.c's
+// dequantize_row_* for
 // the block layouts of GGMLTypes.h (block_q8_0, block_q4_0, block_q4_1,
 // block_q4_K, block_q6_K).
 //
 //===----------------------------------------------------------------------===//
 
-#include "haqa/Weights/Codecs.h"
+#include "haqa/Weights/Dequantize.h"
 
 #include <cmath>
 #include <cstring>
@@ -77,6 +78,14 @@ uint16_t mlir::haqa::floatToHalf(float f) {
   if (rest > 0x1000u || (rest == 0x1000u && (h & 1)))
     ++h; // carries into the exponent correctly
   return sign | h;
+}
+
+uint16_t mlir::haqa::floatToBF16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) // nan: keep it quiet
+    return static_cast<uint16_t>((bits >> 16) | 64);
+  return static_cast<uint16_t>((bits + (0x7fff + ((bits >> 16) & 1))) >> 16);
 }
 
 //===----------------------------------------------------------------------===//

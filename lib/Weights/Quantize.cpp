@@ -26,14 +26,6 @@
 using namespace mlir;
 using namespace mlir::haqa;
 
-uint16_t mlir::haqa::floatToBF16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) // nan: keep it quiet
-    return static_cast<uint16_t>((bits >> 16) | 64);
-  return static_cast<uint16_t>((bits + (0x7fff + ((bits >> 16) & 1))) >> 16);
-}
-
 static void put16(uint8_t *p, uint16_t v) { std::memcpy(p, &v, 2); }
 
 static void quantizeQ8_0(const float *x, uint8_t *out) {
