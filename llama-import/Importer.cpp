@@ -113,14 +113,10 @@ Expected<ImportResult> mlir::haqa::importModel(MLIRContext &ctx,
     if (options.shapesOnly)
       return WalkResult::advance();
     const ModelTensor *t = (*source)->find(w.getName());
-    // Planar layouts have no ggml type: their bytes go in as a 1-d I8
-    // tensor and the module's type says how to read them.
-    std::optional<uint32_t> target = getGGMLTypeForQuant(type.getQuant());
-    bool planar = !target;
-    if (planar)
-      target = static_cast<uint32_t>(GGMLType::I8);
-    if (*target == t->ggmlType) {
-      writer.addTensorView(w.getName(), type.getShape(), *target, t->data);
+    GGUFTensorLayout layout = getGGUFTensorLayout(type);
+    if (layout.ggmlType == t->ggmlType) {
+      writer.addTensorView(w.getName(), type.getShape(), layout.ggmlType,
+                           t->data);
       return WalkResult::advance();
     }
     std::vector<float> values(type.getNumElements());
@@ -136,10 +132,8 @@ Expected<ImportResult> mlir::haqa::importModel(MLIRContext &ctx,
       writeFailure = llvm::toString(packed.takeError());
       return WalkResult::interrupt();
     }
-    SmallVector<int64_t> shape(type.getShape());
-    if (planar)
-      shape = {static_cast<int64_t>(packed->size())};
-    writer.addTensor(w.getName(), shape, *target, std::move(*packed));
+    writer.addTensor(w.getName(), layout.shape, layout.ggmlType,
+                     std::move(*packed));
     ++converted;
     return WalkResult::advance();
   });

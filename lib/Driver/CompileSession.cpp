@@ -306,6 +306,16 @@ Session::generate(ModuleOp module, std::shared_ptr<WeightStore> weights, int n,
 }
 
 llvm::Error Session::choosePrecision() {
+  // The strategy (and an LLM's endpoint) is settled first: an LLM may give
+  // the precision's prior. The session also holds the records and the log of
+  // the tune phase.
+  TuningOptions to = options.tuning;
+  to.target = target; // kernels are measured where the model runs
+  auto session = TuningSession::create(profile, std::move(to), progress);
+  if (!session)
+    return session.takeError();
+  tuning = std::move(*session);
+
   // The tokenizer (from the weights file) and the prompt.
   if (options.promptTokens.empty()) {
     auto file = GGUFFile::open(importedWeights);
@@ -485,15 +495,9 @@ llvm::Error Session::emit() {
       failure = llvm::toString(bytes.takeError());
       return;
     }
-    std::optional<uint32_t> ggml = getGGMLTypeForQuant(type.getQuant());
-    SmallVector<int64_t> shape(type.getShape());
-    if (!ggml) {
-      ggml = static_cast<uint32_t>(GGMLType::I8);
-      shape = {static_cast<int64_t>(bytes->size())};
-    }
-    const GGUFTensorInfo *info = (*stored)->getFile()->findTensor(w.getName());
-    asStored &= info && info->type == *ggml;
-    writer.addTensorView(w.getName(), shape, *ggml, *bytes);
+    GGUFTensorLayout layout = getGGUFTensorLayout(type);
+    asStored &= (*stored)->isStoredAs(w.getName(), type);
+    writer.addTensorView(w.getName(), layout.shape, layout.ggmlType, *bytes);
   });
   if (!failure.empty())
     return error(failure);
@@ -574,17 +578,6 @@ llvm::Expected<CompileResult> Session::run() {
       {CompilePhase::Emit, &Session::emit},
       {CompilePhase::Measure, &Session::measure}};
   for (auto [phase, fn] : phases) {
-    if (phase == CompilePhase::Precision) {
-      // The strategy (and an LLM's endpoint) is settled before the
-      // precision, whose prior an LLM may give; the session also holds the
-      // records and the log of the tune phase.
-      TuningOptions to = options.tuning;
-      to.target = target; // kernels are measured where the model runs
-      auto s = TuningSession::create(profile, std::move(to), progress);
-      if (!s)
-        return s.takeError();
-      tuning = std::move(*s);
-    }
     if (llvm::Error e = (this->*fn)())
       return std::move(e);
     result.lastPhase = phase;

@@ -68,7 +68,8 @@ llvm::Expected<std::unique_ptr<Executable>>
 CPUDevice::compile(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   PassManager pm(ctx);
-  buildCPUPipeline(pm, options);
+  if (llvm::Error e = buildLoweringPipeline(pm, target, options))
+    return std::move(e);
   if (llvm::Error e = runLoweringPipeline(module, pm, "CPU lowering failed"))
     return std::move(e);
 

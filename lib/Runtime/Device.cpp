@@ -117,12 +117,8 @@ llvm::Expected<std::unique_ptr<Device>>
 mlir::haqa::createDevice(CompileTarget target, const PipelineOptions &options) {
   switch (target) {
   case CompileTarget::CPU:
-    return std::make_unique<CPUDevice>(options.cpu);
-  case CompileTarget::GPUOnCPU: {
-    CPUPipelineOptions cpu = options.cpu;
-    cpu.gpuSchedules = true;
-    return std::make_unique<CPUDevice>(cpu);
-  }
+  case CompileTarget::GPUOnCPU:
+    return std::make_unique<CPUDevice>(target, options);
   case CompileTarget::CUDA: {
     auto cuda = CUDADevice::create(options.cuda);
     if (!cuda)

@@ -38,6 +38,16 @@ static llvm::Error error(const llvm::Twine &msg) {
 // Kernel modules
 //===----------------------------------------------------------------------===//
 
+std::string KernelSpec::getLabel() const {
+  std::string s = kernel + " [";
+  for (size_t i = 0; i < ne.size(); ++i)
+    s += (i ? "," : "") + std::to_string(ne[i]);
+  s += "]";
+  if (kernel == "matmul")
+    s += " " + weights;
+  return s;
+}
+
 std::vector<KernelSpec>
 mlir::haqa::getTable3Kernels(llvm::ArrayRef<int64_t> tokens,
                              llvm::ArrayRef<std::string> weights) {
@@ -71,13 +81,9 @@ static func::FuncOp createKernelFunction(OpBuilder &b, ModuleOp module,
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::haqa::buildKernelModule(MLIRContext *ctx, const KernelSpec &s) {
-  std::string label =
-      s.kernel + " [" +
-      llvm::join(
-          llvm::map_range(s.ne, [](int64_t d) { return std::to_string(d); }),
-          ",") +
-      "]";
-  auto fail = [&](const llvm::Twine &msg) { return error(label + ": " + msg); };
+  auto fail = [&](const llvm::Twine &msg) {
+    return error(s.getLabel() + ": " + msg);
+  };
   if (s.ne.size() != 3 || llvm::any_of(s.ne, [](int64_t d) { return d < 1; }))
     return fail("expected three positive sizes in ggml order");
   ctx->loadDialect<HAQADialect, func::FuncDialect>();
@@ -280,16 +286,10 @@ llvm::Expected<KernelProblem> KernelProblem::prepare(ModuleOp module,
         quantizeWeights(type.getQuant(), values, type.getShape().back());
     if (!bytes)
       return error(label + ": " + llvm::toString(bytes.takeError()));
-    std::optional<uint32_t> ggml = getGGMLTypeForQuant(type.getQuant());
-    SmallVector<int64_t> shape(type.getShape());
-    if (!ggml) {
-      // Planar layouts: raw bytes, read as the module's type says.
-      ggml = static_cast<uint32_t>(GGMLType::I8);
-      shape = {static_cast<int64_t>(bytes->size())};
-    }
+    GGUFTensorLayout layout = getGGUFTensorLayout(type);
     p.weightShapes.push_back({static_cast<int64_t>(bytes->size())});
     p.weightBytes.push_back(*bytes);
-    store->add(w.getName(), shape, *ggml, std::move(*bytes));
+    store->add(w.getName(), layout.shape, layout.ggmlType, std::move(*bytes));
   }
   ReferenceExecutor ref(module, *store);
   auto out = ref.run("kernel", std::move(inputs));

@@ -16,8 +16,6 @@
 
 #include "haqa/Weights/Codecs.h"
 
-#include "llvm/ADT/StringSwitch.h"
-
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -308,6 +306,13 @@ QuantAttr mlir::haqa::getQuantForGGMLType(MLIRContext *ctx, uint32_t type) {
   default:
     return {};
   }
+}
+
+GGUFTensorLayout mlir::haqa::getGGUFTensorLayout(WeightType type) {
+  if (std::optional<uint32_t> ggml = getGGMLTypeForQuant(type.getQuant()))
+    return {*ggml, llvm::SmallVector<int64_t, 4>(type.getShape())};
+  return {static_cast<uint32_t>(GGMLType::I8),
+          {static_cast<int64_t>(type.getStorageBytes())}};
 }
 
 std::optional<uint32_t> mlir::haqa::getGGMLTypeForQuant(QuantAttr q) {

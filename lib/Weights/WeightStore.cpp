@@ -79,12 +79,20 @@ Expected<const WeightStore::Tensor *> WeightStore::find(StringRef tensorName,
   return &t;
 }
 
-/// Whether a tensor of `ggmlType` holds exactly the bytes of storage `quant`.
-static bool storedAs(uint32_t ggmlType, QuantAttr quant) {
-  if (ggmlType == static_cast<uint32_t>(GGMLType::I8))
-    return quant.getLayout() == StorageLayout::planar && quant.isQuantized();
-  std::optional<uint32_t> want = getGGMLTypeForQuant(quant);
-  return want && *want == ggmlType;
+/// Whether a tensor of `ggmlType` holds exactly the bytes of `type`'s
+/// storage.
+static bool storedAs(uint32_t ggmlType, WeightType type) {
+  return getGGUFTensorLayout(type).ggmlType == ggmlType;
+}
+
+bool WeightStore::isStoredAs(StringRef tensorName, WeightType type) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto t = find(tensorName, type);
+  if (!t) {
+    llvm::consumeError(t.takeError());
+    return false;
+  }
+  return storedAs((*t)->ggmlType, type);
 }
 
 Expected<const std::vector<float> *>
@@ -111,7 +119,7 @@ WeightStore::getValues(StringRef tensorName, WeightType type) {
     return fail(std::move(e));
   // A module whose storage differs from the stored one (after
   // --haqa-quantize) sees the values requantized round-to-nearest into it.
-  if (!storedAs((*t)->ggmlType, quant)) {
+  if (!storedAs((*t)->ggmlType, type)) {
     auto bytes = quantizeWeights(quant, v, type.getShape().back());
     if (!bytes)
       return fail(bytes.takeError());
@@ -130,7 +138,7 @@ Expected<llvm::ArrayRef<uint8_t>> WeightStore::getBytes(StringRef tensorName,
     auto t = find(tensorName, type);
     if (!t)
       return t.takeError();
-    if (storedAs((*t)->ggmlType, quant)) {
+    if (storedAs((*t)->ggmlType, type)) {
       if ((*t)->bytes.size() != type.getStorageBytes())
         return error("tensor '" + tensorName + "' has " +
                      llvm::Twine((*t)->bytes.size()) +

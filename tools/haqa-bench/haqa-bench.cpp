@@ -262,17 +262,11 @@ int main(int argc, char **argv) {
   int failures = 0;
   for (const KernelSpec &spec : specs) {
     KernelMeasurement m;
-    std::string label =
-        spec.kernel + " [" +
-        llvm::join(llvm::map_range(spec.ne,
-                                   [](int64_t d) { return std::to_string(d); }),
-                   ",") +
-        "]";
+    std::string label = spec.getLabel();
     auto module = buildKernelModule(&ctx, spec);
     llvm::Expected<KernelProblem> problem =
         module ? KernelProblem::prepare(**module) : module.takeError();
     if (problem) {
-      label = getKernelLabel(getKernelOp(**module));
       m = measureKernel(*problem, schedule, options);
     } else {
       m.status = KernelMeasurement::BadSpec;

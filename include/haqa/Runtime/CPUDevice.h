@@ -16,14 +16,17 @@ namespace mlir::haqa {
 /// host's own CPU name and features (AVX-512, VNNI, ... where present).
 class CPUDevice : public Device {
 public:
-  /// Compiles with the CPU pipeline under `options` (gpuSchedules: the GPU
-  /// schedules' loop structure run on the CPU, the gpu-on-cpu target).
-  explicit CPUDevice(CPUPipelineOptions options = {}) : options(options) {}
+  /// Compiles with the lowering of `target`, one that runs on the host
+  /// (cpu, or gpu-on-cpu: the GPU schedules' loop structure run on the CPU).
+  explicit CPUDevice(CompileTarget target = CompileTarget::CPU,
+                     PipelineOptions options = {})
+      : target(target), options(std::move(options)) {}
   std::string getName() const override;
   llvm::Expected<std::unique_ptr<Executable>> compile(ModuleOp module) override;
 
 private:
-  CPUPipelineOptions options;
+  CompileTarget target;
+  PipelineOptions options;
 };
 
 } // namespace mlir::haqa

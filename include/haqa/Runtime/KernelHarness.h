@@ -37,6 +37,9 @@ struct KernelSpec {
   llvm::SmallVector<int64_t, 3> ne;
   /// Weight storage for matmul: f32, f16, bf16, q8_0, q4_0, q4_1.
   std::string weights = "f16";
+
+  /// "matmul [2048,1,2048] q4_0": what getKernelLabel gives its kernel op.
+  std::string getLabel() const;
 };
 
 /// The paper's Table 3 kernels for `tokens` token counts, matmul with each

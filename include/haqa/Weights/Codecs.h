@@ -39,6 +39,16 @@ QuantAttr getQuantForGGMLType(MLIRContext *ctx, uint32_t ggmlType);
 /// The ggml type of an exact GGUF storage (inverse of the above), if any.
 std::optional<uint32_t> getGGMLTypeForQuant(QuantAttr quant);
 
+/// How a weight of `type` is laid out in a GGUF weights file: the ggml type
+/// of its storage and its shape, or, for planar storages (which have no ggml
+/// type), GGMLType::I8 bytes of shape {storage bytes}, read as the module's
+/// type says.
+struct GGUFTensorLayout {
+  uint32_t ggmlType;
+  llvm::SmallVector<int64_t, 4> shape;
+};
+GGUFTensorLayout getGGUFTensorLayout(WeightType type);
+
 //===----------------------------------------------------------------------===//
 // Dequantization and quantization
 //===----------------------------------------------------------------------===//

@@ -55,6 +55,10 @@ public:
   llvm::Expected<llvm::ArrayRef<uint8_t>> getBytes(llvm::StringRef name,
                                                    WeightType type);
 
+  /// Whether the store holds `name` exactly in `type`'s storage (getBytes
+  /// then hands out the stored bytes, converting nothing).
+  bool isStoredAs(llvm::StringRef name, WeightType type);
+
   /// The GGUF file behind the store (its metadata carries the tokenizer), or
   /// null for a store filled in memory.
   const GGUFFile *getFile() const { return file.get(); }

@@ -35,6 +35,7 @@ TEST(KernelHarness, SpecsBuildTheTable3Kernels) {
     EXPECT_TRUE(succeeded(verify(**m)));
     EXPECT_EQ(countKernels(**m), 1);
     labels.push_back(getKernelLabel(getKernelOp(**m)));
+    EXPECT_EQ(labels.back(), s.getLabel());
   }
   EXPECT_EQ(labels,
             (std::vector<std::string>{"softmax [1024,1,32]", "silu [11008,1,1]",
