@@ -1,0 +1,180 @@
+//===- MicroKernels.h - CPU int8 block dot micro-kernels ---------*- C++
+//-*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Hand-written CPU kernels that JIT-compiled code calls by name: a quantizer
+// of f32 activations into Q8 activation blocks, and int8 block dot products
+// of ggml Q8_0 / Q4_0 / Q4_1 weight rows with those blocks. Plain C++, no
+// MLIR: every ISA variant is compiled into one library with per-function
+// target attributes, so the library runs on any x86-64 host and a caller
+// picks the variants the host supports (isMicroKernelISASupported).
+//
+// Formats (K, the reduction length, is a multiple of 32):
+//  - Q8_0 weight block, 34 bytes: {f16 d; int8 qs[32]}, value j = d * qs[j].
+//  - Q4_0 weight block, 18 bytes: {f16 d; uint8 qs[16]}, value j (j < 16) =
+//    d * ((qs[j] & 15) - 8), value j + 16 = d * ((qs[j] >> 4) - 8).
+//  - Q4_1 weight block, 20 bytes: {f16 d; f16 m; uint8 qs[16]}, value j =
+//    d * (qs[j] & 15) + m, value j + 16 = d * (qs[j] >> 4) + m.
+//  - Q8 activation block, 36 bytes: {f16 d; f16 s; int8 qs[32]} with
+//    s = f16(d * sum(qs)) (see haqa_uk_quantize_q8_*).
+// A row of K values is K / 32 consecutive blocks; nothing needs alignment.
+//
+// Function names are haqa_uk_<op>_<isa>, <isa> one of scalar, avx2, avxvnni,
+// avx512vnni (the x86 ones exist on x86-64 hosts only). scalar is the
+// reference; vector variants quantize bit-identically and compute the dots
+// with the float additions across blocks reordered.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_MICROKERNELS_MICROKERNELS_H
+#define HAQA_MICROKERNELS_MICROKERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Quantizes `rows` rows of `k` floats (row r at x + r * x_stride) into Q8
+/// activation blocks, row r's k / 32 blocks at out + r * out_row_bytes. Per
+/// block of 32 values: amax = max |x|, d = amax / 127, id = d ? 1 / d : 0,
+/// q[j] = roundf(x[j] * id) (half away from zero), d and s = d * sum(q)
+/// stored as f16 rounded to nearest even. Beyond that formula (where it has
+/// no defined result): NaN inputs do not count in amax and quantize to 0,
+/// and a product x[j] * id outside [-127, 127] (only for infinite inputs or
+/// a block whose d underflows so that 1 / d is infinite) is clamped to it,
+/// so q is always in [-127, 127]. All variants give identical bytes.
+///
+/// haqa_uk_dot_<fmt>: y[m * y_stride + n] for m in [0, rows_m), n in
+/// [n0, n1): the dot of weight row n (at w + n * w_row_bytes) with activation
+/// row m (at xq + m * xq_row_bytes) over `blocks` blocks of 32:
+///   acc = 0; for each block: sumi = sum_j wq[j] * xq[j] (int32) where wq is
+///   qs (Q8_0), nibble - 8 (Q4_0), nibble (Q4_1);
+///   acc += w.d * x.d * sumi (+ w.m * x.s for Q4_1).
+/// Activation qs must be in [-127, 127], as the quantizer makes them (the
+/// avx2 variant's int16 pair sums rely on it).
+/// mr x nr (each 1, 2 or 4; 3 acts as 2, larger as 4, smaller as 1) is the
+/// register block: mr activation rows times nr weight rows are computed
+/// together, their accumulators in registers over the whole K loop; the
+/// edges of rows_m and n1 - n0 use smaller blocks. Blocks of nr weight rows
+/// are the outer loop, each reused for all activation rows.
+
+void haqa_uk_quantize_q8_scalar(const float *x, int64_t x_stride, int64_t rows,
+                                int64_t k, uint8_t *out, int64_t out_row_bytes);
+void haqa_uk_dot_q8_0_scalar(const uint8_t *w, int64_t w_row_bytes,
+                             const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                             int64_t y_stride, int64_t rows_m, int64_t n0,
+                             int64_t n1, int64_t blocks, int64_t mr,
+                             int64_t nr);
+void haqa_uk_dot_q4_0_scalar(const uint8_t *w, int64_t w_row_bytes,
+                             const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                             int64_t y_stride, int64_t rows_m, int64_t n0,
+                             int64_t n1, int64_t blocks, int64_t mr,
+                             int64_t nr);
+void haqa_uk_dot_q4_1_scalar(const uint8_t *w, int64_t w_row_bytes,
+                             const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                             int64_t y_stride, int64_t rows_m, int64_t n0,
+                             int64_t n1, int64_t blocks, int64_t mr,
+                             int64_t nr);
+
+#if defined(__x86_64__)
+void haqa_uk_quantize_q8_avx2(const float *x, int64_t x_stride, int64_t rows,
+                              int64_t k, uint8_t *out, int64_t out_row_bytes);
+void haqa_uk_dot_q8_0_avx2(const uint8_t *w, int64_t w_row_bytes,
+                           const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                           int64_t y_stride, int64_t rows_m, int64_t n0,
+                           int64_t n1, int64_t blocks, int64_t mr, int64_t nr);
+void haqa_uk_dot_q4_0_avx2(const uint8_t *w, int64_t w_row_bytes,
+                           const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                           int64_t y_stride, int64_t rows_m, int64_t n0,
+                           int64_t n1, int64_t blocks, int64_t mr, int64_t nr);
+void haqa_uk_dot_q4_1_avx2(const uint8_t *w, int64_t w_row_bytes,
+                           const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                           int64_t y_stride, int64_t rows_m, int64_t n0,
+                           int64_t n1, int64_t blocks, int64_t mr, int64_t nr);
+
+void haqa_uk_quantize_q8_avxvnni(const float *x, int64_t x_stride, int64_t rows,
+                                 int64_t k, uint8_t *out,
+                                 int64_t out_row_bytes);
+void haqa_uk_dot_q8_0_avxvnni(const uint8_t *w, int64_t w_row_bytes,
+                              const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                              int64_t y_stride, int64_t rows_m, int64_t n0,
+                              int64_t n1, int64_t blocks, int64_t mr,
+                              int64_t nr);
+void haqa_uk_dot_q4_0_avxvnni(const uint8_t *w, int64_t w_row_bytes,
+                              const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                              int64_t y_stride, int64_t rows_m, int64_t n0,
+                              int64_t n1, int64_t blocks, int64_t mr,
+                              int64_t nr);
+void haqa_uk_dot_q4_1_avxvnni(const uint8_t *w, int64_t w_row_bytes,
+                              const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                              int64_t y_stride, int64_t rows_m, int64_t n0,
+                              int64_t n1, int64_t blocks, int64_t mr,
+                              int64_t nr);
+
+void haqa_uk_quantize_q8_avx512vnni(const float *x, int64_t x_stride,
+                                    int64_t rows, int64_t k, uint8_t *out,
+                                    int64_t out_row_bytes);
+void haqa_uk_dot_q8_0_avx512vnni(const uint8_t *w, int64_t w_row_bytes,
+                                 const uint8_t *xq, int64_t xq_row_bytes,
+                                 float *y, int64_t y_stride, int64_t rows_m,
+                                 int64_t n0, int64_t n1, int64_t blocks,
+                                 int64_t mr, int64_t nr);
+void haqa_uk_dot_q4_0_avx512vnni(const uint8_t *w, int64_t w_row_bytes,
+                                 const uint8_t *xq, int64_t xq_row_bytes,
+                                 float *y, int64_t y_stride, int64_t rows_m,
+                                 int64_t n0, int64_t n1, int64_t blocks,
+                                 int64_t mr, int64_t nr);
+void haqa_uk_dot_q4_1_avx512vnni(const uint8_t *w, int64_t w_row_bytes,
+                                 const uint8_t *xq, int64_t xq_row_bytes,
+                                 float *y, int64_t y_stride, int64_t rows_m,
+                                 int64_t n0, int64_t n1, int64_t blocks,
+                                 int64_t mr, int64_t nr);
+#endif // __x86_64__
+
+#ifdef __cplusplus
+} // extern "C"
+
+#include <vector>
+
+namespace mlir::haqa {
+
+/// Bytes of one block of each format.
+constexpr int64_t kQ8_0BlockBytes = 34;
+constexpr int64_t kQ4_0BlockBytes = 18;
+constexpr int64_t kQ4_1BlockBytes = 20;
+constexpr int64_t kQ8ActivationBlockBytes = 36;
+
+/// Bytes of one row of Q8 activation blocks for `k` values (36 * k / 32).
+constexpr int64_t getQ8ActivationRowBytes(int64_t k) {
+  return kQ8ActivationBlockBytes * (k / 32);
+}
+
+struct MicroKernelSymbol {
+  const char *name;
+  void *address;
+};
+
+/// Every kernel of this library compiled for this host's architecture: all
+/// ISA variants are listed, callers check isMicroKernelISASupported.
+std::vector<MicroKernelSymbol> getMicroKernelSymbols();
+
+/// The ISA variants compiled for this architecture, "scalar" first.
+std::vector<const char *> getMicroKernelISAs();
+
+/// True when this host can run the variant `isa` ("scalar", "avx2",
+/// "avxvnni", "avx512vnni").
+bool isMicroKernelISASupported(const char *isa);
+
+/// The f16 conversions the kernels use: IEEE half to float, and float to
+/// half rounded to nearest even (bit-identical to halfToFloat / floatToHalf
+/// of haqa/Weights/Dequantize.h, without depending on that library).
+float microKernelHalfToFloat(uint16_t h);
+uint16_t microKernelFloatToHalf(float f);
+
+} // namespace mlir::haqa
+
+#endif // __cplusplus
+
+#endif // HAQA_MICROKERNELS_MICROKERNELS_H

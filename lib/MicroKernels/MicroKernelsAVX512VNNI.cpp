@@ -1,0 +1,335 @@
+//===- MicroKernelsAVX512VNNI.cpp - AVX512-VNNI micro-kernels ------------===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// The avx512vnni variants: every function carries
+// target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c"), so this file
+// builds for any x86-64 and its code only runs where the caller checked
+// isMicroKernelISASupported("avx512vnni").
+//
+// The dots hold two blocks per 512-bit register (block b in the low 256
+// bits, b + 1 in the high ones) and take 16 / NR blocks of NR weight rows a
+// step, otherwise as the 256-bit kernels of X86Kernels.inc, which finish the
+// blocks left at the end of a row. The quantizer takes a block in two zmm and
+// narrows with vpmovsdb.
+//
+//===----------------------------------------------------------------------===//
+
+#include "MicroKernelsImpl.h"
+#include "haqa/MicroKernels/MicroKernels.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <type_traits>
+
+// GCC 12 warns that the self-initialized _mm512_undefined_* inside the
+// intrinsics "may be used uninitialized"; they are meant to be undefined.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+namespace mlir::haqa::uk::avx512vnni {
+#define HAQA_UK_TARGET                                                         \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")))
+#define HAQA_UK_DOT 2
+#include "X86Kernels.inc"
+
+#define HAQA_UK_INLINE HAQA_UK_TARGET inline __attribute__((always_inline))
+
+/// The 256 bits at p0 (low) and p1 (high).
+HAQA_UK_INLINE __m512i loadPairZ(const uint8_t *p0, const uint8_t *p1) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(loadY(p0)), loadY(p1), 1);
+}
+
+/// The 16 bytes at p0, p1, p2, p3 in the four 128-bit lanes.
+HAQA_UK_INLINE __m512i loadQuarters(const uint8_t *p0, const uint8_t *p1,
+                                    const uint8_t *p2, const uint8_t *p3) {
+  __m512i v = _mm512_castsi128_si512(loadX(p0));
+  v = _mm512_inserti32x4(v, loadX(p1), 1);
+  v = _mm512_inserti32x4(v, loadX(p2), 2);
+  return _mm512_inserti32x4(v, loadX(p3), 3);
+}
+
+//===----------------------------------------------------------------------===//
+// Lane layouts and scales
+//===----------------------------------------------------------------------===//
+
+/// Q8_0, 512 bits: eight vectors i = bp * NR + n holding blocks 2 bp + h of
+/// row n in their 256-bit halves h; reduce8Z puts them at laneZ(i, h).
+constexpr int laneZ(int i, int h) { return 8 * (i / 4) + 4 * h + i % 4; }
+
+template <int NR> struct Q8LayoutZ {
+  static constexpr StepLayout<16> make() {
+    StepLayout<16> l;
+    for (int bp = 0; bp < 8 / NR; ++bp)
+      for (int n = 0; n < NR; ++n)
+        for (int h = 0; h < 2; ++h)
+          l.set(laneZ(bp * NR + n, h), 2 * bp + h, n);
+    return l.finish(16 / NR);
+  }
+  static constexpr StepLayout<16> value = make();
+  static_assert(value.foldsBy(NR), "lane % NR is the weight row");
+};
+
+/// Q4, 512 bits: four vectors i = qd * NR + n holding blocks 4 qd + k of row
+/// n in their 128-bit lanes k; lane 4 k + i.
+template <int NR> struct Q4LayoutZ {
+  static constexpr StepLayout<16> make() {
+    StepLayout<16> l;
+    for (int qd = 0; qd < 4 / NR; ++qd)
+      for (int n = 0; n < NR; ++n)
+        for (int k = 0; k < 4; ++k)
+          l.set(4 * k + qd * NR + n, 4 * qd + k, n);
+    return l.finish(16 / NR);
+  }
+  static constexpr StepLayout<16> value = make();
+  static_assert(value.foldsBy(NR), "lane % NR is the weight row");
+};
+
+HAQA_UK_INLINE __m512 cvtHalves16(const uint64_t (&q)[4]) {
+  return _mm512_cvtph_ps(_mm256_set_epi64x(
+      static_cast<int64_t>(q[3]), static_cast<int64_t>(q[2]),
+      static_cast<int64_t>(q[1]), static_cast<int64_t>(q[0])));
+}
+
+template <class F, class L>
+HAQA_UK_INLINE __m512 weightHalvesZ(const uint8_t *const *wb, int off) {
+  uint64_t q[4];
+  packWeightHalves<F, 16>(q, L::value, wb, off);
+  return cvtHalves16(q);
+}
+
+template <class L>
+HAQA_UK_INLINE __m512 activationHalvesZ(const uint8_t *xb, int off) {
+  uint64_t q[4];
+  packActivationHalves<16>(q, L::value.blocks, xb, off);
+  return _mm512_permutexvar_ps(_mm512_loadu_si512(L::value.xLane),
+                               cvtHalves16(q));
+}
+
+/// As accumulateY.
+template <class F, class L>
+HAQA_UK_INLINE __m512 accumulateZ(__m512 acc, __m512i sums, __m512 wd,
+                                  const uint8_t *const *wb, const uint8_t *xb) {
+  acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums),
+                        _mm512_mul_ps(wd, activationHalvesZ<L>(xb, 0)), acc);
+  if constexpr (std::is_same_v<F, Q4_1>)
+    acc = _mm512_fmadd_ps(weightHalvesZ<F, L>(wb, 2),
+                          activationHalvesZ<L>(xb, 2), acc);
+  return acc;
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+/// Per 128-bit lane: [sum a, sum b, sum c, sum d] over that lane.
+HAQA_UK_INLINE __m512i transposeAdd4Z(__m512i a, __m512i b, __m512i c,
+                                      __m512i d) {
+  __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b),
+                                _mm512_unpackhi_epi32(a, b));
+  __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d),
+                                _mm512_unpackhi_epi32(c, d));
+  return _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd),
+                          _mm512_unpackhi_epi64(ab, cd));
+}
+
+/// Lane laneZ(i, h): the exact sum of the eight int32 lanes of half h of v[i].
+HAQA_UK_INLINE __m512i reduce8Z(const __m512i (&v)[8]) {
+  __m512i q0 = transposeAdd4Z(v[0], v[1], v[2], v[3]);
+  __m512i q1 = transposeAdd4Z(v[4], v[5], v[6], v[7]);
+  return _mm512_add_epi32(
+      _mm512_shuffle_i32x4(q0, q1, _MM_SHUFFLE(2, 0, 2, 0)),
+      _mm512_shuffle_i32x4(q0, q1, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+//===----------------------------------------------------------------------===//
+// Steps
+//===----------------------------------------------------------------------===//
+
+/// Q8_0, 16 / NR blocks of an MR x NR register block, as stepQ8Y.
+template <int MR, int NR>
+HAQA_UK_INLINE void stepQ8Z(const uint8_t *const *wb, const uint8_t *const *xb,
+                            __m512 (&acc)[MR]) {
+  using F = Q8_0;
+  using L = Q8LayoutZ<NR>;
+  constexpr int BP = 8 / NR;
+  const __m512i signBit = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512i wv[BP][NR];
+#pragma GCC unroll 16
+  for (int bp = 0; bp < BP; ++bp)
+#pragma GCC unroll 16
+    for (int n = 0; n < NR; ++n) {
+      const uint8_t *p = wb[n] + 2 * bp * F::kBytes + F::kQsOffset;
+      wv[bp][n] = _mm512_xor_si512(loadPairZ(p, p + F::kBytes), signBit);
+    }
+  const __m512 wd = weightHalvesZ<F, L>(wb, 0);
+#pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m) {
+    __m512i v[8];
+#pragma GCC unroll 16
+    for (int bp = 0; bp < BP; ++bp) {
+      const uint8_t *x0 = xb[m] + 2 * bp * kXBytes + kXQsOffset;
+      const __m512i xv = loadPairZ(x0, x0 + kXBytes);
+      const __m512i zero = _mm512_setzero_si512();
+      const __m512i bias =
+          _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, signBit, xv));
+#pragma GCC unroll 16
+      for (int n = 0; n < NR; ++n)
+        v[bp * NR + n] = _mm512_dpbusd_epi32(bias, wv[bp][n], xv);
+    }
+    acc[m] = accumulateZ<F, L>(acc[m], reduce8Z(v), wd, wb, xb[m]);
+  }
+}
+
+/// Q4_0 / Q4_1, 16 / NR blocks of an MR x NR register block, four blocks
+/// per register, as stepQ4Y.
+template <class F, int MR, int NR>
+HAQA_UK_INLINE void stepQ4Z(const uint8_t *const *wb, const uint8_t *const *xb,
+                            __m512 (&acc)[MR]) {
+  using L = Q4LayoutZ<NR>;
+  constexpr int QN = 4 / NR; // vectors per row
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  __m512i lo[QN][NR], hi[QN][NR];
+#pragma GCC unroll 16
+  for (int qd = 0; qd < QN; ++qd)
+#pragma GCC unroll 16
+    for (int n = 0; n < NR; ++n) {
+      const uint8_t *p = wb[n] + 4 * qd * F::kBytes + F::kQsOffset;
+      __m512i q =
+          loadQuarters(p, p + F::kBytes, p + 2 * F::kBytes, p + 3 * F::kBytes);
+      lo[qd][n] = _mm512_and_si512(q, low);
+      hi[qd][n] = _mm512_and_si512(_mm512_srli_epi16(q, 4), low);
+    }
+  const __m512 wd = weightHalvesZ<F, L>(wb, 0);
+#pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m) {
+    __m512i v[4];
+#pragma GCC unroll 16
+    for (int qd = 0; qd < QN; ++qd) {
+      const uint8_t *x0 = xb[m] + 4 * qd * kXBytes + kXQsOffset;
+      const __m512i xlo =
+          loadQuarters(x0, x0 + kXBytes, x0 + 2 * kXBytes, x0 + 3 * kXBytes);
+      const __m512i xhi =
+          loadQuarters(x0 + 16, x0 + kXBytes + 16, x0 + 2 * kXBytes + 16,
+                       x0 + 3 * kXBytes + 16);
+      __m512i bias = _mm512_setzero_si512();
+      if constexpr (std::is_same_v<F, Q4_0>) { // -8 * sum(x)
+        const __m512i eight = _mm512_set1_epi8(8);
+        bias = _mm512_sub_epi32(
+            bias, _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(bias, eight, xlo),
+                                      eight, xhi));
+      }
+#pragma GCC unroll 16
+      for (int n = 0; n < NR; ++n)
+        v[qd * NR + n] = _mm512_dpbusd_epi32(
+            _mm512_dpbusd_epi32(bias, lo[qd][n], xlo), hi[qd][n], xhi);
+    }
+    acc[m] = accumulateZ<F, L>(acc[m], transposeAdd4Z(v[0], v[1], v[2], v[3]),
+                               wd, wb, xb[m]);
+  }
+}
+
+template <class F, int MR, int NR>
+HAQA_UK_TARGET void kernelZ(const uint8_t *w, int64_t wrb, const uint8_t *x,
+                            int64_t xrb, float *y, int64_t ys, int64_t blocks) {
+  constexpr int BB = 16 / NR;
+  __m512 acc[MR];
+  __m256 tail[MR];
+  const uint8_t *wb[NR], *xb[MR];
+#pragma GCC unroll 16
+  for (int n = 0; n < NR; ++n)
+    wb[n] = w + n * wrb;
+#pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m) {
+    xb[m] = x + m * xrb;
+    acc[m] = _mm512_setzero_ps();
+    tail[m] = _mm256_setzero_ps();
+  }
+  int64_t b = 0;
+  for (; b + BB <= blocks; b += BB) {
+    if constexpr (std::is_same_v<F, Q8_0>)
+      stepQ8Z<MR, NR>(wb, xb, acc);
+    else
+      stepQ4Z<F, MR, NR>(wb, xb, acc);
+#pragma GCC unroll 16
+    for (int n = 0; n < NR; ++n)
+      wb[n] += BB * F::kBytes;
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+      xb[m] += BB * kXBytes;
+  }
+  runStepsY<F, MR, NR>(wb, xb, blocks - b, tail);
+#pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m) {
+    // Lanes l and l + 8 hold the same weight row (NR divides 8).
+    __m256 s = _mm256_add_ps(
+        _mm512_castps512_ps256(acc[m]),
+        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[m]), 1)));
+    storeFoldedY<NR>(_mm256_add_ps(s, tail[m]), y + m * ys);
+  }
+}
+
+/// q = roundf(clamp(v * id, -127, 127)) with NaN -> 0, as int32 lanes (see
+/// quantizeLanesY).
+HAQA_UK_INLINE __m512i quantizeLanesZ(__m512 v, __m512 id) {
+  __m512 t = _mm512_mul_ps(v, id);
+  t = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(t, t, _CMP_ORD_Q), t);
+  t = _mm512_min_ps(_mm512_max_ps(t, _mm512_set1_ps(-127.0f)),
+                    _mm512_set1_ps(127.0f));
+  __m512 tr = _mm512_roundscale_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(t, tr)),
+                                    _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+  __m512 step = _mm512_castsi512_ps(_mm512_or_si512(
+      _mm512_and_si512(_mm512_castps_si512(t),
+                       _mm512_set1_epi32(static_cast<int>(0x80000000u))),
+      _mm512_castps_si512(_mm512_set1_ps(1.0f))));
+  return _mm512_cvttps_epi32(_mm512_mask_add_ps(tr, up, tr, step));
+}
+
+HAQA_UK_TARGET void quantizeBlockZ(const float *x, uint8_t *out) {
+  const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+  // NaN lanes lose: vmaxps returns its second operand when either is NaN.
+  __m512 mx = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_setzero_ps());
+  mx = _mm512_max_ps(_mm512_abs_ps(v1), mx);
+  const float amax = _mm512_reduce_max_ps(mx);
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const __m512 vid = _mm512_set1_ps(id);
+  const __m512i q0 = quantizeLanesZ(v0, vid), q1 = quantizeLanesZ(v1, vid);
+  const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+  _mm_storeu_si128(reinterpret_cast<__m128i *>(out + kXQsOffset),
+                   _mm512_cvtsepi32_epi8(q0));
+  _mm_storeu_si128(reinterpret_cast<__m128i *>(out + kXQsOffset + 16),
+                   _mm512_cvtsepi32_epi8(q1));
+  store16(out, floatToHalf(d));
+  store16(out + 2, floatToHalf(d * static_cast<float>(sum)));
+}
+
+HAQA_UK_TARGET void quantizeRowsZ(const float *x, int64_t xStride, int64_t rows,
+                                  int64_t k, uint8_t *out,
+                                  int64_t outRowBytes) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < k / 32; ++b)
+      quantizeBlockZ(x + r * xStride + b * 32,
+                     out + r * outRowBytes + b * kXBytes);
+}
+
+#undef HAQA_UK_INLINE
+#undef HAQA_UK_DOT
+#undef HAQA_UK_TARGET
+} // namespace mlir::haqa::uk::avx512vnni
+
+extern "C" void haqa_uk_quantize_q8_avx512vnni(const float *x, int64_t x_stride,
+                                               int64_t rows, int64_t k,
+                                               uint8_t *out,
+                                               int64_t out_row_bytes) {
+  mlir::haqa::uk::avx512vnni::quantizeRowsZ(x, x_stride, rows, k, out,
+                                            out_row_bytes);
+}
+
+HAQA_UK_DEFINE_DOTS(mlir::haqa::uk::avx512vnni::kernelZ, avx512vnni)
+
+#endif // __x86_64__

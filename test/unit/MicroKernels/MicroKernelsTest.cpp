@@ -1,0 +1,595 @@
+//===- MicroKernelsTest.cpp - Tests of the CPU micro-kernels --------------===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// The scalar kernels against the formulas written out here, and every vector
+// variant this host supports against the scalar ones: the quantizer
+// bit-exactly, the dots to 1e-5 of the sum of the terms' magnitudes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/MicroKernels/MicroKernels.h"
+#include "haqa/Weights/Dequantize.h"
+
+#include <gtest/gtest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace mlir::haqa;
+
+namespace {
+
+using QuantizeFn = void (*)(const float *, int64_t, int64_t, int64_t, uint8_t *,
+                            int64_t);
+using DotFn = void (*)(const uint8_t *, int64_t, const uint8_t *, int64_t,
+                       float *, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t);
+
+void *findSymbol(const std::string &name) {
+  for (const MicroKernelSymbol &s : getMicroKernelSymbols())
+    if (name == s.name)
+      return s.address;
+  return nullptr;
+}
+
+QuantizeFn getQuantize(const std::string &isa) {
+  return reinterpret_cast<QuantizeFn>(findSymbol("haqa_uk_quantize_q8_" + isa));
+}
+
+DotFn getDot(const std::string &fmt, const std::string &isa) {
+  return reinterpret_cast<DotFn>(findSymbol("haqa_uk_dot_" + fmt + "_" + isa));
+}
+
+uint32_t bitsOf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+float floatOf(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+uint16_t get16(const uint8_t *p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+void put16(uint8_t *p, uint16_t v) { std::memcpy(p, &v, 2); }
+
+//===----------------------------------------------------------------------===//
+// Registry and f16
+//===----------------------------------------------------------------------===//
+
+TEST(MicroKernels, SymbolsAndISAs) {
+  std::vector<MicroKernelSymbol> symbols = getMicroKernelSymbols();
+  std::vector<const char *> isas = getMicroKernelISAs();
+  ASSERT_FALSE(isas.empty());
+  EXPECT_STREQ(isas.front(), "scalar");
+  EXPECT_EQ(symbols.size(), 4 * isas.size());
+  for (const char *isa : isas) {
+    for (const char *op :
+         {"quantize_q8_", "dot_q8_0_", "dot_q4_0_", "dot_q4_1_"}) {
+      std::string name = std::string("haqa_uk_") + op + isa;
+      EXPECT_NE(findSymbol(name), nullptr) << name;
+    }
+    std::printf("[          ] %s: %s\n", isa,
+                isMicroKernelISASupported(isa) ? "supported" : "not supported");
+  }
+  EXPECT_TRUE(isMicroKernelISASupported("scalar"));
+  EXPECT_FALSE(isMicroKernelISASupported("sse9"));
+  EXPECT_FALSE(isMicroKernelISASupported(nullptr));
+  EXPECT_EQ(getQ8ActivationRowBytes(2048), 36 * 64);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/// The cpuid-based checks agree with GCC's.
+TEST(MicroKernels, ISASupportMatchesBuiltins) {
+  __builtin_cpu_init();
+  const bool base = __builtin_cpu_supports("avx2") &&
+                    __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  EXPECT_EQ(isMicroKernelISASupported("avx2"), base);
+  EXPECT_EQ(isMicroKernelISASupported("avxvnni"),
+            base && __builtin_cpu_supports("avxvnni"));
+  EXPECT_EQ(isMicroKernelISASupported("avx512vnni"),
+            base && __builtin_cpu_supports("avx512f") &&
+                __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512vl") &&
+                __builtin_cpu_supports("avx512vnni"));
+}
+#endif
+
+TEST(MicroKernels, HalfToFloatMatchesWeights) {
+  for (uint32_t h = 0; h < 65536; ++h)
+    ASSERT_EQ(bitsOf(microKernelHalfToFloat(static_cast<uint16_t>(h))),
+              bitsOf(halfToFloat(static_cast<uint16_t>(h))))
+        << "half 0x" << std::hex << h;
+}
+
+TEST(MicroKernels, FloatToHalfMatchesWeights) {
+  auto check = [](float f) {
+    ASSERT_EQ(microKernelFloatToHalf(f), floatToHalf(f))
+        << "float bits 0x" << std::hex << bitsOf(f);
+  };
+  // Every half, its neighbours, and the rounding boundaries between halves
+  // (exact ties and one float ulp either side), both signs.
+  for (uint32_t h = 0; h < 0x7c00; ++h) {
+    float a = halfToFloat(static_cast<uint16_t>(h));
+    float b = halfToFloat(static_cast<uint16_t>(h + 1));
+    float mid = a + (b - a) * 0.5f; // exact: one more bit than a half has
+    for (float f :
+         {a, mid, std::nextafter(mid, 0.0f), std::nextafter(mid, INFINITY),
+          std::nextafter(a, INFINITY), std::nextafter(a, 0.0f)}) {
+      check(f);
+      check(-f);
+    }
+  }
+  // A sweep over all float bit patterns, NaNs and infinities included.
+  for (uint64_t u = 0; u < (1ull << 32); u += 997)
+    check(floatOf(static_cast<uint32_t>(u)));
+  for (float f : {0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, FLT_MAX,
+                  -FLT_MAX, FLT_MIN, FLT_TRUE_MIN, 65504.0f, 65519.99f,
+                  65520.0f, 5.9604645e-8f, 2.9802322e-8f, 2.9802326e-8f})
+    check(f);
+}
+
+//===----------------------------------------------------------------------===//
+// Quantizer
+//===----------------------------------------------------------------------===//
+
+/// Blocks of 32 floats covering the quantizer's corner cases, then random
+/// ones of many magnitudes.
+std::vector<float> quantizerInputs(int randomBlocks, bool finiteOnly) {
+  std::vector<float> x;
+  auto block = [&](auto valueAt) {
+    for (int j = 0; j < 32; ++j)
+      x.push_back(valueAt(j));
+  };
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+  // amax 127 (d = 1, id = 1) and amax 254 (d = 2, id = 0.5): exact ties
+  // k + 0.5 and the floats next to them.
+  for (float amax : {127.0f, 254.0f}) {
+    float scale = amax / 127.0f;
+    block([&](int j) { return j == 0 ? amax : scale * (j - 16 + 0.5f); });
+    block([&](int j) { return j == 0 ? -amax : -scale * (j * 3.5f - 60.0f); });
+    block([&](int j) {
+      float t = (j - 16) + 0.5f;
+      return j == 0 ? amax
+                    : scale * std::nextafter(t, j & 1 ? INFINITY : -INFINITY);
+    });
+    block([&](int j) {
+      return j == 31 ? amax : scale * std::nextafter(0.5f * j, 0.0f);
+    });
+  }
+  block([](int) { return 0.0f; });
+  block([](int) { return -0.0f; });
+  block([](int j) { return j & 1 ? 0.0f : -0.0f; });
+  block([](int j) { return j == 5 ? 1.0f : (j & 1 ? 0.0f : -0.0f); });
+  block([](int j) { return j == 7 ? -3.0e-7f : 0.0f; });
+  // Denormals: alone (d underflows, 1 / d is infinite), with a tiny normal,
+  // and next to a normal value.
+  block([](int j) { return (j - 16) * FLT_TRUE_MIN; });
+  block([](int j) { return (j - 16) * 1000 * FLT_TRUE_MIN; });
+  block([](int j) { return (j & 1 ? -1.0f : 1.0f) * j * 1.0e-39f; });
+  block([](int j) { return j == 3 ? 4.0e-37f : j * 1.0e-40f; });
+  block([](int j) { return j == 3 ? 1.0f : j * 1.0e-40f; });
+  block([](int j) { return j == 9 ? FLT_MIN : -j * FLT_TRUE_MIN; });
+  // Large values.
+  block([](int j) { return j == 0 ? FLT_MAX : -FLT_MAX * (j / 31.0f); });
+  block([](int j) { return 1.0e38f * ((j % 7) - 3); });
+  block([](int j) { return 3.0e5f * (j - 15.5f); });
+  // Values whose products with id land on .5 only after rounding.
+  block([](int j) { return j == 0 ? 1.0f : j * (1.0f / 254.0f); });
+  block([](int j) { return j == 0 ? 0.1f : j * 0.0003937008f; });
+  if (!finiteOnly) {
+    block([](int j) { return j == 4 ? NAN : j - 12.0f; });
+    block([](int j) { return j == 4 ? -NAN : 0.0f; });
+    block([](int j) { return j == 9 ? INFINITY : j - 12.0f; });
+    block([](int j) { return j == 9 ? -INFINITY : (j == 2 ? NAN : 1.0f); });
+    block([](int) { return NAN; });
+  }
+  for (int b = 0; b < randomBlocks; ++b) {
+    float scale = std::ldexp(1.0f, static_cast<int>(rng() % 200) - 100);
+    int kind = b % 4;
+    block([&](int) {
+      float v = uni(rng) * scale;
+      if (kind == 1)
+        v = std::round(v * 4.0f) * 0.25f; // many exact quarters and halves
+      if (kind == 2)
+        v = std::round(uni(rng) * 127.0f) + (rng() % 2 ? 0.5f : 0.0f);
+      if (kind == 3 && rng() % 5 == 0)
+        v = 0.0f;
+      return v;
+    });
+  }
+  return x;
+}
+
+/// The quantizer as written in the brief of this library: roundf with no
+/// clamping, defined for finite inputs.
+std::vector<uint8_t> quantizeByFormula(const std::vector<float> &x) {
+  std::vector<uint8_t> out(x.size() / 32 * 36);
+  for (size_t b = 0; b < x.size() / 32; ++b) {
+    const float *xb = &x[b * 32];
+    uint8_t *ob = &out[b * 36];
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j)
+      amax = std::max(amax, std::fabs(xb[j]));
+    float d = amax / 127;
+    float id = d ? 1.0f / d : 0.0f;
+    int sum = 0;
+    for (int j = 0; j < 32; ++j) {
+      int q = static_cast<int>(std::roundf(xb[j] * id));
+      ob[4 + j] = static_cast<uint8_t>(static_cast<int8_t>(q));
+      sum += q;
+    }
+    put16(ob, floatToHalf(d));
+    put16(ob + 2, floatToHalf(d * sum));
+  }
+  return out;
+}
+
+TEST(MicroKernels, ScalarQuantizeMatchesFormula) {
+  std::vector<float> x = quantizerInputs(2000, /*finiteOnly=*/true);
+  // Blocks whose d underflows (1 / d infinite) have no defined result in the
+  // formula; compare the others.
+  std::vector<uint8_t> expected = quantizeByFormula(x);
+  std::vector<uint8_t> got(expected.size());
+  haqa_uk_quantize_q8_scalar(x.data(), 0, 1, x.size(), got.data(), 0);
+  int compared = 0;
+  for (size_t b = 0; b < x.size() / 32; ++b) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j)
+      amax = std::max(amax, std::fabs(x[b * 32 + j]));
+    if (std::isinf(1.0f / (amax / 127)) && amax != 0.0f)
+      continue;
+    ++compared;
+    ASSERT_EQ(0, std::memcmp(&expected[b * 36], &got[b * 36], 36))
+        << "block " << b;
+  }
+  EXPECT_GT(compared, 2000);
+  // Underflowing blocks saturate: q stays in [-127, 127], zeros stay 0.
+  std::vector<float> tiny(32);
+  for (int j = 0; j < 32; ++j)
+    tiny[j] = (j - 16) * 1000 * FLT_TRUE_MIN;
+  uint8_t ob[36];
+  haqa_uk_quantize_q8_scalar(tiny.data(), 32, 1, 32, ob, 36);
+  for (int j = 0; j < 32; ++j)
+    EXPECT_EQ(static_cast<int8_t>(ob[4 + j]),
+              j < 16 ? -127 : (j == 16 ? 0 : 127));
+}
+
+class MicroKernelsISA : public testing::TestWithParam<const char *> {
+protected:
+  void SetUp() override {
+    isa = GetParam();
+    if (!findSymbol("haqa_uk_quantize_q8_" + isa))
+      GTEST_SKIP() << isa << " is not compiled for this architecture";
+    if (!isMicroKernelISASupported(isa.c_str()))
+      GTEST_SKIP() << isa << " is not supported on this host";
+  }
+  std::string isa;
+};
+
+TEST_P(MicroKernelsISA, QuantizeMatchesScalar) {
+  QuantizeFn quantize = getQuantize(isa);
+  ASSERT_NE(quantize, nullptr);
+  std::vector<float> x = quantizerInputs(20000, /*finiteOnly=*/false);
+  const int64_t k = x.size();
+  std::vector<uint8_t> expected(getQ8ActivationRowBytes(k)),
+      got(expected.size());
+  haqa_uk_quantize_q8_scalar(x.data(), k, 1, k, expected.data(), 0);
+  quantize(x.data(), k, 1, k, got.data(), 0);
+  for (int64_t b = 0; b < k / 32; ++b)
+    ASSERT_EQ(0, std::memcmp(&expected[b * 36], &got[b * 36], 36))
+        << isa << " block " << b;
+
+  // Several rows with strides: rows of 96 values 100 floats apart, into
+  // rows 120 bytes apart whose padding stays untouched.
+  const int64_t rows = 7, kr = 96, xStride = 100, outStride = 120;
+  std::vector<uint8_t> e2(rows * outStride, 0xAB), g2(rows * outStride, 0xAB);
+  haqa_uk_quantize_q8_scalar(x.data(), xStride, rows, kr, e2.data(), outStride);
+  quantize(x.data(), xStride, rows, kr, g2.data(), outStride);
+  EXPECT_EQ(e2, g2);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = getQ8ActivationRowBytes(kr); i < outStride; ++i)
+      EXPECT_EQ(g2[r * outStride + i], 0xAB);
+}
+
+//===----------------------------------------------------------------------===//
+// Dots
+//===----------------------------------------------------------------------===//
+
+struct Format {
+  const char *name;
+  int64_t blockBytes;
+};
+const Format kFormats[] = {{"q8_0", 34}, {"q4_0", 18}, {"q4_1", 20}};
+
+/// A finite f16 of magnitude in [2^-9, 2^2), random sign.
+uint16_t randomScale(std::mt19937 &rng) {
+  uint16_t exp = static_cast<uint16_t>(6 + rng() % 11);
+  return static_cast<uint16_t>((rng() & 1) << 15 | exp << 10 | (rng() & 0x3ff));
+}
+
+/// Weight rows of random blocks; one block in seven holds the extremes
+/// (-128 / 127 for Q8_0, nibbles 0 and 15 for Q4).
+std::vector<uint8_t> randomWeights(const Format &f, int64_t rows,
+                                   int64_t blocks, std::mt19937 &rng) {
+  std::vector<uint8_t> w(rows * blocks * f.blockBytes);
+  for (uint8_t &b : w)
+    b = static_cast<uint8_t>(rng());
+  const bool q41 = std::string(f.name) == "q4_1";
+  const int64_t qsOffset = q41 ? 4 : 2;
+  for (int64_t i = 0; i < rows * blocks; ++i) {
+    uint8_t *blk = &w[i * f.blockBytes];
+    put16(blk, randomScale(rng));
+    if (q41)
+      put16(blk + 2, randomScale(rng));
+    int kind = rng() % 7;
+    for (int64_t j = qsOffset; j < f.blockBytes; ++j) {
+      if (kind == 0)
+        blk[j] = f.blockBytes == 34 ? 0x80 : 0x00; // -128, nibbles 0
+      else if (kind == 1)
+        blk[j] = f.blockBytes == 34 ? 0x7f : 0xff; // 127, nibbles 15
+      else if (kind == 2)
+        blk[j] = f.blockBytes == 34 ? (j & 1 ? 0x80 : 0x7f) : 0xf0;
+    }
+  }
+  return w;
+}
+
+/// Activation rows quantized by the scalar quantizer from random floats; some
+/// blocks zero, some at +-amax only.
+std::vector<uint8_t> randomActivations(int64_t rows, int64_t k,
+                                       int64_t rowBytes, std::mt19937 &rng) {
+  std::vector<float> x(rows * k);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int64_t b = 0; b < rows * k / 32; ++b) {
+    int kind = rng() % 9;
+    float scale = std::ldexp(1.0f, static_cast<int>(rng() % 12) - 6);
+    for (int j = 0; j < 32; ++j) {
+      float v = normal(rng) * scale;
+      if (kind == 0)
+        v = 0.0f;
+      else if (kind == 1)
+        v = (rng() & 1) ? scale : -scale;
+      x[b * 32 + j] = v;
+    }
+  }
+  std::vector<uint8_t> xq(rows * rowBytes);
+  haqa_uk_quantize_q8_scalar(x.data(), k, rows, k, xq.data(), rowBytes);
+  return xq;
+}
+
+/// The dot as written in the brief; `magnitude` gets sum |terms| in double.
+float dotByFormula(const Format &f, const uint8_t *wRow, const uint8_t *xRow,
+                   int64_t blocks, double *magnitude) {
+  const std::string fmt = f.name;
+  float acc = 0;
+  double mag = 0;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t *wb = wRow + b * f.blockBytes;
+    const uint8_t *xb = xRow + b * 36;
+    const int8_t *xq = reinterpret_cast<const int8_t *>(xb + 4);
+    int sumi = 0;
+    for (int j = 0; j < 32; ++j) {
+      int wq;
+      if (fmt == "q8_0")
+        wq = static_cast<int8_t>(wb[2 + j]);
+      else {
+        uint8_t byte = wb[(fmt == "q4_1" ? 4 : 2) + j % 16];
+        wq = j < 16 ? byte & 15 : byte >> 4;
+        if (fmt == "q4_0")
+          wq -= 8;
+      }
+      sumi += wq * xq[j];
+    }
+    float dw = halfToFloat(get16(wb)), dx = halfToFloat(get16(xb));
+    if (fmt == "q4_1") {
+      float mw = halfToFloat(get16(wb + 2)), sx = halfToFloat(get16(xb + 2));
+      acc += dw * dx * sumi + mw * sx;
+      mag += std::fabs(double(dw) * dx * sumi) + std::fabs(double(mw) * sx);
+    } else {
+      acc += dw * dx * sumi;
+      mag += std::fabs(double(dw) * dx * sumi);
+    }
+  }
+  if (magnitude)
+    *magnitude = mag;
+  return acc;
+}
+
+/// The K of the brief, and 928 (29 blocks), whose remainders after the
+/// 512-bit steps exercise the 256-bit steps of every nr.
+const int64_t kDotKs[] = {32, 64, 576, 928, 1536};
+
+struct DotCase {
+  int64_t k, rowsM, n0, n1, mr, nr;
+};
+
+/// Every case of the brief: mr, nr in {1, 2, 4}, rows_m in {1, 2, 3, 5, 8},
+/// n ranges with odd edges, K in kDotKs.
+std::vector<DotCase> dotCases() {
+  std::vector<DotCase> cases;
+  const int64_t nRanges[][2] = {{0, 13}, {3, 12}, {5, 6}, {1, 8}};
+  for (int64_t k : kDotKs)
+    for (int64_t rowsM : {1, 2, 3, 5, 8})
+      for (const auto &nr01 : nRanges)
+        for (int64_t mr : {1, 2, 4})
+          for (int64_t nr : {1, 2, 4})
+            cases.push_back({k, rowsM, nr01[0], nr01[1], mr, nr});
+  return cases;
+}
+
+constexpr int64_t kWeightRows = 13;
+constexpr int64_t kMaxRowsM = 8;
+
+/// Runs `dot` on one case; y rows are y_stride = n1 + 5 apart and every
+/// element outside [0, rows_m) x [n0, n1) must stay NaN.
+std::vector<float> runDot(DotFn dot, const Format &f,
+                          const std::vector<uint8_t> &w,
+                          const std::vector<uint8_t> &xq, int64_t xRowBytes,
+                          const DotCase &c) {
+  const int64_t blocks = c.k / 32, ys = c.n1 + 5;
+  std::vector<float> y((kMaxRowsM + 1) * ys, NAN);
+  dot(w.data(), blocks * f.blockBytes, xq.data(), xRowBytes, y.data(), ys,
+      c.rowsM, c.n0, c.n1, blocks, c.mr, c.nr);
+  for (int64_t m = 0; m <= kMaxRowsM; ++m)
+    for (int64_t n = 0; n < ys; ++n)
+      if (m >= c.rowsM || n < c.n0 || n >= c.n1) {
+        EXPECT_TRUE(std::isnan(y[m * ys + n]))
+            << "wrote y[" << m << "][" << n << "]";
+      }
+  return y;
+}
+
+/// Activation rows padded: row bytes larger than the blocks need.
+int64_t xRowBytesFor(int64_t k) { return getQ8ActivationRowBytes(k) + 12; }
+
+TEST(MicroKernels, ScalarDotMatchesFormula) {
+  std::mt19937 rng(11);
+  for (const Format &f : kFormats) {
+    DotFn dot = getDot(f.name, "scalar");
+    ASSERT_NE(dot, nullptr);
+    for (int64_t k : kDotKs) {
+      const int64_t blocks = k / 32, xRowBytes = xRowBytesFor(k);
+      std::vector<uint8_t> w = randomWeights(f, kWeightRows, blocks, rng);
+      std::vector<uint8_t> xq = randomActivations(kMaxRowsM, k, xRowBytes, rng);
+      for (const DotCase &c : dotCases()) {
+        if (c.k != k)
+          continue;
+        std::vector<float> y = runDot(dot, f, w, xq, xRowBytes, c);
+        const int64_t ys = c.n1 + 5;
+        for (int64_t m = 0; m < c.rowsM; ++m)
+          for (int64_t n = c.n0; n < c.n1; ++n) {
+            float expected = dotByFormula(f, &w[n * blocks * f.blockBytes],
+                                          &xq[m * xRowBytes], blocks, nullptr);
+            ASSERT_EQ(bitsOf(expected), bitsOf(y[m * ys + n]))
+                << f.name << " K=" << k << " m=" << m << " n=" << n
+                << " mr=" << c.mr << " nr=" << c.nr;
+          }
+      }
+    }
+  }
+}
+
+void checkDotAgainstScalar(const std::string &isa, const Format &f) {
+  DotFn dot = getDot(f.name, isa), ref = getDot(f.name, "scalar");
+  ASSERT_NE(dot, nullptr);
+  std::mt19937 rng(13);
+  double worst = 0;
+  int64_t checked = 0;
+  for (int64_t k : kDotKs) {
+    const int64_t blocks = k / 32, xRowBytes = xRowBytesFor(k);
+    std::vector<uint8_t> w = randomWeights(f, kWeightRows, blocks, rng);
+    std::vector<uint8_t> xq = randomActivations(kMaxRowsM, k, xRowBytes, rng);
+    std::vector<double> magnitude(kMaxRowsM * kWeightRows);
+    for (int64_t m = 0; m < kMaxRowsM; ++m)
+      for (int64_t n = 0; n < kWeightRows; ++n)
+        dotByFormula(f, &w[n * blocks * f.blockBytes], &xq[m * xRowBytes],
+                     blocks, &magnitude[m * kWeightRows + n]);
+    for (const DotCase &c : dotCases()) {
+      if (c.k != k)
+        continue;
+      std::vector<float> expected = runDot(ref, f, w, xq, xRowBytes, c);
+      std::vector<float> got = runDot(dot, f, w, xq, xRowBytes, c);
+      const int64_t ys = c.n1 + 5;
+      for (int64_t m = 0; m < c.rowsM; ++m)
+        for (int64_t n = c.n0; n < c.n1; ++n) {
+          double mag = magnitude[m * kWeightRows + n];
+          double err =
+              std::fabs(double(got[m * ys + n]) - expected[m * ys + n]);
+          ++checked;
+          if (mag > 0)
+            worst = std::max(worst, err / mag);
+          ASSERT_LE(err, 1e-5 * mag)
+              << isa << " " << f.name << " K=" << k << " rows_m=" << c.rowsM
+              << " n0=" << c.n0 << " n1=" << c.n1 << " mr=" << c.mr
+              << " nr=" << c.nr << " m=" << m << " n=" << n << ": "
+              << got[m * ys + n] << " vs " << expected[m * ys + n];
+        }
+    }
+  }
+  std::printf("[          ] %s %s: %lld outputs, worst error %.3g of sum "
+              "|terms|\n",
+              isa.c_str(), f.name, static_cast<long long>(checked), worst);
+}
+
+TEST_P(MicroKernelsISA, DotQ8_0MatchesScalar) {
+  checkDotAgainstScalar(isa, kFormats[0]);
+}
+TEST_P(MicroKernelsISA, DotQ4_0MatchesScalar) {
+  checkDotAgainstScalar(isa, kFormats[1]);
+}
+TEST_P(MicroKernelsISA, DotQ4_1MatchesScalar) {
+  checkDotAgainstScalar(isa, kFormats[2]);
+}
+
+/// Degenerate calls, register blocks outside {1, 2, 4} and activation rows
+/// straight from this ISA's quantizer.
+TEST_P(MicroKernelsISA, DotEdgeCalls) {
+  std::mt19937 rng(17);
+  for (const Format &f : kFormats) {
+    DotFn dot = getDot(f.name, isa), ref = getDot(f.name, "scalar");
+    const int64_t k = 96, blocks = 3, xRowBytes = getQ8ActivationRowBytes(k);
+    std::vector<uint8_t> w = randomWeights(f, kWeightRows, blocks, rng);
+    std::vector<float> x(kMaxRowsM * k);
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    for (float &v : x)
+      v = normal(rng);
+    std::vector<uint8_t> xq(kMaxRowsM * xRowBytes);
+    getQuantize(isa)(x.data(), k, kMaxRowsM, k, xq.data(), xRowBytes);
+    // blocks = 0: zeros; n0 == n1 or rows_m = 0: nothing written.
+    std::vector<float> y(kWeightRows, NAN);
+    dot(w.data(), blocks * f.blockBytes, xq.data(), xRowBytes, y.data(), 0, 1,
+        2, 5, 0, 1, 4);
+    for (int n = 0; n < kWeightRows; ++n)
+      EXPECT_EQ(std::isnan(y[n]), n < 2 || n >= 5);
+    for (int n = 2; n < 5; ++n)
+      EXPECT_EQ(y[n], 0.0f);
+    std::vector<float> untouched(kWeightRows, NAN);
+    dot(w.data(), blocks * f.blockBytes, xq.data(), xRowBytes, untouched.data(),
+        0, 1, 4, 4, blocks, 1, 1);
+    dot(w.data(), blocks * f.blockBytes, xq.data(), xRowBytes, untouched.data(),
+        0, 0, 0, kWeightRows, blocks, 1, 1);
+    for (float v : untouched)
+      EXPECT_TRUE(std::isnan(v));
+    // mr = 3 acts as 2, nr = 8 as 4, mr = 0 as 1.
+    for (int64_t mr : {0, 3, 8})
+      for (int64_t nr : {-1, 3, 8}) {
+        DotCase c{k, 7, 1, 12, mr, nr};
+        std::vector<float> e = runDot(ref, f, w, xq, xRowBytes, c);
+        std::vector<float> g = runDot(dot, f, w, xq, xRowBytes, c);
+        const int64_t ys = c.n1 + 5;
+        for (int64_t m = 0; m < c.rowsM; ++m)
+          for (int64_t n = c.n0; n < c.n1; ++n) {
+            double mag;
+            dotByFormula(f, &w[n * blocks * f.blockBytes], &xq[m * xRowBytes],
+                         blocks, &mag);
+            EXPECT_LE(std::fabs(double(g[m * ys + n]) - e[m * ys + n]),
+                      1e-5 * mag)
+                << f.name << " mr=" << mr << " nr=" << nr;
+          }
+      }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(, MicroKernelsISA,
+                         testing::Values("avx2", "avxvnni", "avx512vnni"),
+                         [](const testing::TestParamInfo<const char *> &info) {
+                           return std::string(info.param);
+                         });
+
+} // namespace
