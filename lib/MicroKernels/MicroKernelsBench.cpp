@@ -1,0 +1,124 @@
+//===- MicroKernelsBench.cpp - Decode timing of the micro-kernels --------===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// haqa-uk-bench: single-thread timing of the decode dot (one activation row)
+// of every ISA variant this host supports, per format, shape and nr. Prints
+// the median of 50 calls after warm-up as ns per call and GB/s of weight
+// bytes read. Usage: haqa-uk-bench [repeats]
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/MicroKernels/MicroKernels.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace mlir::haqa;
+
+namespace {
+
+using DotFn = void (*)(const uint8_t *, int64_t, const uint8_t *, int64_t,
+                       float *, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t);
+using QuantizeFn = void (*)(const float *, int64_t, int64_t, int64_t, uint8_t *,
+                            int64_t);
+
+void *findSymbol(const std::string &name) {
+  for (const MicroKernelSymbol &s : getMicroKernelSymbols())
+    if (name == s.name)
+      return s.address;
+  return nullptr;
+}
+
+struct Format {
+  const char *name;
+  int64_t blockBytes;
+  int scaleBytes; // f16 fields at the start of a block
+};
+
+/// Random blocks with finite f16 scales in [2^-10, 2^-6).
+std::vector<uint8_t> randomWeights(const Format &f, int64_t n, int64_t blocks,
+                                   std::mt19937 &rng) {
+  std::vector<uint8_t> w(n * blocks * f.blockBytes);
+  for (uint8_t &b : w)
+    b = static_cast<uint8_t>(rng());
+  for (int64_t i = 0; i < n * blocks; ++i)
+    for (int s = 0; s < f.scaleBytes; s += 2) {
+      uint16_t h = static_cast<uint16_t>(0x1400 + rng() % 0x1000);
+      std::memcpy(&w[i * f.blockBytes + s], &h, 2);
+    }
+  return w;
+}
+
+template <class Fn> double medianNs(Fn &&fn, int repeats) {
+  for (int i = 0; i < 5; ++i)
+    fn();
+  std::vector<double> ns;
+  for (int i = 0; i < repeats; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    fn();
+    auto t1 = std::chrono::steady_clock::now();
+    ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+  }
+  std::nth_element(ns.begin(), ns.begin() + ns.size() / 2, ns.end());
+  return ns[ns.size() / 2];
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const int repeats = argc > 1 ? std::max(1, std::atoi(argv[1])) : 50;
+  const Format formats[] = {{"q8_0", 34, 2}, {"q4_0", 18, 2}, {"q4_1", 20, 4}};
+  const int64_t shapes[][2] = {{2048, 2048}, {576, 1536}}; // {K, N}
+  std::mt19937 rng(42);
+
+  std::printf("%-11s %-5s %5s %6s %3s %11s %8s\n", "isa", "fmt", "K", "N", "nr",
+              "ns/call", "GB/s");
+  for (const char *isa : getMicroKernelISAs()) {
+    if (!isMicroKernelISASupported(isa)) {
+      std::printf("%-11s not supported on this host\n", isa);
+      continue;
+    }
+    auto quantize = reinterpret_cast<QuantizeFn>(
+        findSymbol(std::string("haqa_uk_quantize_q8_") + isa));
+    for (const auto &shape : shapes) {
+      const int64_t k = shape[0], n = shape[1], blocks = k / 32;
+      std::vector<float> x(k);
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      for (float &v : x)
+        v = normal(rng);
+      std::vector<uint8_t> xq(getQ8ActivationRowBytes(k));
+      double qns = medianNs(
+          [&] { quantize(x.data(), k, 1, k, xq.data(), xq.size()); }, repeats);
+      std::printf("%-11s %-5s %5lld %6s %3s %11.1f\n", isa, "quant",
+                  static_cast<long long>(k), "-", "-", qns);
+      std::vector<float> y(n);
+      for (const Format &f : formats) {
+        auto dot = reinterpret_cast<DotFn>(
+            findSymbol(std::string("haqa_uk_dot_") + f.name + "_" + isa));
+        std::vector<uint8_t> w = randomWeights(f, n, blocks, rng);
+        const int64_t rowBytes = blocks * f.blockBytes;
+        for (int64_t nr : {1, 2, 4}) {
+          double ns = medianNs(
+              [&] {
+                dot(w.data(), rowBytes, xq.data(), xq.size(), y.data(), n, 1, 0,
+                    n, blocks, 1, nr);
+              },
+              repeats);
+          std::printf("%-11s %-5s %5lld %6lld %3lld %11.1f %8.2f\n", isa,
+                      f.name, static_cast<long long>(k),
+                      static_cast<long long>(n), static_cast<long long>(nr), ns,
+                      static_cast<double>(w.size()) / ns);
+        }
+      }
+    }
+  }
+  return 0;
+}
