@@ -72,3 +72,24 @@ def _cuda_device():
 if _cuda_device():
     config.available_features.add("cuda-device")
 config.substitutions.append(("%python", "python3"))
+
+# The host's instruction sets for the dot = i8 micro-kernels (the CPU model
+# changes between machines): REQUIRES: cpu-avx2, cpu-avx-vnni,
+# cpu-avx512-vnni. A kernel for a missing one is refused, never run.
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+_flags = _cpu_flags()
+if {"avx2", "fma", "f16c"} <= _flags:
+    config.available_features.add("cpu-avx2")
+    if "avx_vnni" in _flags:
+        config.available_features.add("cpu-avx-vnni")
+    if {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= _flags:
+        config.available_features.add("cpu-avx512-vnni")

@@ -80,6 +80,35 @@ def HAQA_RoPEStyle : I32EnumAttr<"RoPEStyle", "which elements rope rotates toget
 
 def HAQA_RoPEStyleAttr : EnumAttr<HAQA_Dialect, HAQA_RoPEStyle, "rope_style">;
 
+def HAQA_DotKind : I32EnumAttr<"DotKind",
+    "the arithmetic of a matmul's dot products on the CPU", [
+    // Weights widened to f32 in registers, f32 multiply-adds: the generated
+    // loops the other schedule fields shape.
+    I32EnumAttrCase<"f32", 0>,
+    // The activation rows quantized once per call to Q8 blocks (as ggml's
+    // Q8_0 / Q8_1: 32 values, f16 scale, f16 scaled sum), then int8 block
+    // dot products with i32 sums by a micro-kernel (lib/MicroKernels).
+    I32EnumAttrCase<"i8", 1>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
+def HAQA_CPUISA : I32EnumAttr<"CPUISA",
+    "the instruction set of a CPU micro-kernel", [
+    // Plain C++, any host.
+    I32EnumAttrCase<"scalar", 0>,
+    // AVX2 + FMA + F16C: vpmaddubsw / vpmaddwd int8 products.
+    I32EnumAttrCase<"avx2", 1>,
+    // AVX-VNNI (VEX): vpdpbusd on 256-bit registers.
+    I32EnumAttrCase<"avx_vnni", 2>,
+    // AVX-512 VNNI (with BW and VL): vpdpbusd.
+    I32EnumAttrCase<"avx512_vnni", 3>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
+def HAQA_CPUISAAttr : EnumAttr<HAQA_Dialect, HAQA_CPUISA, "isa">;
+
 def HAQA_MatmulPart : I32EnumAttr<"MatmulPart",
     "which of the two generics of a blocked matmul an op is", [
     // P[m, n, j] = sum over the K blocks of x * w: 16 partial sums per
@@ -176,12 +205,20 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     - `mma`: 1 runs a matmul on the GPU's tensor cores (16x16x16 f16
       fragments, f32 accumulation; tiles rounded to fragment multiples),
       0 on its CUDA cores.
+    - `dot`: a CPU matmul's arithmetic: `f32` (weights widened in registers)
+      or `i8` (activation rows quantized to Q8 blocks once per call, int8
+      block dot products by a micro-kernel; Q8_0 / Q4_0 / Q4_1 weights).
+    - `isa`: the instruction set of the `dot = i8` micro-kernel (scalar,
+      avx2, avx_vnni, avx512_vnni); the host must have it.
+    - `micro`: the `dot = i8` register block `[mr, nr]`: mr activation rows
+      times nr weight rows computed together over the whole K (1, 2 or 4).
 
     ```mlir
     #haqa.schedule<tile = [1, 64, 256], order = [0, 1, 2], unroll = 4,
                    vector = 16, cpu_threads = 2, prefetch = 2>
     #haqa.schedule<threads = [128], grid = [2048], placement = [shared, global, register]>
     #haqa.schedule<tile = [64, 64, 32], threads = [128], mma = 1>
+    #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx512_vnni, micro = [1, 4]>
     ```
   }];
   let parameters = (ins
@@ -195,10 +232,33 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     ArrayRefParameter<"::mlir::haqa::MemSpace">:$placement,
     "std::optional<int64_t>":$prefetch,
     ArrayRefParameter<"::mlir::haqa::OperandLayout">:$layout,
-    "std::optional<int64_t>":$mma);
+    "std::optional<int64_t>":$mma,
+    "std::optional<::mlir::haqa::DotKind>":$dot,
+    "std::optional<::mlir::haqa::CPUISA>":$isa,
+    ArrayRefParameter<"int64_t">:$micro);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
+  let builders = [
+    // Every field but the CPU micro-kernel ones (dot, isa, micro).
+    AttrBuilder<(ins "ArrayRef<int64_t>":$tile, "ArrayRef<int64_t>":$order,
+                     "std::optional<int64_t>":$unroll,
+                     "std::optional<int64_t>":$vector,
+                     "ArrayRef<int64_t>":$threads, "ArrayRef<int64_t>":$grid,
+                     "std::optional<int64_t>":$cpuThreads,
+                     "ArrayRef<::mlir::haqa::MemSpace>":$placement,
+                     "std::optional<int64_t>":$prefetch,
+                     "ArrayRef<::mlir::haqa::OperandLayout>":$layout,
+                     "std::optional<int64_t>":$mma), [{
+      return $_get($_ctxt, tile, order, unroll, vector, threads, grid,
+                   cpuThreads, placement, prefetch, layout, mma,
+                   std::nullopt, std::nullopt, ArrayRef<int64_t>());
+    }]>
+  ];
   let extraClassDeclaration = [{
+    /// True for `dot = i8`: the matmul runs as a Q8 micro-kernel.
+    bool isInt8Dot() const {
+      return getDot() && *getDot() == ::mlir::haqa::DotKind::i8;
+    }
     /// Checks the fields that depend on the kernel: the iteration space
     /// (`dims`, ShapedType::kDynamic where unknown) and operand count.
     LogicalResult verifyAgainst(function_ref<InFlightDiagnostic()> emitError,

@@ -64,4 +64,39 @@ def HAQACPUDropAliasedResultsPass
   }];
 }
 
+def HAQACPULowerMicroKernelsPass
+    : Pass<"haqa-cpu-lower-micro-kernels", "::mlir::ModuleOp"> {
+  let summary = "haqa.micro_kernel on memrefs as calls of lib/MicroKernels";
+  let description = [{
+    After bufferization, each `haqa.micro_kernel` becomes a call of the C
+    function `haqa_uk_<kernel>_<isa>` (lib/MicroKernels, which the CPU
+    runtime hands to the JIT): every memref as the address of its first
+    element and its row stride, then the sizes. A dot kernel with
+    `threads = T > 1` is split over N in an scf.forall of T pieces (OpenMP
+    after lowering), each a whole number of `nr` rows.
+
+    The instruction set of each call is checked against `features` first:
+    a kernel asking for instructions the target lacks is an error naming the
+    missing feature, never a SIGILL.
+
+    ```mlir
+    haqa.micro_kernel "quantize_q8" isa(<avx2>) ins(%x : memref<1x64xf32>) outs(%q : memref<1x72xi8>)
+    // becomes
+    call @haqa_uk_quantize_q8_avx2(%xp, %c64, %c1, %c64, %qp, %c72)
+        : (!llvm.ptr, i64, i64, i64, !llvm.ptr, i64) -> ()
+    ```
+  }];
+  let options = [
+    Option<"features", "features", "std::string", /*default=*/"\"host\"",
+           "the CPU features code may use, comma-separated LLVM names "
+           "(avx2,fma,f16c,avxvnni,avx512f,avx512bw,avx512vl,avx512vnni); "
+           "'host': this machine's; 'any': no check">,
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::func::FuncDialect",
+    "::mlir::arith::ArithDialect",
+  ];
+}
+
 #endif // HAQA_CPU_PASSES_TD

@@ -17,6 +17,8 @@ include "haqa/HAQAAttrs.td"
 include "haqa/HAQATypes.td"
 include "haqa/HAQAInterfaces.td"
 include "mlir/IR/OpBase.td"
+include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -235,6 +237,65 @@ def HAQA_AttentionOp : HAQA_KernelOp<"attention"> {
     $query `,` $keys `,` $values `,` $positions attr-dict `:` type($query) `,` type($keys) `,` type($values) `,` type($positions) `->` type($result)
   }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Target ops: what a lowering makes of a kernel op
+//===----------------------------------------------------------------------===//
+
+def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "a call of one CPU micro-kernel of lib/MicroKernels";
+  let description = [{
+    A piece of a kernel that runs as a hand-written function for one
+    instruction set rather than as generated loops (as IREE's ukernels):
+    convert-haqa-to-linalg makes them of a matmul whose schedule has
+    `dot = i8`, haqa-cpu-lower-micro-kernels turns them into calls after
+    bufferization. Destination style: `outs` are written whole. On tensors
+    or, after bufferization, on memrefs (then without results).
+
+    Kernels (K = 32 B; a Q8 activation block is 36 bytes, {f16 d, f16 s,
+    i8 q[32]}, q = round(x / d) with d = max |x| / 127, s = d * sum q):
+
+    - `quantize_q8`: ins `x` [M, K] f32; outs [M, 36 B] i8, each row of x
+      as B Q8 blocks.
+    - `dot_q8_0`, `dot_q4_0`, `dot_q4_1`: ins the Q8 rows [M, 36 B] i8 and
+      the weight's GGUF block rows [N, bytes per block * B] i8; outs y [M,
+      N] f32, y[m, n] = sum over blocks of d_w d_x (int32 sum of the
+      products) (+ m_w s_x for Q4_1), as ggml's vec_dot with Q8
+      activations. `micro` = [mr, nr] is the register block, `threads` the
+      host threads N is split over.
+
+    `isa` picks the variant (the host must have the instructions).
+
+    ```mlir
+    %q = haqa.micro_kernel "quantize_q8" isa = avx512_vnni ins(%x : tensor<1x576xf32>) outs(%e : tensor<1x648xi8>) -> tensor<1x648xi8>
+    %y = haqa.micro_kernel "dot_q8_0" isa = avx512_vnni ins(%q, %w : tensor<1x648xi8>, tensor<1536x612xi8>) outs(%z : tensor<1x1536xf32>) {micro = array<i64: 1, 4>, threads = 2 : i64} -> tensor<1x1536xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$kernel, HAQA_CPUISAAttr:$isa,
+                       Variadic<AnyShaped>:$inputs,
+                       Variadic<AnyShaped>:$outputs,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$micro,
+                       DefaultValuedAttr<I64Attr, "1">:$threads);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $kernel `isa` `=` custom<ISA>($isa) `ins` `(` $inputs `:` type($inputs) `)`
+    `outs` `(` $outputs `:` type($outputs) `)` attr-dict
+    (`->` type($results)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    MutableOperandRange getDpsInitsMutable() { return getOutputsMutable(); }
+    /// Bytes of a Q8 activation block (36) and of a weight block of the
+    /// dot kernels (34, 18, 20; 0 for quantize_q8).
+    static constexpr int64_t kQ8BlockBytes = 36;
+    int64_t getWeightBlockBytes();
+  }];
 }
 
 #endif // HAQA_OPS_TD

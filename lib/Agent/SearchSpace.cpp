@@ -55,6 +55,15 @@ static int64_t snap(const std::vector<int64_t> &values, int64_t x) {
 }
 
 static const char *memSpaceNames[] = {"global", "shared"};
+static const char *dotNames[] = {"f32", "i8"};
+
+/// The micro-kernel instruction sets, in CPUISA order.
+static const char *isaNames[] = {"scalar", "avx2", "avx_vnni", "avx512_vnni"};
+
+/// True for weights the dot = i8 micro-kernels take.
+static bool hasInt8Dot(StringRef weights) {
+  return weights == "q8_0" || weights == "q4_0" || weights == "q4_1";
+}
 
 int SearchSpace::indexOf(StringRef name) const {
   for (size_t i = 0; i < params.size(); ++i)
@@ -145,6 +154,40 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
     if (!kernel.weights.empty())
       add("prefetch", "software prefetch distance of the weight, in tiles",
           {0, 1, 2, 4, 8, 16}, defaultOf("prefetch", 0, 0));
+    // Quantized-activation matmuls: int8 block dot products by a
+    // micro-kernel, in an instruction set this host has.
+    if (kernel.kernel == "matmul" && hasInt8Dot(kernel.weights)) {
+      int64_t defDot = 0, defIsa = 0;
+      if (std::optional<StringRef> d = def.getString("dot"))
+        defDot = *d == "i8";
+      std::vector<int64_t> isas;
+      for (int64_t i = 0; i < 4; ++i)
+        if (getMissingCPUFeature(isaNames[i], profile.features).empty())
+          isas.push_back(i);
+      defIsa = isas.back();
+      if (std::optional<StringRef> d = def.getString("isa"))
+        for (int64_t i : isas)
+          if (*d == isaNames[i])
+            defIsa = i;
+      add("dot",
+          "matmul arithmetic: 0 f32 (weights widened to f32 in registers), 1 "
+          "i8 (activation rows quantized to Q8 blocks once, int8 block dot "
+          "products by a micro-kernel; tile, order, vector, unroll and "
+          "prefetch then do not apply)",
+          {0, 1}, defDot);
+      std::string isaDesc = "instruction set of the dot = i8 micro-kernel:";
+      for (int64_t i : isas)
+        isaDesc += llvm::formatv(" {0} {1},", i, isaNames[i]).str();
+      isaDesc.pop_back();
+      add("isa", isaDesc + " (only those this host has)", isas, defIsa);
+      add("micro[0]",
+          "dot = i8 register block: activation rows computed together", {1, 2, 4},
+          defaultOf("micro", 0, 1));
+      add("micro[1]",
+          "dot = i8 register block: weight rows computed together (each "
+          "activation block loaded once for them)",
+          {1, 2, 4}, defaultOf("micro", 1, 1));
+    }
   } else {
     add("vector", "elements per vector load (4: 128-bit f32)", {1, 2, 4, 8},
         defaultOf("vector", 0, limits.vectorLanes));
@@ -256,6 +299,12 @@ llvm::json::Object SearchSpace::toJSON(const Config &c) const {
   for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch", "mma"})
     if (int i = indexOf(f); i >= 0)
       o[f] = c[i];
+  if (int i = indexOf("dot"); i >= 0 && c[i] == 1) {
+    o["dot"] = dotNames[1];
+    o["isa"] = isaNames[c[indexOf("isa")]];
+    o["micro"] =
+        llvm::json::Array{c[indexOf("micro[0]")], c[indexOf("micro[1]")]};
+  }
   if (int i = indexOf("threads"); i >= 0)
     o["threads"] = llvm::json::Array{c[i]};
   if (int i = indexOf("placement[0]"); i >= 0) {
@@ -290,15 +339,17 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
   Config c = defaultConfig;
   for (const auto &kv : *o) {
     StringRef key = kv.first;
-    bool known = key == "tile" || key == "order" || indexOf(key) >= 0 ||
-                 (key == "placement" && indexOf("placement[0]") >= 0);
-    if (!known) {
+    auto has = [&](StringRef f) {
+      return f == "tile" || f == "order" || indexOf(f) >= 0 ||
+             (f == "placement" && indexOf("placement[0]") >= 0) ||
+             (f == "micro" && indexOf("micro[0]") >= 0);
+    };
+    if (!has(key)) {
       std::vector<std::string> names;
-      for (const char *f : {"tile", "order", "unroll", "vector", "threads",
-                            "cpu_threads", "prefetch", "placement", "mma"})
-        if (StringRef(f) == "tile" || StringRef(f) == "order" ||
-            indexOf(f) >= 0 ||
-            (StringRef(f) == "placement" && indexOf("placement[0]") >= 0))
+      for (const char *f :
+           {"tile", "order", "unroll", "vector", "threads", "cpu_threads",
+            "prefetch", "placement", "mma", "dot", "isa", "micro"})
+        if (has(f))
           names.push_back(f);
       return llvm::createStringError("unknown field '" + key +
                                      "' (this space has " +
@@ -345,6 +396,8 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
     if (!key.contains('['))
       continue;
     int i = indexOf(key);
+    if (i < 0)
+      return llvm::createStringError("unknown field '" + key + "'");
     if (key.starts_with("placement")) {
       std::optional<StringRef> str = kv.second.getAsString();
       if (!str || (*str != "global" && *str != "shared"))
@@ -386,6 +439,42 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
           "'placement' of the first input must be global or shared");
     c[indexOf("placement[0]")] = *s == "shared";
   }
+  // dot / isa by name or index, micro as [mr, nr].
+  auto nameOrIndex = [&](const char *key,
+                         ArrayRef<const char *> names) -> llvm::Error {
+    const llvm::json::Value *x = o->get(key);
+    if (!x)
+      return llvm::Error::success();
+    std::optional<int64_t> n = intOf(*x);
+    if (std::optional<StringRef> str = x->getAsString())
+      for (auto [i, name] : llvm::enumerate(names))
+        if (*str == name)
+          n = i;
+    if (!n)
+      return llvm::createStringError(
+          llvm::Twine("'") + key + "' must be one of " +
+          llvm::join(llvm::map_range(names,
+                                     [](const char *s) { return StringRef(s); }),
+                     ", "));
+    c[indexOf(key)] = *n;
+    return llvm::Error::success();
+  };
+  if (llvm::Error e = nameOrIndex("dot", dotNames))
+    return std::move(e);
+  if (llvm::Error e = nameOrIndex("isa", isaNames))
+    return std::move(e);
+  if (const llvm::json::Value *x = o->get("micro")) {
+    const llvm::json::Array *a = x->getAsArray();
+    std::optional<int64_t> mr, nr;
+    if (a && a->size() == 2) {
+      mr = intOf((*a)[0]);
+      nr = intOf((*a)[1]);
+    }
+    if (!mr || !nr)
+      return llvm::createStringError("'micro' must be a list [mr, nr]");
+    c[indexOf("micro[0]")] = *mr;
+    c[indexOf("micro[1]")] = *nr;
+  }
   if (llvm::Error e = check(c))
     return std::move(e);
   return c;
@@ -405,6 +494,13 @@ llvm::json::Object SearchSpace::describe() const {
     } else if (p.name == "placement[0]") {
       d["values"] = llvm::json::Array{"global", "shared"};
       d["default"] = memSpaceNames[p.defaultValue];
+    } else if (p.name == "dot" || p.name == "isa") {
+      const char *const *names = p.name == "dot" ? dotNames : isaNames;
+      llvm::json::Array values;
+      for (int64_t v : p.values)
+        values.push_back(names[v]);
+      d["values"] = std::move(values);
+      d["default"] = names[p.defaultValue];
     } else {
       d["values"] = llvm::json::Array(p.values);
       d["default"] = p.defaultValue;

@@ -343,8 +343,10 @@ HardwareProfile mlir::haqa::detectHostCPU(bool measure) {
   } feats[] = {
       {"avx2", __builtin_cpu_supports("avx2") != 0},
       {"fma", __builtin_cpu_supports("fma") != 0},
+      {"f16c", __builtin_cpu_supports("f16c") != 0},
       {"avx512f", __builtin_cpu_supports("avx512f") != 0},
       {"avx512bw", __builtin_cpu_supports("avx512bw") != 0},
+      {"avx512vl", __builtin_cpu_supports("avx512vl") != 0},
       {"avx512vnni", __builtin_cpu_supports("avx512vnni") != 0},
       {"avx512bf16", __builtin_cpu_supports("avx512bf16") != 0},
       {"avx512fp16", __builtin_cpu_supports("avx512fp16") != 0},

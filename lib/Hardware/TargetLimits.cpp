@@ -6,6 +6,7 @@
 
 #include "haqa/Hardware/TargetLimits.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include <algorithm>
 #include <thread>
@@ -96,4 +97,23 @@ llvm::StringRef mlir::haqa::stringifyTargetKind(TargetKind kind) {
     return "opencl";
   }
   return "?";
+}
+
+std::vector<std::string> mlir::haqa::getCPUISAFeatures(llvm::StringRef isa) {
+  if (isa == "avx2")
+    return {"avx2", "fma", "f16c"};
+  if (isa == "avx_vnni")
+    return {"avx2", "fma", "f16c", "avxvnni"};
+  if (isa == "avx512_vnni")
+    return {"avx512f", "avx512bw", "avx512vl", "avx512vnni", "fma", "f16c"};
+  return {};
+}
+
+std::string
+mlir::haqa::getMissingCPUFeature(llvm::StringRef isa,
+                                 llvm::ArrayRef<std::string> features) {
+  for (const std::string &f : getCPUISAFeatures(isa))
+    if (!llvm::is_contained(features, f))
+      return f;
+  return "";
 }

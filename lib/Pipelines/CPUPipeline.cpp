@@ -50,6 +50,12 @@ void mlir::haqa::buildCPUPipeline(OpPassManager &pm,
   addScheduleAndBufferize(pm, options.gpuSchedules, std::move(apply),
                           std::move(check), options.gpuSchedules);
   bufferization::buildBufferDeallocationPipeline(pm);
+  // Micro-kernels (dot = i8) as calls, after the deallocations are placed:
+  // a buffer is freed after the micro-kernel that last uses it, not after
+  // the address computation of its call.
+  HAQACPULowerMicroKernelsPassOptions micro;
+  micro.features = options.features;
+  pm.addPass(createHAQACPULowerMicroKernelsPass(micro));
   pm.addPass(createConvertLinalgToLoopsPass());
   VectorTransferToSCFOptions toSCF;
   toSCF.enableFullUnroll();

@@ -103,14 +103,26 @@ struct CUDAPipelineCLOptions : PassPipelineOptions<CUDAPipelineCLOptions> {
                              llvm::cl::desc("isa, bin or fatbin"),
                              llvm::cl::init("isa")};
 };
+struct CPUPipelineCLOptions
+    : public PassPipelineOptions<CPUPipelineCLOptions> {
+  Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("CPU features the micro-kernels may use: host, any or "
+                     "a comma-separated list of LLVM names"),
+      llvm::cl::init("host")};
+};
 } // namespace
 
 void mlir::haqa::registerHAQAPipelines() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CPUPipelineCLOptions>(
       "haqa-cpu-lower",
       "lower haqa kernels (with their schedules) to the LLVM dialect for the "
       "host CPU",
-      [](OpPassManager &pm) { buildCPUPipeline(pm, {}); });
+      [](OpPassManager &pm, const CPUPipelineCLOptions &o) {
+        CPUPipelineOptions options;
+        options.features = o.features;
+        buildCPUPipeline(pm, options);
+      });
   PassPipelineRegistration<>(
       "haqa-gpu-on-cpu-lower",
       "lower haqa kernels with GPU schedules to host CPU loops with the same "

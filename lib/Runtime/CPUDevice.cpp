@@ -6,6 +6,7 @@
 
 #include "haqa/Runtime/CPUDevice.h"
 #include "JITExecutable.h"
+#include "haqa/MicroKernels/MicroKernels.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -105,6 +106,15 @@ CPUDevice::compile(ModuleOp module) {
   auto engine = ExecutionEngine::create(module, engineOptions, std::move(*tm));
   if (!engine)
     return engine.takeError();
+  // The micro-kernels (dot = i8) generated code calls, by name; the
+  // pipeline checked each call's instruction set against this host.
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    for (const MicroKernelSymbol &s : getMicroKernelSymbols())
+      map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
+                               llvm::JITSymbolFlags::Exported};
+    return map;
+  });
   (*engine)->initialize();
   // The JIT materializes lazily: generate the code now (one LLVM module, so
   // one lookup compiles every function) rather than inside the first timed

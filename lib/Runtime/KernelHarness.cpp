@@ -291,6 +291,20 @@ llvm::Expected<KernelProblem> KernelProblem::prepare(ModuleOp module,
     p.weightBytes.push_back(*bytes);
     store->add(w.getName(), layout.shape, layout.ggmlType, std::move(*bytes));
   }
+  bool int8Dot = false;
+  func.walk([&](MatmulOp m) {
+    StringRef gguf = m.getWeight().getType().getQuant().getGGUFName();
+    int8Dot |= gguf == "q8_0" || gguf == "q4_0" || gguf == "q4_1";
+  });
+  if (int8Dot) {
+    ReferenceOptions ggml;
+    ggml.ggmlActivations = true;
+    ReferenceExecutor ref(module, *store, ggml);
+    auto out = ref.run("kernel", inputs);
+    if (!out)
+      return error(label + ": " + llvm::toString(out.takeError()));
+    p.referenceGGML = std::move(out->front().f);
+  }
   ReferenceExecutor ref(module, *store);
   auto out = ref.run("kernel", std::move(inputs));
   if (!out)
@@ -327,6 +341,13 @@ llvm::StringRef KernelMeasurement::getStatusName(Status s) {
 static std::string compileAndMeasure(ModuleOp module, const KernelProblem &p,
                                      const MeasureOptions &options) {
   std::ostringstream out;
+  // dot = i8 quantizes the activations as ggml does: checked against the
+  // reference executor's ggml mode, to the same tolerance. (Compiling
+  // lowers `module` in place: look first.)
+  bool int8Dot = false;
+  module.walk([&](MatmulOp m) {
+    int8Dot |= m.getScheduleAttr() && m.getScheduleAttr().isInt8Dot();
+  });
   auto device = createDevice(options.target);
   if (!device) {
     out << "status crashed\nmessage " << llvm::toString(device.takeError())
@@ -353,10 +374,12 @@ static std::string compileAndMeasure(ModuleOp module, const KernelProblem &p,
     return out.str();
   }
   const float *got = reinterpret_cast<const float *>(result.data());
+  const std::vector<float> &reference =
+      int8Dot && !p.referenceGGML.empty() ? p.referenceGGML : p.reference;
   double maxAbs = 0, maxRef = 0;
   bool finite = true;
-  for (size_t i = 0; i < p.reference.size(); ++i) {
-    double r = p.reference[i];
+  for (size_t i = 0; i < reference.size(); ++i) {
+    double r = reference[i];
     if (!std::isfinite(got[i]))
       finite = false;
     maxAbs = std::max(maxAbs, std::fabs(got[i] - r));
@@ -445,9 +468,8 @@ KernelMeasurement mlir::haqa::measureKernel(const KernelProblem &problem,
     return success();
   });
   if (schedule) {
-    if (failed(schedule.verifyAgainst(
-            [&] { return kernel->emitOpError(); }, kernel.getIterationSpace(),
-            kernel->getNumOperands() + kernel->getNumResults()))) {
+    if (failed(verifyKernelSchedule(kernel, schedule,
+                                    [&] { return kernel->emitOpError(); }))) {
       m.status = KernelMeasurement::BadSpec;
       m.message = getKernelLabel(kernel) + ": " + printSchedule(schedule) +
                   " does not fit: " + diagnostics;

@@ -74,9 +74,8 @@ llvm::Error mlir::haqa::setKernelSchedule(KernelOpInterface kernel,
     return success();
   });
   Operation *op = kernel.getOperation();
-  if (failed(schedule.verifyAgainst(
-          [&] { return op->emitError(); }, kernel.getIterationSpace(),
-          op->getNumOperands() + op->getNumResults())))
+  if (failed(verifyKernelSchedule(op, schedule,
+                                  [&] { return op->emitError(); })))
     return llvm::createStringError(printSchedule(schedule) + " does not fit " +
                                    op->getName().getStringRef() + ": " +
                                    diagnostics);

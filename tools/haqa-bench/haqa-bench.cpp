@@ -66,12 +66,12 @@ static cl::opt<bool>
             cl::desc("kernel mode: one JSON object per kernel instead of the "
                      "table"),
             cl::cat(category));
-static cl::opt<std::string>
-    targetOpt("target",
-              cl::desc("where kernels run (cuda exits 3 when there is no "
-                       "GPU): " +
-                       describeCompileTargets()),
-              cl::init("cpu"), cl::cat(category));
+// cl::desc keeps a StringRef: the text must outlive the option.
+static const std::string targetHelp =
+    "where kernels run (cuda exits 3 when there is no GPU): " +
+    describeCompileTargets();
+static cl::opt<std::string> targetOpt("target", cl::desc(targetHelp),
+                                      cl::init("cpu"), cl::cat(category));
 static cl::opt<bool> noPeakOpt("no-peak",
                                cl::desc("skip measuring the machine's peak"),
                                cl::cat(category));

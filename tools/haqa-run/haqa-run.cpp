@@ -47,11 +47,12 @@ static cl::opt<int64_t> numTokens("n", cl::init(128),
 static cl::opt<int64_t> threads("host-threads", cl::init(0),
                                 cl::desc("host threads (0: all cores)"),
                                 cl::cat(category));
-static cl::opt<std::string>
-    target("target", cl::init("cpu"),
-           cl::desc("where the model runs: " + describeCompileTargets() +
-                    " (with --check: GPU schedules' numerics without a GPU)"),
-           cl::cat(category));
+// cl::desc keeps a StringRef: the text must outlive the option.
+static const std::string targetHelp =
+    "where the model runs: " + describeCompileTargets() +
+    " (with --check: GPU schedules' numerics without a GPU)";
+static cl::opt<std::string> target("target", cl::init("cpu"),
+                                   cl::desc(targetHelp), cl::cat(category));
 static cl::opt<bool> ignoreEos("ignore-eos", cl::init(false),
                                cl::desc("do not stop at end-of-generation "
                                         "tokens (fixed-length benchmarks)"),

@@ -11,10 +11,12 @@
 #ifndef HAQA_HARDWARE_TARGETLIMITS_H
 #define HAQA_HARDWARE_TARGETLIMITS_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mlir::haqa {
 
@@ -36,6 +38,17 @@ struct TargetLimits {
   /// Tensor cores (CUDA): 16x16x16 f16 fragments with f32 sums.
   bool tensorCores = false;
 };
+
+/// The CPU features (LLVM / GCC names) a micro-kernel instruction set needs:
+/// "scalar" none; "avx2" avx2, fma, f16c; "avx_vnni" those and avxvnni;
+/// "avx512_vnni" avx512f, avx512bw, avx512vl, avx512vnni, fma, f16c. Empty
+/// for an unknown name too.
+std::vector<std::string> getCPUISAFeatures(llvm::StringRef isa);
+
+/// The first feature `isa` needs that `features` lacks, or "" when it has
+/// them all.
+std::string getMissingCPUFeature(llvm::StringRef isa,
+                                 llvm::ArrayRef<std::string> features);
 
 /// The block of a tensor-core (mma = 1) matmul: a bm x bn output tile per
 /// block, summed in shared memory over K steps of bk, each warp owning

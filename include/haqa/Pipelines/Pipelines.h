@@ -32,6 +32,10 @@ struct CPUPipelineOptions {
   /// spaces (block and thread loops, K steps and staging copies as CPU
   /// loops) and results computed in the caller's destination, as on CUDA.
   bool gpuSchedules = false;
+  /// The CPU features the code may use (haqa-cpu-lower-micro-kernels checks
+  /// each micro-kernel's `isa` against them): "host", "any" or a
+  /// comma-separated list of LLVM feature names.
+  std::string features = "host";
 };
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 

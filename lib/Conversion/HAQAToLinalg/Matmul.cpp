@@ -23,6 +23,8 @@ struct MatmulLowering : KernelLowering {
 
 private:
   FailureOr<Value> lowerBlocked(MatmulOp op, Value init);
+  FailureOr<Value> lowerInt8Dot(MatmulOp op, ScheduleAttr schedule,
+                                Value init);
 };
 } // namespace
 
@@ -37,6 +39,9 @@ FailureOr<Value> MatmulLowering::lower(MatmulOp op) {
   auto resultType = cast<RankedTensorType>(op.getType());
   SmallVector<OpFoldResult> outSizes = {tensor::getMixedSize(b, loc, x, 0),
                                         b.getIndexAttr(n)};
+  if (ScheduleAttr s = op.getScheduleAttr(); s && s.isInt8Dot())
+    return lowerInt8Dot(
+        op, s, tensor::EmptyOp::create(b, loc, outSizes, b.getF32Type()));
   Value init =
       filled(tensor::EmptyOp::create(b, loc, outSizes, b.getF32Type()), 0.0);
   MLIRContext *ctx = b.getContext();
@@ -190,6 +195,47 @@ FailureOr<Value> MatmulLowering::lowerBlocked(MatmulOp op, Value init) {
   setMatmulPart(partial.getDefiningOp(), MatmulPart::partial_sums);
   setMatmulPart(sum.getDefiningOp(), MatmulPart::lane_sum);
   return sum;
+}
+
+/// Schedule `dot = i8`: two micro-kernels instead of generated loops, the
+/// activation rows quantized to Q8 blocks once, then the int8 block dot
+/// products against the weight's GGUF block rows (read in place). `init`
+/// is left unfilled: the dot kernel writes every output.
+FailureOr<Value> MatmulLowering::lowerInt8Dot(MatmulOp op,
+                                              ScheduleAttr schedule,
+                                              Value init) {
+  Value x = op.getInput();
+  WeightType wt = op.getWeight().getType();
+  StringRef gguf = wt.getQuant().getGGUFName();
+  int64_t n = wt.getShape()[0], k = wt.getShape()[1], blocks = k / 32;
+  int64_t blockBytes = wt.getQuant().getGGUFBlockBytes();
+  // The kernel op's verifier (schedule_c17) admits only these weights.
+  assert((gguf == "q8_0" || gguf == "q4_0" || gguf == "q4_1") &&
+         "dot = i8 on a weight without Q8 micro-kernels");
+  CPUISA isa = schedule.getIsa().value_or(CPUISA::scalar);
+  auto isaAttr = CPUISAAttr::get(b.getContext(), isa);
+  OpFoldResult mSize = tensor::getMixedSize(b, loc, x, 0);
+  Type i8 = b.getI8Type();
+  Value rowsInit = tensor::EmptyOp::create(
+      b, loc,
+      SmallVector<OpFoldResult>{
+          mSize, b.getIndexAttr(blocks * MicroKernelOp::kQ8BlockBytes)},
+      i8);
+  auto quantize = MicroKernelOp::create(
+      b, loc, TypeRange{rowsInit.getType()}, b.getStringAttr("quantize_q8"),
+      isaAttr, ValueRange{x}, ValueRange{rowsInit},
+      b.getDenseI64ArrayAttr({1, 1}), b.getI64IntegerAttr(1));
+  Value w = strided(bytesOf(op.getWeight()), i8, {n, blocks * blockBytes},
+                    {blocks * blockBytes, 1}, 0);
+  SmallVector<int64_t> micro(schedule.getMicro());
+  if (micro.empty())
+    micro = {1, 1};
+  auto dot = MicroKernelOp::create(
+      b, loc, TypeRange{init.getType()}, b.getStringAttr(("dot_" + gguf).str()),
+      isaAttr, ValueRange{quantize.getResult(0), w}, ValueRange{init},
+      b.getDenseI64ArrayAttr(micro),
+      b.getI64IntegerAttr(schedule.getCpuThreads().value_or(1)));
+  return dot.getResult(0);
 }
 
 void mlir::haqa::to_linalg::populateMatmulPatterns(

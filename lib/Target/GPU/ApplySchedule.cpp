@@ -45,6 +45,15 @@ struct HAQAGPUApplySchedulePass
   using Base::Base;
 
   void runOnOperation() override {
+    // CPU micro-kernels (schedule dot = i8) have no GPU form.
+    if (getOperation()
+            .walk([](MicroKernelOp op) {
+              op.emitOpError("is a CPU micro-kernel (schedule dot = i8); the "
+                             "GPU lowerings have none");
+              return WalkResult::interrupt();
+            })
+            .wasInterrupted())
+      return signalPassFailure();
     IRRewriter rw(&getContext());
     Scheduler scheduler(rw, defaultThreads, sharedMemoryBytes, addressSpaces);
     SmallVector<scf::ForOp> kvLoops;

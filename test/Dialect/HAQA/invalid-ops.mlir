@@ -315,3 +315,76 @@ func.func @schedule_wrong_attr(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
   %y = haqa.silu %x {schedule = 4 : i64} : tensor<4x1536xf32>
   return %y : tensor<4x1536xf32>
 }
+
+// -----
+
+// schedule_c17
+func.func @int8_dot_f16_weights(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<f16>>
+  // expected-error@+1 {{'haqa.matmul' op schedule has dot = i8, which needs a matmul with Q8_0, Q4_0 or Q4_1 weights}}
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<dot = i8>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<f16>> -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// schedule_c17
+func.func @int8_dot_silu(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
+  // expected-error@+1 {{'haqa.silu' op schedule has dot = i8, which needs a matmul with Q8_0, Q4_0 or Q4_1 weights}}
+  %y = haqa.silu %x {schedule = #haqa.schedule<dot = i8>} : tensor<4x1536xf32>
+  return %y : tensor<4x1536xf32>
+}
+
+// -----
+
+// micro_kernel_c1
+func.func @uk_unknown(%x: tensor<1x64xf32>, %q: tensor<1x72xi8>) -> tensor<1x72xi8> {
+  // expected-error@+1 {{'haqa.micro_kernel' op unknown micro-kernel 'quantize_q4' (expected quantize_q8, dot_q8_0, dot_q4_0 or dot_q4_1)}}
+  %r = haqa.micro_kernel "quantize_q4" isa = avx2 ins(%x : tensor<1x64xf32>) outs(%q : tensor<1x72xi8>) -> tensor<1x72xi8>
+  return %r : tensor<1x72xi8>
+}
+
+// -----
+
+// micro_kernel_c2
+func.func @uk_operands(%x: tensor<1x64xf32>, %q: tensor<1x72xi8>) -> tensor<1x72xi8> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected 1 inputs and 1 output for 'quantize_q8', got 2 and 1}}
+  %r = haqa.micro_kernel "quantize_q8" isa = avx2 ins(%x, %x : tensor<1x64xf32>, tensor<1x64xf32>) outs(%q : tensor<1x72xi8>) -> tensor<1x72xi8>
+  return %r : tensor<1x72xi8>
+}
+
+// -----
+
+// micro_kernel_c3
+func.func @uk_results(%x: memref<1x64xf32>, %q: memref<1x72xi8>, %t: tensor<1x72xi8>) -> tensor<1x72xi8> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected one result of the output's type on tensors, none on memrefs}}
+  %r = haqa.micro_kernel "quantize_q8" isa = avx2 ins(%x : memref<1x64xf32>) outs(%q : memref<1x72xi8>) -> tensor<1x72xi8>
+  return %r : tensor<1x72xi8>
+}
+
+// -----
+
+// micro_kernel_c4
+func.func @uk_q8_rows(%x: tensor<1x64xf32>, %q: tensor<1x64xi8>) -> tensor<1x64xi8> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected Q8 rows of shape [1, 72], got [1, 64]}}
+  %r = haqa.micro_kernel "quantize_q8" isa = avx2 ins(%x : tensor<1x64xf32>) outs(%q : tensor<1x64xi8>) -> tensor<1x64xi8>
+  return %r : tensor<1x64xi8>
+}
+
+// -----
+
+// micro_kernel_c4
+func.func @uk_dot_shapes(%q: tensor<1x72xi8>, %w: tensor<8x18xi8>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected Q8 rows of shape [1, 36], got [1, 72]}}
+  %r = haqa.micro_kernel "dot_q4_0" isa = scalar ins(%q, %w : tensor<1x72xi8>, tensor<8x18xi8>) outs(%y : tensor<1x8xf32>) -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
+}
+
+// -----
+
+// micro_kernel_c5
+func.func @uk_micro(%q: tensor<1x72xi8>, %w: tensor<8x68xi8>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected micro = [mr, nr], each 1, 2 or 4}}
+  %r = haqa.micro_kernel "dot_q8_0" isa = scalar ins(%q, %w : tensor<1x72xi8>, tensor<8x68xi8>) outs(%y : tensor<1x8xf32>) {micro = array<i64: 8, 1>} -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
+}

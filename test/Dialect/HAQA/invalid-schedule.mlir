@@ -108,7 +108,7 @@ func.func private @s17() attributes {schedule = #haqa.schedule<layout = [diagona
 
 // -----
 
-// expected-error@+1 {{unknown schedule field 'tiles' (expected tile, order, unroll, vector, threads, grid, cpu_threads, placement, prefetch, layout or mma)}}
+// expected-error@+1 {{unknown schedule field 'tiles' (expected tile, order, unroll, vector, threads, grid, cpu_threads, placement, prefetch, layout, mma, dot, isa or micro)}}
 func.func private @s18() attributes {schedule = #haqa.schedule<tiles = [4]>}
 
 // -----
@@ -120,3 +120,37 @@ func.func private @s19() attributes {schedule = #haqa.schedule<unroll = 2, unrol
 
 // expected-error@+1 {{expected mma to be 0 or 1, got 2}}
 func.func private @s20() attributes {schedule = #haqa.schedule<mma = 2>}
+
+// -----
+
+// schedule_c15
+// expected-error@+1 {{expected micro to be [mr, nr] with each of 1, 2 or 4, got [1, 3]}}
+func.func private @s21() attributes {schedule = #haqa.schedule<dot = i8, micro = [1, 3]>}
+
+// -----
+
+// schedule_c15
+// expected-error@+1 {{expected micro to be [mr, nr] with each of 1, 2 or 4, got [4]}}
+func.func private @s22() attributes {schedule = #haqa.schedule<dot = i8, micro = [4]>}
+
+// -----
+
+// schedule_c16
+// expected-error@+1 {{expected isa and micro only with dot = i8}}
+func.func private @s23() attributes {schedule = #haqa.schedule<isa = avx2>}
+
+// -----
+
+// schedule_c16
+// expected-error@+1 {{expected isa and micro only with dot = i8}}
+func.func private @s24() attributes {schedule = #haqa.schedule<dot = f32, micro = [1, 4]>}
+
+// -----
+
+// expected-error@+1 {{unknown dot kind 'i4'}}
+func.func private @s25() attributes {schedule = #haqa.schedule<dot = i4>}
+
+// -----
+
+// expected-error@+1 {{unknown instruction set 'neon'}}
+func.func private @s26() attributes {schedule = #haqa.schedule<dot = i8, isa = neon>}

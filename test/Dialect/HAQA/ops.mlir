@@ -92,3 +92,33 @@ func.func @f16_and_dynamic(%x: tensor<?x576xf16>, %pos: tensor<?xi64>) -> tensor
   %z = haqa.silu %y {schedule = #haqa.schedule<tile = [1, 1536]>} : tensor<?x1536xf16>
   return %z : tensor<?x1536xf16>
 }
+
+// The CPU micro-kernel fields (dot, isa, micro), each value.
+// CHECK-LABEL: func.func private @int8_dot_fields
+// CHECK-SAME: schedule = #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx512_vnni, micro = [1, 4]>
+func.func private @int8_dot_fields() attributes {schedule = #haqa.schedule<micro = [1, 4], isa = avx512_vnni, dot = i8, cpu_threads = 2>}
+// CHECK-LABEL: func.func private @dot_f32
+// CHECK-SAME: schedule = #haqa.schedule<dot = f32>
+func.func private @dot_f32() attributes {schedule = #haqa.schedule<dot = f32>}
+// CHECK-LABEL: func.func private @isa_scalar
+// CHECK-SAME: schedule = #haqa.schedule<dot = i8, isa = scalar, micro = [2, 2]>
+func.func private @isa_scalar() attributes {schedule = #haqa.schedule<dot = i8, isa = scalar, micro = [2, 2]>}
+// CHECK-LABEL: func.func private @isa_avx2
+// CHECK-SAME: schedule = #haqa.schedule<dot = i8, isa = avx2, micro = [4, 1]>
+func.func private @isa_avx2() attributes {schedule = #haqa.schedule<dot = i8, isa = avx2, micro = [4, 1]>}
+// CHECK-LABEL: func.func private @isa_avx_vnni
+// CHECK-SAME: schedule = #haqa.schedule<dot = i8, isa = avx_vnni>
+func.func private @isa_avx_vnni() attributes {schedule = #haqa.schedule<dot = i8, isa = avx_vnni>}
+
+// A micro-kernel on tensors and on memrefs.
+// CHECK-LABEL: func.func @micro_kernels
+// CHECK: haqa.micro_kernel "quantize_q8" isa = avx2 ins(%{{.*}} : tensor<?x64xf32>) outs(%{{.*}} : tensor<?x72xi8>) -> tensor<?x72xi8>
+// CHECK: haqa.micro_kernel "dot_q4_1" isa = avx512_vnni ins(%{{.*}}, %{{.*}} : tensor<?x72xi8>, tensor<8x40xi8>) outs(%{{.*}} : tensor<?x8xf32>) {micro = array<i64: 2, 4>, threads = 2 : i64} -> tensor<?x8xf32>
+// CHECK: haqa.micro_kernel "dot_q8_0" isa = scalar ins(%{{.*}}, %{{.*}} : memref<1x72xi8>, memref<8x68xi8>) outs(%{{.*}} : memref<1x8xf32>)
+func.func @micro_kernels(%x: tensor<?x64xf32>, %q: tensor<?x72xi8>, %w: tensor<8x40xi8>, %y: tensor<?x8xf32>,
+                         %qm: memref<1x72xi8>, %wm: memref<8x68xi8>, %ym: memref<1x8xf32>) -> tensor<?x8xf32> {
+  %0 = haqa.micro_kernel "quantize_q8" isa = avx2 ins(%x : tensor<?x64xf32>) outs(%q : tensor<?x72xi8>) -> tensor<?x72xi8>
+  %1 = haqa.micro_kernel "dot_q4_1" isa = avx512_vnni ins(%0, %w : tensor<?x72xi8>, tensor<8x40xi8>) outs(%y : tensor<?x8xf32>) {micro = array<i64: 2, 4>, threads = 2} -> tensor<?x8xf32>
+  haqa.micro_kernel "dot_q8_0" isa = scalar ins(%qm, %wm : memref<1x72xi8>, memref<8x68xi8>) outs(%ym : memref<1x8xf32>)
+  return %1 : tensor<?x8xf32>
+}

@@ -302,6 +302,50 @@ TEST(SearchSpace, TensorCoresOnlyWhereTheChipHasThem) {
   EXPECT_FALSE(hasMma(*adreno));
 }
 
+TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
+  auto has = [](const SearchSpace &s, llvm::StringRef name) {
+    return llvm::any_of(s.getParameters(),
+                        [&](const Parameter &p) { return p.name == name; });
+  };
+  // A host with AVX2 but no VNNI: dot, isa (scalar, avx2) and micro.
+  HardwareProfile avx2 = profile("host");
+  avx2.features = {"avx2", "fma", "f16c"};
+  auto q8 = spaceOf(matmul(1, "q8_0"), avx2);
+  ASSERT_TRUE(static_cast<bool>(q8)) << llvm::toString(q8.takeError());
+  for (const char *p : {"dot", "isa", "micro[0]", "micro[1]"})
+    EXPECT_TRUE(has(*q8, p)) << p;
+  const Parameter &isa = *llvm::find_if(
+      q8->getParameters(), [](const Parameter &p) { return p.name == "isa"; });
+  EXPECT_EQ(isa.values, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(isa.defaultValue, 1); // the best the host has
+  // By name, as an LLM writes it; the schedule carries all three fields.
+  auto ok = llvm::json::parse(R"({"dot": "i8", "isa": "avx2", "micro": [1, 4]})");
+  auto c = q8->fromJSON(*ok);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  EXPECT_NE(q8->toScheduleText(*c).find("dot = i8, isa = avx2, micro = [1, 4]"),
+            std::string::npos)
+      << q8->toScheduleText(*c);
+  // An instruction set the host lacks is no value of the space.
+  auto vnni = llvm::json::parse(R"({"dot": "i8", "isa": "avx512_vnni"})");
+  auto bad = q8->fromJSON(*vnni);
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("isa = 3 is not one of 0, 1"),
+            std::string::npos);
+  // dot = f32 leaves isa and micro out of the schedule (they need i8).
+  auto f32 = llvm::json::parse(R"({"dot": "f32", "isa": "scalar"})");
+  auto d = q8->fromJSON(*f32);
+  ASSERT_TRUE(static_cast<bool>(d)) << llvm::toString(d.takeError());
+  EXPECT_EQ(q8->toScheduleText(*d).find("isa"), std::string::npos);
+  // Every sampled schedule verifies, dot = i8 or not.
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 50; ++i)
+    EXPECT_TRUE(static_cast<bool>(q8->toSchedule(q8->sample(rng))));
+  // No int8 dot for F16 weights, nor for kernels without weights.
+  auto f16 = spaceOf(matmul(1, "f16"), avx2);
+  ASSERT_TRUE(static_cast<bool>(f16));
+  EXPECT_FALSE(has(*f16, "dot"));
+}
+
 TEST(Strategy, SeededAndReproducible) {
   auto space = spaceOf(matmul(64, "q8_0"), profile("host"));
   ASSERT_TRUE(static_cast<bool>(space));

@@ -267,7 +267,9 @@ LogicalResult ScheduleAttr::verify(
     std::optional<int64_t> vector, ArrayRef<int64_t> threads,
     ArrayRef<int64_t> grid, std::optional<int64_t> cpuThreads,
     ArrayRef<MemSpace> placement, std::optional<int64_t> prefetch,
-    ArrayRef<OperandLayout> layout, std::optional<int64_t> mma) {
+    ArrayRef<OperandLayout> layout, std::optional<int64_t> mma,
+    std::optional<DotKind> dot, std::optional<CPUISA> isa,
+    ArrayRef<int64_t> micro) {
   // schedule_c1
   for (auto [i, t] : llvm::enumerate(tile))
     if (t <= 0)
@@ -329,6 +331,20 @@ LogicalResult ScheduleAttr::verify(
   // schedule_c14
   if (mma && *mma != 0 && *mma != 1)
     return emitError() << "expected mma to be 0 or 1, got " << *mma;
+  // schedule_c15
+  if (!micro.empty() &&
+      (micro.size() != 2 || llvm::any_of(micro, [](int64_t v) {
+         return v != 1 && v != 2 && v != 4;
+       }))) {
+    auto diag = emitError()
+                << "expected micro to be [mr, nr] with each of 1, 2 or 4, got [";
+    llvm::interleaveComma(micro, diag);
+    return diag << "]";
+  }
+  // schedule_c16
+  bool int8 = dot && *dot == DotKind::i8;
+  if (!int8 && (isa || !micro.empty()))
+    return emitError() << "expected isa and micro only with dot = i8";
   return success();
 }
 
@@ -386,13 +402,30 @@ static ParseResult parseEnumList(AsmParser &parser, SmallVectorImpl<EnumT> &out,
   });
 }
 
+template <typename EnumT>
+static ParseResult parseEnum(AsmParser &parser, std::optional<EnumT> &out,
+                             std::optional<EnumT> (*symbolize)(StringRef),
+                             StringRef what) {
+  StringRef word;
+  SMLoc loc = parser.getCurrentLocation();
+  if (parser.parseKeyword(&word))
+    return failure();
+  out = symbolize(word);
+  if (!out)
+    return parser.emitError(loc) << "unknown " << what << " '" << word << "'";
+  return success();
+}
+
 Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   SMLoc loc = parser.getCurrentLocation();
   SmallVector<int64_t> tile, order, threads, grid;
+  SmallVector<int64_t> micro;
   std::optional<int64_t> unroll, vector, cpuThreads, prefetch, mma;
+  std::optional<DotKind> dot;
+  std::optional<CPUISA> isa;
   SmallVector<MemSpace> placement;
   SmallVector<OperandLayout> layout;
-  llvm::SmallSet<StringRef, 10> seen;
+  llvm::SmallSet<StringRef, 14> seen;
   auto parseIntList = [&](SmallVectorImpl<int64_t> &out) {
     return parseBracketList(parser, [&]() -> ParseResult {
       return parser.parseInteger(out.emplace_back());
@@ -431,6 +464,13 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
       return parseOne(prefetch);
     if (key == "mma")
       return parseOne(mma);
+    if (key == "micro")
+      return parseIntList(micro);
+    if (key == "dot")
+      return parseEnum<DotKind>(parser, dot, symbolizeDotKind, "dot kind");
+    if (key == "isa")
+      return parseEnum<CPUISA>(parser, isa, symbolizeCPUISA,
+                               "instruction set");
     if (key == "placement")
       return parseEnumList<MemSpace>(parser, placement, symbolizeMemSpace,
                                      "memory space");
@@ -440,7 +480,8 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
     return parser.emitError(keyLoc)
            << "unknown schedule field '" << key
            << "' (expected tile, order, unroll, vector, threads, grid, "
-              "cpu_threads, placement, prefetch, layout or mma)";
+              "cpu_threads, placement, prefetch, layout, mma, dot, isa or "
+              "micro)";
   };
   if (parser.parseLess())
     return {};
@@ -450,7 +491,7 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   }
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
                     tile, order, unroll, vector, threads, grid, cpuThreads,
-                    placement, prefetch, layout, mma);
+                    placement, prefetch, layout, mma, dot, isa, micro);
 }
 
 void ScheduleAttr::print(AsmPrinter &printer) const {
@@ -492,6 +533,13 @@ void ScheduleAttr::print(AsmPrinter &printer) const {
       printer << "]";
     });
   addOne("mma", getMma());
+  if (getDot())
+    fields.push_back(
+        [&] { printer << "dot = " << stringifyDotKind(*getDot()); });
+  if (getIsa())
+    fields.push_back(
+        [&] { printer << "isa = " << stringifyCPUISA(*getIsa()); });
+  addList("micro", getMicro());
   printer << "<";
   llvm::interleaveComma(fields, printer, [](auto &f) { f(); });
   printer << ">";

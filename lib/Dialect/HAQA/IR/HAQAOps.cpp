@@ -9,6 +9,8 @@
 
 #include "haqa/Dialect/HAQA/IR/HAQA.h"
 
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
@@ -16,6 +18,23 @@
 
 using namespace mlir;
 using namespace mlir::haqa;
+
+/// A micro-kernel's instruction set as a bare word: `isa = avx2`.
+static ParseResult parseISA(OpAsmParser &parser, CPUISAAttr &attr) {
+  StringRef word;
+  SMLoc loc = parser.getCurrentLocation();
+  if (parser.parseKeyword(&word))
+    return failure();
+  std::optional<CPUISA> isa = symbolizeCPUISA(word);
+  if (!isa)
+    return parser.emitError(loc) << "unknown instruction set '" << word << "'";
+  attr = CPUISAAttr::get(parser.getContext(), *isa);
+  return success();
+}
+
+static void printISA(OpAsmPrinter &printer, Operation *, CPUISAAttr attr) {
+  printer << stringifyCPUISA(attr.getValue());
+}
 
 #define GET_OP_CLASSES
 #include "haqa/Dialect/HAQA/IR/HAQAOps.cpp.inc"
@@ -225,4 +244,152 @@ double mlir::haqa::getRoPEFrequency(RoPEOp op, int64_t pair, int64_t headDim) {
     return freq / factor;
   double smooth = (orig / wavelen - low) / (high - low);
   return (1 - smooth) * freq / factor + smooth * freq;
+}
+
+//===----------------------------------------------------------------------===//
+// MicroKernelOp
+//===----------------------------------------------------------------------===//
+
+int64_t MicroKernelOp::getWeightBlockBytes() {
+  return llvm::StringSwitch<int64_t>(getKernel())
+      .Case("dot_q8_0", 34)
+      .Case("dot_q4_0", 18)
+      .Case("dot_q4_1", 20)
+      .Default(0);
+}
+
+LogicalResult MicroKernelOp::verify() {
+  StringRef kernel = getKernel();
+  bool quantize = kernel == "quantize_q8";
+  int64_t blockBytes = getWeightBlockBytes();
+  // micro_kernel_c1
+  if (!quantize && !blockBytes)
+    return emitOpError("unknown micro-kernel '")
+           << kernel
+           << "' (expected quantize_q8, dot_q8_0, dot_q4_0 or dot_q4_1)";
+  // micro_kernel_c2
+  unsigned numInputs = quantize ? 1 : 2;
+  if (getInputs().size() != numInputs || getOutputs().size() != 1)
+    return emitOpError() << "expected " << numInputs
+                         << " inputs and 1 output for '" << kernel << "', got "
+                         << getInputs().size() << " and "
+                         << getOutputs().size();
+  // micro_kernel_c3
+  bool tensors = isa<RankedTensorType>(getOutputs()[0].getType());
+  if (tensors ? getResults().size() != 1
+                    || getResults()[0].getType() != getOutputs()[0].getType()
+              : !getResults().empty())
+    return emitOpError("expected one result of the output's type on tensors, "
+                       "none on memrefs");
+  auto shapeOf = [](Value v) { return cast<ShapedType>(v.getType()); };
+  for (Value v : getOperands())
+    if (shapeOf(v).getRank() != 2)
+      return emitOpError("expected 2-d operands");
+  auto expectElem = [&](Value v, Type t, StringRef what) -> LogicalResult {
+    if (shapeOf(v).getElementType() != t)
+      return emitOpError() << "expected " << what << " of " << t << ", got "
+                           << shapeOf(v).getElementType();
+    return success();
+  };
+  Builder b(getContext());
+  ArrayRef<int64_t> out = shapeOf(getOutputs()[0]).getShape();
+  // micro_kernel_c4
+  if (quantize) {
+    ArrayRef<int64_t> x = shapeOf(getInputs()[0]).getShape();
+    if (failed(expectElem(getInputs()[0], b.getF32Type(), "x")) ||
+        failed(expectElem(getOutputs()[0], b.getI8Type(), "the Q8 rows")))
+      return failure();
+    if (!ShapedType::isDynamic(x[1]) && x[1] % 32)
+      return emitOpError() << "expected K a multiple of 32, got " << x[1];
+    int64_t want = ShapedType::isDynamic(x[1]) ? ShapedType::kDynamic
+                                               : x[1] / 32 * kQ8BlockBytes;
+    return expectShape(*this, "Q8 rows", out, {x[0], want});
+  }
+  ArrayRef<int64_t> xq = shapeOf(getInputs()[0]).getShape();
+  ArrayRef<int64_t> w = shapeOf(getInputs()[1]).getShape();
+  if (failed(expectElem(getInputs()[0], b.getI8Type(), "the Q8 rows")) ||
+      failed(expectElem(getInputs()[1], b.getI8Type(), "the weight blocks")) ||
+      failed(expectElem(getOutputs()[0], b.getF32Type(), "y")))
+    return failure();
+  if (ShapedType::isDynamic(w[1]) || w[1] % blockBytes)
+    return emitOpError() << "expected weight rows of a static multiple of "
+                         << blockBytes << " bytes";
+  int64_t blocks = w[1] / blockBytes;
+  if (failed(expectShape(*this, "Q8 rows", xq,
+                         {out[0], blocks * kQ8BlockBytes})) ||
+      failed(expectShape(*this, "y", out, {xq[0], w[0]})))
+    return failure();
+  // micro_kernel_c5
+  ArrayRef<int64_t> micro = getMicro();
+  if (micro.size() != 2 || llvm::any_of(micro, [](int64_t v) {
+        return v != 1 && v != 2 && v != 4;
+      }))
+    return emitOpError("expected micro = [mr, nr], each 1, 2 or 4");
+  if (getThreads() < 1)
+    return emitOpError("expected at least one thread");
+  return success();
+}
+
+void MicroKernelOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &in : getInputsMutable())
+    if (isa<MemRefType>(in.get().getType()))
+      effects.emplace_back(MemoryEffects::Read::get(), &in,
+                           SideEffects::DefaultResource::get());
+  for (OpOperand &out : getOutputsMutable())
+    if (isa<MemRefType>(out.get().getType()))
+      effects.emplace_back(MemoryEffects::Write::get(), &out,
+                           SideEffects::DefaultResource::get());
+}
+
+bool MicroKernelOp::bufferizesToMemoryRead(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  // Outputs are written whole, never read.
+  return !isDpsInit(&operand);
+}
+
+bool MicroKernelOp::bufferizesToMemoryWrite(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return isDpsInit(&operand);
+}
+
+bufferization::AliasingValueList
+MicroKernelOp::getAliasingValues(OpOperand &operand,
+                                 const bufferization::AnalysisState &) {
+  if (!isDpsInit(&operand))
+    return {};
+  return {{getTiedOpResult(&operand), bufferization::BufferRelation::Equivalent,
+           /*isDefinite=*/true}};
+}
+
+LogicalResult
+MicroKernelOp::bufferize(RewriterBase &rewriter,
+                         const bufferization::BufferizationOptions &options,
+                         bufferization::BufferizationState &state) {
+  SmallVector<Value> inputs, outputs;
+  for (Value v : getInputs()) {
+    if (!isa<TensorType>(v.getType())) {
+      inputs.push_back(v);
+      continue;
+    }
+    FailureOr<Value> buffer = bufferization::getBuffer(rewriter, v, options,
+                                                       state);
+    if (failed(buffer))
+      return failure();
+    inputs.push_back(*buffer);
+  }
+  for (Value v : getOutputs()) {
+    FailureOr<Value> buffer = bufferization::getBuffer(rewriter, v, options,
+                                                       state);
+    if (failed(buffer))
+      return failure();
+    outputs.push_back(*buffer);
+  }
+  rewriter.setInsertionPoint(*this);
+  MicroKernelOp::create(rewriter, getLoc(), TypeRange(), getKernelAttr(),
+                        getIsaAttr(), inputs, outputs, getMicroAttr(),
+                        getThreadsAttr());
+  bufferization::replaceOpWithBufferizedValues(rewriter, *this, outputs);
+  return success();
 }

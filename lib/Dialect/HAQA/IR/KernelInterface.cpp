@@ -24,9 +24,28 @@ LogicalResult mlir::haqa::detail::verifyKernelOp(Operation *op) {
       return op->emitOpError("expected 'schedule' to be a #haqa.schedule");
     return success();
   }
-  return schedule.verifyAgainst([op] { return op->emitOpError(); },
-                                kernel.getIterationSpace(),
-                                op->getNumOperands() + op->getNumResults());
+  return verifyKernelSchedule(op, schedule,
+                              [op] { return op->emitOpError(); });
+}
+
+LogicalResult
+mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
+                                 function_ref<InFlightDiagnostic()> emitError) {
+  auto kernel = cast<KernelOpInterface>(op);
+  if (failed(schedule.verifyAgainst(
+          emitError, kernel.getIterationSpace(),
+          op->getNumOperands() + op->getNumResults())))
+    return failure();
+  // schedule_c17
+  if (schedule.isInt8Dot()) {
+    auto matmul = dyn_cast<MatmulOp>(op);
+    StringRef gguf =
+        matmul ? matmul.getWeight().getType().getQuant().getGGUFName() : "";
+    if (gguf != "q8_0" && gguf != "q4_0" && gguf != "q4_1")
+      return emitError() << "schedule has dot = i8, which needs a matmul "
+                            "with Q8_0, Q4_0 or Q4_1 weights";
+  }
+  return success();
 }
 
 std::string mlir::haqa::getKernelKey(Operation *op, bool withSchedule) {

@@ -14,7 +14,8 @@ using namespace mlir::haqa;
 /// The fields in the order the assembly format prints them.
 static const char *const kFields[] = {
     "tile",        "order",     "unroll",   "vector", "threads", "grid",
-    "cpu_threads", "placement", "prefetch", "layout", "mma"};
+    "cpu_threads", "placement", "prefetch", "layout", "mma",
+    "dot",         "isa",       "micro"};
 
 llvm::json::Object mlir::haqa::scheduleToJSON(ScheduleAttr s) {
   llvm::json::Object o;
@@ -47,6 +48,11 @@ llvm::json::Object mlir::haqa::scheduleToJSON(ScheduleAttr s) {
     o["layout"] = std::move(a);
   }
   opt("mma", s.getMma());
+  if (s.getDot())
+    o["dot"] = stringifyDotKind(*s.getDot());
+  if (s.getIsa())
+    o["isa"] = stringifyCPUISA(*s.getIsa());
+  ints("micro", s.getMicro());
   return o;
 }
 
@@ -99,8 +105,20 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
     }
     return llvm::Error::success();
   };
-  SmallVector<int64_t> tile, order, threads, grid;
+  auto name = [&](const char *key, auto symbolize, auto &out) -> llvm::Error {
+    const llvm::json::Value *v = obj.get(key);
+    if (!v)
+      return llvm::Error::success();
+    std::optional<llvm::StringRef> str = v->getAsString();
+    out = str ? symbolize(*str) : std::nullopt;
+    if (!out)
+      return fail(llvm::Twine("bad value of '") + key + "'");
+    return llvm::Error::success();
+  };
+  SmallVector<int64_t> tile, order, threads, grid, micro;
   std::optional<int64_t> unroll, vector, cpuThreads, prefetch, mma;
+  std::optional<DotKind> dot;
+  std::optional<CPUISA> isa;
   SmallVector<MemSpace> placement;
   SmallVector<OperandLayout> layout;
   if (llvm::Error e = ints("tile", tile))
@@ -129,6 +147,14 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
     return std::move(e);
   if (llvm::Error e = opt("mma", mma))
     return std::move(e);
+  if (llvm::Error e = name(
+          "dot", [](llvm::StringRef n) { return symbolizeDotKind(n); }, dot))
+    return std::move(e);
+  if (llvm::Error e = name(
+          "isa", [](llvm::StringRef n) { return symbolizeCPUISA(n); }, isa))
+    return std::move(e);
+  if (llvm::Error e = ints("micro", micro))
+    return std::move(e);
   std::string diagnostics;
   ScheduleAttr s;
   {
@@ -141,7 +167,8 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
         ArrayRef<int64_t>(tile), ArrayRef<int64_t>(order), unroll, vector,
         ArrayRef<int64_t>(threads), ArrayRef<int64_t>(grid), cpuThreads,
         ArrayRef<MemSpace>(placement), prefetch,
-        ArrayRef<OperandLayout>(layout), mma);
+        ArrayRef<OperandLayout>(layout), mma, dot, isa,
+        ArrayRef<int64_t>(micro));
   }
   if (!s)
     return fail(diagnostics);

@@ -11,6 +11,7 @@
 #include "haqa/Hardware/TargetLimits.h"
 
 #include "llvm/Support/MathExtras.h"
+#include "llvm/TargetParser/Host.h"
 #include <numeric>
 
 namespace mlir::haqa {
@@ -118,6 +119,19 @@ ScheduleAttr gpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
                            std::nullopt);
 }
 
+/// The best micro-kernel instruction set of this host.
+CPUISA getBestHostISA() {
+  std::vector<std::string> features;
+  for (const auto &f : llvm::sys::getHostCPUFeatures())
+    if (f.second)
+      features.push_back(f.first().str());
+  for (CPUISA isa :
+       {CPUISA::avx512_vnni, CPUISA::avx_vnni, CPUISA::avx2})
+    if (getMissingCPUFeature(stringifyCPUISA(isa), features).empty())
+      return isa;
+  return CPUISA::scalar;
+}
+
 struct DefaultSchedulePass final
     : haqa::impl::HAQADefaultSchedulePassBase<DefaultSchedulePass> {
   using Base::Base;
@@ -135,10 +149,28 @@ struct DefaultSchedulePass final
       return signalPassFailure();
     }
     TargetLimits limits = getDefaultLimits(*kind, cpuThreads);
+    std::optional<CPUISA> isa;
+    if (!int8Dot.empty()) {
+      isa = int8Dot == "host" ? getBestHostISA() : symbolizeCPUISA(int8Dot);
+      if (!isa || *kind != TargetKind::CPU) {
+        getOperation().emitError()
+            << "int8-dot=" << int8Dot
+            << (isa ? " applies to target=cpu only"
+                    : " is no instruction set (expected scalar, avx2, "
+                      "avx_vnni, avx512_vnni or host)");
+        return signalPassFailure();
+      }
+    }
     getOperation().walk([&](KernelOpInterface kernel) {
       if (kernel.getSchedule())
         return;
-      kernel.setSchedule(getDefaultSchedule(kernel, limits));
+      ScheduleAttr s = getDefaultSchedule(kernel, limits);
+      auto matmul = dyn_cast<MatmulOp>(kernel.getOperation());
+      StringRef gguf =
+          matmul ? matmul.getWeight().getType().getQuant().getGGUFName() : "";
+      if (isa && (gguf == "q8_0" || gguf == "q4_0" || gguf == "q4_1"))
+        s = getInt8DotSchedule(matmul, *isa, limits);
+      kernel.setSchedule(s);
     });
   }
 };
@@ -150,4 +182,17 @@ ScheduleAttr mlir::haqa::getDefaultSchedule(KernelOpInterface kernel,
   MLIRContext *ctx = kernel->getContext();
   return limits.kind == TargetKind::CPU ? cpuSchedule(ctx, kernel, limits)
                                         : gpuSchedule(ctx, kernel, limits);
+}
+
+ScheduleAttr mlir::haqa::getInt8DotSchedule(MatmulOp matmul, CPUISA isa,
+                                            const TargetLimits &limits) {
+  // Decode (one row): four weight rows per activation block load; prefill:
+  // four activation rows per weight block load.
+  int64_t rows = matmul.getType().getDimSize(0);
+  SmallVector<int64_t> micro =
+      rows == 1 ? SmallVector<int64_t>{1, 4} : SmallVector<int64_t>{4, 1};
+  return ScheduleAttr::get(matmul.getContext(), {}, {}, std::nullopt,
+                           std::nullopt, {}, {}, limits.cpuThreads, {},
+                           std::nullopt, {}, std::nullopt, DotKind::i8, isa,
+                           micro);
 }

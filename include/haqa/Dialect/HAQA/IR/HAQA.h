@@ -12,6 +12,8 @@
 #define HAQA_DIALECT_HAQA_IR_HAQA_H
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
@@ -45,6 +47,13 @@ LogicalResult verifyKernelOp(Operation *op);
 #include "haqa/Dialect/HAQA/IR/HAQAOps.h.inc"
 
 namespace mlir::haqa {
+/// Checks `schedule` against the kernel op `op` (not yet attached): its
+/// iteration space and operand count (schedule_c10 .. c13) and the fields
+/// that need a kind of kernel (schedule_c17: dot = i8 on a matmul with Q8_0 /
+/// Q4_0 / Q4_1 weights). Errors go through `emitError`.
+LogicalResult verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
+                                   function_ref<InFlightDiagnostic()> emitError);
+
 /// What makes two kernel ops the same kernel (one lowering, one schedule, one
 /// tuning): op name, operand and result types and attributes, the
 /// `schedule` attribute only when `withSchedule`. haqa-extract-kernels,

@@ -25,6 +25,12 @@ namespace mlir::haqa {
 ScheduleAttr getDefaultSchedule(KernelOpInterface kernel,
                                 const TargetLimits &limits);
 
+/// The `dot = i8` schedule of a matmul with Q8_0 / Q4_0 / Q4_1 weights on
+/// the CPU: micro-kernels in `isa`, register block [1, 4] at one row
+/// (decode), [4, 1] otherwise, the host threads of `limits`.
+ScheduleAttr getInt8DotSchedule(MatmulOp matmul, CPUISA isa,
+                                const TargetLimits &limits);
+
 } // namespace mlir::haqa
 
 #endif // HAQA_DIALECT_HAQA_TRANSFORMS_PASSES_H

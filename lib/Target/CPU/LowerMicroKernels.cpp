@@ -1,0 +1,214 @@
+//===- LowerMicroKernels.cpp - haqa.micro_kernel as C calls -----*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Each haqa.micro_kernel on memrefs becomes a call of its lib/MicroKernels
+// function, `haqa_uk_<kernel>_<isa>`, with raw pointers and row strides; a
+// dot kernel's host threads become an scf.forall over pieces of N. The
+// instruction set is checked against the target's CPU features first.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Hardware/TargetLimits.h"
+#include "haqa/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/TargetParser/Host.h"
+
+namespace mlir::haqa {
+#define GEN_PASS_DEF_HAQACPULOWERMICROKERNELSPASS
+#include "haqa/Target/CPU/Passes.h.inc"
+} // namespace mlir::haqa
+
+using namespace mlir;
+using namespace mlir::haqa;
+
+namespace {
+
+/// The function-name suffix of an instruction set in lib/MicroKernels.
+StringRef getLibrarySuffix(CPUISA isa) {
+  switch (isa) {
+  case CPUISA::scalar:
+    return "scalar";
+  case CPUISA::avx2:
+    return "avx2";
+  case CPUISA::avx_vnni:
+    return "avxvnni";
+  case CPUISA::avx512_vnni:
+    return "avx512vnni";
+  }
+  llvm_unreachable("unknown CPUISA");
+}
+
+/// The CPU features of `spec`: "host" (this machine's), "any" (none
+/// checked: nullopt) or a comma-separated list.
+std::optional<std::vector<std::string>> parseFeatures(StringRef spec) {
+  spec = spec.trim();
+  if (spec == "any")
+    return std::nullopt;
+  std::vector<std::string> out;
+  if (spec == "host") {
+    for (const auto &f : llvm::sys::getHostCPUFeatures())
+      if (f.second)
+        out.push_back(f.first().str());
+    return out;
+  }
+  SmallVector<StringRef> parts;
+  spec.split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef p : parts)
+    out.push_back(p.trim().str());
+  return out;
+}
+
+struct Lowering {
+  ModuleOp module;
+  OpBuilder &b;
+
+  /// The declaration of `name` with `args` parameters, made once.
+  func::FuncOp declare(StringRef name, TypeRange args) {
+    if (auto f = module.lookupSymbol<func::FuncOp>(name))
+      return f;
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto f = func::FuncOp::create(b, module.getLoc(), name,
+                                  b.getFunctionType(args, {}));
+    f.setPrivate();
+    return f;
+  }
+
+  /// The address of `m`'s first element and its row stride in elements.
+  std::pair<Value, Value> pointerAndStride(Location loc, Value m) {
+    auto type = cast<MemRefType>(m.getType());
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, m);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, m);
+    Value elemBytes = arith::ConstantIndexOp::create(
+        b, loc, type.getElementTypeBitWidth() / 8);
+    Value offset =
+        arith::MulIOp::create(b, loc, meta.getOffset(), elemBytes);
+    Value address = arith::AddIOp::create(b, loc, base, offset);
+    Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+    Value ptr = LLVM::IntToPtrOp::create(
+        b, loc, LLVM::LLVMPointerType::get(b.getContext()), i64);
+    return {ptr, toI64(loc, meta.getStrides()[0])};
+  }
+
+  Value toI64(Location loc, Value index) {
+    return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  }
+  Value i64(Location loc, int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
+  }
+  Value dim(Location loc, Value m, unsigned i) {
+    return toI64(loc, memref::DimOp::create(b, loc, m, i));
+  }
+
+  void lower(MicroKernelOp op) {
+    Location loc = op.getLoc();
+    b.setInsertionPoint(op);
+    std::string name = ("haqa_uk_" + op.getKernel() + "_" +
+                        getLibrarySuffix(op.getIsa()))
+                           .str();
+    Type ptr = LLVM::LLVMPointerType::get(b.getContext());
+    Type i64t = b.getI64Type();
+    if (op.getKernel() == "quantize_q8") {
+      // (x, x_stride, rows, k, out, out_row_bytes)
+      Value x = op.getInputs()[0], out = op.getOutputs()[0];
+      auto [xp, xs] = pointerAndStride(loc, x);
+      auto [op_, os] = pointerAndStride(loc, out);
+      func::FuncOp f =
+          declare(name, {ptr, i64t, i64t, i64t, ptr, i64t});
+      func::CallOp::create(
+          b, loc, f,
+          ValueRange{xp, xs, dim(loc, x, 0), dim(loc, x, 1), op_, os});
+      op.erase();
+      return;
+    }
+    // (w, w_row_bytes, xq, xq_row_bytes, y, y_stride, rows_m, n0, n1,
+    //  blocks, mr, nr)
+    Value xq = op.getInputs()[0], w = op.getInputs()[1],
+          y = op.getOutputs()[0];
+    auto wType = cast<MemRefType>(w.getType());
+    int64_t n = wType.getDimSize(0);
+    int64_t blocks = wType.getDimSize(1) / op.getWeightBlockBytes();
+    int64_t mr = op.getMicro()[0], nr = op.getMicro()[1];
+    func::FuncOp f = declare(name, {ptr, i64t, ptr, i64t, ptr, i64t, i64t,
+                                    i64t, i64t, i64t, i64t, i64t});
+    auto [wp, ws] = pointerAndStride(loc, w);
+    auto [xp, xs] = pointerAndStride(loc, xq);
+    auto [yp, ys] = pointerAndStride(loc, y);
+    Value rows = dim(loc, y, 0);
+    auto call = [&](Value n0, Value n1) {
+      func::CallOp::create(b, loc, f,
+                           ValueRange{wp, ws, xp, xs, yp, ys, rows, n0, n1,
+                                      i64(loc, blocks), i64(loc, mr),
+                                      i64(loc, nr)});
+    };
+    int64_t threads = std::min<int64_t>(op.getThreads(), (n + nr - 1) / nr);
+    if (threads <= 1) {
+      call(i64(loc, 0), i64(loc, n));
+      op.erase();
+      return;
+    }
+    // Pieces of whole register blocks: ceil(N / T) rounded up to nr.
+    int64_t piece = ((n + threads - 1) / threads + nr - 1) / nr * nr;
+    threads = (n + piece - 1) / piece;
+    auto forall = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(threads)},
+        ValueRange(), std::nullopt);
+    b.setInsertionPointToStart(forall.getBody());
+    Value t = toI64(loc, forall.getInductionVar(0));
+    Value n0 = arith::MulIOp::create(b, loc, t, i64(loc, piece));
+    Value n1 = arith::MinSIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, n0, i64(loc, piece)),
+        i64(loc, n));
+    call(n0, n1);
+    op.erase();
+  }
+};
+
+struct HAQACPULowerMicroKernelsPass
+    : haqa::impl::HAQACPULowerMicroKernelsPassBase<
+          HAQACPULowerMicroKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::optional<std::vector<std::string>> available =
+        parseFeatures(features);
+    SmallVector<MicroKernelOp> ops;
+    WalkResult result = module.walk([&](MicroKernelOp op) {
+      if (!op.getResults().empty()) {
+        op.emitOpError("expected memref operands: "
+                       "haqa-cpu-lower-micro-kernels runs after "
+                       "bufferization");
+        return WalkResult::interrupt();
+      }
+      if (available) {
+        StringRef isa = stringifyCPUISA(op.getIsa());
+        std::string missing = getMissingCPUFeature(isa, *available);
+        if (!missing.empty()) {
+          std::string target = StringRef(features).trim() == "host"
+                                   ? std::string("this host")
+                                   : "features " + features;
+          op.emitOpError() << "isa = " << isa << " needs the CPU feature '"
+                           << missing << "', which the target (" << target
+                           << ") lacks";
+          return WalkResult::interrupt();
+        }
+      }
+      ops.push_back(op);
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      return signalPassFailure();
+    OpBuilder b(&getContext());
+    Lowering lowering{module, b};
+    for (MicroKernelOp op : ops)
+      lowering.lower(op);
+  }
+};
+
+} // namespace

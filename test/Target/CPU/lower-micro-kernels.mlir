@@ -1,0 +1,81 @@
+// dot = i8: the matmul as two micro-kernels (convert-haqa-to-linalg), their
+// bufferized form as calls of lib/MicroKernels (haqa-cpu-lower-micro-kernels),
+// and the instruction set checked against the target's CPU features.
+// RUN: haqa-opt %s --split-input-file --convert-haqa-to-linalg | FileCheck %s --check-prefix=CONVERT
+// RUN: haqa-opt %s --split-input-file --haqa-cpu-lower-micro-kernels=features=any --verify-diagnostics | FileCheck %s
+
+// CONVERT-LABEL: func.func @matmul_q8_0(
+// CONVERT-SAME: %[[X:.*]]: tensor<1x64xf32>, %[[W:.*]]: memref<544xi8> {haqa.weight = "w"})
+// CONVERT: %[[Y0:.*]] = tensor.empty() : tensor<1x8xf32>
+// CONVERT-NOT: linalg.fill
+// CONVERT: %[[R0:.*]] = tensor.empty() : tensor<1x72xi8>
+// CONVERT: %[[R:.*]] = haqa.micro_kernel "quantize_q8" isa = avx512_vnni ins(%[[X]] : tensor<1x64xf32>) outs(%[[R0]] : tensor<1x72xi8>) -> tensor<1x72xi8>
+// CONVERT: %[[V:.*]] = memref.reinterpret_cast %[[W]] to offset: [0], sizes: [8, 68], strides: [68, 1]
+// CONVERT: %[[WT:.*]] = bufferization.to_tensor %[[V]]
+// CONVERT: haqa.micro_kernel "dot_q8_0" isa = avx512_vnni ins(%[[R]], %[[WT]] : tensor<1x72xi8>, tensor<8x68xi8>) outs(%[[Y0]] : tensor<1x8xf32>) {micro = array<i64: 1, 4>, threads = 2 : i64}
+// CONVERT-NOT: linalg.generic
+func.func @matmul_q8_0(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx512_vnni, micro = [1, 4]>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// Q4_0 and Q4_1 blocks (18 and 20 bytes), isa absent: scalar; micro absent:
+// [1, 1]; one thread.
+// CONVERT-LABEL: func.func @matmul_q4(
+// CONVERT: haqa.micro_kernel "quantize_q8" isa = scalar ins(%{{.*}} : tensor<?x64xf32>) outs(%{{.*}} : tensor<?x72xi8>)
+// CONVERT: haqa.micro_kernel "dot_q4_0" isa = scalar ins(%{{.*}}, %{{.*}} : tensor<?x72xi8>, tensor<8x36xi8>) outs(%{{.*}} : tensor<?x8xf32>)
+// CONVERT: haqa.micro_kernel "dot_q4_1" isa = avx2 ins(%{{.*}}, %{{.*}} : tensor<?x72xi8>, tensor<8x40xi8>) outs(%{{.*}} : tensor<?x8xf32>) {micro = array<i64: 4, 2>}
+func.func @matmul_q4(%x: tensor<?x64xf32>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  %w0 = haqa.weight "w0" : !haqa.weight<8x64, #haqa.quant<q4_0>>
+  %w1 = haqa.weight "w1" : !haqa.weight<8x64, #haqa.quant<q4_1>>
+  %y0 = haqa.matmul %x, %w0 {schedule = #haqa.schedule<dot = i8>} : tensor<?x64xf32>, !haqa.weight<8x64, #haqa.quant<q4_0>> -> tensor<?x8xf32>
+  %y1 = haqa.matmul %x, %w1 {schedule = #haqa.schedule<dot = i8, isa = avx2, micro = [4, 2]>} : tensor<?x64xf32>, !haqa.weight<8x64, #haqa.quant<q4_1>> -> tensor<?x8xf32>
+  return %y0, %y1 : tensor<?x8xf32>, tensor<?x8xf32>
+}
+
+// -----
+
+// On memrefs: each operand as the address of its first element (aligned
+// pointer plus offset in bytes) and its row stride; the dot split over N in
+// pieces of whole nr blocks, one per thread: 10 rows, 3 threads, nr = 2: 4 + 4 + 2.
+// CHECK-DAG: func.func private @haqa_uk_quantize_q8_avx512vnni(!llvm.ptr, i64, i64, i64, !llvm.ptr, i64)
+// CHECK-DAG: func.func private @haqa_uk_dot_q8_0_avx512vnni(!llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @calls(
+// CHECK: %[[XB:.*]], %[[XO:.*]], %{{.*}}:2, %[[XS:.*]]:2 = memref.extract_strided_metadata %arg0
+// CHECK: %[[XA:.*]] = memref.extract_aligned_pointer_as_index %arg0
+// CHECK: %[[XOB:.*]] = arith.muli %[[XO]], %c4
+// CHECK: %[[XP:.*]] = arith.addi %[[XA]], %[[XOB]]
+// CHECK: llvm.inttoptr
+// CHECK: call @haqa_uk_quantize_q8_avx512vnni(
+// CHECK: scf.forall (%[[T:.*]]) in (3) {
+// CHECK: %[[N0:.*]] = arith.muli %{{.*}}, %c4_i64
+// CHECK: %[[N1:.*]] = arith.minsi %{{.*}}, %c10_i64
+// CHECK: func.call @haqa_uk_dot_q8_0_avx512vnni(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[N0]], %[[N1]], %c2_i64, %c1_i64, %c2_i64_{{.*}})
+func.func @calls(%x: memref<1x64xf32, strided<[128, 1], offset: ?>>, %q: memref<1x72xi8>, %w: memref<10x68xi8>, %y: memref<1x10xf32>) {
+  haqa.micro_kernel "quantize_q8" isa = avx512_vnni ins(%x : memref<1x64xf32, strided<[128, 1], offset: ?>>) outs(%q : memref<1x72xi8>)
+  haqa.micro_kernel "dot_q8_0" isa = avx512_vnni ins(%q, %w : memref<1x72xi8>, memref<10x68xi8>) outs(%y : memref<1x10xf32>) {micro = array<i64: 1, 2>, threads = 3}
+  return
+}
+
+// -----
+
+// One thread: one call over all of N.
+// CHECK-LABEL: func.func @one_thread(
+// CHECK-NOT: scf.forall
+// CHECK: call @haqa_uk_dot_q4_1_scalar(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c0_i64, %c8_i64, %c2_i64, %c1_i64, %c1_i64_{{.*}})
+func.func @one_thread(%q: memref<?x72xi8>, %w: memref<8x40xi8>, %y: memref<?x8xf32>) {
+  haqa.micro_kernel "dot_q4_1" isa = scalar ins(%q, %w : memref<?x72xi8>, memref<8x40xi8>) outs(%y : memref<?x8xf32>)
+  return
+}
+
+// -----
+
+// Still on tensors: the pass runs after bufferization.
+func.func @tensors(%x: tensor<1x64xf32>, %q: tensor<1x72xi8>) -> tensor<1x72xi8> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected memref operands: haqa-cpu-lower-micro-kernels runs after bufferization}}
+  %r = haqa.micro_kernel "quantize_q8" isa = scalar ins(%x : tensor<1x64xf32>) outs(%q : tensor<1x72xi8>) -> tensor<1x72xi8>
+  return %r : tensor<1x72xi8>
+}
