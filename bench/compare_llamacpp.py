@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,13 @@ def main():
                     help="run both engines on this machine's NVIDIA GPU (HAQA --target cuda, "
                          "llama.cpp's CUDA build with -ngl 99); the roofline uses the "
                          "bandwidth of hardware/PROFILE.json")
+    ap.add_argument("--haqa-variants", default="default",
+                    help="comma-separated HAQA modules to time against the same llama.cpp "
+                         "run: default (the import's default schedules), int8 (every "
+                         "Q8_0 / Q4_0 matmul with dot = i8 micro-kernels in the best "
+                         "instruction set of this host: haqa-default-schedule "
+                         "int8-dot=host), or a path to a module haqa-compile wrote "
+                         "for that import (its model.mlir; {bits} is replaced by 16/8/4)")
     ap.add_argument("--cache", default=os.environ.get(
         "HAQA_CACHE", os.path.expanduser("~/.cache/haqa")))
     args = ap.parse_args()
@@ -130,7 +138,7 @@ def main():
         where = f"measured read bandwidth {bandwidth / 1e9:.1f} GB/s"
     print(f"threads {args.t}, pp{args.p} / tg{args.n}, {args.r} repeats (median, min-max); "
           f"{where}")
-    hdr = (f"{'model':<10} {'HAQA':<5} {'llama.cpp':<9} {'':8} {'HAQA tok/s':>22} "
+    hdr = (f"{'model':<10} {'HAQA':<10} {'llama.cpp':<9} {'':8} {'HAQA tok/s':>22} "
            f"{'llama.cpp tok/s':>22} {'HAQA/llama':>10} {'roofline':>9} {'HAQA':>6} {'llama':>6}")
     print(hdr)
     for name, src in sources.items():
@@ -141,18 +149,45 @@ def main():
                 run([os.path.join(BIN, "llama-import"), src, "--bits", str(bits),
                      "--context", str(max(512, args.p + args.n)), "-o", out])
             gguf = os.path.join(out, "model.weights.gguf")
+            variants = []
+            for v in args.haqa_variants.split(","):
+                if v == "default":
+                    variants.append(("", out))
+                elif v == "int8":
+                    if bits == 16:
+                        continue  # no quantized matmul: the same module as default
+                    d = out + "-int8"
+                    os.makedirs(d, exist_ok=True)
+                    link = os.path.join(d, "model.weights.gguf")
+                    if not os.path.exists(link):
+                        os.symlink(gguf, link)
+                    run([os.path.join(BIN, "haqa-opt"), os.path.join(out, "model.mlir"),
+                         "--haqa-default-schedule=int8-dot=host",
+                         "-o", os.path.join(d, "model.mlir")])
+                    variants.append(("i8", d))
+                else:
+                    mod = v.replace("{bits}", str(bits))
+                    d = out + "-compiled"
+                    os.makedirs(d, exist_ok=True)
+                    link = os.path.join(d, "model.weights.gguf")
+                    if not os.path.exists(link):
+                        os.symlink(gguf, link)
+                    shutil.copyfile(mod, os.path.join(d, "model.mlir"))
+                    variants.append(("tuned", d))
             ll = llama_bench(llbin, gguf, args.p, args.n, args.t, args.r, args.gpu)
-            hq = haqa_bench(out, args.p, args.n, args.t, args.r, args.gpu)
             roof = bandwidth / weight_bytes_per_token(gguf)
-            for kind in ("prefill", "decode"):
-                h, l = hq[kind], ll[kind]
-                extra = ""
-                if kind == "decode":
-                    extra = f" {roof:9.1f} {h[0] / roof:6.0%} {l[0] / roof:6.0%}"
-                print(f"{name:<10} {ours:<5} {theirs:<9} {kind:<8} "
-                      f"{h[0]:8.1f} ({h[1]:6.1f}-{h[2]:6.1f}) "
-                      f"{l[0]:8.1f} ({l[1]:6.1f}-{l[2]:6.1f}) {h[0] / l[0]:10.2f}{extra}",
-                      flush=True)
+            for tag, d in variants:
+                hq = haqa_bench(d, args.p, args.n, args.t, args.r, args.gpu)
+                for kind in ("prefill", "decode"):
+                    h, l = hq[kind], ll[kind]
+                    extra = ""
+                    if kind == "decode":
+                        extra = f" {roof:9.1f} {h[0] / roof:6.0%} {l[0] / roof:6.0%}"
+                    label = (ours + (" " + tag if tag else ""))
+                    print(f"{name:<10} {label:<10} {theirs:<9} {kind:<8} "
+                          f"{h[0]:8.1f} ({h[1]:6.1f}-{h[2]:6.1f}) "
+                          f"{l[0]:8.1f} ({l[1]:6.1f}-{l[2]:6.1f}) {h[0] / l[0]:10.2f}{extra}",
+                          flush=True)
 
 
 if __name__ == "__main__":

@@ -157,14 +157,16 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
     // Quantized-activation matmuls: int8 block dot products by a
     // micro-kernel, in an instruction set this host has.
     if (kernel.kernel == "matmul" && hasInt8Dot(kernel.weights)) {
-      int64_t defDot = 0, defIsa = 0;
-      if (std::optional<StringRef> d = def.getString("dot"))
-        defDot = *d == "i8";
+      // The starting point: int8 dots wherever the host has a vector
+      // instruction set for them (as ggml does on every CPU), unless the
+      // default schedule says otherwise.
       std::vector<int64_t> isas;
       for (int64_t i = 0; i < 4; ++i)
         if (getMissingCPUFeature(isaNames[i], profile.features).empty())
           isas.push_back(i);
-      defIsa = isas.back();
+      int64_t defDot = isas.back() > 0, defIsa = isas.back();
+      if (std::optional<StringRef> d = def.getString("dot"))
+        defDot = *d == "i8";
       if (std::optional<StringRef> d = def.getString("isa"))
         for (int64_t i : isas)
           if (*d == isaNames[i])
@@ -180,13 +182,14 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
         isaDesc += llvm::formatv(" {0} {1},", i, isaNames[i]).str();
       isaDesc.pop_back();
       add("isa", isaDesc + " (only those this host has)", isas, defIsa);
+      bool decode = kernel.dims[0] == 1;
       add("micro[0]",
           "dot = i8 register block: activation rows computed together", {1, 2, 4},
-          defaultOf("micro", 0, 1));
+          defaultOf("micro", 0, decode ? 1 : 4));
       add("micro[1]",
           "dot = i8 register block: weight rows computed together (each "
           "activation block loaded once for them)",
-          {1, 2, 4}, defaultOf("micro", 1, 1));
+          {1, 2, 4}, defaultOf("micro", 1, decode ? 4 : 1));
     }
   } else {
     add("vector", "elements per vector load (4: 128-bit f32)", {1, 2, 4, 8},
