@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -102,8 +101,8 @@ def main():
                          "run: default (the import's default schedules), int8 (every "
                          "Q8_0 / Q4_0 matmul with dot = i8 micro-kernels in the best "
                          "instruction set of this host: haqa-default-schedule "
-                         "int8-dot=host), or a path to a module haqa-compile wrote "
-                         "for that import (its model.mlir; {bits} is replaced by 16/8/4)")
+                         "int8-dot=host), or a directory haqa-compile wrote from "
+                         "the same source with --bits B ({bits} is replaced by 16/8/4)")
     ap.add_argument("--cache", default=os.environ.get(
         "HAQA_CACHE", os.path.expanduser("~/.cache/haqa")))
     args = ap.parse_args()
@@ -166,13 +165,13 @@ def main():
                          "-o", os.path.join(d, "model.mlir")])
                     variants.append(("i8", d))
                 else:
-                    mod = v.replace("{bits}", str(bits))
-                    d = out + "-compiled"
-                    os.makedirs(d, exist_ok=True)
-                    link = os.path.join(d, "model.weights.gguf")
-                    if not os.path.exists(link):
-                        os.symlink(gguf, link)
-                    shutil.copyfile(mod, os.path.join(d, "model.mlir"))
+                    # A directory haqa-compile wrote (model.mlir and its
+                    # weights, the same bytes as the import's: checked).
+                    d = v.replace("{bits}", str(bits))
+                    theirs_w = os.path.join(d, "model.weights.gguf")
+                    if weight_bytes_per_token(theirs_w) != weight_bytes_per_token(gguf):
+                        sys.exit(f"compare_llamacpp: {theirs_w} holds other weights "
+                                 f"than {gguf}")
                     variants.append(("tuned", d))
             ll = llama_bench(llbin, gguf, args.p, args.n, args.t, args.r, args.gpu)
             roof = bandwidth / weight_bytes_per_token(gguf)

@@ -61,7 +61,7 @@ static const char *dotNames[] = {"f32", "i8"};
 static const char *isaNames[] = {"scalar", "avx2", "avx_vnni", "avx512_vnni"};
 
 /// True for weights the dot = i8 micro-kernels take.
-static bool hasInt8Dot(StringRef weights) {
+static bool hasInt8DotKernels(StringRef weights) {
   return weights == "q8_0" || weights == "q4_0" || weights == "q4_1";
 }
 
@@ -156,7 +156,7 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
           {0, 1, 2, 4, 8, 16}, defaultOf("prefetch", 0, 0));
     // Quantized-activation matmuls: int8 block dot products by a
     // micro-kernel, in an instruction set this host has.
-    if (kernel.kernel == "matmul" && hasInt8Dot(kernel.weights)) {
+    if (kernel.kernel == "matmul" && hasInt8DotKernels(kernel.weights)) {
       // The starting point: int8 dots wherever the host has a vector
       // instruction set for them (as ggml does on every CPU), unless the
       // default schedule says otherwise.

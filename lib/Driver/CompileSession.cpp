@@ -547,7 +547,10 @@ llvm::Error Session::measure() {
   result.sameTokens = tunedGen->tokens == def->tokens;
   if (!result.sameTokens || !options.check)
     return llvm::Error::success();
-  auto ref = ReferenceModel::create(*tuned, weights);
+  // Q8 activations (dot = i8) are checked against the same arithmetic.
+  ReferenceOptions refOptions;
+  refOptions.ggmlActivations = hasInt8Dot(*tuned);
+  auto ref = ReferenceModel::create(*tuned, weights, refOptions);
   if (!ref)
     return ref.takeError();
   auto stop = [&](int64_t id) { return tok && tok->isEndOfGeneration(id); };

@@ -92,6 +92,8 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
         stringifyTargetKind(getCompileTargetInfo(options.target).scheduleKind)
             .str();
     sched.cpuThreads = options.threads;
+    if (options.target == CompileTarget::CPU)
+      sched.int8Dot = options.int8Dot;
     pm.addPass(createHAQADefaultSchedulePass(sched));
     std::string errors;
     ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
@@ -102,6 +104,7 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
     if (failed(pm.run(*module)))
       return llvm::createStringError("default schedules failed: " + errors);
   }
+  bool int8Dot = hasInt8Dot(*module);
   auto device = createDevice(options.target);
   if (!device)
     return device.takeError();
@@ -109,6 +112,7 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
   if (!exe)
     return exe.takeError();
   m->exe = std::move(*exe);
+  m->int8Dot = int8Dot;
   m->compileSec = secondsSince(start);
   m->reset();
   return std::move(m);

@@ -344,10 +344,7 @@ static std::string compileAndMeasure(ModuleOp module, const KernelProblem &p,
   // dot = i8 quantizes the activations as ggml does: checked against the
   // reference executor's ggml mode, to the same tolerance. (Compiling
   // lowers `module` in place: look first.)
-  bool int8Dot = false;
-  module.walk([&](MatmulOp m) {
-    int8Dot |= m.getScheduleAttr() && m.getScheduleAttr().isInt8Dot();
-  });
+  bool int8Dot = hasInt8Dot(module);
   auto device = createDevice(options.target);
   if (!device) {
     out << "status crashed\nmessage " << llvm::toString(device.takeError())
@@ -482,6 +479,10 @@ KernelMeasurement mlir::haqa::measureKernel(const KernelProblem &problem,
     defaults.target =
         stringifyTargetKind(getCompileTargetInfo(options.target).scheduleKind)
             .str();
+    // As a compiled model's default: int8 dots in the host's best
+    // instruction set for quantized matmuls on the CPU.
+    if (options.target == CompileTarget::CPU)
+      defaults.int8Dot = "host";
     pm.addPass(createHAQADefaultSchedulePass(defaults));
     if (failed(pm.run(*candidate))) {
       m.status = KernelMeasurement::BadSpec;

@@ -62,6 +62,15 @@ static cl::opt<bool> check("check", cl::init(false),
                                     "executor and compare the tokens"),
                            cl::cat(category));
 
+static cl::opt<std::string> int8Dot(
+    "int8-dot", cl::init("host"),
+    cl::desc("default schedules of Q8_0 / Q4_0 / Q4_1 matmuls on the CPU: "
+             "host (int8 dots with Q8 activations in this machine's best "
+             "instruction set, as ggml), scalar, avx2, avx_vnni, avx512_vnni, "
+             "or none (f32 math, the reference executor's exact mode); "
+             "schedules in the module are kept"),
+    cl::cat(category));
+
 static int fail(Error e) {
   WithColor::error(errs(), "haqa-run") << toString(std::move(e)) << "\n";
   return 1;
@@ -83,6 +92,7 @@ int main(int argc, char **argv) {
   CompiledModelOptions options;
   options.threads = threads;
   options.target = *compileTarget;
+  options.int8Dot = int8Dot == "none" ? std::string() : int8Dot.getValue();
   errs() << "compiling " << modelPath << " for "
          << getCompileTargetInfo(*compileTarget).description << "...\n";
   auto model = CompiledModel::load(modelPath, options);
@@ -132,7 +142,10 @@ int main(int argc, char **argv) {
   outs().flush();
 
   if (check) {
-    auto ref = ReferenceModel::load(modelPath);
+    // Q8 activations (dot = i8) are checked against the same arithmetic.
+    ReferenceOptions refOptions;
+    refOptions.ggmlActivations = (*model)->usesInt8Dot();
+    auto ref = ReferenceModel::load(modelPath, refOptions);
     if (!ref)
       return fail(ref.takeError());
     auto expected = (*ref)->generate(*prompt, out->size(), stop);

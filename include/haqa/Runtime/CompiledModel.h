@@ -31,6 +31,11 @@ struct CompiledModelOptions {
   /// memory; gpu-on-cpu: the CUDA schedules' structure run as CPU loops
   /// (checks their numerics on a whole model without a GPU).
   CompileTarget target = CompileTarget::CPU;
+  /// Default schedules of quantized matmuls on the CPU: "host" (dot = i8 in
+  /// the best instruction set of this machine, as ggml computes them), an
+  /// instruction set (scalar, avx2, avx_vnni, avx512_vnni) or "" (f32
+  /// loops). Kernels that carry a schedule keep it.
+  std::string int8Dot = "host";
 };
 
 class CompiledModel {
@@ -67,6 +72,9 @@ public:
   /// since the last reset.
   double lastPrefillSeconds() const { return prefillSec; }
   const std::vector<double> &decodeSeconds() const { return decodeSec; }
+  /// True when a matmul runs with dot = i8 (Q8 activations): the reference
+  /// executor's ggml mode is then the oracle of its results.
+  bool usesInt8Dot() const { return int8Dot; }
 
 private:
   CompiledModel() = default;
@@ -83,6 +91,7 @@ private:
   llvm::SmallVector<int64_t, 3> cacheShape;
   int64_t pos = 0, context = 0, vocab = 0;
   double compileSec = 0, prefillSec = 0;
+  bool int8Dot = false;
   std::vector<double> decodeSec;
 };
 

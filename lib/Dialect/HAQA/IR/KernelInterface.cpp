@@ -48,6 +48,16 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
   return success();
 }
 
+bool mlir::haqa::hasInt8Dot(Operation *root) {
+  return root
+      ->walk([](MatmulOp m) {
+        ScheduleAttr s = m.getScheduleAttr();
+        return s && s.isInt8Dot() ? WalkResult::interrupt()
+                                  : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
 std::string mlir::haqa::getKernelKey(Operation *op, bool withSchedule) {
   std::string key;
   llvm::raw_string_ostream os(key);

@@ -54,6 +54,11 @@ namespace mlir::haqa {
 LogicalResult verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
                                    function_ref<InFlightDiagnostic()> emitError);
 
+/// True when a matmul under `root` has `dot = i8`: its activations are
+/// quantized to Q8 blocks, so the reference executor with ggml's
+/// activations (ReferenceOptions::ggmlActivations) is its oracle.
+bool hasInt8Dot(Operation *root);
+
 /// What makes two kernel ops the same kernel (one lowering, one schedule, one
 /// tuning): op name, operand and result types and attributes, the
 /// `schedule` attribute only when `withSchedule`. haqa-extract-kernels,
