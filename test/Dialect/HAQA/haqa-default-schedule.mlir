@@ -2,8 +2,13 @@
 // RUN: haqa-opt %s --haqa-default-schedule=target=cuda | FileCheck %s --check-prefix=CUDA
 // RUN: haqa-opt %s --haqa-default-schedule=target=opencl | FileCheck %s --check-prefix=CL
 // RUN: not haqa-opt %s --haqa-default-schedule=target=tpu 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: haqa-opt %s --haqa-default-schedule="target=cpu cpu-threads=2 int8-dot=avx2" | FileCheck %s --check-prefix=INT8
+// RUN: not haqa-opt %s --haqa-default-schedule="target=cpu int8-dot=neon" 2>&1 | FileCheck %s --check-prefix=BADISA
+// RUN: not haqa-opt %s --haqa-default-schedule="target=cuda int8-dot=avx2" 2>&1 | FileCheck %s --check-prefix=BADTARGET
 
 // BAD: error: unknown target 'tpu' (expected cpu, cuda or opencl)
+// BADISA: error: int8-dot=neon is no instruction set (expected scalar, avx2, avx_vnni, avx512_vnni or host)
+// BADTARGET: error: int8-dot=avx2 applies to target=cpu only
 
 // CPU-LABEL: func.func @decode
 // CUDA-LABEL: func.func @decode
@@ -11,6 +16,10 @@
 func.func @decode(%x: tensor<1x576xf32>, %s: tensor<9x1x2048xf32>) -> (tensor<1x1536xf32>, tensor<9x1x2048xf32>, tensor<1x576xf32>) {
   %w = haqa.weight "w" : !haqa.weight<1536x576, #haqa.quant<q4_1>>
   // CPU: haqa.matmul {{.*}} {schedule = #haqa.schedule<tile = [1, 16, 576], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, prefetch = 2>}
+  // int8-dot: the quantized matmul as micro-kernels, four weight rows per
+  // activation block at one row (decode).
+  // INT8: haqa.matmul {{.*}} {schedule = #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx2, micro = [1, 4]>}
+  // INT8: haqa.softmax {{.*}} {schedule = #haqa.schedule<tile = [1, 1, 256], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2>}
   // GPU blocks follow from the tiles the threads cover (no grid); the
   // activations (576 x f32) are staged in shared memory.
   // CUDA: haqa.matmul {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [256], placement = [shared, global, register]>}
@@ -26,8 +35,9 @@ func.func @decode(%x: tensor<1x576xf32>, %s: tensor<9x1x2048xf32>) -> (tensor<1x
   // CPU: haqa.silu {{.*}} {schedule = #haqa.schedule<unroll = 8>}
   // CUDA: haqa.silu {{.*}} {schedule = #haqa.schedule<unroll = 8>}
   %a = haqa.silu %y {schedule = #haqa.schedule<unroll = 8>} : tensor<1x1536xf32>
-  // 576 = 2^6 * 9: the widest SIMD width dividing it is 16 on CPU.
-  // CPU: haqa.add {{.*}} {schedule = #haqa.schedule<tile = [1, 256], order = [0, 1], unroll = 4, vector = 16, cpu_threads = 2>}
+  // 576 = 2^6 * 9: the widest SIMD width dividing it is 16 on CPU; 576
+  // elements (at most 16384) run on one thread.
+  // CPU: haqa.add {{.*}} {schedule = #haqa.schedule<tile = [1, 256], order = [0, 1], unroll = 4, vector = 16, cpu_threads = 1>}
   // CUDA: haqa.add {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [256]>}
   %sum = haqa.add %x, %x : tensor<1x576xf32>
   return %a, %p, %sum : tensor<1x1536xf32>, tensor<9x1x2048xf32>, tensor<1x576xf32>

@@ -39,6 +39,10 @@ int64_t clampToDim(int64_t value, int64_t dim) {
   return ShapedType::isDynamic(dim) ? value : std::min(value, dim);
 }
 
+/// Kernels (other than matmul and attention) of at most this many elements
+/// run on one host thread.
+constexpr int64_t kOneThreadElements = 16384;
+
 /// CPU: walk the outer dimensions one at a time and give the innermost loop
 /// a cache-sized tile that the SIMD width divides; matmul also tiles rows
 /// and columns and prefetches the streamed weight.
@@ -61,8 +65,19 @@ ScheduleAttr cpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
   int64_t unroll = tile.back() / vector >= 4 ? 4 : 1;
   SmallVector<int64_t> order(dims.size());
   std::iota(order.begin(), order.end(), 0);
-  return ScheduleAttr::get(ctx, tile, order, unroll, vector, {}, {},
-                           limits.cpuThreads, {}, prefetch, {}, std::nullopt);
+  // A kernel of a few thousand elements (a decode step's norms, rotations,
+  // additions) costs less than waking a second thread: one thread.
+  int64_t threads = limits.cpuThreads;
+  int64_t elements = 1;
+  for (int64_t d : dims)
+    elements = ShapedType::isDynamic(d) || elements > kOneThreadElements
+                   ? kOneThreadElements + 1
+                   : elements * d;
+  if (!isa<MatmulOp, AttentionOp>(kernel.getOperation()) &&
+      elements <= kOneThreadElements)
+    threads = 1;
+  return ScheduleAttr::get(ctx, tile, order, unroll, vector, {}, {}, threads,
+                           {}, prefetch, {}, std::nullopt);
 }
 
 /// Matmuls with at least this many rows (prefill) use the tensor cores.
