@@ -109,6 +109,16 @@ def HAQA_CPUISA : I32EnumAttr<"CPUISA",
 
 def HAQA_CPUISAAttr : EnumAttr<HAQA_Dialect, HAQA_CPUISA, "isa">;
 
+def HAQA_ExpKind : I32EnumAttr<"ExpKind", "how a CPU kernel computes exp", [
+    // math.exp as calls of the C library's expf, one element at a time.
+    I32EnumAttrCase<"libm", 0>,
+    // MLIR's polynomial approximation (range reduction and a polynomial in
+    // plain arithmetic): vectorizes with the rest of the body.
+    I32EnumAttrCase<"poly", 1>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
 def HAQA_MatmulPart : I32EnumAttr<"MatmulPart",
     "which of the two generics of a blocked matmul an op is", [
     // P[m, n, j] = sum over the K blocks of x * w: 16 partial sums per
@@ -212,6 +222,9 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
       avx2, avx_vnni, avx512_vnni); the host must have it.
     - `micro`: the `dot = i8` register block `[mr, nr]`: mr activation rows
       times nr weight rows computed together over the whole K (1, 2 or 4).
+    - `exp`: how a CPU kernel with exponentials (softmax, silu, swiglu,
+      attention) computes them: `libm` (expf calls, one element at a time)
+      or `poly` (MLIR's polynomial approximation, vectorized).
 
     ```mlir
     #haqa.schedule<tile = [1, 64, 256], order = [0, 1, 2], unroll = 4,
@@ -235,7 +248,8 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     "std::optional<int64_t>":$mma,
     "std::optional<::mlir::haqa::DotKind>":$dot,
     "std::optional<::mlir::haqa::CPUISA>":$isa,
-    ArrayRefParameter<"int64_t">:$micro);
+    ArrayRefParameter<"int64_t">:$micro,
+    "std::optional<::mlir::haqa::ExpKind>":$exp);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let builders = [
@@ -251,7 +265,8 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
                      "std::optional<int64_t>":$mma), [{
       return $_get($_ctxt, tile, order, unroll, vector, threads, grid,
                    cpuThreads, placement, prefetch, layout, mma,
-                   std::nullopt, std::nullopt, ArrayRef<int64_t>());
+                   std::nullopt, std::nullopt, ArrayRef<int64_t>(),
+                   std::nullopt);
     }]>
   ];
   let extraClassDeclaration = [{

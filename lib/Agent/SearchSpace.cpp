@@ -56,6 +56,7 @@ static int64_t snap(const std::vector<int64_t> &values, int64_t x) {
 
 static const char *memSpaceNames[] = {"global", "shared"};
 static const char *dotNames[] = {"f32", "i8"};
+static const char *expNames[] = {"libm", "poly"};
 
 /// The micro-kernel instruction sets, in CPUISA order.
 static const char *isaNames[] = {"scalar", "avx2", "avx_vnni", "avx512_vnni"};
@@ -154,6 +155,16 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
     if (!kernel.weights.empty())
       add("prefetch", "software prefetch distance of the weight, in tiles",
           {0, 1, 2, 4, 8, 16}, defaultOf("prefetch", 0, 0));
+    if (kernel.kernel == "softmax" || kernel.kernel == "silu" ||
+        kernel.kernel == "swiglu" || kernel.kernel == "attention") {
+      int64_t defExp = 1;
+      if (std::optional<StringRef> d = def.getString("exp"))
+        defExp = *d == "poly";
+      add("exp",
+          "exponentials: 0 libm (expf calls, one element at a time), 1 poly "
+          "(polynomial approximation, vectorized with the loop)",
+          {0, 1}, defExp);
+    }
     // Quantized-activation matmuls: int8 block dot products by a
     // micro-kernel, in an instruction set this host has.
     if (kernel.kernel == "matmul" && hasInt8DotKernels(kernel.weights)) {
@@ -302,6 +313,8 @@ llvm::json::Object SearchSpace::toJSON(const Config &c) const {
   for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch", "mma"})
     if (int i = indexOf(f); i >= 0)
       o[f] = c[i];
+  if (int i = indexOf("exp"); i >= 0)
+    o["exp"] = expNames[c[i]];
   if (int i = indexOf("dot"); i >= 0 && c[i] == 1) {
     o["dot"] = dotNames[1];
     o["isa"] = isaNames[c[indexOf("isa")]];
@@ -351,7 +364,7 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
       std::vector<std::string> names;
       for (const char *f :
            {"tile", "order", "unroll", "vector", "threads", "cpu_threads",
-            "prefetch", "placement", "mma", "dot", "isa", "micro"})
+            "prefetch", "placement", "mma", "dot", "isa", "micro", "exp"})
         if (has(f))
           names.push_back(f);
       return llvm::createStringError("unknown field '" + key +
@@ -466,6 +479,8 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
     return std::move(e);
   if (llvm::Error e = nameOrIndex("isa", isaNames))
     return std::move(e);
+  if (llvm::Error e = nameOrIndex("exp", expNames))
+    return std::move(e);
   if (const llvm::json::Value *x = o->get("micro")) {
     const llvm::json::Array *a = x->getAsArray();
     std::optional<int64_t> mr, nr;
@@ -497,8 +512,10 @@ llvm::json::Object SearchSpace::describe() const {
     } else if (p.name == "placement[0]") {
       d["values"] = llvm::json::Array{"global", "shared"};
       d["default"] = memSpaceNames[p.defaultValue];
-    } else if (p.name == "dot" || p.name == "isa") {
-      const char *const *names = p.name == "dot" ? dotNames : isaNames;
+    } else if (p.name == "dot" || p.name == "isa" || p.name == "exp") {
+      const char *const *names = p.name == "dot"   ? dotNames
+                                 : p.name == "isa" ? isaNames
+                                                   : expNames;
       llvm::json::Array values;
       for (int64_t v : p.values)
         values.push_back(names[v]);

@@ -20,7 +20,9 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::haqa {
 #define GEN_PASS_DEF_HAQACPUAPPLYSCHEDULEPASS
@@ -100,6 +102,20 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
     if (l != OperandLayout::row)
       generic.emitRemark("layout other than row has no CPU lowering yet; "
                          "ignored");
+
+  // exp = poly: MLIR's polynomial approximations in the body, before
+  // tiling and vectorization (they are plain arithmetic, so the vectorizer
+  // widens them with the rest).
+  if (schedule.getExp() && *schedule.getExp() == ExpKind::poly) {
+    RewritePatternSet patterns(rw.getContext());
+    populateMathPolynomialApproximationPatterns(
+        patterns, [](StringRef op) {
+          return op == "math.exp" || op == "math.tanh";
+        });
+    if (failed(applyPatternsGreedily(generic.getRegion(),
+                                     std::move(patterns))))
+      return generic.emitOpError("cannot approximate its exponentials");
+  }
 
   linalg::LinalgOp cur = generic;
   MLIRContext *ctx = rw.getContext();

@@ -388,3 +388,12 @@ func.func @uk_micro(%q: tensor<1x72xi8>, %w: tensor<8x68xi8>, %y: tensor<1x8xf32
   %r = haqa.micro_kernel "dot_q8_0" isa = scalar ins(%q, %w : tensor<1x72xi8>, tensor<8x68xi8>) outs(%y : tensor<1x8xf32>) {micro = array<i64: 8, 1>} -> tensor<1x8xf32>
   return %r : tensor<1x8xf32>
 }
+
+// -----
+
+// schedule_c18
+func.func @exp_on_add(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
+  // expected-error@+1 {{'haqa.add' op schedule has exp, which applies to softmax, silu, swiglu and attention only}}
+  %y = haqa.add %x, %x {schedule = #haqa.schedule<exp = poly>} : tensor<4x1536xf32>
+  return %y : tensor<4x1536xf32>
+}

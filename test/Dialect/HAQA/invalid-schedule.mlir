@@ -108,7 +108,7 @@ func.func private @s17() attributes {schedule = #haqa.schedule<layout = [diagona
 
 // -----
 
-// expected-error@+1 {{unknown schedule field 'tiles' (expected tile, order, unroll, vector, threads, grid, cpu_threads, placement, prefetch, layout, mma, dot, isa or micro)}}
+// expected-error@+1 {{unknown schedule field 'tiles' (expected tile, order, unroll, vector, threads, grid, cpu_threads, placement, prefetch, layout, mma, dot, isa, micro or exp)}}
 func.func private @s18() attributes {schedule = #haqa.schedule<tiles = [4]>}
 
 // -----
@@ -154,3 +154,8 @@ func.func private @s25() attributes {schedule = #haqa.schedule<dot = i4>}
 
 // expected-error@+1 {{unknown instruction set 'neon'}}
 func.func private @s26() attributes {schedule = #haqa.schedule<dot = i8, isa = neon>}
+
+// -----
+
+// expected-error@+1 {{unknown exp kind 'fast'}}
+func.func private @s27() attributes {schedule = #haqa.schedule<exp = fast>}

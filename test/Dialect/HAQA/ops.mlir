@@ -122,3 +122,11 @@ func.func @micro_kernels(%x: tensor<?x64xf32>, %q: tensor<?x72xi8>, %w: tensor<8
   haqa.micro_kernel "dot_q8_0" isa = scalar ins(%qm, %wm : memref<1x72xi8>, memref<8x68xi8>) outs(%ym : memref<1x8xf32>)
   return %1 : tensor<?x8xf32>
 }
+
+// exp, each value.
+// CHECK-LABEL: func.func private @exp_libm
+// CHECK-SAME: schedule = #haqa.schedule<vector = 16, exp = libm>
+func.func private @exp_libm() attributes {schedule = #haqa.schedule<exp = libm, vector = 16>}
+// CHECK-LABEL: func.func private @exp_poly
+// CHECK-SAME: schedule = #haqa.schedule<exp = poly>
+func.func private @exp_poly() attributes {schedule = #haqa.schedule<exp = poly>}

@@ -91,3 +91,28 @@ func.func @placement(%x: tensor<1x64xf32>) -> tensor<1x64xf32> {
   %y = haqa.silu %x {schedule = #haqa.schedule<placement = [shared, global]>} : tensor<1x64xf32>
   return %y : tensor<1x64xf32>
 }
+
+// -----
+
+// exp = libm: math.exp stays (expf calls after lowering, one element at a
+// time even in a vectorized loop).
+// CHECK-LABEL: func.func @exp_libm(
+// CHECK: math.exp %{{.*}} : vector<1x16xf32>
+func.func @exp_libm(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<tile = [1, 1024], vector = 16, exp = libm>} : tensor<4x1024xf32>
+  return %y : tensor<4x1024xf32>
+}
+
+// -----
+
+// exp = poly: MLIR's polynomial approximation (range reduction by ln 2, a
+// polynomial in fma, the exponent built with shifts), vectorized with the body.
+// CHECK-LABEL: func.func @exp_poly(
+// CHECK-NOT: math.exp
+// CHECK: math.fma %{{.*}} : vector<1x16xf32>
+// CHECK: arith.shli %{{.*}} : vector<1x16xi32>
+// CHECK-NOT: math.exp
+func.func @exp_poly(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<tile = [1, 1024], vector = 16, exp = poly>} : tensor<4x1024xf32>
+  return %y : tensor<4x1024xf32>
+}

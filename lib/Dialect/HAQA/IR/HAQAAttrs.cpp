@@ -269,7 +269,7 @@ LogicalResult ScheduleAttr::verify(
     ArrayRef<MemSpace> placement, std::optional<int64_t> prefetch,
     ArrayRef<OperandLayout> layout, std::optional<int64_t> mma,
     std::optional<DotKind> dot, std::optional<CPUISA> isa,
-    ArrayRef<int64_t> micro) {
+    ArrayRef<int64_t> micro, std::optional<ExpKind> exp) {
   // schedule_c1
   for (auto [i, t] : llvm::enumerate(tile))
     if (t <= 0)
@@ -423,9 +423,10 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   std::optional<int64_t> unroll, vector, cpuThreads, prefetch, mma;
   std::optional<DotKind> dot;
   std::optional<CPUISA> isa;
+  std::optional<ExpKind> exp;
   SmallVector<MemSpace> placement;
   SmallVector<OperandLayout> layout;
-  llvm::SmallSet<StringRef, 14> seen;
+  llvm::SmallSet<StringRef, 15> seen;
   auto parseIntList = [&](SmallVectorImpl<int64_t> &out) {
     return parseBracketList(parser, [&]() -> ParseResult {
       return parser.parseInteger(out.emplace_back());
@@ -471,6 +472,8 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
     if (key == "isa")
       return parseEnum<CPUISA>(parser, isa, symbolizeCPUISA,
                                "instruction set");
+    if (key == "exp")
+      return parseEnum<ExpKind>(parser, exp, symbolizeExpKind, "exp kind");
     if (key == "placement")
       return parseEnumList<MemSpace>(parser, placement, symbolizeMemSpace,
                                      "memory space");
@@ -480,8 +483,8 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
     return parser.emitError(keyLoc)
            << "unknown schedule field '" << key
            << "' (expected tile, order, unroll, vector, threads, grid, "
-              "cpu_threads, placement, prefetch, layout, mma, dot, isa or "
-              "micro)";
+              "cpu_threads, placement, prefetch, layout, mma, dot, isa, micro "
+              "or exp)";
   };
   if (parser.parseLess())
     return {};
@@ -491,7 +494,7 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   }
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
                     tile, order, unroll, vector, threads, grid, cpuThreads,
-                    placement, prefetch, layout, mma, dot, isa, micro);
+                    placement, prefetch, layout, mma, dot, isa, micro, exp);
 }
 
 void ScheduleAttr::print(AsmPrinter &printer) const {
@@ -540,6 +543,9 @@ void ScheduleAttr::print(AsmPrinter &printer) const {
     fields.push_back(
         [&] { printer << "isa = " << stringifyCPUISA(*getIsa()); });
   addList("micro", getMicro());
+  if (getExp())
+    fields.push_back(
+        [&] { printer << "exp = " << stringifyExpKind(*getExp()); });
   printer << "<";
   llvm::interleaveComma(fields, printer, [](auto &f) { f(); });
   printer << ">";

@@ -36,6 +36,11 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
           emitError, kernel.getIterationSpace(),
           op->getNumOperands() + op->getNumResults())))
     return failure();
+  // schedule_c18
+  if (schedule.getExp() &&
+      !isa<SoftmaxOp, SiLUOp, SwiGLUOp, AttentionOp>(op))
+    return emitError() << "schedule has exp, which applies to softmax, silu, "
+                          "swiglu and attention only";
   // schedule_c17
   if (schedule.isInt8Dot()) {
     auto matmul = dyn_cast<MatmulOp>(op);

@@ -15,7 +15,7 @@ using namespace mlir::haqa;
 static const char *const kFields[] = {
     "tile",        "order",     "unroll",   "vector", "threads", "grid",
     "cpu_threads", "placement", "prefetch", "layout", "mma",
-    "dot",         "isa",       "micro"};
+    "dot",         "isa",       "micro",    "exp"};
 
 llvm::json::Object mlir::haqa::scheduleToJSON(ScheduleAttr s) {
   llvm::json::Object o;
@@ -53,6 +53,8 @@ llvm::json::Object mlir::haqa::scheduleToJSON(ScheduleAttr s) {
   if (s.getIsa())
     o["isa"] = stringifyCPUISA(*s.getIsa());
   ints("micro", s.getMicro());
+  if (s.getExp())
+    o["exp"] = stringifyExpKind(*s.getExp());
   return o;
 }
 
@@ -119,6 +121,7 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
   std::optional<int64_t> unroll, vector, cpuThreads, prefetch, mma;
   std::optional<DotKind> dot;
   std::optional<CPUISA> isa;
+  std::optional<ExpKind> exp;
   SmallVector<MemSpace> placement;
   SmallVector<OperandLayout> layout;
   if (llvm::Error e = ints("tile", tile))
@@ -155,6 +158,9 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
     return std::move(e);
   if (llvm::Error e = ints("micro", micro))
     return std::move(e);
+  if (llvm::Error e = name(
+          "exp", [](llvm::StringRef n) { return symbolizeExpKind(n); }, exp))
+    return std::move(e);
   std::string diagnostics;
   ScheduleAttr s;
   {
@@ -168,7 +174,7 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
         ArrayRef<int64_t>(threads), ArrayRef<int64_t>(grid), cpuThreads,
         ArrayRef<MemSpace>(placement), prefetch,
         ArrayRef<OperandLayout>(layout), mma, dot, isa,
-        ArrayRef<int64_t>(micro));
+        ArrayRef<int64_t>(micro), exp);
   }
   if (!s)
     return fail(diagnostics);

@@ -76,8 +76,13 @@ ScheduleAttr cpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
   if (!isa<MatmulOp, AttentionOp>(kernel.getOperation()) &&
       elements <= kOneThreadElements)
     threads = 1;
+  // Exponentials as MLIR's polynomial, vectorized with the rest of the body.
+  std::optional<ExpKind> exp;
+  if (isa<SoftmaxOp, SiLUOp, SwiGLUOp, AttentionOp>(kernel.getOperation()))
+    exp = ExpKind::poly;
   return ScheduleAttr::get(ctx, tile, order, unroll, vector, {}, {}, threads,
-                           {}, prefetch, {}, std::nullopt);
+                           {}, prefetch, {}, std::nullopt, std::nullopt,
+                           std::nullopt, {}, exp);
 }
 
 /// Matmuls with at least this many rows (prefill) use the tensor cores.
@@ -209,5 +214,5 @@ ScheduleAttr mlir::haqa::getInt8DotSchedule(MatmulOp matmul, CPUISA isa,
   return ScheduleAttr::get(matmul.getContext(), {}, {}, std::nullopt,
                            std::nullopt, {}, {}, limits.cpuThreads, {},
                            std::nullopt, {}, std::nullopt, DotKind::i8, isa,
-                           micro);
+                           micro, std::nullopt);
 }
