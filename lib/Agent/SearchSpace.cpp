@@ -305,13 +305,20 @@ llvm::Error SearchSpace::check(const Config &c) const {
 llvm::json::Object SearchSpace::toJSON(const Config &c) const {
   llvm::json::Object o;
   assert(c.size() == params.size() && "config of another space");
-  llvm::json::Array tile;
-  for (size_t i = 0; i < kernel.dims.size(); ++i)
-    tile.push_back(c[i]);
-  o["tile"] = std::move(tile);
-  o["order"] = llvm::json::Array(orders[c[indexOf("order")]]);
+  // dot = i8: the micro-kernel has no loops for tile, order, unroll, vector
+  // or prefetch to shape (schedule_c19).
+  int dot = indexOf("dot");
+  bool int8 = dot >= 0 && c[dot] == 1;
+  if (!int8) {
+    llvm::json::Array tile;
+    for (size_t i = 0; i < kernel.dims.size(); ++i)
+      tile.push_back(c[i]);
+    o["tile"] = std::move(tile);
+    o["order"] = llvm::json::Array(orders[c[indexOf("order")]]);
+  }
   for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch", "mma"})
-    if (int i = indexOf(f); i >= 0)
+    if (int i = indexOf(f);
+        i >= 0 && !(int8 && StringRef(f) != "cpu_threads"))
       o[f] = c[i];
   if (int i = indexOf("exp"); i >= 0)
     o["exp"] = expNames[c[i]];

@@ -159,3 +159,15 @@ func.func private @s26() attributes {schedule = #haqa.schedule<dot = i8, isa = n
 
 // expected-error@+1 {{unknown exp kind 'fast'}}
 func.func private @s27() attributes {schedule = #haqa.schedule<exp = fast>}
+
+// -----
+
+// schedule_c19
+// expected-error@+1 {{expected no tile, order, unroll, vector or prefetch with dot = i8 (the micro-kernel's register block is micro)}}
+func.func private @s28() attributes {schedule = #haqa.schedule<tile = [1, 16, 576], dot = i8>}
+
+// -----
+
+// schedule_c19
+// expected-error@+1 {{expected no tile, order, unroll, vector or prefetch with dot = i8 (the micro-kernel's register block is micro)}}
+func.func private @s29() attributes {schedule = #haqa.schedule<prefetch = 2, dot = i8, isa = avx2>}

@@ -345,6 +345,12 @@ LogicalResult ScheduleAttr::verify(
   bool int8 = dot && *dot == DotKind::i8;
   if (!int8 && (isa || !micro.empty()))
     return emitError() << "expected isa and micro only with dot = i8";
+  // schedule_c19
+  if (int8 && (!tile.empty() || !order.empty() || unroll || vector ||
+               prefetch))
+    return emitError() << "expected no tile, order, unroll, vector or "
+                          "prefetch with dot = i8 (the micro-kernel's "
+                          "register block is micro)";
   return success();
 }
 
