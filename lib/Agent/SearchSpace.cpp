@@ -194,8 +194,10 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
       isaDesc.pop_back();
       add("isa", isaDesc + " (only those this host has)", isas, defIsa);
       bool decode = kernel.dims[0] == 1;
+      // One activation row (decode): mr > 1 is the same kernel as mr = 1.
       add("micro[0]",
-          "dot = i8 register block: activation rows computed together", {1, 2, 4},
+          "dot = i8 register block: activation rows computed together",
+          decode ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 2, 4},
           defaultOf("micro", 0, decode ? 1 : 4));
       add("micro[1]",
           "dot = i8 register block: weight rows computed together (each "

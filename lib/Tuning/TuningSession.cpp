@@ -311,9 +311,14 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
     if (!result)
       return withRecords(result.takeError());
     row.trials = result->size();
+    // Points that differ only in fields the schedule leaves out (the loop
+    // fields of a dot = i8 matmul) are the default schedule again: its
+    // time is the best of all of them, as the best trial's is.
+    ScheduleAttr defaultSchedule = space->toSchedule(space->getDefault());
     for (const Trial &t : *result) {
       row.failed += !t.isOK();
-      if (t.isOK() && t.config == space->getDefault() && row.defaultMs == 0)
+      if (t.isOK() && space->toSchedule(t.config) == defaultSchedule &&
+          (row.defaultMs == 0 || t.latencyMs < row.defaultMs))
         row.defaultMs = t.latencyMs;
     }
     row.source = "tuned";
@@ -323,7 +328,8 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
       row.best = space->toSchedule(best->config);
     }
     // No trial beat the default schedule (measured the same way): it stays.
-    if (row.defaultMs > 0 && (!best || best->latencyMs >= row.defaultMs)) {
+    if (row.defaultMs > 0 && (!best || best->latencyMs >= row.defaultMs ||
+                              row.best == defaultSchedule)) {
       row.bestMs = row.defaultMs;
       row.best = space->toSchedule(space->getDefault());
       row.source = "default";
