@@ -248,8 +248,20 @@ HAQA_UK_TARGET void kernelZ(const uint8_t *w, int64_t wrb, const uint8_t *x,
     acc[m] = _mm512_setzero_ps();
     tail[m] = _mm256_setzero_ps();
   }
+  // The next group of NR weight rows, at the same offset: its lines are in
+  // cache when the caller's next register block reaches them (a decode reads
+  // each weight once, from DRAM; NR short interleaved row streams are more
+  // than the hardware prefetcher follows at full speed).
+  const int64_t ahead = NR * wrb;
   int64_t b = 0;
   for (; b + BB <= blocks; b += BB) {
+#pragma GCC unroll 16
+    for (int n = 0; n < NR; ++n) {
+      const char *p = reinterpret_cast<const char *>(wb[n] + ahead);
+#pragma GCC unroll 4
+      for (int l = 0; l < (BB * F::kBytes + 63) / 64; ++l)
+        _mm_prefetch(p + 64 * l, _MM_HINT_T0);
+    }
     if constexpr (std::is_same_v<F, Q8_0>)
       stepQ8Z<MR, NR>(wb, xb, acc);
     else
