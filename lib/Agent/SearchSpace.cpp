@@ -61,10 +61,6 @@ static const char *expNames[] = {"libm", "poly"};
 /// The micro-kernel instruction sets, in CPUISA order.
 static const char *isaNames[] = {"scalar", "avx2", "avx_vnni", "avx512_vnni"};
 
-/// True for weights the dot = i8 micro-kernels take.
-static bool hasInt8DotKernels(StringRef weights) {
-  return weights == "q8_0" || weights == "q4_0" || weights == "q4_1";
-}
 
 int SearchSpace::indexOf(StringRef name) const {
   for (size_t i = 0; i < params.size(); ++i)

@@ -8,6 +8,8 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/TargetParser/Host.h"
 #include <algorithm>
 #include <thread>
 
@@ -107,6 +109,14 @@ std::vector<std::string> mlir::haqa::getCPUISAFeatures(llvm::StringRef isa) {
   if (isa == "avx512_vnni")
     return {"avx512f", "avx512bw", "avx512vl", "avx512vnni", "fma", "f16c"};
   return {};
+}
+
+std::vector<std::string> mlir::haqa::getHostCPUFeatureNames() {
+  std::vector<std::string> features;
+  for (const auto &f : llvm::sys::getHostCPUFeatures())
+    if (f.second)
+      features.push_back(f.first().str());
+  return features;
 }
 
 std::string

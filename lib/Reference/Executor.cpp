@@ -319,8 +319,7 @@ ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
           int64_t n = wt.getShape()[0];
           HostTensor y = HostTensor::floats({x.shape[0], n});
           StringRef gguf = wt.getQuant().getGGUFName();
-          if (options.ggmlActivations &&
-              (gguf == "q8_0" || gguf == "q4_0" || gguf == "q4_1")) {
+          if (options.ggmlActivations && hasInt8DotKernels(gguf)) {
             auto name = m.getWeight().getDefiningOp<WeightOp>().getName();
             auto stored = weights.getBytes(name, wt);
             if (!stored) {

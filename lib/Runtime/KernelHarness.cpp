@@ -294,7 +294,7 @@ llvm::Expected<KernelProblem> KernelProblem::prepare(ModuleOp module,
   bool int8Dot = false;
   func.walk([&](MatmulOp m) {
     StringRef gguf = m.getWeight().getType().getQuant().getGGUFName();
-    int8Dot |= gguf == "q8_0" || gguf == "q4_0" || gguf == "q4_1";
+    int8Dot |= hasInt8DotKernels(gguf);
   });
   if (int8Dot) {
     ReferenceOptions ggml;

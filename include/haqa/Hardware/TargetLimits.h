@@ -45,6 +45,10 @@ struct TargetLimits {
 /// for an unknown name too.
 std::vector<std::string> getCPUISAFeatures(llvm::StringRef isa);
 
+/// The CPU features this host has, as LLVM names them (its host feature
+/// detection): what "the host" means to the micro-kernel checks.
+std::vector<std::string> getHostCPUFeatureNames();
+
 /// The first feature `isa` needs that `features` lacks, or "" when it has
 /// them all.
 std::string getMissingCPUFeature(llvm::StringRef isa,

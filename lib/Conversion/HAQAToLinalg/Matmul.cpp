@@ -210,7 +210,7 @@ FailureOr<Value> MatmulLowering::lowerInt8Dot(MatmulOp op,
   int64_t n = wt.getShape()[0], k = wt.getShape()[1], blocks = k / 32;
   int64_t blockBytes = wt.getQuant().getGGUFBlockBytes();
   // The kernel op's verifier (schedule_c17) admits only these weights.
-  assert((gguf == "q8_0" || gguf == "q4_0" || gguf == "q4_1") &&
+  assert(hasInt8DotKernels(gguf) &&
          "dot = i8 on a weight without Q8 micro-kernels");
   CPUISA isa = schedule.getIsa().value_or(CPUISA::scalar);
   auto isaAttr = CPUISAAttr::get(b.getContext(), isa);

@@ -16,7 +16,6 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/TargetParser/Host.h"
 
 namespace mlir::haqa {
 #define GEN_PASS_DEF_HAQACPULOWERMICROKERNELSPASS
@@ -49,13 +48,9 @@ std::optional<std::vector<std::string>> parseFeatures(StringRef spec) {
   spec = spec.trim();
   if (spec == "any")
     return std::nullopt;
+  if (spec == "host")
+    return getHostCPUFeatureNames();
   std::vector<std::string> out;
-  if (spec == "host") {
-    for (const auto &f : llvm::sys::getHostCPUFeatures())
-      if (f.second)
-        out.push_back(f.first().str());
-    return out;
-  }
   SmallVector<StringRef> parts;
   spec.split(parts, ',', -1, /*KeepEmpty=*/false);
   for (StringRef p : parts)

@@ -392,23 +392,6 @@ static ParseResult parseBracketList(AsmParser &parser,
 }
 
 template <typename EnumT>
-static ParseResult parseEnumList(AsmParser &parser, SmallVectorImpl<EnumT> &out,
-                                 std::optional<EnumT> (*symbolize)(StringRef),
-                                 StringRef what) {
-  return parseBracketList(parser, [&]() -> ParseResult {
-    StringRef word;
-    SMLoc loc = parser.getCurrentLocation();
-    if (parser.parseKeyword(&word))
-      return failure();
-    std::optional<EnumT> value = symbolize(word);
-    if (!value)
-      return parser.emitError(loc) << "unknown " << what << " '" << word << "'";
-    out.push_back(*value);
-    return success();
-  });
-}
-
-template <typename EnumT>
 static ParseResult parseEnum(AsmParser &parser, std::optional<EnumT> &out,
                              std::optional<EnumT> (*symbolize)(StringRef),
                              StringRef what) {
@@ -421,6 +404,20 @@ static ParseResult parseEnum(AsmParser &parser, std::optional<EnumT> &out,
     return parser.emitError(loc) << "unknown " << what << " '" << word << "'";
   return success();
 }
+
+template <typename EnumT>
+static ParseResult parseEnumList(AsmParser &parser, SmallVectorImpl<EnumT> &out,
+                                 std::optional<EnumT> (*symbolize)(StringRef),
+                                 StringRef what) {
+  return parseBracketList(parser, [&]() -> ParseResult {
+    std::optional<EnumT> value;
+    if (parseEnum(parser, value, symbolize, what))
+      return failure();
+    out.push_back(*value);
+    return success();
+  });
+}
+
 
 Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   SMLoc loc = parser.getCurrentLocation();

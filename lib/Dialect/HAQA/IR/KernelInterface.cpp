@@ -46,11 +46,15 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
     auto matmul = dyn_cast<MatmulOp>(op);
     StringRef gguf =
         matmul ? matmul.getWeight().getType().getQuant().getGGUFName() : "";
-    if (gguf != "q8_0" && gguf != "q4_0" && gguf != "q4_1")
+    if (!hasInt8DotKernels(gguf))
       return emitError() << "schedule has dot = i8, which needs a matmul "
                             "with Q8_0, Q4_0 or Q4_1 weights";
   }
   return success();
+}
+
+bool mlir::haqa::hasInt8DotKernels(StringRef ggufName) {
+  return ggufName == "q8_0" || ggufName == "q4_0" || ggufName == "q4_1";
 }
 
 bool mlir::haqa::hasInt8Dot(Operation *root) {

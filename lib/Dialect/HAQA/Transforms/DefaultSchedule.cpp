@@ -11,7 +11,6 @@
 #include "haqa/Hardware/TargetLimits.h"
 
 #include "llvm/Support/MathExtras.h"
-#include "llvm/TargetParser/Host.h"
 #include <numeric>
 
 namespace mlir::haqa {
@@ -141,10 +140,7 @@ ScheduleAttr gpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
 
 /// The best micro-kernel instruction set of this host.
 CPUISA getBestHostISA() {
-  std::vector<std::string> features;
-  for (const auto &f : llvm::sys::getHostCPUFeatures())
-    if (f.second)
-      features.push_back(f.first().str());
+  std::vector<std::string> features = getHostCPUFeatureNames();
   for (CPUISA isa :
        {CPUISA::avx512_vnni, CPUISA::avx_vnni, CPUISA::avx2})
     if (getMissingCPUFeature(stringifyCPUISA(isa), features).empty())
@@ -188,7 +184,7 @@ struct DefaultSchedulePass final
       auto matmul = dyn_cast<MatmulOp>(kernel.getOperation());
       StringRef gguf =
           matmul ? matmul.getWeight().getType().getQuant().getGGUFName() : "";
-      if (isa && (gguf == "q8_0" || gguf == "q4_0" || gguf == "q4_1"))
+      if (isa && hasInt8DotKernels(gguf))
         s = getInt8DotSchedule(matmul, *isa, limits);
       kernel.setSchedule(s);
     });

@@ -54,6 +54,11 @@ namespace mlir::haqa {
 LogicalResult verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
                                    function_ref<InFlightDiagnostic()> emitError);
 
+/// True for the GGUF storages (QuantAttr::getGGUFName) whose matmuls ggml
+/// computes on Q8 activations and HAQA's `dot = i8` micro-kernels take:
+/// q8_0, q4_0 and q4_1.
+bool hasInt8DotKernels(StringRef ggufName);
+
 /// True when a matmul under `root` has `dot = i8`: its activations are
 /// quantized to Q8 blocks, so the reference executor with ggml's
 /// activations (ReferenceOptions::ggmlActivations) is its oracle.
