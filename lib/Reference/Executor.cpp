@@ -319,7 +319,18 @@ ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
           int64_t n = wt.getShape()[0];
           HostTensor y = HostTensor::floats({x.shape[0], n});
           StringRef gguf = wt.getQuant().getGGUFName();
-          if (options.ggmlActivations && hasInt8DotKernels(gguf)) {
+          bool ggml = false;
+          switch (options.activations) {
+          case QuantizedActivations::Exact:
+            break;
+          case QuantizedActivations::GGML:
+            ggml = hasInt8DotKernels(gguf);
+            break;
+          case QuantizedActivations::AsScheduled:
+            ggml = m.getScheduleAttr() && m.getScheduleAttr().isInt8Dot();
+            break;
+          }
+          if (ggml) {
             auto name = m.getWeight().getDefiningOp<WeightOp>().getName();
             auto stored = weights.getBytes(name, wt);
             if (!stored) {

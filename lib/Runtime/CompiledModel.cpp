@@ -104,7 +104,7 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
     if (failed(pm.run(*module)))
       return llvm::createStringError("default schedules failed: " + errors);
   }
-  bool int8Dot = hasInt8Dot(*module);
+  m->scheduled = module->clone();
   auto device = createDevice(options.target);
   if (!device)
     return device.takeError();
@@ -112,7 +112,6 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
   if (!exe)
     return exe.takeError();
   m->exe = std::move(*exe);
-  m->int8Dot = int8Dot;
   m->compileSec = secondsSince(start);
   m->reset();
   return std::move(m);

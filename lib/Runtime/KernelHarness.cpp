@@ -298,7 +298,7 @@ llvm::Expected<KernelProblem> KernelProblem::prepare(ModuleOp module,
   });
   if (int8Dot) {
     ReferenceOptions ggml;
-    ggml.ggmlActivations = true;
+    ggml.activations = QuantizedActivations::GGML;
     ReferenceExecutor ref(module, *store, ggml);
     auto out = ref.run("kernel", inputs);
     if (!out)

@@ -95,7 +95,8 @@ static int runPerplexity() {
     if (p.trim().getAsInteger(10, bits))
       return fail(usage("--bits: '" + p + "' is not a number"));
     ReferenceOptions options;
-    options.ggmlActivations = ggmlCompatible;
+    options.activations = ggmlCompatible ? QuantizedActivations::GGML
+                                       : QuantizedActivations::Exact;
     auto model = ReferenceModel::load(modelPath, options, bits);
     if (!model)
       return fail(model.takeError());
@@ -131,7 +132,8 @@ int main(int argc, char **argv) {
     return runPerplexity();
 
   ReferenceOptions options;
-  options.ggmlActivations = ggmlCompatible;
+  options.activations = ggmlCompatible ? QuantizedActivations::GGML
+                                       : QuantizedActivations::Exact;
   int64_t bits = 0;
   if (StringRef(bitsList).getAsInteger(10, bits))
     return fail(usage("--bits takes one value when generating"));

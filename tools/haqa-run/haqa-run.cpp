@@ -142,10 +142,12 @@ int main(int argc, char **argv) {
   outs().flush();
 
   if (check) {
-    // Q8 activations (dot = i8) are checked against the same arithmetic.
+    // The module as compiled, each matmul in its own arithmetic (Q8
+    // activations where dot = i8).
     ReferenceOptions refOptions;
-    refOptions.ggmlActivations = (*model)->usesInt8Dot();
-    auto ref = ReferenceModel::load(modelPath, refOptions);
+    refOptions.activations = QuantizedActivations::AsScheduled;
+    auto ref = ReferenceModel::create((*model)->getScheduledModule(),
+                                      (*model)->getSharedWeights(), refOptions);
     if (!ref)
       return fail(ref.takeError());
     auto expected = (*ref)->generate(*prompt, out->size(), stop);

@@ -71,9 +71,12 @@ struct CompileResult {
   CompilePhase lastPhase = CompilePhase::Import;
   std::vector<std::string> written;
   /// Measure: whether the tuned schedules generate the default ones' tokens,
-  /// and (with --check) the reference executor's.
+  /// and (with --check, or when they do not) the reference executor's with
+  /// the tuned schedules' arithmetic. A tuned model is right when it matches
+  /// the reference; failing that, when it matches the defaults.
   bool sameTokens = true;
   std::optional<bool> matchesReference;
+  bool isRight() const { return matchesReference.value_or(sameTokens); }
 };
 
 /// Runs the phases of `options` for `profile`: progress to `progress`, the

@@ -34,12 +34,21 @@ struct HostTensor {
   int64_t numElements() const;
 };
 
+/// How the reference computes a matmul with Q8_0 / Q4_0 / Q4_1 weights.
+enum class QuantizedActivations {
+  /// Exact float math on the dequantized weights.
+  Exact,
+  /// As ggml's CPU backend does: activations quantized per 32 values to
+  /// Q8_0 (Q8_1 for Q4_1), integer block dot products scaled in float. For
+  /// like-for-like comparisons with llama.cpp.
+  GGML,
+  /// GGML for the matmuls whose schedule has dot = i8, Exact for the others:
+  /// the oracle of a compiled module with those schedules.
+  AsScheduled,
+};
+
 struct ReferenceOptions {
-  /// Compute matmuls with Q8_0 / Q4_0 / Q4_1 weights as ggml's CPU backend
-  /// does: activations quantized per 32 values to Q8_0 (Q8_1 for Q4_1),
-  /// integer block dot products scaled in float. For like-for-like
-  /// comparisons with llama.cpp; the default is exact float math.
-  bool ggmlActivations = false;
+  QuantizedActivations activations = QuantizedActivations::Exact;
 };
 
 class ReferenceExecutor {

@@ -72,9 +72,13 @@ public:
   /// since the last reset.
   double lastPrefillSeconds() const { return prefillSec; }
   const std::vector<double> &decodeSeconds() const { return decodeSec; }
-  /// True when a matmul runs with dot = i8 (Q8 activations): the reference
-  /// executor's ggml mode is then the oracle of its results.
-  bool usesInt8Dot() const { return int8Dot; }
+  /// The module as compiled: every kernel with the schedule it runs with
+  /// (the given ones, the defaults for the others). The reference executor
+  /// over it with QuantizedActivations::AsScheduled is the oracle of this
+  /// model's arithmetic. Owned by the model; its context is the one the
+  /// model was created in.
+  ModuleOp getScheduledModule() const { return *scheduled; }
+  std::shared_ptr<WeightStore> getSharedWeights() const { return weights; }
 
 private:
   CompiledModel() = default;
@@ -84,6 +88,7 @@ private:
   /// load()'s context (the executable does not refer to it).
   std::unique_ptr<MLIRContext> ownedContext;
   std::shared_ptr<WeightStore> weights;
+  OwningOpRef<ModuleOp> scheduled;
   std::unique_ptr<Executable> exe;
   /// Per function: the bytes of its weight arguments, in order.
   llvm::StringMap<std::vector<BufferRef>> weightArgs;
@@ -91,7 +96,6 @@ private:
   llvm::SmallVector<int64_t, 3> cacheShape;
   int64_t pos = 0, context = 0, vocab = 0;
   double compileSec = 0, prefillSec = 0;
-  bool int8Dot = false;
   std::vector<double> decodeSec;
 };
 

@@ -76,8 +76,8 @@ struct KernelProblem {
   llvm::SmallVector<int64_t, 4> outputShape;
   std::vector<float> reference;
   /// For matmuls with Q8_0 / Q4_0 / Q4_1 weights, the reference executor's
-  /// result with ggml's Q8 activations (`ggmlActivations`): what a schedule
-  /// with `dot = i8` is checked against. Empty for other kernels.
+  /// result with ggml's Q8 activations (QuantizedActivations::GGML): what a
+  /// schedule with `dot = i8` is checked against. Empty for other kernels.
   std::vector<float> referenceGGML;
   uint64_t flops = 0, bytes = 0;
 

@@ -61,7 +61,7 @@ bool hasInt8DotKernels(StringRef ggufName);
 
 /// True when a matmul under `root` has `dot = i8`: its activations are
 /// quantized to Q8 blocks, so the reference executor with ggml's
-/// activations (ReferenceOptions::ggmlActivations) is its oracle.
+/// activations (QuantizedActivations::AsScheduled) is its oracle.
 bool hasInt8Dot(Operation *root);
 
 /// What makes two kernel ops the same kernel (one lowering, one schedule, one
