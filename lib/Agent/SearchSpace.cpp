@@ -198,7 +198,7 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
       add("micro[1]",
           "dot = i8 register block: weight rows computed together (each "
           "activation block loaded once for them)",
-          {1, 2, 4}, defaultOf("micro", 1, decode ? 4 : 1));
+          {1, 2, 4}, defaultOf("micro", 1, 4));
     }
   } else {
     add("vector", "elements per vector load (4: 128-bit f32)", {1, 2, 4, 8},
