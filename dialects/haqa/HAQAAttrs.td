@@ -119,6 +119,19 @@ def HAQA_ExpKind : I32EnumAttr<"ExpKind", "how a CPU kernel computes exp", [
   let genSpecializedAttr = 0;
 }
 
+def HAQA_AttnKind : I32EnumAttr<"AttnKind",
+    "how a CPU attention kernel is computed", [
+    // linalg generics (scores, mask, softmax, P V) that tile, order, vector,
+    // unroll and exp shape.
+    I32EnumAttrCase<"generic", 0>,
+    // One micro-kernel call per piece of the (token, query head) units:
+    // scores, softmax and P V of a unit over its visible cache rows, in
+    // `isa`, the K and V rows read once per unit (lib/MicroKernels).
+    I32EnumAttrCase<"fused", 1>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
 def HAQA_MatmulPart : I32EnumAttr<"MatmulPart",
     "which of the two generics of a blocked matmul an op is", [
     // P[m, n, j] = sum over the K blocks of x * w: 16 partial sums per
@@ -225,6 +238,9 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     - `exp`: how a CPU kernel with exponentials (softmax, silu, swiglu,
       attention) computes them: `libm` (expf calls, one element at a time)
       or `poly` (MLIR's polynomial approximation, vectorized).
+    - `attn`: how a CPU attention is computed: `generic` (linalg generics
+      the loop fields shape) or `fused` (a micro-kernel per piece of the
+      (token, query head) units, in `isa`).
 
     ```mlir
     #haqa.schedule<tile = [1, 64, 256], order = [0, 1, 2], unroll = 4,
@@ -232,6 +248,7 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     #haqa.schedule<threads = [128], grid = [2048], placement = [shared, global, register]>
     #haqa.schedule<tile = [64, 64, 32], threads = [128], mma = 1>
     #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx512_vnni, micro = [1, 4]>
+    #haqa.schedule<cpu_threads = 2, isa = avx2, attn = fused>
     ```
   }];
   let parameters = (ins
@@ -249,11 +266,13 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     "std::optional<::mlir::haqa::DotKind>":$dot,
     "std::optional<::mlir::haqa::CPUISA>":$isa,
     ArrayRefParameter<"int64_t">:$micro,
-    "std::optional<::mlir::haqa::ExpKind>":$exp);
+    "std::optional<::mlir::haqa::ExpKind>":$exp,
+    "std::optional<::mlir::haqa::AttnKind>":$attn);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let builders = [
-    // Every field but the CPU micro-kernel ones (dot, isa, micro).
+    // Every field but the CPU micro-kernel ones (dot, isa, micro, exp,
+    // attn).
     AttrBuilder<(ins "ArrayRef<int64_t>":$tile, "ArrayRef<int64_t>":$order,
                      "std::optional<int64_t>":$unroll,
                      "std::optional<int64_t>":$vector,
@@ -266,13 +285,17 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
       return $_get($_ctxt, tile, order, unroll, vector, threads, grid,
                    cpuThreads, placement, prefetch, layout, mma,
                    std::nullopt, std::nullopt, ArrayRef<int64_t>(),
-                   std::nullopt);
+                   std::nullopt, std::nullopt);
     }]>
   ];
   let extraClassDeclaration = [{
     /// True for `dot = i8`: the matmul runs as a Q8 micro-kernel.
     bool isInt8Dot() const {
       return getDot() && *getDot() == ::mlir::haqa::DotKind::i8;
+    }
+    /// True for `attn = fused`: the attention runs as a micro-kernel.
+    bool isFusedAttention() const {
+      return getAttn() && *getAttn() == ::mlir::haqa::AttnKind::fused;
     }
     /// Checks the fields that depend on the kernel: the iteration space
     /// (`dims`, ShapedType::kDynamic where unknown) and operand count.

@@ -270,18 +270,26 @@ def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
       activations. `micro` = [mr, nr] is the register block, `threads` the
       host threads N is split over.
 
+    - `attention_f32`: ins q [T, Hq, D] f32, the key and value caches
+      [C, Hkv, D] f32 and positions [T] i32; outs [T, Hq, D] f32: causal
+      grouped-query attention of an `attn = fused` haqa.attention, query t
+      seeing cache rows 0 .. positions[t], its scores multiplied by `scale`
+      (required). `threads` splits the T x Hq (token, query head) units.
+
     `isa` picks the variant (the host must have the instructions).
 
     ```mlir
     %q = haqa.micro_kernel "quantize_q8" isa = avx512_vnni ins(%x : tensor<1x576xf32>) outs(%e : tensor<1x648xi8>) -> tensor<1x648xi8>
     %y = haqa.micro_kernel "dot_q8_0" isa = avx512_vnni ins(%q, %w : tensor<1x648xi8>, tensor<1536x612xi8>) outs(%z : tensor<1x1536xf32>) {micro = array<i64: 1, 4>, threads = 2 : i64} -> tensor<1x1536xf32>
+    %o = haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %v, %pos : tensor<1x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<1xi32>) outs(%e : tensor<1x9x64xf32>) {scale = 1.250000e-01 : f32, threads = 2 : i64} -> tensor<1x9x64xf32>
     ```
   }];
   let arguments = (ins StrAttr:$kernel, HAQA_CPUISAAttr:$isa,
                        Variadic<AnyShaped>:$inputs,
                        Variadic<AnyShaped>:$outputs,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$micro,
-                       DefaultValuedAttr<I64Attr, "1">:$threads);
+                       DefaultValuedAttr<I64Attr, "1">:$threads,
+                       OptionalAttr<F32Attr>:$scale);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
     $kernel `isa` `=` custom<ISA>($isa) `ins` `(` $inputs `:` type($inputs) `)`
@@ -295,6 +303,9 @@ def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
     /// dot kernels (34, 18, 20; 0 for quantize_q8).
     static constexpr int64_t kQ8BlockBytes = 36;
     int64_t getWeightBlockBytes();
+  private:
+    LogicalResult verifyAttention();
+  public:
   }];
 }
 

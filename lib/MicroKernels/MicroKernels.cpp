@@ -22,7 +22,8 @@ using namespace mlir::haqa;
   HAQA_UK_SYMBOL(haqa_uk_quantize_q8_##isa),                                   \
   HAQA_UK_SYMBOL(haqa_uk_dot_q8_0_##isa),                                      \
   HAQA_UK_SYMBOL(haqa_uk_dot_q4_0_##isa),                                      \
-  HAQA_UK_SYMBOL(haqa_uk_dot_q4_1_##isa)
+  HAQA_UK_SYMBOL(haqa_uk_dot_q4_1_##isa),                                      \
+  HAQA_UK_SYMBOL(haqa_uk_attention_f32_##isa)
 
 std::vector<MicroKernelSymbol> mlir::haqa::getMicroKernelSymbols() {
   return {

@@ -3,9 +3,11 @@
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
 // haqa-uk-bench: single-thread timing of the decode dot (one activation row)
-// of every ISA variant this host supports, per format, shape and nr. Prints
-// the median of 50 calls after warm-up as ns per call and GB/s of weight
-// bytes read. Usage: haqa-uk-bench [repeats]
+// of every ISA variant this host supports, per format, shape and nr, and of
+// decode attention (SmolLM2's 9 query heads over 3 KV heads of 64 at
+// position 256). Prints the median of 50 calls after warm-up as ns per call
+// and GB/s of weight (or K and V cache) bytes read.
+// Usage: haqa-uk-bench [repeats]
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +31,10 @@ using DotFn = void (*)(const uint8_t *, int64_t, const uint8_t *, int64_t,
                        int64_t, int64_t);
 using QuantizeFn = void (*)(const float *, int64_t, int64_t, int64_t, uint8_t *,
                             int64_t);
+using AttentionFn = void (*)(const float *, int64_t, const float *,
+                             const float *, int64_t, int64_t, const int32_t *,
+                             float *, int64_t, int64_t, int64_t, int64_t, float,
+                             int64_t, int64_t);
 
 void *findSymbol(const std::string &name) {
   for (const MicroKernelSymbol &s : getMicroKernelSymbols())
@@ -119,6 +125,30 @@ int main(int argc, char **argv) {
         }
       }
     }
+
+    const int64_t headsQ = 9, headsKv = 3, hd = 64, rows = 257;
+    const int32_t position = rows - 1;
+    auto attention = reinterpret_cast<AttentionFn>(
+        findSymbol(std::string("haqa_uk_attention_f32_") + isa));
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> q(headsQ * hd), kv(2 * rows * headsKv * hd),
+        out(headsQ * hd);
+    for (float &x : q)
+      x = normal(rng);
+    for (float &x : kv)
+      x = normal(rng);
+    const float *k = kv.data(), *v = kv.data() + rows * headsKv * hd;
+    double attentionNs = medianNs(
+        [&] {
+          attention(q.data(), headsQ * hd, k, v, headsKv * hd, rows, &position,
+                    out.data(), headsQ * hd, headsQ, headsKv, hd, 0.125f, 0,
+                    headsQ);
+        },
+        repeats);
+    std::printf("%-11s %-5s %5lld %6lld %3s %11.1f %8.2f\n", isa, "attn",
+                static_cast<long long>(hd), static_cast<long long>(rows), "-",
+                attentionNs,
+                static_cast<double>(kv.size() * sizeof(float)) / attentionNs);
   }
   return 0;
 }

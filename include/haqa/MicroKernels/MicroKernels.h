@@ -1,14 +1,14 @@
-//===- MicroKernels.h - CPU int8 block dot micro-kernels ---------*- C++
-//-*-===//
+//===- MicroKernels.h - CPU micro-kernels -----------------------*- C++ -*-===//
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
 // Hand-written CPU kernels that JIT-compiled code calls by name: a quantizer
-// of f32 activations into Q8 activation blocks, and int8 block dot products
-// of ggml Q8_0 / Q4_0 / Q4_1 weight rows with those blocks. Plain C++, no
-// MLIR: every ISA variant is compiled into one library with per-function
-// target attributes, so the library runs on any x86-64 host and a caller
-// picks the variants the host supports (isMicroKernelISASupported).
+// of f32 activations into Q8 activation blocks, int8 block dot products of
+// ggml Q8_0 / Q4_0 / Q4_1 weight rows with those blocks, and f32 causal
+// grouped-query attention over a KV cache. Plain C++, no MLIR: every ISA
+// variant is compiled into one library with per-function target attributes,
+// so the library runs on any x86-64 host and a caller picks the variants the
+// host supports (isMicroKernelISASupported).
 //
 // Formats (K, the reduction length, is a multiple of 32):
 //  - Q8_0 weight block, 34 bytes: {f16 d; int8 qs[32]}, value j = d * qs[j].
@@ -23,7 +23,8 @@
 // Function names are haqa_uk_<op>_<isa>, <isa> one of scalar, avx2, avxvnni,
 // avx512vnni (the x86 ones exist on x86-64 hosts only). scalar is the
 // reference; vector variants quantize bit-identically and compute the dots
-// with the float additions across blocks reordered.
+// with the float additions across blocks reordered; their attention reorders
+// its sums too and replaces std::exp by a polynomial within a few ulp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,6 +60,22 @@ extern "C" {
 /// together, their accumulators in registers over the whole K loop; the
 /// edges of rows_m and n1 - n0 use smaller blocks. Blocks of nr weight rows
 /// are the outer loop, each reused for all activation rows.
+///
+/// haqa_uk_attention_f32: causal grouped-query softmax attention of query
+/// rows over a KV cache, for the work units u in [u0, u1) of tokens *
+/// heads_q, u = t * heads_q + h (token t, query head h); callers split the
+/// units across threads. hd >= 1 is the head size and heads_q a multiple of
+/// heads_kv; query head h reads KV head g = h / (heads_q / heads_kv). Element
+/// d of head h of token t is at q[t * q_stride + h * hd + d] and
+/// out[t * out_stride + h * hd + d]; of head g of cache row j at
+/// k[j * kv_stride + g * hd + d] (v alike). Query t sees the n cache rows
+/// 0 .. min(positions[t], cache_rows - 1); per unit:
+///   s_j = (sum_d q[t, h, d] * k[j, g, d]) * scale  for j < n;
+///   m = max_j s_j; p_j = exp(s_j - m); l = sum_j p_j;
+///   out[t, h, d] = (sum_j p_j * v[j, g, d]) / l.
+/// A negative position sees nothing: its units write zeros. Only the
+/// units' hd floats of out are written. Each call allocates one scratch row
+/// of max n floats; scores are kept there between the passes over the rows.
 
 void haqa_uk_quantize_q8_scalar(const float *x, int64_t x_stride, int64_t rows,
                                 int64_t k, uint8_t *out, int64_t out_row_bytes);
@@ -77,6 +94,13 @@ void haqa_uk_dot_q4_1_scalar(const uint8_t *w, int64_t w_row_bytes,
                              int64_t y_stride, int64_t rows_m, int64_t n0,
                              int64_t n1, int64_t blocks, int64_t mr,
                              int64_t nr);
+void haqa_uk_attention_f32_scalar(const float *q, int64_t q_stride,
+                                  const float *k, const float *v,
+                                  int64_t kv_stride, int64_t cache_rows,
+                                  const int32_t *positions, float *out,
+                                  int64_t out_stride, int64_t heads_q,
+                                  int64_t heads_kv, int64_t hd, float scale,
+                                  int64_t u0, int64_t u1);
 
 #if defined(__x86_64__)
 void haqa_uk_quantize_q8_avx2(const float *x, int64_t x_stride, int64_t rows,
@@ -93,6 +117,13 @@ void haqa_uk_dot_q4_1_avx2(const uint8_t *w, int64_t w_row_bytes,
                            const uint8_t *xq, int64_t xq_row_bytes, float *y,
                            int64_t y_stride, int64_t rows_m, int64_t n0,
                            int64_t n1, int64_t blocks, int64_t mr, int64_t nr);
+void haqa_uk_attention_f32_avx2(const float *q, int64_t q_stride,
+                                const float *k, const float *v,
+                                int64_t kv_stride, int64_t cache_rows,
+                                const int32_t *positions, float *out,
+                                int64_t out_stride, int64_t heads_q,
+                                int64_t heads_kv, int64_t hd, float scale,
+                                int64_t u0, int64_t u1);
 
 void haqa_uk_quantize_q8_avxvnni(const float *x, int64_t x_stride, int64_t rows,
                                  int64_t k, uint8_t *out,
@@ -112,6 +143,13 @@ void haqa_uk_dot_q4_1_avxvnni(const uint8_t *w, int64_t w_row_bytes,
                               int64_t y_stride, int64_t rows_m, int64_t n0,
                               int64_t n1, int64_t blocks, int64_t mr,
                               int64_t nr);
+void haqa_uk_attention_f32_avxvnni(const float *q, int64_t q_stride,
+                                   const float *k, const float *v,
+                                   int64_t kv_stride, int64_t cache_rows,
+                                   const int32_t *positions, float *out,
+                                   int64_t out_stride, int64_t heads_q,
+                                   int64_t heads_kv, int64_t hd, float scale,
+                                   int64_t u0, int64_t u1);
 
 void haqa_uk_quantize_q8_avx512vnni(const float *x, int64_t x_stride,
                                     int64_t rows, int64_t k, uint8_t *out,
@@ -131,6 +169,13 @@ void haqa_uk_dot_q4_1_avx512vnni(const uint8_t *w, int64_t w_row_bytes,
                                  float *y, int64_t y_stride, int64_t rows_m,
                                  int64_t n0, int64_t n1, int64_t blocks,
                                  int64_t mr, int64_t nr);
+void haqa_uk_attention_f32_avx512vnni(const float *q, int64_t q_stride,
+                                      const float *k, const float *v,
+                                      int64_t kv_stride, int64_t cache_rows,
+                                      const int32_t *positions, float *out,
+                                      int64_t out_stride, int64_t heads_q,
+                                      int64_t heads_kv, int64_t hd, float scale,
+                                      int64_t u0, int64_t u1);
 #endif // __x86_64__
 
 #ifdef __cplusplus
@@ -172,6 +217,14 @@ bool isMicroKernelISASupported(const char *isa);
 /// of haqa/Weights/Dequantize.h, without depending on that library).
 float microKernelHalfToFloat(uint16_t h);
 uint16_t microKernelFloatToHalf(float f);
+
+/// y[i] = exp(x[i]) for i < n as the attention kernel of variant `isa`
+/// computes it (for tests): std::exp for "scalar", else a polynomial within a
+/// few ulp on [ln FLT_MIN, 88] that gives 0 below ln FLT_MIN. False, with y
+/// untouched, for an ISA not compiled here; the caller checks
+/// isMicroKernelISASupported.
+bool microKernelAttentionExp(const char *isa, const float *x, float *y,
+                             int64_t n);
 
 } // namespace mlir::haqa
 

@@ -4,7 +4,8 @@
 //
 // haqa.kv_write as an scf.for inserting each new row into the cache (in
 // place once bufferized) and haqa.attention as linalg generics: scores over
-// the visible cache rows, causal mask, softmax, P V.
+// the visible cache rows, causal mask, softmax, P V; with `attn = fused` as
+// one haqa.micro_kernel "attention_f32".
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,6 +66,22 @@ FailureOr<Value> AttentionLowering::lower(KVWriteOp op) {
 FailureOr<Value> AttentionLowering::lower(AttentionOp op) {
   Value q = op.getQuery(), keys = op.getKeys(), vals = op.getValues();
   Value positions = op.getPositions();
+  if (ScheduleAttr s = op.getScheduleAttr(); s && s.isFusedAttention()) {
+    // One micro-kernel over the (token, query head) units; it reads the
+    // visible rows itself, so no slice of the caches.
+    Value init = tensor::EmptyOp::create(
+        b, loc, tensor::getMixedSizes(b, loc, q),
+        cast<RankedTensorType>(q.getType()).getElementType());
+    auto call = MicroKernelOp::create(
+        b, loc, TypeRange{init.getType()}, b.getStringAttr("attention_f32"),
+        CPUISAAttr::get(b.getContext(),
+                        s.getIsa().value_or(CPUISA::scalar)),
+        ValueRange{q, keys, vals, positions}, ValueRange{init},
+        b.getDenseI64ArrayAttr({1, 1}),
+        b.getI64IntegerAttr(s.getCpuThreads().value_or(1)),
+        b.getF32FloatAttr(op.getScale().convertToFloat()));
+    return call.getResult(0);
+  }
   auto qt = cast<RankedTensorType>(q.getType());
   auto kt = cast<RankedTensorType>(keys.getType());
   int64_t hq = qt.getDimSize(1), hd = qt.getDimSize(2);

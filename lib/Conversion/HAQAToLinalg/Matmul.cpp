@@ -224,7 +224,7 @@ FailureOr<Value> MatmulLowering::lowerInt8Dot(MatmulOp op,
   auto quantize = MicroKernelOp::create(
       b, loc, TypeRange{rowsInit.getType()}, b.getStringAttr("quantize_q8"),
       isaAttr, ValueRange{x}, ValueRange{rowsInit},
-      b.getDenseI64ArrayAttr({1, 1}), b.getI64IntegerAttr(1));
+      b.getDenseI64ArrayAttr({1, 1}), b.getI64IntegerAttr(1), FloatAttr());
   Value w = strided(bytesOf(op.getWeight()), i8, {n, blocks * blockBytes},
                     {blocks * blockBytes, 1}, 0);
   SmallVector<int64_t> micro(schedule.getMicro());
@@ -234,7 +234,7 @@ FailureOr<Value> MatmulLowering::lowerInt8Dot(MatmulOp op,
       b, loc, TypeRange{init.getType()}, b.getStringAttr(("dot_" + gguf).str()),
       isaAttr, ValueRange{quantize.getResult(0), w}, ValueRange{init},
       b.getDenseI64ArrayAttr(micro),
-      b.getI64IntegerAttr(schedule.getCpuThreads().value_or(1)));
+      b.getI64IntegerAttr(schedule.getCpuThreads().value_or(1)), FloatAttr());
   return dot.getResult(0);
 }
 

@@ -100,6 +100,74 @@ struct Lowering {
     return toI64(loc, memref::DimOp::create(b, loc, m, i));
   }
 
+  /// Splits [0, units) into `threads` pieces in an scf.forall (a plain
+  /// call for one) and calls `call(u0, u1)` for each.
+  void splitUnits(Location loc, Value units, int64_t threads,
+                  function_ref<void(Value, Value)> call) {
+    if (threads <= 1) {
+      call(i64(loc, 0), units);
+      return;
+    }
+    auto forall = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(threads)},
+        ValueRange(), std::nullopt);
+    b.setInsertionPointToStart(forall.getBody());
+    // Piece t: [t * units / T, (t + 1) * units / T).
+    Value t = toI64(loc, forall.getInductionVar(0));
+    auto bound = [&](Value i) {
+      return arith::DivSIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, i, units), i64(loc, threads));
+    };
+    Value u0 = bound(t);
+    Value u1 = bound(arith::AddIOp::create(b, loc, t, i64(loc, 1)));
+    call(u0, u1);
+  }
+
+  /// Raw pointers need unit strides in the inner dimensions of 3-d
+  /// operands: the kernels index [row, head, d] as row * stride + head * D
+  /// + d.
+  bool hasDenseRows(Value m) {
+    auto type = cast<MemRefType>(m.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(type.getStridesAndOffset(strides, offset)))
+      return false;
+    return strides.back() == 1 &&
+           (type.getRank() < 3 || strides[1] == type.getDimSize(2));
+  }
+
+  // (q, q_stride, k, v, kv_stride, cache_rows, positions, out, out_stride,
+  //  heads_q, heads_kv, hd, scale, u0, u1)
+  void lowerAttention(MicroKernelOp op, StringRef name) {
+    Location loc = op.getLoc();
+    Value q = op.getInputs()[0], k = op.getInputs()[1], v = op.getInputs()[2],
+          pos = op.getInputs()[3], out = op.getOutputs()[0];
+    Type ptr = LLVM::LLVMPointerType::get(b.getContext());
+    Type i64t = b.getI64Type(), f32t = b.getF32Type();
+    func::FuncOp f =
+        declare(name, {ptr, i64t, ptr, ptr, i64t, i64t, ptr, ptr, i64t, i64t,
+                       i64t, i64t, f32t, i64t, i64t});
+    auto [qp, qs] = pointerAndStride(loc, q);
+    auto [kp, ks] = pointerAndStride(loc, k);
+    Value vp = pointerAndStride(loc, v).first;
+    Value pp = pointerAndStride(loc, pos).first;
+    auto [op_, os] = pointerAndStride(loc, out);
+    auto qType = cast<MemRefType>(q.getType());
+    int64_t headsQ = qType.getDimSize(1), hd = qType.getDimSize(2);
+    int64_t headsKV = cast<MemRefType>(k.getType()).getDimSize(1);
+    Value tokens = dim(loc, q, 0);
+    Value units = arith::MulIOp::create(b, loc, tokens, i64(loc, headsQ));
+    Value scale = arith::ConstantOp::create(b, loc, op.getScaleAttr());
+    Value rows = dim(loc, k, 0);
+    splitUnits(loc, units, op.getThreads(), [&](Value u0, Value u1) {
+      func::CallOp::create(b, loc, f,
+                           ValueRange{qp, qs, kp, vp, ks, rows, pp, op_, os,
+                                      i64(loc, headsQ), i64(loc, headsKV),
+                                      i64(loc, hd), scale, u0, u1});
+    });
+    op.erase();
+  }
+
   void lower(MicroKernelOp op) {
     Location loc = op.getLoc();
     b.setInsertionPoint(op);
@@ -119,6 +187,10 @@ struct Lowering {
           b, loc, f,
           ValueRange{xp, xs, dim(loc, x, 0), dim(loc, x, 1), op_, os});
       op.erase();
+      return;
+    }
+    if (op.getKernel() == "attention_f32") {
+      lowerAttention(op, name);
       return;
     }
     // (w, w_row_bytes, xq, xq_row_bytes, y, y_stride, rows_m, n0, n1,
@@ -174,11 +246,23 @@ struct HAQACPULowerMicroKernelsPass
     std::optional<std::vector<std::string>> available =
         parseFeatures(features);
     SmallVector<MicroKernelOp> ops;
+    OpBuilder b(&getContext());
+    Lowering lowering{module, b};
     WalkResult result = module.walk([&](MicroKernelOp op) {
       if (!op.getResults().empty()) {
         op.emitOpError("expected memref operands: "
                        "haqa-cpu-lower-micro-kernels runs after "
                        "bufferization");
+        return WalkResult::interrupt();
+      }
+      // The kernel takes one row stride per operand and keys and values in
+      // one layout.
+      if (op.getKernel() == "attention_f32" &&
+          (!llvm::all_of(op->getOperands(),
+                         [&](Value m) { return lowering.hasDenseRows(m); }) ||
+           op.getInputs()[1].getType() != op.getInputs()[2].getType())) {
+        op.emitOpError("expected operands with unit inner strides (rows of "
+                       "heads x head size) and caches of one layout");
         return WalkResult::interrupt();
       }
       if (available) {
@@ -199,8 +283,6 @@ struct HAQACPULowerMicroKernelsPass
     });
     if (result.wasInterrupted())
       return signalPassFailure();
-    OpBuilder b(&getContext());
-    Lowering lowering{module, b};
     for (MicroKernelOp op : ops)
       lowering.lower(op);
   }

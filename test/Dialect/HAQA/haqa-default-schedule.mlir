@@ -53,3 +53,14 @@ func.func @prefill(%x: tensor<?x576xf32>) -> tensor<?x1536xf32> {
   %y = haqa.matmul %x, %w : tensor<?x576xf32>, !haqa.weight<1536x576, #haqa.quant<q4_0>> -> tensor<?x1536xf32>
   return %y : tensor<?x1536xf32>
 }
+
+// With micro-kernels (int8-dot), attention is fused in the same instruction
+// set; without, the generics with the vector exp.
+// INT8-LABEL: func.func @attention
+// CPU-LABEL: func.func @attention
+func.func @attention(%q: tensor<1x9x64xf32>, %k: tensor<512x3x64xf32>, %pos: tensor<1xi32>) -> tensor<1x9x64xf32> {
+  // INT8: haqa.attention {{.*}}schedule = #haqa.schedule<cpu_threads = 2, isa = avx2, attn = fused>
+  // CPU: haqa.attention {{.*}}schedule = #haqa.schedule<tile = {{.*}}exp = poly>
+  %o = haqa.attention %q, %k, %k, %pos {scale = 0.125 : f32} : tensor<1x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<1xi32> -> tensor<1x9x64xf32>
+  return %o : tensor<1x9x64xf32>
+}

@@ -339,7 +339,7 @@ func.func @int8_dot_silu(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
 
 // micro_kernel_c1
 func.func @uk_unknown(%x: tensor<1x64xf32>, %q: tensor<1x72xi8>) -> tensor<1x72xi8> {
-  // expected-error@+1 {{'haqa.micro_kernel' op unknown micro-kernel 'quantize_q4' (expected quantize_q8, dot_q8_0, dot_q4_0 or dot_q4_1)}}
+  // expected-error@+1 {{'haqa.micro_kernel' op unknown micro-kernel 'quantize_q4' (expected quantize_q8, dot_q8_0, dot_q4_0, dot_q4_1 or attention_f32)}}
   %r = haqa.micro_kernel "quantize_q4" isa = avx2 ins(%x : tensor<1x64xf32>) outs(%q : tensor<1x72xi8>) -> tensor<1x72xi8>
   return %r : tensor<1x72xi8>
 }
@@ -396,4 +396,58 @@ func.func @exp_on_add(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
   // expected-error@+1 {{'haqa.add' op schedule has exp, which applies to softmax, silu, swiglu and attention only}}
   %y = haqa.add %x, %x {schedule = #haqa.schedule<exp = poly>} : tensor<4x1536xf32>
   return %y : tensor<4x1536xf32>
+}
+
+// -----
+
+// schedule_c21
+func.func @attn_on_softmax(%x: tensor<9x1x64xf32>) -> tensor<9x1x64xf32> {
+  // expected-error@+1 {{'haqa.softmax' op schedule has attn, which applies to attention only}}
+  %y = haqa.softmax %x {schedule = #haqa.schedule<attn = generic>} : tensor<9x1x64xf32>
+  return %y : tensor<9x1x64xf32>
+}
+
+// -----
+
+// schedule_c21
+func.func @fused_attention_f16(%q: tensor<1x9x64xf16>, %k: tensor<512x3x64xf16>, %pos: tensor<1xi32>) -> tensor<1x9x64xf16> {
+  // expected-error@+1 {{'haqa.attention' op schedule has attn = fused, which needs an f32 query and KV cache}}
+  %o = haqa.attention %q, %k, %k, %pos {scale = 0.125 : f32, schedule = #haqa.schedule<attn = fused, isa = avx2>} : tensor<1x9x64xf16>, tensor<512x3x64xf16>, tensor<512x3x64xf16>, tensor<1xi32> -> tensor<1x9x64xf16>
+  return %o : tensor<1x9x64xf16>
+}
+
+// -----
+
+// micro_kernel_c2
+func.func @uk_attention_inputs(%q: tensor<1x9x64xf32>, %k: tensor<512x3x64xf32>, %o: tensor<1x9x64xf32>) -> tensor<1x9x64xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected 4 inputs and 1 output for 'attention_f32', got 3 and 1}}
+  %r = haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %k : tensor<1x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>) outs(%o : tensor<1x9x64xf32>) {scale = 1.250000e-01 : f32} -> tensor<1x9x64xf32>
+  return %r : tensor<1x9x64xf32>
+}
+
+// -----
+
+// micro_kernel_c7
+func.func @uk_attention_heads(%q: tensor<1x8x64xf32>, %k: tensor<512x3x64xf32>, %pos: tensor<1xi32>, %o: tensor<1x8x64xf32>) -> tensor<1x8x64xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected static heads and head size, the query heads a multiple of the KV heads, one head size}}
+  %r = haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %k, %pos : tensor<1x8x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<1xi32>) outs(%o : tensor<1x8x64xf32>) {scale = 1.250000e-01 : f32} -> tensor<1x8x64xf32>
+  return %r : tensor<1x8x64xf32>
+}
+
+// -----
+
+// micro_kernel_c7
+func.func @uk_attention_scale(%q: tensor<1x9x64xf32>, %k: tensor<512x3x64xf32>, %pos: tensor<1xi32>, %o: tensor<1x9x64xf32>) -> tensor<1x9x64xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected a positive scale}}
+  %r = haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %k, %pos : tensor<1x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<1xi32>) outs(%o : tensor<1x9x64xf32>) -> tensor<1x9x64xf32>
+  return %r : tensor<1x9x64xf32>
+}
+
+// -----
+
+// micro_kernel_c7
+func.func @uk_attention_positions(%q: tensor<2x9x64xf32>, %k: tensor<512x3x64xf32>, %pos: tensor<1xi32>, %o: tensor<2x9x64xf32>) -> tensor<2x9x64xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected positions of shape [2], got [1]}}
+  %r = haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %k, %pos : tensor<2x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<1xi32>) outs(%o : tensor<2x9x64xf32>) {scale = 1.250000e-01 : f32} -> tensor<2x9x64xf32>
+  return %r : tensor<2x9x64xf32>
 }

@@ -108,7 +108,7 @@ func.func private @s17() attributes {schedule = #haqa.schedule<layout = [diagona
 
 // -----
 
-// expected-error@+1 {{unknown schedule field 'tiles' (expected tile, order, unroll, vector, threads, grid, cpu_threads, placement, prefetch, layout, mma, dot, isa, micro or exp)}}
+// expected-error@+1 {{unknown schedule field 'tiles' (expected tile, order, unroll, vector, threads, grid, cpu_threads, placement, prefetch, layout, mma, dot, isa, micro, exp or attn)}}
 func.func private @s18() attributes {schedule = #haqa.schedule<tiles = [4]>}
 
 // -----
@@ -136,14 +136,26 @@ func.func private @s22() attributes {schedule = #haqa.schedule<dot = i8, micro =
 // -----
 
 // schedule_c16
-// expected-error@+1 {{expected isa and micro only with dot = i8}}
+// expected-error@+1 {{expected isa only with dot = i8 or attn = fused}}
 func.func private @s23() attributes {schedule = #haqa.schedule<isa = avx2>}
 
 // -----
 
 // schedule_c16
-// expected-error@+1 {{expected isa and micro only with dot = i8}}
+// expected-error@+1 {{expected micro only with dot = i8}}
 func.func private @s24() attributes {schedule = #haqa.schedule<dot = f32, micro = [1, 4]>}
+
+// -----
+
+// schedule_c16
+// expected-error@+1 {{expected isa only with dot = i8 or attn = fused}}
+func.func private @s24b() attributes {schedule = #haqa.schedule<attn = generic, isa = avx2>}
+
+// -----
+
+// schedule_c16
+// expected-error@+1 {{expected micro only with dot = i8}}
+func.func private @s24c() attributes {schedule = #haqa.schedule<attn = fused, micro = [1, 4]>}
 
 // -----
 
@@ -171,3 +183,20 @@ func.func private @s28() attributes {schedule = #haqa.schedule<tile = [1, 16, 57
 // schedule_c19
 // expected-error@+1 {{expected no tile, order, unroll, vector or prefetch with dot = i8 (the micro-kernel's register block is micro)}}
 func.func private @s29() attributes {schedule = #haqa.schedule<prefetch = 2, dot = i8, isa = avx2>}
+
+// -----
+
+// schedule_c20
+// expected-error@+1 {{expected no tile, order, unroll, vector, prefetch or exp with attn = fused (the micro-kernel has its own loops and exp)}}
+func.func private @s30() attributes {schedule = #haqa.schedule<attn = fused, exp = poly>}
+
+// -----
+
+// schedule_c20
+// expected-error@+1 {{expected no tile, order, unroll, vector, prefetch or exp with attn = fused (the micro-kernel has its own loops and exp)}}
+func.func private @s31() attributes {schedule = #haqa.schedule<tile = [1, 1, 64, 64], attn = fused, isa = avx2>}
+
+// -----
+
+// expected-error@+1 {{unknown attention kind 'flash'}}
+func.func private @s32() attributes {schedule = #haqa.schedule<attn = flash>}

@@ -123,6 +123,20 @@ func.func @micro_kernels(%x: tensor<?x64xf32>, %q: tensor<?x72xi8>, %w: tensor<8
   return %1 : tensor<?x8xf32>
 }
 
+// attn, each value; the fused attention micro-kernel.
+// CHECK-LABEL: func.func private @attn_generic
+// CHECK-SAME: schedule = #haqa.schedule<vector = 16, exp = poly, attn = generic>
+func.func private @attn_generic() attributes {schedule = #haqa.schedule<attn = generic, exp = poly, vector = 16>}
+// CHECK-LABEL: func.func private @attn_fused
+// CHECK-SAME: schedule = #haqa.schedule<cpu_threads = 2, isa = avx512_vnni, attn = fused>
+func.func private @attn_fused() attributes {schedule = #haqa.schedule<attn = fused, isa = avx512_vnni, cpu_threads = 2>}
+// CHECK-LABEL: func.func @attention_micro_kernel
+// CHECK: haqa.micro_kernel "attention_f32" isa = avx2 ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<?xi32>) outs(%{{.*}} : tensor<?x9x64xf32>) {scale = 1.250000e-01 : f32, threads = 2 : i64} -> tensor<?x9x64xf32>
+func.func @attention_micro_kernel(%q: tensor<?x9x64xf32>, %k: tensor<512x3x64xf32>, %pos: tensor<?xi32>, %o: tensor<?x9x64xf32>) -> tensor<?x9x64xf32> {
+  %r = haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %k, %pos : tensor<?x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<?xi32>) outs(%o : tensor<?x9x64xf32>) {scale = 0.125 : f32, threads = 2} -> tensor<?x9x64xf32>
+  return %r : tensor<?x9x64xf32>
+}
+
 // exp, each value.
 // CHECK-LABEL: func.func private @exp_libm
 // CHECK-SAME: schedule = #haqa.schedule<vector = 16, exp = libm>

@@ -79,3 +79,44 @@ func.func @tensors(%x: tensor<1x64xf32>, %q: tensor<1x72xi8>) -> tensor<1x72xi8>
   %r = haqa.micro_kernel "quantize_q8" isa = scalar ins(%x : tensor<1x64xf32>) outs(%q : tensor<1x72xi8>) -> tensor<1x72xi8>
   return %r : tensor<1x72xi8>
 }
+
+// -----
+
+// attn = fused: one attention_f32 micro-kernel, no slice of the caches.
+// CONVERT-LABEL: func.func @attention_fused(
+// CONVERT-SAME: %[[Q:.*]]: tensor<?x9x64xf32>, %[[K:.*]]: tensor<512x3x64xf32>, %[[V:.*]]: tensor<512x3x64xf32>, %[[P:.*]]: tensor<?xi32>)
+// CONVERT: %[[E:.*]] = tensor.empty(%{{.*}}) : tensor<?x9x64xf32>
+// CONVERT: haqa.micro_kernel "attention_f32" isa = avx512_vnni ins(%[[Q]], %[[K]], %[[V]], %[[P]] : tensor<?x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<?xi32>) outs(%[[E]] : tensor<?x9x64xf32>) {scale = 1.250000e-01 : f32, threads = 2 : i64}
+// CONVERT-NOT: linalg.generic
+func.func @attention_fused(%q: tensor<?x9x64xf32>, %k: tensor<512x3x64xf32>, %v: tensor<512x3x64xf32>, %pos: tensor<?xi32>) -> tensor<?x9x64xf32> {
+  %o = haqa.attention %q, %k, %v, %pos {scale = 0.125 : f32, schedule = #haqa.schedule<cpu_threads = 2, isa = avx512_vnni, attn = fused>} : tensor<?x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<?xi32> -> tensor<?x9x64xf32>
+  return %o : tensor<?x9x64xf32>
+}
+
+// -----
+
+// On memrefs: q, the caches, positions and the output as pointers (row
+// strides of q, the caches and the output), the T x Hq units split evenly
+// over the threads: piece t is [t * units / 2, (t + 1) * units / 2).
+// CHECK-DAG: func.func private @haqa_uk_attention_f32_avx2(!llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i64, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, f32, i64, i64)
+// CHECK-LABEL: func.func @attention_calls(
+// CHECK: %[[U:.*]] = arith.muli %{{.*}}, %c9_i64
+// CHECK: %[[S:.*]] = arith.constant 1.250000e-01 : f32
+// CHECK: scf.forall (%[[I:.*]]) in (2) {
+// CHECK: %[[I64:.*]] = arith.index_cast %[[I]] : index to i64
+// CHECK: %[[A:.*]] = arith.muli %[[I64]], %[[U]]
+// CHECK: %[[U0:.*]] = arith.divsi %[[A]], %c2_i64
+// CHECK: %[[U1:.*]] = arith.divsi %{{.*}}, %c2_i64
+// CHECK: func.call @haqa_uk_attention_f32_avx2(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c9_i64{{.*}}, %c3_i64, %c64_i64, %[[S]], %[[U0]], %[[U1]])
+func.func @attention_calls(%q: memref<?x9x64xf32>, %k: memref<512x3x64xf32>, %v: memref<512x3x64xf32>, %pos: memref<?xi32>, %o: memref<?x9x64xf32>) {
+  haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %v, %pos : memref<?x9x64xf32>, memref<512x3x64xf32>, memref<512x3x64xf32>, memref<?xi32>) outs(%o : memref<?x9x64xf32>) {scale = 0.125 : f32, threads = 2}
+  return
+}
+
+// -----
+
+func.func @attention_strided(%q: memref<1x9x64xf32, strided<[1152, 128, 1]>>, %k: memref<512x3x64xf32>, %pos: memref<1xi32>, %o: memref<1x9x64xf32>) {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected operands with unit inner strides (rows of heads x head size) and caches of one layout}}
+  haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %k, %pos : memref<1x9x64xf32, strided<[1152, 128, 1]>>, memref<512x3x64xf32>, memref<512x3x64xf32>, memref<1xi32>) outs(%o : memref<1x9x64xf32>) {scale = 0.125 : f32}
+  return
+}

@@ -4,7 +4,9 @@
 //
 // The scalar kernels against the formulas written out here, and every vector
 // variant this host supports against the scalar ones: the quantizer
-// bit-exactly, the dots to 1e-5 of the sum of the terms' magnitudes.
+// bit-exactly, the dots to 1e-5 of the sum of the terms' magnitudes. The
+// attention of every variant against a double-precision reference, to 1e-5
+// of the largest output.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +32,10 @@ using QuantizeFn = void (*)(const float *, int64_t, int64_t, int64_t, uint8_t *,
 using DotFn = void (*)(const uint8_t *, int64_t, const uint8_t *, int64_t,
                        float *, int64_t, int64_t, int64_t, int64_t, int64_t,
                        int64_t, int64_t);
+using AttentionFn = void (*)(const float *, int64_t, const float *,
+                             const float *, int64_t, int64_t, const int32_t *,
+                             float *, int64_t, int64_t, int64_t, int64_t, float,
+                             int64_t, int64_t);
 
 void *findSymbol(const std::string &name) {
   for (const MicroKernelSymbol &s : getMicroKernelSymbols())
@@ -75,10 +81,10 @@ TEST(MicroKernels, SymbolsAndISAs) {
   std::vector<const char *> isas = getMicroKernelISAs();
   ASSERT_FALSE(isas.empty());
   EXPECT_STREQ(isas.front(), "scalar");
-  EXPECT_EQ(symbols.size(), 4 * isas.size());
+  EXPECT_EQ(symbols.size(), 5 * isas.size());
   for (const char *isa : isas) {
-    for (const char *op :
-         {"quantize_q8_", "dot_q8_0_", "dot_q4_0_", "dot_q4_1_"}) {
+    for (const char *op : {"quantize_q8_", "dot_q8_0_", "dot_q4_0_",
+                           "dot_q4_1_", "attention_f32_"}) {
       std::string name = std::string("haqa_uk_") + op + isa;
       EXPECT_NE(findSymbol(name), nullptr) << name;
     }
@@ -584,6 +590,179 @@ TEST_P(MicroKernelsISA, DotEdgeCalls) {
           }
       }
   }
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+struct AttentionCase {
+  std::string name;
+  int64_t headsQ, headsKv, hd, cacheRows;
+  std::vector<int32_t> positions;
+  float scaleFactor;  // scale = scaleFactor / sqrt(hd)
+  int64_t u0, u1;     // u1 = -1: all units
+  bool paddedStrides; // q, kv and out rows wider than the heads
+};
+
+std::vector<AttentionCase> attentionCases() {
+  std::vector<AttentionCase> cases;
+  const int64_t heads[][3] = {{9, 3, 64}, {4, 4, 64}, {9, 3, 37}, {4, 4, 37}};
+  const std::vector<int32_t> positionSets[] = {{0}, {200}, {3, 4, 5, 6, 7}};
+  bool padded = true;
+  for (const auto &hs : heads)
+    for (const std::vector<int32_t> &pos : positionSets) {
+      cases.push_back(
+          {"hq" + std::to_string(hs[0]) + "_hkv" + std::to_string(hs[1]) +
+               "_hd" + std::to_string(hs[2]) + "_pos" +
+               std::to_string(pos.front()) + "x" + std::to_string(pos.size()),
+           hs[0], hs[1], hs[2], 256, pos, 1.0f, 0, -1, padded});
+      padded = !padded;
+    }
+  // Units 7 .. 30 of 45: from the middle of token 0 into token 3.
+  cases.push_back(
+      {"partial_units", 9, 3, 64, 256, {3, 4, 5, 6, 7}, 1.0f, 7, 31, true});
+  cases.push_back(
+      {"partial_units_hd37", 4, 4, 37, 256, {3, 4, 5, 6, 7}, 1.0f, 5, 6, true});
+  cases.push_back({"no_units", 9, 3, 64, 256, {3, 4}, 1.0f, 9, 9, true});
+  // Positions past the cache see all of it.
+  cases.push_back(
+      {"clamped", 9, 3, 64, 50, {10, 49, 50, 120}, 1.0f, 0, -1, true});
+  cases.push_back(
+      {"negative", 4, 4, 37, 64, {-1, 5, -7, 0}, 1.0f, 0, -1, true});
+  // Peaked softmax: scores spread over about +-40, exp down to e^-80.
+  cases.push_back({"sharp", 9, 3, 64, 300, {299, 150}, 12.0f, 0, -1, true});
+  cases.push_back({"hd8", 2, 1, 8, 40, {39, 17}, 1.0f, 0, -1, true});
+  cases.push_back({"hd130", 2, 2, 130, 40, {39, 1}, 1.0f, 0, -1, true});
+  return cases;
+}
+
+/// Unit (t, h) of the case as in the brief, in double.
+std::vector<double> attentionByFormula(const AttentionCase &c, const float *q,
+                                       int64_t qStride, const float *k,
+                                       const float *v, int64_t kvStride,
+                                       int64_t t, int64_t h, float scale) {
+  std::vector<double> out(c.hd, 0.0);
+  const int32_t pos = c.positions[t];
+  if (pos < 0)
+    return out;
+  const int64_t n = std::min<int64_t>(pos, c.cacheRows - 1) + 1;
+  const int64_t g = h / (c.headsQ / c.headsKv);
+  const float *qh = q + t * qStride + h * c.hd;
+  std::vector<double> s(n);
+  double m = -INFINITY;
+  for (int64_t j = 0; j < n; ++j) {
+    double dot = 0;
+    for (int64_t d = 0; d < c.hd; ++d)
+      dot += double(qh[d]) * k[j * kvStride + g * c.hd + d];
+    s[j] = dot * scale;
+    m = std::max(m, s[j]);
+  }
+  double l = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    s[j] = std::exp(s[j] - m);
+    l += s[j];
+  }
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t d = 0; d < c.hd; ++d)
+      out[d] += s[j] * v[j * kvStride + g * c.hd + d];
+  for (double &o : out)
+    o /= l;
+  return out;
+}
+
+void checkAttention(const std::string &isa) {
+  auto attention =
+      reinterpret_cast<AttentionFn>(findSymbol("haqa_uk_attention_f32_" + isa));
+  ASSERT_NE(attention, nullptr);
+  constexpr float kSentinel = 12345.0f;
+  std::mt19937 rng(19);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  double worst = 0;
+  for (const AttentionCase &c : attentionCases()) {
+    const int64_t tokens = c.positions.size(), units = tokens * c.headsQ;
+    const int64_t u1 = c.u1 < 0 ? units : c.u1;
+    const int64_t pad = c.paddedStrides ? 5 : 0;
+    const int64_t qStride = c.headsQ * c.hd + pad,
+                  kvStride = c.headsKv * c.hd + pad,
+                  outStride = c.headsQ * c.hd + 2 * pad;
+    std::vector<float> q(tokens * qStride), k(c.cacheRows * kvStride),
+        v(c.cacheRows * kvStride);
+    for (std::vector<float> *x : {&q, &k, &v})
+      for (float &e : *x)
+        e = normal(rng);
+    std::vector<float> out(tokens * outStride, kSentinel);
+    const float scale = c.scaleFactor / std::sqrt(float(c.hd));
+    attention(q.data(), qStride, k.data(), v.data(), kvStride, c.cacheRows,
+              c.positions.data(), out.data(), outStride, c.headsQ, c.headsKv,
+              c.hd, scale, c.u0, u1);
+
+    std::vector<std::vector<double>> expected(units);
+    double maxAbs = 0;
+    for (int64_t u = c.u0; u < u1; ++u) {
+      expected[u] =
+          attentionByFormula(c, q.data(), qStride, k.data(), v.data(), kvStride,
+                             u / c.headsQ, u % c.headsQ, scale);
+      for (double e : expected[u])
+        maxAbs = std::max(maxAbs, std::fabs(e));
+    }
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t i = 0; i < outStride; ++i) {
+        const int64_t h = i / c.hd, u = t * c.headsQ + h;
+        const float got = out[t * outStride + i];
+        if (h >= c.headsQ || u < c.u0 || u >= u1) {
+          ASSERT_EQ(got, kSentinel)
+              << isa << " " << c.name << " wrote out[" << t << "][" << i << "]";
+          continue;
+        }
+        const double e = expected[u][i % c.hd], err = std::fabs(got - e);
+        if (c.positions[t] < 0) {
+          ASSERT_EQ(got, 0.0f) << isa << " " << c.name << " t=" << t;
+        }
+        worst = std::max(worst, err / maxAbs);
+        ASSERT_LE(err, 1e-5 * maxAbs)
+            << isa << " " << c.name << " t=" << t << " h=" << h
+            << " d=" << i % c.hd << ": " << got << " vs " << e;
+      }
+  }
+  std::printf("[          ] %s attention: worst error %.3g of max |out|\n",
+              isa.c_str(), worst);
+}
+
+TEST(MicroKernels, ScalarAttentionMatchesFormula) { checkAttention("scalar"); }
+
+TEST_P(MicroKernelsISA, AttentionMatchesFormula) { checkAttention(isa); }
+
+/// The polynomial exp within 2 ulp of exp on [-87, 0] (with 0 exact: the
+/// maximum score's weight), zero below ln FLT_MIN, NaN kept.
+TEST_P(MicroKernelsISA, AttentionExpAccuracy) {
+  // About 4 million points, 25 ulp apart down to 3e-4, then 1e-9 apart.
+  std::vector<float> x;
+  for (float f = -87.0f; f < 0.0f; f += std::max(std::fabs(f) * 3e-6f, 1e-9f))
+    x.push_back(f);
+  x.push_back(0.0f);
+  const std::vector<float> special = {-88.0f, -87.5f, -1000.0f, -INFINITY, NAN};
+  x.insert(x.end(), special.begin(), special.end());
+  std::vector<float> y(x.size());
+  ASSERT_TRUE(
+      microKernelAttentionExp(isa.c_str(), x.data(), y.data(), x.size()));
+  const size_t checked = x.size() - special.size();
+  double worstUlp = 0;
+  for (size_t i = 0; i < checked; ++i) {
+    const double e = std::exp(double(x[i]));
+    const float ef = static_cast<float>(e);
+    const double ulp = std::nextafter(ef, INFINITY) - ef;
+    const double errUlp = std::fabs(y[i] - e) / ulp;
+    worstUlp = std::max(worstUlp, errUlp);
+    ASSERT_LE(errUlp, 2.0) << isa << " exp(" << x[i] << ") = " << y[i]
+                           << ", expected " << e;
+  }
+  EXPECT_EQ(y[checked - 1], 1.0f);
+  for (size_t i = checked; i + 1 < x.size(); ++i)
+    EXPECT_EQ(y[i], 0.0f) << "exp(" << x[i] << ")";
+  EXPECT_TRUE(std::isnan(y.back()));
+  std::printf("[          ] %s exp: %zu points, worst error %.3g ulp\n",
+              isa.c_str(), checked, worstUlp);
 }
 
 INSTANTIATE_TEST_SUITE_P(, MicroKernelsISA,

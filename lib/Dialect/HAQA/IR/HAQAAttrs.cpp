@@ -269,7 +269,8 @@ LogicalResult ScheduleAttr::verify(
     ArrayRef<MemSpace> placement, std::optional<int64_t> prefetch,
     ArrayRef<OperandLayout> layout, std::optional<int64_t> mma,
     std::optional<DotKind> dot, std::optional<CPUISA> isa,
-    ArrayRef<int64_t> micro, std::optional<ExpKind> exp) {
+    ArrayRef<int64_t> micro, std::optional<ExpKind> exp,
+    std::optional<AttnKind> attn) {
   // schedule_c1
   for (auto [i, t] : llvm::enumerate(tile))
     if (t <= 0)
@@ -343,8 +344,17 @@ LogicalResult ScheduleAttr::verify(
   }
   // schedule_c16
   bool int8 = dot && *dot == DotKind::i8;
-  if (!int8 && (isa || !micro.empty()))
-    return emitError() << "expected isa and micro only with dot = i8";
+  bool fused = attn && *attn == AttnKind::fused;
+  if (!int8 && !micro.empty())
+    return emitError() << "expected micro only with dot = i8";
+  if (!int8 && !fused && isa)
+    return emitError() << "expected isa only with dot = i8 or attn = fused";
+  // schedule_c20
+  if (fused && (!tile.empty() || !order.empty() || unroll || vector ||
+                prefetch || exp))
+    return emitError() << "expected no tile, order, unroll, vector, "
+                          "prefetch or exp with attn = fused (the "
+                          "micro-kernel has its own loops and exp)";
   // schedule_c19
   if (int8 && (!tile.empty() || !order.empty() || unroll || vector ||
                prefetch))
@@ -427,9 +437,10 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   std::optional<DotKind> dot;
   std::optional<CPUISA> isa;
   std::optional<ExpKind> exp;
+  std::optional<AttnKind> attn;
   SmallVector<MemSpace> placement;
   SmallVector<OperandLayout> layout;
-  llvm::SmallSet<StringRef, 15> seen;
+  llvm::SmallSet<StringRef, 16> seen;
   auto parseIntList = [&](SmallVectorImpl<int64_t> &out) {
     return parseBracketList(parser, [&]() -> ParseResult {
       return parser.parseInteger(out.emplace_back());
@@ -477,6 +488,9 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
                                "instruction set");
     if (key == "exp")
       return parseEnum<ExpKind>(parser, exp, symbolizeExpKind, "exp kind");
+    if (key == "attn")
+      return parseEnum<AttnKind>(parser, attn, symbolizeAttnKind,
+                                 "attention kind");
     if (key == "placement")
       return parseEnumList<MemSpace>(parser, placement, symbolizeMemSpace,
                                      "memory space");
@@ -486,8 +500,8 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
     return parser.emitError(keyLoc)
            << "unknown schedule field '" << key
            << "' (expected tile, order, unroll, vector, threads, grid, "
-              "cpu_threads, placement, prefetch, layout, mma, dot, isa, micro "
-              "or exp)";
+              "cpu_threads, placement, prefetch, layout, mma, dot, isa, "
+              "micro, exp or attn)";
   };
   if (parser.parseLess())
     return {};
@@ -497,7 +511,8 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   }
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
                     tile, order, unroll, vector, threads, grid, cpuThreads,
-                    placement, prefetch, layout, mma, dot, isa, micro, exp);
+                    placement, prefetch, layout, mma, dot, isa, micro, exp,
+                    attn);
 }
 
 void ScheduleAttr::print(AsmPrinter &printer) const {
@@ -549,6 +564,9 @@ void ScheduleAttr::print(AsmPrinter &printer) const {
   if (getExp())
     fields.push_back(
         [&] { printer << "exp = " << stringifyExpKind(*getExp()); });
+  if (getAttn())
+    fields.push_back(
+        [&] { printer << "attn = " << stringifyAttnKind(*getAttn()); });
   printer << "<";
   llvm::interleaveComma(fields, printer, [](auto &f) { f(); });
   printer << ">";

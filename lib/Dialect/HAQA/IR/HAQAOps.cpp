@@ -261,14 +261,16 @@ int64_t MicroKernelOp::getWeightBlockBytes() {
 LogicalResult MicroKernelOp::verify() {
   StringRef kernel = getKernel();
   bool quantize = kernel == "quantize_q8";
+  bool attention = kernel == "attention_f32";
   int64_t blockBytes = getWeightBlockBytes();
   // micro_kernel_c1
-  if (!quantize && !blockBytes)
+  if (!quantize && !attention && !blockBytes)
     return emitOpError("unknown micro-kernel '")
            << kernel
-           << "' (expected quantize_q8, dot_q8_0, dot_q4_0 or dot_q4_1)";
+           << "' (expected quantize_q8, dot_q8_0, dot_q4_0, dot_q4_1 or "
+              "attention_f32)";
   // micro_kernel_c2
-  unsigned numInputs = quantize ? 1 : 2;
+  unsigned numInputs = quantize ? 1 : attention ? 4 : 2;
   if (getInputs().size() != numInputs || getOutputs().size() != 1)
     return emitOpError() << "expected " << numInputs
                          << " inputs and 1 output for '" << kernel << "', got "
@@ -282,6 +284,11 @@ LogicalResult MicroKernelOp::verify() {
     return emitOpError("expected one result of the output's type on tensors, "
                        "none on memrefs");
   auto shapeOf = [](Value v) { return cast<ShapedType>(v.getType()); };
+  // micro_kernel_c6
+  if (getThreads() < 1)
+    return emitOpError("expected at least one thread");
+  if (attention)
+    return verifyAttention();
   for (Value v : getOperands())
     if (shapeOf(v).getRank() != 2)
       return emitOpError("expected 2-d operands");
@@ -325,8 +332,32 @@ LogicalResult MicroKernelOp::verify() {
         return v != 1 && v != 2 && v != 4;
       }))
     return emitOpError("expected micro = [mr, nr], each 1, 2 or 4");
-  if (getThreads() < 1)
-    return emitOpError("expected at least one thread");
+  return success();
+}
+
+LogicalResult MicroKernelOp::verifyAttention() {
+  // micro_kernel_c7
+  auto type = [&](Value v) { return cast<ShapedType>(v.getType()); };
+  Value q = getInputs()[0], k = getInputs()[1], v = getInputs()[2],
+        pos = getInputs()[3], out = getOutputs()[0];
+  Builder b(getContext());
+  for (Value x : {q, k, v, out})
+    if (type(x).getRank() != 3 || !type(x).getElementType().isF32())
+      return emitOpError("expected q, the caches and the output 3-d of f32");
+  if (type(pos).getRank() != 1 || !type(pos).getElementType().isInteger(32))
+    return emitOpError("expected positions 1-d of i32");
+  if (type(k) != type(v))
+    return emitOpError("expected keys and values of one type");
+  ArrayRef<int64_t> qs = type(q).getShape(), ks = type(k).getShape();
+  if (ShapedType::isDynamic(qs[1]) || ShapedType::isDynamic(qs[2]) ||
+      ShapedType::isDynamic(ks[1]) || qs[2] != ks[2] || qs[1] % ks[1])
+    return emitOpError("expected static heads and head size, the query "
+                       "heads a multiple of the KV heads, one head size");
+  if (failed(expectShape(*this, "output", type(out).getShape(), qs)) ||
+      failed(expectShape(*this, "positions", type(pos).getShape(), {qs[0]})))
+    return failure();
+  if (!getScaleAttr() || getScaleAttr().getValueAsDouble() <= 0)
+    return emitOpError("expected a positive scale");
   return success();
 }
 
@@ -389,7 +420,7 @@ MicroKernelOp::bufferize(RewriterBase &rewriter,
   rewriter.setInsertionPoint(*this);
   MicroKernelOp::create(rewriter, getLoc(), TypeRange(), getKernelAttr(),
                         getIsaAttr(), inputs, outputs, getMicroAttr(),
-                        getThreadsAttr());
+                        getThreadsAttr(), getScaleAttr());
   bufferization::replaceOpWithBufferizedValues(rewriter, *this, outputs);
   return success();
 }

@@ -41,6 +41,16 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
       !isa<SoftmaxOp, SiLUOp, SwiGLUOp, AttentionOp>(op))
     return emitError() << "schedule has exp, which applies to softmax, silu, "
                           "swiglu and attention only";
+  // schedule_c21
+  if (schedule.getAttn() && !isa<AttentionOp>(op))
+    return emitError() << "schedule has attn, which applies to attention "
+                          "only";
+  if (schedule.isFusedAttention() &&
+      !llvm::all_of(op->getOperands().take_front(3), [](Value v) {
+        return cast<ShapedType>(v.getType()).getElementType().isF32();
+      }))
+    return emitError() << "schedule has attn = fused, which needs an f32 "
+                          "query and KV cache";
   // schedule_c17
   if (schedule.isInt8Dot()) {
     auto matmul = dyn_cast<MatmulOp>(op);

@@ -15,7 +15,7 @@ using namespace mlir::haqa;
 static const char *const kFields[] = {
     "tile",        "order",     "unroll",   "vector", "threads", "grid",
     "cpu_threads", "placement", "prefetch", "layout", "mma",
-    "dot",         "isa",       "micro",    "exp"};
+    "dot",         "isa",       "micro",    "exp",    "attn"};
 
 llvm::json::Object mlir::haqa::scheduleToJSON(ScheduleAttr s) {
   llvm::json::Object o;
@@ -55,6 +55,8 @@ llvm::json::Object mlir::haqa::scheduleToJSON(ScheduleAttr s) {
   ints("micro", s.getMicro());
   if (s.getExp())
     o["exp"] = stringifyExpKind(*s.getExp());
+  if (s.getAttn())
+    o["attn"] = stringifyAttnKind(*s.getAttn());
   return o;
 }
 
@@ -122,6 +124,7 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
   std::optional<DotKind> dot;
   std::optional<CPUISA> isa;
   std::optional<ExpKind> exp;
+  std::optional<AttnKind> attn;
   SmallVector<MemSpace> placement;
   SmallVector<OperandLayout> layout;
   if (llvm::Error e = ints("tile", tile))
@@ -161,6 +164,10 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
   if (llvm::Error e = name(
           "exp", [](llvm::StringRef n) { return symbolizeExpKind(n); }, exp))
     return std::move(e);
+  if (llvm::Error e = name(
+          "attn", [](llvm::StringRef n) { return symbolizeAttnKind(n); },
+          attn))
+    return std::move(e);
   std::string diagnostics;
   ScheduleAttr s;
   {
@@ -174,7 +181,7 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
         ArrayRef<int64_t>(threads), ArrayRef<int64_t>(grid), cpuThreads,
         ArrayRef<MemSpace>(placement), prefetch,
         ArrayRef<OperandLayout>(layout), mma, dot, isa,
-        ArrayRef<int64_t>(micro), exp);
+        ArrayRef<int64_t>(micro), exp, attn);
   }
   if (!s)
     return fail(diagnostics);

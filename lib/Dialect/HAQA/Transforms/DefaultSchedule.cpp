@@ -81,7 +81,7 @@ ScheduleAttr cpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
     exp = ExpKind::poly;
   return ScheduleAttr::get(ctx, tile, order, unroll, vector, {}, {}, threads,
                            {}, prefetch, {}, std::nullopt, std::nullopt,
-                           std::nullopt, {}, exp);
+                           std::nullopt, {}, exp, std::nullopt);
 }
 
 /// Matmuls with at least this many rows (prefill) use the tensor cores.
@@ -186,6 +186,9 @@ struct DefaultSchedulePass final
           matmul ? matmul.getWeight().getType().getQuant().getGGUFName() : "";
       if (isa && hasInt8DotKernels(gguf))
         s = getInt8DotSchedule(matmul, *isa, limits);
+      if (auto attention = dyn_cast<AttentionOp>(kernel.getOperation());
+          attention && isa)
+        s = getFusedAttentionSchedule(attention, *isa, limits);
       kernel.setSchedule(s);
     });
   }
@@ -212,5 +215,14 @@ ScheduleAttr mlir::haqa::getInt8DotSchedule(MatmulOp matmul, CPUISA isa,
   return ScheduleAttr::get(matmul.getContext(), {}, {}, std::nullopt,
                            std::nullopt, {}, {}, limits.cpuThreads, {},
                            std::nullopt, {}, std::nullopt, DotKind::i8, isa,
-                           micro, std::nullopt);
+                           micro, std::nullopt, std::nullopt);
+}
+
+ScheduleAttr mlir::haqa::getFusedAttentionSchedule(AttentionOp attention,
+                                                   CPUISA isa,
+                                                   const TargetLimits &limits) {
+  return ScheduleAttr::get(attention.getContext(), {}, {}, std::nullopt,
+                           std::nullopt, {}, {}, limits.cpuThreads, {},
+                           std::nullopt, {}, std::nullopt, std::nullopt, isa,
+                           {}, std::nullopt, AttnKind::fused);
 }

@@ -27,9 +27,13 @@ ScheduleAttr getDefaultSchedule(KernelOpInterface kernel,
 
 /// The `dot = i8` schedule of a matmul with Q8_0 / Q4_0 / Q4_1 weights on
 /// the CPU: micro-kernels in `isa`, register block [1, 4] at one row
-/// (decode), [4, 1] otherwise, the host threads of `limits`.
+/// (decode), [4, 4] otherwise, the host threads of `limits`.
 ScheduleAttr getInt8DotSchedule(MatmulOp matmul, CPUISA isa,
                                 const TargetLimits &limits);
+/// The `attn = fused` schedule of an attention on the CPU: the micro-kernel
+/// in `isa` over the host threads of `limits`.
+ScheduleAttr getFusedAttentionSchedule(AttentionOp attention, CPUISA isa,
+                                       const TargetLimits &limits);
 
 } // namespace mlir::haqa
 
