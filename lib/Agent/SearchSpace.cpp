@@ -57,6 +57,7 @@ static int64_t snap(const std::vector<int64_t> &values, int64_t x) {
 static const char *memSpaceNames[] = {"global", "shared"};
 static const char *dotNames[] = {"f32", "i8"};
 static const char *expNames[] = {"libm", "poly"};
+static const char *attnNames[] = {"generic", "fused"};
 
 /// The micro-kernel instruction sets, in CPUISA order.
 static const char *isaNames[] = {"scalar", "avx2", "avx_vnni", "avx512_vnni"};
@@ -161,34 +162,55 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
           "(polynomial approximation, vectorized with the loop)",
           {0, 1}, defExp);
     }
+    // The micro-kernels' instruction sets this host has; the starting point
+    // is the best unless the default schedule names another.
+    std::vector<int64_t> isas;
+    for (int64_t i = 0; i < 4; ++i)
+      if (getMissingCPUFeature(isaNames[i], profile.features).empty())
+        isas.push_back(i);
+    int64_t defIsa = isas.back();
+    if (std::optional<StringRef> d = def.getString("isa"))
+      for (int64_t i : isas)
+        if (*d == isaNames[i])
+          defIsa = i;
+    auto addISA = [&](StringRef what) {
+      std::string isaDesc =
+          ("instruction set of the " + what + " micro-kernel:").str();
+      for (int64_t i : isas)
+        isaDesc += llvm::formatv(" {0} {1},", i, isaNames[i]).str();
+      isaDesc.pop_back();
+      add("isa", isaDesc + " (only those this host has)", isas, defIsa);
+    };
+    if (kernel.kernel == "attention") {
+      // Fused wherever the host has a vector instruction set, unless the
+      // default schedule says otherwise.
+      int64_t defAttn = isas.back() > 0;
+      if (std::optional<StringRef> d = def.getString("attn"))
+        defAttn = *d == "fused";
+      add("attn",
+          "attention: 0 generic (linalg loops that tile, order, vector, "
+          "unroll and exp shape), 1 fused (one micro-kernel per piece of the "
+          "(token, query head) units: scores, softmax with its own vector "
+          "exp, P V; the loop fields and exp then do not apply)",
+          {0, 1}, defAttn);
+      addISA("attn = fused");
+    }
     // Quantized-activation matmuls: int8 block dot products by a
     // micro-kernel, in an instruction set this host has.
     if (kernel.kernel == "matmul" && hasInt8DotKernels(kernel.weights)) {
       // The starting point: int8 dots wherever the host has a vector
       // instruction set for them (as ggml does on every CPU), unless the
       // default schedule says otherwise.
-      std::vector<int64_t> isas;
-      for (int64_t i = 0; i < 4; ++i)
-        if (getMissingCPUFeature(isaNames[i], profile.features).empty())
-          isas.push_back(i);
-      int64_t defDot = isas.back() > 0, defIsa = isas.back();
+      int64_t defDot = isas.back() > 0;
       if (std::optional<StringRef> d = def.getString("dot"))
         defDot = *d == "i8";
-      if (std::optional<StringRef> d = def.getString("isa"))
-        for (int64_t i : isas)
-          if (*d == isaNames[i])
-            defIsa = i;
       add("dot",
           "matmul arithmetic: 0 f32 (weights widened to f32 in registers), 1 "
           "i8 (activation rows quantized to Q8 blocks once, int8 block dot "
           "products by a micro-kernel; tile, order, vector, unroll and "
           "prefetch then do not apply)",
           {0, 1}, defDot);
-      std::string isaDesc = "instruction set of the dot = i8 micro-kernel:";
-      for (int64_t i : isas)
-        isaDesc += llvm::formatv(" {0} {1},", i, isaNames[i]).str();
-      isaDesc.pop_back();
-      add("isa", isaDesc + " (only those this host has)", isas, defIsa);
+      addISA("dot = i8");
       bool decode = kernel.dims[0] == 1;
       // One activation row (decode): mr > 1 is the same kernel as mr = 1.
       add("micro[0]",
@@ -305,9 +327,12 @@ llvm::json::Object SearchSpace::toJSON(const Config &c) const {
   assert(c.size() == params.size() && "config of another space");
   // dot = i8: the micro-kernel has no loops for tile, order, unroll, vector
   // or prefetch to shape (schedule_c19).
-  int dot = indexOf("dot");
+  int dot = indexOf("dot"), attn = indexOf("attn");
   bool int8 = dot >= 0 && c[dot] == 1;
-  if (!int8) {
+  // attn = fused: neither (schedule_c20), nor exp.
+  bool fused = attn >= 0 && c[attn] == 1;
+  bool micro = int8 || fused;
+  if (!micro) {
     llvm::json::Array tile;
     for (size_t i = 0; i < kernel.dims.size(); ++i)
       tile.push_back(c[i]);
@@ -316,10 +341,15 @@ llvm::json::Object SearchSpace::toJSON(const Config &c) const {
   }
   for (const char *f : {"unroll", "vector", "cpu_threads", "prefetch", "mma"})
     if (int i = indexOf(f);
-        i >= 0 && !(int8 && StringRef(f) != "cpu_threads"))
+        i >= 0 && !(micro && StringRef(f) != "cpu_threads"))
       o[f] = c[i];
-  if (int i = indexOf("exp"); i >= 0)
+  if (int i = indexOf("exp"); i >= 0 && !fused)
     o["exp"] = expNames[c[i]];
+  if (attn >= 0) {
+    o["attn"] = attnNames[c[attn]];
+    if (fused)
+      o["isa"] = isaNames[c[indexOf("isa")]];
+  }
   if (int i = indexOf("dot"); i >= 0 && c[i] == 1) {
     o["dot"] = dotNames[1];
     o["isa"] = isaNames[c[indexOf("isa")]];
@@ -369,7 +399,8 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
       std::vector<std::string> names;
       for (const char *f :
            {"tile", "order", "unroll", "vector", "threads", "cpu_threads",
-            "prefetch", "placement", "mma", "dot", "isa", "micro", "exp"})
+            "prefetch", "placement", "mma", "dot", "isa", "micro", "exp",
+            "attn"})
         if (has(f))
           names.push_back(f);
       return llvm::createStringError("unknown field '" + key +
@@ -460,7 +491,7 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
           "'placement' of the first input must be global or shared");
     c[indexOf("placement[0]")] = *s == "shared";
   }
-  // dot / isa by name or index, micro as [mr, nr].
+  // dot / isa / exp / attn by name or index, micro as [mr, nr].
   auto nameOrIndex = [&](const char *key,
                          ArrayRef<const char *> names) -> llvm::Error {
     const llvm::json::Value *x = o->get(key);
@@ -485,6 +516,8 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
   if (llvm::Error e = nameOrIndex("isa", isaNames))
     return std::move(e);
   if (llvm::Error e = nameOrIndex("exp", expNames))
+    return std::move(e);
+  if (llvm::Error e = nameOrIndex("attn", attnNames))
     return std::move(e);
   if (const llvm::json::Value *x = o->get("micro")) {
     const llvm::json::Array *a = x->getAsArray();

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Parser/Parser.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -358,6 +359,42 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
   auto f16 = spaceOf(matmul(1, "f16"), avx2);
   ASSERT_TRUE(static_cast<bool>(f16));
   EXPECT_FALSE(has(*f16, "dot"));
+}
+
+TEST(SearchSpace, AttentionIsFusedOrGeneric) {
+  // Attention (iteration space [heads, tokens, kv_len, head_dim]) on a host
+  // with AVX2: attn and isa, starting fused.
+  HardwareProfile avx2 = profile("host");
+  avx2.features = {"avx2", "fma", "f16c"};
+  kernelContext().loadDialect<mlir::haqa::HAQADialect>();
+  auto fusedDefault = mlir::parseAttribute(
+      "#haqa.schedule<cpu_threads = 2, isa = avx2, attn = fused>",
+      &kernelContext());
+  ASSERT_TRUE(fusedDefault);
+  SearchSpace space =
+      SearchSpace::get(KernelInfo{"attention", {9, 1, 2048, 64}, "", 5}, avx2,
+                       llvm::cast<ScheduleAttr>(fusedDefault));
+  EXPECT_EQ(space.toScheduleText(space.getDefault()),
+            "#haqa.schedule<cpu_threads = 2, isa = avx2, attn = fused>");
+  // Generic: the loop fields and exp, no isa (schedule_c16, c20).
+  auto generic = llvm::json::parse(
+      R"({"attn": "generic", "tile": [1, 1, 256, 64], "exp": "poly"})");
+  auto c = space.fromJSON(*generic);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  std::string text = space.toScheduleText(*c);
+  EXPECT_NE(text.find("tile = [1, 1, 256, 64]"), std::string::npos) << text;
+  EXPECT_NE(text.find("exp = poly, attn = generic"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("isa"), std::string::npos) << text;
+  // Every sampled schedule verifies.
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 50; ++i)
+    EXPECT_TRUE(static_cast<bool>(space.toSchedule(space.sample(rng))));
+  auto bad = space.fromJSON(*llvm::json::parse(R"({"attn": "flash"})"));
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_NE(llvm::toString(bad.takeError())
+                .find("'attn' must be one of generic, fused"),
+            std::string::npos);
 }
 
 TEST(Strategy, SeededAndReproducible) {
