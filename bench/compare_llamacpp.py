@@ -101,7 +101,7 @@ def main():
                          "run: default (the import's default schedules), int8 (every "
                          "Q8_0 / Q4_0 matmul with dot = i8 micro-kernels in the best "
                          "instruction set of this host: haqa-default-schedule "
-                         "int8-dot=host), or a directory haqa-compile wrote from "
+                         "micro-kernels=host), or a directory haqa-compile wrote from "
                          "the same source with --bits B ({bits} is replaced by 16/8/4)")
     ap.add_argument("--cache", default=os.environ.get(
         "HAQA_CACHE", os.path.expanduser("~/.cache/haqa")))
@@ -161,7 +161,7 @@ def main():
                     if not os.path.exists(link):
                         os.symlink(gguf, link)
                     run([os.path.join(BIN, "haqa-opt"), os.path.join(out, "model.mlir"),
-                         "--haqa-default-schedule=int8-dot=host",
+                         "--haqa-default-schedule=micro-kernels=host",
                          "-o", os.path.join(d, "model.mlir")])
                     variants.append(("i8", d))
                 else:

@@ -8,7 +8,7 @@ For each bit width: the import of bench/compare_llamacpp.py (llama-import
 --bits B of the model's source GGUF), llama.cpp's llama-server (built by
 bench/build_llamacpp.sh --server) asked for a greedy continuation (top-k 1,
 temperature 0) of the prompt token ids, and haqa-run on the same import with
-each --int8-dot mode (host: Q8 activations, as llama.cpp; none: f32 math).
+each --micro-kernels mode (host: Q8 activations, as llama.cpp; none: f32 math).
 Prints each sequence and how many leading tokens agree with llama.cpp, and
 for the reference executor (ggml mode) the top-2 logit gap where HAQA and
 llama.cpp part: a near-tie there is decided by float rounding.
@@ -65,7 +65,7 @@ def llama_tokens(server, gguf, ids, n, threads):
 
 def haqa_tokens(model, ids, n, mode):
     out = run([os.path.join(BIN, "haqa-run"), model, "--tokens", ",".join(map(str, ids)),
-               "-n", str(n), "--ignore-eos", "--int8-dot", mode])
+               "-n", str(n), "--ignore-eos", "--micro-kernels", mode])
     for line in out.splitlines():
         if line.startswith("generated:"):
             return [int(t) for t in line.split(":", 1)[1].split()]
@@ -126,7 +126,7 @@ def main():
                 note = ""
                 if k < min(len(h), len(ll)) and k < len(gaps):
                     note = f"; reference (ggml mode) top-2 gap there {gaps[k]:.4f}"
-                print(f"  haqa --int8-dot {mode:<4} {' '.join(map(str, h))}")
+                print(f"  haqa --micro-kernels {mode:<4} {' '.join(map(str, h))}")
                 print(f"    agrees with llama.cpp on the first {k} of {len(ll)}{note}")
 
 

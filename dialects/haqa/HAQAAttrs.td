@@ -88,7 +88,10 @@ def HAQA_DotKind : I32EnumAttr<"DotKind",
     // The activation rows quantized once per call to Q8 blocks (as ggml's
     // Q8_0 / Q8_1: 32 values, f16 scale, f16 scaled sum), then int8 block
     // dot products with i32 sums by a micro-kernel (lib/MicroKernels).
-    I32EnumAttrCase<"i8", 1>]> {
+    I32EnumAttrCase<"i8", 1>,
+    // F16 weights converted to f32 in registers (F16C) and f32 multiply-adds
+    // on the f32 activations, register-blocked by a micro-kernel.
+    I32EnumAttrCase<"fma", 2>]> {
   let cppNamespace = "::mlir::haqa";
   let genSpecializedAttr = 0;
 }
@@ -228,13 +231,17 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     - `mma`: 1 runs a matmul on the GPU's tensor cores (16x16x16 f16
       fragments, f32 accumulation; tiles rounded to fragment multiples),
       0 on its CUDA cores.
-    - `dot`: a CPU matmul's arithmetic: `f32` (weights widened in registers)
-      or `i8` (activation rows quantized to Q8 blocks once per call, int8
-      block dot products by a micro-kernel; Q8_0 / Q4_0 / Q4_1 weights).
-    - `isa`: the instruction set of the `dot = i8` micro-kernel (scalar,
-      avx2, avx_vnni, avx512_vnni); the host must have it.
-    - `micro`: the `dot = i8` register block `[mr, nr]`: mr activation rows
-      times nr weight rows computed together over the whole K (1, 2 or 4).
+    - `dot`: a CPU matmul's arithmetic: `f32` (weights widened in registers
+      by generated loops), `i8` (activation rows quantized to Q8 blocks once
+      per call, int8 block dot products by a micro-kernel; Q8_0 / Q4_0 /
+      Q4_1 weights) or `fma` (F16 weights converted in registers, f32
+      multiply-adds by a micro-kernel).
+    - `isa`: the instruction set of the micro-kernel (`dot = i8`, `dot =
+      fma`, `attn = fused`): scalar, avx2, avx_vnni, avx512_vnni; the host
+      must have it.
+    - `micro`: the `dot = i8` / `dot = fma` register block `[mr, nr]`: mr
+      activation rows times nr weight rows computed together over the whole
+      K (1, 2 or 4).
     - `exp`: how a CPU kernel with exponentials (softmax, silu, swiglu,
       attention) computes them: `libm` (expf calls, one element at a time)
       or `poly` (MLIR's polynomial approximation, vectorized).
@@ -292,6 +299,10 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     /// True for `dot = i8`: the matmul runs as a Q8 micro-kernel.
     bool isInt8Dot() const {
       return getDot() && *getDot() == ::mlir::haqa::DotKind::i8;
+    }
+    /// True for `dot = i8` and `dot = fma`: the matmul is a micro-kernel.
+    bool isMicroKernelDot() const {
+      return getDot() && *getDot() != ::mlir::haqa::DotKind::f32;
     }
     /// True for `attn = fused`: the attention runs as a micro-kernel.
     bool isFusedAttention() const {

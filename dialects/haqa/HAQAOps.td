@@ -270,6 +270,9 @@ def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
       activations. `micro` = [mr, nr] is the register block, `threads` the
       host threads N is split over.
 
+    - `dot_f16`: ins x [M, K] f32 and the F16 weight [N, K]; outs y [M,
+      N] f32, y[m, n] = sum_k x[m, k] w[n, k] in f32 (`dot = fma`); `micro`
+      and `threads` as for the int8 dots.
     - `attention_f32`: ins q [T, Hq, D] f32, the key and value caches
       [C, Hkv, D] f32 and positions [T] i32; outs [T, Hq, D] f32: causal
       grouped-query attention of an `attn = fused` haqa.attention, query t

@@ -56,11 +56,11 @@ def HAQADefaultSchedulePass : Pass<"haqa-default-schedule", "ModuleOp"> {
            "cpu, cuda or opencl">,
     Option<"cpuThreads", "cpu-threads", "int64_t", /*default=*/"0",
            "host threads for target=cpu (0: this machine's hardware threads)">,
-    Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"\"",
-           "target=cpu: give matmuls with Q8_0 / Q4_0 / Q4_1 weights dot = i8 "
-           "micro-kernels in this instruction set (scalar, avx2, avx_vnni, "
-           "avx512_vnni, or host: the best this machine has); empty: f32 "
-           "loops">,
+    Option<"microKernels", "micro-kernels", "std::string", /*default=*/"\"\"",
+           "target=cpu: the micro-kernels' instruction set (scalar, avx2, "
+           "avx_vnni, avx512_vnni, or host: the best this machine has): "
+           "matmuls with Q8_0 / Q4_0 / Q4_1 weights get dot = i8, F16 ones "
+           "dot = fma, attention attn = fused; empty: generated loops">,
   ];
   let dependentDialects = ["::mlir::haqa::HAQADialect"];
 }

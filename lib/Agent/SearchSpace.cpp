@@ -55,7 +55,7 @@ static int64_t snap(const std::vector<int64_t> &values, int64_t x) {
 }
 
 static const char *memSpaceNames[] = {"global", "shared"};
-static const char *dotNames[] = {"f32", "i8"};
+static const char *dotNames[] = {"f32", "i8", "fma"};
 static const char *expNames[] = {"libm", "poly"};
 static const char *attnNames[] = {"generic", "fused"};
 
@@ -195,31 +195,41 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
           {0, 1}, defAttn);
       addISA("attn = fused");
     }
-    // Quantized-activation matmuls: int8 block dot products by a
-    // micro-kernel, in an instruction set this host has.
-    if (kernel.kernel == "matmul" && hasInt8DotKernels(kernel.weights)) {
-      // The starting point: int8 dots wherever the host has a vector
-      // instruction set for them (as ggml does on every CPU), unless the
+    // Matmuls as micro-kernels, in an instruction set this host has: int8
+    // block dot products on quantized activations (Q8_0 / Q4_0 / Q4_1
+    // weights), f32 multiply-adds on F16 weights converted in registers.
+    bool int8 = hasInt8DotKernels(kernel.weights);
+    if (kernel.kernel == "matmul" && (int8 || kernel.weights == "f16")) {
+      // The starting point: the micro-kernel wherever the host has a vector
+      // instruction set for it (as ggml does on every CPU), unless the
       // default schedule says otherwise.
-      int64_t defDot = isas.back() > 0;
+      int64_t uk = int8 ? 1 : 2;
+      int64_t defDot = isas.back() > 0 ? uk : 0;
       if (std::optional<StringRef> d = def.getString("dot"))
-        defDot = *d == "i8";
+        defDot = *d == dotNames[uk] ? uk : 0;
+      std::string name = (llvm::Twine("dot = ") + dotNames[uk]).str();
       add("dot",
-          "matmul arithmetic: 0 f32 (weights widened to f32 in registers), 1 "
-          "i8 (activation rows quantized to Q8 blocks once, int8 block dot "
-          "products by a micro-kernel; tile, order, vector, unroll and "
-          "prefetch then do not apply)",
-          {0, 1}, defDot);
-      addISA("dot = i8");
+          int8 ? "matmul arithmetic: 0 f32 (weights widened to f32 in "
+                 "registers by generated loops), 1 i8 (activation rows "
+                 "quantized to Q8 blocks once, int8 block dot products by a "
+                 "micro-kernel; tile, order, vector, unroll and prefetch "
+                 "then do not apply)"
+               : "matmul arithmetic: 0 f32 (weights widened to f32 in "
+                 "registers by generated loops), 2 fma (F16 weights "
+                 "converted in registers, f32 multiply-adds by a "
+                 "micro-kernel; tile, order, vector, unroll and prefetch "
+                 "then do not apply)",
+          {0, uk}, defDot);
+      addISA(name);
       bool decode = kernel.dims[0] == 1;
       // One activation row (decode): mr > 1 is the same kernel as mr = 1.
       add("micro[0]",
-          "dot = i8 register block: activation rows computed together",
+          name + " register block: activation rows computed together",
           decode ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 2, 4},
           defaultOf("micro", 0, decode ? 1 : 4));
       add("micro[1]",
-          "dot = i8 register block: weight rows computed together (each "
-          "activation block loaded once for them)",
+          name + " register block: weight rows computed together (each "
+                 "activation vector loaded once for them)",
           {1, 2, 4}, defaultOf("micro", 1, 4));
     }
   } else {
@@ -325,13 +335,13 @@ llvm::Error SearchSpace::check(const Config &c) const {
 llvm::json::Object SearchSpace::toJSON(const Config &c) const {
   llvm::json::Object o;
   assert(c.size() == params.size() && "config of another space");
-  // dot = i8: the micro-kernel has no loops for tile, order, unroll, vector
-  // or prefetch to shape (schedule_c19).
+  // dot = i8 / fma: the micro-kernel has no loops for tile, order, unroll,
+  // vector or prefetch to shape (schedule_c19).
   int dot = indexOf("dot"), attn = indexOf("attn");
-  bool int8 = dot >= 0 && c[dot] == 1;
+  bool ukDot = dot >= 0 && c[dot] != 0;
   // attn = fused: neither (schedule_c20), nor exp.
   bool fused = attn >= 0 && c[attn] == 1;
-  bool micro = int8 || fused;
+  bool micro = ukDot || fused;
   if (!micro) {
     llvm::json::Array tile;
     for (size_t i = 0; i < kernel.dims.size(); ++i)
@@ -350,8 +360,8 @@ llvm::json::Object SearchSpace::toJSON(const Config &c) const {
     if (fused)
       o["isa"] = isaNames[c[indexOf("isa")]];
   }
-  if (int i = indexOf("dot"); i >= 0 && c[i] == 1) {
-    o["dot"] = dotNames[1];
+  if (ukDot) {
+    o["dot"] = dotNames[c[dot]];
     o["isa"] = isaNames[c[indexOf("isa")]];
     o["micro"] =
         llvm::json::Array{c[indexOf("micro[0]")], c[indexOf("micro[1]")]};

@@ -6,7 +6,9 @@
 // of every ISA variant this host supports, per format, shape and nr, and of
 // decode attention (SmolLM2's 9 query heads over 3 KV heads of 64 at
 // position 256). Prints the median of 50 calls after warm-up as ns per call
-// and GB/s of weight (or K and V cache) bytes read.
+// and GB/s of weight (or K and V cache) bytes read. Then the f16-weight dot
+// at 576 x 1536: decode (one row, register block [1, 4]) and prefill (64
+// rows, [4, 2] and [4, 4]), as us per call, GB/s of weights and GFLOP/s.
 // Usage: haqa-uk-bench [repeats]
 //
 //===----------------------------------------------------------------------===//
@@ -31,6 +33,9 @@ using DotFn = void (*)(const uint8_t *, int64_t, const uint8_t *, int64_t,
                        int64_t, int64_t);
 using QuantizeFn = void (*)(const float *, int64_t, int64_t, int64_t, uint8_t *,
                             int64_t);
+using DotF16Fn = void (*)(const uint16_t *, int64_t, const float *, int64_t,
+                          float *, int64_t, int64_t, int64_t, int64_t, int64_t,
+                          int64_t, int64_t);
 using AttentionFn = void (*)(const float *, int64_t, const float *,
                              const float *, int64_t, int64_t, const int32_t *,
                              float *, int64_t, int64_t, int64_t, int64_t, float,
@@ -149,6 +154,42 @@ int main(int argc, char **argv) {
                 static_cast<long long>(hd), static_cast<long long>(rows), "-",
                 attentionNs,
                 static_cast<double>(kv.size() * sizeof(float)) / attentionNs);
+  }
+
+  // F16 weights: normal halves of magnitude [2^-6, 2^-2) (exponents 9 .. 12).
+  const int64_t k = 576, n = 1536, prefillRows = 64;
+  std::vector<uint16_t> w(n * k);
+  for (uint16_t &h : w)
+    h = static_cast<uint16_t>((rng() & 1) << 15 | (9 + rng() % 4) << 10 |
+                              (rng() & 0x3ff));
+  std::vector<float> x(prefillRows * k), y(prefillRows * n);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float &v : x)
+    v = normal(rng);
+  std::printf("\n%-11s %-5s %4s %5s %6s %5s %11s %8s %8s\n", "isa", "fmt",
+              "rows", "K", "N", "mr,nr", "us/call", "GB/s", "GFLOP/s");
+  for (const char *isa : getMicroKernelISAs()) {
+    if (!isMicroKernelISASupported(isa))
+      continue;
+    auto dot = reinterpret_cast<DotF16Fn>(
+        findSymbol(std::string("haqa_uk_dot_f16_") + isa));
+    const int64_t runs[][3] = {
+        {1, 1, 4}, {prefillRows, 4, 2}, {prefillRows, 4, 4}};
+    for (const auto &run : runs) {
+      const int64_t rows = run[0], mr = run[1], nr = run[2];
+      double ns = medianNs(
+          [&] {
+            dot(w.data(), k, x.data(), k, y.data(), n, rows, 0, n, k, mr, nr);
+          },
+          repeats);
+      std::printf(
+          "%-11s %-5s %4lld %5lld %6lld %3lld,%lld %11.1f %8.2f %8.2f\n", isa,
+          "f16", static_cast<long long>(rows), static_cast<long long>(k),
+          static_cast<long long>(n), static_cast<long long>(mr),
+          static_cast<long long>(nr), ns / 1000,
+          static_cast<double>(w.size() * sizeof(uint16_t)) / ns,
+          2.0 * rows * k * n / ns);
+    }
   }
   return 0;
 }

@@ -93,7 +93,7 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
             .str();
     sched.cpuThreads = options.threads;
     if (options.target == CompileTarget::CPU)
-      sched.int8Dot = options.int8Dot;
+      sched.microKernels = options.microKernels;
     pm.addPass(createHAQADefaultSchedulePass(sched));
     std::string errors;
     ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {

@@ -482,7 +482,7 @@ KernelMeasurement mlir::haqa::measureKernel(const KernelProblem &problem,
     // As a compiled model's default: int8 dots in the host's best
     // instruction set for quantized matmuls on the CPU.
     if (options.target == CompileTarget::CPU)
-      defaults.int8Dot = "host";
+      defaults.microKernels = "host";
     pm.addPass(createHAQADefaultSchedulePass(defaults));
     if (failed(pm.run(*candidate))) {
       m.status = KernelMeasurement::BadSpec;

@@ -69,13 +69,14 @@ static cl::opt<double> tie(
              "most this much is a near-tie, not a mismatch (float sums in "
              "another order, Q8 activations rounded the other way)"),
     cl::cat(category));
-static cl::opt<std::string> int8Dot(
-    "int8-dot", cl::init("host"),
-    cl::desc("default schedules of Q8_0 / Q4_0 / Q4_1 matmuls on the CPU: "
-             "host (int8 dots with Q8 activations in this machine's best "
-             "instruction set, as ggml), scalar, avx2, avx_vnni, avx512_vnni, "
-             "or none (f32 math, the reference executor's exact mode); "
-             "schedules in the module are kept"),
+static cl::opt<std::string> microKernels(
+    "micro-kernels", cl::init("host"),
+    cl::desc("default schedules on the CPU: host (matmuls as micro-kernels, "
+             "int8 dots with Q8 activations as ggml for Q8_0 / Q4_0 / Q4_1 "
+             "weights, f32 FMAs for F16 ones, and fused attention, in this "
+             "machine's best instruction set), scalar, avx2, avx_vnni, "
+             "avx512_vnni, or none (generated loops, f32 math: the reference "
+             "executor's exact mode); schedules in the module are kept"),
     cl::cat(category));
 
 static int fail(Error e) {
@@ -99,7 +100,7 @@ int main(int argc, char **argv) {
   CompiledModelOptions options;
   options.threads = threads;
   options.target = *compileTarget;
-  options.int8Dot = int8Dot == "none" ? std::string() : int8Dot.getValue();
+  options.microKernels = microKernels == "none" ? std::string() : microKernels.getValue();
   errs() << "compiling " << modelPath << " for "
          << getCompileTargetInfo(*compileTarget).description << "...\n";
   auto model = CompiledModel::load(modelPath, options);

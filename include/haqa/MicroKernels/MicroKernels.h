@@ -4,13 +4,14 @@
 //
 // Hand-written CPU kernels that JIT-compiled code calls by name: a quantizer
 // of f32 activations into Q8 activation blocks, int8 block dot products of
-// ggml Q8_0 / Q4_0 / Q4_1 weight rows with those blocks, and f32 causal
-// grouped-query attention over a KV cache. Plain C++, no MLIR: every ISA
-// variant is compiled into one library with per-function target attributes,
-// so the library runs on any x86-64 host and a caller picks the variants the
-// host supports (isMicroKernelISASupported).
+// ggml Q8_0 / Q4_0 / Q4_1 weight rows with those blocks, dots of f32
+// activation rows with IEEE half weight rows, and f32 causal grouped-query
+// attention over a KV cache. Plain C++, no MLIR: every ISA variant is
+// compiled into one library with per-function target attributes, so the
+// library runs on any x86-64 host and a caller picks the variants the host
+// supports (isMicroKernelISASupported).
 //
-// Formats (K, the reduction length, is a multiple of 32):
+// Quantized formats (K, the reduction length, is a multiple of 32):
 //  - Q8_0 weight block, 34 bytes: {f16 d; int8 qs[32]}, value j = d * qs[j].
 //  - Q4_0 weight block, 18 bytes: {f16 d; uint8 qs[16]}, value j (j < 16) =
 //    d * ((qs[j] & 15) - 8), value j + 16 = d * ((qs[j] >> 4) - 8).
@@ -23,8 +24,9 @@
 // Function names are haqa_uk_<op>_<isa>, <isa> one of scalar, avx2, avxvnni,
 // avx512vnni (the x86 ones exist on x86-64 hosts only). scalar is the
 // reference; vector variants quantize bit-identically and compute the dots
-// with the float additions across blocks reordered; their attention reorders
-// its sums too and replaces std::exp by a polynomial within a few ulp.
+// with the float additions across blocks (f16 dots: across values)
+// reordered; their attention reorders its sums too and replaces std::exp by a
+// polynomial within a few ulp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -61,6 +63,15 @@ extern "C" {
 /// edges of rows_m and n1 - n0 use smaller blocks. Blocks of nr weight rows
 /// are the outer loop, each reused for all activation rows.
 ///
+/// haqa_uk_dot_f16: y[m * y_stride + n] for m in [0, rows_m), n in
+/// [n0, n1): the dot of weight row n (k IEEE halves at w + n * w_row_stride)
+/// with activation row m (k floats at x + m * x_stride), in float:
+///   y[m, n] = sum_j x[m, j] * float(w[n, j]) for j in [0, k).
+/// k is any length (k <= 0 writes zeros); strides count elements, and
+/// nothing needs alignment. mr x nr is the register block, as for the int8
+/// dots. The scalar variant adds the products in j order; the vector ones
+/// keep per-lane partial sums (fused multiply-adds) added at the end.
+///
 /// haqa_uk_attention_f32: causal grouped-query softmax attention of query
 /// rows over a KV cache, for the work units u in [u0, u1) of tokens *
 /// heads_q, u = t * heads_q + h (token t, query head h); callers split the
@@ -94,6 +105,10 @@ void haqa_uk_dot_q4_1_scalar(const uint8_t *w, int64_t w_row_bytes,
                              int64_t y_stride, int64_t rows_m, int64_t n0,
                              int64_t n1, int64_t blocks, int64_t mr,
                              int64_t nr);
+void haqa_uk_dot_f16_scalar(const uint16_t *w, int64_t w_row_stride,
+                            const float *x, int64_t x_stride, float *y,
+                            int64_t y_stride, int64_t rows_m, int64_t n0,
+                            int64_t n1, int64_t k, int64_t mr, int64_t nr);
 void haqa_uk_attention_f32_scalar(const float *q, int64_t q_stride,
                                   const float *k, const float *v,
                                   int64_t kv_stride, int64_t cache_rows,
@@ -117,6 +132,10 @@ void haqa_uk_dot_q4_1_avx2(const uint8_t *w, int64_t w_row_bytes,
                            const uint8_t *xq, int64_t xq_row_bytes, float *y,
                            int64_t y_stride, int64_t rows_m, int64_t n0,
                            int64_t n1, int64_t blocks, int64_t mr, int64_t nr);
+void haqa_uk_dot_f16_avx2(const uint16_t *w, int64_t w_row_stride,
+                          const float *x, int64_t x_stride, float *y,
+                          int64_t y_stride, int64_t rows_m, int64_t n0,
+                          int64_t n1, int64_t k, int64_t mr, int64_t nr);
 void haqa_uk_attention_f32_avx2(const float *q, int64_t q_stride,
                                 const float *k, const float *v,
                                 int64_t kv_stride, int64_t cache_rows,
@@ -143,6 +162,10 @@ void haqa_uk_dot_q4_1_avxvnni(const uint8_t *w, int64_t w_row_bytes,
                               int64_t y_stride, int64_t rows_m, int64_t n0,
                               int64_t n1, int64_t blocks, int64_t mr,
                               int64_t nr);
+void haqa_uk_dot_f16_avxvnni(const uint16_t *w, int64_t w_row_stride,
+                             const float *x, int64_t x_stride, float *y,
+                             int64_t y_stride, int64_t rows_m, int64_t n0,
+                             int64_t n1, int64_t k, int64_t mr, int64_t nr);
 void haqa_uk_attention_f32_avxvnni(const float *q, int64_t q_stride,
                                    const float *k, const float *v,
                                    int64_t kv_stride, int64_t cache_rows,
@@ -169,6 +192,10 @@ void haqa_uk_dot_q4_1_avx512vnni(const uint8_t *w, int64_t w_row_bytes,
                                  float *y, int64_t y_stride, int64_t rows_m,
                                  int64_t n0, int64_t n1, int64_t blocks,
                                  int64_t mr, int64_t nr);
+void haqa_uk_dot_f16_avx512vnni(const uint16_t *w, int64_t w_row_stride,
+                                const float *x, int64_t x_stride, float *y,
+                                int64_t y_stride, int64_t rows_m, int64_t n0,
+                                int64_t n1, int64_t k, int64_t mr, int64_t nr);
 void haqa_uk_attention_f32_avx512vnni(const float *q, int64_t q_stride,
                                       const float *k, const float *v,
                                       int64_t kv_stride, int64_t cache_rows,

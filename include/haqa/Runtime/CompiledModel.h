@@ -31,11 +31,12 @@ struct CompiledModelOptions {
   /// memory; gpu-on-cpu: the CUDA schedules' structure run as CPU loops
   /// (checks their numerics on a whole model without a GPU).
   CompileTarget target = CompileTarget::CPU;
-  /// Default schedules of quantized matmuls on the CPU: "host" (dot = i8 in
-  /// the best instruction set of this machine, as ggml computes them), an
-  /// instruction set (scalar, avx2, avx_vnni, avx512_vnni) or "" (f32
-  /// loops). Kernels that carry a schedule keep it.
-  std::string int8Dot = "host";
+  /// Default schedules on the CPU: "host" (micro-kernels in the best
+  /// instruction set of this machine: dot = i8 for Q8_0 / Q4_0 / Q4_1
+  /// matmuls, as ggml computes them, dot = fma for F16 ones, attn = fused),
+  /// an instruction set (scalar, avx2, avx_vnni, avx512_vnni) or ""
+  /// (generated loops). Kernels that carry a schedule keep it.
+  std::string microKernels = "host";
 };
 
 class CompiledModel {

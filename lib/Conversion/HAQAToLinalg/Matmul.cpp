@@ -25,6 +25,8 @@ private:
   FailureOr<Value> lowerBlocked(MatmulOp op, Value init);
   FailureOr<Value> lowerInt8Dot(MatmulOp op, ScheduleAttr schedule,
                                 Value init);
+  FailureOr<Value> lowerF16Dot(MatmulOp op, ScheduleAttr schedule,
+                               Value init);
 };
 } // namespace
 
@@ -41,6 +43,9 @@ FailureOr<Value> MatmulLowering::lower(MatmulOp op) {
                                         b.getIndexAttr(n)};
   if (ScheduleAttr s = op.getScheduleAttr(); s && s.isInt8Dot())
     return lowerInt8Dot(
+        op, s, tensor::EmptyOp::create(b, loc, outSizes, b.getF32Type()));
+  if (ScheduleAttr s = op.getScheduleAttr(); s && s.isMicroKernelDot())
+    return lowerF16Dot(
         op, s, tensor::EmptyOp::create(b, loc, outSizes, b.getF32Type()));
   Value init =
       filled(tensor::EmptyOp::create(b, loc, outSizes, b.getF32Type()), 0.0);
@@ -233,6 +238,27 @@ FailureOr<Value> MatmulLowering::lowerInt8Dot(MatmulOp op,
   auto dot = MicroKernelOp::create(
       b, loc, TypeRange{init.getType()}, b.getStringAttr(("dot_" + gguf).str()),
       isaAttr, ValueRange{quantize.getResult(0), w}, ValueRange{init},
+      b.getDenseI64ArrayAttr(micro),
+      b.getI64IntegerAttr(schedule.getCpuThreads().value_or(1)), FloatAttr());
+  return dot.getResult(0);
+}
+
+/// dot = fma: one dot_f16 micro-kernel on the F16 weight as stored.
+FailureOr<Value> MatmulLowering::lowerF16Dot(MatmulOp op,
+                                             ScheduleAttr schedule,
+                                             Value init) {
+  // The kernel op's verifier (schedule_c17) admits only F16 weights.
+  FailureOr<Value> w = plainWeight(op.getWeight());
+  if (failed(w))
+    return failure();
+  SmallVector<int64_t> micro(schedule.getMicro());
+  if (micro.empty())
+    micro = {1, 1};
+  auto dot = MicroKernelOp::create(
+      b, loc, TypeRange{init.getType()}, b.getStringAttr("dot_f16"),
+      CPUISAAttr::get(b.getContext(),
+                      schedule.getIsa().value_or(CPUISA::scalar)),
+      ValueRange{op.getInput(), *w}, ValueRange{init},
       b.getDenseI64ArrayAttr(micro),
       b.getI64IntegerAttr(schedule.getCpuThreads().value_or(1)), FloatAttr());
   return dot.getResult(0);

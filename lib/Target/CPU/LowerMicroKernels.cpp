@@ -193,13 +193,17 @@ struct Lowering {
       lowerAttention(op, name);
       return;
     }
-    // (w, w_row_bytes, xq, xq_row_bytes, y, y_stride, rows_m, n0, n1,
-    //  blocks, mr, nr)
+    // (w, w_row_stride, x, x_row_stride, y, y_stride, rows_m, n0, n1,
+    //  blocks or k, mr, nr): the int8 dots take the Q8 rows and weight rows
+    // in bytes and K in blocks, dot_f16 the activations and weight rows in
+    // elements and K.
     Value xq = op.getInputs()[0], w = op.getInputs()[1],
           y = op.getOutputs()[0];
     auto wType = cast<MemRefType>(w.getType());
     int64_t n = wType.getDimSize(0);
-    int64_t blocks = wType.getDimSize(1) / op.getWeightBlockBytes();
+    int64_t blocks = op.getKernel() == "dot_f16"
+                         ? wType.getDimSize(1)
+                         : wType.getDimSize(1) / op.getWeightBlockBytes();
     int64_t mr = op.getMicro()[0], nr = op.getMicro()[1];
     func::FuncOp f = declare(name, {ptr, i64t, ptr, i64t, ptr, i64t, i64t,
                                     i64t, i64t, i64t, i64t, i64t});

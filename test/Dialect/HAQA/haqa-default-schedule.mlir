@@ -2,13 +2,13 @@
 // RUN: haqa-opt %s --haqa-default-schedule=target=cuda | FileCheck %s --check-prefix=CUDA
 // RUN: haqa-opt %s --haqa-default-schedule=target=opencl | FileCheck %s --check-prefix=CL
 // RUN: not haqa-opt %s --haqa-default-schedule=target=tpu 2>&1 | FileCheck %s --check-prefix=BAD
-// RUN: haqa-opt %s --haqa-default-schedule="target=cpu cpu-threads=2 int8-dot=avx2" | FileCheck %s --check-prefix=INT8
-// RUN: not haqa-opt %s --haqa-default-schedule="target=cpu int8-dot=neon" 2>&1 | FileCheck %s --check-prefix=BADISA
-// RUN: not haqa-opt %s --haqa-default-schedule="target=cuda int8-dot=avx2" 2>&1 | FileCheck %s --check-prefix=BADTARGET
+// RUN: haqa-opt %s --haqa-default-schedule="target=cpu cpu-threads=2 micro-kernels=avx2" | FileCheck %s --check-prefix=INT8
+// RUN: not haqa-opt %s --haqa-default-schedule="target=cpu micro-kernels=neon" 2>&1 | FileCheck %s --check-prefix=BADISA
+// RUN: not haqa-opt %s --haqa-default-schedule="target=cuda micro-kernels=avx2" 2>&1 | FileCheck %s --check-prefix=BADTARGET
 
 // BAD: error: unknown target 'tpu' (expected cpu, cuda or opencl)
-// BADISA: error: int8-dot=neon is no instruction set (expected scalar, avx2, avx_vnni, avx512_vnni or host)
-// BADTARGET: error: int8-dot=avx2 applies to target=cpu only
+// BADISA: error: micro-kernels=neon is no instruction set (expected scalar, avx2, avx_vnni, avx512_vnni or host)
+// BADTARGET: error: micro-kernels=avx2 applies to target=cpu only
 
 // CPU-LABEL: func.func @decode
 // CUDA-LABEL: func.func @decode
@@ -16,7 +16,7 @@
 func.func @decode(%x: tensor<1x576xf32>, %s: tensor<9x1x2048xf32>) -> (tensor<1x1536xf32>, tensor<9x1x2048xf32>, tensor<1x576xf32>) {
   %w = haqa.weight "w" : !haqa.weight<1536x576, #haqa.quant<q4_1>>
   // CPU: haqa.matmul {{.*}} {schedule = #haqa.schedule<tile = [1, 16, 576], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, prefetch = 2>}
-  // int8-dot: the quantized matmul as micro-kernels, four weight rows per
+  // micro-kernels: the quantized matmul as micro-kernels, four weight rows per
   // activation block at one row (decode).
   // INT8: haqa.matmul {{.*}} {schedule = #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx2, micro = [1, 4]>}
   // INT8: haqa.softmax {{.*}} {schedule = #haqa.schedule<tile = [1, 1, 256], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, exp = poly>}
@@ -54,7 +54,7 @@ func.func @prefill(%x: tensor<?x576xf32>) -> tensor<?x1536xf32> {
   return %y : tensor<?x1536xf32>
 }
 
-// With micro-kernels (int8-dot), attention is fused in the same instruction
+// With micro-kernels, attention is fused in the same instruction
 // set; without, the generics with the vector exp.
 // INT8-LABEL: func.func @attention
 // CPU-LABEL: func.func @attention
@@ -63,4 +63,16 @@ func.func @attention(%q: tensor<1x9x64xf32>, %k: tensor<512x3x64xf32>, %pos: ten
   // CPU: haqa.attention {{.*}}schedule = #haqa.schedule<tile = {{.*}}exp = poly>
   %o = haqa.attention %q, %k, %k, %pos {scale = 0.125 : f32} : tensor<1x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<1xi32> -> tensor<1x9x64xf32>
   return %o : tensor<1x9x64xf32>
+}
+
+// F16 weights: dot = fma micro-kernels, [1, 4] at one row, [4, 4] for
+// prefill.
+// INT8-LABEL: func.func @f16
+func.func @f16(%x: tensor<1x576xf32>, %p: tensor<?x576xf32>) -> (tensor<1x1536xf32>, tensor<?x1536xf32>) {
+  %w = haqa.weight "w" : !haqa.weight<1536x576, #haqa.quant<f16>>
+  // INT8: haqa.matmul {{.*}} {schedule = #haqa.schedule<cpu_threads = 2, dot = fma, isa = avx2, micro = [1, 4]>}
+  %y = haqa.matmul %x, %w : tensor<1x576xf32>, !haqa.weight<1536x576, #haqa.quant<f16>> -> tensor<1x1536xf32>
+  // INT8: haqa.matmul {{.*}} {schedule = #haqa.schedule<cpu_threads = 2, dot = fma, isa = avx2, micro = [4, 4]>}
+  %z = haqa.matmul %p, %w : tensor<?x576xf32>, !haqa.weight<1536x576, #haqa.quant<f16>> -> tensor<?x1536xf32>
+  return %y, %z : tensor<1x1536xf32>, tensor<?x1536xf32>
 }

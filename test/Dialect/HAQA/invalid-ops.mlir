@@ -339,7 +339,7 @@ func.func @int8_dot_silu(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
 
 // micro_kernel_c1
 func.func @uk_unknown(%x: tensor<1x64xf32>, %q: tensor<1x72xi8>) -> tensor<1x72xi8> {
-  // expected-error@+1 {{'haqa.micro_kernel' op unknown micro-kernel 'quantize_q4' (expected quantize_q8, dot_q8_0, dot_q4_0, dot_q4_1 or attention_f32)}}
+  // expected-error@+1 {{'haqa.micro_kernel' op unknown micro-kernel 'quantize_q4' (expected quantize_q8, dot_q8_0, dot_q4_0, dot_q4_1, dot_f16 or attention_f32)}}
   %r = haqa.micro_kernel "quantize_q4" isa = avx2 ins(%x : tensor<1x64xf32>) outs(%q : tensor<1x72xi8>) -> tensor<1x72xi8>
   return %r : tensor<1x72xi8>
 }
@@ -450,4 +450,32 @@ func.func @uk_attention_positions(%q: tensor<2x9x64xf32>, %k: tensor<512x3x64xf3
   // expected-error@+1 {{'haqa.micro_kernel' op expected positions of shape [2], got [1]}}
   %r = haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %k, %pos : tensor<2x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<1xi32>) outs(%o : tensor<2x9x64xf32>) {scale = 1.250000e-01 : f32} -> tensor<2x9x64xf32>
   return %r : tensor<2x9x64xf32>
+}
+
+// -----
+
+// schedule_c17
+func.func @fma_on_q8(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
+  // expected-error@+1 {{'haqa.matmul' op schedule has dot = fma, which needs a matmul with F16 weights}}
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<dot = fma>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// micro_kernel_c4
+func.func @uk_f16_weight(%x: tensor<1x64xf32>, %w: tensor<8x64xbf16>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected the weight of 'f16', got 'bf16'}}
+  %r = haqa.micro_kernel "dot_f16" isa = avx2 ins(%x, %w : tensor<1x64xf32>, tensor<8x64xbf16>) outs(%y : tensor<1x8xf32>) -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
+}
+
+// -----
+
+// micro_kernel_c4
+func.func @uk_f16_k(%x: tensor<1x32xf32>, %w: tensor<8x64xf16>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected x of shape [1, 64], got [1, 32]}}
+  %r = haqa.micro_kernel "dot_f16" isa = avx2 ins(%x, %w : tensor<1x32xf32>, tensor<8x64xf16>) outs(%y : tensor<1x8xf32>) -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
 }

@@ -136,25 +136,25 @@ func.func private @s22() attributes {schedule = #haqa.schedule<dot = i8, micro =
 // -----
 
 // schedule_c16
-// expected-error@+1 {{expected isa only with dot = i8 or attn = fused}}
+// expected-error@+1 {{expected isa only with dot = i8, dot = fma or attn = fused}}
 func.func private @s23() attributes {schedule = #haqa.schedule<isa = avx2>}
 
 // -----
 
 // schedule_c16
-// expected-error@+1 {{expected micro only with dot = i8}}
+// expected-error@+1 {{expected micro only with dot = i8 or fma}}
 func.func private @s24() attributes {schedule = #haqa.schedule<dot = f32, micro = [1, 4]>}
 
 // -----
 
 // schedule_c16
-// expected-error@+1 {{expected isa only with dot = i8 or attn = fused}}
+// expected-error@+1 {{expected isa only with dot = i8, dot = fma or attn = fused}}
 func.func private @s24b() attributes {schedule = #haqa.schedule<attn = generic, isa = avx2>}
 
 // -----
 
 // schedule_c16
-// expected-error@+1 {{expected micro only with dot = i8}}
+// expected-error@+1 {{expected micro only with dot = i8 or fma}}
 func.func private @s24c() attributes {schedule = #haqa.schedule<attn = fused, micro = [1, 4]>}
 
 // -----
@@ -200,3 +200,9 @@ func.func private @s31() attributes {schedule = #haqa.schedule<tile = [1, 1, 64,
 
 // expected-error@+1 {{unknown attention kind 'flash'}}
 func.func private @s32() attributes {schedule = #haqa.schedule<attn = flash>}
+
+// -----
+
+// schedule_c19
+// expected-error@+1 {{expected no tile, order, unroll, vector or prefetch with dot = fma (the micro-kernel's register block is micro)}}
+func.func private @s33() attributes {schedule = #haqa.schedule<vector = 16, dot = fma>}

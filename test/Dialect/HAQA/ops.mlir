@@ -106,9 +106,20 @@ func.func private @isa_scalar() attributes {schedule = #haqa.schedule<dot = i8, 
 // CHECK-LABEL: func.func private @isa_avx2
 // CHECK-SAME: schedule = #haqa.schedule<dot = i8, isa = avx2, micro = [4, 1]>
 func.func private @isa_avx2() attributes {schedule = #haqa.schedule<dot = i8, isa = avx2, micro = [4, 1]>}
+// CHECK-LABEL: func.func private @dot_fma
+// CHECK-SAME: schedule = #haqa.schedule<cpu_threads = 2, dot = fma, isa = avx2, micro = [4, 4]>
+func.func private @dot_fma() attributes {schedule = #haqa.schedule<dot = fma, isa = avx2, micro = [4, 4], cpu_threads = 2>}
 // CHECK-LABEL: func.func private @isa_avx_vnni
 // CHECK-SAME: schedule = #haqa.schedule<dot = i8, isa = avx_vnni>
 func.func private @isa_avx_vnni() attributes {schedule = #haqa.schedule<dot = i8, isa = avx_vnni>}
+
+// The F16 dot.
+// CHECK-LABEL: func.func @dot_f16_kernel
+// CHECK: haqa.micro_kernel "dot_f16" isa = avx512_vnni ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8x64xf16>) outs(%{{.*}} : tensor<?x8xf32>) {micro = array<i64: 4, 4>, threads = 2 : i64} -> tensor<?x8xf32>
+func.func @dot_f16_kernel(%x: tensor<?x64xf32>, %w: tensor<8x64xf16>, %y: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %r = haqa.micro_kernel "dot_f16" isa = avx512_vnni ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf16>) outs(%y : tensor<?x8xf32>) {micro = array<i64: 4, 4>, threads = 2} -> tensor<?x8xf32>
+  return %r : tensor<?x8xf32>
+}
 
 // A micro-kernel on tensors and on memrefs.
 // CHECK-LABEL: func.func @micro_kernels

@@ -120,3 +120,32 @@ func.func @attention_strided(%q: memref<1x9x64xf32, strided<[1152, 128, 1]>>, %k
   haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %k, %pos : memref<1x9x64xf32, strided<[1152, 128, 1]>>, memref<512x3x64xf32>, memref<512x3x64xf32>, memref<1xi32>) outs(%o : memref<1x9x64xf32>) {scale = 0.125 : f32}
   return
 }
+
+// -----
+
+// dot = fma: one dot_f16 micro-kernel on the F16 weight as stored.
+// CONVERT-LABEL: func.func @matmul_f16(
+// CONVERT-SAME: %[[X:.*]]: tensor<?x64xf32>, %[[W:.*]]: memref<1024xi8> {haqa.weight = "w"})
+// CONVERT: %[[Y0:.*]] = tensor.empty(%{{.*}}) : tensor<?x8xf32>
+// CONVERT: %[[V:.*]] = memref.view %[[W]][%{{.*}}][] : memref<1024xi8> to memref<8x64xf16>
+// CONVERT: %[[WT:.*]] = bufferization.to_tensor %[[V]]
+// CONVERT: haqa.micro_kernel "dot_f16" isa = avx2 ins(%[[X]], %[[WT]] : tensor<?x64xf32>, tensor<8x64xf16>) outs(%[[Y0]] : tensor<?x8xf32>) {micro = array<i64: 4, 4>, threads = 2 : i64}
+// CONVERT-NOT: linalg.generic
+func.func @matmul_f16(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<f16>>
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<cpu_threads = 2, dot = fma, isa = avx2, micro = [4, 4]>} : tensor<?x64xf32>, !haqa.weight<8x64, #haqa.quant<f16>> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// dot_f16 on memrefs: strides and K in elements; N split over the threads
+// in whole nr blocks as the int8 dots.
+// CHECK-DAG: func.func private @haqa_uk_dot_f16_avx2(!llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @f16_calls(
+// CHECK: scf.forall (%{{.*}}) in (2) {
+// CHECK: func.call @haqa_uk_dot_f16_avx2(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c64_i64, %c4_i64{{.*}}, %c4_i64{{.*}})
+func.func @f16_calls(%x: memref<?x64xf32>, %w: memref<8x64xf16>, %y: memref<?x8xf32>) {
+  haqa.micro_kernel "dot_f16" isa = avx2 ins(%x, %w : memref<?x64xf32>, memref<8x64xf16>) outs(%y : memref<?x8xf32>) {micro = array<i64: 4, 4>, threads = 2}
+  return
+}

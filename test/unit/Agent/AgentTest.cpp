@@ -355,10 +355,29 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
   std::mt19937_64 rng(3);
   for (int i = 0; i < 50; ++i)
     EXPECT_TRUE(static_cast<bool>(q8->toSchedule(q8->sample(rng))));
-  // No int8 dot for F16 weights, nor for kernels without weights.
-  auto f16 = spaceOf(matmul(1, "f16"), avx2);
+  // F16 weights: dot is f32 or fma (no i8); prefill starts at [4, 4].
+  auto f16 = spaceOf(matmul(64, "f16"), avx2);
   ASSERT_TRUE(static_cast<bool>(f16));
-  EXPECT_FALSE(has(*f16, "dot"));
+  const Parameter &dotF16 = *llvm::find_if(
+      f16->getParameters(), [](const Parameter &p) { return p.name == "dot"; });
+  EXPECT_EQ(dotF16.values, (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(f16->toScheduleText(f16->getDefault()),
+            "#haqa.schedule<cpu_threads = " +
+                std::to_string(avx2.computeUnits) +
+                ", dot = fma, isa = avx2, micro = [4, 4]>");
+  auto i8OnF16 = f16->fromJSON(*llvm::json::parse(R"({"dot": "i8"})"));
+  ASSERT_FALSE(static_cast<bool>(i8OnF16));
+  EXPECT_NE(llvm::toString(i8OnF16.takeError()).find("dot = 1 is not one of 0, 2"),
+            std::string::npos);
+  for (int i = 0; i < 50; ++i)
+    EXPECT_TRUE(static_cast<bool>(f16->toSchedule(f16->sample(rng))));
+  // No micro-kernel dot for kernels without weights.
+  KernelSpec silu;
+  silu.kernel = "silu";
+  silu.ne = {1536, 1, 1};
+  auto noWeights = spaceOf(silu, avx2);
+  ASSERT_TRUE(static_cast<bool>(noWeights));
+  EXPECT_FALSE(has(*noWeights, "dot"));
 }
 
 TEST(SearchSpace, AttentionIsFusedOrGeneric) {

@@ -5,8 +5,9 @@
 // The scalar kernels against the formulas written out here, and every vector
 // variant this host supports against the scalar ones: the quantizer
 // bit-exactly, the dots to 1e-5 of the sum of the terms' magnitudes. The
-// attention of every variant against a double-precision reference, to 1e-5
-// of the largest output.
+// f16 dots of every variant against a double-precision reference, to 1e-5 of
+// sum |x w|, and the attention of every variant against one, to 1e-5 of the
+// largest output.
 //
 //===----------------------------------------------------------------------===//
 
@@ -81,10 +82,10 @@ TEST(MicroKernels, SymbolsAndISAs) {
   std::vector<const char *> isas = getMicroKernelISAs();
   ASSERT_FALSE(isas.empty());
   EXPECT_STREQ(isas.front(), "scalar");
-  EXPECT_EQ(symbols.size(), 5 * isas.size());
+  EXPECT_EQ(symbols.size(), 6 * isas.size());
   for (const char *isa : isas) {
     for (const char *op : {"quantize_q8_", "dot_q8_0_", "dot_q4_0_",
-                           "dot_q4_1_", "attention_f32_"}) {
+                           "dot_q4_1_", "dot_f16_", "attention_f32_"}) {
       std::string name = std::string("haqa_uk_") + op + isa;
       EXPECT_NE(findSymbol(name), nullptr) << name;
     }
@@ -591,6 +592,196 @@ TEST_P(MicroKernelsISA, DotEdgeCalls) {
       }
   }
 }
+
+//===----------------------------------------------------------------------===//
+// F16 dots
+//===----------------------------------------------------------------------===//
+
+using DotF16Fn = void (*)(const uint16_t *, int64_t, const float *, int64_t,
+                          float *, int64_t, int64_t, int64_t, int64_t, int64_t,
+                          int64_t, int64_t);
+
+DotF16Fn getDotF16(const std::string &isa) {
+  return reinterpret_cast<DotF16Fn>(findSymbol("haqa_uk_dot_f16_" + isa));
+}
+
+/// The K of the brief (576), and lengths off the vector steps: 57 = 32 + 16
+/// + 9 and 37 = 32 + 5 end in partial vectors of either width, 16 and 1 are
+/// shorter than a 32-value step.
+const int64_t kF16Ks[] = {576, 57, 37, 16, 1};
+constexpr int64_t kF16WeightRows = 45;
+constexpr int64_t kF16MaxRowsM = 7;
+/// A NaN half in the padding between weight rows: a kernel that reads past a
+/// row's end gets NaN into its sums.
+constexpr uint16_t kHalfNaN = 0x7e00;
+
+/// Weight rows of k halves, k + 3 apart with NaN padding, by n % 3:
+///  0: normals of magnitude [2^-6, 2^6), one value in four a special:
+///     +0, -0, +-65504 (the largest half) or a subnormal;
+///  1: subnormals and signed zeros only, so that their sum of magnitudes is
+///     all the tolerance (a kernel flushing subnormals fails);
+///  2: +-65504 and -0.
+std::vector<uint16_t> randomHalfRows(int64_t k, std::mt19937 &rng) {
+  std::vector<uint16_t> w(kF16WeightRows * (k + 3), kHalfNaN);
+  auto sign = [&] { return static_cast<uint16_t>((rng() & 1) << 15); };
+  auto subnormal = [&] {
+    return static_cast<uint16_t>(sign() | (1 + rng() % 0x3ff));
+  };
+  for (int64_t n = 0; n < kF16WeightRows; ++n)
+    for (int64_t j = 0; j < k; ++j) {
+      uint16_t h;
+      if (n % 3 == 1) {
+        h = rng() % 5 == 0 ? sign() : subnormal();
+      } else if (n % 3 == 2) {
+        h = rng() % 7 == 0 ? 0x8000 : (sign() | 0x7bff);
+      } else if (rng() % 4 == 0) {
+        const uint16_t specials[] = {0x0000, 0x8000, 0x7bff, 0xfbff,
+                                     subnormal()};
+        h = specials[rng() % 5];
+      } else {
+        h = static_cast<uint16_t>(sign() | (9 + rng() % 12) << 10 |
+                                  (rng() & 0x3ff));
+      }
+      w[n * (k + 3) + j] = h;
+    }
+  return w;
+}
+
+/// Activation rows of k floats, k + 5 apart with NaN padding; one in ten 0.
+std::vector<float> randomFloatRows(int64_t k, std::mt19937 &rng) {
+  std::vector<float> x(kF16MaxRowsM * (k + 5), NAN);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int64_t m = 0; m < kF16MaxRowsM; ++m)
+    for (int64_t j = 0; j < k; ++j)
+      x[m * (k + 5) + j] = rng() % 10 == 0 ? 0.0f : normal(rng);
+  return x;
+}
+
+/// Runs `dot` into rows y_stride = kF16WeightRows + 4 apart; every element
+/// outside [0, rows_m) x [n0, n1) must stay NaN.
+std::vector<float> runDotF16(DotF16Fn dot, const std::vector<uint16_t> &w,
+                             const std::vector<float> &x, int64_t k,
+                             int64_t rowsM, int64_t n0, int64_t n1, int64_t mr,
+                             int64_t nr) {
+  const int64_t ys = kF16WeightRows + 4;
+  std::vector<float> y((kF16MaxRowsM + 1) * ys, NAN);
+  dot(w.data(), k + 3, x.data(), k + 5, y.data(), ys, rowsM, n0, n1, k, mr, nr);
+  for (int64_t m = 0; m <= kF16MaxRowsM; ++m)
+    for (int64_t n = 0; n < ys; ++n)
+      if (m >= rowsM || n < n0 || n >= n1) {
+        EXPECT_TRUE(std::isnan(y[m * ys + n]))
+            << "wrote y[" << m << "][" << n << "]";
+      }
+  return y;
+}
+
+/// Every (rows_m, n range, mr, nr) of the brief for every K of kF16Ks,
+/// against the dot in double to 1e-5 of sum |x w|; the scalar variant also
+/// bit-exactly against the float sum in index order.
+void checkDotF16(const std::string &isa) {
+  DotF16Fn dot = getDotF16(isa);
+  ASSERT_NE(dot, nullptr);
+  std::mt19937 rng(23);
+  double worst = 0;
+  int64_t checked = 0;
+  for (int64_t k : kF16Ks) {
+    const std::vector<uint16_t> w = randomHalfRows(k, rng);
+    const std::vector<float> x = randomFloatRows(k, rng);
+    std::vector<double> exact(kF16MaxRowsM * kF16WeightRows),
+        magnitude(exact.size());
+    std::vector<float> inOrder(exact.size());
+    for (int64_t m = 0; m < kF16MaxRowsM; ++m)
+      for (int64_t n = 0; n < kF16WeightRows; ++n) {
+        double sum = 0, mag = 0;
+        float acc = 0;
+        for (int64_t j = 0; j < k; ++j) {
+          const float xv = x[m * (k + 5) + j];
+          const float wv = halfToFloat(w[n * (k + 3) + j]);
+          sum += double(xv) * wv;
+          mag += std::fabs(double(xv) * wv);
+          acc += xv * wv;
+        }
+        exact[m * kF16WeightRows + n] = sum;
+        magnitude[m * kF16WeightRows + n] = mag;
+        inOrder[m * kF16WeightRows + n] = acc;
+      }
+    const int64_t nRanges[][2] = {{3, 42}, {0, kF16WeightRows}};
+    for (int64_t rowsM : {1, 3, 7})
+      for (const auto &nr01 : nRanges)
+        for (int64_t mr : {1, 2, 4})
+          for (int64_t nr : {1, 2, 4}) {
+            std::vector<float> y =
+                runDotF16(dot, w, x, k, rowsM, nr01[0], nr01[1], mr, nr);
+            const int64_t ys = kF16WeightRows + 4;
+            for (int64_t m = 0; m < rowsM; ++m)
+              for (int64_t n = nr01[0]; n < nr01[1]; ++n) {
+                const float got = y[m * ys + n];
+                const double e = exact[m * kF16WeightRows + n],
+                             mag = magnitude[m * kF16WeightRows + n],
+                             err = std::fabs(got - e);
+                ++checked;
+                if (mag > 0)
+                  worst = std::max(worst, err / mag);
+                ASSERT_LE(err, 1e-5 * mag)
+                    << isa << " K=" << k << " rows_m=" << rowsM
+                    << " n0=" << nr01[0] << " n1=" << nr01[1] << " mr=" << mr
+                    << " nr=" << nr << " m=" << m << " n=" << n << ": " << got
+                    << " vs " << e;
+                if (isa == "scalar") {
+                  ASSERT_EQ(bitsOf(got),
+                            bitsOf(inOrder[m * kF16WeightRows + n]))
+                      << "K=" << k << " m=" << m << " n=" << n << " mr=" << mr
+                      << " nr=" << nr;
+                }
+              }
+          }
+  }
+  std::printf("[          ] %s f16: %lld outputs, worst error %.3g of sum "
+              "|x w|\n",
+              isa.c_str(), static_cast<long long>(checked), worst);
+}
+
+/// Degenerate calls and register blocks outside {1, 2, 4}.
+void checkDotF16EdgeCalls(const std::string &isa) {
+  DotF16Fn dot = getDotF16(isa), ref = getDotF16("scalar");
+  ASSERT_NE(dot, nullptr);
+  std::mt19937 rng(29);
+  const int64_t k = 37;
+  const std::vector<uint16_t> w = randomHalfRows(k, rng);
+  const std::vector<float> x = randomFloatRows(k, rng);
+  // k = 0 (nothing read, whatever the strides): zeros; n0 == n1 or
+  // rows_m = 0: nothing written.
+  std::vector<float> y = runDotF16(dot, w, x, 0, 2, 5, 9, 2, 4);
+  for (int64_t m = 0; m < 2; ++m)
+    for (int64_t n = 5; n < 9; ++n)
+      EXPECT_EQ(y[m * (kF16WeightRows + 4) + n], 0.0f);
+  runDotF16(dot, w, x, k, 1, 4, 4, 1, 1);
+  runDotF16(dot, w, x, k, 0, 0, kF16WeightRows, 1, 1);
+  // mr = 3 acts as 2, nr = 8 as 4, mr = 0 and nr = -1 as 1: within twice
+  // the tolerance of the scalar reference (both within it of the exact dot).
+  for (int64_t mr : {0, 3, 8})
+    for (int64_t nr : {-1, 3, 8}) {
+      std::vector<float> e = runDotF16(ref, w, x, k, 7, 1, 44, mr, nr);
+      std::vector<float> g = runDotF16(dot, w, x, k, 7, 1, 44, mr, nr);
+      for (int64_t m = 0; m < 7; ++m)
+        for (int64_t n = 1; n < 44; ++n) {
+          double mag = 0;
+          for (int64_t j = 0; j < k; ++j)
+            mag += std::fabs(double(x[m * (k + 5) + j]) *
+                             halfToFloat(w[n * (k + 3) + j]));
+          const int64_t i = m * (kF16WeightRows + 4) + n;
+          EXPECT_LE(std::fabs(double(g[i]) - e[i]), 2e-5 * mag)
+              << isa << " mr=" << mr << " nr=" << nr << " m=" << m
+              << " n=" << n;
+        }
+    }
+}
+
+TEST(MicroKernels, ScalarDotF16MatchesFormula) { checkDotF16("scalar"); }
+TEST(MicroKernels, ScalarDotF16EdgeCalls) { checkDotF16EdgeCalls("scalar"); }
+
+TEST_P(MicroKernelsISA, DotF16MatchesFormula) { checkDotF16(isa); }
+TEST_P(MicroKernelsISA, DotF16EdgeCalls) { checkDotF16EdgeCalls(isa); }
 
 //===----------------------------------------------------------------------===//
 // Attention

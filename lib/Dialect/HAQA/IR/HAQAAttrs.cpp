@@ -343,12 +343,13 @@ LogicalResult ScheduleAttr::verify(
     return diag << "]";
   }
   // schedule_c16
-  bool int8 = dot && *dot == DotKind::i8;
+  bool ukDot = dot && *dot != DotKind::f32;
   bool fused = attn && *attn == AttnKind::fused;
-  if (!int8 && !micro.empty())
-    return emitError() << "expected micro only with dot = i8";
-  if (!int8 && !fused && isa)
-    return emitError() << "expected isa only with dot = i8 or attn = fused";
+  if (!ukDot && !micro.empty())
+    return emitError() << "expected micro only with dot = i8 or fma";
+  if (!ukDot && !fused && isa)
+    return emitError()
+           << "expected isa only with dot = i8, dot = fma or attn = fused";
   // schedule_c20
   if (fused && (!tile.empty() || !order.empty() || unroll || vector ||
                 prefetch || exp))
@@ -356,11 +357,12 @@ LogicalResult ScheduleAttr::verify(
                           "prefetch or exp with attn = fused (the "
                           "micro-kernel has its own loops and exp)";
   // schedule_c19
-  if (int8 && (!tile.empty() || !order.empty() || unroll || vector ||
-               prefetch))
+  if (ukDot && (!tile.empty() || !order.empty() || unroll || vector ||
+                prefetch))
     return emitError() << "expected no tile, order, unroll, vector or "
-                          "prefetch with dot = i8 (the micro-kernel's "
-                          "register block is micro)";
+                          "prefetch with dot = "
+                       << stringifyDotKind(*dot)
+                       << " (the micro-kernel's register block is micro)";
   return success();
 }
 

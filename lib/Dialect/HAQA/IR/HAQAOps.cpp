@@ -262,13 +262,14 @@ LogicalResult MicroKernelOp::verify() {
   StringRef kernel = getKernel();
   bool quantize = kernel == "quantize_q8";
   bool attention = kernel == "attention_f32";
+  bool f16 = kernel == "dot_f16";
   int64_t blockBytes = getWeightBlockBytes();
   // micro_kernel_c1
-  if (!quantize && !attention && !blockBytes)
+  if (!quantize && !attention && !f16 && !blockBytes)
     return emitOpError("unknown micro-kernel '")
            << kernel
-           << "' (expected quantize_q8, dot_q8_0, dot_q4_0, dot_q4_1 or "
-              "attention_f32)";
+           << "' (expected quantize_q8, dot_q8_0, dot_q4_0, dot_q4_1, "
+              "dot_f16 or attention_f32)";
   // micro_kernel_c2
   unsigned numInputs = quantize ? 1 : attention ? 4 : 2;
   if (getInputs().size() != numInputs || getOutputs().size() != 1)
@@ -312,8 +313,25 @@ LogicalResult MicroKernelOp::verify() {
                                                : x[1] / 32 * kQ8BlockBytes;
     return expectShape(*this, "Q8 rows", out, {x[0], want});
   }
+  // micro_kernel_c5
+  ArrayRef<int64_t> micro = getMicro();
+  if (micro.size() != 2 || llvm::any_of(micro, [](int64_t v) {
+        return v != 1 && v != 2 && v != 4;
+      }))
+    return emitOpError("expected micro = [mr, nr], each 1, 2 or 4");
   ArrayRef<int64_t> xq = shapeOf(getInputs()[0]).getShape();
   ArrayRef<int64_t> w = shapeOf(getInputs()[1]).getShape();
+  if (f16) {
+    if (failed(expectElem(getInputs()[0], b.getF32Type(), "x")) ||
+        failed(expectElem(getInputs()[1], b.getF16Type(), "the weight")) ||
+        failed(expectElem(getOutputs()[0], b.getF32Type(), "y")))
+      return failure();
+    if (ShapedType::isDynamic(w[1]))
+      return emitOpError("expected a static K");
+    return failure(
+        failed(expectShape(*this, "x", xq, {out[0], w[1]})) ||
+        failed(expectShape(*this, "y", out, {xq[0], w[0]})));
+  }
   if (failed(expectElem(getInputs()[0], b.getI8Type(), "the Q8 rows")) ||
       failed(expectElem(getInputs()[1], b.getI8Type(), "the weight blocks")) ||
       failed(expectElem(getOutputs()[0], b.getF32Type(), "y")))
@@ -326,12 +344,6 @@ LogicalResult MicroKernelOp::verify() {
                          {out[0], blocks * kQ8BlockBytes})) ||
       failed(expectShape(*this, "y", out, {xq[0], w[0]})))
     return failure();
-  // micro_kernel_c5
-  ArrayRef<int64_t> micro = getMicro();
-  if (micro.size() != 2 || llvm::any_of(micro, [](int64_t v) {
-        return v != 1 && v != 2 && v != 4;
-      }))
-    return emitOpError("expected micro = [mr, nr], each 1, 2 or 4");
   return success();
 }
 

@@ -52,6 +52,13 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
     return emitError() << "schedule has attn = fused, which needs an f32 "
                           "query and KV cache";
   // schedule_c17
+  if (schedule.getDot() && *schedule.getDot() == DotKind::fma) {
+    auto matmul = dyn_cast<MatmulOp>(op);
+    if (!matmul || matmul.getWeight().getType().getQuant().getGGUFName() !=
+                       "f16")
+      return emitError() << "schedule has dot = fma, which needs a matmul "
+                            "with F16 weights";
+  }
   if (schedule.isInt8Dot()) {
     auto matmul = dyn_cast<MatmulOp>(op);
     StringRef gguf =

@@ -166,11 +166,12 @@ struct DefaultSchedulePass final
     }
     TargetLimits limits = getDefaultLimits(*kind, cpuThreads);
     std::optional<CPUISA> isa;
-    if (!int8Dot.empty()) {
-      isa = int8Dot == "host" ? getBestHostISA() : symbolizeCPUISA(int8Dot);
+    if (!microKernels.empty()) {
+      isa = microKernels == "host" ? getBestHostISA()
+                                   : symbolizeCPUISA(microKernels);
       if (!isa || *kind != TargetKind::CPU) {
         getOperation().emitError()
-            << "int8-dot=" << int8Dot
+            << "micro-kernels=" << microKernels
             << (isa ? " applies to target=cpu only"
                     : " is no instruction set (expected scalar, avx2, "
                       "avx_vnni, avx512_vnni or host)");
@@ -184,8 +185,8 @@ struct DefaultSchedulePass final
       auto matmul = dyn_cast<MatmulOp>(kernel.getOperation());
       StringRef gguf =
           matmul ? matmul.getWeight().getType().getQuant().getGGUFName() : "";
-      if (isa && hasInt8DotKernels(gguf))
-        s = getInt8DotSchedule(matmul, *isa, limits);
+      if (isa && (hasInt8DotKernels(gguf) || gguf == "f16"))
+        s = getMicroKernelDotSchedule(matmul, *isa, limits);
       if (auto attention = dyn_cast<AttentionOp>(kernel.getOperation());
           attention && isa)
         s = getFusedAttentionSchedule(attention, *isa, limits);
@@ -203,8 +204,12 @@ ScheduleAttr mlir::haqa::getDefaultSchedule(KernelOpInterface kernel,
                                         : gpuSchedule(ctx, kernel, limits);
 }
 
-ScheduleAttr mlir::haqa::getInt8DotSchedule(MatmulOp matmul, CPUISA isa,
-                                            const TargetLimits &limits) {
+ScheduleAttr mlir::haqa::getMicroKernelDotSchedule(MatmulOp matmul,
+                                                   CPUISA isa,
+                                                   const TargetLimits &limits) {
+  DotKind dot = matmul.getWeight().getType().getQuant().getGGUFName() == "f16"
+                    ? DotKind::fma
+                    : DotKind::i8;
   // Decode (one row): four weight rows per activation block load; prefill:
   // four activation rows by four weight rows, 16 accumulators (measured
   // 2.0-2.3x faster than [4, 1] at 64 and 128 rows with every instruction
@@ -214,8 +219,8 @@ ScheduleAttr mlir::haqa::getInt8DotSchedule(MatmulOp matmul, CPUISA isa,
       rows == 1 ? SmallVector<int64_t>{1, 4} : SmallVector<int64_t>{4, 4};
   return ScheduleAttr::get(matmul.getContext(), {}, {}, std::nullopt,
                            std::nullopt, {}, {}, limits.cpuThreads, {},
-                           std::nullopt, {}, std::nullopt, DotKind::i8, isa,
-                           micro, std::nullopt, std::nullopt);
+                           std::nullopt, {}, std::nullopt, dot, isa, micro,
+                           std::nullopt, std::nullopt);
 }
 
 ScheduleAttr mlir::haqa::getFusedAttentionSchedule(AttentionOp attention,

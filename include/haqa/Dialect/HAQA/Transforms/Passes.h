@@ -25,11 +25,12 @@ namespace mlir::haqa {
 ScheduleAttr getDefaultSchedule(KernelOpInterface kernel,
                                 const TargetLimits &limits);
 
-/// The `dot = i8` schedule of a matmul with Q8_0 / Q4_0 / Q4_1 weights on
-/// the CPU: micro-kernels in `isa`, register block [1, 4] at one row
-/// (decode), [4, 4] otherwise, the host threads of `limits`.
-ScheduleAttr getInt8DotSchedule(MatmulOp matmul, CPUISA isa,
-                                const TargetLimits &limits);
+/// The micro-kernel schedule of a matmul on the CPU: `dot = i8` with Q8_0 /
+/// Q4_0 / Q4_1 weights, `dot = fma` with F16 ones; in `isa`, register block
+/// [1, 4] at one row (decode), [4, 4] otherwise, the host threads of
+/// `limits`.
+ScheduleAttr getMicroKernelDotSchedule(MatmulOp matmul, CPUISA isa,
+                                       const TargetLimits &limits);
 /// The `attn = fused` schedule of an attention on the CPU: the micro-kernel
 /// in `isa` over the host threads of `limits`.
 ScheduleAttr getFusedAttentionSchedule(AttentionOp attention, CPUISA isa,
