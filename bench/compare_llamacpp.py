@@ -98,10 +98,11 @@ def main():
                          "bandwidth of hardware/PROFILE.json")
     ap.add_argument("--haqa-variants", default="default",
                     help="comma-separated HAQA modules to time against the same llama.cpp "
-                         "run: default (the import's default schedules), int8 (every "
-                         "Q8_0 / Q4_0 matmul with dot = i8 micro-kernels in the best "
-                         "instruction set of this host: haqa-default-schedule "
-                         "micro-kernels=host), or a directory haqa-compile wrote from "
+                         "run: default (the import's default schedules), int8 (the "
+                         "micro-kernels in the best instruction set of this host: "
+                         "dot = i8 for Q8_0 / Q4_0, dot = fma for F16, attn = fused; "
+                         "haqa-default-schedule micro-kernels=host), or a directory "
+                         "haqa-compile wrote from "
                          "the same source with --bits B ({bits} is replaced by 16/8/4)")
     ap.add_argument("--cache", default=os.environ.get(
         "HAQA_CACHE", os.path.expanduser("~/.cache/haqa")))

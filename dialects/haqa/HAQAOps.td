@@ -254,7 +254,8 @@ def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
     A piece of a kernel that runs as a hand-written function for one
     instruction set rather than as generated loops (as IREE's ukernels):
     convert-haqa-to-linalg makes them of a matmul whose schedule has
-    `dot = i8`, haqa-cpu-lower-micro-kernels turns them into calls after
+    `dot = i8` or `dot = fma` and of an attention with `attn = fused`,
+    haqa-cpu-lower-micro-kernels turns them into calls after
     bufferization. Destination style: `outs` are written whole. On tensors
     or, after bufferization, on memrefs (then without results).
 

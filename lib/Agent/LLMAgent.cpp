@@ -121,7 +121,7 @@ static std::string repairJSON(StringRef s) {
 static bool hasScheduleField(const llvm::json::Object &o) {
   for (const char *f :
        {"tile", "order", "unroll", "vector", "threads", "cpu_threads",
-        "prefetch", "placement", "mma", "dot", "isa", "micro", "exp"})
+        "prefetch", "placement", "mma", "dot", "isa", "micro", "exp", "attn"})
     if (o.get(f))
       return true;
   return false;

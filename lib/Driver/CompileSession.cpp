@@ -475,6 +475,12 @@ llvm::Error Session::tune() {
                            getKernelOp(k.module).getKernelName()))
       selected.push_back(k);
 
+  // A model larger than the last-level cache reads its weights from DRAM
+  // at every decode step: its kernels are timed so (with hot weights the
+  // tuner preferred one thread for small matmuls that ran slower in the
+  // model).
+  tuning->setColdCaches(target == CompileTarget::CPU &&
+                        chosen->bytes > uint64_t(profile.l3Bytes));
   // Measuring forks children: the context's threads go first (and come
   // back for the compiles of the measure phase).
   auto rows = tuning->tune(selected);

@@ -50,9 +50,9 @@ void mlir::haqa::buildCPUPipeline(OpPassManager &pm,
   addScheduleAndBufferize(pm, options.gpuSchedules, std::move(apply),
                           std::move(check), options.gpuSchedules);
   bufferization::buildBufferDeallocationPipeline(pm);
-  // Micro-kernels (dot = i8) as calls, after the deallocations are placed:
-  // a buffer is freed after the micro-kernel that last uses it, not after
-  // the address computation of its call.
+  // Micro-kernels (dot = i8 / fma, attn = fused) as calls, after the
+  // deallocations are placed: a buffer is freed after the micro-kernel that
+  // last uses it, not after the address computation of its call.
   HAQACPULowerMicroKernelsPassOptions micro;
   micro.features = options.features;
   pm.addPass(createHAQACPULowerMicroKernelsPass(micro));

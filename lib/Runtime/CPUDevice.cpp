@@ -106,8 +106,9 @@ CPUDevice::compile(ModuleOp module) {
   auto engine = ExecutionEngine::create(module, engineOptions, std::move(*tm));
   if (!engine)
     return engine.takeError();
-  // The micro-kernels (dot = i8) generated code calls, by name; the
-  // pipeline checked each call's instruction set against this host.
+  // The micro-kernels (dot = i8 / fma, attn = fused) generated code calls,
+  // by name; the pipeline checked each call's instruction set against this
+  // host.
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
     for (const MicroKernelSymbol &s : getMicroKernelSymbols())

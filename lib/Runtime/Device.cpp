@@ -81,6 +81,8 @@ llvm::Expected<TimingStats> Executable::time(llvm::StringRef function,
   std::vector<double> samples;
   auto start = Clock::now();
   for (int i = 0; i < options.repeats; ++i) {
+    if (options.beforeRun)
+      options.beforeRun();
     auto t0 = Clock::now();
     if (llvm::Error e = run(function, args))
       return std::move(e);

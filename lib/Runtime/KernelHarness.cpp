@@ -390,7 +390,18 @@ static std::string compileAndMeasure(ModuleOp module, const KernelProblem &p,
         << options.tolerance * std::max(1.0, maxRef) << ")\n";
     return out.str();
   }
-  auto timing = (*exe)->time("kernel", args, options.timing);
+  TimingOptions timingOptions = options.timing;
+  std::vector<uint64_t> evict;
+  if (options.evictBytes && options.target == CompileTarget::CPU) {
+    evict.assign(options.evictBytes / sizeof(uint64_t), 1);
+    timingOptions.beforeRun = [&evict] {
+      uint64_t sum = 0;
+      for (size_t i = 0; i < evict.size(); i += 8)
+        sum += evict[i]++;
+      asm volatile("" : : "r"(sum) : "memory");
+    };
+  }
+  auto timing = (*exe)->time("kernel", args, timingOptions);
   if (!timing) {
     out << "status crashed\nmessage " << llvm::toString(timing.takeError())
         << "\n";

@@ -43,6 +43,9 @@ TuningSession::create(const HardwareProfile &profile, TuningOptions options,
                       llvm::raw_ostream &progress) {
   if (options.rounds < 1)
     return error("--rounds must be at least 1");
+  if (options.confirmRounds < 0 || options.confirmRounds > 100)
+    return error("--confirm must be in [0, 100], not " +
+                 std::to_string(options.confirmRounds));
   std::unique_ptr<TuningSession> s(
       new TuningSession(profile, std::move(options), progress));
   const TuningOptions &o = s->options;
@@ -95,6 +98,48 @@ void TuningSession::log(llvm::json::Object event) {
   logStream->flush();
 }
 
+void TuningSession::confirm(TunedKernel &row,
+                            llvm::function_ref<Trial(ScheduleAttr)> measure,
+                            ScheduleAttr defaultSchedule, size_t index,
+                            size_t count) {
+  std::vector<double> tunedMs, defaultMs;
+  for (int r = 0; r < options.confirmRounds; ++r) {
+    Trial d = measure(defaultSchedule), t = measure(row.best);
+    if (d.isOK())
+      defaultMs.push_back(d.latencyMs);
+    if (t.isOK())
+      tunedMs.push_back(t.latencyMs);
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  double tunedMed = median(tunedMs), defaultMed = median(defaultMs);
+  bool kept = !tunedMs.empty() && !defaultMs.empty() &&
+              tunedMed <= defaultMed * (1 - kConfirmMargin);
+  progress << llvm::formatv(
+      "[{0}/{1}] {2}: confirm: tuned {3:F4} ms vs default {4:F4} ms "
+      "(medians of {5} interleaved runs each): {6}\n",
+      index + 1, count, row.label, tunedMed, defaultMed, options.confirmRounds,
+      kept ? "kept" : "not faster by 3%, the default stays");
+  log(llvm::json::Object{{"kernel", row.label},
+                         {"target", profile.id},
+                         {"event", "confirm"},
+                         {"schedule", printSchedule(row.best)},
+                         {"tuned_ms", tunedMed},
+                         {"default_ms", defaultMed},
+                         {"kept", kept}});
+  if (defaultMed > 0)
+    row.defaultMs = defaultMed;
+  if (kept) {
+    row.bestMs = tunedMed;
+    return;
+  }
+  row.best = defaultSchedule;
+  row.bestMs = row.defaultMs;
+  row.source = "default";
+}
+
 llvm::Expected<std::vector<TunedKernel>>
 TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
   if (kernels.empty())
@@ -103,6 +148,10 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
   measure.timing.repeats = options.repeats;
   measure.timeoutSeconds = options.timeoutSeconds;
   measure.target = options.target;
+  // Twice the last-level cache, at least 64 MiB.
+  if (options.coldCaches)
+    measure.evictBytes =
+        std::max<uint64_t>(2 * profile.l3Bytes, uint64_t(64) << 20);
   std::string version = getCompilerVersion();
   progress << llvm::formatv(
       "{8}: {0} kernels on {1} ({2}), strategy {3}, {4} rounds, seed "
@@ -334,6 +383,9 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
       row.best = space->toSchedule(space->getDefault());
       row.source = "default";
     }
+    if (row.source == "tuned" && options.confirmRounds > 0)
+      confirm(row, [&](ScheduleAttr s) { return measureFn({}, s); },
+              space->toSchedule(space->getDefault()), i, kernels.size());
     rows.push_back(row);
   }
 

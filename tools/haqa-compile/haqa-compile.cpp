@@ -159,6 +159,12 @@ static cl::opt<std::string, true>
             LOC(tuning.recordsPath));
 static cl::opt<std::string, true> out("o", cl::desc("output directory"),
                                       LOC(tuning.outDir));
+static cl::opt<int, true> confirmRounds(
+    "confirm",
+    cl::desc("before a tuned schedule replaces the default, measure both "
+             "again this many times, interleaved; keep it only when 3% "
+             "faster (0: no confirmation)"),
+    LOC(tuning.confirmRounds));
 static cl::opt<bool, true> retune(
     "retune",
     cl::desc("tune even kernels whose best schedule is already recorded"),

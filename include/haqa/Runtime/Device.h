@@ -82,6 +82,9 @@ struct TimingOptions {
   int repeats = 20;
   /// Stop repeating once this much time was spent (at least 3 samples).
   double maxSeconds = 5.0;
+  /// Called before every run, outside the timed region (e.g. to evict the
+  /// caches: a decode reads its weights from DRAM).
+  std::function<void()> beforeRun;
 };
 
 class Executable {

@@ -110,6 +110,11 @@ struct MeasureOptions {
   /// Where it runs; without a schedule, the default schedule of its kind
   /// (the CUDA one for cuda and gpu-on-cpu).
   CompileTarget target = CompileTarget::CPU;
+  /// CPU: before every timed run, read a buffer of this many bytes (more
+  /// than the last-level cache) so that the kernel's weights come from DRAM,
+  /// as in a model's decode step, where every weight is read once per token.
+  /// 0: the weights stay in cache between runs.
+  uint64_t evictBytes = 0;
 };
 
 /// Compiles `problem`'s kernel under `schedule` (null: the target's default

@@ -57,6 +57,15 @@ struct TuningOptions {
   double timeoutSeconds = 60;
   /// Tune kernels whose best schedule is already recorded.
   bool retune = false;
+  /// On the CPU, time every candidate with the caches evicted first (the
+  /// weights come from DRAM, as in a model's decode step); off, they stay
+  /// in cache between runs (Table 3, comparisons with ggml's kernels).
+  bool coldCaches = false;
+  /// The best of many noisy trials is biased low (a minimum): before a
+  /// tuned schedule replaces the default, both are measured again this many
+  /// times, interleaved, and the tuned one is kept only when the median of
+  /// its runs is at least kConfirmMargin faster. 0: no confirmation.
+  int confirmRounds = 2;
   /// Where records.sqlite (unless `recordsPath`), run.jsonl and report.html
   /// go.
   std::string outDir = "out/tune";
@@ -87,10 +96,14 @@ struct TuningKernel {
 };
 
 /// What tuning one kernel gave.
+/// How much faster (relative) a tuned schedule must confirm to be than the
+/// default: smaller differences are within the run-to-run spread here.
+constexpr double kConfirmMargin = 0.03;
+
 struct TunedKernel {
   std::string label;
-  /// "tuned", "default" (no trial beat the default schedule) or "reused"
-  /// (recorded by an earlier run).
+  /// "tuned", "default" (no trial beat the default schedule, or the winner
+  /// did not confirm) or "reused" (recorded by an earlier run).
   std::string source;
   int trials = 0, failed = 0;
   double defaultMs = 0, bestMs = 0;
@@ -119,6 +132,8 @@ public:
   /// says what stopped the run; every finished trial is in the records.
   llvm::Expected<std::vector<TunedKernel>>
   tune(llvm::ArrayRef<TuningKernel> kernels);
+  /// TuningOptions::coldCaches for the next tune() calls.
+  void setColdCaches(bool cold) { options.coldCaches = cold; }
 
   /// The results as the table haqa-compile prints, and the report's path.
   void printTable(llvm::raw_ostream &os,
@@ -128,6 +143,12 @@ public:
   void log(llvm::json::Object event);
 
 private:
+  /// Measures `row.best` against `defaultSchedule`, interleaved
+  /// (confirmRounds each), and keeps the default unless the tuned one is
+  /// kConfirmMargin faster; the row's times become those medians.
+  void confirm(TunedKernel &row,
+               llvm::function_ref<Trial(ScheduleAttr)> measure,
+               ScheduleAttr defaultSchedule, size_t index, size_t count);
   TuningSession(const HardwareProfile &profile, TuningOptions options,
                 llvm::raw_ostream &progress)
       : profile(profile), options(std::move(options)), progress(progress) {}

@@ -259,14 +259,12 @@ struct HAQACPULowerMicroKernelsPass
                        "bufferization");
         return WalkResult::interrupt();
       }
-      // The kernel takes one row stride per operand and keys and values in
-      // one layout.
-      if (op.getKernel() == "attention_f32" &&
-          (!llvm::all_of(op->getOperands(),
-                         [&](Value m) { return lowering.hasDenseRows(m); }) ||
-           op.getInputs()[1].getType() != op.getInputs()[2].getType())) {
-        op.emitOpError("expected operands with unit inner strides (rows of "
-                       "heads x head size) and caches of one layout");
+      // The kernels take one row stride per operand: the inner dimensions
+      // must be dense.
+      if (!llvm::all_of(op->getOperands(),
+                        [&](Value m) { return lowering.hasDenseRows(m); })) {
+        op.emitOpError("expected operands with unit inner strides (one row "
+                       "stride per operand)");
         return WalkResult::interrupt();
       }
       if (available) {

@@ -45,11 +45,13 @@ struct HAQAGPUApplySchedulePass
   using Base::Base;
 
   void runOnOperation() override {
-    // CPU micro-kernels (schedule dot = i8) have no GPU form.
+    // CPU micro-kernels (schedule dot = i8 or fma, attn = fused) have no GPU
+    // form.
     if (getOperation()
             .walk([](MicroKernelOp op) {
-              op.emitOpError("is a CPU micro-kernel (schedule dot = i8); the "
-                             "GPU lowerings have none");
+              op.emitOpError("is a CPU micro-kernel (schedule dot = i8 or "
+                             "fma, attn = fused); the GPU lowerings have "
+                             "none");
               return WalkResult::interrupt();
             })
             .wasInterrupted())

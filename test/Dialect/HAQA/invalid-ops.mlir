@@ -411,7 +411,7 @@ func.func @attn_on_softmax(%x: tensor<9x1x64xf32>) -> tensor<9x1x64xf32> {
 
 // schedule_c21
 func.func @fused_attention_f16(%q: tensor<1x9x64xf16>, %k: tensor<512x3x64xf16>, %pos: tensor<1xi32>) -> tensor<1x9x64xf16> {
-  // expected-error@+1 {{'haqa.attention' op schedule has attn = fused, which needs an f32 query and KV cache}}
+  // expected-error@+1 {{'haqa.attention' op schedule has attn = fused, which needs an f32 query and KV cache with static heads and head size, and i32 positions}}
   %o = haqa.attention %q, %k, %k, %pos {scale = 0.125 : f32, schedule = #haqa.schedule<attn = fused, isa = avx2>} : tensor<1x9x64xf16>, tensor<512x3x64xf16>, tensor<512x3x64xf16>, tensor<1xi32> -> tensor<1x9x64xf16>
   return %o : tensor<1x9x64xf16>
 }

@@ -116,7 +116,7 @@ func.func @attention_calls(%q: memref<?x9x64xf32>, %k: memref<512x3x64xf32>, %v:
 // -----
 
 func.func @attention_strided(%q: memref<1x9x64xf32, strided<[1152, 128, 1]>>, %k: memref<512x3x64xf32>, %pos: memref<1xi32>, %o: memref<1x9x64xf32>) {
-  // expected-error@+1 {{'haqa.micro_kernel' op expected operands with unit inner strides (rows of heads x head size) and caches of one layout}}
+  // expected-error@+1 {{'haqa.micro_kernel' op expected operands with unit inner strides (one row stride per operand)}}
   haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %k, %pos : memref<1x9x64xf32, strided<[1152, 128, 1]>>, memref<512x3x64xf32>, memref<512x3x64xf32>, memref<1xi32>) outs(%o : memref<1x9x64xf32>) {scale = 0.125 : f32}
   return
 }

@@ -149,6 +149,12 @@ TEST(KernelHarness, MeasuresAgainstTheReference) {
   EXPECT_NE(r.schedule.find("#haqa.schedule<"), std::string::npos);
   EXPECT_LT(r.maxAbsError, 1e-3);
   EXPECT_EQ(r.timing.samplesMs.size(), 3u);
+  // With the caches evicted before every timed run: the same samples.
+  MeasureOptions cold = o;
+  cold.evictBytes = uint64_t(64) << 20;
+  KernelMeasurement c = measureKernel(*p, ScheduleAttr(), cold);
+  EXPECT_EQ(c.status, KernelMeasurement::OK) << c.message;
+  EXPECT_EQ(c.timing.samplesMs.size(), 3u);
   // A schedule that does not fit the kernel is a bad spec, not a crash.
   auto tooBig =
       ScheduleAttr::get(&ctx, {1, 512}, {}, std::nullopt, std::nullopt, {}, {},

@@ -208,7 +208,7 @@ LogicalResult AttentionOp::verify() {
   // attention_c3
   int64_t hq = q.getDimSize(1), hkv = k.getDimSize(1);
   if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv) &&
-      hq % hkv != 0)
+      (hkv == 0 || hq % hkv != 0))
     return emitOpError() << "expected query heads (" << hq
                          << ") to be a multiple of key/value heads (" << hkv
                          << ")";
@@ -352,7 +352,6 @@ LogicalResult MicroKernelOp::verifyAttention() {
   auto type = [&](Value v) { return cast<ShapedType>(v.getType()); };
   Value q = getInputs()[0], k = getInputs()[1], v = getInputs()[2],
         pos = getInputs()[3], out = getOutputs()[0];
-  Builder b(getContext());
   for (Value x : {q, k, v, out})
     if (type(x).getRank() != 3 || !type(x).getElementType().isF32())
       return emitOpError("expected q, the caches and the output 3-d of f32");
@@ -362,7 +361,8 @@ LogicalResult MicroKernelOp::verifyAttention() {
     return emitOpError("expected keys and values of one type");
   ArrayRef<int64_t> qs = type(q).getShape(), ks = type(k).getShape();
   if (ShapedType::isDynamic(qs[1]) || ShapedType::isDynamic(qs[2]) ||
-      ShapedType::isDynamic(ks[1]) || qs[2] != ks[2] || qs[1] % ks[1])
+      ShapedType::isDynamic(ks[1]) || ks[1] <= 0 || qs[2] != ks[2] ||
+      qs[1] % ks[1])
     return emitOpError("expected static heads and head size, the query "
                        "heads a multiple of the KV heads, one head size");
   if (failed(expectShape(*this, "output", type(out).getShape(), qs)) ||

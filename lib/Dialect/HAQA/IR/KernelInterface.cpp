@@ -45,12 +45,10 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
   if (schedule.getAttn() && !isa<AttentionOp>(op))
     return emitError() << "schedule has attn, which applies to attention "
                           "only";
-  if (schedule.isFusedAttention() &&
-      !llvm::all_of(op->getOperands().take_front(3), [](Value v) {
-        return cast<ShapedType>(v.getType()).getElementType().isF32();
-      }))
+  if (schedule.isFusedAttention() && !canFuseAttention(op))
     return emitError() << "schedule has attn = fused, which needs an f32 "
-                          "query and KV cache";
+                          "query and KV cache with static heads and head "
+                          "size, and i32 positions";
   // schedule_c17
   if (schedule.getDot() && *schedule.getDot() == DotKind::fma) {
     auto matmul = dyn_cast<MatmulOp>(op);
@@ -68,6 +66,20 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
                             "with Q8_0, Q4_0 or Q4_1 weights";
   }
   return success();
+}
+
+bool mlir::haqa::canFuseAttention(Operation *op) {
+  auto attention = dyn_cast<AttentionOp>(op);
+  if (!attention)
+    return false;
+  auto shaped = [](Value v) { return cast<ShapedType>(v.getType()); };
+  for (Value v : {attention.getQuery(), attention.getKeys(),
+                  attention.getValues()}) {
+    ShapedType t = shaped(v);
+    if (!t.getElementType().isF32() || t.isDynamicDim(1) || t.isDynamicDim(2))
+      return false;
+  }
+  return shaped(attention.getPositions()).getElementType().isInteger(32);
 }
 
 bool mlir::haqa::hasInt8DotKernels(StringRef ggufName) {

@@ -188,7 +188,7 @@ struct DefaultSchedulePass final
       if (isa && (hasInt8DotKernels(gguf) || gguf == "f16"))
         s = getMicroKernelDotSchedule(matmul, *isa, limits);
       if (auto attention = dyn_cast<AttentionOp>(kernel.getOperation());
-          attention && isa)
+          attention && isa && canFuseAttention(attention))
         s = getFusedAttentionSchedule(attention, *isa, limits);
       kernel.setSchedule(s);
     });

@@ -59,6 +59,10 @@ LogicalResult verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
 /// q8_0, q4_0 and q4_1.
 bool hasInt8DotKernels(StringRef ggufName);
 
+/// True when `op` is an attention the `attn = fused` micro-kernel takes: an
+/// f32 query and KV cache with static heads and head size, i32 positions.
+bool canFuseAttention(Operation *op);
+
 /// True when a matmul under `root` has `dot = i8`: its activations are
 /// quantized to Q8 blocks, so the reference executor with ggml's
 /// activations (QuantizedActivations::AsScheduled) is its oracle.
