@@ -109,6 +109,58 @@ HAQA_UK_INLINE __m512 activationHalvesZ(const uint8_t *xb, int off) {
                                cvtHalves16(q));
 }
 
+/// The vpermt2w indices of halves4x4: lane 4 k + n (k, n < 4) takes word
+/// Off + Stride * k of table n, tables 0 and 1 (and 2 and 3) first merged as
+/// the low and high four words of one vector.
+template <int Stride, int Off> struct Gather4x4 {
+  static_assert(Off + 3 * Stride < 32, "in the first 64 bytes");
+  static constexpr int pair(int j) { // word j of vpermt2w(t0, t1)
+    return (j < 4 ? 0 : 32) + Off + Stride * (j % 4);
+  }
+  static constexpr int merge(int i) { // lane i = 4 k + n of vpermt2w(a, b)
+    return (i % 4 < 2 ? 0 : 32) + 4 * (i % 2) + i / 4;
+  }
+};
+
+/// The 16 f16 at word offset Off of blocks k < 4 (Stride words apart) of
+/// four 64-byte tables, lane 4 k + n from table n: three vpermt2w, where
+/// packing them through general-purpose registers takes 16 loads and 30
+/// shifts and ors.
+template <int Stride, int Off>
+HAQA_UK_INLINE __m512 halves4x4(__m512i t0, __m512i t1, __m512i t2,
+                                __m512i t3) {
+  using G = Gather4x4<Stride, Off>;
+  const __m512i pairIdx = _mm512_setr_epi32(
+      G::pair(0) | G::pair(1) << 16, G::pair(2) | G::pair(3) << 16,
+      G::pair(4) | G::pair(5) << 16, G::pair(6) | G::pair(7) << 16, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i mergeIdx = _mm512_setr_epi32(
+      G::merge(0) | G::merge(1) << 16, G::merge(2) | G::merge(3) << 16,
+      G::merge(4) | G::merge(5) << 16, G::merge(6) | G::merge(7) << 16,
+      G::merge(8) | G::merge(9) << 16, G::merge(10) | G::merge(11) << 16,
+      G::merge(12) | G::merge(13) << 16, G::merge(14) | G::merge(15) << 16, 0,
+      0, 0, 0, 0, 0, 0, 0);
+  const __m512i a = _mm512_permutex2var_epi16(t0, pairIdx, t1);
+  const __m512i b = _mm512_permutex2var_epi16(t2, pairIdx, t3);
+  return _mm512_cvtph_ps(
+      _mm512_castsi512_si256(_mm512_permutex2var_epi16(a, mergeIdx, b)));
+}
+
+/// Lanes 4 k + n: the f16 at word Off + 18 k (the activation blocks k < 4,
+/// kXBytes apart) of the 128 bytes at xb, in one vpermt2w.
+template <int Off>
+HAQA_UK_INLINE __m512 activationHalves4x4(__m512i x0, __m512i x1) {
+  constexpr int S = kXBytes / 2;
+  static_assert(Off + 3 * S < 64, "in the 128 bytes");
+  const __m512i idx = _mm512_setr_epi32(
+      Off | Off << 16, Off | Off << 16, (Off + S) | (Off + S) << 16,
+      (Off + S) | (Off + S) << 16, (Off + 2 * S) | (Off + 2 * S) << 16,
+      (Off + 2 * S) | (Off + 2 * S) << 16, (Off + 3 * S) | (Off + 3 * S) << 16,
+      (Off + 3 * S) | (Off + 3 * S) << 16, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_cvtph_ps(
+      _mm512_castsi512_si256(_mm512_permutex2var_epi16(x0, idx, x1)));
+}
+
 /// As accumulateY.
 template <class F, class L>
 HAQA_UK_INLINE __m512 accumulateZ(__m512 acc, __m512i sums, __m512 wd,
@@ -203,7 +255,23 @@ HAQA_UK_INLINE void stepQ4Z(const uint8_t *const *wb, const uint8_t *const *xb,
       lo[qd][n] = _mm512_and_si512(q, low);
       hi[qd][n] = _mm512_and_si512(_mm512_srli_epi16(q, 4), low);
     }
-  const __m512 wd = weightHalvesZ<F, L>(wb, 0);
+  // NR = 4 (the decode block): the scales of the step's 4 x 4 blocks come
+  // from the first 64 bytes of each row's 72 (Q4_0) or 80 (Q4_1), and the
+  // activation scales from the first 128 of the 144 (lanes 4 k + n: block k
+  // of row n, as L).
+  __m512i wt[4];
+  __m512 wd, wm;
+  if constexpr (NR == 4) {
+    static_assert(4 * F::kBytes >= 64 && 4 * kXBytes >= 128, "in the step");
+#pragma GCC unroll 16
+    for (int n = 0; n < 4; ++n)
+      wt[n] = _mm512_loadu_si512(wb[n]);
+    wd = halves4x4<F::kBytes / 2, 0>(wt[0], wt[1], wt[2], wt[3]);
+    if constexpr (std::is_same_v<F, Q4_1>)
+      wm = halves4x4<F::kBytes / 2, 1>(wt[0], wt[1], wt[2], wt[3]);
+  } else {
+    wd = weightHalvesZ<F, L>(wb, 0);
+  }
 #pragma GCC unroll 16
   for (int m = 0; m < MR; ++m) {
     __m512i v[4];
@@ -227,8 +295,18 @@ HAQA_UK_INLINE void stepQ4Z(const uint8_t *const *wb, const uint8_t *const *xb,
         v[qd * NR + n] = _mm512_dpbusd_epi32(
             _mm512_dpbusd_epi32(bias, lo[qd][n], xlo), hi[qd][n], xhi);
     }
-    acc[m] = accumulateZ<F, L>(acc[m], transposeAdd4Z(v[0], v[1], v[2], v[3]),
-                               wd, wb, xb[m]);
+    const __m512i sums = transposeAdd4Z(v[0], v[1], v[2], v[3]);
+    if constexpr (NR == 4) {
+      const __m512i x0 = _mm512_loadu_si512(xb[m]);
+      const __m512i x1 = _mm512_loadu_si512(xb[m] + 64);
+      acc[m] = _mm512_fmadd_ps(
+          _mm512_cvtepi32_ps(sums),
+          _mm512_mul_ps(wd, activationHalves4x4<0>(x0, x1)), acc[m]);
+      if constexpr (std::is_same_v<F, Q4_1>)
+        acc[m] = _mm512_fmadd_ps(wm, activationHalves4x4<1>(x0, x1), acc[m]);
+    } else {
+      acc[m] = accumulateZ<F, L>(acc[m], sums, wd, wb, xb[m]);
+    }
   }
 }
 
@@ -248,11 +326,10 @@ HAQA_UK_TARGET void kernelZ(const uint8_t *w, int64_t wrb, const uint8_t *x,
     acc[m] = _mm512_setzero_ps();
     tail[m] = _mm256_setzero_ps();
   }
-  // The next group of NR weight rows, at the same offset: its lines are in
-  // cache when the caller's next register block reaches them (a decode reads
-  // each weight once, from DRAM; NR short interleaved row streams are more
-  // than the hardware prefetcher follows at full speed).
-  const int64_t ahead = NR * wrb;
+  // A later group of NR weight rows, at the same offset (see
+  // prefetchAhead): its lines are in cache when the caller's register block
+  // reaches them.
+  const int64_t ahead = prefetchAhead<F>(NR * wrb);
   int64_t b = 0;
   for (; b + BB <= blocks; b += BB) {
 #pragma GCC unroll 16
