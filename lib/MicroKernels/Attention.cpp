@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "MicroKernelsImpl.h"
 #include "haqa/MicroKernels/MicroKernels.h"
 
 #include <algorithm>
@@ -20,6 +21,8 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+using ::mlir::haqa::uk::firstLanes16;
 #endif
 
 namespace {
@@ -302,13 +305,6 @@ HAQA_UK_AVX2 void expRowsY(const float *x, float *y, int64_t n) {
 
 namespace {
 
-/// Lanes [0, count) set, count clamped to [0, 16].
-HAQA_UK_AVX512_INLINE __mmask16 firstLanesZ(int64_t count) {
-  return count >= 16  ? __mmask16(0xffff)
-         : count <= 0 ? __mmask16(0)
-                      : static_cast<__mmask16>((1u << count) - 1);
-}
-
 /// The sums of a0, a1, a2, a3, in that order.
 HAQA_UK_AVX512_INLINE __m128 reduceAdd4Z(__m512 a0, __m512 a1, __m512 a2,
                                          __m512 a3) {
@@ -352,7 +348,7 @@ HAQA_UK_AVX512 void unitZ(const float *q, const float *k, const float *v,
                           float scale, float *scores, float *out) {
   // As unitY: four rows a step, the last one repeated in a partial step.
   const int64_t hdFull = hd & ~int64_t(15);
-  const __mmask16 hdTail = firstLanesZ(hd - hdFull);
+  const __mmask16 hdTail = firstLanes16(hd - hdFull);
   const __m128 scale4 = _mm_set1_ps(scale);
   for (int64_t j = 0; j < rows; j += 4) {
     const float *k0 = k + j * kvStride,
@@ -376,12 +372,12 @@ HAQA_UK_AVX512 void unitZ(const float *q, const float *k, const float *v,
     }
     const __m128 s = _mm_mul_ps(reduceAdd4Z(a0, a1, a2, a3), scale4);
     _mm_mask_storeu_ps(scores + j,
-                       static_cast<__mmask8>(firstLanesZ(rows - j) & 15), s);
+                       static_cast<__mmask8>(firstLanes16(rows - j) & 15), s);
   }
 
   __m512 mx = _mm512_set1_ps(scores[0]);
   for (int64_t j = 0; j < rows; j += 16) {
-    const __mmask16 mask = firstLanesZ(rows - j);
+    const __mmask16 mask = firstLanes16(rows - j);
     mx = _mm512_mask_max_ps(mx, mask, mx,
                             _mm512_maskz_loadu_ps(mask, scores + j));
   }
@@ -389,7 +385,7 @@ HAQA_UK_AVX512 void unitZ(const float *q, const float *k, const float *v,
 
   __m512 sum = _mm512_setzero_ps();
   for (int64_t j = 0; j < rows; j += 16) {
-    const __mmask16 mask = firstLanesZ(rows - j);
+    const __mmask16 mask = firstLanes16(rows - j);
     const __m512 p =
         expZ(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, scores + j), m));
     _mm512_mask_storeu_ps(scores + j, mask, p);
@@ -399,9 +395,9 @@ HAQA_UK_AVX512 void unitZ(const float *q, const float *k, const float *v,
 
   // 64 columns a pass, their four accumulators in registers over all rows.
   for (int64_t d = 0; d < hd; d += 64) {
-    const __mmask16 m0 = firstLanesZ(hd - d), m1 = firstLanesZ(hd - d - 16),
-                    m2 = firstLanesZ(hd - d - 32),
-                    m3 = firstLanesZ(hd - d - 48);
+    const __mmask16 m0 = firstLanes16(hd - d), m1 = firstLanes16(hd - d - 16),
+                    m2 = firstLanes16(hd - d - 32),
+                    m3 = firstLanes16(hd - d - 48);
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t j = 0; j < rows; ++j) {
       const __m512 p = _mm512_set1_ps(scores[j]);
@@ -420,7 +416,7 @@ HAQA_UK_AVX512 void unitZ(const float *q, const float *k, const float *v,
 
 HAQA_UK_AVX512 void expRowsZ(const float *x, float *y, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = firstLanesZ(n - i);
+    const __mmask16 mask = firstLanes16(n - i);
     _mm512_mask_storeu_ps(y + i, mask,
                           expZ(_mm512_maskz_loadu_ps(mask, x + i)));
   }

@@ -20,6 +20,8 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+using ::mlir::haqa::uk::firstLanes16;
 #endif
 
 namespace {
@@ -38,30 +40,6 @@ using F16KernelTable = F16Kernel[3][3];
     {K<1, 1>, K<1, 2>, K<1, 4>}, {K<2, 1>, K<2, 2>, K<2, 4>},                  \
         {K<4, 1>, K<4, 2>, K<4, 4>},                                           \
   }
-
-/// Covers [0, rows_m) x [n0, n1) with blocks of at most mr x nr, weight row
-/// blocks outermost (as runDot of the int8 dots).
-void runDotF16(const F16KernelTable &table, const uint16_t *w, int64_t ws,
-               const float *x, int64_t xs, float *y, int64_t ys, int64_t rowsM,
-               int64_t n0, int64_t n1, int64_t k, int64_t mr, int64_t nr) {
-  using ::mlir::haqa::uk::log2Block;
-  using ::mlir::haqa::uk::registerBlock;
-  const int mrb = registerBlock(mr), nrb = registerBlock(nr);
-  for (int64_t n = n0; n < n1;) {
-    int nb = nrb;
-    while (nb > n1 - n)
-      nb >>= 1;
-    for (int64_t m = 0; m < rowsM;) {
-      int mb = mrb;
-      while (mb > rowsM - m)
-        mb >>= 1;
-      table[log2Block(mb)][log2Block(nb)](w + n * ws, ws, x + m * xs, xs,
-                                          y + m * ys + n, ys, k);
-      m += mb;
-    }
-    n += nb;
-  }
-}
 
 /// The reference: each sum in index order, in float.
 template <int MR, int NR>
@@ -210,13 +188,6 @@ HAQA_UK_AVX2 void kernelY(const uint16_t *w, int64_t ws, const float *x,
 
 namespace {
 
-/// Lanes [0, count) set, count clamped to [0, 16].
-HAQA_UK_AVX512_INLINE __mmask16 firstLanesZ(int64_t count) {
-  return count >= 16  ? __mmask16(0xffff)
-         : count <= 0 ? __mmask16(0)
-                      : static_cast<__mmask16>((1u << count) - 1);
-}
-
 /// acc[m][n] += x[m][i, i + 16) * w[n][i, i + 16), lane by lane; Masked: only
 /// the lanes of `mask` are read (the others are zero), so nothing past the
 /// ends of the rows is touched.
@@ -293,7 +264,7 @@ HAQA_UK_AVX512 void kernelZ(const uint16_t *w, int64_t ws, const float *x,
     stepZ<MR, NR, false>(wr, xr, i + 16, 0, acc);
   }
   for (; i < k; i += 16)
-    stepZ<MR, NR, true>(wr, xr, i, firstLanesZ(k - i), acc);
+    stepZ<MR, NR, true>(wr, xr, i, firstLanes16(k - i), acc);
 #pragma GCC unroll 4
   for (int m = 0; m < MR; ++m)
     storeSumsZ<NR>(acc[m], y + m * ys);
@@ -320,8 +291,8 @@ HAQA_UK_AVX512 void kernelZ(const uint16_t *w, int64_t ws, const float *x,
       int64_t x_stride, float *y, int64_t y_stride, int64_t rows_m,            \
       int64_t n0, int64_t n1, int64_t k, int64_t mr, int64_t nr) {             \
     static const F16KernelTable table = HAQA_UK_F16_KERNEL_TABLE(K);           \
-    runDotF16(table, w, w_row_stride, x, x_stride, y, y_stride, rows_m, n0,    \
-              n1, k, mr, nr);                                                  \
+    ::mlir::haqa::uk::runBlocks(table, w, w_row_stride, x, x_stride, y,        \
+                                y_stride, rows_m, n0, n1, k, mr, nr);          \
   }
 
 HAQA_UK_DEFINE_DOT_F16(scalar, kernelScalar)

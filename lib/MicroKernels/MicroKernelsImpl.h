@@ -127,13 +127,14 @@ inline int registerBlock(int64_t v) { return v >= 4 ? 4 : v >= 2 ? 2 : 1; }
 inline int log2Block(int v) { return v == 4 ? 2 : v == 2 ? 1 : 0; }
 
 /// Covers [0, rows_m) x [n0, n1) with blocks of at most mr x nr, weight row
-/// blocks outermost.
-inline void runDot(const DotKernelTable &table, const uint8_t *w, int64_t wrb,
-                   const uint8_t *x, int64_t xrb, float *y, int64_t ys,
-                   int64_t rowsM, int64_t n0, int64_t n1, int64_t blocks,
-                   int64_t mr, int64_t nr) {
-  if (blocks < 0)
-    blocks = 0;
+/// blocks outermost: `table[log2 MR][log2 NR]` is called with weight rows
+/// `ws` elements apart, activation rows `xs` apart and the reduction length
+/// `len` (blocks for the int8 dots, values for the F16 one).
+template <class Kernel, class W, class X>
+inline void runBlocks(const Kernel (&table)[3][3], const W *w, int64_t ws,
+                      const X *x, int64_t xs, float *y, int64_t ys,
+                      int64_t rowsM, int64_t n0, int64_t n1, int64_t len,
+                      int64_t mr, int64_t nr) {
   const int mrb = registerBlock(mr), nrb = registerBlock(nr);
   for (int64_t n = n0; n < n1;) {
     int nb = nrb;
@@ -143,12 +144,29 @@ inline void runDot(const DotKernelTable &table, const uint8_t *w, int64_t wrb,
       int mb = mrb;
       while (mb > rowsM - m)
         mb >>= 1;
-      table[log2Block(mb)][log2Block(nb)](w + n * wrb, wrb, x + m * xrb, xrb,
-                                          y + m * ys + n, ys, blocks);
+      table[log2Block(mb)][log2Block(nb)](w + n * ws, ws, x + m * xs, xs,
+                                          y + m * ys + n, ys, len);
       m += mb;
     }
     n += nb;
   }
+}
+
+/// runBlocks for the int8 dots; a negative block count is none.
+inline void runDot(const DotKernelTable &table, const uint8_t *w, int64_t wrb,
+                   const uint8_t *x, int64_t xrb, float *y, int64_t ys,
+                   int64_t rowsM, int64_t n0, int64_t n1, int64_t blocks,
+                   int64_t mr, int64_t nr) {
+  runBlocks(table, w, wrb, x, xrb, y, ys, rowsM, n0, n1,
+            blocks < 0 ? 0 : blocks, mr, nr);
+}
+
+/// The first `count` of 16 lanes as an AVX-512 mask (__mmask16), count
+/// clamped to [0, 16]. Plain integer code: no target attribute needed.
+inline uint16_t firstLanes16(int64_t count) {
+  return count >= 16  ? uint16_t(0xffff)
+         : count <= 0 ? uint16_t(0)
+                      : static_cast<uint16_t>((1u << count) - 1);
 }
 
 /// Fills a DotKernelTable from a kernel template K<F, MR, NR>.
