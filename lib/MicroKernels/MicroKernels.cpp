@@ -38,6 +38,13 @@ std::vector<MicroKernelSymbol> mlir::haqa::getMicroKernelSymbols() {
 }
 // clang-format on
 
+void *mlir::haqa::findMicroKernel(const std::string &name) {
+  for (const MicroKernelSymbol &s : getMicroKernelSymbols())
+    if (name == s.name)
+      return s.address;
+  return nullptr;
+}
+
 std::vector<const char *> mlir::haqa::getMicroKernelISAs() {
 #if defined(__x86_64__)
   return {"scalar", "avx2", "avxvnni", "avx512vnni"};

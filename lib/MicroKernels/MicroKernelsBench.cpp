@@ -28,25 +28,10 @@ using namespace mlir::haqa;
 
 namespace {
 
-using DotFn = void (*)(const uint8_t *, int64_t, const uint8_t *, int64_t,
-                       float *, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       int64_t, int64_t);
-using QuantizeFn = void (*)(const float *, int64_t, int64_t, int64_t, uint8_t *,
-                            int64_t);
-using DotF16Fn = void (*)(const uint16_t *, int64_t, const float *, int64_t,
-                          float *, int64_t, int64_t, int64_t, int64_t, int64_t,
-                          int64_t, int64_t);
-using AttentionFn = void (*)(const float *, int64_t, const float *,
-                             const float *, int64_t, int64_t, const int32_t *,
-                             float *, int64_t, int64_t, int64_t, int64_t, float,
-                             int64_t, int64_t);
-
-void *findSymbol(const std::string &name) {
-  for (const MicroKernelSymbol &s : getMicroKernelSymbols())
-    if (name == s.name)
-      return s.address;
-  return nullptr;
-}
+using DotFn = MicroKernelDotFn;
+using QuantizeFn = MicroKernelQuantizeFn;
+using DotF16Fn = MicroKernelDotF16Fn;
+using AttentionFn = MicroKernelAttentionFn;
 
 struct Format {
   const char *name;
@@ -98,7 +83,7 @@ int main(int argc, char **argv) {
       continue;
     }
     auto quantize = reinterpret_cast<QuantizeFn>(
-        findSymbol(std::string("haqa_uk_quantize_q8_") + isa));
+        findMicroKernel(std::string("haqa_uk_quantize_q8_") + isa));
     for (const auto &shape : shapes) {
       const int64_t k = shape[0], n = shape[1], blocks = k / 32;
       std::vector<float> x(k);
@@ -113,7 +98,7 @@ int main(int argc, char **argv) {
       std::vector<float> y(n);
       for (const Format &f : formats) {
         auto dot = reinterpret_cast<DotFn>(
-            findSymbol(std::string("haqa_uk_dot_") + f.name + "_" + isa));
+            findMicroKernel(std::string("haqa_uk_dot_") + f.name + "_" + isa));
         std::vector<uint8_t> w = randomWeights(f, n, blocks, rng);
         const int64_t rowBytes = blocks * f.blockBytes;
         for (int64_t nr : {1, 2, 4}) {
@@ -134,7 +119,7 @@ int main(int argc, char **argv) {
     const int64_t headsQ = 9, headsKv = 3, hd = 64, rows = 257;
     const int32_t position = rows - 1;
     auto attention = reinterpret_cast<AttentionFn>(
-        findSymbol(std::string("haqa_uk_attention_f32_") + isa));
+        findMicroKernel(std::string("haqa_uk_attention_f32_") + isa));
     std::normal_distribution<float> normal(0.0f, 1.0f);
     std::vector<float> q(headsQ * hd), kv(2 * rows * headsKv * hd),
         out(headsQ * hd);
@@ -172,7 +157,7 @@ int main(int argc, char **argv) {
     if (!isMicroKernelISASupported(isa))
       continue;
     auto dot = reinterpret_cast<DotF16Fn>(
-        findSymbol(std::string("haqa_uk_dot_f16_") + isa));
+        findMicroKernel(std::string("haqa_uk_dot_f16_") + isa));
     const int64_t runs[][3] = {
         {1, 1, 4}, {prefillRows, 4, 2}, {prefillRows, 4, 4}};
     for (const auto &run : runs) {

@@ -208,6 +208,7 @@ void haqa_uk_attention_f32_avx512vnni(const float *q, int64_t q_stride,
 #ifdef __cplusplus
 } // extern "C"
 
+#include <string>
 #include <vector>
 
 namespace mlir::haqa {
@@ -231,6 +232,17 @@ struct MicroKernelSymbol {
 /// Every kernel of this library compiled for this host's architecture: all
 /// ISA variants are listed, callers check isMicroKernelISASupported.
 std::vector<MicroKernelSymbol> getMicroKernelSymbols();
+
+/// The address of the kernel named `name` in getMicroKernelSymbols(), or
+/// null.
+void *findMicroKernel(const std::string &name);
+
+/// The signature of each kernel family (all its ISA variants share it), for
+/// callers that look kernels up by name.
+using MicroKernelQuantizeFn = decltype(&haqa_uk_quantize_q8_scalar);
+using MicroKernelDotFn = decltype(&haqa_uk_dot_q8_0_scalar);
+using MicroKernelDotF16Fn = decltype(&haqa_uk_dot_f16_scalar);
+using MicroKernelAttentionFn = decltype(&haqa_uk_attention_f32_scalar);
 
 /// The ISA variants compiled for this architecture, "scalar" first.
 std::vector<const char *> getMicroKernelISAs();

@@ -28,29 +28,18 @@ using namespace mlir::haqa;
 
 namespace {
 
-using QuantizeFn = void (*)(const float *, int64_t, int64_t, int64_t, uint8_t *,
-                            int64_t);
-using DotFn = void (*)(const uint8_t *, int64_t, const uint8_t *, int64_t,
-                       float *, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       int64_t, int64_t);
-using AttentionFn = void (*)(const float *, int64_t, const float *,
-                             const float *, int64_t, int64_t, const int32_t *,
-                             float *, int64_t, int64_t, int64_t, int64_t, float,
-                             int64_t, int64_t);
-
-void *findSymbol(const std::string &name) {
-  for (const MicroKernelSymbol &s : getMicroKernelSymbols())
-    if (name == s.name)
-      return s.address;
-  return nullptr;
-}
+using QuantizeFn = MicroKernelQuantizeFn;
+using DotFn = MicroKernelDotFn;
+using AttentionFn = MicroKernelAttentionFn;
 
 QuantizeFn getQuantize(const std::string &isa) {
-  return reinterpret_cast<QuantizeFn>(findSymbol("haqa_uk_quantize_q8_" + isa));
+  return reinterpret_cast<QuantizeFn>(
+      findMicroKernel("haqa_uk_quantize_q8_" + isa));
 }
 
 DotFn getDot(const std::string &fmt, const std::string &isa) {
-  return reinterpret_cast<DotFn>(findSymbol("haqa_uk_dot_" + fmt + "_" + isa));
+  return reinterpret_cast<DotFn>(
+      findMicroKernel("haqa_uk_dot_" + fmt + "_" + isa));
 }
 
 uint32_t bitsOf(float f) {
@@ -87,7 +76,7 @@ TEST(MicroKernels, SymbolsAndISAs) {
     for (const char *op : {"quantize_q8_", "dot_q8_0_", "dot_q4_0_",
                            "dot_q4_1_", "dot_f16_", "attention_f32_"}) {
       std::string name = std::string("haqa_uk_") + op + isa;
-      EXPECT_NE(findSymbol(name), nullptr) << name;
+      EXPECT_NE(findMicroKernel(name), nullptr) << name;
     }
     std::printf("[          ] %s: %s\n", isa,
                 isMicroKernelISASupported(isa) ? "supported" : "not supported");
@@ -281,7 +270,7 @@ class MicroKernelsISA : public testing::TestWithParam<const char *> {
 protected:
   void SetUp() override {
     isa = GetParam();
-    if (!findSymbol("haqa_uk_quantize_q8_" + isa))
+    if (!findMicroKernel("haqa_uk_quantize_q8_" + isa))
       GTEST_SKIP() << isa << " is not compiled for this architecture";
     if (!isMicroKernelISASupported(isa.c_str()))
       GTEST_SKIP() << isa << " is not supported on this host";
@@ -597,12 +586,10 @@ TEST_P(MicroKernelsISA, DotEdgeCalls) {
 // F16 dots
 //===----------------------------------------------------------------------===//
 
-using DotF16Fn = void (*)(const uint16_t *, int64_t, const float *, int64_t,
-                          float *, int64_t, int64_t, int64_t, int64_t, int64_t,
-                          int64_t, int64_t);
+using DotF16Fn = MicroKernelDotF16Fn;
 
 DotF16Fn getDotF16(const std::string &isa) {
-  return reinterpret_cast<DotF16Fn>(findSymbol("haqa_uk_dot_f16_" + isa));
+  return reinterpret_cast<DotF16Fn>(findMicroKernel("haqa_uk_dot_f16_" + isa));
 }
 
 /// The K of the brief (576), and lengths off the vector steps: 57 = 32 + 16
@@ -863,8 +850,8 @@ std::vector<double> attentionByFormula(const AttentionCase &c, const float *q,
 }
 
 void checkAttention(const std::string &isa) {
-  auto attention =
-      reinterpret_cast<AttentionFn>(findSymbol("haqa_uk_attention_f32_" + isa));
+  auto attention = reinterpret_cast<AttentionFn>(
+      findMicroKernel("haqa_uk_attention_f32_" + isa));
   ASSERT_NE(attention, nullptr);
   constexpr float kSentinel = 12345.0f;
   std::mt19937 rng(19);
