@@ -321,10 +321,7 @@ Session::generate(ModuleOp module, std::shared_ptr<WeightStore> weights, int n,
 
 llvm::Expected<std::vector<int64_t>>
 Session::referenceTokens(CompiledModel &model, size_t n) {
-  ReferenceOptions refOptions;
-  refOptions.activations = QuantizedActivations::AsScheduled;
-  auto ref = ReferenceModel::create(model.getScheduledModule(),
-                                    model.getSharedWeights(), refOptions);
+  auto ref = model.createReference();
   if (!ref)
     return ref.takeError();
   auto stop = [&](int64_t id) { return tok && tok->isEndOfGeneration(id); };

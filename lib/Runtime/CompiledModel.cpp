@@ -117,6 +117,13 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
   return std::move(m);
 }
 
+Expected<std::unique_ptr<ReferenceModel>>
+CompiledModel::createReference() const {
+  ReferenceOptions options;
+  options.activations = QuantizedActivations::AsScheduled;
+  return ReferenceModel::create(*scheduled, weights, options);
+}
+
 void CompiledModel::reset() {
   int64_t n = 1;
   for (int64_t d : cacheShape)

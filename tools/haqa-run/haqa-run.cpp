@@ -152,10 +152,7 @@ int main(int argc, char **argv) {
   if (check) {
     // The module as compiled, each matmul in its own arithmetic (Q8
     // activations where dot = i8).
-    ReferenceOptions refOptions;
-    refOptions.activations = QuantizedActivations::AsScheduled;
-    auto ref = ReferenceModel::create((*model)->getScheduledModule(),
-                                      (*model)->getSharedWeights(), refOptions);
+    auto ref = (*model)->createReference();
     if (!ref)
       return fail(ref.takeError());
     std::vector<std::vector<float>> logits;

@@ -16,6 +16,7 @@
 #ifndef HAQA_RUNTIME_COMPILEDMODEL_H
 #define HAQA_RUNTIME_COMPILEDMODEL_H
 
+#include "haqa/Reference/Model.h"
 #include "haqa/Runtime/Device.h"
 #include "haqa/Weights/WeightStore.h"
 
@@ -73,13 +74,12 @@ public:
   /// since the last reset.
   double lastPrefillSeconds() const { return prefillSec; }
   const std::vector<double> &decodeSeconds() const { return decodeSec; }
-  /// The module as compiled: every kernel with the schedule it runs with
-  /// (the given ones, the defaults for the others). The reference executor
-  /// over it with QuantizedActivations::AsScheduled is the oracle of this
-  /// model's arithmetic. Owned by the model; its context is the one the
-  /// model was created in.
-  ModuleOp getScheduledModule() const { return *scheduled; }
-  std::shared_ptr<WeightStore> getSharedWeights() const { return weights; }
+  /// The reference executor over the module as compiled (every kernel with
+  /// the schedule it runs with: the given ones, the defaults for the others)
+  /// and this model's weights, with QuantizedActivations::AsScheduled: the
+  /// oracle of this model's arithmetic. It borrows the module, which the
+  /// model owns: the model must outlive it.
+  llvm::Expected<std::unique_ptr<ReferenceModel>> createReference() const;
 
 private:
   CompiledModel() = default;
