@@ -100,27 +100,22 @@ struct Lowering {
     return toI64(loc, memref::DimOp::create(b, loc, m, i));
   }
 
-  /// Splits [0, units) into `threads` pieces in an scf.forall (a plain
-  /// call for one) and calls `call(u0, u1)` for each.
-  void splitUnits(Location loc, Value units, int64_t threads,
-                  function_ref<void(Value, Value)> call) {
-    if (threads <= 1) {
-      call(i64(loc, 0), units);
+  /// `call(begin, end)` for each of `pieces` pieces of a range (i64 values),
+  /// each on a host thread of an scf.forall when there are several:
+  /// `bounds(t)` is piece t's range, `whole` the range of a single piece.
+  void splitOverThreads(Location loc, int64_t pieces, Value whole,
+                        function_ref<std::pair<Value, Value>(Value)> bounds,
+                        function_ref<void(Value, Value)> call) {
+    if (pieces <= 1) {
+      call(i64(loc, 0), whole);
       return;
     }
     auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(threads)},
-        ValueRange(), std::nullopt);
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(pieces)}, ValueRange(),
+        std::nullopt);
     b.setInsertionPointToStart(forall.getBody());
-    // Piece t: [t * units / T, (t + 1) * units / T).
-    Value t = toI64(loc, forall.getInductionVar(0));
-    auto bound = [&](Value i) {
-      return arith::DivSIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, i, units), i64(loc, threads));
-    };
-    Value u0 = bound(t);
-    Value u1 = bound(arith::AddIOp::create(b, loc, t, i64(loc, 1)));
-    call(u0, u1);
+    auto [begin, end] = bounds(toI64(loc, forall.getInductionVar(0)));
+    call(begin, end);
   }
 
   /// Raw pointers need unit strides in the inner dimensions of 3-d
@@ -159,12 +154,24 @@ struct Lowering {
     Value units = arith::MulIOp::create(b, loc, tokens, i64(loc, headsQ));
     Value scale = arith::ConstantOp::create(b, loc, op.getScaleAttr());
     Value rows = dim(loc, k, 0);
-    splitUnits(loc, units, op.getThreads(), [&](Value u0, Value u1) {
-      func::CallOp::create(b, loc, f,
-                           ValueRange{qp, qs, kp, vp, ks, rows, pp, op_, os,
-                                      i64(loc, headsQ), i64(loc, headsKV),
-                                      i64(loc, hd), scale, u0, u1});
-    });
+    // Piece t of T: [t * units / T, (t + 1) * units / T).
+    int64_t threads = op.getThreads();
+    auto bound = [&](Value t) {
+      return arith::DivSIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, t, units), i64(loc, threads));
+    };
+    splitOverThreads(
+        loc, threads, units,
+        [&](Value t) -> std::pair<Value, Value> {
+          Value u0 = bound(t);
+          return {u0, bound(arith::AddIOp::create(b, loc, t, i64(loc, 1)))};
+        },
+        [&](Value u0, Value u1) {
+          func::CallOp::create(b, loc, f,
+                               ValueRange{qp, qs, kp, vp, ks, rows, pp, op_, os,
+                                          i64(loc, headsQ), i64(loc, headsKV),
+                                          i64(loc, hd), scale, u0, u1});
+        });
     op.erase();
   }
 
@@ -217,25 +224,23 @@ struct Lowering {
                                       i64(loc, blocks), i64(loc, mr),
                                       i64(loc, nr)});
     };
-    int64_t threads = std::min<int64_t>(op.getThreads(), (n + nr - 1) / nr);
-    if (threads <= 1) {
-      call(i64(loc, 0), i64(loc, n));
-      op.erase();
-      return;
-    }
     // Pieces of whole register blocks: ceil(N / T) rounded up to nr.
-    int64_t piece = ((n + threads - 1) / threads + nr - 1) / nr * nr;
-    threads = (n + piece - 1) / piece;
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(threads)},
-        ValueRange(), std::nullopt);
-    b.setInsertionPointToStart(forall.getBody());
-    Value t = toI64(loc, forall.getInductionVar(0));
-    Value n0 = arith::MulIOp::create(b, loc, t, i64(loc, piece));
-    Value n1 = arith::MinSIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, n0, i64(loc, piece)),
-        i64(loc, n));
-    call(n0, n1);
+    int64_t threads = std::min<int64_t>(op.getThreads(), (n + nr - 1) / nr);
+    int64_t piece = 0, pieces = 1;
+    if (threads > 1) {
+      piece = ((n + threads - 1) / threads + nr - 1) / nr * nr;
+      pieces = (n + piece - 1) / piece;
+    }
+    splitOverThreads(
+        loc, pieces, i64(loc, n),
+        [&](Value t) -> std::pair<Value, Value> {
+          Value n0 = arith::MulIOp::create(b, loc, t, i64(loc, piece));
+          Value n1 = arith::MinSIOp::create(
+              b, loc, arith::AddIOp::create(b, loc, n0, i64(loc, piece)),
+              i64(loc, n));
+          return {n0, n1};
+        },
+        call);
     op.erase();
   }
 };
