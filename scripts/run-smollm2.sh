@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: compile SmolLM2-135M-Instruct (fetched by scripts/setup.sh)
 # for this machine's CPU with haqa-compile: pick the weight precision by
-# measurement, tune every decode kernel with the default strategy (the LLM
+# measurement, tune every decode and prefill kernel with the default strategy (the LLM
 # agent when HAQA_LLM_BASE_URL is set, local search otherwise), generate text
 # with the tuned model and print tokens/s and the report's path.
 #   bash scripts/run-smollm2.sh ["prompt"] [tokens]

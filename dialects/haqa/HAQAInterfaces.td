@@ -35,12 +35,18 @@ def HAQA_KernelOpInterface : OpInterface<"KernelOpInterface"> {
       operands stored as `weightQuant` (their own quantization when null).}],
       "uint64_t", "getBytes", (ins "::mlir::haqa::QuantAttr":$weightQuant)>,
     InterfaceMethod<[{Whether the kernel can be measured alone, in a module
-      of its own, on synthetic inputs (random activations, positions 7, 10,
-      13, ..., random weights in its storage): false where its result
-      depends on state or on index values such inputs cannot respect (token
-      ids within the vocabulary, KV caches), or on a storage the targets do
-      not lower.}],
+      of its own, on synthetic inputs (random activations and KV caches,
+      integer operands the positions of a running generation within their
+      getIndexBound, random weights in its storage): false where its result
+      depends on weights with meaning (RoPE frequency factors) or on a
+      storage the targets do not lower.}],
       "bool", "isMeasurableAlone">,
+    InterfaceMethod<[{Where the values of integer operand `operandNumber`
+      must lie, [0, bound): the table's rows for token ids, the cache's rows
+      for positions into a KV cache. std::nullopt where any value is valid
+      (RoPE positions) or the operand holds no indices.}],
+      "std::optional<int64_t>", "getIndexBound",
+      (ins "unsigned":$operandNumber)>,
   ];
   let extraSharedClassDeclaration = [{
     /// The schedule the agent chose, if any.

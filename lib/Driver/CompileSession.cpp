@@ -100,6 +100,9 @@ private:
   llvm::Expected<Generation>
   generate(ModuleOp module, std::shared_ptr<WeightStore> weights, int n,
            bool stopAtEos, std::unique_ptr<CompiledModel> *keep = nullptr);
+  /// Generates `n` tokens greedily with `model` from its start.
+  llvm::Expected<Generation> generateWith(CompiledModel &model, int n,
+                                          bool stopAtEos);
   /// The reference executor's tokens for `model`'s module as compiled
   /// (Q8 activations where dot = i8), `n` of them.
   llvm::Expected<std::vector<int64_t>> referenceTokens(CompiledModel &model,
@@ -301,21 +304,30 @@ Session::generate(ModuleOp module, std::shared_ptr<WeightStore> weights, int n,
   // first would look slower.
   if (auto warm = (*model)->generate(prompt, 1, stop); !warm)
     return warm.takeError();
-  (*model)->reset();
-  auto tokens = (*model)->generate(prompt, n, stop);
+  auto g = generateWith(**model, n, stopAtEos);
+  if (g && keep)
+    *keep = std::move(*model);
+  return g;
+}
+
+llvm::Expected<Generation> Session::generateWith(CompiledModel &model, int n,
+                                                 bool stopAtEos) {
+  auto stop = [&](int64_t id) {
+    return stopAtEos && tok && tok->isEndOfGeneration(id);
+  };
+  model.reset();
+  auto tokens = model.generate(prompt, n, stop);
   if (!tokens)
     return tokens.takeError();
   Generation g;
   g.tokens = *tokens;
-  g.compileSeconds = (*model)->compileSeconds();
-  g.prefillTokS = prompt.size() / (*model)->lastPrefillSeconds();
-  std::vector<double> steps = (*model)->decodeSeconds();
+  g.compileSeconds = model.compileSeconds();
+  g.prefillTokS = prompt.size() / model.lastPrefillSeconds();
+  std::vector<double> steps = model.decodeSeconds();
   if (!steps.empty()) {
     std::sort(steps.begin(), steps.end());
     g.decodeTokS = 1.0 / steps[steps.size() / 2];
   }
-  if (keep)
-    *keep = std::move(*model);
   return g;
 }
 
@@ -432,37 +444,56 @@ llvm::Error Session::choosePrecision() {
 llvm::Error Session::tune() {
   tuned = chosen->module->clone();
   auto decode = tuned->lookupSymbol<func::FuncOp>("decode");
-  if (!decode)
-    return error(options.input + ": no @decode");
-  // The distinct decode kernels (one schedule each), every one the harness
-  // can measure alone; the others keep the default schedule.
+  auto prefill = tuned->lookupSymbol<func::FuncOp>("prefill");
+  if (!decode || !prefill)
+    return error(options.input + ": no @decode or @prefill");
+  int64_t context = 0;
+  for (Type t : decode.getArgumentTypes().drop_front(2))
+    context = cast<RankedTensorType>(t).getDimSize(0);
+  if (options.prefillRows < 0 || options.prefillRows > context)
+    return error("--prefill-rows must lie in [0, " + llvm::Twine(context) +
+                 "] (the KV cache's rows), not " +
+                 llvm::Twine(options.prefillRows));
+  // The distinct kernels of @decode and of @prefill (one schedule each),
+  // every one measured alone: @prefill's at --prefill-rows prompt tokens.
   std::vector<TuningKernel> kernels;
   std::vector<OwningOpRef<ModuleOp>> kernelModules;
   std::vector<std::pair<size_t, DistinctKernel>> groups; // kernel index
   llvm::StringMap<size_t> byLabel;
   llvm::StringMap<int> skipped;
-  int ops = 0;
-  for (DistinctKernel &k : collectDistinctKernels(decode, false)) {
-    auto module = buildKernelModule(k.first);
-    if (!module) {
-      llvm::consumeError(module.takeError());
-      skipped[k.first.getKernelName()] += k.ops.size();
+  int counts[2] = {0, 0}, ops[2] = {0, 0};
+  for (int phase = 0; phase < 2; ++phase) {
+    func::FuncOp func = phase == 0 ? decode : prefill;
+    if (phase == 1 && options.prefillRows == 0) {
+      for (DistinctKernel &k : collectDistinctKernels(func, false))
+        skipped[("prefill " + k.first.getKernelName()).str()] += k.ops.size();
       continue;
     }
-    ops += k.ops.size();
-    std::string label = getKernelLabel(k.first);
-    auto [it, inserted] = byLabel.try_emplace(label, kernels.size());
-    if (inserted) {
-      kernels.push_back({label, **module});
-      kernelModules.push_back(std::move(*module));
+    for (DistinctKernel &k : collectDistinctKernels(func, false)) {
+      auto module = buildKernelModule(k.first, options.prefillRows);
+      if (!module) {
+        progress << "  " << llvm::toString(module.takeError()) << "\n";
+        skipped[k.first.getKernelName()] += k.ops.size();
+        continue;
+      }
+      ops[phase] += k.ops.size();
+      std::string label = getKernelLabel(getKernelOp(**module));
+      auto [it, inserted] = byLabel.try_emplace(label, kernels.size());
+      if (inserted) {
+        kernels.push_back({label, **module});
+        kernelModules.push_back(std::move(*module));
+        ++counts[phase];
+      }
+      groups.push_back({it->second, std::move(k)});
     }
-    groups.push_back({it->second, std::move(k)});
   }
-  progress << llvm::formatv("tuning {0} distinct decode kernels ({1} ops)",
-                            kernels.size(), ops);
+  progress << llvm::formatv("tuning {0} distinct decode kernels ({1} ops) "
+                            "and {2} distinct prefill kernels ({3} ops, "
+                            "measured at {4} rows)",
+                            counts[0], ops[0], counts[1], ops[1],
+                            options.prefillRows);
   for (const auto &kv : skipped)
-    progress << llvm::formatv("; {0} x {1} keep the default schedule (no "
-                              "isolated harness yet)",
+    progress << llvm::formatv("; {0} x {1} keep the default schedule",
                               kv.getValue(), kv.getKey());
   progress << "\n";
   std::vector<TuningKernel> selected;
@@ -494,9 +525,15 @@ llvm::Error Session::tune() {
     if (!s)
       continue;
     for (Operation *op : group.ops) {
-      if (llvm::Error e = setKernelSchedule(cast<KernelOpInterface>(op), s))
-        return error(kernels[index].label + ": " +
-                     llvm::toString(std::move(e)));
+      // A schedule measured at --prefill-rows rows may not fit the op of
+      // dynamic rows: that one keeps its default, and says so.
+      if (llvm::Error e = setKernelSchedule(cast<KernelOpInterface>(op), s)) {
+        progress << kernels[index].label << ": the tuned schedule does not "
+                 << "fit " << cast<KernelOpInterface>(op).getSignatureString()
+                 << ", which keeps the default: "
+                 << llvm::toString(std::move(e)) << "\n";
+        continue;
+      }
       ++applied;
     }
   }
@@ -548,7 +585,7 @@ llvm::Error Session::emit() {
   if (llvm::Error e = writeModule(*tuned, kModuleFileName, weights))
     return e;
   progress << "wrote " << outPath(kModuleFileName) << " (" << applied
-           << " decode ops with tuned schedules)\n";
+           << " ops with tuned schedules)\n";
   return llvm::Error::success();
 }
 
@@ -569,14 +606,49 @@ llvm::Error Session::measure() {
     return tunedGen.takeError();
   printGeneration(out, tunedGen->tokens, tok ? &*tok : nullptr);
   result.sameTokens = tunedGen->tokens == def->tokens;
+  // The speeds: kMeasureRounds more generations of each model, interleaved
+  // (this host's memory bandwidth drifts over seconds; one generation each
+  // misjudged a 5% gain as a 22% loss). Medians, and the range of the
+  // per-round ratios.
+  constexpr int kMeasureRounds = 3;
+  std::vector<double> decodeT, decodeD, prefillT, prefillD, decodeRatio,
+      prefillRatio;
+  for (int r = 0; r < kMeasureRounds; ++r) {
+    auto d = generateWith(*defModel, options.generateTokens, true);
+    if (!d)
+      return d.takeError();
+    auto t = generateWith(*tunedModel, options.generateTokens, true);
+    if (!t)
+      return t.takeError();
+    decodeD.push_back(d->decodeTokS);
+    decodeT.push_back(t->decodeTokS);
+    prefillD.push_back(d->prefillTokS);
+    prefillT.push_back(t->prefillTokS);
+    if (d->decodeTokS > 0)
+      decodeRatio.push_back(t->decodeTokS / d->decodeTokS);
+    prefillRatio.push_back(t->prefillTokS / d->prefillTokS);
+  }
+  auto median = [](std::vector<double> v) {
+    if (v.empty())
+      return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  auto range = [](const std::vector<double> &v) {
+    if (v.empty())
+      return std::string("-");
+    auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    return llvm::formatv("{0:F2}-{1:F2}", *lo, *hi).str();
+  };
   out << llvm::formatv(
-      "{0} weights; decode {1:F1} tokens/s tuned vs {2:F1} default ({3:F2}x), "
-      "prefill {4:F1} vs {5:F1} tokens/s; same tokens as the default "
-      "schedules: {6}\n",
-      precisionName(chosen->bits), tunedGen->decodeTokS, def->decodeTokS,
-      def->decodeTokS > 0 ? tunedGen->decodeTokS / def->decodeTokS : 0.0,
-      tunedGen->prefillTokS, def->prefillTokS,
-      result.sameTokens ? "yes" : "NO");
+      "{0} weights; decode {1:F1} tokens/s tuned vs {2:F1} default ({3:F2}x, "
+      "rounds {4}), prefill {5:F1} vs {6:F1} tokens/s ({7:F2}x, rounds {8}); "
+      "medians of {9} interleaved generations; same tokens as the default "
+      "schedules: {10}\n",
+      precisionName(chosen->bits), median(decodeT), median(decodeD),
+      median(decodeRatio), range(decodeRatio), median(prefillT),
+      median(prefillD), median(prefillRatio), range(prefillRatio),
+      kMeasureRounds, result.sameTokens ? "yes" : "NO");
   if (result.sameTokens && !options.check)
     return llvm::Error::success();
   // Different tokens are a wrong kernel or different arithmetic (a tuned

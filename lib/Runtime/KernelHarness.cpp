@@ -24,6 +24,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -153,30 +154,47 @@ mlir::haqa::buildKernelModule(MLIRContext *ctx, const KernelSpec &s) {
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>>
-mlir::haqa::buildKernelModule(KernelOpInterface kernel) {
+mlir::haqa::buildKernelModule(KernelOpInterface kernel, int64_t dynamicRows) {
   Operation *op = kernel.getOperation();
   std::string label = getKernelLabel(kernel);
   if (!kernel.isMeasurableAlone())
     return error(label + ": cannot be measured alone");
   MLIRContext *ctx = op->getContext();
   ctx->loadDialect<func::FuncDialect>();
-  SmallVector<Type> argTypes;
+  // The type with its dynamic dimensions `dynamicRows`; null if it has some
+  // and no `dynamicRows` is given.
+  auto staticType = [&](Type type) -> RankedTensorType {
+    auto t = dyn_cast<RankedTensorType>(type);
+    if (!t || (!t.hasStaticShape() && dynamicRows <= 0))
+      return {};
+    SmallVector<int64_t> shape(t.getShape());
+    for (int64_t &d : shape)
+      if (ShapedType::isDynamic(d))
+        d = dynamicRows;
+    return t.clone(shape);
+  };
+  SmallVector<Type> argTypes, resultTypes;
   SmallVector<Value> args;
   for (Value v : op->getOperands()) {
     if (v.getDefiningOp<WeightOp>() || llvm::is_contained(args, v))
       continue;
-    auto t = dyn_cast<RankedTensorType>(v.getType());
-    if (!t || !t.hasStaticShape())
-      return error(label + ": unimplemented: operands of dynamic shape");
+    RankedTensorType t = staticType(v.getType());
+    if (!t)
+      return error(label + ": operands of dynamic shape need a row count to "
+                           "be measured at");
     argTypes.push_back(t);
     args.push_back(v);
   }
-  for (Type t : op->getResultTypes())
-    if (!cast<RankedTensorType>(t).hasStaticShape())
-      return error(label + ": unimplemented: results of dynamic shape");
+  for (Type type : op->getResultTypes()) {
+    RankedTensorType t = staticType(type);
+    if (!t)
+      return error(label + ": results of dynamic shape need a row count to "
+                           "be measured at");
+    resultTypes.push_back(t);
+  }
   OpBuilder b(ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(op->getLoc());
-  auto func = createKernelFunction(b, *module, argTypes, op->getResultTypes());
+  auto func = createKernelFunction(b, *module, argTypes, resultTypes);
   IRMapping map;
   for (auto [v, arg] : llvm::zip(args, func.getArguments()))
     map.map(v, arg);
@@ -185,7 +203,19 @@ mlir::haqa::buildKernelModule(KernelOpInterface kernel) {
       map.map(v, b.clone(*w)->getResult(0));
   Operation *clone = b.clone(*op, map);
   clone->removeAttr("schedule");
+  for (auto [result, type] : llvm::zip(clone->getResults(), resultTypes))
+    result.setType(type);
   func::ReturnOp::create(b, op->getLoc(), clone->getResults());
+  if (dynamicRows > 0) {
+    std::string diagnostics;
+    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+      diagnostics += d.str();
+      return success();
+    });
+    if (failed(verify(*module)))
+      return error(label + ": at " + llvm::Twine(dynamicRows) +
+                   " rows: " + diagnostics);
+  }
   return std::move(module);
 }
 
@@ -243,11 +273,23 @@ llvm::Expected<KernelProblem> KernelProblem::prepare(ModuleOp module,
     Type elem = type.getElementType();
     if (auto i = dyn_cast<IntegerType>(elem);
         i && (i.getWidth() == 32 || i.getWidth() == 64)) {
-      // Positions of a running generation.
+      // Positions of a running generation, within every bound the kernel
+      // sets on this operand.
+      int64_t bound = std::numeric_limits<int64_t>::max();
+      for (OpOperand &use : arg.getUses())
+        if (use.getOwner() == kernel.getOperation())
+          if (std::optional<int64_t> b =
+                  kernel.getIndexBound(use.getOperandNumber()))
+            bound = std::min(bound, *b);
+      if (bound < 1)
+        return error(label + ": no valid index for operand " +
+                     llvm::Twine(arg.getArgNumber()));
+      int64_t first = std::max<int64_t>(
+          0, std::min(kRepresentativeContext, bound) - n);
       std::vector<int64_t> pos(n);
       std::vector<uint8_t> raw(n * i.getWidth() / 8);
       for (int64_t k = 0; k < n; ++k) {
-        pos[k] = 7 + 3 * k;
+        pos[k] = (first + k) % bound;
         if (i.getWidth() == 32) {
           int32_t v = static_cast<int32_t>(pos[k]);
           std::memcpy(&raw[4 * k], &v, 4);
@@ -360,17 +402,32 @@ static std::string compileAndMeasure(ModuleOp module, const KernelProblem &p,
   std::vector<uint8_t> result(4 * p.reference.size());
   std::vector<std::vector<uint8_t>> inputs = p.inputBytes;
   std::vector<std::vector<uint8_t>> weights = p.weightBytes;
+  // A result updated in place (kv_write's cache) is no out-parameter of
+  // the lowered function: it is read from the argument it aliases.
+  std::optional<size_t> aliased;
+  if (Operation *fn = SymbolTable::lookupSymbolIn(module, "kernel"))
+    if (auto a = fn->getAttrOfType<DenseI64ArrayAttr>("haqa.aliased_results");
+        a && !a.empty())
+      aliased = static_cast<size_t>(a[0]);
+  if (aliased && (*aliased >= inputs.size() ||
+                  inputs[*aliased].size() != result.size())) {
+    out << "status crashed\nmessage the kernel's result aliases argument "
+        << *aliased << ", which is not a buffer of the result's size\n";
+    return out.str();
+  }
   std::vector<BufferRef> args;
   for (size_t i = 0; i < inputs.size(); ++i)
     args.push_back({inputs[i].data(), p.inputShapes[i]});
   for (size_t i = 0; i < weights.size(); ++i)
     args.push_back({weights[i].data(), p.weightShapes[i], /*elementBytes=*/1});
-  args.push_back({result.data(), p.outputShape});
+  if (!aliased)
+    args.push_back({result.data(), p.outputShape});
   if (llvm::Error e = (*exe)->run("kernel", args)) {
     out << "status crashed\nmessage " << llvm::toString(std::move(e)) << "\n";
     return out.str();
   }
-  const float *got = reinterpret_cast<const float *>(result.data());
+  const float *got = reinterpret_cast<const float *>(
+      aliased ? inputs[*aliased].data() : result.data());
   const std::vector<float> &reference =
       int8Dot && !p.referenceGGML.empty() ? p.referenceGGML : p.reference;
   double maxAbs = 0, maxRef = 0;

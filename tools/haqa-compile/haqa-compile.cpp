@@ -60,6 +60,12 @@ static cl::opt<int, true> probeTokens(
     "probe-tokens",
     cl::desc("decoded tokens per precision when --bits=auto measures them"),
     LOC(options.probeTokens));
+static cl::opt<int64_t, true> prefillRows(
+    "prefill-rows",
+    cl::desc("tune @prefill's kernels at this many prompt tokens (their "
+             "schedules then serve every prompt length); 0: they keep the "
+             "default schedules"),
+    LOC(options.prefillRows));
 static cl::opt<int64_t, true> context("context",
                                       cl::desc("context length of the import"),
                                       LOC(options.contextLength));

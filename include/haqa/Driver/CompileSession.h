@@ -58,6 +58,9 @@ struct CompileOptions {
   bool check = false;
   /// NVIDIA profile: run the CUDA schedules' loops on the host CPU.
   bool gpuOnCPU = false;
+  /// @prefill's kernels (dynamic token count) are tuned at this many rows
+  /// and take the best schedule found there; 0: they keep the default.
+  int64_t prefillRows = 64;
   /// Only kernels of these names are tuned (empty: all).
   std::vector<std::string> onlyKernels;
   CompilePhase stopAfter = CompilePhase::Measure;

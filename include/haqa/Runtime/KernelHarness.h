@@ -53,9 +53,13 @@ llvm::Expected<OwningOpRef<ModuleOp>> buildKernelModule(MLIRContext *ctx,
                                                         const KernelSpec &spec);
 
 /// The module of `op` alone: `op` cloned (without its schedule) into a new
-/// module of its context with its weights; the error says why it cannot be
-/// measured alone (KernelOpInterface::isMeasurableAlone, dynamic shapes).
-llvm::Expected<OwningOpRef<ModuleOp>> buildKernelModule(KernelOpInterface op);
+/// module of its context with its weights. A dynamic dimension (the token
+/// count of @prefill) becomes `dynamicRows` (> 0): a representative size
+/// whose best schedule the dynamic op then takes. The error says why it
+/// cannot be measured alone (KernelOpInterface::isMeasurableAlone, dynamic
+/// shapes without `dynamicRows`, a shape the op refuses).
+llvm::Expected<OwningOpRef<ModuleOp>>
+buildKernelModule(KernelOpInterface op, int64_t dynamicRows = 0);
 
 /// The kernel op of a kernel module.
 KernelOpInterface getKernelOp(ModuleOp kernelModule);
@@ -66,6 +70,9 @@ std::string getKernelLabel(KernelOpInterface kernel);
 
 /// A kernel module with its inputs, weights and reference output.
 struct KernelProblem {
+  /// Cache rows before the last synthetic position (see prepare).
+  static constexpr int64_t kRepresentativeContext = 256;
+
   /// The kernel module (the caller's; not owned).
   ModuleOp module;
   /// Raw bytes of each function argument, then of each weight argument of
@@ -81,9 +88,15 @@ struct KernelProblem {
   std::vector<float> referenceGGML;
   uint64_t flops = 0, bytes = 0;
 
-  /// Seeded random inputs (activations in [-1, 1], positions 7, 10, 13, ...)
-  /// and weights (norm weights near 1, others scaled by 1 / sqrt(K)) in the
-  /// module's storages, and the reference executor's output on them.
+  /// Seeded random inputs and weights in the module's storages, and the
+  /// reference executor's output on them:
+  /// - f32 operands (activations, KV caches) uniform in [-1, 1];
+  /// - integer operands (token ids, positions) the consecutive positions of
+  ///   a running generation whose last token sits at row
+  ///   min(kRepresentativeContext, bound) - 1 (bound: the operand's
+  ///   KernelOpInterface::getIndexBound), so a decode attention reads 256
+  ///   cache rows, as in the middle of a 512-token conversation;
+  /// - weights: norm weights near 1, others scaled by 1 / sqrt(K).
   static llvm::Expected<KernelProblem> prepare(ModuleOp kernelModule,
                                                uint64_t seed = 1);
 };

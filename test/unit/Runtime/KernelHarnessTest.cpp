@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
+#include <cstring>
 #include <gtest/gtest.h>
 
 using namespace mlir;
@@ -49,7 +50,7 @@ TEST(KernelHarness, SpecsBuildTheTable3Kernels) {
 }
 
 /// A model-like function: rms_norm, then a Q8_0 matmul with a schedule,
-/// then an embedding (not measurable alone).
+/// then an embedding.
 OwningOpRef<ModuleOp> buildModel(MLIRContext &ctx) {
   ctx.loadDialect<HAQADialect, func::FuncDialect>();
   OpBuilder b(&ctx);
@@ -110,12 +111,94 @@ TEST(KernelHarness, AModelOpIsClonedAloneWithItsWeights) {
   // The model is untouched.
   EXPECT_TRUE(mm.getSchedule());
 
+  // The embedding is measured on token ids within its table's 100 rows.
   EmbeddingOp emb;
   model->walk([&](EmbeddingOp op) { emb = op; });
-  auto none = buildKernelModule(cast<KernelOpInterface>(emb.getOperation()));
+  auto e = buildKernelModule(cast<KernelOpInterface>(emb.getOperation()));
+  ASSERT_TRUE(static_cast<bool>(e)) << llvm::toString(e.takeError());
+  EXPECT_EQ(getKernelLabel(getKernelOp(**e)), "embedding [64,1,1] q8_0");
+  auto p = KernelProblem::prepare(**e);
+  ASSERT_TRUE(static_cast<bool>(p)) << llvm::toString(p.takeError());
+  ASSERT_EQ(p->inputBytes.size(), 1u);
+  int32_t id;
+  std::memcpy(&id, p->inputBytes[0].data(), 4);
+  EXPECT_EQ(id, 99) << "the last row of a running generation in the table";
+  MeasureOptions o;
+  o.timing.repeats = 2;
+  KernelMeasurement r = measureKernel(*p, ScheduleAttr(), o);
+  EXPECT_EQ(r.status, KernelMeasurement::OK) << r.message;
+}
+
+/// @prefill-like: a KV-cache write and the attention over it, their token
+/// count dynamic.
+OwningOpRef<ModuleOp> buildPrefill(MLIRContext &ctx) {
+  ctx.loadDialect<HAQADialect, func::FuncDialect>();
+  OpBuilder b(&ctx);
+  Location loc = b.getUnknownLoc();
+  OwningOpRef<ModuleOp> m = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(m->getBody());
+  int64_t dyn = ShapedType::kDynamic;
+  Type f32 = b.getF32Type();
+  auto q = RankedTensorType::get({dyn, 4, 16}, f32);
+  auto kv = RankedTensorType::get({dyn, 2, 16}, f32);
+  auto cache = RankedTensorType::get({512, 2, 16}, f32);
+  auto pos = RankedTensorType::get({dyn}, b.getI32Type());
+  auto f = func::FuncOp::create(
+      b, loc, "prefill", b.getFunctionType({q, kv, pos, cache}, {q, cache}));
+  b.setInsertionPointToStart(f.addEntryBlock());
+  Value c = KVWriteOp::create(b, loc, cache, f.getArgument(3),
+                              f.getArgument(1), f.getArgument(2),
+                              ScheduleAttr());
+  Value o = AttentionOp::create(b, loc, q, f.getArgument(0), c, c,
+                                f.getArgument(2), b.getF32FloatAttr(0.25f),
+                                ScheduleAttr());
+  func::ReturnOp::create(b, loc, ValueRange{o, c});
+  return m;
+}
+
+TEST(KernelHarness, DynamicRowsAreMeasuredAtARepresentativeCount) {
+  MLIRContext ctx;
+  OwningOpRef<ModuleOp> model = buildPrefill(ctx);
+  ASSERT_TRUE(succeeded(verify(*model)));
+  KVWriteOp write;
+  AttentionOp attention;
+  model->walk([&](KVWriteOp op) { write = op; });
+  model->walk([&](AttentionOp op) { attention = op; });
+  auto k = cast<KernelOpInterface>(write.getOperation());
+  // Without a row count, dynamic shapes cannot be measured.
+  auto none = buildKernelModule(k);
   ASSERT_FALSE(static_cast<bool>(none));
-  EXPECT_NE(llvm::toString(none.takeError()).find("cannot be measured alone"),
+  EXPECT_NE(llvm::toString(none.takeError()).find("need a row count"),
             std::string::npos);
+
+  MeasureOptions o;
+  o.timing.repeats = 2;
+  for (KernelOpInterface kernel :
+       {k, cast<KernelOpInterface>(attention.getOperation())}) {
+    auto m = buildKernelModule(kernel, 8);
+    ASSERT_TRUE(static_cast<bool>(m)) << llvm::toString(m.takeError());
+    ASSERT_TRUE(succeeded(verify(**m)));
+    auto p = KernelProblem::prepare(**m);
+    ASSERT_TRUE(static_cast<bool>(p)) << llvm::toString(p.takeError());
+    // Positions 248 .. 255: the 8 tokens before row 256 of the 512-row
+    // cache.
+    auto func = (*m)->lookupSymbol<func::FuncOp>("kernel");
+    for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
+      if (!cast<RankedTensorType>(arg.getType()).getElementType().isInteger(32))
+        continue;
+      std::vector<int32_t> got(8);
+      std::memcpy(got.data(), p->inputBytes[i].data(), 32);
+      EXPECT_EQ(got.front(), 248);
+      EXPECT_EQ(got.back(), 255);
+    }
+    // The kv_write updates its cache argument in place (no result buffer):
+    // checked there against the reference.
+    KernelMeasurement r = measureKernel(*p, ScheduleAttr(), o);
+    EXPECT_EQ(r.status, KernelMeasurement::OK)
+        << getKernelLabel(kernel) << ": " << r.message;
+  }
+  EXPECT_EQ(getKernelLabel(getKernelOp(**buildKernelModule(k, 8))),
+            "kv_write [16,2,8]");
 }
 
 TEST(KernelHarness, ProblemsHaveInMemoryWeightsAndAReference) {

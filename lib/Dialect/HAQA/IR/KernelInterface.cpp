@@ -176,7 +176,8 @@ static SmallVector<int64_t> ggmlOrder(ArrayRef<int64_t> shape) {
       bytes += tensorBytes(v);                                                 \
     return bytes;                                                              \
   }                                                                            \
-  bool OP::isMeasurableAlone() { return true; }
+  bool OP::isMeasurableAlone() { return true; }                                \
+  std::optional<int64_t> OP::getIndexBound(unsigned) { return std::nullopt; }
 
 // max, subtract, exp, sum, divide.
 HAQA_ELEMENTWISE_KERNEL(SoftmaxOp, "softmax", 5)
@@ -201,8 +202,13 @@ SmallVector<int64_t> EmbeddingOp::getIterationSpace() {
 }
 // One multiply (by the block scale) per dequantized value.
 uint64_t EmbeddingOp::getFlops() { return numElements(getResult()); }
-// Token ids must lie within the vocabulary.
-bool EmbeddingOp::isMeasurableAlone() { return false; }
+bool EmbeddingOp::isMeasurableAlone() { return true; }
+// Token ids are rows of the table.
+std::optional<int64_t> EmbeddingOp::getIndexBound(unsigned operand) {
+  if (operand != getTokensMutable().getOperandNumber())
+    return std::nullopt;
+  return getTable().getType().getShape()[0];
+}
 uint64_t EmbeddingOp::getBytes(QuantAttr q) {
   WeightType table = getTable().getType();
   QuantAttr quant = q ? q : table.getQuant();
@@ -225,6 +231,9 @@ SmallVector<int64_t> RMSNormOp::getIterationSpace() {
 // square, accumulate, scale by rsqrt, multiply by weight.
 uint64_t RMSNormOp::getFlops() { return 4 * numElements(getInput()); }
 bool RMSNormOp::isMeasurableAlone() { return true; }
+std::optional<int64_t> RMSNormOp::getIndexBound(unsigned) {
+  return std::nullopt;
+}
 uint64_t RMSNormOp::getBytes(QuantAttr q) {
   return tensorBytes(getInput()) + tensorBytes(getResult()) +
          weightBytes(getWeight(), q);
@@ -253,6 +262,9 @@ uint64_t MatmulOp::getFlops() {
 bool MatmulOp::isMeasurableAlone() {
   return !getWeight().getType().getQuant().getGGUFName().empty();
 }
+std::optional<int64_t> MatmulOp::getIndexBound(unsigned) {
+  return std::nullopt;
+}
 uint64_t MatmulOp::getBytes(QuantAttr q) {
   return tensorBytes(getInput()) + weightBytes(getWeight(), q) +
          tensorBytes(getResult());
@@ -272,6 +284,8 @@ SmallVector<int64_t> RoPEOp::getShapeSignature() {
 // Llama 3.1's per-pair frequency factors are weights with meaning (divisors
 // of the frequencies), not synthetic values.
 bool RoPEOp::isMeasurableAlone() { return !getFreqFactors(); }
+// Any position has its angles.
+std::optional<int64_t> RoPEOp::getIndexBound(unsigned) { return std::nullopt; }
 SmallVector<int64_t> RoPEOp::getIterationSpace() { return shapeOf(getInput()); }
 // Per pair: two multiplies and an add for each of the two outputs.
 uint64_t RoPEOp::getFlops() { return 3 * numElements(getInput()); }
@@ -294,8 +308,13 @@ SmallVector<int64_t> KVWriteOp::getIterationSpace() {
   return shapeOf(getValues());
 }
 uint64_t KVWriteOp::getFlops() { return 0; }
-// Writes a KV cache at positions that must lie within it.
-bool KVWriteOp::isMeasurableAlone() { return false; }
+bool KVWriteOp::isMeasurableAlone() { return true; }
+// Positions are rows of the cache.
+std::optional<int64_t> KVWriteOp::getIndexBound(unsigned operand) {
+  if (operand != getPositionsMutable().getOperandNumber())
+    return std::nullopt;
+  return getCache().getType().getDimSize(0);
+}
 // Written in place: the rows are read once and stored once.
 uint64_t KVWriteOp::getBytes(QuantAttr) {
   return 2 * tensorBytes(getValues()) + tensorBytes(getPositions());
@@ -324,8 +343,13 @@ uint64_t AttentionOp::getFlops() {
   uint64_t scores = staticSize(s[0]) * staticSize(s[1]) * staticSize(s[2]);
   return scores * (4 * staticSize(s[3]) + 5);
 }
-// Reads KV caches at positions that must lie within them.
-bool AttentionOp::isMeasurableAlone() { return false; }
+bool AttentionOp::isMeasurableAlone() { return true; }
+// Query t reads cache rows 0 .. positions[t].
+std::optional<int64_t> AttentionOp::getIndexBound(unsigned operand) {
+  if (operand != getPositionsMutable().getOperandNumber())
+    return std::nullopt;
+  return getKeys().getType().getDimSize(0);
+}
 uint64_t AttentionOp::getBytes(QuantAttr) {
   return tensorBytes(getQuery()) + tensorBytes(getKeys()) +
          tensorBytes(getValues()) + tensorBytes(getPositions()) +
