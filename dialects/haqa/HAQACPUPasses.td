@@ -44,12 +44,16 @@ def HAQACPUDropAliasedResultsPass
   let summary = "drop memref results that are the function's own arguments";
   let description = [{
     After one-shot bufferization, a KV cache updated in place comes back as
-    the very argument it was passed in. Such results are removed from public
-    functions too (upstream drop-equivalent-buffer-results leaves public
-    functions alone), so buffer-results-to-out-params does not add an
-    out-parameter and a copy of the whole cache per call. The argument index
-    of each removed result is recorded in `haqa.aliased_results` on the
-    function (one entry per removed result, in result order).
+    the very argument it was passed in, and so does an outlined kernel's
+    result computed in its destination argument (through the tile loops
+    that carry it, nested ones included). Such results are removed, so
+    buffer-results-to-out-params adds no out-parameter and no copy per
+    call: from public functions too (upstream
+    drop-equivalent-buffer-results leaves public functions alone, and does
+    not look through loops). Calls in the module use the argument instead.
+    For a function nothing in the module calls, the argument index of each
+    removed result is recorded in `haqa.aliased_results` (one entry per
+    removed result, in result order).
 
     ```mlir
     func.func @step(%cache: memref<8xf32>, %x: memref<1xf32>)

@@ -135,6 +135,7 @@ void ConvertHAQAToLinalgPass::runOnOperation() {
     for (UnrealizedConversionCastOp c : casts)
       if (c->use_empty())
         c.erase();
+    to_linalg::KernelOutliner::computeIntoDestination(callee);
   }
 }
 

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 
 using namespace mlir;
 using namespace mlir::haqa;
@@ -92,5 +93,40 @@ void KernelOutliner::outline(func::FuncOp func) {
     auto call = func::CallOp::create(b, op->getLoc(), callee, args);
     op->replaceAllUsesWith(call.getResults());
     op->erase();
+  }
+}
+
+void KernelOutliner::computeIntoDestination(func::FuncOp callee) {
+  SmallVector<bufferization::MaterializeInDestinationOp> copies;
+  callee.walk(
+      [&](bufferization::MaterializeInDestinationOp m) { copies.push_back(m); });
+  for (bufferization::MaterializeInDestinationOp m : copies) {
+    Value dest = m.getDest();
+    if (!isa<BlockArgument>(dest) || !m.getResult().hasOneUse() ||
+        !isa<func::ReturnOp>(*m.getResult().getUsers().begin()))
+      continue;
+    // Down the tied inits from the result to the empty tensor they start
+    // at; every value on the way used once (by the next op of the chain).
+    Value v = m.getSource();
+    OpOperand *root = nullptr;
+    while (v.hasOneUse()) {
+      auto dps = v.getDefiningOp<DestinationStyleOpInterface>();
+      if (!dps)
+        break;
+      OpOperand *init = dps.getTiedOpOperand(cast<OpResult>(v));
+      if (init->get().getDefiningOp<tensor::EmptyOp>()) {
+        if (init->get().hasOneUse() && init->get().getType() == dest.getType())
+          root = init;
+        break;
+      }
+      v = init->get();
+    }
+    if (!root)
+      continue;
+    Operation *empty = root->get().getDefiningOp();
+    root->set(dest);
+    empty->erase();
+    m.getResult().replaceAllUsesWith(m.getSource());
+    m.erase();
   }
 }

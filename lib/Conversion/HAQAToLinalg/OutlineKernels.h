@@ -36,6 +36,15 @@ public:
   /// whose weights are placeholder casts of its byte arguments, to lower.
   ArrayRef<func::FuncOp> getCallees() const { return callees; }
 
+  /// In a lowered private function, computes the result into the
+  /// destination argument itself: the empty tensor at the root of the
+  /// result's chain of destination-style ops (a linalg.fill, then the
+  /// kernel's generic, say) becomes the destination, and the
+  /// bufferization.materialize_in_destination goes. Bufferization then
+  /// neither allocates nor copies per call. Chains with another op, or
+  /// with a value used twice, keep their copy.
+  static void computeIntoDestination(func::FuncOp callee);
+
 private:
   ModuleOp module;
   SymbolTable symbols;

@@ -16,9 +16,24 @@ using namespace mlir::haqa;
 
 namespace {
 
+/// Whether `v` is `target`, looking through scf.for loops that carry a
+/// buffer unchanged (yield their own iter_arg, or a nested loop that does,
+/// as a bufferized in-place update does).
+bool isCarried(Value v, Value target) {
+  while (v != target) {
+    auto loop = v.getDefiningOp<scf::ForOp>();
+    if (!loop)
+      return false;
+    unsigned i = cast<OpResult>(v).getResultNumber();
+    if (!isCarried(loop.getYieldedValues()[i], loop.getRegionIterArgs()[i]))
+      return false;
+    v = loop.getInitArgs()[i];
+  }
+  return true;
+}
+
 /// The function argument `v` is, looking through scf.for loops that carry
-/// a buffer unchanged (yield their own iter_arg, as a bufferized in-place
-/// update does).
+/// a buffer unchanged.
 std::optional<unsigned> traceToArgument(func::FuncOp func, Value v) {
   while (true) {
     if (auto bbArg = dyn_cast<BlockArgument>(v)) {
@@ -30,7 +45,7 @@ std::optional<unsigned> traceToArgument(func::FuncOp func, Value v) {
     if (!loop)
       return std::nullopt;
     unsigned i = cast<OpResult>(v).getResultNumber();
-    if (loop.getYieldedValues()[i] != loop.getRegionIterArgs()[i])
+    if (!isCarried(loop.getYieldedValues()[i], loop.getRegionIterArgs()[i]))
       return std::nullopt;
     v = loop.getInitArgs()[i];
   }
@@ -54,12 +69,16 @@ std::optional<unsigned> aliasedArgument(func::FuncOp func, unsigned i) {
 struct DropAliasedResultsPass
     : haqa::impl::HAQACPUDropAliasedResultsPassBase<DropAliasedResultsPass> {
   void runOnOperation() override {
-    for (auto func : getOperation().getOps<func::FuncOp>()) {
+    ModuleOp module = getOperation();
+    SymbolTableCollection symbols;
+    SymbolUserMap users(symbols, module);
+    for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
-      // Callers inside the module would need rewriting; the model's
-      // functions are entry points.
-      if (SymbolTable::symbolKnownUseEmpty(func, getOperation()) == false)
+      // Callers inside the module (an outlined kernel's) are rewritten:
+      // only possible when every use is a call.
+      ArrayRef<Operation *> uses = users.getUsers(func);
+      if (!llvm::all_of(uses, [](Operation *u) { return isa<func::CallOp>(u); }))
         continue;
       llvm::BitVector drop(func.getNumResults());
       SmallVector<int64_t> aliases;
@@ -76,8 +95,28 @@ struct DropAliasedResultsPass
       func.walk([&](func::ReturnOp ret) { ret->eraseOperands(drop); });
       if (failed(func.eraseResults(drop)))
         return signalPassFailure();
-      func->setAttr("haqa.aliased_results",
-                    DenseI64ArrayAttr::get(&getContext(), aliases));
+      if (uses.empty()) {
+        // An entry point: its callers are told which argument holds each
+        // dropped result.
+        func->setAttr("haqa.aliased_results",
+                      DenseI64ArrayAttr::get(&getContext(), aliases));
+        continue;
+      }
+      for (Operation *u : uses) {
+        auto call = cast<func::CallOp>(u);
+        OpBuilder b(call);
+        auto newCall = func::CallOp::create(b, call.getLoc(), func,
+                                            call.getOperands());
+        unsigned kept = 0, dropped = 0;
+        for (unsigned i = 0; i < call.getNumResults(); ++i) {
+          Value replacement = drop.test(i)
+                                  ? call.getOperand(aliases[dropped++])
+                                  : newCall.getResult(kept++);
+          call.getResult(i).replaceAllUsesWith(replacement);
+        }
+        newCall->setDiscardableAttrs(call->getDiscardableAttrDictionary());
+        call.erase();
+      }
     }
   }
 };

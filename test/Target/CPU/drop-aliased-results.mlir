@@ -34,3 +34,36 @@ func.func @fresh(%cache: memref<8xf32>, %n: index) -> (memref<8xf32>, memref<8xf
   }
   return %a, %r : memref<8xf32>, memref<8xf32>
 }
+
+// -----
+
+// An outlined kernel computing into its destination through nested tile
+// loops: the result goes, and its caller uses the destination it passed.
+// CHECK-LABEL: func.func private @kernel(
+// CHECK-SAME: %[[D:.*]]: memref<4x8xf32>) {
+// CHECK-NOT: haqa.aliased_results
+// CHECK: return{{$}}
+// CHECK-LABEL: func.func @caller(
+// CHECK: %[[DEST:.*]] = memref.alloc() : memref<4x8xf32>
+// CHECK: call @kernel(%[[DEST]]) {haqa.note = "kept"} : (memref<4x8xf32>) -> ()
+// CHECK: return %[[DEST]] : memref<4x8xf32>
+func.func private @kernel(%d: memref<4x8xf32>) -> memref<4x8xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %f = arith.constant 1.0 : f32
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%a = %d) -> (memref<4x8xf32>) {
+    %s = scf.for %j = %c0 to %c8 step %c1 iter_args(%b = %a) -> (memref<4x8xf32>) {
+      memref.store %f, %b[%i, %j] : memref<4x8xf32>
+      scf.yield %b : memref<4x8xf32>
+    }
+    scf.yield %s : memref<4x8xf32>
+  }
+  return %r : memref<4x8xf32>
+}
+func.func @caller() -> memref<4x8xf32> {
+  %dest = memref.alloc() : memref<4x8xf32>
+  %r = call @kernel(%dest) {haqa.note = "kept"} : (memref<4x8xf32>) -> memref<4x8xf32>
+  return %r : memref<4x8xf32>
+}
