@@ -27,13 +27,12 @@ using namespace mlir::haqa;
 
 void mlir::haqa::buildCPUPipeline(OpPassManager &pm,
                                   const CPUPipelineOptions &options) {
-  // One function per distinct kernel, called by every layer using it. GPU
-  // schedules as on CUDA: attention over the whole KV cache, results in the
-  // caller's destination (their forall tiles bufferize in place there). Not
-  // for CPU schedules: with their single-threaded tile loops
-  // eliminate-empty-tensors makes one-shot-bufferize report RaW conflicts;
-  // the result copy into the caller's destination is one activation row per
-  // token.
+  // One function per distinct kernel, called by every layer using it; each
+  // computes into the destination its caller passes (the outliner makes it
+  // the init of the kernel's last op). GPU schedules as on CUDA: attention
+  // over the whole KV cache, and eliminate-empty-tensors for the chains the
+  // outliner leaves. Not for CPU schedules: with their single-threaded tile
+  // loops it makes one-shot-bufferize report RaW conflicts.
   // GPU schedules: the workgroup memory of each block checked against
   // CUDA's static limit, as on the GPU.
   std::unique_ptr<Pass> apply, check;
