@@ -19,10 +19,12 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 namespace mlir::haqa {
 #define GEN_PASS_DEF_HAQACPUAPPLYSCHEDULEPASS
@@ -82,6 +84,81 @@ void insertPrefetches(IRRewriter &rw, scf::ForOp loop, int64_t distance) {
                                /*isWrite=*/false, /*localityHint=*/3,
                                /*isDataCache=*/true);
   }
+}
+
+/// The V-wide vector step of `op`, a linalg op whose innermost loop is a
+/// reduction of a static size that V divides: its other loops cut to size
+/// 1, then the reduction tiled by V with partial results (a V-lane
+/// accumulator, one combine per piece, one V-to-1 reduction after the
+/// loop), every piece vectorized and the accumulator carried in a vector
+/// register. Returns the loop over the pieces.
+FailureOr<scf::ForOp> vectorizeReductionInLanes(IRRewriter &rw,
+                                                linalg::LinalgOp op,
+                                                int64_t vector) {
+  unsigned n = op.getNumLoops();
+  auto sizesOf = [&](ArrayRef<int64_t> v) {
+    return llvm::to_vector(llvm::map_range(
+        v, [&](int64_t s) -> OpFoldResult { return rw.getIndexAttr(s); }));
+  };
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<int64_t> outer(n, 1);
+  outer.back() = 0;
+  for (unsigned l = 0; l + 1 < n; ++l)
+    if (!ShapedType::isDynamic(ranges[l]) && ranges[l] <= 1)
+      outer[l] = 0;
+  if (llvm::any_of(outer, [](int64_t t) { return t != 0; })) {
+    scf::SCFTilingOptions options;
+    options.setTileSizes(sizesOf(outer));
+    auto tiled = tileLinalgOp(rw, op, options);
+    if (failed(tiled))
+      return failure();
+    op = tiled->first;
+  }
+  SmallVector<int64_t> lanes(n, 0);
+  lanes.back() = vector;
+  rw.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> r = scf::tileReductionUsingScf(
+      rw, cast<PartialReductionOpInterface>(op.getOperation()),
+      sizesOf(lanes));
+  if (failed(r) || r->loops.size() != 1)
+    return failure();
+  rw.replaceOp(op, r->replacements);
+  auto loop = cast<scf::ForOp>(r->loops.front().getOperation());
+  // Every piece as vectors: the accumulator's fill, the per-piece combine
+  // (all loops parallel now) and the final reduction.
+  SmallVector<Operation *> pieces;
+  for (Value v : r->initialValues)
+    if (Operation *def = v.getDefiningOp())
+      pieces.push_back(def);
+  llvm::append_range(pieces, r->tiledOps);
+  llvm::append_range(pieces, r->mergeOps);
+  for (Operation *piece : pieces) {
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(piece);
+    if (!linalgOp)
+      continue;
+    SmallVector<int64_t> shape = linalgOp.getStaticLoopRanges();
+    if (llvm::any_of(shape, ShapedType::isDynamic) ||
+        failed(vectorizeTile(rw, linalgOp, shape)))
+      return failure();
+  }
+  // The accumulator's transfer_read / transfer_write pair becomes a vector
+  // the loop carries (once the whole-accumulator slices around them fold
+  // away).
+  {
+    RewritePatternSet patterns(rw.getContext());
+    tensor::ExtractSliceOp::getCanonicalizationPatterns(patterns,
+                                                        rw.getContext());
+    tensor::InsertSliceOp::getCanonicalizationPatterns(patterns,
+                                                       rw.getContext());
+    GreedyRewriteConfig config;
+    config.setScope(&loop.getRegion());
+    if (failed(applyPatternsGreedily(loop.getRegion(), std::move(patterns),
+                                     config)))
+      return failure();
+  }
+  LoopLikeOpInterface hoisted = hoistLoopInvariantSubsets(
+      rw, cast<LoopLikeOpInterface>(loop.getOperation()));
+  return cast<scf::ForOp>(hoisted.getOperation());
 }
 
 LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
@@ -194,6 +271,23 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
     for (unsigned l = 0; l < n; ++l)
       if (!ShapedType::isDynamic(curRanges[l]) && curRanges[l] <= sizes[l])
         sizes[l] = 0;
+    // A reduction along the innermost loop accumulates V lanes apart and
+    // reduces them once at the end (partial-reduction tiling), rather than
+    // reducing each V-wide piece to one value.
+    if (iters[n - 1] == utils::IteratorType::reduction &&
+        !ShapedType::isDynamic(curRanges[n - 1]) &&
+        curRanges[n - 1] % vector == 0 && curRanges[n - 1] > vector &&
+        cur->getNumResults() == 1) {
+      FailureOr<scf::ForOp> lanes = vectorizeReductionInLanes(rw, cur, vector);
+      if (failed(lanes))
+        return generic.emitOpError("cannot accumulate the reduction in ")
+               << vector << " lanes";
+      innermost = *lanes;
+      int64_t unroll = schedule.getUnroll().value_or(1);
+      if (unroll > 1 && failed(unrollStatic(innermost, unroll)))
+        return generic.emitOpError("cannot unroll by ") << unroll;
+      return success();
+    }
     if (llvm::any_of(sizes, [](int64_t t) { return t != 0; })) {
       scf::SCFTilingOptions options;
       options.setTileSizes(sizesOf(sizes));

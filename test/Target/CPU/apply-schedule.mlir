@@ -54,6 +54,24 @@ func.func @vector(%x: tensor<4x64xf32>) -> tensor<4x64xf32> {
 
 // -----
 
+// vector on a reduction along the innermost loop: 8 lanes accumulate apart
+// in a vector the piece loop carries (no reduction per piece), then one
+// 8-to-1 reduction after the loop.
+// CHECK-LABEL: func.func @vector_reduction(
+// CHECK: %[[NEG:.*]] = arith.constant dense<0xFF800000> : vector<1x1x8xf32>
+// CHECK: scf.for %{{.*}} step %c1 iter_args
+// CHECK: %[[LANES:.*]] = scf.for %{{.*}} step %c8 iter_args(%[[ACC:.*]] = %[[NEG]]) -> (vector<1x1x8xf32>)
+// CHECK-NOT: vector.multi_reduction
+// CHECK: arith.maximumf %{{.*}}, %[[ACC]] : vector<1x1x8xf32>
+// CHECK: scf.yield %{{.*}} : vector<1x1x8xf32>
+// CHECK: vector.multi_reduction <maximumf>, %[[LANES]], %{{.*}} [2] : vector<1x1x8xf32> to vector<1x1xf32>
+func.func @vector_reduction(%x: tensor<1x4x64xf32>) -> tensor<1x4x64xf32> {
+  %y = haqa.softmax %x {schedule = #haqa.schedule<vector = 8>} : tensor<1x4x64xf32>
+  return %y : tensor<1x4x64xf32>
+}
+
+// -----
+
 // unroll: the innermost loop's body repeated 4 times, its step 4x larger.
 // CHECK-LABEL: func.func @unroll(
 // CHECK: scf.for %{{.*}} step %c64
