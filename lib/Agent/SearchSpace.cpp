@@ -153,13 +153,15 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
       add("prefetch", "software prefetch distance of the weight, in tiles",
           {0, 1, 2, 4, 8, 16}, defaultOf("prefetch", 0, 0));
     if (kernel.kernel == "softmax" || kernel.kernel == "silu" ||
-        kernel.kernel == "swiglu" || kernel.kernel == "attention") {
+        kernel.kernel == "swiglu" || kernel.kernel == "attention" ||
+        kernel.kernel == "rope") {
       int64_t defExp = 1;
       if (std::optional<StringRef> d = def.getString("exp"))
         defExp = *d == "poly";
       add("exp",
-          "exponentials: 0 libm (expf calls, one element at a time), 1 poly "
-          "(polynomial approximation, vectorized with the loop)",
+          "exponentials (a rope's sines and cosines): 0 libm (expf / sinf / "
+          "cosf calls, one element at a time), 1 poly (polynomial "
+          "approximation, vectorized with the loop)",
           {0, 1}, defExp);
     }
     // The micro-kernels' instruction sets this host has; the starting point

@@ -8,7 +8,9 @@
 
 #include "haqa/Conversion/HAQAToLinalg/Contract.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 
 using namespace mlir;
@@ -32,15 +34,26 @@ mlir::haqa::tileLinalgOp(RewriterBase &rw, linalg::LinalgOp op,
 }
 
 LogicalResult mlir::haqa::vectorizeTile(RewriterBase &rw, linalg::LinalgOp op,
-                                        ArrayRef<int64_t> sizes) {
+                                        ArrayRef<int64_t> sizes,
+                                        bool gatherActivations) {
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   unsigned n = bounds.size();
   for (unsigned l = 0; l < n; ++l)
     if (ShapedType::isDynamic(bounds[l]))
       bounds[l] = l < sizes.size() && sizes[l] ? sizes[l] : 1;
   rw.setInsertionPoint(op);
+  // Weights' views are strided (a Q8_0 scale every 34 bytes): no gathers.
+  bool ndExtract = gatherActivations;
+  op->walk([&](tensor::ExtractOp e) {
+    Value src = e.getTensor();
+    while (auto slice = src.getDefiningOp<tensor::ExtractSliceOp>())
+      src = slice.getSource();
+    if (src.getDefiningOp<bufferization::ToTensorOp>())
+      ndExtract = false;
+  });
   FailureOr<linalg::VectorizationResult> v =
-      linalg::vectorize(rw, op, bounds, SmallVector<bool>(n, false));
+      linalg::vectorize(rw, op, bounds, SmallVector<bool>(n, false),
+                        ndExtract);
   if (failed(v))
     return failure();
   if (op->getNumResults())

@@ -53,9 +53,13 @@ tileLinalgOp(RewriterBase &rw, linalg::LinalgOp op,
              const scf::SCFTilingOptions &options);
 
 /// Vectorizes `op` (a tile whose loops have at most `sizes`: dynamic loop
-/// ranges are masked to them, 0 standing for 1) and replaces it.
+/// ranges are masked to them, 0 standing for 1) and replaces it. With
+/// `gatherActivations`, N-d tensor.extract of activations (a rope's pair
+/// partner) become contiguous loads or vector.gather (the CPU lowers them;
+/// not of weights, whose strided views vector.gather cannot read).
 LogicalResult vectorizeTile(RewriterBase &rw, linalg::LinalgOp op,
-                            ArrayRef<int64_t> sizes);
+                            ArrayRef<int64_t> sizes,
+                            bool gatherActivations = false);
 
 /// Unrolls `loop` by `factor` when its trip count is constant (partial
 /// tiles' masked vector ops do not survive the unroller's epilogue);

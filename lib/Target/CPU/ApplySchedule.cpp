@@ -138,7 +138,8 @@ FailureOr<scf::ForOp> vectorizeReductionInLanes(IRRewriter &rw,
       continue;
     SmallVector<int64_t> shape = linalgOp.getStaticLoopRanges();
     if (llvm::any_of(shape, ShapedType::isDynamic) ||
-        failed(vectorizeTile(rw, linalgOp, shape)))
+        failed(vectorizeTile(rw, linalgOp, shape,
+                             /*gatherActivations=*/true)))
       return failure();
   }
   // The accumulator's transfer_read / transfer_write pair becomes a vector
@@ -180,14 +181,15 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
       generic.emitRemark("layout other than row has no CPU lowering yet; "
                          "ignored");
 
-  // exp = poly: MLIR's polynomial approximations in the body, before
-  // tiling and vectorization (they are plain arithmetic, so the vectorizer
-  // widens them with the rest).
+  // exp = poly: MLIR's polynomial approximations in the body (exp and tanh;
+  // a rope's sin and cos), before tiling and vectorization (they are plain
+  // arithmetic, so the vectorizer widens them with the rest).
   if (schedule.getExp() && *schedule.getExp() == ExpKind::poly) {
     RewritePatternSet patterns(rw.getContext());
     populateMathPolynomialApproximationPatterns(
         patterns, [](StringRef op) {
-          return op == "math.exp" || op == "math.tanh";
+          return op == "math.exp" || op == "math.tanh" || op == "math.sin" ||
+                 op == "math.cos";
         });
     if (failed(applyPatternsGreedily(generic.getRegion(),
                                      std::move(patterns))))
@@ -298,7 +300,7 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
       cur = tiled->first;
       innermost = cast<scf::ForOp>(tiled->second.back().getOperation());
     }
-    if (failed(vectorizeTile(rw, cur, sizes)))
+    if (failed(vectorizeTile(rw, cur, sizes, /*gatherActivations=*/true)))
       cur.emitRemark("the linalg vectorizer rejected this tile: left as "
                      "scalar loops");
   }

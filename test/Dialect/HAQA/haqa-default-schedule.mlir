@@ -76,3 +76,12 @@ func.func @f16(%x: tensor<1x576xf32>, %p: tensor<?x576xf32>) -> (tensor<1x1536xf
   %z = haqa.matmul %p, %w : tensor<?x576xf32>, !haqa.weight<1536x576, #haqa.quant<f16>> -> tensor<?x1536xf32>
   return %y, %z : tensor<1x1536xf32>, tensor<?x1536xf32>
 }
+
+// A rope's sines and cosines as MLIR's polynomials on the CPU (exp = poly
+// covers them), vectorized with the rest of its body.
+// CPU-LABEL: func.func @rope
+// CPU: haqa.rope {{.*}}exp = poly>
+func.func @rope(%x: tensor<1x9x64xf32>, %pos: tensor<1xi32>) -> tensor<1x9x64xf32> {
+  %y = haqa.rope %x, %pos {theta = 1.0e+04 : f32} : tensor<1x9x64xf32>, tensor<1xi32> -> tensor<1x9x64xf32>
+  return %y : tensor<1x9x64xf32>
+}

@@ -393,7 +393,7 @@ func.func @uk_micro(%q: tensor<1x72xi8>, %w: tensor<8x68xi8>, %y: tensor<1x8xf32
 
 // schedule_c18
 func.func @exp_on_add(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
-  // expected-error@+1 {{'haqa.add' op schedule has exp, which applies to softmax, silu, swiglu and attention only}}
+  // expected-error@+1 {{'haqa.add' op schedule has exp, which applies to softmax, silu, swiglu, attention and rope only}}
   %y = haqa.add %x, %x {schedule = #haqa.schedule<exp = poly>} : tensor<4x1536xf32>
   return %y : tensor<4x1536xf32>
 }

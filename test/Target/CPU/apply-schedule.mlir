@@ -134,3 +134,30 @@ func.func @exp_poly(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
   %y = haqa.silu %x {schedule = #haqa.schedule<tile = [1, 1024], vector = 16, exp = poly>} : tensor<4x1024xf32>
   return %y : tensor<4x1024xf32>
 }
+
+// -----
+
+// exp = poly on a rope: its sines and cosines are polynomials too, and the
+// pair partner (an N-d tensor.extract of the activation) a gather, so the
+// whole body is vector code.
+// CHECK-LABEL: func.func @rope_poly(
+// CHECK-NOT: math.sin
+// CHECK-NOT: math.cos
+// CHECK: vector.gather {{.*}} into vector<1x1x16xf32>
+// CHECK-NOT: math.sin
+// CHECK-NOT: math.cos
+func.func @rope_poly(%x: tensor<2x1x64xf32>, %pos: tensor<2xi32>) -> tensor<2x1x64xf32> {
+  %y = haqa.rope %x, %pos {theta = 1.0e+04 : f32, schedule = #haqa.schedule<vector = 16, exp = poly>} : tensor<2x1x64xf32>, tensor<2xi32> -> tensor<2x1x64xf32>
+  return %y : tensor<2x1x64xf32>
+}
+
+// -----
+
+// exp = libm on a rope: sin and cos stay math ops (sinf / cosf calls).
+// CHECK-LABEL: func.func @rope_libm(
+// CHECK: math.cos
+// CHECK: math.sin
+func.func @rope_libm(%x: tensor<2x1x64xf32>, %pos: tensor<2xi32>) -> tensor<2x1x64xf32> {
+  %y = haqa.rope %x, %pos {theta = 1.0e+04 : f32, schedule = #haqa.schedule<vector = 16, exp = libm>} : tensor<2x1x64xf32>, tensor<2xi32> -> tensor<2x1x64xf32>
+  return %y : tensor<2x1x64xf32>
+}

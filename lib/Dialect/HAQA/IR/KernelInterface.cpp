@@ -38,9 +38,9 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
     return failure();
   // schedule_c18
   if (schedule.getExp() &&
-      !isa<SoftmaxOp, SiLUOp, SwiGLUOp, AttentionOp>(op))
+      !isa<SoftmaxOp, SiLUOp, SwiGLUOp, AttentionOp, RoPEOp>(op))
     return emitError() << "schedule has exp, which applies to softmax, silu, "
-                          "swiglu and attention only";
+                          "swiglu, attention and rope only";
   // schedule_c21
   if (schedule.getAttn() && !isa<AttentionOp>(op))
     return emitError() << "schedule has attn, which applies to attention "

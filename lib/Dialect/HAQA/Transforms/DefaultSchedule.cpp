@@ -75,9 +75,11 @@ ScheduleAttr cpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
   if (!isa<MatmulOp, AttentionOp>(kernel.getOperation()) &&
       elements <= kOneThreadElements)
     threads = 1;
-  // Exponentials as MLIR's polynomial, vectorized with the rest of the body.
+  // Exponentials (a rope's sines and cosines) as MLIR's polynomials,
+  // vectorized with the rest of the body.
   std::optional<ExpKind> exp;
-  if (isa<SoftmaxOp, SiLUOp, SwiGLUOp, AttentionOp>(kernel.getOperation()))
+  if (isa<SoftmaxOp, SiLUOp, SwiGLUOp, AttentionOp, RoPEOp>(
+          kernel.getOperation()))
     exp = ExpKind::poly;
   return ScheduleAttr::get(ctx, tile, order, unroll, vector, {}, {}, threads,
                            {}, prefetch, {}, std::nullopt, std::nullopt,
