@@ -68,10 +68,12 @@ def random_schedule(rng, kernel, ne, threads):
     return s
 
 
-def haqa_bench(kernel, ne, weights, schedule, repeats, timeout):
+def haqa_bench(kernel, ne, weights, schedule, repeats, timeout, threads):
+    # --host-threads: the default schedule uses at most as many threads as ggml.
     cmd = [HAQA_BENCH, "--json", "--no-peak", "--kernel", kernel,
            "--shape", ",".join(map(str, ne)), "--weights", weights,
-           "--repeats", str(repeats), "--timeout", str(timeout)]
+           "--repeats", str(repeats), "--timeout", str(timeout),
+           "--host-threads", str(threads)]
     if schedule is not None:
         cmd += ["--schedule", json.dumps(schedule)]
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -129,11 +131,12 @@ def main():
     rows, log = [], []
     t0 = time.time()
     for i, (kernel, ne, w) in enumerate(specs):
-        default = haqa_bench(kernel, ne, w, None, args.repeats, args.timeout)
+        default = haqa_bench(kernel, ne, w, None, args.repeats, args.timeout, args.threads)
         trials = [("default", None, default)]
         for _ in range(args.samples):
             s = random_schedule(rng, kernel, ne, args.threads)
-            trials.append(("random", s, haqa_bench(kernel, ne, w, s, args.repeats, args.timeout)))
+            trials.append(("random", s, haqa_bench(kernel, ne, w, s, args.repeats, args.timeout,
+                                                   args.threads)))
         fails = collections.Counter(r["status"] for _, _, r in trials if r["status"] != "ok")
         ok = [(r["median_ms"], s, r) for _, s, r in trials if r["status"] == "ok"]
         best = min(ok, key=lambda x: x[0]) if ok else None

@@ -549,8 +549,10 @@ KernelMeasurement mlir::haqa::measureKernel(const KernelProblem &problem,
             .str();
     // As a compiled model's default: int8 dots in the host's best
     // instruction set for quantized matmuls on the CPU.
-    if (options.target == CompileTarget::CPU)
+    if (options.target == CompileTarget::CPU) {
       defaults.microKernels = "host";
+      defaults.cpuThreads = options.cpuThreads;
+    }
     pm.addPass(createHAQADefaultSchedulePass(defaults));
     if (failed(pm.run(*candidate))) {
       m.status = KernelMeasurement::BadSpec;

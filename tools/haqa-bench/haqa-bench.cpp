@@ -87,10 +87,11 @@ static cl::opt<int64_t> promptTokensOpt("prompt-tokens", cl::init(128),
 static cl::opt<int64_t> genTokensOpt("gen-tokens", cl::init(128),
                                      cl::desc("model mode: tokens decoded"),
                                      cl::cat(category));
-static cl::opt<int64_t> threadsOpt("host-threads", cl::init(0),
-                                   cl::desc("model mode: host threads (0: "
-                                            "all cores)"),
-                                   cl::cat(category));
+static cl::opt<int64_t> threadsOpt(
+    "host-threads", cl::init(0),
+    cl::desc("host threads (0: all cores): the model's, and in kernel mode "
+             "the most the default schedules use"),
+    cl::cat(category));
 
 static int fail(const llvm::Twine &msg) {
   llvm::errs() << "haqa-bench: error: " << msg << "\n";
@@ -253,6 +254,9 @@ int main(int argc, char **argv) {
   options.timing.repeats = repeatsOpt;
   options.timeoutSeconds = timeoutOpt;
   options.target = *target;
+  if (threadsOpt < 0)
+    return fail("--host-threads must be >= 0, not " + llvm::Twine(threadsOpt));
+  options.cpuThreads = threadsOpt;
   if (!jsonOpt)
     llvm::outs() << llvm::formatv("{0,-30} {1,-12} {2,11} {3,10} {4,9} {5,8} "
                                   "{6,7} {7,9}  {8}\n",

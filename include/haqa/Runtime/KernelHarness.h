@@ -123,6 +123,8 @@ struct MeasureOptions {
   /// Where it runs; without a schedule, the default schedule of its kind
   /// (the CUDA one for cuda and gpu-on-cpu).
   CompileTarget target = CompileTarget::CPU;
+  /// CPU: the host threads the default schedule may use (0: all cores).
+  int64_t cpuThreads = 0;
   /// CPU: before every timed run, read a buffer of this many bytes (more
   /// than the last-level cache) so that the kernel's weights come from DRAM,
   /// as in a model's decode step, where every weight is read once per token.
