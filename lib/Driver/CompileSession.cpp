@@ -641,10 +641,10 @@ llvm::Error Session::measure() {
     return llvm::formatv("{0:F2}-{1:F2}", *lo, *hi).str();
   };
   out << llvm::formatv(
-      "{0} weights; decode {1:F1} tokens/s tuned vs {2:F1} default ({3:F2}x, "
-      "rounds {4}), prefill {5:F1} vs {6:F1} tokens/s ({7:F2}x, rounds {8}); "
-      "medians of {9} interleaved generations; same tokens as the default "
-      "schedules: {10}\n",
+      "{0} weights; decode {1:F1} tokens/s tuned vs {2:F1} default (per "
+      "round {3:F2}x, {4}), prefill {5:F1} vs {6:F1} tokens/s (per round "
+      "{7:F2}x, {8}); medians of {9} interleaved generations; same tokens as "
+      "the default schedules: {10}\n",
       precisionName(chosen->bits), median(decodeT), median(decodeD),
       median(decodeRatio), range(decodeRatio), median(prefillT),
       median(prefillD), median(prefillRatio), range(prefillRatio),
