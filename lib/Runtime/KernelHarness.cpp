@@ -11,6 +11,7 @@
 #include "haqa/InitAllDialects.h"
 #include "haqa/Reference/Executor.h"
 #include "haqa/Runtime/Isolate.h"
+#include "haqa/Target/CPU/Passes.h"
 #include "haqa/Weights/Codecs.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -406,7 +407,7 @@ static std::string compileAndMeasure(ModuleOp module, const KernelProblem &p,
   // the lowered function: it is read from the argument it aliases.
   std::optional<size_t> aliased;
   if (Operation *fn = SymbolTable::lookupSymbolIn(module, "kernel"))
-    if (auto a = fn->getAttrOfType<DenseI64ArrayAttr>("haqa.aliased_results");
+    if (auto a = fn->getAttrOfType<DenseI64ArrayAttr>(kAliasedResultsAttrName);
         a && !a.empty())
       aliased = static_cast<size_t>(a[0]);
   if (aliased && (*aliased >= inputs.size() ||

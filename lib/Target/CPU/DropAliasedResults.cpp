@@ -98,7 +98,7 @@ struct DropAliasedResultsPass
       if (uses.empty()) {
         // An entry point: its callers are told which argument holds each
         // dropped result.
-        func->setAttr("haqa.aliased_results",
+        func->setAttr(kAliasedResultsAttrName,
                       DenseI64ArrayAttr::get(&getContext(), aliases));
         continue;
       }

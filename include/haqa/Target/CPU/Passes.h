@@ -19,6 +19,11 @@
 
 namespace mlir::haqa {
 
+/// haqa-cpu-drop-aliased-results: on a function nothing in the module calls,
+/// the argument index of each result it dropped (one per dropped result, in
+/// result order); a caller finds those results in these arguments.
+constexpr StringLiteral kAliasedResultsAttrName = "haqa.aliased_results";
+
 #define GEN_PASS_DECL
 #include "haqa/Target/CPU/Passes.h.inc"
 
