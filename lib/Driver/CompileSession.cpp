@@ -296,13 +296,10 @@ Session::generate(ModuleOp module, std::shared_ptr<WeightStore> weights, int n,
   auto model = CompiledModel::create(module, std::move(weights), o);
   if (!model)
     return model.takeError();
-  auto stop = [&](int64_t id) {
-    return stopAtEos && tok && tok->isEndOfGeneration(id);
-  };
   // One untimed step first: the first call pays for the thread pool, the
   // weights' first touch and the caches, and whichever of two models runs
   // first would look slower.
-  if (auto warm = (*model)->generate(prompt, 1, stop); !warm)
+  if (auto warm = generateWith(**model, 1, stopAtEos); !warm)
     return warm.takeError();
   auto g = generateWith(**model, n, stopAtEos);
   if (g && keep)
