@@ -86,6 +86,12 @@ void insertPrefetches(IRRewriter &rw, scf::ForOp loop, int64_t distance) {
   }
 }
 
+/// `v` as index attributes, for tiling options.
+SmallVector<OpFoldResult> sizesOf(OpBuilder &b, ArrayRef<int64_t> v) {
+  return llvm::to_vector(llvm::map_range(
+      v, [&](int64_t s) -> OpFoldResult { return b.getIndexAttr(s); }));
+}
+
 /// The V-wide vector step of `op`, a linalg op whose innermost loop is a
 /// reduction of a static size that V divides: its other loops cut to size
 /// 1, then the reduction tiled by V with partial results (a V-lane
@@ -96,10 +102,6 @@ FailureOr<scf::ForOp> vectorizeReductionInLanes(IRRewriter &rw,
                                                 linalg::LinalgOp op,
                                                 int64_t vector) {
   unsigned n = op.getNumLoops();
-  auto sizesOf = [&](ArrayRef<int64_t> v) {
-    return llvm::to_vector(llvm::map_range(
-        v, [&](int64_t s) -> OpFoldResult { return rw.getIndexAttr(s); }));
-  };
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   SmallVector<int64_t> outer(n, 1);
   outer.back() = 0;
@@ -108,7 +110,7 @@ FailureOr<scf::ForOp> vectorizeReductionInLanes(IRRewriter &rw,
       outer[l] = 0;
   if (llvm::any_of(outer, [](int64_t t) { return t != 0; })) {
     scf::SCFTilingOptions options;
-    options.setTileSizes(sizesOf(outer));
+    options.setTileSizes(sizesOf(rw, outer));
     auto tiled = tileLinalgOp(rw, op, options);
     if (failed(tiled))
       return failure();
@@ -119,7 +121,7 @@ FailureOr<scf::ForOp> vectorizeReductionInLanes(IRRewriter &rw,
   rw.setInsertionPoint(op);
   FailureOr<scf::SCFTilingResult> r = scf::tileReductionUsingScf(
       rw, cast<PartialReductionOpInterface>(op.getOperation()),
-      sizesOf(lanes));
+      sizesOf(rw, lanes));
   if (failed(r) || r->loops.size() != 1)
     return failure();
   rw.replaceOp(op, r->replacements);
@@ -197,11 +199,6 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
   }
 
   linalg::LinalgOp cur = generic;
-  MLIRContext *ctx = rw.getContext();
-  auto sizesOf = [&](ArrayRef<int64_t> v) {
-    return llvm::to_vector(llvm::map_range(
-        v, [&](int64_t s) -> OpFoldResult { return rw.getIndexAttr(s); }));
-  };
 
   // Host threads: the outermost parallel kernel dimension in `order`.
   int64_t threads = schedule.getCpuThreads().value_or(1);
@@ -219,7 +216,7 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
                           : std::min<int64_t>(threads, ranges[l]);
       scf::SCFTilingOptions options;
       options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-      options.setNumThreads(sizesOf(numThreads));
+      options.setNumThreads(sizesOf(rw, numThreads));
       auto tiled = tileLinalgOp(rw, cur, options);
       if (failed(tiled))
         return generic.emitOpError("cannot split over host threads");
@@ -242,7 +239,7 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
   SmallVector<LoopLikeOpInterface> tileLoops;
   if (llvm::any_of(tileSizes, [](int64_t t) { return t != 0; })) {
     scf::SCFTilingOptions options;
-    options.setTileSizes(sizesOf(tileSizes));
+    options.setTileSizes(sizesOf(rw, tileSizes));
     options.setInterchange(interchange);
     auto tiled = tileLinalgOp(rw, cur, options);
     if (failed(tiled))
@@ -292,7 +289,7 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
     }
     if (llvm::any_of(sizes, [](int64_t t) { return t != 0; })) {
       scf::SCFTilingOptions options;
-      options.setTileSizes(sizesOf(sizes));
+      options.setTileSizes(sizesOf(rw, sizes));
       auto tiled = tileLinalgOp(rw, cur, options);
       if (failed(tiled))
         return generic.emitOpError("cannot cut the innermost loop by ")
@@ -309,7 +306,6 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
   int64_t unroll = schedule.getUnroll().value_or(1);
   if (unroll > 1 && innermost && failed(unrollStatic(innermost, unroll)))
     return generic.emitOpError("cannot unroll by ") << unroll;
-  (void)ctx;
   return success();
 }
 
