@@ -90,8 +90,9 @@ CPUDevice::compile(ModuleOp module) {
   if (!tm)
     return tm.takeError();
   ExecutionEngineOptions engineOptions;
-  auto transformer = makeOptimizingTransformer(3, 0, tm->get());
-  engineOptions.transformer = transformer;
+  // A function_ref: the optimizer must outlive ExecutionEngine::create.
+  auto optimize = makeJITOptimizer(3, tm->get());
+  engineOptions.transformer = optimize;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   std::string omp = findOpenMPRuntime();
   SmallVector<StringRef> libs;

@@ -310,8 +310,9 @@ mlir::haqa::CUDADevice::compile(ModuleOp module) {
   if (!tm)
     return tm.takeError();
   ExecutionEngineOptions engineOptions;
-  auto transformer = makeOptimizingTransformer(2, 0, tm->get());
-  engineOptions.transformer = transformer;
+  // A function_ref: the optimizer must outlive ExecutionEngine::create.
+  auto optimize = makeJITOptimizer(2, tm->get());
+  engineOptions.transformer = optimize;
   auto engine = ExecutionEngine::create(module, engineOptions, std::move(*tm));
   if (!engine)
     return engine.takeError();
