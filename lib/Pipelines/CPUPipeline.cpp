@@ -66,7 +66,11 @@ void mlir::haqa::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   // Before scf-to-cf: it lowers the alloca_scope OpenMP bodies get while
   // they still are one block.
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // With the buffer cache, a step's intermediate buffers are reused from
+  // step to step instead of mapped and page-faulted again each time.
+  FinalizeMemRefToLLVMConversionPassOptions toLLVMMemRef;
+  toLLVMMemRef.useGenericFunctions = options.bufferCache;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(toLLVMMemRef));
   pm.addPass(createSCFToControlFlowPass());
   ConvertVectorToLLVMPassOptions toLLVM;
   toLLVM.x86Vector = true;

@@ -110,6 +110,12 @@ struct CPUPipelineCLOptions
       llvm::cl::desc("CPU features the micro-kernels may use: host, any or "
                      "a comma-separated list of LLVM names"),
       llvm::cl::init("host")};
+  Option<bool> bufferCache{
+      *this, "buffer-cache",
+      llvm::cl::desc("allocate through _mlir_memref_to_llvm_alloc / _free, "
+                     "which HAQA's CPU runtime serves from reused buffers "
+                     "(false: malloc / free)"),
+      llvm::cl::init(true)};
 };
 } // namespace
 
@@ -121,6 +127,7 @@ void mlir::haqa::registerHAQAPipelines() {
       [](OpPassManager &pm, const CPUPipelineCLOptions &o) {
         CPUPipelineOptions options;
         options.features = o.features;
+        options.bufferCache = o.bufferCache;
         buildCPUPipeline(pm, options);
       });
   PassPipelineRegistration<>(

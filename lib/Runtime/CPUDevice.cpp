@@ -7,6 +7,7 @@
 #include "haqa/Runtime/CPUDevice.h"
 #include "JITExecutable.h"
 #include "haqa/MicroKernels/MicroKernels.h"
+#include "haqa/Runtime/BufferCache.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -108,11 +109,14 @@ CPUDevice::compile(ModuleOp module) {
   if (!engine)
     return engine.takeError();
   // The micro-kernels (dot = i8 / fma, attn = fused) generated code calls,
-  // by name; the pipeline checked each call's instruction set against this
-  // host.
+  // by name (the pipeline checked each call's instruction set against this
+  // host), and the buffer cache's allocation functions.
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
     for (const MicroKernelSymbol &s : getMicroKernelSymbols())
+      map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
+                               llvm::JITSymbolFlags::Exported};
+    for (const BufferCacheSymbol &s : getBufferCacheSymbols())
       map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
                                llvm::JITSymbolFlags::Exported};
     return map;

@@ -36,6 +36,11 @@ struct CPUPipelineOptions {
   /// each micro-kernel's `isa` against them): "host", "any" or a
   /// comma-separated list of LLVM feature names.
   std::string features = "host";
+  /// Buffers allocated and freed through the generic functions
+  /// (`_mlir_memref_to_llvm_alloc` / `_aligned_alloc` / `_free`), which the
+  /// CPU runtime implements with reused buffers (haqa/Runtime/BufferCache.h);
+  /// false: malloc / aligned_alloc / free.
+  bool bufferCache = true;
 };
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
