@@ -241,7 +241,9 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
       must have it.
     - `micro`: the `dot = i8` / `dot = fma` register block `[mr, nr]`: mr
       activation rows times nr weight rows computed together over the whole
-      K (1, 2 or 4).
+      K (1, 2 or 4); nr = 16 with `dot = i8, isa = avx512_vnni`: panels of
+      16 weight rows packed once per call (one dword of each row per lane),
+      every block of mr activation rows run over each panel.
     - `exp`: how a CPU kernel with exponentials (softmax, silu, swiglu,
       attention) computes them: `libm` (expf calls, one element at a time)
       or `poly` (MLIR's polynomial approximation, vectorized).
@@ -255,6 +257,7 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     #haqa.schedule<threads = [128], grid = [2048], placement = [shared, global, register]>
     #haqa.schedule<tile = [64, 64, 32], threads = [128], mma = 1>
     #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx512_vnni, micro = [1, 4]>
+    #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx512_vnni, micro = [4, 16]>
     #haqa.schedule<cpu_threads = 2, isa = avx2, attn = fused>
     ```
   }];

@@ -229,10 +229,18 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
           name + " register block: activation rows computed together",
           decode ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 2, 4},
           defaultOf("micro", 0, decode ? 1 : 4));
+      // 16: packed panels of the AVX-512 VNNI int8 dots.
+      bool panels = int8 && isas.back() == 3;
       add("micro[1]",
           name + " register block: weight rows computed together (each "
-                 "activation vector loaded once for them)",
-          {1, 2, 4}, defaultOf("micro", 1, 4));
+                 "activation vector loaded once for them)" +
+              (panels ? "; 16: panels of 16 weight rows packed once per "
+                        "call, every activation row block run over them "
+                        "(isa = 3 avx512_vnni only; pays with many rows)"
+                      : ""),
+          panels ? std::vector<int64_t>{1, 2, 4, 16}
+                 : std::vector<int64_t>{1, 2, 4},
+          defaultOf("micro", 1, 4));
     }
   } else {
     add("vector", "elements per vector load (4: 128-bit f32)", {1, 2, 4, 8},
@@ -291,8 +299,16 @@ llvm::Error SearchSpace::check(const Config &c) const {
               llvm::map_range(params[i].values,
                               [](int64_t v) { return std::to_string(v); }),
               ", ")));
-  if (profile.kind == TargetKind::CPU)
+  if (profile.kind == TargetKind::CPU) {
+    // schedule_c22: packed panels only in the AVX-512 VNNI int8 dots.
+    int nr = indexOf("micro[1]"), dot = indexOf("dot"), isa = indexOf("isa");
+    if (nr >= 0 && c[nr] == 16 && dot >= 0 && c[dot] == 1 && isa >= 0 &&
+        c[isa] != 3)
+      return llvm::createStringError(llvm::formatv(
+          "micro[1] = 16 (packed panels) needs isa = 3 avx512_vnni, got {0}",
+          c[isa]));
     return llvm::Error::success();
+  }
   TargetLimits limits = profile.getLimits();
   int64_t threads = c[indexOf("threads")];
   if (threads > limits.maxThreadsPerBlock)

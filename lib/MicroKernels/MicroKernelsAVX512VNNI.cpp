@@ -22,6 +22,7 @@
 
 #include <immintrin.h>
 #include <type_traits>
+#include <vector>
 
 // GCC 12 warns that the self-initialized _mm512_undefined_* inside the
 // intrinsics "may be used uninitialized"; they are meant to be undefined.
@@ -406,6 +407,228 @@ HAQA_UK_TARGET void quantizeRowsZ(const float *x, int64_t xStride, int64_t rows,
                      out + r * outRowBytes + b * kXBytes);
 }
 
+//===----------------------------------------------------------------------===//
+// Packed panels (nr = 16)
+//===----------------------------------------------------------------------===//
+//
+// With nr = 16 a call packs each 16 weight rows of its range once into a
+// buffer of its thread (a panel), then runs every activation row block over
+// it. A panel's lane L holds weight row panelRow(L), and per block it holds
+//   the 16 f16 scales d (32 bytes), for Q4_1 then the 16 f16 mins m,
+//   the quants as vectors of one dword per lane: quad j holds bytes
+//   4 j .. 4 j + 3 of the lane's row, four quads for Q4 (the 16 nibble
+//   bytes), eight for Q8_0 (the 32 quants, xor 0x80 to read as unsigned).
+// Quad j (low nibbles for Q4 j < 4, high nibbles as quad j + 4) pairs with
+// activation bytes 4 j .. 4 j + 3, broadcast to every lane, so one vpdpbusd
+// adds four products to each of 16 weight rows and no lane sums across rows:
+// a block's sum per row is exact in its lane, as in the 4 x 4 kernels, then
+// converted and accumulated with one FMA by d_w * d_x. The corrections (the
+// activation block sums times 8 for Q4_0, 128 for Q8_0) start each block's
+// integer sum. The packing reads the weight once per call, and the panel
+// stays in L1 / L2 while every activation row passes over it, which is why
+// it pays at prefill and not at one row.
+
+/// The weight row in lane L of a panel (the 4 x 4 dword transpose of
+/// packPanel leaves row 4 i + k in lane 4 k + i); its own inverse.
+constexpr int panelRow(int lane) { return 4 * (lane % 4) + lane / 4; }
+
+template <class F> struct PanelLayout {
+  static constexpr int kScaleVectors = std::is_same_v<F, Q4_1> ? 2 : 1;
+  static constexpr int kQuads = std::is_same_v<F, Q8_0> ? 8 : 4;
+  static constexpr int64_t kBlockBytes = 32 * kScaleVectors + 64 * kQuads;
+};
+
+/// The 16 bytes at `off` of rows 4 i .. 4 i + 3 (i < 4) of a block, as four
+/// vectors of one dword per lane (lane 4 k + i: row 4 i + k), dwords 0..3.
+HAQA_UK_INLINE void transposeQuads(const uint8_t *w, int64_t wrb,
+                                   int64_t off, __m512i (&out)[4]) {
+  __m512i z[4];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const uint8_t *r = w + 4 * i * wrb + off;
+    z[i] = loadQuarters(r, r + wrb, r + 2 * wrb, r + 3 * wrb);
+  }
+  const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]);
+  const __m512i t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+  const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]);
+  const __m512i t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+  out[0] = _mm512_unpacklo_epi64(t0, t2);
+  out[1] = _mm512_unpackhi_epi64(t0, t2);
+  out[2] = _mm512_unpacklo_epi64(t1, t3);
+  out[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+/// Packs weight rows [0, 16) at w (rows wrb bytes apart) into `panel`.
+template <class F>
+HAQA_UK_TARGET void packPanel(const uint8_t *w, int64_t wrb, int64_t blocks,
+                              uint8_t *panel) {
+  using P = PanelLayout<F>;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t *blk = w + b * F::kBytes;
+    uint8_t *out = panel + b * P::kBlockBytes;
+    for (int l = 0; l < 16; ++l) {
+      const uint8_t *row = blk + panelRow(l) * wrb;
+      std::memcpy(out + 2 * l, row, 2);
+      if constexpr (std::is_same_v<F, Q4_1>)
+        std::memcpy(out + 32 + 2 * l, row + 2, 2);
+    }
+    uint8_t *q = out + 32 * P::kScaleVectors;
+    __m512i v[4];
+#pragma GCC unroll 2
+    for (int half = 0; half < P::kQuads / 4; ++half) {
+      transposeQuads(blk, wrb, F::kQsOffset + 16 * half, v);
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        __m512i qv = v[j];
+        if constexpr (std::is_same_v<F, Q8_0>)
+          qv = _mm512_xor_si512(qv, _mm512_set1_epi8(static_cast<char>(0x80)));
+        _mm512_storeu_si512(q + 64 * (4 * half + j), qv);
+      }
+    }
+  }
+}
+
+/// y[m * ys + n] (m < MR, n < 16) from a packed panel and MR activation
+/// rows; per (row, block): the correction `bias`, the scale `dx` and (Q4_1)
+/// the scaled sum `sx`, `blocks` apart per row.
+template <class F, int MR>
+HAQA_UK_TARGET void panelKernel(const uint8_t *panel, const uint8_t *x,
+                                int64_t xrb, const int32_t *bias,
+                                const float *dx, const float *sx,
+                                int64_t blocks, float *y, int64_t ys) {
+  using P = PanelLayout<F>;
+  __m512 acc[MR];
+#pragma GCC unroll 4
+  for (int m = 0; m < MR; ++m)
+    acc[m] = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t *p = panel + b * P::kBlockBytes;
+    const __m512 dw = _mm512_cvtph_ps(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+    __m512 mw;
+    if constexpr (std::is_same_v<F, Q4_1>)
+      mw = _mm512_cvtph_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 32)));
+    const uint8_t *q = p + 32 * P::kScaleVectors;
+    __m512i wv[8];
+    if constexpr (std::is_same_v<F, Q8_0>) {
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j)
+        wv[j] = _mm512_loadu_si512(q + 64 * j);
+    } else {
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const __m512i v = _mm512_loadu_si512(q + 64 * j);
+        wv[j] = _mm512_and_si512(v, low);
+        wv[4 + j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+      }
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < MR; ++m) {
+      const uint8_t *xq = x + m * xrb + b * kXBytes + kXQsOffset;
+      const int64_t t = m * blocks + b;
+      // Two chains of four, so that MR rows give 2 MR independent ones.
+      __m512i s0 = _mm512_set1_epi32(bias[t]), s1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int j = 0; j < 8; j += 2) {
+        int32_t x0, x1;
+        std::memcpy(&x0, xq + 4 * j, 4);
+        std::memcpy(&x1, xq + 4 * j + 4, 4);
+        s0 = _mm512_dpbusd_epi32(s0, wv[j], _mm512_set1_epi32(x0));
+        s1 = _mm512_dpbusd_epi32(s1, wv[j + 1], _mm512_set1_epi32(x1));
+      }
+      acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)),
+                               _mm512_mul_ps(dw, _mm512_set1_ps(dx[t])),
+                               acc[m]);
+      if constexpr (std::is_same_v<F, Q4_1>)
+        acc[m] = _mm512_fmadd_ps(mw, _mm512_set1_ps(sx[t]), acc[m]);
+    }
+  }
+  const __m512i toRows = _mm512_setr_epi32(
+      panelRow(0), panelRow(1), panelRow(2), panelRow(3), panelRow(4),
+      panelRow(5), panelRow(6), panelRow(7), panelRow(8), panelRow(9),
+      panelRow(10), panelRow(11), panelRow(12), panelRow(13), panelRow(14),
+      panelRow(15));
+#pragma GCC unroll 4
+  for (int m = 0; m < MR; ++m)
+    _mm512_storeu_ps(y + m * ys, _mm512_permutexvar_ps(toRows, acc[m]));
+}
+
+/// Per (activation row, block): the correction of F's unsigned reading
+/// (-8 sum(x) for Q4_0, -128 sum(x) for Q8_0, none for Q4_1), d_x and s_x.
+template <class F>
+HAQA_UK_TARGET void blockTerms(const uint8_t *x, int64_t xrb, int64_t rowsM,
+                               int64_t blocks, int32_t *bias, float *dx,
+                               float *sx) {
+  constexpr int32_t kScale =
+      std::is_same_v<F, Q4_0> ? -8 : std::is_same_v<F, Q8_0> ? -128 : 0;
+  const __m256i ones = _mm256_set1_epi8(1);
+  for (int64_t m = 0; m < rowsM; ++m)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const uint8_t *xb = x + m * xrb + b * kXBytes;
+      const int64_t t = m * blocks + b;
+      dx[t] = halfToFloat(load16(xb));
+      sx[t] = halfToFloat(load16(xb + 2));
+      if constexpr (kScale != 0) {
+        const __m256i s =
+            _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, loadY(xb + kXQsOffset));
+        bias[t] = kScale * _mm512_reduce_add_epi32(_mm512_zextsi256_si512(s));
+      } else {
+        bias[t] = 0;
+      }
+    }
+}
+
+/// A dot call with nr = 16: whole panels of 16 weight rows packed and run
+/// by panelKernel, the rows left at the end of [n0, n1) by the 4-row
+/// kernels.
+template <class F>
+HAQA_UK_TARGET void runPanels(const DotKernelTable &table, const uint8_t *w,
+                              int64_t wrb, const uint8_t *x, int64_t xrb,
+                              float *y, int64_t ys, int64_t rowsM, int64_t n0,
+                              int64_t n1, int64_t blocks, int64_t mr) {
+  if (blocks < 0)
+    blocks = 0;
+  int64_t n = n0;
+  if (rowsM > 0 && n1 - n0 >= 16) {
+    thread_local std::vector<int32_t> bias;
+    thread_local std::vector<float> dx, sx;
+    thread_local std::vector<uint8_t> panel;
+    bias.resize(rowsM * blocks);
+    dx.resize(rowsM * blocks);
+    sx.resize(rowsM * blocks);
+    panel.resize(blocks * PanelLayout<F>::kBlockBytes + 64);
+    // 64-byte aligned: every quad vector is one cache line.
+    uint8_t *pp = panel.data() + (-reinterpret_cast<uintptr_t>(panel.data()) & 63);
+    blockTerms<F>(x, xrb, rowsM, blocks, bias.data(), dx.data(), sx.data());
+    const int mrb = registerBlock(mr);
+    for (; n + 16 <= n1; n += 16) {
+      packPanel<F>(w + n * wrb, wrb, blocks, pp);
+      for (int64_t m = 0; m < rowsM;) {
+        int mb = mrb;
+        while (mb > rowsM - m)
+          mb >>= 1;
+        const uint8_t *xm = x + m * xrb;
+        const int64_t t = m * blocks;
+        float *ym = y + m * ys + n;
+        if (mb == 4)
+          panelKernel<F, 4>(pp, xm, xrb, &bias[t], &dx[t], &sx[t], blocks, ym,
+                            ys);
+        else if (mb == 2)
+          panelKernel<F, 2>(pp, xm, xrb, &bias[t], &dx[t], &sx[t], blocks, ym,
+                            ys);
+        else
+          panelKernel<F, 1>(pp, xm, xrb, &bias[t], &dx[t], &sx[t], blocks, ym,
+                            ys);
+        m += mb;
+      }
+    }
+  }
+  if (n < n1)
+    runDot(table, w, wrb, x, xrb, y, ys, rowsM, n, n1, blocks, mr, 4);
+}
+
 #undef HAQA_UK_INLINE
 #undef HAQA_UK_DOT
 #undef HAQA_UK_TARGET
@@ -419,6 +642,25 @@ extern "C" void haqa_uk_quantize_q8_avx512vnni(const float *x, int64_t x_stride,
                                             out_row_bytes);
 }
 
-HAQA_UK_DEFINE_DOTS(mlir::haqa::uk::avx512vnni::kernelZ, avx512vnni)
+// nr = 16 (and above): packed panels; else register blocks of kernelZ.
+#define HAQA_UK_DEFINE_PANEL_DOT(fmt, F)                                       \
+  extern "C" void haqa_uk_dot_##fmt##_avx512vnni(                              \
+      const uint8_t *w, int64_t w_row_bytes, const uint8_t *xq,                \
+      int64_t xq_row_bytes, float *y, int64_t y_stride, int64_t rows_m,        \
+      int64_t n0, int64_t n1, int64_t blocks, int64_t mr, int64_t nr) {        \
+    static const ::mlir::haqa::uk::DotKernelTable table =                      \
+        HAQA_UK_KERNEL_TABLE(::mlir::haqa::uk::avx512vnni::kernelZ, F);        \
+    if (nr >= 16)                                                              \
+      ::mlir::haqa::uk::avx512vnni::runPanels<F>(table, w, w_row_bytes, xq,    \
+                                                 xq_row_bytes, y, y_stride,    \
+                                                 rows_m, n0, n1, blocks, mr);  \
+    else                                                                       \
+      ::mlir::haqa::uk::runDot(table, w, w_row_bytes, xq, xq_row_bytes, y,     \
+                               y_stride, rows_m, n0, n1, blocks, mr, nr);      \
+  }
+HAQA_UK_DEFINE_PANEL_DOT(q8_0, ::mlir::haqa::uk::Q8_0)
+HAQA_UK_DEFINE_PANEL_DOT(q4_0, ::mlir::haqa::uk::Q4_0)
+HAQA_UK_DEFINE_PANEL_DOT(q4_1, ::mlir::haqa::uk::Q4_1)
+#undef HAQA_UK_DEFINE_PANEL_DOT
 
 #endif // __x86_64__

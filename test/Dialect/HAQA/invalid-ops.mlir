@@ -384,9 +384,18 @@ func.func @uk_dot_shapes(%q: tensor<1x72xi8>, %w: tensor<8x18xi8>, %y: tensor<1x
 
 // micro_kernel_c5
 func.func @uk_micro(%q: tensor<1x72xi8>, %w: tensor<8x68xi8>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
-  // expected-error@+1 {{'haqa.micro_kernel' op expected micro = [mr, nr], each 1, 2 or 4}}
+  // expected-error@+1 {{'haqa.micro_kernel' op expected micro = [mr, nr], mr 1, 2 or 4, nr 1, 2, 4 or 16}}
   %r = haqa.micro_kernel "dot_q8_0" isa = scalar ins(%q, %w : tensor<1x72xi8>, tensor<8x68xi8>) outs(%y : tensor<1x8xf32>) {micro = array<i64: 8, 1>} -> tensor<1x8xf32>
   return %r : tensor<1x8xf32>
+}
+
+// -----
+
+// micro_kernel_c8
+func.func @uk_panel_isa(%q: tensor<1x72xi8>, %w: tensor<32x68xi8>, %y: tensor<1x32xf32>) -> tensor<1x32xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected nr = 16 (packed panels) only on an int8 dot with isa = avx512_vnni}}
+  %r = haqa.micro_kernel "dot_q8_0" isa = avx2 ins(%q, %w : tensor<1x72xi8>, tensor<32x68xi8>) outs(%y : tensor<1x32xf32>) {micro = array<i64: 4, 16>} -> tensor<1x32xf32>
+  return %r : tensor<1x32xf32>
 }
 
 // -----

@@ -124,14 +124,38 @@ func.func private @s20() attributes {schedule = #haqa.schedule<mma = 2>}
 // -----
 
 // schedule_c15
-// expected-error@+1 {{expected micro to be [mr, nr] with each of 1, 2 or 4, got [1, 3]}}
+// expected-error@+1 {{expected micro to be [mr, nr] with mr one of 1, 2, 4 and nr one of 1, 2, 4, 16, got [1, 3]}}
 func.func private @s21() attributes {schedule = #haqa.schedule<dot = i8, micro = [1, 3]>}
 
 // -----
 
 // schedule_c15
-// expected-error@+1 {{expected micro to be [mr, nr] with each of 1, 2 or 4, got [4]}}
+// expected-error@+1 {{expected micro to be [mr, nr] with mr one of 1, 2, 4 and nr one of 1, 2, 4, 16, got [4]}}
 func.func private @s22() attributes {schedule = #haqa.schedule<dot = i8, micro = [4]>}
+
+// -----
+
+// schedule_c15: 16 is for nr only (mr is a register block)
+// expected-error@+1 {{expected micro to be [mr, nr] with mr one of 1, 2, 4 and nr one of 1, 2, 4, 16, got [16, 4]}}
+func.func private @s22b() attributes {schedule = #haqa.schedule<dot = i8, isa = avx512_vnni, micro = [16, 4]>}
+
+// -----
+
+// schedule_c22: packed panels exist for the AVX-512 VNNI int8 dots only
+// expected-error@+1 {{expected micro nr = 16 (packed panels of 16 weight rows) only with dot = i8 and isa = avx512_vnni}}
+func.func private @s22c() attributes {schedule = #haqa.schedule<dot = i8, isa = avx2, micro = [4, 16]>}
+
+// -----
+
+// schedule_c22
+// expected-error@+1 {{expected micro nr = 16 (packed panels of 16 weight rows) only with dot = i8 and isa = avx512_vnni}}
+func.func private @s22d() attributes {schedule = #haqa.schedule<dot = fma, isa = avx512_vnni, micro = [4, 16]>}
+
+// -----
+
+// schedule_c22: isa absent is scalar
+// expected-error@+1 {{expected micro nr = 16 (packed panels of 16 weight rows) only with dot = i8 and isa = avx512_vnni}}
+func.func private @s22e() attributes {schedule = #haqa.schedule<dot = i8, micro = [4, 16]>}
 
 // -----
 

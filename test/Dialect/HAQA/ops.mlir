@@ -106,6 +106,9 @@ func.func private @isa_scalar() attributes {schedule = #haqa.schedule<dot = i8, 
 // CHECK-LABEL: func.func private @isa_avx2
 // CHECK-SAME: schedule = #haqa.schedule<dot = i8, isa = avx2, micro = [4, 1]>
 func.func private @isa_avx2() attributes {schedule = #haqa.schedule<dot = i8, isa = avx2, micro = [4, 1]>}
+// CHECK-LABEL: func.func private @packed_panels
+// CHECK-SAME: schedule = #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx512_vnni, micro = [4, 16]>
+func.func private @packed_panels() attributes {schedule = #haqa.schedule<dot = i8, isa = avx512_vnni, micro = [4, 16], cpu_threads = 2>}
 // CHECK-LABEL: func.func private @dot_fma
 // CHECK-SAME: schedule = #haqa.schedule<cpu_threads = 2, dot = fma, isa = avx2, micro = [4, 4]>
 func.func private @dot_fma() attributes {schedule = #haqa.schedule<dot = fma, isa = avx2, micro = [4, 4], cpu_threads = 2>}

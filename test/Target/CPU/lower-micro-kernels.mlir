@@ -149,3 +149,17 @@ func.func @f16_calls(%x: memref<?x64xf32>, %w: memref<8x64xf16>, %y: memref<?x8x
   haqa.micro_kernel "dot_f16" isa = avx2 ins(%x, %w : memref<?x64xf32>, memref<8x64xf16>) outs(%y : memref<?x8xf32>) {micro = array<i64: 4, 4>, threads = 2}
   return
 }
+
+// -----
+
+// micro = [4, 16] (packed panels): N split over the threads in whole panels
+// (40 rows, 2 threads: pieces of 32, [0, 32) and [32, 40)), nr = 16 passed on.
+// CHECK-LABEL: func.func @panel_calls(
+// CHECK: scf.forall (%{{.*}}) in (2) {
+// CHECK: %[[P0:.*]] = arith.muli %{{.*}}, %c32_i64
+// CHECK: %[[P1:.*]] = arith.minsi %{{.*}}, %c40_i64
+// CHECK: func.call @haqa_uk_dot_q4_0_avx512vnni(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[P0]], %[[P1]], %c2_i64, %c4_i64, %c16_i64)
+func.func @panel_calls(%q: memref<?x72xi8>, %w: memref<40x36xi8>, %y: memref<?x40xf32>) {
+  haqa.micro_kernel "dot_q4_0" isa = avx512_vnni ins(%q, %w : memref<?x72xi8>, memref<40x36xi8>) outs(%y : memref<?x40xf32>) {micro = array<i64: 4, 16>, threads = 2}
+  return
+}

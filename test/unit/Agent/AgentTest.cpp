@@ -371,6 +371,45 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
             std::string::npos);
   for (int i = 0; i < 50; ++i)
     EXPECT_TRUE(static_cast<bool>(f16->toSchedule(f16->sample(rng))));
+  // AVX-512 VNNI: nr = 16 (packed panels) is a value of micro[1], legal
+  // only with isa = avx512_vnni (schedule_c22), checked before a trial.
+  HardwareProfile avx512 = profile("host");
+  avx512.features = {"avx2", "fma", "f16c", "avxvnni", "avx512f",
+                     "avx512bw", "avx512vl", "avx512vnni"};
+  auto q4 = spaceOf(matmul(64, "q4_0"), avx512);
+  ASSERT_TRUE(static_cast<bool>(q4)) << llvm::toString(q4.takeError());
+  const Parameter &nr = *llvm::find_if(q4->getParameters(), [](const Parameter &p) {
+    return p.name == "micro[1]";
+  });
+  EXPECT_EQ(nr.values, (std::vector<int64_t>{1, 2, 4, 16}));
+  EXPECT_NE(nr.description.find("packed"), std::string::npos);
+  auto panels = q4->fromJSON(*llvm::json::parse(
+      R"({"dot": "i8", "isa": "avx512_vnni", "micro": [4, 16]})"));
+  ASSERT_TRUE(static_cast<bool>(panels)) << llvm::toString(panels.takeError());
+  EXPECT_NE(q4->toScheduleText(*panels).find("micro = [4, 16]"),
+            std::string::npos);
+  auto avx2Panels = q4->fromJSON(*llvm::json::parse(
+      R"({"dot": "i8", "isa": "avx2", "micro": [4, 16]})"));
+  ASSERT_FALSE(static_cast<bool>(avx2Panels));
+  EXPECT_NE(llvm::toString(avx2Panels.takeError())
+                .find("micro[1] = 16 (packed panels) needs isa = 3 "
+                      "avx512_vnni, got 1"),
+            std::string::npos);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_TRUE(static_cast<bool>(q4->toSchedule(q4->sample(rng))));
+  // Not offered without the instruction set, nor for F16 weights.
+  auto q4avx2 = spaceOf(matmul(64, "q4_0"), avx2);
+  ASSERT_TRUE(static_cast<bool>(q4avx2));
+  EXPECT_EQ(llvm::find_if(q4avx2->getParameters(),
+                          [](const Parameter &p) { return p.name == "micro[1]"; })
+                ->values,
+            (std::vector<int64_t>{1, 2, 4}));
+  auto f16avx512 = spaceOf(matmul(64, "f16"), avx512);
+  ASSERT_TRUE(static_cast<bool>(f16avx512));
+  EXPECT_EQ(llvm::find_if(f16avx512->getParameters(),
+                          [](const Parameter &p) { return p.name == "micro[1]"; })
+                ->values,
+            (std::vector<int64_t>{1, 2, 4}));
   // No micro-kernel dot for kernels without weights.
   KernelSpec silu;
   silu.kernel = "silu";

@@ -416,20 +416,26 @@ struct DotCase {
 };
 
 /// Every case of the brief: mr, nr in {1, 2, 4}, rows_m in {1, 2, 3, 5, 8},
-/// n ranges with odd edges, K in kDotKs.
+/// n ranges with odd edges, K in kDotKs; and nr = 16 (packed panels on
+/// avx512vnni: two panels and 5 rows left, or one panel between odd edges;
+/// the other ISAs take it as 4).
 std::vector<DotCase> dotCases() {
   std::vector<DotCase> cases;
   const int64_t nRanges[][2] = {{0, 13}, {3, 12}, {5, 6}, {1, 8}};
+  const int64_t panelRanges[][2] = {{0, 37}, {3, 22}, {1, 8}};
   for (int64_t k : kDotKs)
     for (int64_t rowsM : {1, 2, 3, 5, 8})
-      for (const auto &nr01 : nRanges)
-        for (int64_t mr : {1, 2, 4})
+      for (int64_t mr : {1, 2, 4}) {
+        for (const auto &nr01 : nRanges)
           for (int64_t nr : {1, 2, 4})
             cases.push_back({k, rowsM, nr01[0], nr01[1], mr, nr});
+        for (const auto &nr01 : panelRanges)
+          cases.push_back({k, rowsM, nr01[0], nr01[1], mr, 16});
+      }
   return cases;
 }
 
-constexpr int64_t kWeightRows = 13;
+constexpr int64_t kWeightRows = 37;
 constexpr int64_t kMaxRowsM = 8;
 
 /// Runs `dot` on one case; y rows are y_stride = n1 + 5 apart and every

@@ -333,15 +333,21 @@ LogicalResult ScheduleAttr::verify(
   if (mma && *mma != 0 && *mma != 1)
     return emitError() << "expected mma to be 0 or 1, got " << *mma;
   // schedule_c15
+  auto registerBlock = [](int64_t v) { return v == 1 || v == 2 || v == 4; };
   if (!micro.empty() &&
-      (micro.size() != 2 || llvm::any_of(micro, [](int64_t v) {
-         return v != 1 && v != 2 && v != 4;
-       }))) {
-    auto diag = emitError()
-                << "expected micro to be [mr, nr] with each of 1, 2 or 4, got [";
+      (micro.size() != 2 || !registerBlock(micro[0]) ||
+       (!registerBlock(micro[1]) && micro[1] != 16))) {
+    auto diag = emitError() << "expected micro to be [mr, nr] with mr one of "
+                               "1, 2, 4 and nr one of 1, 2, 4, 16, got [";
     llvm::interleaveComma(micro, diag);
     return diag << "]";
   }
+  // schedule_c22
+  if (micro.size() == 2 && micro[1] == 16 &&
+      (!dot || *dot != DotKind::i8 || !isa || *isa != CPUISA::avx512_vnni))
+    return emitError() << "expected micro nr = 16 (packed panels of 16 "
+                          "weight rows) only with dot = i8 and isa = "
+                          "avx512_vnni";
   // schedule_c16
   bool ukDot = dot && *dot != DotKind::f32;
   bool fused = attn && *attn == AttnKind::fused;

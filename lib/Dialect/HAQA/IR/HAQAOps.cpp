@@ -315,10 +315,15 @@ LogicalResult MicroKernelOp::verify() {
   }
   // micro_kernel_c5
   ArrayRef<int64_t> micro = getMicro();
-  if (micro.size() != 2 || llvm::any_of(micro, [](int64_t v) {
-        return v != 1 && v != 2 && v != 4;
-      }))
-    return emitOpError("expected micro = [mr, nr], each 1, 2 or 4");
+  auto registerBlock = [](int64_t v) { return v == 1 || v == 2 || v == 4; };
+  if (micro.size() != 2 || !registerBlock(micro[0]) ||
+      (!registerBlock(micro[1]) && micro[1] != 16))
+    return emitOpError("expected micro = [mr, nr], mr 1, 2 or 4, nr 1, 2, 4 "
+                       "or 16");
+  // micro_kernel_c8
+  if (micro[1] == 16 && (f16 || getIsa() != CPUISA::avx512_vnni))
+    return emitOpError("expected nr = 16 (packed panels) only on an int8 dot "
+                       "with isa = avx512_vnni");
   ArrayRef<int64_t> xq = shapeOf(getInputs()[0]).getShape();
   ArrayRef<int64_t> w = shapeOf(getInputs()[1]).getShape();
   if (f16) {
