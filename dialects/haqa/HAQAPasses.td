@@ -130,4 +130,36 @@ def HAQAPlanMemoryPass : Pass<"haqa-plan-memory", "ModuleOp"> {
   ];
 }
 
+def HAQALastLogitsPass : Pass<"haqa-last-logits", "ModuleOp"> {
+  let summary = "compute a prompt step's logits for its last token only";
+  let description = [{
+    Greedy or sampled generation reads only the last row of @prefill's
+    logits; the output head (the final rms_norm and the vocabulary matmul)
+    on every prompt row is wasted work (SmolLM2: the 49152 x 576 head is a
+    fifth of a prefill's multiply-adds). This pass slices the last row of
+    the hidden state before the row-wise ops that end in the function's
+    first result (haqa.rms_norm, haqa.matmul, each with one use), rebuilds
+    them on one row and makes the result `tensor<1 x vocab>`. Their
+    schedules, chosen for many rows, are dropped (haqa-default-schedule
+    gives them one-row ones). llama.cpp's prompt steps output the last
+    token's logits alone in the same way. Perplexity, which needs every
+    row's logits, runs on the module without this pass.
+
+    ```mlir
+    %n = haqa.rms_norm %h, %g : tensor<?x576xf32>, ... -> tensor<?x576xf32>
+    %l = haqa.matmul %n, %w : tensor<?x576xf32>, ... -> tensor<?x49152xf32>
+    // becomes
+    %last = tensor.extract_slice %h[%r, 0] [1, 576] [1, 1]  // %r = rows - 1
+    %n = haqa.rms_norm %last, %g : tensor<1x576xf32>, ... -> tensor<1x576xf32>
+    %l = haqa.matmul %n, %w : tensor<1x576xf32>, ... -> tensor<1x49152xf32>
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"prefill\"",
+           "the function whose first result becomes the last row's">,
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // HAQA_PASSES_TD

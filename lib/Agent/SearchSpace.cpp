@@ -240,7 +240,8 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
                       : ""),
           panels ? std::vector<int64_t>{1, 2, 4, 16}
                  : std::vector<int64_t>{1, 2, 4},
-          defaultOf("micro", 1, 4));
+          // As getMicroKernelDotSchedule: panels at many rows.
+          defaultOf("micro", 1, panels && !decode ? 16 : 4));
     }
   } else {
     add("vector", "elements per vector load (4: 128-bit f32)", {1, 2, 4, 8},

@@ -84,27 +84,39 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
   }
 
   auto start = std::chrono::steady_clock::now();
+  HAQADefaultSchedulePassOptions sched;
+  // gpu-on-cpu: the CUDA schedules, run as CPU loops (numerics only).
+  sched.target =
+      stringifyTargetKind(getCompileTargetInfo(options.target).scheduleKind)
+          .str();
+  sched.cpuThreads = options.threads;
+  if (options.target == CompileTarget::CPU)
+    sched.microKernels = options.microKernels;
+  std::string errors;
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+    if (d.getSeverity() == DiagnosticSeverity::Error)
+      errors += d.str() + "\n";
+    return success();
+  });
   {
     PassManager pm(ctx);
-    HAQADefaultSchedulePassOptions sched;
-    // gpu-on-cpu: the CUDA schedules, run as CPU loops (numerics only).
-    sched.target =
-        stringifyTargetKind(getCompileTargetInfo(options.target).scheduleKind)
-            .str();
-    sched.cpuThreads = options.threads;
-    if (options.target == CompileTarget::CPU)
-      sched.microKernels = options.microKernels;
     pm.addPass(createHAQADefaultSchedulePass(sched));
-    std::string errors;
-    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
-      if (d.getSeverity() == DiagnosticSeverity::Error)
-        errors += d.str() + "\n";
-      return success();
-    });
     if (failed(pm.run(*module)))
       return llvm::createStringError("default schedules failed: " + errors);
   }
+  // The reference executor (createReference) runs this form: every row's
+  // logits, with the schedules the compiled ops have.
   m->scheduled = module->clone();
+  // Generation reads the last prompt token's logits only: the output head
+  // runs on that row, with one-row default schedules.
+  m->lastLogitsOnly = !options.allPromptLogits;
+  if (m->lastLogitsOnly) {
+    PassManager pm(ctx);
+    pm.addPass(createHAQALastLogitsPass());
+    pm.addPass(createHAQADefaultSchedulePass(sched));
+    if (failed(pm.run(*module)))
+      return llvm::createStringError("haqa-last-logits failed: " + errors);
+  }
   auto device = createDevice(options.target);
   if (!device)
     return device.takeError();
@@ -158,7 +170,8 @@ CompiledModel::call(StringRef func, llvm::ArrayRef<int64_t> tokens) {
     ids[i] = static_cast<int32_t>(tokens[i]);
     positions[i] = static_cast<int32_t>(pos + i);
   }
-  std::vector<float> logits(n * vocab);
+  int64_t rows = func == "prefill" && lastLogitsOnly ? 1 : n;
+  std::vector<float> logits(rows * vocab);
   std::vector<BufferRef> args;
   args.push_back({ids.data(), {n}});
   args.push_back({positions.data(), {n}});
@@ -172,7 +185,7 @@ CompiledModel::call(StringRef func, llvm::ArrayRef<int64_t> tokens) {
   }
   for (const BufferRef &w : weightArgs[func])
     args.push_back(w);
-  args.push_back({logits.data(), {n, vocab}});
+  args.push_back({logits.data(), {rows, vocab}});
   if (Error e = exe->run(func, args))
     return std::move(e);
   pos += n;

@@ -38,6 +38,10 @@ struct CompiledModelOptions {
   /// an instruction set (scalar, avx2, avx_vnni, avx512_vnni) or ""
   /// (generated loops). Kernels that carry a schedule keep it.
   std::string microKernels = "host";
+  /// @prefill's logits for every prompt token; false (the default): for the
+  /// last one only (haqa-last-logits), as generation needs and llama.cpp
+  /// computes them.
+  bool allPromptLogits = false;
 };
 
 class CompiledModel {
@@ -54,8 +58,9 @@ public:
 
   /// Clears the KV caches.
   void reset();
-  /// @prefill on `tokens` at the next positions; the logits of every
-  /// position ([n, vocab], row-major).
+  /// @prefill on `tokens` at the next positions; the logits of the last
+  /// one ([vocab]), or with allPromptLogits of every position ([n, vocab],
+  /// row-major).
   llvm::Expected<std::vector<float>> prefill(llvm::ArrayRef<int64_t> tokens);
   /// @decode on one token at the next position; [vocab] logits.
   llvm::Expected<std::vector<float>> decode(int64_t token);
@@ -96,6 +101,8 @@ private:
   std::vector<std::vector<float>> caches;
   llvm::SmallVector<int64_t, 3> cacheShape;
   int64_t pos = 0, context = 0, vocab = 0;
+  /// @prefill returns one row of logits (haqa-last-logits ran).
+  bool lastLogitsOnly = false;
   double compileSec = 0, prefillSec = 0;
   std::vector<double> decodeSec;
 };

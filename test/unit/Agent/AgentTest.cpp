@@ -382,6 +382,7 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
     return p.name == "micro[1]";
   });
   EXPECT_EQ(nr.values, (std::vector<int64_t>{1, 2, 4, 16}));
+  EXPECT_EQ(nr.defaultValue, 16); // as the prefill default schedule
   EXPECT_NE(nr.description.find("packed"), std::string::npos);
   auto panels = q4->fromJSON(*llvm::json::parse(
       R"({"dot": "i8", "isa": "avx512_vnni", "micro": [4, 16]})"));
