@@ -117,7 +117,11 @@ def HAQA_ExpKind : I32EnumAttr<"ExpKind", "how a CPU kernel computes exp", [
     I32EnumAttrCase<"libm", 0>,
     // MLIR's polynomial approximation (range reduction and a polynomial in
     // plain arithmetic): vectorizes with the rest of the body.
-    I32EnumAttrCase<"poly", 1>]> {
+    I32EnumAttrCase<"poly", 1>,
+    // exp as a shorter polynomial of HAQA's own (lib/Target/CPU/FastExp.cpp:
+    // degree 6, 2^n in the exponent bits, about 17 operations against
+    // poly's 25); sin, cos and tanh as poly.
+    I32EnumAttrCase<"fast", 2>]> {
   let cppNamespace = "::mlir::haqa";
   let genSpecializedAttr = 0;
 }
@@ -245,8 +249,10 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
       16 weight rows packed once per call (one dword of each row per lane),
       every block of mr activation rows run over each panel.
     - `exp`: how a CPU kernel with exponentials (softmax, silu, swiglu,
-      attention) computes them: `libm` (expf calls, one element at a time)
-      or `poly` (MLIR's polynomial approximation, vectorized).
+      attention) computes them: `libm` (expf calls, one element at a time),
+      `poly` (MLIR's polynomial approximation, vectorized) or `fast` (a
+      shorter polynomial of HAQA's own for exp, vectorized; sin / cos /
+      tanh as poly).
     - `attn`: how a CPU attention is computed: `generic` (linalg generics
       the loop fields shape) or `fused` (a micro-kernel per piece of the
       (token, query head) units, in `isa`).

@@ -56,7 +56,7 @@ static int64_t snap(const std::vector<int64_t> &values, int64_t x) {
 
 static const char *memSpaceNames[] = {"global", "shared"};
 static const char *dotNames[] = {"f32", "i8", "fma"};
-static const char *expNames[] = {"libm", "poly"};
+static const char *expNames[] = {"libm", "poly", "fast"};
 static const char *attnNames[] = {"generic", "fused"};
 
 /// The micro-kernel instruction sets, in CPUISA order.
@@ -157,12 +157,14 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
         kernel.kernel == "rope") {
       int64_t defExp = 1;
       if (std::optional<StringRef> d = def.getString("exp"))
-        defExp = *d == "poly";
+        defExp = *d == "fast" ? 2 : *d == "poly" ? 1 : 0;
       add("exp",
           "exponentials (a rope's sines and cosines): 0 libm (expf / sinf / "
-          "cosf calls, one element at a time), 1 poly (polynomial "
-          "approximation, vectorized with the loop)",
-          {0, 1}, defExp);
+          "cosf calls, one element at a time), 1 poly (MLIR's polynomial "
+          "approximation, vectorized with the loop), 2 fast (a shorter "
+          "polynomial for exp, about 17 operations against poly's 25; sines "
+          "and cosines as poly)",
+          {0, 1, 2}, defExp);
     }
     // The micro-kernels' instruction sets this host has; the starting point
     // is the best unless the default schedule names another.

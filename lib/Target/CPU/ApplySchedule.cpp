@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Conversion/HAQAToLinalg/Contract.h"
+#include "haqa/Target/CPU/FastExp.h"
 #include "haqa/Target/CPU/Passes.h"
 #include "haqa/Target/ScheduleUtils.h"
 
@@ -186,8 +187,12 @@ LogicalResult applySchedule(IRRewriter &rw, linalg::GenericOp generic) {
   // exp = poly: MLIR's polynomial approximations in the body (exp and tanh;
   // a rope's sin and cos), before tiling and vectorization (they are plain
   // arithmetic, so the vectorizer widens them with the rest).
-  if (schedule.getExp() && *schedule.getExp() == ExpKind::poly) {
+  // exp = fast: the short exp of FastExp.cpp for math.exp, MLIR's
+  // approximations for the rest.
+  if (schedule.getExp() && *schedule.getExp() != ExpKind::libm) {
     RewritePatternSet patterns(rw.getContext());
+    if (*schedule.getExp() == ExpKind::fast)
+      populateFastExpPattern(patterns);
     populateMathPolynomialApproximationPatterns(
         patterns, [](StringRef op) {
           return op == "math.exp" || op == "math.tanh" || op == "math.sin" ||

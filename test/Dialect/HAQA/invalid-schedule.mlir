@@ -193,8 +193,8 @@ func.func private @s26() attributes {schedule = #haqa.schedule<dot = i8, isa = n
 
 // -----
 
-// expected-error@+1 {{unknown exp kind 'fast'}}
-func.func private @s27() attributes {schedule = #haqa.schedule<exp = fast>}
+// expected-error@+1 {{unknown exp kind 'quick'}}
+func.func private @s27() attributes {schedule = #haqa.schedule<exp = quick>}
 
 // -----
 

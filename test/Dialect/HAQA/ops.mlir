@@ -158,3 +158,6 @@ func.func private @exp_libm() attributes {schedule = #haqa.schedule<exp = libm, 
 // CHECK-LABEL: func.func private @exp_poly
 // CHECK-SAME: schedule = #haqa.schedule<exp = poly>
 func.func private @exp_poly() attributes {schedule = #haqa.schedule<exp = poly>}
+// CHECK-LABEL: func.func private @exp_fast
+// CHECK-SAME: schedule = #haqa.schedule<exp = fast>
+func.func private @exp_fast() attributes {schedule = #haqa.schedule<exp = fast>}

@@ -137,6 +137,40 @@ func.func @exp_poly(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
 
 // -----
 
+// exp = fast: HAQA's shorter exp (FastExp.cpp): the argument clamped, n =
+// roundeven(x log2 e), two FMAs for x - n ln2, six for the polynomial, n
+// added to the exponent bits, NaN passed through; vectorized with the body.
+// CHECK-LABEL: func.func @exp_fast(
+// CHECK-NOT: math.exp
+// CHECK: arith.maximumf %{{.*}} : vector<1x16xf32>
+// CHECK: arith.minimumf %{{.*}} : vector<1x16xf32>
+// CHECK: math.roundeven %{{.*}} : vector<1x16xf32>
+// CHECK-COUNT-8: math.fma %{{.*}} : vector<1x16xf32>
+// CHECK: arith.fptosi %{{.*}} : vector<1x16xf32> to vector<1x16xi32>
+// CHECK: arith.shli %{{.*}} : vector<1x16xi32>
+// CHECK: arith.addi %{{.*}} : vector<1x16xi32>
+// CHECK: arith.cmpf uno
+// CHECK: arith.select
+// CHECK-NOT: math.exp
+func.func @exp_fast(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
+  %y = haqa.silu %x {schedule = #haqa.schedule<tile = [1, 1024], vector = 16, exp = fast>} : tensor<4x1024xf32>
+  return %y : tensor<4x1024xf32>
+}
+
+// -----
+
+// exp = fast on a rope: no exp in it; its sines and cosines as exp = poly.
+// CHECK-LABEL: func.func @rope_fast(
+// CHECK-NOT: math.sin
+// CHECK-NOT: math.cos
+// CHECK: vector.gather {{.*}} into vector<1x1x16xf32>
+func.func @rope_fast(%x: tensor<2x1x64xf32>, %pos: tensor<2xi32>) -> tensor<2x1x64xf32> {
+  %y = haqa.rope %x, %pos {theta = 1.0e+04 : f32, schedule = #haqa.schedule<vector = 16, exp = fast>} : tensor<2x1x64xf32>, tensor<2xi32> -> tensor<2x1x64xf32>
+  return %y : tensor<2x1x64xf32>
+}
+
+// -----
+
 // exp = poly on a rope: its sines and cosines are polynomials too, and the
 // pair partner (an N-d tensor.extract of the activation) a gather, so the
 // whole body is vector code.
