@@ -20,13 +20,13 @@ func.func @decode(%x: tensor<1x576xf32>, %s: tensor<9x1x2048xf32>) -> (tensor<1x
   // micro-kernels: the quantized matmul as micro-kernels, four weight rows per
   // activation block at one row (decode).
   // INT8: haqa.matmul {{.*}} {schedule = #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx2, micro = [1, 4]>}
-  // INT8: haqa.softmax {{.*}} {schedule = #haqa.schedule<tile = [1, 1, 256], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, exp = poly>}
+  // INT8: haqa.softmax {{.*}} {schedule = #haqa.schedule<tile = [1, 1, 256], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, exp = fast>}
   // GPU blocks follow from the tiles the threads cover (no grid); the
   // activations (576 x f32) are staged in shared memory.
   // CUDA: haqa.matmul {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [256], placement = [shared, global, register]>}
   // CL: haqa.matmul {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [128], placement = [shared, global, register]>}
   %y = haqa.matmul %x, %w : tensor<1x576xf32>, !haqa.weight<1536x576, #haqa.quant<q4_1>> -> tensor<1x1536xf32>
-  // CPU: haqa.softmax {{.*}} {schedule = #haqa.schedule<tile = [1, 1, 256], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, exp = poly>}
+  // CPU: haqa.softmax {{.*}} {schedule = #haqa.schedule<tile = [1, 1, 256], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, exp = fast>}
   // Rows of 2048: 2048 / 4 lanes needs 512 threads, capped at the preferred
   // block size.
   // CUDA: haqa.softmax {{.*}} {schedule = #haqa.schedule<unroll = 1, vector = 4, threads = [256]>}
@@ -65,7 +65,7 @@ func.func @prefill(%x: tensor<?x576xf32>) -> tensor<?x1536xf32> {
 // CPU-LABEL: func.func @attention
 func.func @attention(%q: tensor<1x9x64xf32>, %k: tensor<512x3x64xf32>, %pos: tensor<1xi32>) -> tensor<1x9x64xf32> {
   // INT8: haqa.attention {{.*}}schedule = #haqa.schedule<cpu_threads = 2, isa = avx2, attn = fused>
-  // CPU: haqa.attention {{.*}}schedule = #haqa.schedule<tile = {{.*}}exp = poly>
+  // CPU: haqa.attention {{.*}}schedule = #haqa.schedule<tile = {{.*}}exp = fast>
   %o = haqa.attention %q, %k, %k, %pos {scale = 0.125 : f32} : tensor<1x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<1xi32> -> tensor<1x9x64xf32>
   return %o : tensor<1x9x64xf32>
 }
