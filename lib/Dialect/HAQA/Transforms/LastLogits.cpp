@@ -49,17 +49,9 @@ struct HAQALastLogitsPass
       return signalPassFailure();
     }
     auto ret = cast<func::ReturnOp>(f.getBody().front().getTerminator());
-    // The row-wise ops that end in the first result, last first: each
-    // computes row i of its result from row i of its first operand.
-    SmallVector<Operation *> chain;
-    Value v = ret.getOperand(0);
-    while (Operation *op = v.getDefiningOp()) {
-      if (!isa<RMSNormOp, MatmulOp>(op) || !v.hasOneUse())
-        break;
-      chain.push_back(op);
-      v = op->getOperand(0);
-    }
-    auto rowsType = dyn_cast<RankedTensorType>(v.getType());
+    SmallVector<Operation *> chain = getOutputHead(f);
+    Value v = chain.empty() ? Value() : chain.back()->getOperand(0);
+    auto rowsType = v ? dyn_cast<RankedTensorType>(v.getType()) : nullptr;
     if (chain.empty() || !rowsType || rowsType.getRank() != 2) {
       f.emitError("haqa-last-logits: @")
           << function
@@ -102,3 +94,18 @@ struct HAQALastLogitsPass
 };
 
 } // namespace
+
+SmallVector<Operation *> mlir::haqa::getOutputHead(func::FuncOp f) {
+  SmallVector<Operation *> chain;
+  if (f.isExternal() || f.getNumResults() == 0 || !f.getBody().hasOneBlock())
+    return chain;
+  // Each op computes row i of its result from row i of its first operand.
+  Value v = f.getBody().front().getTerminator()->getOperand(0);
+  while (Operation *op = v.getDefiningOp()) {
+    if (!isa<RMSNormOp, MatmulOp>(op) || !v.hasOneUse())
+      break;
+    chain.push_back(op);
+    v = op->getOperand(0);
+  }
+  return chain;
+}
