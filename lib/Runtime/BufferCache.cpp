@@ -59,7 +59,8 @@ public:
       }
     }
     // The header fits in the alignment padding before the pointer.
-    void *base = std::aligned_alloc(align, align + bytes);
+    // aligned_alloc wants a multiple of the alignment.
+    void *base = std::aligned_alloc(align, llvm::alignTo(align + bytes, align));
     if (!base)
       return nullptr;
     char *ptr = static_cast<char *>(base) + align;

@@ -109,7 +109,10 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
   m->scheduled = module->clone();
   // Generation reads the last prompt token's logits only: the output head
   // runs on that row, with one-row default schedules.
-  m->lastLogitsOnly = !options.allPromptLogits;
+  // Not on a real GPU yet: a device buffer's row slice between kernels has
+  // not run on one (no GPU this session); gpu-on-cpu takes it.
+  m->lastLogitsOnly =
+      !options.allPromptLogits && options.target != CompileTarget::CUDA;
   if (m->lastLogitsOnly) {
     PassManager pm(ctx);
     pm.addPass(createHAQALastLogitsPass());

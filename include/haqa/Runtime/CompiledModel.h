@@ -40,7 +40,8 @@ struct CompiledModelOptions {
   std::string microKernels = "host";
   /// @prefill's logits for every prompt token; false (the default): for the
   /// last one only (haqa-last-logits), as generation needs and llama.cpp
-  /// computes them.
+  /// computes them. The CUDA target keeps every row for now (the row slice
+  /// has not run on a GPU).
   bool allPromptLogits = false;
 };
 
