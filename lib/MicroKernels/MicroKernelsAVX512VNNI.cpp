@@ -414,7 +414,7 @@ HAQA_UK_TARGET void quantizeRowsZ(const float *x, int64_t xStride, int64_t rows,
 // With nr = 16 a call packs each 16 weight rows of its range once into a
 // buffer of its thread (a panel), then runs every activation row block over
 // it. A panel's lane L holds weight row panelRow(L), and per block it holds
-//   the 16 f16 scales d (32 bytes), for Q4_1 then the 16 f16 mins m,
+//   one cache line of scales: the 16 f16 d, for Q4_1 then the 16 f16 m,
 //   the quants as vectors of one dword per lane: quad j holds bytes
 //   4 j .. 4 j + 3 of the lane's row, four quads for Q4 (the 16 nibble
 //   bytes), eight for Q8_0 (the 32 quants, xor 0x80 to read as unsigned).
@@ -432,10 +432,12 @@ HAQA_UK_TARGET void quantizeRowsZ(const float *x, int64_t xStride, int64_t rows,
 /// packPanel leaves row 4 i + k in lane 4 k + i); its own inverse.
 constexpr int panelRow(int lane) { return 4 * (lane % 4) + lane / 4; }
 
+/// The scales take one cache line (Q4_1: d, then m; else d and 32 bytes
+/// unused), so that every quad vector is a whole, aligned line.
 template <class F> struct PanelLayout {
-  static constexpr int kScaleVectors = std::is_same_v<F, Q4_1> ? 2 : 1;
   static constexpr int kQuads = std::is_same_v<F, Q8_0> ? 8 : 4;
-  static constexpr int64_t kBlockBytes = 32 * kScaleVectors + 64 * kQuads;
+  static constexpr int64_t kScaleBytes = 64;
+  static constexpr int64_t kBlockBytes = kScaleBytes + 64 * kQuads;
 };
 
 /// The 16 bytes at `off` of rows 4 i .. 4 i + 3 (i < 4) of a block, as four
@@ -472,7 +474,7 @@ HAQA_UK_TARGET void packPanel(const uint8_t *w, int64_t wrb, int64_t blocks,
       if constexpr (std::is_same_v<F, Q4_1>)
         std::memcpy(out + 32 + 2 * l, row + 2, 2);
     }
-    uint8_t *q = out + 32 * P::kScaleVectors;
+    uint8_t *q = out + P::kScaleBytes;
     __m512i v[4];
 #pragma GCC unroll 2
     for (int half = 0; half < P::kQuads / 4; ++half) {
@@ -510,7 +512,7 @@ HAQA_UK_TARGET void panelKernel(const uint8_t *panel, const uint8_t *x,
     if constexpr (std::is_same_v<F, Q4_1>)
       mw = _mm512_cvtph_ps(
           _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 32)));
-    const uint8_t *q = p + 32 * P::kScaleVectors;
+    const uint8_t *q = p + P::kScaleBytes;
     __m512i wv[8];
     if constexpr (std::is_same_v<F, Q8_0>) {
 #pragma GCC unroll 8
@@ -613,14 +615,14 @@ HAQA_UK_TARGET void runPanels(const DotKernelTable &table, const uint8_t *w,
         const int64_t t = m * blocks;
         float *ym = y + m * ys + n;
         if (mb == 4)
-          panelKernel<F, 4>(pp, xm, xrb, &bias[t], &dx[t], &sx[t], blocks, ym,
-                            ys);
+          panelKernel<F, 4>(pp, xm, xrb, bias.data() + t, dx.data() + t,
+                            sx.data() + t, blocks, ym, ys);
         else if (mb == 2)
-          panelKernel<F, 2>(pp, xm, xrb, &bias[t], &dx[t], &sx[t], blocks, ym,
-                            ys);
+          panelKernel<F, 2>(pp, xm, xrb, bias.data() + t, dx.data() + t,
+                            sx.data() + t, blocks, ym, ys);
         else
-          panelKernel<F, 1>(pp, xm, xrb, &bias[t], &dx[t], &sx[t], blocks, ym,
-                            ys);
+          panelKernel<F, 1>(pp, xm, xrb, bias.data() + t, dx.data() + t,
+                            sx.data() + t, blocks, ym, ys);
         m += mb;
       }
     }

@@ -41,7 +41,9 @@ public:
   }
 
   void *alloc(uint64_t alignment, uint64_t size) {
-    if (alignment && !llvm::isPowerOf2_64(alignment))
+    // No power of two, or a size no machine has (and whose class would
+    // wrap).
+    if ((alignment && !llvm::isPowerOf2_64(alignment)) || size > (1ull << 56))
       return nullptr;
     uint64_t align = std::max<uint64_t>(alignment, 64);
     uint64_t bytes = classBytes(size);
@@ -59,8 +61,14 @@ public:
       }
     }
     // The header fits in the alignment padding before the pointer.
-    // aligned_alloc wants a multiple of the alignment.
-    void *base = std::aligned_alloc(align, llvm::alignTo(align + bytes, align));
+    // aligned_alloc wants a multiple of the alignment. Out of memory: the
+    // idle buffers go back to the system first.
+    uint64_t total = llvm::alignTo(align + bytes, align);
+    void *base = std::aligned_alloc(align, total);
+    if (!base) {
+      trim();
+      base = std::aligned_alloc(align, total);
+    }
     if (!base)
       return nullptr;
     char *ptr = static_cast<char *>(base) + align;
@@ -104,7 +112,7 @@ public:
   }
 
 private:
-  /// Frees idle buffers, largest classes first, until at most `bytes` stay.
+  /// Frees idle buffers (in no particular order) until at most `bytes` stay.
   void trimTo(uint64_t bytes) {
     for (auto &[key, list] : free)
       while (stats.idleBytes > bytes && !list.empty()) {
@@ -120,7 +128,7 @@ private:
   std::mutex mutex;
   std::unordered_map<uint64_t, std::vector<void *>> free;
   BufferCacheStats stats;
-  uint64_t limit = uint64_t(1) << 30;
+  uint64_t limit = uint64_t(256) << 20;
 };
 
 /// Never destroyed: kernels on other threads may still free into it while

@@ -31,6 +31,8 @@ class CPUExecutable : public JITExecutable {
 public:
   explicit CPUExecutable(std::unique_ptr<ExecutionEngine> engine)
       : JITExecutable(std::move(engine)) {}
+  /// Its idle buffers are of no use to the next executable's shapes.
+  ~CPUExecutable() override { trimBufferCache(); }
 
   llvm::Error run(llvm::StringRef function,
                   llvm::ArrayRef<BufferRef> args) override {

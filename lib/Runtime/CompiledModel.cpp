@@ -92,33 +92,37 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
   sched.cpuThreads = options.threads;
   if (options.target == CompileTarget::CPU)
     sched.microKernels = options.microKernels;
-  std::string errors;
-  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
-    if (d.getSeverity() == DiagnosticSeverity::Error)
-      errors += d.str() + "\n";
-    return success();
-  });
   {
+    // Errors of these two pass runs, for their messages; the compile below
+    // reports its own.
+    std::string errors;
+    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+      if (d.getSeverity() == DiagnosticSeverity::Error)
+        errors += d.str() + "\n";
+      return success();
+    });
     PassManager pm(ctx);
     pm.addPass(createHAQADefaultSchedulePass(sched));
     if (failed(pm.run(*module)))
       return llvm::createStringError("default schedules failed: " + errors);
-  }
-  // The reference executor (createReference) runs this form: every row's
-  // logits, with the schedules the compiled ops have.
-  m->scheduled = module->clone();
-  // Generation reads the last prompt token's logits only: the output head
-  // runs on that row, with one-row default schedules.
-  // Not on a real GPU yet: a device buffer's row slice between kernels has
-  // not run on one (no GPU this session); gpu-on-cpu takes it.
-  m->lastLogitsOnly =
-      !options.allPromptLogits && options.target != CompileTarget::CUDA;
-  if (m->lastLogitsOnly) {
-    PassManager pm(ctx);
-    pm.addPass(createHAQALastLogitsPass());
-    pm.addPass(createHAQADefaultSchedulePass(sched));
-    if (failed(pm.run(*module)))
-      return llvm::createStringError("haqa-last-logits failed: " + errors);
+    // The reference executor (createReference) runs this form: every row's
+    // logits, with the schedules the compiled ops have.
+    m->scheduled = module->clone();
+    // Generation reads the last prompt token's logits only: the output head
+    // runs on that row, with one-row default schedules, where @prefill ends
+    // in one (else every row, as before). Not on a real GPU yet: a device
+    // buffer's row slice between kernels has not run on one; gpu-on-cpu
+    // takes it.
+    m->lastLogitsOnly = !options.allPromptLogits &&
+                        options.target != CompileTarget::CUDA &&
+                        !getOutputHead(prefill).empty();
+    if (m->lastLogitsOnly) {
+      PassManager last(ctx);
+      last.addPass(createHAQALastLogitsPass());
+      last.addPass(createHAQADefaultSchedulePass(sched));
+      if (failed(last.run(*module)))
+        return llvm::createStringError("haqa-last-logits failed: " + errors);
+    }
   }
   auto device = createDevice(options.target);
   if (!device)

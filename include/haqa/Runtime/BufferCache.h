@@ -40,8 +40,9 @@ struct BufferCacheStats {
 BufferCacheStats getBufferCacheStats();
 /// Hands every idle buffer back to the system.
 void trimBufferCache();
-/// Sets the bound on idle bytes (trimming down to it); the default is 1 GiB,
-/// or HAQA_BUFFER_CACHE_MIB from the environment (0 disables the cache).
+/// Sets the bound on idle bytes (trimming down to it); the default is 256
+/// MiB, the runtime allowance haqa-plan-memory budgets, or
+/// HAQA_BUFFER_CACHE_MIB from the environment (0 disables the cache).
 void setBufferCacheLimit(uint64_t bytes);
 
 /// The generic allocation functions by the names generated code calls.

@@ -35,7 +35,7 @@ func.func @decode(%x: tensor<1x32xf32>) -> tensor<1x8xf32> {
 // -----
 
 // A first result that is no output head is an error, not silently kept.
-// expected-error@+1 {{haqa-last-logits: @prefill's first result is no haqa.rms_norm / haqa.matmul chain over 2-d rows}}
+// expected-error@+1 {{haqa-last-logits: @prefill's first result is no haqa.rms_norm / haqa.matmul chain over 2-d rows of a static width}}
 func.func @prefill(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {
   %h = haqa.add %x, %x : tensor<?x32xf32>
   return %h : tensor<?x32xf32>

@@ -139,16 +139,19 @@ func.func @exp_poly(%x: tensor<4x1024xf32>) -> tensor<4x1024xf32> {
 
 // exp = fast: HAQA's shorter exp (FastExp.cpp): the argument clamped, n =
 // roundeven(x log2 e), two FMAs for x - n ln2, six for the polynomial, n
-// added to the exponent bits, NaN passed through; vectorized with the body.
+// added to the exponent bits, 0 below the clamp, NaN passed through;
+// vectorized with the body.
 // CHECK-LABEL: func.func @exp_fast(
 // CHECK-NOT: math.exp
-// CHECK: arith.maximumf %{{.*}} : vector<1x16xf32>
-// CHECK: arith.minimumf %{{.*}} : vector<1x16xf32>
+// CHECK: arith.maxnumf %{{.*}} : vector<1x16xf32>
+// CHECK: arith.minnumf %{{.*}} : vector<1x16xf32>
 // CHECK: math.roundeven %{{.*}} : vector<1x16xf32>
 // CHECK-COUNT-8: math.fma %{{.*}} : vector<1x16xf32>
 // CHECK: arith.fptosi %{{.*}} : vector<1x16xf32> to vector<1x16xi32>
 // CHECK: arith.shli %{{.*}} : vector<1x16xi32>
 // CHECK: arith.addi %{{.*}} : vector<1x16xi32>
+// CHECK: arith.cmpf olt
+// CHECK: arith.select
 // CHECK: arith.cmpf uno
 // CHECK: arith.select
 // CHECK-NOT: math.exp

@@ -52,11 +52,12 @@ struct HAQALastLogitsPass
     SmallVector<Operation *> chain = getOutputHead(f);
     Value v = chain.empty() ? Value() : chain.back()->getOperand(0);
     auto rowsType = v ? dyn_cast<RankedTensorType>(v.getType()) : nullptr;
-    if (chain.empty() || !rowsType || rowsType.getRank() != 2) {
+    if (chain.empty() || !rowsType || rowsType.getRank() != 2 ||
+        rowsType.isDynamicDim(1)) {
       f.emitError("haqa-last-logits: @")
           << function
           << "'s first result is no haqa.rms_norm / haqa.matmul chain over "
-             "2-d rows";
+             "2-d rows of a static width";
       return signalPassFailure();
     }
     if (rowsType.getDimSize(0) == 1)
