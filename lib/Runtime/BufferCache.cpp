@@ -128,7 +128,9 @@ private:
   std::mutex mutex;
   std::unordered_map<uint64_t, std::vector<void *>> free;
   BufferCacheStats stats;
-  uint64_t limit = uint64_t(256) << 20;
+  // 256 MiB cost the 1.1B model's pp128 13% (its step cycles more than
+  // that through the cache).
+  uint64_t limit = uint64_t(1) << 30;
 };
 
 /// Never destroyed: kernels on other threads may still free into it while

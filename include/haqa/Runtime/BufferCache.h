@@ -40,9 +40,10 @@ struct BufferCacheStats {
 BufferCacheStats getBufferCacheStats();
 /// Hands every idle buffer back to the system.
 void trimBufferCache();
-/// Sets the bound on idle bytes (trimming down to it); the default is 256
-/// MiB, the runtime allowance haqa-plan-memory budgets, or
-/// HAQA_BUFFER_CACHE_MIB from the environment (0 disables the cache).
+/// Sets the bound on idle bytes (trimming down to it); the default is 1 GiB
+/// (haqa-plan-memory's runtime allowance, 256 MiB, does not count these
+/// idle buffers yet), or HAQA_BUFFER_CACHE_MIB from the environment (0
+/// disables the cache).
 void setBufferCacheLimit(uint64_t bytes);
 
 /// The generic allocation functions by the names generated code calls.
