@@ -558,7 +558,8 @@ HAQA_UK_TARGET void panelKernel(const uint8_t *panel, const uint8_t *x,
 }
 
 /// Per (activation row, block): the correction of F's unsigned reading
-/// (-8 sum(x) for Q4_0, -128 sum(x) for Q8_0, none for Q4_1), d_x and s_x.
+/// (-8 sum(x) for Q4_0, -128 sum(x) for Q8_0, none for Q4_1), d_x and, for
+/// Q4_1 (the only reader), s_x.
 template <class F>
 HAQA_UK_TARGET void blockTerms(const uint8_t *x, int64_t xrb, int64_t rowsM,
                                int64_t blocks, int32_t *bias, float *dx,
@@ -571,7 +572,8 @@ HAQA_UK_TARGET void blockTerms(const uint8_t *x, int64_t xrb, int64_t rowsM,
       const uint8_t *xb = x + m * xrb + b * kXBytes;
       const int64_t t = m * blocks + b;
       dx[t] = halfToFloat(load16(xb));
-      sx[t] = halfToFloat(load16(xb + 2));
+      if constexpr (std::is_same_v<F, Q4_1>)
+        sx[t] = halfToFloat(load16(xb + 2));
       if constexpr (kScale != 0) {
         const __m256i s =
             _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, loadY(xb + kXQsOffset));
@@ -604,25 +606,21 @@ HAQA_UK_TARGET void runPanels(const DotKernelTable &table, const uint8_t *w,
     // 64-byte aligned: every quad vector is one cache line.
     uint8_t *pp = panel.data() + (-reinterpret_cast<uintptr_t>(panel.data()) & 63);
     blockTerms<F>(x, xrb, rowsM, blocks, bias.data(), dx.data(), sx.data());
+    // [log2 MR], as runBlocks's tables.
+    using Kernel = void (*)(const uint8_t *, const uint8_t *, int64_t,
+                            const int32_t *, const float *, const float *,
+                            int64_t, float *, int64_t);
+    static constexpr Kernel kernels[3] = {panelKernel<F, 1>, panelKernel<F, 2>,
+                                          panelKernel<F, 4>};
     const int mrb = registerBlock(mr);
     for (; n + 16 <= n1; n += 16) {
       packPanel<F>(w + n * wrb, wrb, blocks, pp);
       for (int64_t m = 0; m < rowsM;) {
-        int mb = mrb;
-        while (mb > rowsM - m)
-          mb >>= 1;
-        const uint8_t *xm = x + m * xrb;
+        const int mb = blockFor(mrb, rowsM - m);
         const int64_t t = m * blocks;
-        float *ym = y + m * ys + n;
-        if (mb == 4)
-          panelKernel<F, 4>(pp, xm, xrb, bias.data() + t, dx.data() + t,
-                            sx.data() + t, blocks, ym, ys);
-        else if (mb == 2)
-          panelKernel<F, 2>(pp, xm, xrb, bias.data() + t, dx.data() + t,
-                            sx.data() + t, blocks, ym, ys);
-        else
-          panelKernel<F, 1>(pp, xm, xrb, bias.data() + t, dx.data() + t,
-                            sx.data() + t, blocks, ym, ys);
+        kernels[log2Block(mb)](pp, x + m * xrb, xrb, bias.data() + t,
+                               dx.data() + t, sx.data() + t, blocks,
+                               y + m * ys + n, ys);
         m += mb;
       }
     }

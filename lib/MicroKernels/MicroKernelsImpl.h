@@ -125,6 +125,12 @@ using DotKernelTable = DotKernel[3][3];
 
 inline int registerBlock(int64_t v) { return v >= 4 ? 4 : v >= 2 ? 2 : 1; }
 inline int log2Block(int v) { return v == 4 ? 2 : v == 2 ? 1 : 0; }
+/// The register block (at most `block`, halved) that fits the `left` rows.
+inline int blockFor(int block, int64_t left) {
+  while (block > left)
+    block >>= 1;
+  return block;
+}
 
 /// Covers [0, rows_m) x [n0, n1) with blocks of at most mr x nr, weight row
 /// blocks outermost: `table[log2 MR][log2 NR]` is called with weight rows
@@ -137,13 +143,9 @@ inline void runBlocks(const Kernel (&table)[3][3], const W *w, int64_t ws,
                       int64_t mr, int64_t nr) {
   const int mrb = registerBlock(mr), nrb = registerBlock(nr);
   for (int64_t n = n0; n < n1;) {
-    int nb = nrb;
-    while (nb > n1 - n)
-      nb >>= 1;
+    const int nb = blockFor(nrb, n1 - n);
     for (int64_t m = 0; m < rowsM;) {
-      int mb = mrb;
-      while (mb > rowsM - m)
-        mb >>= 1;
+      const int mb = blockFor(mrb, rowsM - m);
       table[log2Block(mb)][log2Block(nb)](w + n * ws, ws, x + m * xs, xs,
                                           y + m * ys + n, ys, len);
       m += mb;

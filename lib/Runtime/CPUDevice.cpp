@@ -115,12 +115,14 @@ CPUDevice::compile(ModuleOp module) {
   // host), and the buffer cache's allocation functions.
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
+    auto add = [&](const char *name, void *address) {
+      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                             llvm::JITSymbolFlags::Exported};
+    };
     for (const MicroKernelSymbol &s : getMicroKernelSymbols())
-      map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
-                               llvm::JITSymbolFlags::Exported};
+      add(s.name, s.address);
     for (const BufferCacheSymbol &s : getBufferCacheSymbols())
-      map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
-                               llvm::JITSymbolFlags::Exported};
+      add(s.name, s.address);
     return map;
   });
   (*engine)->initialize();

@@ -40,12 +40,13 @@ struct FastExpPattern : OpRewritePattern<math::ExpOp> {
     Location loc = op.getLoc();
     Type i32 = rw.getI32Type();
     Type intType = vec ? Type(vec.clone(i32)) : i32;
-    auto f = [&](float v) -> Value {
-      TypedAttr a = rw.getF32FloatAttr(v);
+    // A scalar constant, or its splat in the vector shape of `type`.
+    auto constant = [&](TypedAttr a) -> Value {
       if (vec)
-        a = DenseElementsAttr::get(vec, a);
+        a = DenseElementsAttr::get(vec.clone(a.getType()), a);
       return arith::ConstantOp::create(rw, loc, a);
     };
+    auto f = [&](float v) { return constant(rw.getF32FloatAttr(v)); };
     auto fma = [&](Value a, Value b, Value c) -> Value {
       return math::FmaOp::create(rw, loc, a, b, c);
     };
@@ -65,12 +66,9 @@ struct FastExpPattern : OpRewritePattern<math::ExpOp> {
     for (float c : {1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f,
                     1.0f})
       p = fma(p, r, f(c));
-    TypedAttr shiftAttr = rw.getI32IntegerAttr(23);
-    if (vec)
-      shiftAttr = DenseElementsAttr::get(vec.clone(i32), shiftAttr);
-    Value shift = arith::ConstantOp::create(rw, loc, shiftAttr);
-    Value scale = arith::ShLIOp::create(
-        rw, loc, arith::FPToSIOp::create(rw, loc, intType, n), shift);
+    Value scale =
+        arith::ShLIOp::create(rw, loc, arith::FPToSIOp::create(rw, loc, intType, n),
+                              constant(rw.getI32IntegerAttr(23)));
     Value bits = arith::AddIOp::create(
         rw, loc, arith::BitcastOp::create(rw, loc, intType, p), scale);
     Value result = arith::BitcastOp::create(rw, loc, type, bits);

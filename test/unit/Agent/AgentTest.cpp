@@ -316,6 +316,14 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
     return llvm::any_of(s.getParameters(),
                         [&](const Parameter &p) { return p.name == name; });
   };
+  // The parameter `name` of `s` (its presence asserted).
+  auto param = [](const SearchSpace &s,
+                  llvm::StringRef name) -> const Parameter & {
+    auto it = llvm::find_if(s.getParameters(),
+                            [&](const Parameter &p) { return p.name == name; });
+    EXPECT_NE(it, s.getParameters().end()) << name.str();
+    return *it;
+  };
   // A host with AVX2 but no VNNI: dot, isa (scalar, avx2) and micro.
   HardwareProfile avx2 = profile("host");
   avx2.features = {"avx2", "fma", "f16c"};
@@ -323,8 +331,7 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
   ASSERT_TRUE(static_cast<bool>(q8)) << llvm::toString(q8.takeError());
   for (const char *p : {"dot", "isa", "micro[0]", "micro[1]"})
     EXPECT_TRUE(has(*q8, p)) << p;
-  const Parameter &isa = *llvm::find_if(
-      q8->getParameters(), [](const Parameter &p) { return p.name == "isa"; });
+  const Parameter &isa = param(*q8, "isa");
   EXPECT_EQ(isa.values, (std::vector<int64_t>{0, 1}));
   EXPECT_EQ(isa.defaultValue, 1); // the best the host has
   // The starting point is dot = i8 there, with no loop fields
@@ -358,8 +365,7 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
   // F16 weights: dot is f32 or fma (no i8); prefill starts at [4, 4].
   auto f16 = spaceOf(matmul(64, "f16"), avx2);
   ASSERT_TRUE(static_cast<bool>(f16));
-  const Parameter &dotF16 = *llvm::find_if(
-      f16->getParameters(), [](const Parameter &p) { return p.name == "dot"; });
+  const Parameter &dotF16 = param(*f16, "dot");
   EXPECT_EQ(dotF16.values, (std::vector<int64_t>{0, 2}));
   EXPECT_EQ(f16->toScheduleText(f16->getDefault()),
             "#haqa.schedule<cpu_threads = " +
@@ -378,9 +384,7 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
                      "avx512bw", "avx512vl", "avx512vnni"};
   auto q4 = spaceOf(matmul(64, "q4_0"), avx512);
   ASSERT_TRUE(static_cast<bool>(q4)) << llvm::toString(q4.takeError());
-  const Parameter &nr = *llvm::find_if(q4->getParameters(), [](const Parameter &p) {
-    return p.name == "micro[1]";
-  });
+  const Parameter &nr = param(*q4, "micro[1]");
   EXPECT_EQ(nr.values, (std::vector<int64_t>{1, 2, 4, 16}));
   EXPECT_EQ(nr.defaultValue, 16); // as the prefill default schedule
   EXPECT_NE(nr.description.find("packed"), std::string::npos);
@@ -401,15 +405,10 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
   // Not offered without the instruction set, nor for F16 weights.
   auto q4avx2 = spaceOf(matmul(64, "q4_0"), avx2);
   ASSERT_TRUE(static_cast<bool>(q4avx2));
-  EXPECT_EQ(llvm::find_if(q4avx2->getParameters(),
-                          [](const Parameter &p) { return p.name == "micro[1]"; })
-                ->values,
-            (std::vector<int64_t>{1, 2, 4}));
+  EXPECT_EQ(param(*q4avx2, "micro[1]").values, (std::vector<int64_t>{1, 2, 4}));
   auto f16avx512 = spaceOf(matmul(64, "f16"), avx512);
   ASSERT_TRUE(static_cast<bool>(f16avx512));
-  EXPECT_EQ(llvm::find_if(f16avx512->getParameters(),
-                          [](const Parameter &p) { return p.name == "micro[1]"; })
-                ->values,
+  EXPECT_EQ(param(*f16avx512, "micro[1]").values,
             (std::vector<int64_t>{1, 2, 4}));
   // No micro-kernel dot for kernels without weights.
   KernelSpec silu;
