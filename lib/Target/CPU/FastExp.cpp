@@ -63,12 +63,11 @@ struct FastExpPattern : OpRewritePattern<math::ExpOp> {
     Value r = fma(negN, f(0.693145752f), xc);
     r = fma(negN, f(1.42860677e-6f), r);
     Value p = f(1.0f / 720.0f);
-    for (float c : {1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f,
-                    1.0f})
+    for (float c : {1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f})
       p = fma(p, r, f(c));
-    Value scale =
-        arith::ShLIOp::create(rw, loc, arith::FPToSIOp::create(rw, loc, intType, n),
-                              constant(rw.getI32IntegerAttr(23)));
+    Value scale = arith::ShLIOp::create(
+        rw, loc, arith::FPToSIOp::create(rw, loc, intType, n),
+        constant(rw.getI32IntegerAttr(23)));
     Value bits = arith::AddIOp::create(
         rw, loc, arith::BitcastOp::create(rw, loc, intType, p), scale);
     Value result = arith::BitcastOp::create(rw, loc, type, bits);

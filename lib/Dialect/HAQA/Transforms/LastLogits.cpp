@@ -40,8 +40,8 @@ struct HAQALastLogitsPass
   void runOnOperation() override {
     auto f = getOperation().lookupSymbol<func::FuncOp>(function);
     if (!f || f.isExternal()) {
-      getOperation().emitError() << "haqa-last-logits: no function @"
-                                 << function;
+      getOperation().emitError()
+          << "haqa-last-logits: no function @" << function;
       return signalPassFailure();
     }
     if (f.getNumResults() == 0 || !f.getBody().hasOneBlock()) {
@@ -69,8 +69,8 @@ struct HAQALastLogitsPass
     Value last = arith::SubIOp::create(
         b, loc, rows, arith::ConstantIndexOp::create(b, loc, 1));
     SmallVector<OpFoldResult> offsets = {last, b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {
-        b.getIndexAttr(1), b.getIndexAttr(rowsType.getDimSize(1))};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                       b.getIndexAttr(rowsType.getDimSize(1))};
     SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
     Value row = tensor::ExtractSliceOp::create(b, loc, oneRow(rowsType), v,
                                                offsets, sizes, strides);
