@@ -468,10 +468,10 @@ llvm::Error Session::tune() {
       continue;
     }
     // @prefill's output head runs on the last prompt row at run time
-    // (haqa-last-logits in CompiledModel, not on CUDA yet): not tuned at
-    // --prefill-rows rows.
+    // (haqa-last-logits in CompiledModel, on the targets it names): not
+    // tuned at --prefill-rows rows.
     llvm::SmallPtrSet<Operation *, 2> head;
-    if (phase == 1 && target != CompileTarget::CUDA)
+    if (phase == 1 && CompiledModel::lastLogitsOn(target))
       for (Operation *op : getOutputHead(prefill))
         head.insert(op);
     for (DistinctKernel &k : collectDistinctKernels(func, false)) {

@@ -110,11 +110,10 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
     m->scheduled = module->clone();
     // Generation reads the last prompt token's logits only: the output head
     // runs on that row, with one-row default schedules, where @prefill ends
-    // in one (else every row, as before). Not on a real GPU yet: a device
-    // buffer's row slice between kernels has not run on one; gpu-on-cpu
-    // takes it.
+    // in one (else every row, as before), on the targets lastLogitsOn
+    // names.
     m->lastLogitsOnly = !options.allPromptLogits &&
-                        options.target != CompileTarget::CUDA &&
+                        lastLogitsOn(options.target) &&
                         !getOutputHead(prefill).empty();
     if (m->lastLogitsOnly) {
       PassManager last(ctx);

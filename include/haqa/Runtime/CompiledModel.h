@@ -50,6 +50,13 @@ public:
   /// `path`: an import directory or a .mlir file with its weights beside it.
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   load(llvm::StringRef path, CompiledModelOptions options = {});
+  /// Whether a model on `target` computes @prefill's output head on the
+  /// last prompt row (haqa-last-logits, unless allPromptLogits): not on
+  /// CUDA yet, where a device buffer's row slice between kernels has not
+  /// run on a GPU.
+  static bool lastLogitsOn(CompileTarget target) {
+    return target != CompileTarget::CUDA;
+  }
   /// Compiles a copy of `module` (left as it is; its context must outlive
   /// the model and must not be used by another thread meanwhile) over
   /// `weights`.
