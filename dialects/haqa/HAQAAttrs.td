@@ -139,6 +139,22 @@ def HAQA_AttnKind : I32EnumAttr<"AttnKind",
   let genSpecializedAttr = 0;
 }
 
+def HAQA_FuseKind : I32EnumAttr<"FuseKind",
+    "a neighbour a CPU matmul kernel computes itself", [
+    // The haqa.rms_norm producing the matmul's input: the row normalized
+    // inside the kernel, before the activation quantization (input and
+    // norm weight become the matmul's).
+    I32EnumAttrCase<"norm", 0>,
+    // The haqa.swiglu taking the matmul's result as its up branch: the
+    // dot's epilogue multiplies by silu(gate).
+    I32EnumAttrCase<"swiglu", 1>,
+    // The haqa.add of the matmul's result and another value: the dot's
+    // epilogue adds the residual.
+    I32EnumAttrCase<"residual", 2>]> {
+  let cppNamespace = "::mlir::haqa";
+  let genSpecializedAttr = 0;
+}
+
 def HAQA_MatmulPart : I32EnumAttr<"MatmulPart",
     "which of the two generics of a blocked matmul an op is", [
     // P[m, n, j] = sum over the K blocks of x * w: 16 partial sums per
@@ -256,6 +272,11 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     - `attn`: how a CPU attention is computed: `generic` (linalg generics
       the loop fields shape) or `fused` (a micro-kernel per piece of the
       (token, query head) units, in `isa`).
+    - `fuse`: the neighbours a CPU matmul with `dot = i8` or `dot = fma`
+      computes in its own kernel (haqa-fuse-matmuls): `norm` (the rms_norm
+      producing its input), `swiglu` (the swiglu of which it is the up
+      branch), `residual` (an add of its result); no extra kernel call,
+      thread fork / join or intermediate buffer for them.
 
     ```mlir
     #haqa.schedule<tile = [1, 64, 256], order = [0, 1, 2], unroll = 4,
@@ -265,6 +286,7 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx512_vnni, micro = [1, 4]>
     #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx512_vnni, micro = [4, 16]>
     #haqa.schedule<cpu_threads = 2, isa = avx2, attn = fused>
+    #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx2, micro = [1, 4], fuse = [norm, residual]>
     ```
   }];
   let parameters = (ins
@@ -283,12 +305,13 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     "std::optional<::mlir::haqa::CPUISA>":$isa,
     ArrayRefParameter<"int64_t">:$micro,
     "std::optional<::mlir::haqa::ExpKind>":$exp,
-    "std::optional<::mlir::haqa::AttnKind>":$attn);
+    "std::optional<::mlir::haqa::AttnKind>":$attn,
+    ArrayRefParameter<"::mlir::haqa::FuseKind">:$fuse);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let builders = [
     // Every field but the CPU micro-kernel ones (dot, isa, micro, exp,
-    // attn).
+    // attn, fuse).
     AttrBuilder<(ins "ArrayRef<int64_t>":$tile, "ArrayRef<int64_t>":$order,
                      "std::optional<int64_t>":$unroll,
                      "std::optional<int64_t>":$vector,
@@ -301,7 +324,7 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
       return $_get($_ctxt, tile, order, unroll, vector, threads, grid,
                    cpuThreads, placement, prefetch, layout, mma,
                    std::nullopt, std::nullopt, ArrayRef<int64_t>(),
-                   std::nullopt, std::nullopt);
+                   std::nullopt, std::nullopt, ArrayRef<FuseKind>());
     }]>
   ];
   let extraClassDeclaration = [{
@@ -317,6 +340,12 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     bool isFusedAttention() const {
       return getAttn() && *getAttn() == ::mlir::haqa::AttnKind::fused;
     }
+    /// True when `fuse` lists `kind`.
+    bool fuses(::mlir::haqa::FuseKind kind) const {
+      return llvm::is_contained(getFuse(), kind);
+    }
+    /// This schedule with `fuse` replaced (empty: none).
+    ScheduleAttr withFuse(ArrayRef<::mlir::haqa::FuseKind> fuse) const;
     /// Checks the fields that depend on the kernel: the iteration space
     /// (`dims`, ShapedType::kDynamic where unknown) and operand count.
     LogicalResult verifyAgainst(function_ref<InFlightDiagnostic()> emitError,

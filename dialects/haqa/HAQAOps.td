@@ -84,23 +84,53 @@ def HAQA_RMSNormOp : HAQA_KernelOp<"rms_norm"> {
   let hasVerifier = 1;
 }
 
-def HAQA_MatmulOp : HAQA_KernelOp<"matmul"> {
+def HAQA_MatmulOp : HAQA_KernelOp<"matmul", [AttrSizedOperandSegments]> {
   let summary = "activations times the transpose of a (quantized) weight";
   let description = [{
     `y[m, n] = sum_k x[m, k] * W[n, k]`: the weight is `[N, K]` as GGUF stores
     linear layers, quantized along K; quantized blocks are dequantized on the
     fly.
 
+    A matmul whose schedule has `fuse` (haqa-fuse-matmuls) may also compute
+    its neighbours, in this order:
+
+    - `norm(%g : !haqa.weight<K, f32>) epsilon = e`: the input is first
+      rms-normalized, `x = x / sqrt(mean(x^2) + e) * g` per row;
+    - `gate(%gt : type)`: `y = silu(gate) * y` (a swiglu with y as its up
+      branch);
+    - `residual(%r : type)`: `y = y + residual`.
+
     ```mlir
     %y = haqa.matmul %x, %w : tensor<1x576xf32>, !haqa.weight<1536x576, #haqa.quant<q4_0>> -> tensor<1x1536xf32>
+    %h = haqa.matmul %x, %w_up norm(%g : !haqa.weight<576, #haqa.quant<f32>>) epsilon = 1.0e-05 gate(%gate : tensor<1x1536xf32>) {schedule = #haqa.schedule<dot = i8, isa = avx2, micro = [1, 4], fuse = [norm, swiglu]>} : tensor<1x576xf32>, !haqa.weight<1536x576, #haqa.quant<q4_0>> -> tensor<1x1536xf32>
     ```
   }];
   let arguments = (ins 2DTensorOf<[F32, F16, BF16]>:$input,
                        HAQA_WeightType:$weight,
+                       Optional<HAQA_WeightType>:$norm,
+                       Optional<2DTensorOf<[F32, F16, BF16]>>:$gate,
+                       Optional<2DTensorOf<[F32, F16, BF16]>>:$residual,
+                       OptionalAttr<F32Attr>:$epsilon,
                        OptionalAttr<HAQA_ScheduleAttr>:$schedule);
   let results = (outs 2DTensorOf<[F32, F16, BF16]>:$result);
   let assemblyFormat = [{
-    $input `,` $weight attr-dict `:` type($input) `,` qualified(type($weight)) `->` type($result)
+    $input `,` $weight
+    (`norm` `(` $norm^ `:` qualified(type($norm)) `)` `epsilon` `=` $epsilon)?
+    (`gate` `(` $gate^ `:` type($gate) `)`)?
+    (`residual` `(` $residual^ `:` type($residual) `)`)?
+    attr-dict `:` type($input) `,` qualified(type($weight)) `->` type($result)
+  }];
+  let builders = [
+    // A plain matmul: no fused neighbours.
+    OpBuilder<(ins "Type":$result, "Value":$input, "Value":$weight,
+                   "ScheduleAttr":$schedule), [{
+      build($_builder, $_state, result, input, weight, Value(), Value(),
+            Value(), FloatAttr(), schedule);
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// True when the matmul computes a neighbour (norm, gate or residual).
+    bool isFused() { return getNorm() || getGate() || getResidual(); }
   }];
   let hasVerifier = 1;
 }
@@ -280,11 +310,21 @@ def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
       seeing cache rows 0 .. positions[t], its scores multiplied by `scale`
       (required). `threads` splits the T x Hq (token, query head) units.
 
+    - `rms_norm_f32`: ins x [M, K] f32 and the norm weight g [K] f32;
+      outs [M, K] f32, x / sqrt(mean(x^2) + epsilon) * g per row
+      (`epsilon` required): a matmul's fused `norm` prologue.
+    - Epilogues of the dot kernels (a matmul's fused neighbours), applied
+      by each thread to its piece of y right after its dot: with `gate`,
+      one more input [M, N] f32 and y = silu(gate) * y; with `residual`,
+      one more input [M, N] f32 (after the gate) and y = y + residual.
+
     `isa` picks the variant (the host must have the instructions).
 
     ```mlir
     %q = haqa.micro_kernel "quantize_q8" isa = avx512_vnni ins(%x : tensor<1x576xf32>) outs(%e : tensor<1x648xi8>) -> tensor<1x648xi8>
     %y = haqa.micro_kernel "dot_q8_0" isa = avx512_vnni ins(%q, %w : tensor<1x648xi8>, tensor<1536x612xi8>) outs(%z : tensor<1x1536xf32>) {micro = array<i64: 1, 4>, threads = 2 : i64} -> tensor<1x1536xf32>
+    %n = haqa.micro_kernel "rms_norm_f32" isa = avx2 ins(%x, %g : tensor<1x576xf32>, tensor<576xf32>) outs(%e : tensor<1x576xf32>) {epsilon = 1.0e-05 : f32} -> tensor<1x576xf32>
+    %h = haqa.micro_kernel "dot_q4_0" isa = avx2 ins(%q, %w, %gt : tensor<1x648xi8>, tensor<1536x324xi8>, tensor<1x1536xf32>) outs(%z : tensor<1x1536xf32>) {gate, micro = array<i64: 1, 4>, threads = 2 : i64} -> tensor<1x1536xf32>
     %o = haqa.micro_kernel "attention_f32" isa = avx2 ins(%q, %k, %v, %pos : tensor<1x9x64xf32>, tensor<512x3x64xf32>, tensor<512x3x64xf32>, tensor<1xi32>) outs(%e : tensor<1x9x64xf32>) {scale = 1.250000e-01 : f32, threads = 2 : i64} -> tensor<1x9x64xf32>
     ```
   }];
@@ -293,7 +333,9 @@ def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
                        Variadic<AnyShaped>:$outputs,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$micro,
                        DefaultValuedAttr<I64Attr, "1">:$threads,
-                       OptionalAttr<F32Attr>:$scale);
+                       OptionalAttr<F32Attr>:$scale,
+                       UnitAttr:$gate, UnitAttr:$residual,
+                       OptionalAttr<F32Attr>:$epsilon);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
     $kernel `isa` `=` custom<ISA>($isa) `ins` `(` $inputs `:` type($inputs) `)`
@@ -309,6 +351,7 @@ def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
     int64_t getWeightBlockBytes();
   private:
     LogicalResult verifyAttention();
+    LogicalResult verifyRMSNorm();
   public:
   }];
 }

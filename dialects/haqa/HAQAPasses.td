@@ -61,6 +61,10 @@ def HAQADefaultSchedulePass : Pass<"haqa-default-schedule", "ModuleOp"> {
            "avx_vnni, avx512_vnni, or host: the best this machine has): "
            "matmuls with Q8_0 / Q4_0 / Q4_1 weights get dot = i8, F16 ones "
            "dot = fma, attention attn = fused; empty: generated loops">,
+    Option<"fuse", "fuse", "bool", /*default=*/"false",
+           "with micro-kernels: the matmul schedules also ask for their "
+           "neighbours (fuse = [norm, swiglu, residual]; haqa-fuse-matmuls "
+           "rewrites them)">,
   ];
   let dependentDialects = ["::mlir::haqa::HAQADialect"];
 }
@@ -160,6 +164,37 @@ def HAQALastLogitsPass : Pass<"haqa-last-logits", "ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def HAQAFuseMatmulsPass : Pass<"haqa-fuse-matmuls", "ModuleOp"> {
+  let summary = "let CPU matmuls compute the neighbours their schedules ask for";
+  let description = [{
+    For each haqa.matmul whose schedule lists neighbours in `fuse` (which
+    needs `dot = i8` or `fma`), rewrites the neighbours into the matmul, so
+    that they run inside its kernel: no kernel call, thread fork / join or
+    intermediate buffer of their own.
+
+    - `norm`: the haqa.rms_norm producing the matmul's input (f32 rows, an
+      f32 norm weight) becomes the matmul's `norm` prologue; the rms_norm
+      goes when no other op uses it (q, k and v each normalize the row
+      themselves: a row of K values, small against the N x K dot);
+    - `swiglu`: the haqa.swiglu whose up branch (rhs) is the matmul's only
+      use becomes its `gate` epilogue, y = silu(gate) * y;
+    - `residual`: the haqa.add that is the only use of the matmul's result
+      (or of its swiglu) becomes its `residual` epilogue, y = y + r.
+
+    The fused matmul is placed where the last absorbed op was, so that every
+    operand is defined before it. Schedules without `fuse` and other
+    targets' schedules are left alone.
+
+    ```mlir
+    %n = haqa.rms_norm %x, %g {epsilon = 1.0e-05 : f32} : ...
+    %y = haqa.matmul %n, %w {schedule = #haqa.schedule<..., fuse = [norm, residual]>} : ...
+    %o = haqa.add %y, %x : tensor<1x576xf32>
+    // becomes
+    %o = haqa.matmul %x, %w norm(%g : ...) epsilon = 1.0e-05 residual(%x : tensor<1x576xf32>) {schedule = ...} : ...
+    ```
+  }];
 }
 
 #endif // HAQA_PASSES_TD

@@ -119,9 +119,9 @@ static std::string repairJSON(StringRef s) {
 }
 
 static bool hasScheduleField(const llvm::json::Object &o) {
-  for (const char *f :
-       {"tile", "order", "unroll", "vector", "threads", "cpu_threads",
-        "prefetch", "placement", "mma", "dot", "isa", "micro", "exp", "attn"})
+  for (const char *f : {"tile", "order", "unroll", "vector", "threads",
+                        "cpu_threads", "prefetch", "placement", "mma", "dot",
+                        "isa", "micro", "exp", "attn", "fuse"})
     if (o.get(f))
       return true;
   return false;

@@ -244,6 +244,23 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
                  : std::vector<int64_t>{1, 2, 4},
           // As getMicroKernelDotSchedule: panels at many rows.
           defaultOf("micro", 1, panels && !decode ? 16 : 4));
+      // Fusion changes which ops a kernel holds, so the kernel timed alone
+      // (it has no neighbours) cannot rank it: the compile session's
+      // measure phase decides it on the whole model, and the per-kernel
+      // search keeps the default's value.
+      // As the compiled model's default schedules (CompiledModelOptions::
+      // fuse): fused wherever the micro-kernel is the default, unless the
+      // default schedule given says otherwise.
+      const llvm::json::Array *fuse = def.getArray("fuse");
+      int64_t defFuse = def.get("dot") ? fuse && !fuse->empty() : defDot != 0;
+      add("fuse",
+          name + ": 1 fuse = [norm, swiglu, residual] (the rms_norm before "
+                 "the matmul, the swiglu of which it is the up branch and "
+                 "the residual add after it computed in its kernel: no "
+                 "kernel call, thread fork / join or buffer of their own), "
+                 "0 none; decided on the whole model by the measure phase "
+                 "(a kernel timed alone has no neighbours), fixed here",
+          {defFuse}, defFuse);
     }
   } else {
     add("vector", "elements per vector load (4: 128-bit f32)", {1, 2, 4, 8},
@@ -386,6 +403,8 @@ llvm::json::Object SearchSpace::toJSON(const Config &c) const {
     o["isa"] = isaNames[c[indexOf("isa")]];
     o["micro"] =
         llvm::json::Array{c[indexOf("micro[0]")], c[indexOf("micro[1]")]};
+    if (int i = indexOf("fuse"); i >= 0 && c[i] == 1)
+      o["fuse"] = llvm::json::Array{"norm", "swiglu", "residual"};
   }
   if (int i = indexOf("threads"); i >= 0)
     o["threads"] = llvm::json::Array{c[i]};
@@ -428,10 +447,9 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
     };
     if (!has(key)) {
       std::vector<std::string> names;
-      for (const char *f :
-           {"tile", "order", "unroll", "vector", "threads", "cpu_threads",
-            "prefetch", "placement", "mma", "dot", "isa", "micro", "exp",
-            "attn"})
+      for (const char *f : {"tile", "order", "unroll", "vector", "threads",
+                            "cpu_threads", "prefetch", "placement", "mma",
+                            "dot", "isa", "micro", "exp", "attn", "fuse"})
         if (has(f))
           names.push_back(f);
       return llvm::createStringError("unknown field '" + key +
@@ -550,6 +568,17 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
     return std::move(e);
   if (llvm::Error e = nameOrIndex("attn", attnNames))
     return std::move(e);
+  if (const llvm::json::Value *x = o->get("fuse")) {
+    // A list of neighbours (all three or none, as the schedule spells it)
+    // or 0 / 1.
+    std::optional<int64_t> n = intOf(*x);
+    if (const llvm::json::Array *a = x->getAsArray())
+      n = a->empty() ? 0 : a->size() == 3 ? 1 : -1;
+    if (!n || (*n != 0 && *n != 1))
+      return llvm::createStringError(
+          "'fuse' must be [norm, swiglu, residual], [] or 0 / 1");
+    c[indexOf("fuse")] = *n;
+  }
   if (const llvm::json::Value *x = o->get("micro")) {
     const llvm::json::Array *a = x->getAsArray();
     std::optional<int64_t> mr, nr;

@@ -99,7 +99,12 @@ private:
   /// receives the compiled model.
   llvm::Expected<Generation>
   generate(ModuleOp module, std::shared_ptr<WeightStore> weights, int n,
-           bool stopAtEos, std::unique_ptr<CompiledModel> *keep = nullptr);
+           bool stopAtEos, std::unique_ptr<CompiledModel> *keep = nullptr,
+           bool fuse = true);
+  /// Measure: the tuned model with its matmuls' fuse against the same
+  /// without (fusion changes which ops a kernel holds, so only the whole
+  /// model can rank it); keeps the faster in `tuned` and the module file.
+  llvm::Error chooseFusion(std::shared_ptr<WeightStore> weights);
   /// Generates `n` tokens greedily with `model` from its start.
   llvm::Expected<Generation> generateWith(CompiledModel &model, int n,
                                           bool stopAtEos);
@@ -158,7 +163,8 @@ llvm::Error Session::writeModule(ModuleOp module, llvm::StringRef name,
     llvm::sys::fs::remove(path);
     return error(path + ": write failed: " + err.message());
   }
-  result.written.push_back(path);
+  if (!llvm::is_contained(result.written, path))
+    result.written.push_back(path);
   return llvm::Error::success();
 }
 
@@ -290,9 +296,11 @@ llvm::Error Session::plan() {
 
 llvm::Expected<Generation>
 Session::generate(ModuleOp module, std::shared_ptr<WeightStore> weights, int n,
-                  bool stopAtEos, std::unique_ptr<CompiledModel> *keep) {
+                  bool stopAtEos, std::unique_ptr<CompiledModel> *keep,
+                  bool fuse) {
   CompiledModelOptions o;
   o.target = target;
+  o.fuse = fuse;
   auto model = CompiledModel::create(module, std::move(weights), o);
   if (!model)
     return model.takeError();
@@ -604,12 +612,86 @@ llvm::Error Session::emit() {
   return llvm::Error::success();
 }
 
+/// `module` with no matmul schedule asking for fusion.
+static void dropFusion(ModuleOp module) {
+  module.walk([](MatmulOp m) {
+    if (ScheduleAttr s = m.getScheduleAttr(); s && !s.getFuse().empty())
+      m.setScheduleAttr(s.withFuse({}));
+  });
+}
+
+/// Median of `v` (0 for none).
+static double medianOf(std::vector<double> v) {
+  if (v.empty())
+    return 0.0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/// "lo-hi" of `v`, two decimals ("-" for none).
+static std::string rangeOf(const std::vector<double> &v) {
+  if (v.empty())
+    return "-";
+  auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  return llvm::formatv("{0:F2}-{1:F2}", *lo, *hi).str();
+}
+
+llvm::Error Session::chooseFusion(std::shared_ptr<WeightStore> weights) {
+  bool fused = false;
+  tuned->walk([&](MatmulOp m) {
+    ScheduleAttr s = m.getScheduleAttr();
+    fused |= s && !s.getFuse().empty();
+  });
+  if (!fused)
+    return llvm::Error::success();
+  OwningOpRef<ModuleOp> apart = tuned->clone();
+  dropFusion(*apart);
+  std::unique_ptr<CompiledModel> fusedModel, apartModel;
+  if (auto g = generate(*tuned, weights, 1, true, &fusedModel); !g)
+    return g.takeError();
+  if (auto g = generate(*apart, weights, 1, true, &apartModel, false); !g)
+    return g.takeError();
+  // Interleaved rounds, as the default-against-tuned comparison below.
+  constexpr int kRounds = 3;
+  std::vector<double> ratio, fusedTokS, apartTokS, prefillRatio;
+  for (int r = 0; r < kRounds; ++r) {
+    auto f = generateWith(*fusedModel, options.generateTokens, true);
+    if (!f)
+      return f.takeError();
+    auto a = generateWith(*apartModel, options.generateTokens, true);
+    if (!a)
+      return a.takeError();
+    fusedTokS.push_back(f->decodeTokS);
+    apartTokS.push_back(a->decodeTokS);
+    if (a->decodeTokS > 0)
+      ratio.push_back(f->decodeTokS / a->decodeTokS);
+    prefillRatio.push_back(f->prefillTokS / a->prefillTokS);
+  }
+  // Decode decides (generation is mostly decode steps); without decode
+  // steps, prefill.
+  bool keep =
+      ratio.empty() ? medianOf(prefillRatio) >= 1.0 : medianOf(ratio) >= 1.0;
+  out << llvm::formatv(
+      "fusion (fuse = [norm, swiglu, residual]): decode {0:F1} tokens/s "
+      "fused vs {1:F1} apart (per round {2:F2}x, {3}), prefill per round "
+      "{4:F2}x ({5}); medians of {6} interleaved generations; kept {7}\n",
+      medianOf(fusedTokS), medianOf(apartTokS), medianOf(ratio), rangeOf(ratio),
+      medianOf(prefillRatio), rangeOf(prefillRatio), kRounds,
+      keep ? "fused" : "apart");
+  if (keep)
+    return llvm::Error::success();
+  tuned = std::move(apart);
+  return writeModule(*tuned, kModuleFileName, emittedWeights);
+}
+
 llvm::Error Session::measure() {
   // Default against tuned, side by side, on the emitted weights.
   auto opened = WeightStore::open(emittedWeights);
   if (!opened)
     return opened.takeError();
   std::shared_ptr<WeightStore> weights = std::move(*opened);
+  if (llvm::Error e = chooseFusion(weights))
+    return e;
   std::unique_ptr<CompiledModel> defModel, tunedModel;
   auto def = generate(*chosen->module, weights, options.generateTokens, true,
                       &defModel);
@@ -643,18 +725,8 @@ llvm::Error Session::measure() {
       decodeRatio.push_back(t->decodeTokS / d->decodeTokS);
     prefillRatio.push_back(t->prefillTokS / d->prefillTokS);
   }
-  auto median = [](std::vector<double> v) {
-    if (v.empty())
-      return 0.0;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
-  auto range = [](const std::vector<double> &v) {
-    if (v.empty())
-      return std::string("-");
-    auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-    return llvm::formatv("{0:F2}-{1:F2}", *lo, *hi).str();
-  };
+  auto median = medianOf;
+  auto range = rangeOf;
   out << llvm::formatv(
       "{0} weights; decode {1:F1} tokens/s tuned vs {2:F1} default (per "
       "round {3:F2}x, {4}), prefill {5:F1} vs {6:F1} tokens/s (per round "

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "MicroKernelsImpl.h"
+#include "VectorExp.h"
 #include "haqa/MicroKernels/MicroKernels.h"
 
 #include <algorithm>
@@ -22,6 +23,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+using ::mlir::haqa::uk::expY;
+using ::mlir::haqa::uk::expZ;
 using ::mlir::haqa::uk::firstLanes16;
 #endif
 
@@ -101,21 +104,8 @@ void expScalar(const float *x, float *y, int64_t n) {
 
 #if defined(__x86_64__)
 
-// The vector exp is Cephes' expf: x clamped to [-88, 88], n = round(x
-// log2(e)), r = x - n ln2 in two parts (n * kLn2Hi is exact), e^r by a
-// degree-7 polynomial, times 2^n added to the exponent bits. Results below
-// FLT_MIN (x < ln FLT_MIN) are flushed to zero: the exponent addition would
-// make garbage of them, and softmax terms that small vanish next to the
-// maximum's 1 anyway. NaN propagates (the clamps keep it).
-namespace {
-constexpr float kExpLo = -88.0f, kExpHi = 88.0f;
-constexpr float kLog2E = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-constexpr float kLnFltMin = -87.3365447505531f;
-constexpr float kExpP[6] = {1.9875691500E-4f, 1.3981999507E-3f,
-                            8.3334519073E-3f, 4.1665795894E-2f,
-                            1.6666665459E-1f, 5.0000001201E-1f};
-} // namespace
+// The vector exp, expY and expZ, is in VectorExp.h (shared with the fused
+// SiLU epilogue of Fusion.cpp).
 
 //===----------------------------------------------------------------------===//
 // AVX2: 256 bits
@@ -151,26 +141,6 @@ HAQA_UK_AVX2_INLINE float reduceMaxY(__m256 v) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_max_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
-}
-
-HAQA_UK_AVX2_INLINE __m256 expY(__m256 x) {
-  const __m256 xc = _mm256_min_ps(_mm256_set1_ps(kExpHi),
-                                  _mm256_max_ps(_mm256_set1_ps(kExpLo), x));
-  const __m256 fx =
-      _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(kLog2E)),
-                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Hi), xc);
-  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(kExpP[0]);
-  for (int i = 1; i < 6; ++i)
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpP[i]));
-  const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r),
-                                 _mm256_set1_ps(1.0f));
-  const __m256i n = _mm256_slli_epi32(_mm256_cvtps_epi32(fx), 23);
-  const __m256 e =
-      _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(y), n));
-  return _mm256_andnot_ps(
-      _mm256_cmp_ps(x, _mm256_set1_ps(kLnFltMin), _CMP_LT_OQ), e);
 }
 
 /// out[0, 8 NV) = sum_j p[j] v[j][0, 8 NV) / l, the NV accumulators in
@@ -321,26 +291,6 @@ HAQA_UK_AVX512_INLINE __m128 reduceAdd4Z(__m512 a0, __m512 a1, __m512 a2,
       _mm512_castps512_ps256(u),
       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
   return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-HAQA_UK_AVX512_INLINE __m512 expZ(__m512 x) {
-  const __m512 xc = _mm512_min_ps(_mm512_set1_ps(kExpHi),
-                                  _mm512_max_ps(_mm512_set1_ps(kExpLo), x));
-  const __m512 fx =
-      _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(kLog2E)),
-                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kLn2Hi), xc);
-  r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kExpP[0]);
-  for (int i = 1; i < 6; ++i)
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpP[i]));
-  const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r),
-                                 _mm512_set1_ps(1.0f));
-  const __m512i n = _mm512_slli_epi32(_mm512_cvtps_epi32(fx), 23);
-  const __mmask16 normal =
-      _mm512_cmp_ps_mask(x, _mm512_set1_ps(kLnFltMin), _CMP_NLT_UQ);
-  return _mm512_maskz_mov_ps(
-      normal, _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(y), n)));
 }
 
 HAQA_UK_AVX512 void unitZ(const float *q, const float *k, const float *v,

@@ -24,7 +24,9 @@ using namespace mlir::haqa;
   HAQA_UK_SYMBOL(haqa_uk_dot_q4_0_##isa),                                      \
   HAQA_UK_SYMBOL(haqa_uk_dot_q4_1_##isa),                                      \
   HAQA_UK_SYMBOL(haqa_uk_dot_f16_##isa),                                       \
-  HAQA_UK_SYMBOL(haqa_uk_attention_f32_##isa)
+  HAQA_UK_SYMBOL(haqa_uk_attention_f32_##isa),                                 \
+  HAQA_UK_SYMBOL(haqa_uk_rms_norm_f32_##isa),                                  \
+  HAQA_UK_SYMBOL(haqa_uk_epilogue_f32_##isa)
 
 std::vector<MicroKernelSymbol> mlir::haqa::getMicroKernelSymbols() {
   return {

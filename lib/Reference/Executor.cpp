@@ -314,7 +314,15 @@ ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
           env[n.getResult()] = std::move(y);
         })
         .Case([&](MatmulOp m) {
-          const HostTensor &x = env[m.getInput()];
+          // A fused prologue: the input rms-normalized first.
+          HostTensor normalized;
+          if (m.getNorm()) {
+            const HostTensor &in = env[m.getInput()];
+            normalized = HostTensor::floats(in.shape);
+            rmsNorm(in, *weightValues[m.getNorm()],
+                    m.getEpsilon()->convertToFloat(), normalized);
+          }
+          const HostTensor &x = m.getNorm() ? normalized : env[m.getInput()];
           WeightType wt = m.getWeight().getType();
           int64_t n = wt.getShape()[0];
           HostTensor y = HostTensor::floats({x.shape[0], n});
@@ -340,6 +348,17 @@ ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
             matmulGGML(x, *getGGMLTypeForQuant(wt.getQuant()), *stored, n, y);
           } else {
             matmul(x, *weightValues[m.getWeight()], n, y);
+          }
+          // Fused epilogues: y = silu(gate) * y, then + residual.
+          if (m.getGate()) {
+            const HostTensor &g = env[m.getGate()];
+            for (size_t j = 0; j < y.f.size(); ++j)
+              y.f[j] = static_cast<float>(silu(g.f[j]) * y.f[j]);
+          }
+          if (m.getResidual()) {
+            const HostTensor &r = env[m.getResidual()];
+            for (size_t j = 0; j < y.f.size(); ++j)
+              y.f[j] += r.f[j];
           }
           env[m.getResult()] = std::move(y);
         })

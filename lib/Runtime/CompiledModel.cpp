@@ -90,8 +90,10 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
       stringifyTargetKind(getCompileTargetInfo(options.target).scheduleKind)
           .str();
   sched.cpuThreads = options.threads;
-  if (options.target == CompileTarget::CPU)
+  if (options.target == CompileTarget::CPU) {
     sched.microKernels = options.microKernels;
+    sched.fuse = options.fuse;
+  }
   {
     // Errors of these two pass runs, for their messages; the compile below
     // reports its own.
@@ -122,6 +124,11 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
       if (failed(last.run(*module)))
         return llvm::createStringError("haqa-last-logits failed: " + errors);
     }
+    // The neighbours the matmul schedules ask to fuse (none without fuse).
+    PassManager fusion(ctx);
+    fusion.addPass(createHAQAFuseMatmulsPass());
+    if (failed(fusion.run(*module)))
+      return llvm::createStringError("haqa-fuse-matmuls failed: " + errors);
   }
   auto device = createDevice(options.target);
   if (!device)

@@ -552,6 +552,7 @@ KernelMeasurement mlir::haqa::measureKernel(const KernelProblem &problem,
     // instruction set for quantized matmuls on the CPU.
     if (options.target == CompileTarget::CPU) {
       defaults.microKernels = "host";
+      defaults.fuse = true;
       defaults.cpuThreads = options.cpuThreads;
     }
     pm.addPass(createHAQADefaultSchedulePass(defaults));

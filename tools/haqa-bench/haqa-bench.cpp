@@ -93,6 +93,13 @@ static cl::opt<int64_t> threadsOpt(
              "the most the default schedules use"),
     cl::cat(category));
 
+static cl::opt<bool> fuseOpt(
+    "fuse", cl::init(true),
+    cl::desc("model mode: matmuls fuse their rms_norm, swiglu and residual "
+             "add (the default schedules' fuse = [norm, swiglu, residual]); "
+             "--fuse=false keeps them apart"),
+    cl::cat(category));
+
 static int fail(const llvm::Twine &msg) {
   llvm::errs() << "haqa-bench: error: " << msg << "\n";
   return 1;
@@ -104,6 +111,7 @@ static int runModel(CompileTarget target) {
   CompiledModelOptions options;
   options.threads = threadsOpt;
   options.target = target;
+  options.fuse = fuseOpt;
   auto model = CompiledModel::load(modelOpt, options);
   if (!model) {
     llvm::errs() << "haqa-bench: error: " << llvm::toString(model.takeError())

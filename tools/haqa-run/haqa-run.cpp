@@ -79,6 +79,14 @@ static cl::opt<std::string> microKernels(
              "executor's exact mode); schedules in the module are kept"),
     cl::cat(category));
 
+static cl::opt<bool> fuseOpt(
+    "fuse", cl::init(true),
+    cl::desc("with micro-kernels: matmuls compute the rms_norm before them "
+             "and the swiglu / residual add after them in their own kernels "
+             "(fuse = [norm, swiglu, residual]); --fuse=false keeps them "
+             "apart"),
+    cl::cat(category));
+
 static int fail(Error e) {
   WithColor::error(errs(), "haqa-run") << toString(std::move(e)) << "\n";
   return 1;
@@ -101,6 +109,7 @@ int main(int argc, char **argv) {
   options.threads = threads;
   options.target = *compileTarget;
   options.microKernels = microKernels == "none" ? std::string() : microKernels.getValue();
+  options.fuse = fuseOpt;
   errs() << "compiling " << modelPath << " for "
          << getCompileTargetInfo(*compileTarget).description << "...\n";
   auto model = CompiledModel::load(modelPath, options);

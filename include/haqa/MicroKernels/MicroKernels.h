@@ -5,11 +5,12 @@
 // Hand-written CPU kernels that JIT-compiled code calls by name: a quantizer
 // of f32 activations into Q8 activation blocks, int8 block dot products of
 // ggml Q8_0 / Q4_0 / Q4_1 weight rows with those blocks, dots of f32
-// activation rows with IEEE half weight rows, and f32 causal grouped-query
-// attention over a KV cache. Plain C++, no MLIR: every ISA variant is
-// compiled into one library with per-function target attributes, so the
-// library runs on any x86-64 host and a caller picks the variants the host
-// supports (isMicroKernelISASupported).
+// activation rows with IEEE half weight rows, f32 causal grouped-query
+// attention over a KV cache, and the RMS norm prologue and SiLU-gate /
+// residual epilogue fused into a matmul. Plain C++, no MLIR: every ISA
+// variant is compiled into one library with per-function target attributes,
+// so the library runs on any x86-64 host and a caller picks the variants the
+// host supports (isMicroKernelISASupported).
 //
 // Quantized formats (K, the reduction length, is a multiple of 32):
 //  - Q8_0 weight block, 34 bytes: {f16 d; int8 qs[32]}, value j = d * qs[j].
@@ -25,8 +26,8 @@
 // avx512vnni (the x86 ones exist on x86-64 hosts only). scalar is the
 // reference; vector variants quantize bit-identically and compute the dots
 // with the float additions across blocks (f16 dots: across values)
-// reordered; their attention reorders its sums too and replaces std::exp by a
-// polynomial within a few ulp.
+// reordered; their attention, RMS norm and epilogue reorder their sums too
+// and replace std::exp by a polynomial within a few ulp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -87,6 +88,22 @@ extern "C" {
 /// A negative position sees nothing: its units write zeros. Only the
 /// units' hd floats of out are written. Each call allocates one scratch row
 /// of max n floats; scores are kept there between the passes over the rows.
+///
+/// haqa_uk_rms_norm_f32: the RMS norm prologue of a matmul. For rows m in
+/// [0, rows), row m of k floats at x + m * x_stride, into y + m * y_stride:
+///   r = 1 / sqrt(sum_j x[m, j]^2 / k + eps)  (the sum of squares in float);
+///   y[m, j] = x[m, j] * r * w[j]  for j in [0, k).
+/// Strides count elements; y may not alias x; k <= 0 writes nothing. The
+/// vector variants keep per-lane partial sums of the squares.
+///
+/// haqa_uk_epilogue_f32: the epilogue of a matmul piece, in place over rows
+/// [0, rows) x columns [n0, n1) of y (element (m, n) at y[m * y_stride + n]):
+///   if gate:     y = silu(gate[m * gate_stride + n]) * y,
+///                silu(g) = g / (1 + exp(-g));
+///   if residual: y = y + residual[m * residual_stride + n] (after the gate).
+/// gate and residual may each be null (both null: nothing is done); they are
+/// [rows, N] tensors indexed by the same (m, n) as y. Columns outside
+/// [n0, n1) are untouched.
 
 void haqa_uk_quantize_q8_scalar(const float *x, int64_t x_stride, int64_t rows,
                                 int64_t k, uint8_t *out, int64_t out_row_bytes);
@@ -116,6 +133,13 @@ void haqa_uk_attention_f32_scalar(const float *q, int64_t q_stride,
                                   int64_t out_stride, int64_t heads_q,
                                   int64_t heads_kv, int64_t hd, float scale,
                                   int64_t u0, int64_t u1);
+void haqa_uk_rms_norm_f32_scalar(const float *x, int64_t x_stride,
+                                 const float *w, float *y, int64_t y_stride,
+                                 int64_t rows, int64_t k, float eps);
+void haqa_uk_epilogue_f32_scalar(float *y, int64_t y_stride, const float *gate,
+                                 int64_t gate_stride, const float *residual,
+                                 int64_t residual_stride, int64_t rows,
+                                 int64_t n0, int64_t n1);
 
 #if defined(__x86_64__)
 void haqa_uk_quantize_q8_avx2(const float *x, int64_t x_stride, int64_t rows,
@@ -143,6 +167,13 @@ void haqa_uk_attention_f32_avx2(const float *q, int64_t q_stride,
                                 int64_t out_stride, int64_t heads_q,
                                 int64_t heads_kv, int64_t hd, float scale,
                                 int64_t u0, int64_t u1);
+void haqa_uk_rms_norm_f32_avx2(const float *x, int64_t x_stride, const float *w,
+                               float *y, int64_t y_stride, int64_t rows,
+                               int64_t k, float eps);
+void haqa_uk_epilogue_f32_avx2(float *y, int64_t y_stride, const float *gate,
+                               int64_t gate_stride, const float *residual,
+                               int64_t residual_stride, int64_t rows,
+                               int64_t n0, int64_t n1);
 
 void haqa_uk_quantize_q8_avxvnni(const float *x, int64_t x_stride, int64_t rows,
                                  int64_t k, uint8_t *out,
@@ -173,6 +204,13 @@ void haqa_uk_attention_f32_avxvnni(const float *q, int64_t q_stride,
                                    int64_t out_stride, int64_t heads_q,
                                    int64_t heads_kv, int64_t hd, float scale,
                                    int64_t u0, int64_t u1);
+void haqa_uk_rms_norm_f32_avxvnni(const float *x, int64_t x_stride,
+                                  const float *w, float *y, int64_t y_stride,
+                                  int64_t rows, int64_t k, float eps);
+void haqa_uk_epilogue_f32_avxvnni(float *y, int64_t y_stride, const float *gate,
+                                  int64_t gate_stride, const float *residual,
+                                  int64_t residual_stride, int64_t rows,
+                                  int64_t n0, int64_t n1);
 
 void haqa_uk_quantize_q8_avx512vnni(const float *x, int64_t x_stride,
                                     int64_t rows, int64_t k, uint8_t *out,
@@ -203,6 +241,14 @@ void haqa_uk_attention_f32_avx512vnni(const float *q, int64_t q_stride,
                                       int64_t out_stride, int64_t heads_q,
                                       int64_t heads_kv, int64_t hd, float scale,
                                       int64_t u0, int64_t u1);
+void haqa_uk_rms_norm_f32_avx512vnni(const float *x, int64_t x_stride,
+                                     const float *w, float *y, int64_t y_stride,
+                                     int64_t rows, int64_t k, float eps);
+void haqa_uk_epilogue_f32_avx512vnni(float *y, int64_t y_stride,
+                                     const float *gate, int64_t gate_stride,
+                                     const float *residual,
+                                     int64_t residual_stride, int64_t rows,
+                                     int64_t n0, int64_t n1);
 #endif // __x86_64__
 
 #ifdef __cplusplus
@@ -243,6 +289,8 @@ using MicroKernelQuantizeFn = decltype(&haqa_uk_quantize_q8_scalar);
 using MicroKernelDotFn = decltype(&haqa_uk_dot_q8_0_scalar);
 using MicroKernelDotF16Fn = decltype(&haqa_uk_dot_f16_scalar);
 using MicroKernelAttentionFn = decltype(&haqa_uk_attention_f32_scalar);
+using MicroKernelRMSNormFn = decltype(&haqa_uk_rms_norm_f32_scalar);
+using MicroKernelEpilogueFn = decltype(&haqa_uk_epilogue_f32_scalar);
 
 /// The ISA variants compiled for this architecture, "scalar" first.
 std::vector<const char *> getMicroKernelISAs();

@@ -38,6 +38,10 @@ struct CompiledModelOptions {
   /// an instruction set (scalar, avx2, avx_vnni, avx512_vnni) or ""
   /// (generated loops). Kernels that carry a schedule keep it.
   std::string microKernels = "host";
+  /// With micro-kernels, the matmuls' default schedules fuse their
+  /// neighbours (fuse = [norm, swiglu, residual]), and haqa-fuse-matmuls
+  /// rewrites every matmul whose schedule asks for it, defaulted or not.
+  bool fuse = true;
   /// @prefill's logits for every prompt token; false (the default): for the
   /// last one only (haqa-last-logits), as generation needs and llama.cpp
   /// computes them. The CUDA target keeps every row for now (the row slice

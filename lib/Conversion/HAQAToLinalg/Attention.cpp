@@ -74,12 +74,12 @@ FailureOr<Value> AttentionLowering::lower(AttentionOp op) {
         cast<RankedTensorType>(q.getType()).getElementType());
     auto call = MicroKernelOp::create(
         b, loc, TypeRange{init.getType()}, b.getStringAttr("attention_f32"),
-        CPUISAAttr::get(b.getContext(),
-                        s.getIsa().value_or(CPUISA::scalar)),
+        CPUISAAttr::get(b.getContext(), s.getIsa().value_or(CPUISA::scalar)),
         ValueRange{q, keys, vals, positions}, ValueRange{init},
         b.getDenseI64ArrayAttr({1, 1}),
         b.getI64IntegerAttr(s.getCpuThreads().value_or(1)),
-        b.getF32FloatAttr(op.getScale().convertToFloat()));
+        b.getF32FloatAttr(op.getScale().convertToFloat()), UnitAttr(),
+        UnitAttr(), FloatAttr());
     return call.getResult(0);
   }
   auto qt = cast<RankedTensorType>(q.getType());

@@ -27,6 +27,9 @@ private:
                                 Value init);
   FailureOr<Value> lowerF16Dot(MatmulOp op, ScheduleAttr schedule,
                                Value init);
+  FailureOr<Value> dotInput(MatmulOp op, CPUISAAttr isa);
+  Value dotCall(MatmulOp op, ScheduleAttr schedule, StringRef kernel,
+                CPUISAAttr isa, SmallVector<Value> ins, Value init);
 };
 } // namespace
 
@@ -47,6 +50,10 @@ FailureOr<Value> MatmulLowering::lower(MatmulOp op) {
   if (ScheduleAttr s = op.getScheduleAttr(); s && s.isMicroKernelDot())
     return lowerF16Dot(
         op, s, tensor::EmptyOp::create(b, loc, outSizes, b.getF32Type()));
+  // The verifier (matmul_c7) admits fused neighbours only with a
+  // micro-kernel dot.
+  if (op.isFused())
+    return fail("fused neighbours need dot = i8 or fma"), failure();
   Value init =
       filled(tensor::EmptyOp::create(b, loc, outSizes, b.getF32Type()), 0.0);
   MLIRContext *ctx = b.getContext();
@@ -202,14 +209,55 @@ FailureOr<Value> MatmulLowering::lowerBlocked(MatmulOp op, Value init) {
   return sum;
 }
 
+/// The input of a micro-kernel dot: with a fused `norm`, the rows
+/// normalized first by an rms_norm_f32 micro-kernel (in the kernel, before
+/// the activation quantization or the f16 dot reads them).
+FailureOr<Value> MatmulLowering::dotInput(MatmulOp op, CPUISAAttr isa) {
+  Value x = op.getInput();
+  if (!op.getNorm())
+    return x;
+  FailureOr<Value> g = plainWeight(op.getNorm());
+  if (failed(g))
+    return failure();
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x),
+                                       b.getF32Type());
+  return MicroKernelOp::create(
+             b, loc, TypeRange{init.getType()}, b.getStringAttr("rms_norm_f32"),
+             isa, ValueRange{x, *g}, ValueRange{init},
+             b.getDenseI64ArrayAttr({1, 1}), b.getI64IntegerAttr(1),
+             FloatAttr(), UnitAttr(), UnitAttr(), op.getEpsilonAttr())
+      .getResult(0);
+}
+
+/// The dot micro-kernel `kernel` on `ins` (activations, weight) into
+/// `init`, with the matmul's fused epilogues (gate, residual) as further
+/// inputs each thread applies to its piece of y.
+Value MatmulLowering::dotCall(MatmulOp op, ScheduleAttr schedule,
+                              StringRef kernel, CPUISAAttr isa,
+                              SmallVector<Value> ins, Value init) {
+  if (op.getGate())
+    ins.push_back(op.getGate());
+  if (op.getResidual())
+    ins.push_back(op.getResidual());
+  SmallVector<int64_t> micro(schedule.getMicro());
+  if (micro.empty())
+    micro = {1, 1};
+  auto unit = [&](bool on) { return on ? b.getUnitAttr() : UnitAttr(); };
+  return MicroKernelOp::create(
+             b, loc, TypeRange{init.getType()}, b.getStringAttr(kernel), isa,
+             ins, ValueRange{init}, b.getDenseI64ArrayAttr(micro),
+             b.getI64IntegerAttr(schedule.getCpuThreads().value_or(1)),
+             FloatAttr(), unit(static_cast<bool>(op.getGate())),
+             unit(static_cast<bool>(op.getResidual())), FloatAttr())
+      .getResult(0);
+}
+
 /// Schedule `dot = i8`: two micro-kernels instead of generated loops, the
 /// activation rows quantized to Q8 blocks once, then the int8 block dot
 /// products against the weight's GGUF block rows (read in place). `init`
 /// is left unfilled: the dot kernel writes every output.
-FailureOr<Value> MatmulLowering::lowerInt8Dot(MatmulOp op,
-                                              ScheduleAttr schedule,
-                                              Value init) {
-  Value x = op.getInput();
+FailureOr<Value>
+MatmulLowering::lowerInt8Dot(MatmulOp op, ScheduleAttr schedule, Value init) {
   WeightType wt = op.getWeight().getType();
   StringRef gguf = wt.getQuant().getGGUFName();
   int64_t n = wt.getShape()[0], k = wt.getShape()[1], blocks = k / 32;
@@ -219,7 +267,10 @@ FailureOr<Value> MatmulLowering::lowerInt8Dot(MatmulOp op,
          "dot = i8 on a weight without Q8 micro-kernels");
   CPUISA isa = schedule.getIsa().value_or(CPUISA::scalar);
   auto isaAttr = CPUISAAttr::get(b.getContext(), isa);
-  OpFoldResult mSize = tensor::getMixedSize(b, loc, x, 0);
+  FailureOr<Value> x = dotInput(op, isaAttr);
+  if (failed(x))
+    return failure();
+  OpFoldResult mSize = tensor::getMixedSize(b, loc, *x, 0);
   Type i8 = b.getI8Type();
   Value rowsInit = tensor::EmptyOp::create(
       b, loc,
@@ -228,19 +279,13 @@ FailureOr<Value> MatmulLowering::lowerInt8Dot(MatmulOp op,
       i8);
   auto quantize = MicroKernelOp::create(
       b, loc, TypeRange{rowsInit.getType()}, b.getStringAttr("quantize_q8"),
-      isaAttr, ValueRange{x}, ValueRange{rowsInit},
-      b.getDenseI64ArrayAttr({1, 1}), b.getI64IntegerAttr(1), FloatAttr());
+      isaAttr, ValueRange{*x}, ValueRange{rowsInit},
+      b.getDenseI64ArrayAttr({1, 1}), b.getI64IntegerAttr(1), FloatAttr(),
+      UnitAttr(), UnitAttr(), FloatAttr());
   Value w = strided(bytesOf(op.getWeight()), i8, {n, blocks * blockBytes},
                     {blocks * blockBytes, 1}, 0);
-  SmallVector<int64_t> micro(schedule.getMicro());
-  if (micro.empty())
-    micro = {1, 1};
-  auto dot = MicroKernelOp::create(
-      b, loc, TypeRange{init.getType()}, b.getStringAttr(("dot_" + gguf).str()),
-      isaAttr, ValueRange{quantize.getResult(0), w}, ValueRange{init},
-      b.getDenseI64ArrayAttr(micro),
-      b.getI64IntegerAttr(schedule.getCpuThreads().value_or(1)), FloatAttr());
-  return dot.getResult(0);
+  return dotCall(op, schedule, ("dot_" + gguf).str(), isaAttr,
+                 {quantize.getResult(0), w}, init);
 }
 
 /// dot = fma: one dot_f16 micro-kernel on the F16 weight as stored.
@@ -251,17 +296,12 @@ FailureOr<Value> MatmulLowering::lowerF16Dot(MatmulOp op,
   FailureOr<Value> w = plainWeight(op.getWeight());
   if (failed(w))
     return failure();
-  SmallVector<int64_t> micro(schedule.getMicro());
-  if (micro.empty())
-    micro = {1, 1};
-  auto dot = MicroKernelOp::create(
-      b, loc, TypeRange{init.getType()}, b.getStringAttr("dot_f16"),
-      CPUISAAttr::get(b.getContext(),
-                      schedule.getIsa().value_or(CPUISA::scalar)),
-      ValueRange{op.getInput(), *w}, ValueRange{init},
-      b.getDenseI64ArrayAttr(micro),
-      b.getI64IntegerAttr(schedule.getCpuThreads().value_or(1)), FloatAttr());
-  return dot.getResult(0);
+  auto isaAttr = CPUISAAttr::get(b.getContext(),
+                                 schedule.getIsa().value_or(CPUISA::scalar));
+  FailureOr<Value> x = dotInput(op, isaAttr);
+  if (failed(x))
+    return failure();
+  return dotCall(op, schedule, "dot_f16", isaAttr, {*x, *w}, init);
 }
 
 void mlir::haqa::to_linalg::populateMatmulPatterns(

@@ -200,6 +200,22 @@ struct Lowering {
       lowerAttention(op, name);
       return;
     }
+    if (op.getKernel() == "rms_norm_f32") {
+      // (x, x_stride, g, y, y_stride, rows, k, eps)
+      Value x = op.getInputs()[0], g = op.getInputs()[1],
+            out = op.getOutputs()[0];
+      auto [xp, xs] = pointerAndStride(loc, x);
+      Value gp = pointerAndStride(loc, g).first;
+      auto [yp, ys] = pointerAndStride(loc, out);
+      func::FuncOp f = declare(
+          name, {ptr, i64t, ptr, ptr, i64t, i64t, i64t, b.getF32Type()});
+      func::CallOp::create(
+          b, loc, f,
+          ValueRange{xp, xs, gp, yp, ys, dim(loc, x, 0), dim(loc, x, 1),
+                     arith::ConstantOp::create(b, loc, op.getEpsilonAttr())});
+      op.erase();
+      return;
+    }
     // (w, w_row_stride, x, x_row_stride, y, y_stride, rows_m, n0, n1,
     //  blocks or k, mr, nr): the int8 dots take the Q8 rows and weight rows
     // in bytes and K in blocks, dot_f16 the activations and weight rows in
@@ -218,11 +234,32 @@ struct Lowering {
     auto [xp, xs] = pointerAndStride(loc, xq);
     auto [yp, ys] = pointerAndStride(loc, y);
     Value rows = dim(loc, y, 0);
+    // The fused epilogues, applied by the thread that computed the piece:
+    // (y, y_stride, gate, gate_stride, residual, residual_stride, rows, n0,
+    // n1), null pointers for the absent ones.
+    func::FuncOp epilogue;
+    Value gp, gs, rp, rs;
+    if (op.getGate() || op.getResidual()) {
+      epilogue = declare(
+          ("haqa_uk_epilogue_f32_" + getLibrarySuffix(op.getIsa())).str(),
+          {ptr, i64t, ptr, i64t, ptr, i64t, i64t, i64t, i64t});
+      Value null = LLVM::ZeroOp::create(b, loc, ptr);
+      gp = rp = null;
+      gs = rs = i64(loc, 0);
+      unsigned next = 2;
+      if (op.getGate())
+        std::tie(gp, gs) = pointerAndStride(loc, op.getInputs()[next++]);
+      if (op.getResidual())
+        std::tie(rp, rs) = pointerAndStride(loc, op.getInputs()[next++]);
+    }
     auto call = [&](Value n0, Value n1) {
       func::CallOp::create(b, loc, f,
                            ValueRange{wp, ws, xp, xs, yp, ys, rows, n0, n1,
                                       i64(loc, blocks), i64(loc, mr),
                                       i64(loc, nr)});
+      if (epilogue)
+        func::CallOp::create(b, loc, epilogue,
+                             ValueRange{yp, ys, gp, gs, rp, rs, rows, n0, n1});
     };
     // Pieces of whole register blocks: ceil(N / T) rounded up to nr.
     int64_t threads = std::min<int64_t>(op.getThreads(), (n + nr - 1) / nr);

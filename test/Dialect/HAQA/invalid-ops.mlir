@@ -339,7 +339,7 @@ func.func @int8_dot_silu(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
 
 // micro_kernel_c1
 func.func @uk_unknown(%x: tensor<1x64xf32>, %q: tensor<1x72xi8>) -> tensor<1x72xi8> {
-  // expected-error@+1 {{'haqa.micro_kernel' op unknown micro-kernel 'quantize_q4' (expected quantize_q8, dot_q8_0, dot_q4_0, dot_q4_1, dot_f16 or attention_f32)}}
+  // expected-error@+1 {{'haqa.micro_kernel' op unknown micro-kernel 'quantize_q4' (expected quantize_q8, rms_norm_f32, dot_q8_0, dot_q4_0, dot_q4_1, dot_f16 or attention_f32)}}
   %r = haqa.micro_kernel "quantize_q4" isa = avx2 ins(%x : tensor<1x64xf32>) outs(%q : tensor<1x72xi8>) -> tensor<1x72xi8>
   return %r : tensor<1x72xi8>
 }
@@ -487,4 +487,82 @@ func.func @uk_f16_k(%x: tensor<1x32xf32>, %w: tensor<8x64xf16>, %y: tensor<1x8xf
   // expected-error@+1 {{'haqa.micro_kernel' op expected x of shape [1, 64], got [1, 32]}}
   %r = haqa.micro_kernel "dot_f16" isa = avx2 ins(%x, %w : tensor<1x32xf32>, tensor<8x64xf16>) outs(%y : tensor<1x8xf32>) -> tensor<1x8xf32>
   return %r : tensor<1x8xf32>
+}
+
+// -----
+
+// matmul_c5
+func.func @matmul_norm_shape(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
+  %g = haqa.weight "g" : !haqa.weight<32, #haqa.quant<f32>>
+  // expected-error@+1 {{'haqa.matmul' op expected an f32 norm weight of shape [64], got '!haqa.weight<32, #haqa.quant<f32>>'}}
+  %y = haqa.matmul %x, %w norm(%g : !haqa.weight<32, #haqa.quant<f32>>) epsilon = 1.0e-5 {schedule = #haqa.schedule<dot = i8, fuse = [norm]>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// matmul_c5
+func.func @matmul_norm_eps(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
+  %g = haqa.weight "g" : !haqa.weight<64, #haqa.quant<f32>>
+  // expected-error@+1 {{'haqa.matmul' op expected a positive epsilon, got 0}}
+  %y = haqa.matmul %x, %w norm(%g : !haqa.weight<64, #haqa.quant<f32>>) epsilon = 0.0 {schedule = #haqa.schedule<dot = i8, fuse = [norm]>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// matmul_c6
+func.func @matmul_residual_type(%x: tensor<1x64xf32>, %r: tensor<1x64xf32>) -> tensor<1x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
+  // expected-error@+1 {{'haqa.matmul' op expected the residual to have the result type 'tensor<1x8xf32>', got 'tensor<1x64xf32>'}}
+  %y = haqa.matmul %x, %w residual(%r : tensor<1x64xf32>) {schedule = #haqa.schedule<dot = i8, fuse = [residual]>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// matmul_c7
+func.func @matmul_fused_generic(%x: tensor<1x64xf32>, %g: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
+  // expected-error@+1 {{'haqa.matmul' op expected fused neighbours (norm, gate, residual) only on an f32 matmul whose schedule has dot = i8 or fma}}
+  %y = haqa.matmul %x, %w gate(%g : tensor<1x8xf32>) {schedule = #haqa.schedule<cpu_threads = 2>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// micro_kernel_c9
+func.func @uk_epilogue_on_quantize(%x: tensor<1x64xf32>, %e: tensor<1x72xi8>) -> tensor<1x72xi8> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected gate and residual epilogues only on a dot kernel}}
+  %q = haqa.micro_kernel "quantize_q8" isa = scalar ins(%x : tensor<1x64xf32>) outs(%e : tensor<1x72xi8>) {gate} -> tensor<1x72xi8>
+  return %q : tensor<1x72xi8>
+}
+
+// -----
+
+// micro_kernel_c9
+func.func @uk_epilogue_shape(%q: tensor<1x72xi8>, %w: tensor<8x68xi8>, %g: tensor<1x4xf32>, %e: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected epilogue input of shape [1, 8], got [1, 4]}}
+  %y = haqa.micro_kernel "dot_q8_0" isa = scalar ins(%q, %w, %g : tensor<1x72xi8>, tensor<8x68xi8>, tensor<1x4xf32>) outs(%e : tensor<1x8xf32>) {gate} -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// micro_kernel_c10
+func.func @uk_rms_norm_weight(%x: tensor<1x64xf32>, %g: tensor<32xf32>, %e: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected norm weight of shape [64], got [32]}}
+  %y = haqa.micro_kernel "rms_norm_f32" isa = avx2 ins(%x, %g : tensor<1x64xf32>, tensor<32xf32>) outs(%e : tensor<1x64xf32>) {epsilon = 1.0e-5 : f32} -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// -----
+
+// micro_kernel_c9
+func.func @uk_rms_norm_eps(%x: tensor<1x64xf32>, %g: tensor<64xf32>, %e: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  // expected-error@+1 {{'haqa.micro_kernel' op expected epsilon exactly on rms_norm_f32}}
+  %y = haqa.micro_kernel "rms_norm_f32" isa = avx2 ins(%x, %g : tensor<1x64xf32>, tensor<64xf32>) outs(%e : tensor<1x64xf32>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
 }

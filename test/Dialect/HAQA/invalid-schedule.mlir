@@ -108,7 +108,7 @@ func.func private @s17() attributes {schedule = #haqa.schedule<layout = [diagona
 
 // -----
 
-// expected-error@+1 {{unknown schedule field 'tiles' (expected tile, order, unroll, vector, threads, grid, cpu_threads, placement, prefetch, layout, mma, dot, isa, micro, exp or attn)}}
+// expected-error@+1 {{unknown schedule field 'tiles' (expected tile, order, unroll, vector, threads, grid, cpu_threads, placement, prefetch, layout, mma, dot, isa, micro, exp, attn or fuse)}}
 func.func private @s18() attributes {schedule = #haqa.schedule<tiles = [4]>}
 
 // -----
@@ -230,3 +230,30 @@ func.func private @s32() attributes {schedule = #haqa.schedule<attn = flash>}
 // schedule_c19
 // expected-error@+1 {{expected no tile, order, unroll, vector or prefetch with dot = fma (the micro-kernel's register block is micro)}}
 func.func private @s33() attributes {schedule = #haqa.schedule<vector = 16, dot = fma>}
+
+// -----
+
+// schedule_c23
+// expected-error@+1 {{expected fuse only with dot = i8 or fma (the micro-kernel dot computes the fused neighbours)}}
+func.func private @s23() attributes {schedule = #haqa.schedule<cpu_threads = 2, fuse = [norm]>}
+
+// -----
+
+// schedule_c23
+// expected-error@+1 {{expected fuse to name each neighbour once, got residual twice}}
+func.func private @s23b() attributes {schedule = #haqa.schedule<dot = i8, fuse = [residual, norm, residual]>}
+
+// -----
+
+// schedule_c23
+// expected-error@+1 {{unknown fused neighbour 'softmax'}}
+func.func private @s23c() attributes {schedule = #haqa.schedule<dot = i8, fuse = [softmax]>}
+
+// -----
+
+// schedule_c23
+func.func @s23d(%x: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  // expected-error@+1 {{'haqa.silu' op schedule has fuse, which applies to matmul only}}
+  %y = haqa.silu %x {schedule = #haqa.schedule<dot = i8, fuse = [norm]>} : tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}

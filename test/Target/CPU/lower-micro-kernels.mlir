@@ -163,3 +163,41 @@ func.func @panel_calls(%q: memref<?x72xi8>, %w: memref<40x36xi8>, %y: memref<?x4
   haqa.micro_kernel "dot_q4_0" isa = avx512_vnni ins(%q, %w : memref<?x72xi8>, memref<40x36xi8>) outs(%y : memref<?x40xf32>) {micro = array<i64: 4, 16>, threads = 2}
   return
 }
+
+// -----
+
+// A matmul with fused neighbours (haqa-fuse-matmuls): the norm prologue as
+// an rms_norm_f32 micro-kernel whose rows the quantizer reads, the gate and
+// residual as further inputs of the dot, flagged for its epilogue.
+// CONVERT-LABEL: func.func @fused(
+// CONVERT-SAME: %[[X:[^:]*]]: tensor<1x64xf32>, %[[GT:[^:]*]]: tensor<1x8xf32>, %[[R:[^:]*]]: tensor<1x8xf32>
+// CONVERT: %[[G:.*]] = bufferization.to_tensor {{.*}} : memref<64xf32> to tensor<64xf32>
+// CONVERT: %[[N:.*]] = haqa.micro_kernel "rms_norm_f32" isa = avx2 ins(%[[X]], %[[G]] : tensor<1x64xf32>, tensor<64xf32>) outs(%{{.*}} : tensor<1x64xf32>) {epsilon = 9.99999974E-6 : f32}
+// CONVERT: %[[Q:.*]] = haqa.micro_kernel "quantize_q8" isa = avx2 ins(%[[N]] : tensor<1x64xf32>)
+// CONVERT: haqa.micro_kernel "dot_q4_0" isa = avx2 ins(%[[Q]], %{{.*}}, %[[GT]], %[[R]] : tensor<1x72xi8>, tensor<8x36xi8>, tensor<1x8xf32>, tensor<1x8xf32>) outs(%{{.*}} : tensor<1x8xf32>) {gate, micro = array<i64: 1, 4>, residual, threads = 2 : i64}
+func.func @fused(%x: tensor<1x64xf32>, %gt: tensor<1x8xf32>, %r: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q4_0>>
+  %g = haqa.weight "g" : !haqa.weight<64, #haqa.quant<f32>>
+  %y = haqa.matmul %x, %w norm(%g : !haqa.weight<64, #haqa.quant<f32>>) epsilon = 1.0e-5 gate(%gt : tensor<1x8xf32>) residual(%r : tensor<1x8xf32>) {schedule = #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx2, micro = [1, 4], fuse = [norm, swiglu, residual]>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<q4_0>> -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// On memrefs: rms_norm_f32 as one call (x, stride, g, y, stride, rows, K,
+// epsilon); each thread's dot call followed by the epilogue on its piece
+// [n0, n1), a null pointer for the absent gate.
+// CHECK-DAG: func.func private @haqa_uk_rms_norm_f32_avx2(!llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, i64, i64, f32)
+// CHECK-DAG: func.func private @haqa_uk_epilogue_f32_avx2(!llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @fused_calls(
+// CHECK: %[[EPS:.*]] = arith.constant 9.99999974E-6 : f32
+// CHECK: call @haqa_uk_rms_norm_f32_avx2(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[EPS]])
+// CHECK: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: scf.forall
+// CHECK: call @haqa_uk_dot_q8_0_avx2(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[Y:[^,]*]], %[[YS:[^,]*]], %[[M:[^,]*]], %[[N0:[^,]*]], %[[N1:[^,]*]],
+// CHECK-NEXT: call @haqa_uk_epilogue_f32_avx2(%[[Y]], %[[YS]], %[[NULL]], %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[M]], %[[N0]], %[[N1]])
+func.func @fused_calls(%x: memref<1x64xf32>, %g: memref<64xf32>, %n: memref<1x64xf32>, %q: memref<1x72xi8>, %w: memref<8x68xi8>, %r: memref<1x8xf32>, %y: memref<1x8xf32>) {
+  haqa.micro_kernel "rms_norm_f32" isa = avx2 ins(%x, %g : memref<1x64xf32>, memref<64xf32>) outs(%n : memref<1x64xf32>) {epsilon = 1.0e-5 : f32}
+  haqa.micro_kernel "dot_q8_0" isa = avx2 ins(%q, %w, %r : memref<1x72xi8>, memref<8x68xi8>, memref<1x8xf32>) outs(%y : memref<1x8xf32>) {micro = array<i64: 1, 4>, residual, threads = 2 : i64}
+  return
+}

@@ -336,10 +336,11 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
   EXPECT_EQ(isa.defaultValue, 1); // the best the host has
   // The starting point is dot = i8 there, with no loop fields
   // (schedule_c19).
-  EXPECT_EQ(q8->toScheduleText(q8->getDefault()),
-            "#haqa.schedule<cpu_threads = " +
-                std::to_string(avx2.computeUnits) +
-                ", dot = i8, isa = avx2, micro = [1, 4]>");
+  EXPECT_EQ(
+      q8->toScheduleText(q8->getDefault()),
+      "#haqa.schedule<cpu_threads = " + std::to_string(avx2.computeUnits) +
+          ", dot = i8, isa = avx2, micro = [1, 4], fuse = [norm, "
+          "swiglu, residual]>");
   // By name, as an LLM writes it; the schedule carries all three fields.
   auto ok = llvm::json::parse(R"({"dot": "i8", "isa": "avx2", "micro": [1, 4]})");
   auto c = q8->fromJSON(*ok);
@@ -367,10 +368,11 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
   ASSERT_TRUE(static_cast<bool>(f16));
   const Parameter &dotF16 = param(*f16, "dot");
   EXPECT_EQ(dotF16.values, (std::vector<int64_t>{0, 2}));
-  EXPECT_EQ(f16->toScheduleText(f16->getDefault()),
-            "#haqa.schedule<cpu_threads = " +
-                std::to_string(avx2.computeUnits) +
-                ", dot = fma, isa = avx2, micro = [4, 4]>");
+  EXPECT_EQ(
+      f16->toScheduleText(f16->getDefault()),
+      "#haqa.schedule<cpu_threads = " + std::to_string(avx2.computeUnits) +
+          ", dot = fma, isa = avx2, micro = [4, 4], fuse = [norm, "
+          "swiglu, residual]>");
   auto i8OnF16 = f16->fromJSON(*llvm::json::parse(R"({"dot": "i8"})"));
   ASSERT_FALSE(static_cast<bool>(i8OnF16));
   EXPECT_NE(llvm::toString(i8OnF16.takeError()).find("dot = 1 is not one of 0, 2"),
@@ -417,6 +419,49 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
   auto noWeights = spaceOf(silu, avx2);
   ASSERT_TRUE(static_cast<bool>(noWeights));
   EXPECT_FALSE(has(*noWeights, "dot"));
+}
+
+TEST(SearchSpace, MatmulFusionIsFixedForTheWholeModelToDecide) {
+  HardwareProfile avx2 = profile("host");
+  avx2.features = {"avx2", "fma", "f16c"};
+  auto q8 = spaceOf(matmul(1, "q8_0"), avx2);
+  ASSERT_TRUE(static_cast<bool>(q8)) << llvm::toString(q8.takeError());
+  auto it = llvm::find_if(q8->getParameters(),
+                          [](const Parameter &p) { return p.name == "fuse"; });
+  ASSERT_NE(it, q8->getParameters().end());
+  // One value, the default's: a kernel timed alone has no neighbours to
+  // fuse, so the measure phase decides on the whole model.
+  EXPECT_EQ(it->values, (std::vector<int64_t>{1}));
+  EXPECT_NE(it->description.find("whole model"), std::string::npos);
+  // As the schedule spells it, or 1.
+  for (const char *reply :
+       {R"({"fuse": ["norm", "swiglu", "residual"]})", R"({"fuse": 1})"}) {
+    auto c = q8->fromJSON(*llvm::json::parse(reply));
+    ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+    EXPECT_NE(q8->toScheduleText(*c).find("fuse = [norm, swiglu, residual]"),
+              std::string::npos);
+  }
+  // 0 is not a value here; a part of the list is no value at all.
+  auto none = q8->fromJSON(*llvm::json::parse(R"({"fuse": []})"));
+  ASSERT_FALSE(static_cast<bool>(none));
+  EXPECT_NE(llvm::toString(none.takeError()).find("fuse = 0 is not one of 1"),
+            std::string::npos);
+  auto part = q8->fromJSON(*llvm::json::parse(R"({"fuse": ["norm"]})"));
+  ASSERT_FALSE(static_cast<bool>(part));
+  EXPECT_NE(llvm::toString(part.takeError())
+                .find("'fuse' must be [norm, swiglu, residual], [] or 0 / 1"),
+            std::string::npos);
+  // dot = f32 (generated loops) leaves fuse out (schedule_c23).
+  auto f32 = q8->fromJSON(*llvm::json::parse(R"({"dot": "f32"})"));
+  ASSERT_TRUE(static_cast<bool>(f32)) << llvm::toString(f32.takeError());
+  EXPECT_EQ(q8->toScheduleText(*f32).find("fuse"), std::string::npos);
+  // A host without a vector instruction set: the default is f32, no fuse.
+  HardwareProfile plain = profile("host");
+  plain.features = {};
+  auto scalar = spaceOf(matmul(1, "q8_0"), plain);
+  ASSERT_TRUE(static_cast<bool>(scalar));
+  EXPECT_EQ(scalar->toScheduleText(scalar->getDefault()).find("fuse"),
+            std::string::npos);
 }
 
 TEST(SearchSpace, AttentionIsFusedOrGeneric) {

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Dialect/HAQA/IR/HAQA.h"
+#include "haqa/Dialect/HAQA/IR/ScheduleJSON.h"
 
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/IR/Diagnostics.h"
@@ -59,6 +60,32 @@ TEST_F(ScheduleTest, ParsesEveryField) {
                   "2, placement = [shared, register], prefetch = 3, layout = "
                   "[row, col_t]>");
   EXPECT_EQ(parse(text), s);
+}
+
+TEST_F(ScheduleTest, FuseRoundTripsThroughTextAndJSON) {
+  ScheduleAttr s = parse("#haqa.schedule<fuse = [residual, norm], dot = i8, "
+                         "micro = [1, 4]>");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s.getFuse(),
+            ArrayRef<FuseKind>({FuseKind::residual, FuseKind::norm}));
+  EXPECT_TRUE(s.fuses(FuseKind::norm));
+  EXPECT_FALSE(s.fuses(FuseKind::swiglu));
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  Attribute(s).print(os);
+  EXPECT_EQ(text, "#haqa.schedule<dot = i8, micro = [1, 4], fuse = [residual, "
+                  "norm]>");
+  auto back = scheduleFromJSON(&ctx, scheduleToJSON(s));
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(*back, s);
+  EXPECT_TRUE(s.withFuse({}).getFuse().empty());
+  EXPECT_EQ(s.withFuse({}).getMicro(), s.getMicro());
+  // A bad name in JSON (records, LLM replies) is an error, not dropped.
+  llvm::json::Object bad{{"dot", "i8"}, {"fuse", llvm::json::Array{"rope"}}};
+  auto e = scheduleFromJSON(&ctx, bad);
+  ASSERT_FALSE(static_cast<bool>(e));
+  EXPECT_NE(llvm::toString(e.takeError()).find("bad entry in 'fuse'"),
+            std::string::npos);
 }
 
 TEST_F(ScheduleTest, EmptyScheduleIsValid) {

@@ -7,7 +7,9 @@
 // bit-exactly, the dots to 1e-5 of the sum of the terms' magnitudes. The
 // f16 dots of every variant against a double-precision reference, to 1e-5 of
 // sum |x w|, and the attention of every variant against one, to 1e-5 of the
-// largest output.
+// largest output. The fused RMS norm of every variant against a double
+// reference to 1e-5 relative, and its epilogue to 1e-5 of the magnitudes of
+// its terms.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,6 +33,8 @@ namespace {
 using QuantizeFn = MicroKernelQuantizeFn;
 using DotFn = MicroKernelDotFn;
 using AttentionFn = MicroKernelAttentionFn;
+using RMSNormFn = MicroKernelRMSNormFn;
+using EpilogueFn = MicroKernelEpilogueFn;
 
 QuantizeFn getQuantize(const std::string &isa) {
   return reinterpret_cast<QuantizeFn>(
@@ -71,10 +75,11 @@ TEST(MicroKernels, SymbolsAndISAs) {
   std::vector<const char *> isas = getMicroKernelISAs();
   ASSERT_FALSE(isas.empty());
   EXPECT_STREQ(isas.front(), "scalar");
-  EXPECT_EQ(symbols.size(), 6 * isas.size());
+  EXPECT_EQ(symbols.size(), 8 * isas.size());
   for (const char *isa : isas) {
-    for (const char *op : {"quantize_q8_", "dot_q8_0_", "dot_q4_0_",
-                           "dot_q4_1_", "dot_f16_", "attention_f32_"}) {
+    for (const char *op :
+         {"quantize_q8_", "dot_q8_0_", "dot_q4_0_", "dot_q4_1_", "dot_f16_",
+          "attention_f32_", "rms_norm_f32_", "epilogue_f32_"}) {
       std::string name = std::string("haqa_uk_") + op + isa;
       EXPECT_NE(findMicroKernel(name), nullptr) << name;
     }
@@ -948,6 +953,145 @@ TEST_P(MicroKernelsISA, AttentionExpAccuracy) {
   std::printf("[          ] %s exp: %zu points, worst error %.3g ulp\n",
               isa.c_str(), checked, worstUlp);
 }
+
+//===----------------------------------------------------------------------===//
+// Fused RMS norm prologue and SiLU-gate / residual epilogue
+//===----------------------------------------------------------------------===//
+
+/// Every row of x (k values, strided, the padding NaN so that a read past k
+/// shows) against the formula in double, to 1e-5 relative per element; y's
+/// padding stays untouched.
+void checkRMSNorm(const std::string &isa) {
+  auto rmsNorm = reinterpret_cast<RMSNormFn>(
+      findMicroKernel("haqa_uk_rms_norm_f32_" + isa));
+  ASSERT_NE(rmsNorm, nullptr);
+  constexpr float kSentinel = 12345.0f;
+  std::mt19937 rng(23);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  double worst = 0;
+  for (int64_t k : {32, 576, 100})
+    for (int64_t rows : {1, 5}) {
+      const int64_t xStride = k + 7, yStride = k + 13;
+      std::vector<float> x(rows * xStride, NAN), w(k),
+          y(rows * yStride, kSentinel);
+      for (int64_t m = 0; m < rows; ++m) {
+        const float rowScale = std::pow(4.0f, float(m) - 2.0f);
+        for (int64_t j = 0; j < k; ++j)
+          x[m * xStride + j] = normal(rng) * rowScale;
+      }
+      for (float &e : w)
+        e = normal(rng);
+      const float eps = 1e-5f;
+      rmsNorm(x.data(), xStride, w.data(), y.data(), yStride, rows, k, eps);
+      for (int64_t m = 0; m < rows; ++m) {
+        double ss = 0;
+        for (int64_t j = 0; j < k; ++j)
+          ss += double(x[m * xStride + j]) * x[m * xStride + j];
+        const double r = 1.0 / std::sqrt(ss / double(k) + eps);
+        for (int64_t j = 0; j < yStride; ++j) {
+          const float got = y[m * yStride + j];
+          if (j >= k) {
+            ASSERT_EQ(got, kSentinel)
+                << isa << " k=" << k << " wrote y[" << m << "][" << j << "]";
+            continue;
+          }
+          const double e = double(x[m * xStride + j]) * r * w[j];
+          const double err = std::fabs(got - e);
+          worst = std::max(worst, err / std::fabs(e));
+          ASSERT_LE(err, 1e-5 * std::fabs(e))
+              << isa << " k=" << k << " rows=" << rows << " y[" << m << "]["
+              << j << "]: " << got << " vs " << e;
+        }
+      }
+    }
+  // No rows, or no values: nothing is written.
+  std::vector<float> x(64, 1.0f), w(64, 1.0f), y(64, kSentinel);
+  rmsNorm(x.data(), 64, w.data(), y.data(), 64, 0, 64, 1e-5f);
+  rmsNorm(x.data(), 64, w.data(), y.data(), 64, 1, 0, 1e-5f);
+  for (float e : y)
+    ASSERT_EQ(e, kSentinel) << isa;
+  std::printf("[          ] %s rms_norm: worst relative error %.3g\n",
+              isa.c_str(), worst);
+}
+
+/// Gate only, residual only, both and neither, over column ranges with and
+/// without vector tails, against the formula in double: the error within
+/// 1e-5 of |silu(g) y| + |residual|; columns outside [n0, n1) and the row
+/// padding untouched.
+void checkEpilogue(const std::string &isa) {
+  auto epilogue = reinterpret_cast<EpilogueFn>(
+      findMicroKernel("haqa_uk_epilogue_f32_" + isa));
+  ASSERT_NE(epilogue, nullptr);
+  std::mt19937 rng(29);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> gateValue(-20.0f, 20.0f);
+  constexpr int64_t kN = 1536;
+  const int64_t yStride = kN + 5, gateStride = kN + 11, resStride = kN + 3;
+  const int64_t ranges[][2] = {{0, kN}, {3, 40}, {17, 18}};
+  double worst = 0;
+  for (bool useGate : {true, false})
+    for (bool useResidual : {true, false})
+      for (const auto &range : ranges)
+        for (int64_t rows : {1, 4}) {
+          const int64_t n0 = range[0], n1 = range[1];
+          std::vector<float> y0(rows * yStride), gate(rows * gateStride),
+              residual(rows * resStride);
+          for (float &e : y0)
+            e = normal(rng);
+          for (float &e : gate)
+            e = gateValue(rng);
+          for (float &e : residual)
+            e = normal(rng);
+          std::vector<float> y = y0;
+          epilogue(y.data(), yStride, useGate ? gate.data() : nullptr,
+                   gateStride, useResidual ? residual.data() : nullptr,
+                   resStride, rows, n0, n1);
+          const std::string what =
+              isa + (useGate ? " gate" : "") +
+              (useResidual ? " residual" : "") + " [" + std::to_string(n0) +
+              ", " + std::to_string(n1) + ") rows=" + std::to_string(rows);
+          for (int64_t m = 0; m < rows; ++m)
+            for (int64_t n = 0; n < yStride; ++n) {
+              const float got = y[m * yStride + n], in = y0[m * yStride + n];
+              if (n < n0 || n >= n1 || (!useGate && !useResidual)) {
+                ASSERT_EQ(bitsOf(got), bitsOf(in))
+                    << what << " changed y[" << m << "][" << n << "]";
+                continue;
+              }
+              double e = in, mag = std::fabs(e);
+              if (useGate) {
+                const double g = gate[m * gateStride + n];
+                e = g / (1.0 + std::exp(-g)) * e;
+                mag = std::fabs(e);
+              }
+              if (useResidual) {
+                const double r = residual[m * resStride + n];
+                e += r;
+                mag += std::fabs(r);
+              }
+              const double err = std::fabs(got - e);
+              if (mag > 0)
+                worst = std::max(worst, err / mag);
+              ASSERT_LE(err, 1e-5 * mag) << what << " y[" << m << "][" << n
+                                         << "]: " << got << " vs " << e;
+            }
+        }
+  // Empty pieces: nothing is written.
+  std::vector<float> y(64, 1.5f), g(64, 2.0f), r(64, 3.0f);
+  epilogue(y.data(), 64, g.data(), 64, r.data(), 64, 0, 0, 64);
+  epilogue(y.data(), 64, g.data(), 64, r.data(), 64, 1, 10, 10);
+  epilogue(y.data(), 64, g.data(), 64, r.data(), 64, 1, 20, 10);
+  for (float e : y)
+    ASSERT_EQ(e, 1.5f) << isa;
+  std::printf("[          ] %s epilogue: worst error %.3g of the terms\n",
+              isa.c_str(), worst);
+}
+
+TEST(MicroKernels, ScalarRMSNormMatchesFormula) { checkRMSNorm("scalar"); }
+TEST(MicroKernels, ScalarEpilogueMatchesFormula) { checkEpilogue("scalar"); }
+
+TEST_P(MicroKernelsISA, RMSNormMatchesFormula) { checkRMSNorm(isa); }
+TEST_P(MicroKernelsISA, EpilogueMatchesFormula) { checkEpilogue(isa); }
 
 INSTANTIATE_TEST_SUITE_P(, MicroKernelsISA,
                          testing::Values("avx2", "avxvnni", "avx512vnni"),

@@ -270,7 +270,7 @@ LogicalResult ScheduleAttr::verify(
     ArrayRef<OperandLayout> layout, std::optional<int64_t> mma,
     std::optional<DotKind> dot, std::optional<CPUISA> isa,
     ArrayRef<int64_t> micro, std::optional<ExpKind> exp,
-    std::optional<AttnKind> attn) {
+    std::optional<AttnKind> attn, ArrayRef<FuseKind> fuse) {
   // schedule_c1
   for (auto [i, t] : llvm::enumerate(tile))
     if (t <= 0)
@@ -362,6 +362,14 @@ LogicalResult ScheduleAttr::verify(
     return emitError() << "expected no tile, order, unroll, vector, "
                           "prefetch or exp with attn = fused (the "
                           "micro-kernel has its own loops and exp)";
+  // schedule_c23
+  if (!fuse.empty() && !ukDot)
+    return emitError() << "expected fuse only with dot = i8 or fma (the "
+                          "micro-kernel dot computes the fused neighbours)";
+  for (auto [i, f] : llvm::enumerate(fuse))
+    if (llvm::is_contained(fuse.take_front(i), f))
+      return emitError() << "expected fuse to name each neighbour once, got "
+                         << stringifyFuseKind(f) << " twice";
   // schedule_c19
   if (ukDot && (!tile.empty() || !order.empty() || unroll || vector ||
                 prefetch))
@@ -370,6 +378,14 @@ LogicalResult ScheduleAttr::verify(
                        << stringifyDotKind(*dot)
                        << " (the micro-kernel's register block is micro)";
   return success();
+}
+
+ScheduleAttr ScheduleAttr::withFuse(ArrayRef<FuseKind> fuse) const {
+  return ScheduleAttr::get(getContext(), getTile(), getOrder(), getUnroll(),
+                           getVector(), getThreads(), getGrid(),
+                           getCpuThreads(), getPlacement(), getPrefetch(),
+                           getLayout(), getMma(), getDot(), getIsa(),
+                           getMicro(), getExp(), getAttn(), fuse);
 }
 
 LogicalResult
@@ -448,6 +464,7 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   std::optional<AttnKind> attn;
   SmallVector<MemSpace> placement;
   SmallVector<OperandLayout> layout;
+  SmallVector<FuseKind> fuse;
   llvm::SmallSet<StringRef, 16> seen;
   auto parseIntList = [&](SmallVectorImpl<int64_t> &out) {
     return parseBracketList(parser, [&]() -> ParseResult {
@@ -505,11 +522,14 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
     if (key == "layout")
       return parseEnumList<OperandLayout>(
           parser, layout, symbolizeOperandLayout, "operand layout");
+    if (key == "fuse")
+      return parseEnumList<FuseKind>(parser, fuse, symbolizeFuseKind,
+                                     "fused neighbour");
     return parser.emitError(keyLoc)
            << "unknown schedule field '" << key
            << "' (expected tile, order, unroll, vector, threads, grid, "
               "cpu_threads, placement, prefetch, layout, mma, dot, isa, "
-              "micro, exp or attn)";
+              "micro, exp, attn or fuse)";
   };
   if (parser.parseLess())
     return {};
@@ -520,7 +540,7 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
                     tile, order, unroll, vector, threads, grid, cpuThreads,
                     placement, prefetch, layout, mma, dot, isa, micro, exp,
-                    attn);
+                    attn, fuse);
 }
 
 void ScheduleAttr::print(AsmPrinter &printer) const {
@@ -575,6 +595,14 @@ void ScheduleAttr::print(AsmPrinter &printer) const {
   if (getAttn())
     fields.push_back(
         [&] { printer << "attn = " << stringifyAttnKind(*getAttn()); });
+  if (!getFuse().empty())
+    fields.push_back([&] {
+      printer << "fuse = [";
+      llvm::interleaveComma(getFuse(), printer, [&](FuseKind f) {
+        printer << stringifyFuseKind(f);
+      });
+      printer << "]";
+    });
   printer << "<";
   llvm::interleaveComma(fields, printer, [](auto &f) { f(); });
   printer << ">";

@@ -120,8 +120,38 @@ LogicalResult MatmulOp::verify() {
                          << input.getElementType() << ", got "
                          << getResult().getType().getElementType();
   // matmul_c4
-  return expectShape(*this, "result", getResult().getType().getShape(),
-                     {input.getDimSize(0), n});
+  if (failed(expectShape(*this, "result", getResult().getType().getShape(),
+                         {input.getDimSize(0), n})))
+    return failure();
+  // matmul_c5
+  if (!getNorm() != !getEpsilonAttr())
+    return emitOpError() << "expected norm and epsilon together";
+  if (getNorm()) {
+    WeightType g = getNorm().getType();
+    if (g.getShape().size() != 1 || !compatible(g.getShape()[0], k) ||
+        g.getQuant().getKind() != ElemKind::f32)
+      return emitOpError() << "expected an f32 norm weight of shape [" << k
+                           << "], got " << g;
+    if (!(getEpsilon()->convertToFloat() > 0.0f))
+      return emitOpError() << "expected a positive epsilon, got "
+                           << getEpsilon()->convertToFloat();
+  }
+  // matmul_c6
+  for (auto [name, v] : {std::make_pair(StringRef("gate"), getGate()),
+                         std::make_pair(StringRef("residual"), getResidual())})
+    if (v && v.getType() != getResult().getType())
+      return emitOpError() << "expected the " << name
+                           << " to have the result type "
+                           << getResult().getType() << ", got " << v.getType();
+  // matmul_c7
+  if (isFused()) {
+    ScheduleAttr s = getScheduleAttr();
+    if (!s || !s.isMicroKernelDot() || !input.getElementType().isF32())
+      return emitOpError() << "expected fused neighbours (norm, gate, "
+                              "residual) only on an f32 matmul whose schedule "
+                              "has dot = i8 or fma";
+  }
+  return success();
 }
 
 LogicalResult RoPEOp::verify() {
@@ -263,15 +293,25 @@ LogicalResult MicroKernelOp::verify() {
   bool quantize = kernel == "quantize_q8";
   bool attention = kernel == "attention_f32";
   bool f16 = kernel == "dot_f16";
+  bool norm = kernel == "rms_norm_f32";
   int64_t blockBytes = getWeightBlockBytes();
   // micro_kernel_c1
-  if (!quantize && !attention && !f16 && !blockBytes)
+  if (!quantize && !attention && !f16 && !norm && !blockBytes)
     return emitOpError("unknown micro-kernel '")
            << kernel
-           << "' (expected quantize_q8, dot_q8_0, dot_q4_0, dot_q4_1, "
-              "dot_f16 or attention_f32)";
+           << "' (expected quantize_q8, rms_norm_f32, dot_q8_0, dot_q4_0, "
+              "dot_q4_1, dot_f16 or attention_f32)";
+  // micro_kernel_c9
+  bool dot = f16 || blockBytes;
+  if (!dot && (getGate() || getResidual()))
+    return emitOpError("expected gate and residual epilogues only on a dot "
+                       "kernel");
+  if (norm != static_cast<bool>(getEpsilonAttr()))
+    return emitOpError("expected epsilon exactly on rms_norm_f32");
   // micro_kernel_c2
-  unsigned numInputs = quantize ? 1 : attention ? 4 : 2;
+  unsigned numInputs = quantize    ? 1
+                       : attention ? 4
+                                   : 2 + getGate() + getResidual();
   if (getInputs().size() != numInputs || getOutputs().size() != 1)
     return emitOpError() << "expected " << numInputs
                          << " inputs and 1 output for '" << kernel << "', got "
@@ -290,6 +330,8 @@ LogicalResult MicroKernelOp::verify() {
     return emitOpError("expected at least one thread");
   if (attention)
     return verifyAttention();
+  if (norm)
+    return verifyRMSNorm();
   for (Value v : getOperands())
     if (shapeOf(v).getRank() != 2)
       return emitOpError("expected 2-d operands");
@@ -324,6 +366,12 @@ LogicalResult MicroKernelOp::verify() {
   if (micro[1] == 16 && (f16 || getIsa() != CPUISA::avx512_vnni))
     return emitOpError("expected nr = 16 (packed panels) only on an int8 dot "
                        "with isa = avx512_vnni");
+  // micro_kernel_c9: each epilogue input is [M, N] f32, as y.
+  for (Value v : getInputs().drop_front(2))
+    if (failed(expectElem(v, b.getF32Type(), "an epilogue input")) ||
+        failed(
+            expectShape(*this, "epilogue input", shapeOf(v).getShape(), out)))
+      return failure();
   ArrayRef<int64_t> xq = shapeOf(getInputs()[0]).getShape();
   ArrayRef<int64_t> w = shapeOf(getInputs()[1]).getShape();
   if (f16) {
@@ -349,6 +397,25 @@ LogicalResult MicroKernelOp::verify() {
                          {out[0], blocks * kQ8BlockBytes})) ||
       failed(expectShape(*this, "y", out, {xq[0], w[0]})))
     return failure();
+  return success();
+}
+
+LogicalResult MicroKernelOp::verifyRMSNorm() {
+  // micro_kernel_c10
+  auto type = [&](Value v) { return cast<ShapedType>(v.getType()); };
+  Value x = getInputs()[0], g = getInputs()[1], out = getOutputs()[0];
+  if (type(x).getRank() != 2 || type(g).getRank() != 1 ||
+      !type(x).getElementType().isF32() || !type(g).getElementType().isF32() ||
+      type(out).getElementType() != type(x).getElementType())
+    return emitOpError("expected x and the output 2-d of f32, the norm "
+                       "weight 1-d of f32");
+  if (failed(expectShape(*this, "output", type(out).getShape(),
+                         type(x).getShape())) ||
+      failed(expectShape(*this, "norm weight", type(g).getShape(),
+                         {type(x).getDimSize(1)})))
+    return failure();
+  if (!(getEpsilonAttr().getValueAsDouble() > 0))
+    return emitOpError("expected a positive epsilon");
   return success();
 }
 
@@ -437,7 +504,8 @@ MicroKernelOp::bufferize(RewriterBase &rewriter,
   rewriter.setInsertionPoint(*this);
   MicroKernelOp::create(rewriter, getLoc(), TypeRange(), getKernelAttr(),
                         getIsaAttr(), inputs, outputs, getMicroAttr(),
-                        getThreadsAttr(), getScaleAttr());
+                        getThreadsAttr(), getScaleAttr(), getGateAttr(),
+                        getResidualAttr(), getEpsilonAttr());
   bufferization::replaceOpWithBufferizedValues(rewriter, *this, outputs);
   return success();
 }

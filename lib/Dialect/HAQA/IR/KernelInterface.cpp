@@ -49,6 +49,9 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
     return emitError() << "schedule has attn = fused, which needs an f32 "
                           "query and KV cache with static heads and head "
                           "size, and i32 positions";
+  // schedule_c23
+  if (!schedule.getFuse().empty() && !isa<MatmulOp>(op))
+    return emitError() << "schedule has fuse, which applies to matmul only";
   // schedule_c17
   if (schedule.getDot() && *schedule.getDot() == DotKind::fma) {
     auto matmul = dyn_cast<MatmulOp>(op);

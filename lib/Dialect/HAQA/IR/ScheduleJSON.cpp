@@ -14,8 +14,8 @@ using namespace mlir::haqa;
 /// The fields in the order the assembly format prints them.
 static const char *const kFields[] = {
     "tile",        "order",     "unroll",   "vector", "threads", "grid",
-    "cpu_threads", "placement", "prefetch", "layout", "mma",
-    "dot",         "isa",       "micro",    "exp",    "attn"};
+    "cpu_threads", "placement", "prefetch", "layout", "mma",     "dot",
+    "isa",         "micro",     "exp",      "attn",   "fuse"};
 
 llvm::json::Object mlir::haqa::scheduleToJSON(ScheduleAttr s) {
   llvm::json::Object o;
@@ -57,6 +57,12 @@ llvm::json::Object mlir::haqa::scheduleToJSON(ScheduleAttr s) {
     o["exp"] = stringifyExpKind(*s.getExp());
   if (s.getAttn())
     o["attn"] = stringifyAttnKind(*s.getAttn());
+  if (!s.getFuse().empty()) {
+    llvm::json::Array a;
+    for (FuseKind f : s.getFuse())
+      a.push_back(stringifyFuseKind(f));
+    o["fuse"] = std::move(a);
+  }
   return o;
 }
 
@@ -127,6 +133,7 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
   std::optional<AttnKind> attn;
   SmallVector<MemSpace> placement;
   SmallVector<OperandLayout> layout;
+  SmallVector<FuseKind> fuse;
   if (llvm::Error e = ints("tile", tile))
     return std::move(e);
   if (llvm::Error e = ints("order", order))
@@ -168,6 +175,9 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
           "attn", [](llvm::StringRef n) { return symbolizeAttnKind(n); },
           attn))
     return std::move(e);
+  if (llvm::Error e = names(
+          "fuse", [](llvm::StringRef n) { return symbolizeFuseKind(n); }, fuse))
+    return std::move(e);
   std::string diagnostics;
   ScheduleAttr s;
   {
@@ -181,7 +191,7 @@ mlir::haqa::scheduleFromJSON(MLIRContext *ctx, const llvm::json::Object &obj) {
         ArrayRef<int64_t>(threads), ArrayRef<int64_t>(grid), cpuThreads,
         ArrayRef<MemSpace>(placement), prefetch,
         ArrayRef<OperandLayout>(layout), mma, dot, isa,
-        ArrayRef<int64_t>(micro), exp, attn);
+        ArrayRef<int64_t>(micro), exp, attn, ArrayRef<FuseKind>(fuse));
   }
   if (!s)
     return fail(diagnostics);

@@ -86,7 +86,7 @@ ScheduleAttr cpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
     exp = ExpKind::poly;
   return ScheduleAttr::get(ctx, tile, order, unroll, vector, {}, {}, threads,
                            {}, prefetch, {}, std::nullopt, std::nullopt,
-                           std::nullopt, {}, exp, std::nullopt);
+                           std::nullopt, {}, exp, std::nullopt, {});
 }
 
 /// Matmuls with at least this many rows (prefill) use the tensor cores.
@@ -190,8 +190,12 @@ struct DefaultSchedulePass final
       auto matmul = dyn_cast<MatmulOp>(kernel.getOperation());
       StringRef gguf =
           matmul ? matmul.getWeight().getType().getQuant().getGGUFName() : "";
-      if (isa && (hasInt8DotKernels(gguf) || gguf == "f16"))
+      if (isa && (hasInt8DotKernels(gguf) || gguf == "f16")) {
         s = getMicroKernelDotSchedule(matmul, *isa, limits);
+        if (fuse)
+          s = s.withFuse(
+              {FuseKind::norm, FuseKind::swiglu, FuseKind::residual});
+      }
       if (auto attention = dyn_cast<AttentionOp>(kernel.getOperation());
           attention && isa && canFuseAttention(attention))
         s = getFusedAttentionSchedule(attention, *isa, limits);
@@ -229,7 +233,7 @@ ScheduleAttr mlir::haqa::getMicroKernelDotSchedule(MatmulOp matmul,
   return ScheduleAttr::get(matmul.getContext(), {}, {}, std::nullopt,
                            std::nullopt, {}, {}, limits.cpuThreads, {},
                            std::nullopt, {}, std::nullopt, dot, isa, micro,
-                           std::nullopt, std::nullopt);
+                           std::nullopt, std::nullopt, {});
 }
 
 ScheduleAttr mlir::haqa::getFusedAttentionSchedule(AttentionOp attention,
@@ -238,5 +242,5 @@ ScheduleAttr mlir::haqa::getFusedAttentionSchedule(AttentionOp attention,
   return ScheduleAttr::get(attention.getContext(), {}, {}, std::nullopt,
                            std::nullopt, {}, {}, limits.cpuThreads, {},
                            std::nullopt, {}, std::nullopt, std::nullopt, isa,
-                           {}, std::nullopt, AttnKind::fused);
+                           {}, std::nullopt, AttnKind::fused, {});
 }
