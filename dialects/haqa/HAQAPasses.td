@@ -115,6 +115,10 @@ def HAQAPlanMemoryPass : Pass<"haqa-plan-memory", "ModuleOp"> {
     - KV cache: 2 x layers x context x kv_heads x head_dim x kv-bits / 8;
     - activations: batch x 4 bytes x (4 dim + 2 ffn + heads x context +
       vocab), the float working set of one prefill batch;
+    - buffer cache: the idle intermediates the CPU runtime keeps for reuse
+      (lib/Runtime/BufferCache.cpp): at most `buffer-cache` (its bound,
+      1 GiB by default) and at most the activations, which are what it
+      caches (0 for targets without it);
     - runtime overhead: a fixed allowance (`overhead`).
     and records the plan as the module attribute `haqa.memory_plan`, with
     `fits` against `limit`. Sizes take B, KB/MB/GB (10^3..) and KiB/MiB/GiB
@@ -131,6 +135,9 @@ def HAQAPlanMemoryPass : Pass<"haqa-plan-memory", "ModuleOp"> {
            "bits per KV cache element (16: f16 as llama.cpp)">,
     Option<"overhead", "overhead", "std::string", /*default=*/"\"256MiB\"",
            "fixed runtime allowance (context, workspace, graph)">,
+    Option<"bufferCache", "buffer-cache", "std::string",
+           /*default=*/"\"1GiB\"",
+           "bound on the CPU runtime's idle cached buffers (0: none)">,
   ];
 }
 

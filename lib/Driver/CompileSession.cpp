@@ -257,6 +257,10 @@ llvm::Error Session::plan() {
   HAQAPlanMemoryPassOptions po;
   po.limit = std::to_string(budget) + "B";
   po.kvBits = 32; // the CPU and CUDA targets keep f32 KV caches
+  // Idle cached buffers: the CPU runtime's (host memory on CUDA, not the
+  // device's).
+  if (target == CompileTarget::CUDA)
+    po.bufferCache = "0";
   pm.addPass(createHAQAPlanMemoryPass(po));
   if (failed(pm.run(*planned)))
     return error(options.input + ": haqa-plan-memory failed");
@@ -277,8 +281,9 @@ llvm::Error Session::plan() {
         plan.count(bits) ? plan[bits] : std::pair<uint64_t, bool>{0, true};
     if (!ok) {
       progress << llvm::formatv(
-          "  {0}: needs {1:F1} MiB (weights, KV cache, activations, "
-          "runtime), over the memory limit of {2:F1} MiB: not a candidate\n",
+          "  {0}: needs {1:F1} MiB (weights, KV cache, activations, buffer "
+          "cache, runtime), over the memory limit of {2:F1} MiB: not a "
+          "candidate\n",
           precisionName(bits), total / 1048576.0, budget / 1048576.0);
       continue;
     }

@@ -68,6 +68,11 @@ struct PlanMemoryPass final
       llvm::consumeError(overheadBytes.takeError());
       return fail("expected overhead as a size, got '" + overhead + "'");
     }
+    auto cacheBytes = parseByteSize(bufferCache);
+    if (!cacheBytes) {
+      llvm::consumeError(cacheBytes.takeError());
+      return fail("expected buffer-cache as a size, got '" + bufferCache + "'");
+    }
     if (kvBits != 32 && kvBits != 16 && kvBits != 8)
       return fail("expected kv-bits 32, 16 or 8, got " + Twine(kvBits));
     int64_t ctxLen = context > 0 ? static_cast<int64_t>(context) : *rows;
@@ -84,17 +89,21 @@ struct PlanMemoryPass final
     uint64_t kv = 2ull * *layers * ctxLen * *kvHeads * *headDim * kvBits / 8;
     uint64_t act = static_cast<uint64_t>(batchLen) * 4 *
                    (4 * *dim + 2 * *ffn + *heads * ctxLen + *vocab);
+    // The buffer cache keeps freed intermediates (activations) for reuse,
+    // up to its bound.
+    uint64_t cached = std::min<uint64_t>(act, *cacheBytes);
     Builder b(ctx);
     auto entry = [&](QuantAttr q) {
       uint64_t w = 0;
       for (WeightType t : weights)
         w += t.getShape().size() == 2 && q ? t.getStorageBytes(q)
                                            : t.getStorageBytes();
-      uint64_t total = w + kv + act + *overheadBytes;
+      uint64_t total = w + kv + act + cached + *overheadBytes;
       NamedAttrList e;
       e.append("weights", b.getI64IntegerAttr(w));
       e.append("kv_cache", b.getI64IntegerAttr(kv));
       e.append("activations", b.getI64IntegerAttr(act));
+      e.append("buffer_cache", b.getI64IntegerAttr(cached));
       e.append("overhead", b.getI64IntegerAttr(*overheadBytes));
       e.append("total", b.getI64IntegerAttr(total));
       if (limitBytes)
