@@ -89,8 +89,9 @@ def HAQA_DotKind : I32EnumAttr<"DotKind",
     // Q8_0 / Q8_1: 32 values, f16 scale, f16 scaled sum), then int8 block
     // dot products with i32 sums by a micro-kernel (lib/MicroKernels).
     I32EnumAttrCase<"i8", 1>,
-    // F16 weights converted to f32 in registers (F16C) and f32 multiply-adds
-    // on the f32 activations, register-blocked by a micro-kernel.
+    // F16 (F16C) or BF16 (a shift) weights converted to f32 in registers
+    // and f32 multiply-adds on the f32 activations, register-blocked by a
+    // micro-kernel.
     I32EnumAttrCase<"fma", 2>]> {
   let cppNamespace = "::mlir::haqa";
   let genSpecializedAttr = 0;
@@ -254,7 +255,7 @@ def HAQA_ScheduleAttr : HAQA_Attr<"Schedule", "schedule"> {
     - `dot`: a CPU matmul's arithmetic: `f32` (weights widened in registers
       by generated loops), `i8` (activation rows quantized to Q8 blocks once
       per call, int8 block dot products by a micro-kernel; Q8_0 / Q4_0 /
-      Q4_1 weights) or `fma` (F16 weights converted in registers, f32
+      Q4_1 weights) or `fma` (F16 or BF16 weights converted in registers, f32
       multiply-adds by a micro-kernel).
     - `isa`: the instruction set of the micro-kernel (`dot = i8`, `dot =
       fma`, `attn = fused`): scalar, avx2, avx_vnni, avx512_vnni; the host

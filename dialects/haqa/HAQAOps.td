@@ -301,9 +301,9 @@ def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
       activations. `micro` = [mr, nr] is the register block, `threads` the
       host threads N is split over.
 
-    - `dot_f16`: ins x [M, K] f32 and the F16 weight [N, K]; outs y [M,
-      N] f32, y[m, n] = sum_k x[m, k] w[n, k] in f32 (`dot = fma`); `micro`
-      and `threads` as for the int8 dots.
+    - `dot_f16`, `dot_bf16`: ins x [M, K] f32 and the F16 / BF16 weight
+      [N, K]; outs y [M, N] f32, y[m, n] = sum_k x[m, k] w[n, k] in f32
+      (`dot = fma`); `micro` and `threads` as for the int8 dots.
     - `attention_f32`: ins q [T, Hq, D] f32, the key and value caches
       [C, Hkv, D] f32 and positions [T] i32; outs [T, Hq, D] f32: causal
       grouped-query attention of an `attn = fused` haqa.attention, query t
@@ -345,6 +345,11 @@ def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     MutableOperandRange getDpsInitsMutable() { return getOutputsMutable(); }
+    /// True for the f32 FMA dots on F16 / BF16 weights (dot_f16,
+    /// dot_bf16).
+    bool isFMADot() {
+      return getKernel() == "dot_f16" || getKernel() == "dot_bf16";
+    }
     /// Bytes of a Q8 activation block (36) and of a weight block of the
     /// dot kernels (34, 18, 20; 0 for quantize_q8).
     static constexpr int64_t kQ8BlockBytes = 36;

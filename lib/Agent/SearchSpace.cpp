@@ -201,9 +201,10 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
     }
     // Matmuls as micro-kernels, in an instruction set this host has: int8
     // block dot products on quantized activations (Q8_0 / Q4_0 / Q4_1
-    // weights), f32 multiply-adds on F16 weights converted in registers.
+    // weights), f32 multiply-adds on F16 / BF16 weights converted in registers.
     bool int8 = hasInt8DotKernels(kernel.weights);
-    if (kernel.kernel == "matmul" && (int8 || kernel.weights == "f16")) {
+    if (kernel.kernel == "matmul" &&
+        (int8 || hasFMADotKernels(kernel.weights))) {
       // The starting point: the micro-kernel wherever the host has a vector
       // instruction set for it (as ggml does on every CPU), unless the
       // default schedule says otherwise.
@@ -219,7 +220,7 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
                  "micro-kernel; tile, order, vector, unroll and prefetch "
                  "then do not apply)"
                : "matmul arithmetic: 0 f32 (weights widened to f32 in "
-                 "registers by generated loops), 2 fma (F16 weights "
+                 "registers by generated loops), 2 fma (F16 or BF16 weights "
                  "converted in registers, f32 multiply-adds by a "
                  "micro-kernel; tile, order, vector, unroll and prefetch "
                  "then do not apply)",

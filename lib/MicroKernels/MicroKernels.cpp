@@ -24,6 +24,7 @@ using namespace mlir::haqa;
   HAQA_UK_SYMBOL(haqa_uk_dot_q4_0_##isa),                                      \
   HAQA_UK_SYMBOL(haqa_uk_dot_q4_1_##isa),                                      \
   HAQA_UK_SYMBOL(haqa_uk_dot_f16_##isa),                                       \
+  HAQA_UK_SYMBOL(haqa_uk_dot_bf16_##isa),                                      \
   HAQA_UK_SYMBOL(haqa_uk_attention_f32_##isa),                                 \
   HAQA_UK_SYMBOL(haqa_uk_rms_norm_f32_##isa),                                  \
   HAQA_UK_SYMBOL(haqa_uk_epilogue_f32_##isa)
@@ -117,4 +118,8 @@ float mlir::haqa::microKernelHalfToFloat(uint16_t h) {
 
 uint16_t mlir::haqa::microKernelFloatToHalf(float f) {
   return uk::floatToHalf(f);
+}
+
+float mlir::haqa::microKernelBF16ToFloat(uint16_t b) {
+  return uk::bitsFloat(static_cast<uint32_t>(b) << 16);
 }

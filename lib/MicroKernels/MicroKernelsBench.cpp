@@ -6,9 +6,10 @@
 // of every ISA variant this host supports, per format, shape and nr, and of
 // decode attention (SmolLM2's 9 query heads over 3 KV heads of 64 at
 // position 256). Prints the median of 50 calls after warm-up as ns per call
-// and GB/s of weight (or K and V cache) bytes read. Then the f16-weight dot
-// at 576 x 1536: decode (one row, register block [1, 4]) and prefill (64
-// rows, [4, 2] and [4, 4]), as us per call, GB/s of weights and GFLOP/s.
+// and GB/s of weight (or K and V cache) bytes read. Then the f16- and
+// bf16-weight dots at 576 x 1536: decode (one row, register block [1, 4]) and
+// prefill (64 rows, [4, 2] and [4, 4]), as us per call, GB/s of weights and
+// GFLOP/s.
 // Usage: haqa-uk-bench [repeats]
 //
 //===----------------------------------------------------------------------===//
@@ -30,7 +31,7 @@ namespace {
 
 using DotFn = MicroKernelDotFn;
 using QuantizeFn = MicroKernelQuantizeFn;
-using DotF16Fn = MicroKernelDotF16Fn;
+using DotF16Fn = MicroKernelDotF16Fn; // dot_bf16 too: the same signature
 using AttentionFn = MicroKernelAttentionFn;
 
 struct Format {
@@ -141,12 +142,18 @@ int main(int argc, char **argv) {
                 static_cast<double>(kv.size() * sizeof(float)) / attentionNs);
   }
 
-  // F16 weights: normal halves of magnitude [2^-6, 2^-2) (exponents 9 .. 12).
+  // F16 weights: normal halves of magnitude [2^-6, 2^-2) (exponents 9 .. 12);
+  // BF16 weights: the same values truncated to bf16.
   const int64_t k = 576, n = 1536, prefillRows = 64;
-  std::vector<uint16_t> w(n * k);
-  for (uint16_t &h : w)
-    h = static_cast<uint16_t>((rng() & 1) << 15 | (9 + rng() % 4) << 10 |
-                              (rng() & 0x3ff));
+  std::vector<uint16_t> wF16(n * k), wBF16(n * k);
+  for (int64_t i = 0; i < n * k; ++i) {
+    wF16[i] = static_cast<uint16_t>((rng() & 1) << 15 | (9 + rng() % 4) << 10 |
+                                    (rng() & 0x3ff));
+    const float f = microKernelHalfToFloat(wF16[i]);
+    uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    wBF16[i] = static_cast<uint16_t>(bits >> 16);
+  }
   std::vector<float> x(prefillRows * k), y(prefillRows * n);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (float &v : x)
@@ -156,24 +163,28 @@ int main(int argc, char **argv) {
   for (const char *isa : getMicroKernelISAs()) {
     if (!isMicroKernelISASupported(isa))
       continue;
-    auto dot = reinterpret_cast<DotF16Fn>(
-        findMicroKernel(std::string("haqa_uk_dot_f16_") + isa));
-    const int64_t runs[][3] = {
-        {1, 1, 4}, {prefillRows, 4, 2}, {prefillRows, 4, 4}};
-    for (const auto &run : runs) {
-      const int64_t rows = run[0], mr = run[1], nr = run[2];
-      double ns = medianNs(
-          [&] {
-            dot(w.data(), k, x.data(), k, y.data(), n, rows, 0, n, k, mr, nr);
-          },
-          repeats);
-      std::printf(
-          "%-11s %-5s %4lld %5lld %6lld %3lld,%lld %11.1f %8.2f %8.2f\n", isa,
-          "f16", static_cast<long long>(rows), static_cast<long long>(k),
-          static_cast<long long>(n), static_cast<long long>(mr),
-          static_cast<long long>(nr), ns / 1000,
-          static_cast<double>(w.size() * sizeof(uint16_t)) / ns,
-          2.0 * rows * k * n / ns);
+    for (const char *fmt : {"f16", "bf16"}) {
+      auto dot = reinterpret_cast<DotF16Fn>(
+          findMicroKernel(std::string("haqa_uk_dot_") + fmt + "_" + isa));
+      const std::vector<uint16_t> &w =
+          std::strcmp(fmt, "f16") == 0 ? wF16 : wBF16;
+      const int64_t runs[][3] = {
+          {1, 1, 4}, {prefillRows, 4, 2}, {prefillRows, 4, 4}};
+      for (const auto &run : runs) {
+        const int64_t rows = run[0], mr = run[1], nr = run[2];
+        double ns = medianNs(
+            [&] {
+              dot(w.data(), k, x.data(), k, y.data(), n, rows, 0, n, k, mr, nr);
+            },
+            repeats);
+        std::printf(
+            "%-11s %-5s %4lld %5lld %6lld %3lld,%lld %11.1f %8.2f %8.2f\n", isa,
+            fmt, static_cast<long long>(rows), static_cast<long long>(k),
+            static_cast<long long>(n), static_cast<long long>(mr),
+            static_cast<long long>(nr), ns / 1000,
+            static_cast<double>(w.size() * sizeof(uint16_t)) / ns,
+            2.0 * rows * k * n / ns);
+      }
     }
   }
   return 0;

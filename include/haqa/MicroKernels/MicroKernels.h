@@ -5,12 +5,12 @@
 // Hand-written CPU kernels that JIT-compiled code calls by name: a quantizer
 // of f32 activations into Q8 activation blocks, int8 block dot products of
 // ggml Q8_0 / Q4_0 / Q4_1 weight rows with those blocks, dots of f32
-// activation rows with IEEE half weight rows, f32 causal grouped-query
-// attention over a KV cache, and the RMS norm prologue and SiLU-gate /
-// residual epilogue fused into a matmul. Plain C++, no MLIR: every ISA
-// variant is compiled into one library with per-function target attributes,
-// so the library runs on any x86-64 host and a caller picks the variants the
-// host supports (isMicroKernelISASupported).
+// activation rows with IEEE half or bfloat16 weight rows, f32 causal
+// grouped-query attention over a KV cache, and the RMS norm prologue and
+// SiLU-gate / residual epilogue fused into a matmul. Plain C++, no MLIR:
+// every ISA variant is compiled into one library with per-function target
+// attributes, so the library runs on any x86-64 host and a caller picks the
+// variants the host supports (isMicroKernelISASupported).
 //
 // Quantized formats (K, the reduction length, is a multiple of 32):
 //  - Q8_0 weight block, 34 bytes: {f16 d; int8 qs[32]}, value j = d * qs[j].
@@ -25,7 +25,7 @@
 // Function names are haqa_uk_<op>_<isa>, <isa> one of scalar, avx2, avxvnni,
 // avx512vnni (the x86 ones exist on x86-64 hosts only). scalar is the
 // reference; vector variants quantize bit-identically and compute the dots
-// with the float additions across blocks (f16 dots: across values)
+// with the float additions across blocks (f16 / bf16 dots: across values)
 // reordered; their attention, RMS norm and epilogue reorder their sums too
 // and replace std::exp by a polynomial within a few ulp.
 //
@@ -72,6 +72,11 @@ extern "C" {
 /// nothing needs alignment. mr x nr is the register block, as for the int8
 /// dots. The scalar variant adds the products in j order; the vector ones
 /// keep per-lane partial sums (fused multiply-adds) added at the end.
+///
+/// haqa_uk_dot_bf16: haqa_uk_dot_f16 with bfloat16 weights: w[n, j] is the
+/// top 16 bits of an IEEE f32, float(w) = the f32 of bits w << 16 (exact,
+/// infinities, NaNs and subnormals included). Same arguments, blocks and
+/// order of the sums as haqa_uk_dot_f16 (the two share their kernels).
 ///
 /// haqa_uk_attention_f32: causal grouped-query softmax attention of query
 /// rows over a KV cache, for the work units u in [u0, u1) of tokens *
@@ -126,6 +131,10 @@ void haqa_uk_dot_f16_scalar(const uint16_t *w, int64_t w_row_stride,
                             const float *x, int64_t x_stride, float *y,
                             int64_t y_stride, int64_t rows_m, int64_t n0,
                             int64_t n1, int64_t k, int64_t mr, int64_t nr);
+void haqa_uk_dot_bf16_scalar(const uint16_t *w, int64_t w_row_stride,
+                             const float *x, int64_t x_stride, float *y,
+                             int64_t y_stride, int64_t rows_m, int64_t n0,
+                             int64_t n1, int64_t k, int64_t mr, int64_t nr);
 void haqa_uk_attention_f32_scalar(const float *q, int64_t q_stride,
                                   const float *k, const float *v,
                                   int64_t kv_stride, int64_t cache_rows,
@@ -160,6 +169,10 @@ void haqa_uk_dot_f16_avx2(const uint16_t *w, int64_t w_row_stride,
                           const float *x, int64_t x_stride, float *y,
                           int64_t y_stride, int64_t rows_m, int64_t n0,
                           int64_t n1, int64_t k, int64_t mr, int64_t nr);
+void haqa_uk_dot_bf16_avx2(const uint16_t *w, int64_t w_row_stride,
+                           const float *x, int64_t x_stride, float *y,
+                           int64_t y_stride, int64_t rows_m, int64_t n0,
+                           int64_t n1, int64_t k, int64_t mr, int64_t nr);
 void haqa_uk_attention_f32_avx2(const float *q, int64_t q_stride,
                                 const float *k, const float *v,
                                 int64_t kv_stride, int64_t cache_rows,
@@ -197,6 +210,10 @@ void haqa_uk_dot_f16_avxvnni(const uint16_t *w, int64_t w_row_stride,
                              const float *x, int64_t x_stride, float *y,
                              int64_t y_stride, int64_t rows_m, int64_t n0,
                              int64_t n1, int64_t k, int64_t mr, int64_t nr);
+void haqa_uk_dot_bf16_avxvnni(const uint16_t *w, int64_t w_row_stride,
+                              const float *x, int64_t x_stride, float *y,
+                              int64_t y_stride, int64_t rows_m, int64_t n0,
+                              int64_t n1, int64_t k, int64_t mr, int64_t nr);
 void haqa_uk_attention_f32_avxvnni(const float *q, int64_t q_stride,
                                    const float *k, const float *v,
                                    int64_t kv_stride, int64_t cache_rows,
@@ -234,6 +251,10 @@ void haqa_uk_dot_f16_avx512vnni(const uint16_t *w, int64_t w_row_stride,
                                 const float *x, int64_t x_stride, float *y,
                                 int64_t y_stride, int64_t rows_m, int64_t n0,
                                 int64_t n1, int64_t k, int64_t mr, int64_t nr);
+void haqa_uk_dot_bf16_avx512vnni(const uint16_t *w, int64_t w_row_stride,
+                                 const float *x, int64_t x_stride, float *y,
+                                 int64_t y_stride, int64_t rows_m, int64_t n0,
+                                 int64_t n1, int64_t k, int64_t mr, int64_t nr);
 void haqa_uk_attention_f32_avx512vnni(const float *q, int64_t q_stride,
                                       const float *k, const float *v,
                                       int64_t kv_stride, int64_t cache_rows,
@@ -288,6 +309,7 @@ void *findMicroKernel(const std::string &name);
 using MicroKernelQuantizeFn = decltype(&haqa_uk_quantize_q8_scalar);
 using MicroKernelDotFn = decltype(&haqa_uk_dot_q8_0_scalar);
 using MicroKernelDotF16Fn = decltype(&haqa_uk_dot_f16_scalar);
+using MicroKernelDotBF16Fn = decltype(&haqa_uk_dot_bf16_scalar);
 using MicroKernelAttentionFn = decltype(&haqa_uk_attention_f32_scalar);
 using MicroKernelRMSNormFn = decltype(&haqa_uk_rms_norm_f32_scalar);
 using MicroKernelEpilogueFn = decltype(&haqa_uk_epilogue_f32_scalar);
@@ -304,6 +326,9 @@ bool isMicroKernelISASupported(const char *isa);
 /// of haqa/Weights/Dequantize.h, without depending on that library).
 float microKernelHalfToFloat(uint16_t h);
 uint16_t microKernelFloatToHalf(float f);
+
+/// The bf16 conversion the kernels use: the f32 of bits `b` << 16.
+float microKernelBF16ToFloat(uint16_t b);
 
 /// y[i] = exp(x[i]) for i < n as the attention kernel of variant `isa`
 /// computes it (for tests): std::exp for "scalar", else a polynomial within a

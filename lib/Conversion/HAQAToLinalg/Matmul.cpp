@@ -288,7 +288,8 @@ MatmulLowering::lowerInt8Dot(MatmulOp op, ScheduleAttr schedule, Value init) {
                  {quantize.getResult(0), w}, init);
 }
 
-/// dot = fma: one dot_f16 micro-kernel on the F16 weight as stored.
+/// dot = fma: one dot_f16 / dot_bf16 micro-kernel on the F16 / BF16 weight
+/// as stored.
 FailureOr<Value> MatmulLowering::lowerF16Dot(MatmulOp op,
                                              ScheduleAttr schedule,
                                              Value init) {
@@ -301,7 +302,10 @@ FailureOr<Value> MatmulLowering::lowerF16Dot(MatmulOp op,
   FailureOr<Value> x = dotInput(op, isaAttr);
   if (failed(x))
     return failure();
-  return dotCall(op, schedule, "dot_f16", isaAttr, {*x, *w}, init);
+  StringRef kernel = op.getWeight().getType().getQuant().getGGUFName() == "bf16"
+                         ? "dot_bf16"
+                         : "dot_f16";
+  return dotCall(op, schedule, kernel, isaAttr, {*x, *w}, init);
 }
 
 void mlir::haqa::to_linalg::populateMatmulPatterns(

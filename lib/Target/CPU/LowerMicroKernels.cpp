@@ -224,7 +224,7 @@ struct Lowering {
           y = op.getOutputs()[0];
     auto wType = cast<MemRefType>(w.getType());
     int64_t n = wType.getDimSize(0);
-    int64_t blocks = op.getKernel() == "dot_f16"
+    int64_t blocks = op.isFMADot()
                          ? wType.getDimSize(1)
                          : wType.getDimSize(1) / op.getWeightBlockBytes();
     int64_t mr = op.getMicro()[0], nr = op.getMicro()[1];

@@ -3,6 +3,7 @@
 // RUN: haqa-opt %s --haqa-default-schedule=target=opencl | FileCheck %s --check-prefix=CL
 // RUN: not haqa-opt %s --haqa-default-schedule=target=tpu 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: haqa-opt %s --haqa-default-schedule="target=cpu cpu-threads=2 micro-kernels=avx2" | FileCheck %s --check-prefix=INT8
+// RUN: haqa-opt %s --haqa-default-schedule="target=cpu cpu-threads=2 micro-kernels=avx2 fuse=true" | FileCheck %s --check-prefix=FUSE
 // RUN: haqa-opt %s --haqa-default-schedule="target=cpu cpu-threads=2 micro-kernels=avx512_vnni" | FileCheck %s --check-prefix=VNNI512
 // RUN: not haqa-opt %s --haqa-default-schedule="target=cpu micro-kernels=neon" 2>&1 | FileCheck %s --check-prefix=BADISA
 // RUN: not haqa-opt %s --haqa-default-schedule="target=cuda micro-kernels=avx2" 2>&1 | FileCheck %s --check-prefix=BADTARGET
@@ -20,6 +21,10 @@ func.func @decode(%x: tensor<1x576xf32>, %s: tensor<9x1x2048xf32>) -> (tensor<1x
   // micro-kernels: the quantized matmul as micro-kernels, four weight rows per
   // activation block at one row (decode).
   // INT8: haqa.matmul {{.*}} {schedule = #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx2, micro = [1, 4]>}
+  // With fuse=true the micro-kernel matmuls also ask for their neighbours;
+  // the other kernels are as without.
+  // FUSE: haqa.matmul {{.*}} {schedule = #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx2, micro = [1, 4], fuse = [norm, swiglu, residual]>}
+  // FUSE: haqa.softmax {{.*}} {schedule = #haqa.schedule<tile = [1, 1, 256], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, exp = fast>}
   // INT8: haqa.softmax {{.*}} {schedule = #haqa.schedule<tile = [1, 1, 256], order = [0, 1, 2], unroll = 4, vector = 16, cpu_threads = 2, exp = fast>}
   // GPU blocks follow from the tiles the threads cover (no grid); the
   // activations (576 x f32) are staged in shared memory.
@@ -80,6 +85,15 @@ func.func @f16(%x: tensor<1x576xf32>, %p: tensor<?x576xf32>) -> (tensor<1x1536xf
   // INT8: haqa.matmul {{.*}} {schedule = #haqa.schedule<cpu_threads = 2, dot = fma, isa = avx2, micro = [4, 4]>}
   %z = haqa.matmul %p, %w : tensor<?x576xf32>, !haqa.weight<1536x576, #haqa.quant<f16>> -> tensor<?x1536xf32>
   return %y, %z : tensor<1x1536xf32>, tensor<?x1536xf32>
+}
+
+// BF16 weights: dot = fma too (dot_bf16).
+// INT8-LABEL: func.func @bf16
+// INT8: haqa.matmul {{.*}} {schedule = #haqa.schedule<cpu_threads = 2, dot = fma, isa = avx2, micro = [1, 4]>}
+func.func @bf16(%x: tensor<1x576xf32>) -> tensor<1x1536xf32> {
+  %w = haqa.weight "w" : !haqa.weight<1536x576, #haqa.quant<bf16>>
+  %y = haqa.matmul %x, %w : tensor<1x576xf32>, !haqa.weight<1536x576, #haqa.quant<bf16>> -> tensor<1x1536xf32>
+  return %y : tensor<1x1536xf32>
 }
 
 // A rope's sines and cosines as MLIR's polynomials on the CPU (exp = poly

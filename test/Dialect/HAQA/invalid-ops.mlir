@@ -339,7 +339,7 @@ func.func @int8_dot_silu(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
 
 // micro_kernel_c1
 func.func @uk_unknown(%x: tensor<1x64xf32>, %q: tensor<1x72xi8>) -> tensor<1x72xi8> {
-  // expected-error@+1 {{'haqa.micro_kernel' op unknown micro-kernel 'quantize_q4' (expected quantize_q8, rms_norm_f32, dot_q8_0, dot_q4_0, dot_q4_1, dot_f16 or attention_f32)}}
+  // expected-error@+1 {{'haqa.micro_kernel' op unknown micro-kernel 'quantize_q4' (expected quantize_q8, rms_norm_f32, dot_q8_0, dot_q4_0, dot_q4_1, dot_f16, dot_bf16 or attention_f32)}}
   %r = haqa.micro_kernel "quantize_q4" isa = avx2 ins(%x : tensor<1x64xf32>) outs(%q : tensor<1x72xi8>) -> tensor<1x72xi8>
   return %r : tensor<1x72xi8>
 }
@@ -466,7 +466,7 @@ func.func @uk_attention_positions(%q: tensor<2x9x64xf32>, %k: tensor<512x3x64xf3
 // schedule_c17
 func.func @fma_on_q8(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
   %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
-  // expected-error@+1 {{'haqa.matmul' op schedule has dot = fma, which needs a matmul with F16 weights}}
+  // expected-error@+1 {{'haqa.matmul' op schedule has dot = fma, which needs a matmul with F16 or BF16 weights}}
   %y = haqa.matmul %x, %w {schedule = #haqa.schedule<dot = fma>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<1x8xf32>
   return %y : tensor<1x8xf32>
 }

@@ -152,6 +152,28 @@ func.func @f16_calls(%x: memref<?x64xf32>, %w: memref<8x64xf16>, %y: memref<?x8x
 
 // -----
 
+// BF16 weights: dot = fma as a dot_bf16 micro-kernel on the weight as stored
+// (bf16 widened to f32 by a shift), called as dot_f16 is.
+// CONVERT-LABEL: func.func @matmul_bf16(
+// CONVERT: %[[V:.*]] = memref.view %{{.*}}[%{{.*}}][] : memref<1024xi8> to memref<8x64xbf16>
+// CONVERT: %[[WT:.*]] = bufferization.to_tensor %[[V]]
+// CONVERT: haqa.micro_kernel "dot_bf16" isa = avx512_vnni ins(%{{.*}}, %[[WT]] : tensor<1x64xf32>, tensor<8x64xbf16>) outs(%{{.*}} : tensor<1x8xf32>) {micro = array<i64: 1, 4>, threads = 2 : i64}
+// CHECK-DAG: func.func private @haqa_uk_dot_bf16_avx512vnni(!llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @matmul_bf16(
+// CHECK-LABEL: func.func @bf16_calls(
+// CHECK: func.call @haqa_uk_dot_bf16_avx512vnni(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %c64_i64, %c1_i64{{.*}}, %c4_i64{{.*}})
+func.func @matmul_bf16(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<bf16>>
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<cpu_threads = 2, dot = fma, isa = avx512_vnni, micro = [1, 4]>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<bf16>> -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+func.func @bf16_calls(%x: memref<1x64xf32>, %w: memref<8x64xbf16>, %y: memref<1x8xf32>) {
+  haqa.micro_kernel "dot_bf16" isa = avx512_vnni ins(%x, %w : memref<1x64xf32>, memref<8x64xbf16>) outs(%y : memref<1x8xf32>) {micro = array<i64: 1, 4>, threads = 2}
+  return
+}
+
+// -----
+
 // micro = [4, 16] (packed panels): N split over the threads in whole panels
 // (40 rows, 2 threads: pieces of 32, [0, 32) and [32, 40)), nr = 16 passed on.
 // CHECK-LABEL: func.func @panel_calls(

@@ -379,6 +379,14 @@ TEST(SearchSpace, Int8DotOnlyInInstructionSetsTheHostHas) {
             std::string::npos);
   for (int i = 0; i < 50; ++i)
     EXPECT_TRUE(static_cast<bool>(f16->toSchedule(f16->sample(rng))));
+  // BF16 weights as F16 ones: dot = fma (the dot_bf16 micro-kernel).
+  auto bf16 = spaceOf(matmul(64, "bf16"), avx2);
+  ASSERT_TRUE(static_cast<bool>(bf16)) << llvm::toString(bf16.takeError());
+  EXPECT_EQ(param(*bf16, "dot").values, (std::vector<int64_t>{0, 2}));
+  EXPECT_NE(bf16->toScheduleText(bf16->getDefault()).find("dot = fma"),
+            std::string::npos);
+  for (int i = 0; i < 50; ++i)
+    EXPECT_TRUE(static_cast<bool>(bf16->toSchedule(bf16->sample(rng))));
   // AVX-512 VNNI: nr = 16 (packed panels) is a value of micro[1], legal
   // only with isa = avx512_vnni (schedule_c22), checked before a trial.
   HardwareProfile avx512 = profile("host");

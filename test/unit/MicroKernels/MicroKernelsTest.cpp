@@ -5,11 +5,11 @@
 // The scalar kernels against the formulas written out here, and every vector
 // variant this host supports against the scalar ones: the quantizer
 // bit-exactly, the dots to 1e-5 of the sum of the terms' magnitudes. The
-// f16 dots of every variant against a double-precision reference, to 1e-5 of
-// sum |x w|, and the attention of every variant against one, to 1e-5 of the
-// largest output. The fused RMS norm of every variant against a double
-// reference to 1e-5 relative, and its epilogue to 1e-5 of the magnitudes of
-// its terms.
+// f16 and bf16 dots of every variant against a double-precision reference,
+// to 1e-5 of sum |x w|, and the attention of every variant against one, to
+// 1e-5 of the largest output. The fused RMS norm of every variant against a
+// double reference to 1e-5 relative, and its epilogue to 1e-5 of the
+// magnitudes of its terms.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,12 +18,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 using namespace mlir::haqa;
@@ -75,11 +79,11 @@ TEST(MicroKernels, SymbolsAndISAs) {
   std::vector<const char *> isas = getMicroKernelISAs();
   ASSERT_FALSE(isas.empty());
   EXPECT_STREQ(isas.front(), "scalar");
-  EXPECT_EQ(symbols.size(), 8 * isas.size());
+  EXPECT_EQ(symbols.size(), 9 * isas.size());
   for (const char *isa : isas) {
     for (const char *op :
          {"quantize_q8_", "dot_q8_0_", "dot_q4_0_", "dot_q4_1_", "dot_f16_",
-          "attention_f32_", "rms_norm_f32_", "epilogue_f32_"}) {
+          "dot_bf16_", "attention_f32_", "rms_norm_f32_", "epilogue_f32_"}) {
       std::string name = std::string("haqa_uk_") + op + isa;
       EXPECT_NE(findMicroKernel(name), nullptr) << name;
     }
@@ -115,6 +119,23 @@ TEST(MicroKernels, HalfToFloatMatchesWeights) {
     ASSERT_EQ(bitsOf(microKernelHalfToFloat(static_cast<uint16_t>(h))),
               bitsOf(halfToFloat(static_cast<uint16_t>(h))))
         << "half 0x" << std::hex << h;
+}
+
+/// microKernelBF16ToFloat: exact values, and every bf16 is the top half of
+/// its float (NaN payloads kept).
+TEST(MicroKernels, BF16ToFloat) {
+  EXPECT_EQ(microKernelBF16ToFloat(0x3f80), 1.0f);
+  EXPECT_EQ(microKernelBF16ToFloat(0xc000), -2.0f);
+  EXPECT_EQ(microKernelBF16ToFloat(0x7f80), INFINITY);
+  EXPECT_EQ(microKernelBF16ToFloat(0xff80), -INFINITY);
+  EXPECT_EQ(microKernelBF16ToFloat(0x4049), 3.140625f);
+  EXPECT_EQ(microKernelBF16ToFloat(0x0080), FLT_MIN);
+  EXPECT_EQ(microKernelBF16ToFloat(0x0001), std::ldexp(1.0f, -133));
+  EXPECT_TRUE(std::isnan(microKernelBF16ToFloat(0x7fc0)));
+  EXPECT_EQ(bitsOf(microKernelBF16ToFloat(0x8000)), 0x80000000u);
+  for (uint32_t b = 0; b < 65536; ++b)
+    ASSERT_EQ(bitsOf(microKernelBF16ToFloat(static_cast<uint16_t>(b))), b << 16)
+        << "bf16 0x" << std::hex << b;
 }
 
 TEST(MicroKernels, FloatToHalfMatchesWeights) {
@@ -594,38 +615,50 @@ TEST_P(MicroKernelsISA, DotEdgeCalls) {
 }
 
 //===----------------------------------------------------------------------===//
-// F16 dots
+// F16 and BF16 dots
 //===----------------------------------------------------------------------===//
 
-using DotF16Fn = MicroKernelDotF16Fn;
+// dot_f16 and dot_bf16 share their signature (and their kernels): one set of
+// checks, parameterized by the weight format.
+using Dot16Fn = MicroKernelDotF16Fn;
+static_assert(std::is_same_v<MicroKernelDotF16Fn, MicroKernelDotBF16Fn>);
 
-DotF16Fn getDotF16(const std::string &isa) {
-  return reinterpret_cast<DotF16Fn>(findMicroKernel("haqa_uk_dot_f16_" + isa));
+/// A bf16 as the f32 it is the top half of, independently of the library.
+float bf16ToFloat(uint16_t b) {
+  return floatOf(static_cast<uint32_t>(b) << 16);
 }
 
-/// The K of the brief (576), and lengths off the vector steps: 57 = 32 + 16
-/// + 9 and 37 = 32 + 5 end in partial vectors of either width, 16 and 1 are
-/// shorter than a 32-value step.
-const int64_t kF16Ks[] = {576, 57, 37, 16, 1};
-constexpr int64_t kF16WeightRows = 45;
-constexpr int64_t kF16MaxRowsM = 7;
-/// A NaN half in the padding between weight rows: a kernel that reads past a
-/// row's end gets NaN into its sums.
-constexpr uint16_t kHalfNaN = 0x7e00;
+/// Weight rows of the 16-bit dots, and activation rows room for.
+constexpr int64_t kDot16WeightRows = 45;
+constexpr int64_t kDot16MaxRowsM = 8;
 
-/// Weight rows of k halves, k + 3 apart with NaN padding, by n % 3:
+/// A 16-bit weight format of the f32 dots.
+struct Dot16Format {
+  const char *name; // "f16" or "bf16": haqa_uk_dot_<name>_<isa>
+  float (*toFloat)(uint16_t);
+  /// kDot16WeightRows rows of k weights, k + 3 apart with NaN padding: a
+  /// kernel that reads past a row's end gets NaN into its sums.
+  std::vector<uint16_t> (*randomRows)(int64_t k, std::mt19937 &rng);
+};
+
+Dot16Fn getDot16(const Dot16Format &fmt, const std::string &isa) {
+  return reinterpret_cast<Dot16Fn>(
+      findMicroKernel(std::string("haqa_uk_dot_") + fmt.name + "_" + isa));
+}
+
+/// F16 weight rows, by n % 3:
 ///  0: normals of magnitude [2^-6, 2^6), one value in four a special:
 ///     +0, -0, +-65504 (the largest half) or a subnormal;
 ///  1: subnormals and signed zeros only, so that their sum of magnitudes is
 ///     all the tolerance (a kernel flushing subnormals fails);
 ///  2: +-65504 and -0.
 std::vector<uint16_t> randomHalfRows(int64_t k, std::mt19937 &rng) {
-  std::vector<uint16_t> w(kF16WeightRows * (k + 3), kHalfNaN);
+  std::vector<uint16_t> w(kDot16WeightRows * (k + 3), 0x7e00);
   auto sign = [&] { return static_cast<uint16_t>((rng() & 1) << 15); };
   auto subnormal = [&] {
     return static_cast<uint16_t>(sign() | (1 + rng() % 0x3ff));
   };
-  for (int64_t n = 0; n < kF16WeightRows; ++n)
+  for (int64_t n = 0; n < kDot16WeightRows; ++n)
     for (int64_t j = 0; j < k; ++j) {
       uint16_t h;
       if (n % 3 == 1) {
@@ -645,26 +678,69 @@ std::vector<uint16_t> randomHalfRows(int64_t k, std::mt19937 &rng) {
   return w;
 }
 
-/// Activation rows of k floats, k + 5 apart with NaN padding; one in ten 0.
-std::vector<float> randomFloatRows(int64_t k, std::mt19937 &rng) {
-  std::vector<float> x(kF16MaxRowsM * (k + 5), NAN);
+/// BF16 weight rows (f32 exponent bias 127, 7 mantissa bits), by n % 3:
+///  0: normals of magnitude [2^-6, 2^6), one value in four a special:
+///     +0, -0, +-2^100 or a subnormal;
+///  1: tiny values only: subnormals, normals below 2^-122 and signed zeros,
+///     so that products are (mostly) subnormal floats and their sum of
+///     magnitudes is all the tolerance (a kernel flushing them fails);
+///  2: large values of magnitude [2^96, 2^100), and -0.
+std::vector<uint16_t> randomBF16Rows(int64_t k, std::mt19937 &rng) {
+  std::vector<uint16_t> w(kDot16WeightRows * (k + 3), 0x7fc0);
+  auto sign = [&] { return static_cast<uint16_t>((rng() & 1) << 15); };
+  auto mant = [&] { return static_cast<uint16_t>(rng() & 0x7f); };
+  auto subnormal = [&] {
+    return static_cast<uint16_t>(sign() | (1 + rng() % 0x7f));
+  };
+  for (int64_t n = 0; n < kDot16WeightRows; ++n)
+    for (int64_t j = 0; j < k; ++j) {
+      uint16_t b;
+      if (n % 3 == 1) {
+        const uint32_t r = rng() % 5;
+        b = r == 0 ? sign()
+            : r == 1
+                ? static_cast<uint16_t>(sign() | (1 + rng() % 4) << 7 | mant())
+                : subnormal();
+      } else if (n % 3 == 2) {
+        b = rng() % 7 == 0 ? 0x8000
+                           : static_cast<uint16_t>(
+                                 sign() | (223 + rng() % 4) << 7 | mant());
+      } else if (rng() % 4 == 0) {
+        const uint16_t specials[] = {0x0000, 0x8000, 0x7180, 0xf180,
+                                     subnormal()};
+        b = specials[rng() % 5];
+      } else {
+        b = static_cast<uint16_t>(sign() | (121 + rng() % 12) << 7 | mant());
+      }
+      w[n * (k + 3) + j] = b;
+    }
+  return w;
+}
+
+const Dot16Format kF16Format = {"f16", halfToFloat, randomHalfRows};
+const Dot16Format kBF16Format = {"bf16", bf16ToFloat, randomBF16Rows};
+
+/// `rows` activation rows of k floats, k + 5 apart with NaN padding; one in
+/// ten 0.
+std::vector<float> randomFloatRows(int64_t k, int64_t rows, std::mt19937 &rng) {
+  std::vector<float> x(rows * (k + 5), NAN);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (int64_t m = 0; m < kF16MaxRowsM; ++m)
+  for (int64_t m = 0; m < rows; ++m)
     for (int64_t j = 0; j < k; ++j)
       x[m * (k + 5) + j] = rng() % 10 == 0 ? 0.0f : normal(rng);
   return x;
 }
 
-/// Runs `dot` into rows y_stride = kF16WeightRows + 4 apart; every element
+/// Runs `dot` into rows y_stride = kDot16WeightRows + 4 apart; every element
 /// outside [0, rows_m) x [n0, n1) must stay NaN.
-std::vector<float> runDotF16(DotF16Fn dot, const std::vector<uint16_t> &w,
-                             const std::vector<float> &x, int64_t k,
-                             int64_t rowsM, int64_t n0, int64_t n1, int64_t mr,
-                             int64_t nr) {
-  const int64_t ys = kF16WeightRows + 4;
-  std::vector<float> y((kF16MaxRowsM + 1) * ys, NAN);
+std::vector<float> runDot16(Dot16Fn dot, const std::vector<uint16_t> &w,
+                            const std::vector<float> &x, int64_t k,
+                            int64_t rowsM, int64_t n0, int64_t n1, int64_t mr,
+                            int64_t nr) {
+  const int64_t ys = kDot16WeightRows + 4;
+  std::vector<float> y((kDot16MaxRowsM + 1) * ys, NAN);
   dot(w.data(), k + 3, x.data(), k + 5, y.data(), ys, rowsM, n0, n1, k, mr, nr);
-  for (int64_t m = 0; m <= kF16MaxRowsM; ++m)
+  for (int64_t m = 0; m <= kDot16MaxRowsM; ++m)
     for (int64_t n = 0; n < ys; ++n)
       if (m >= rowsM || n < n0 || n >= n1) {
         EXPECT_TRUE(std::isnan(y[m * ys + n]))
@@ -673,113 +749,242 @@ std::vector<float> runDotF16(DotF16Fn dot, const std::vector<uint16_t> &w,
   return y;
 }
 
-/// Every (rows_m, n range, mr, nr) of the brief for every K of kF16Ks,
-/// against the dot in double to 1e-5 of sum |x w|; the scalar variant also
-/// bit-exactly against the float sum in index order.
-void checkDotF16(const std::string &isa) {
-  DotF16Fn dot = getDotF16(isa);
+/// What checkDot16 runs: every K, every rows_m (at most kDot16MaxRowsM),
+/// every [n0, n1) within kDot16WeightRows, every mr, nr in {1, 2, 4}.
+struct Dot16Cases {
+  std::vector<int64_t> ks, rowsMs;
+  std::vector<std::pair<int64_t, int64_t>> nRanges;
+  unsigned seed;
+};
+
+/// f16: the K of the brief (576), and lengths off the vector steps: 57 = 32
+/// + 16 + 9 and 37 = 32 + 5 end in partial vectors of either width, 16 and
+/// 1 are shorter than a 32-value step.
+const Dot16Cases kF16Cases = {
+    {576, 57, 37, 16, 1}, {1, 3, 7}, {{3, 42}, {0, kDot16WeightRows}}, 23};
+/// bf16: K 64 and 96 (whole 32-value steps, 96 = 3 of them) and the
+/// lengths off the vector steps as for f16; n ranges not multiples of 2 or 4
+/// (39 and 43 rows from n0 = 3 and 1), and all rows.
+const Dot16Cases kBF16Cases = {{64, 96, 57, 37, 16, 1},
+                               {1, 3, 5, 8},
+                               {{3, 42}, {1, 44}, {0, kDot16WeightRows}},
+                               31};
+
+/// Every case of `cases` against the dot in double to 1e-5 of sum |x w|
+/// (plus k times the smallest subnormal float: bf16 subnormals make
+/// subnormal products, rounded to multiples of it; a kernel flushing them
+/// loses 2^22 times more); the scalar variant also bit-exactly against the
+/// float sum in index order.
+void checkDot16(const std::string &isa, const Dot16Format &fmt,
+                const Dot16Cases &cases) {
+  Dot16Fn dot = getDot16(fmt, isa);
   ASSERT_NE(dot, nullptr);
-  std::mt19937 rng(23);
+  std::mt19937 rng(cases.seed);
+  const int64_t xRows =
+      *std::max_element(cases.rowsMs.begin(), cases.rowsMs.end());
+  ASSERT_LE(xRows, kDot16MaxRowsM);
+  const double underflow = std::numeric_limits<float>::denorm_min();
   double worst = 0;
   int64_t checked = 0;
-  for (int64_t k : kF16Ks) {
-    const std::vector<uint16_t> w = randomHalfRows(k, rng);
-    const std::vector<float> x = randomFloatRows(k, rng);
-    std::vector<double> exact(kF16MaxRowsM * kF16WeightRows),
+  for (int64_t k : cases.ks) {
+    const std::vector<uint16_t> w = fmt.randomRows(k, rng);
+    const std::vector<float> x = randomFloatRows(k, xRows, rng);
+    std::vector<double> exact(xRows * kDot16WeightRows),
         magnitude(exact.size());
     std::vector<float> inOrder(exact.size());
-    for (int64_t m = 0; m < kF16MaxRowsM; ++m)
-      for (int64_t n = 0; n < kF16WeightRows; ++n) {
+    for (int64_t m = 0; m < xRows; ++m)
+      for (int64_t n = 0; n < kDot16WeightRows; ++n) {
         double sum = 0, mag = 0;
         float acc = 0;
         for (int64_t j = 0; j < k; ++j) {
           const float xv = x[m * (k + 5) + j];
-          const float wv = halfToFloat(w[n * (k + 3) + j]);
+          const float wv = fmt.toFloat(w[n * (k + 3) + j]);
           sum += double(xv) * wv;
           mag += std::fabs(double(xv) * wv);
           acc += xv * wv;
         }
-        exact[m * kF16WeightRows + n] = sum;
-        magnitude[m * kF16WeightRows + n] = mag;
-        inOrder[m * kF16WeightRows + n] = acc;
+        exact[m * kDot16WeightRows + n] = sum;
+        magnitude[m * kDot16WeightRows + n] = mag;
+        inOrder[m * kDot16WeightRows + n] = acc;
       }
-    const int64_t nRanges[][2] = {{3, 42}, {0, kF16WeightRows}};
-    for (int64_t rowsM : {1, 3, 7})
-      for (const auto &nr01 : nRanges)
+    for (int64_t rowsM : cases.rowsMs)
+      for (const auto &[n0, n1] : cases.nRanges)
         for (int64_t mr : {1, 2, 4})
           for (int64_t nr : {1, 2, 4}) {
             std::vector<float> y =
-                runDotF16(dot, w, x, k, rowsM, nr01[0], nr01[1], mr, nr);
-            const int64_t ys = kF16WeightRows + 4;
+                runDot16(dot, w, x, k, rowsM, n0, n1, mr, nr);
+            const int64_t ys = kDot16WeightRows + 4;
             for (int64_t m = 0; m < rowsM; ++m)
-              for (int64_t n = nr01[0]; n < nr01[1]; ++n) {
+              for (int64_t n = n0; n < n1; ++n) {
                 const float got = y[m * ys + n];
-                const double e = exact[m * kF16WeightRows + n],
-                             mag = magnitude[m * kF16WeightRows + n],
+                const double e = exact[m * kDot16WeightRows + n],
+                             mag = magnitude[m * kDot16WeightRows + n],
                              err = std::fabs(got - e);
                 ++checked;
                 if (mag > 0)
                   worst = std::max(worst, err / mag);
-                ASSERT_LE(err, 1e-5 * mag)
-                    << isa << " K=" << k << " rows_m=" << rowsM
-                    << " n0=" << nr01[0] << " n1=" << nr01[1] << " mr=" << mr
-                    << " nr=" << nr << " m=" << m << " n=" << n << ": " << got
-                    << " vs " << e;
+                ASSERT_LE(err, 1e-5 * mag + k * underflow)
+                    << isa << " " << fmt.name << " K=" << k
+                    << " rows_m=" << rowsM << " n0=" << n0 << " n1=" << n1
+                    << " mr=" << mr << " nr=" << nr << " m=" << m << " n=" << n
+                    << ": " << got << " vs " << e;
                 if (isa == "scalar") {
                   ASSERT_EQ(bitsOf(got),
-                            bitsOf(inOrder[m * kF16WeightRows + n]))
-                      << "K=" << k << " m=" << m << " n=" << n << " mr=" << mr
-                      << " nr=" << nr;
+                            bitsOf(inOrder[m * kDot16WeightRows + n]))
+                      << fmt.name << " K=" << k << " m=" << m << " n=" << n
+                      << " mr=" << mr << " nr=" << nr;
                 }
               }
           }
   }
-  std::printf("[          ] %s f16: %lld outputs, worst error %.3g of sum "
+  std::printf("[          ] %s %s: %lld outputs, worst error %.3g of sum "
               "|x w|\n",
-              isa.c_str(), static_cast<long long>(checked), worst);
+              isa.c_str(), fmt.name, static_cast<long long>(checked), worst);
 }
 
 /// Degenerate calls and register blocks outside {1, 2, 4}.
-void checkDotF16EdgeCalls(const std::string &isa) {
-  DotF16Fn dot = getDotF16(isa), ref = getDotF16("scalar");
+void checkDot16EdgeCalls(const std::string &isa, const Dot16Format &fmt) {
+  Dot16Fn dot = getDot16(fmt, isa), ref = getDot16(fmt, "scalar");
   ASSERT_NE(dot, nullptr);
   std::mt19937 rng(29);
   const int64_t k = 37;
-  const std::vector<uint16_t> w = randomHalfRows(k, rng);
-  const std::vector<float> x = randomFloatRows(k, rng);
+  const std::vector<uint16_t> w = fmt.randomRows(k, rng);
+  const std::vector<float> x = randomFloatRows(k, 7, rng);
   // k = 0 (nothing read, whatever the strides): zeros; n0 == n1 or
   // rows_m = 0: nothing written.
-  std::vector<float> y = runDotF16(dot, w, x, 0, 2, 5, 9, 2, 4);
+  std::vector<float> y = runDot16(dot, w, x, 0, 2, 5, 9, 2, 4);
   for (int64_t m = 0; m < 2; ++m)
     for (int64_t n = 5; n < 9; ++n)
-      EXPECT_EQ(y[m * (kF16WeightRows + 4) + n], 0.0f);
-  runDotF16(dot, w, x, k, 1, 4, 4, 1, 1);
-  runDotF16(dot, w, x, k, 0, 0, kF16WeightRows, 1, 1);
+      EXPECT_EQ(y[m * (kDot16WeightRows + 4) + n], 0.0f);
+  runDot16(dot, w, x, k, 1, 4, 4, 1, 1);
+  runDot16(dot, w, x, k, 0, 0, kDot16WeightRows, 1, 1);
   // mr = 3 acts as 2, nr = 8 as 4, mr = 0 and nr = -1 as 1: within twice
   // the tolerance of the scalar reference (both within it of the exact dot).
   for (int64_t mr : {0, 3, 8})
     for (int64_t nr : {-1, 3, 8}) {
-      std::vector<float> e = runDotF16(ref, w, x, k, 7, 1, 44, mr, nr);
-      std::vector<float> g = runDotF16(dot, w, x, k, 7, 1, 44, mr, nr);
+      std::vector<float> e = runDot16(ref, w, x, k, 7, 1, 44, mr, nr);
+      std::vector<float> g = runDot16(dot, w, x, k, 7, 1, 44, mr, nr);
       for (int64_t m = 0; m < 7; ++m)
         for (int64_t n = 1; n < 44; ++n) {
           double mag = 0;
           for (int64_t j = 0; j < k; ++j)
             mag += std::fabs(double(x[m * (k + 5) + j]) *
-                             halfToFloat(w[n * (k + 3) + j]));
-          const int64_t i = m * (kF16WeightRows + 4) + n;
-          EXPECT_LE(std::fabs(double(g[i]) - e[i]), 2e-5 * mag)
-              << isa << " mr=" << mr << " nr=" << nr << " m=" << m
-              << " n=" << n;
+                             fmt.toFloat(w[n * (k + 3) + j]));
+          const int64_t i = m * (kDot16WeightRows + 4) + n;
+          EXPECT_LE(std::fabs(double(g[i]) - e[i]),
+                    2e-5 * mag +
+                        2 * k * std::numeric_limits<float>::denorm_min())
+              << isa << " " << fmt.name << " mr=" << mr << " nr=" << nr
+              << " m=" << m << " n=" << n;
         }
     }
 }
 
+void checkDotF16(const std::string &isa) {
+  checkDot16(isa, kF16Format, kF16Cases);
+}
+void checkDotBF16(const std::string &isa) {
+  checkDot16(isa, kBF16Format, kBF16Cases);
+}
+
+/// bf16 values with known floats through the dot_bf16 of `isa`, bit-exactly:
+/// weight row n is zero but for value n at j = 5 n (the last ones in the
+/// 5-value tail of k = 37), the activation rows all ones, so y[m, n] is
+/// value n (adding zeros keeps infinities, the largest bf16 and subnormals).
+void checkDotBF16ExactValues(const std::string &isa) {
+  Dot16Fn dot = getDot16(kBF16Format, isa);
+  ASSERT_NE(dot, nullptr);
+  const struct {
+    uint16_t bits;
+    float value;
+  } values[] = {
+      {0x3f80, 1.0f},
+      {0xc000, -2.0f},
+      {0x7f80, INFINITY},
+      {0xff80, -INFINITY},
+      {0x4049, 3.140625f},
+      {0x7f7f, std::ldexp(255.0f, 120)}, // the largest finite bf16
+      {0x8080, -FLT_MIN},
+      {0x0001, std::ldexp(1.0f, -133)}, // the smallest subnormal
+  };
+  const int64_t k = 37, count = std::size(values);
+  std::vector<uint16_t> w(kDot16WeightRows * (k + 3), 0);
+  for (int64_t n = 0; n < count; ++n)
+    w[n * (k + 3) + 5 * n] = values[n].bits;
+  const std::vector<float> x(kDot16MaxRowsM * (k + 5), 1.0f);
+  for (auto [mr, nr] : {std::pair<int64_t, int64_t>{1, 1}, {2, 4}, {4, 2}}) {
+    std::vector<float> y = runDot16(dot, w, x, k, 3, 0, count, mr, nr);
+    for (int64_t m = 0; m < 3; ++m)
+      for (int64_t n = 0; n < count; ++n)
+        EXPECT_EQ(bitsOf(y[m * (kDot16WeightRows + 4) + n]),
+                  bitsOf(values[n].value))
+            << isa << " bf16 0x" << std::hex << values[n].bits << std::dec
+            << " mr=" << mr << " nr=" << nr << " m=" << m;
+  }
+}
+
+/// Weights exact in both formats (normal halves with 7 mantissa bits, and
+/// signed zeros): dot_bf16 of their bf16 equals dot_f16 of their halves
+/// bit for bit, the kernels being the same but for the conversion.
+void checkDotBF16MatchesF16(const std::string &isa) {
+  Dot16Fn f16 = getDot16(kF16Format, isa), bf16 = getDot16(kBF16Format, isa);
+  ASSERT_NE(f16, nullptr);
+  ASSERT_NE(bf16, nullptr);
+  std::mt19937 rng(37);
+  for (int64_t k : {96, 57}) {
+    std::vector<uint16_t> wh(kDot16WeightRows * (k + 3), 0x7e00),
+        wb(wh.size(), 0x7fc0);
+    for (int64_t n = 0; n < kDot16WeightRows; ++n)
+      for (int64_t j = 0; j < k; ++j) {
+        const uint16_t h = rng() % 8 == 0
+                               ? static_cast<uint16_t>((rng() & 1) << 15)
+                               : static_cast<uint16_t>((rng() & 1) << 15 |
+                                                       (1 + rng() % 30) << 10 |
+                                                       (rng() & 0x7f) << 3);
+        wh[n * (k + 3) + j] = h;
+        wb[n * (k + 3) + j] =
+            static_cast<uint16_t>(bitsOf(halfToFloat(h)) >> 16);
+        ASSERT_EQ(bitsOf(bf16ToFloat(wb[n * (k + 3) + j])),
+                  bitsOf(halfToFloat(h)));
+      }
+    const std::vector<float> x = randomFloatRows(k, 5, rng);
+    for (int64_t mr : {1, 2, 4})
+      for (int64_t nr : {1, 2, 4}) {
+        std::vector<float> a = runDot16(f16, wh, x, k, 5, 2, 43, mr, nr);
+        std::vector<float> b = runDot16(bf16, wb, x, k, 5, 2, 43, mr, nr);
+        for (size_t i = 0; i < a.size(); ++i)
+          ASSERT_EQ(bitsOf(a[i]), bitsOf(b[i]))
+              << isa << " K=" << k << " mr=" << mr << " nr=" << nr << " at "
+              << i;
+      }
+  }
+}
+
 TEST(MicroKernels, ScalarDotF16MatchesFormula) { checkDotF16("scalar"); }
-TEST(MicroKernels, ScalarDotF16EdgeCalls) { checkDotF16EdgeCalls("scalar"); }
+TEST(MicroKernels, ScalarDotF16EdgeCalls) {
+  checkDot16EdgeCalls("scalar", kF16Format);
+}
+TEST(MicroKernels, ScalarDotBF16MatchesFormula) { checkDotBF16("scalar"); }
+TEST(MicroKernels, ScalarDotBF16EdgeCalls) {
+  checkDot16EdgeCalls("scalar", kBF16Format);
+}
+TEST(MicroKernels, ScalarDotBF16ExactValues) {
+  checkDotBF16ExactValues("scalar");
+}
+TEST(MicroKernels, ScalarDotBF16MatchesF16) {
+  checkDotBF16MatchesF16("scalar");
+}
 
 TEST_P(MicroKernelsISA, DotF16MatchesFormula) { checkDotF16(isa); }
-TEST_P(MicroKernelsISA, DotF16EdgeCalls) { checkDotF16EdgeCalls(isa); }
+TEST_P(MicroKernelsISA, DotF16EdgeCalls) {
+  checkDot16EdgeCalls(isa, kF16Format);
+}
+TEST_P(MicroKernelsISA, DotBF16MatchesFormula) { checkDotBF16(isa); }
+TEST_P(MicroKernelsISA, DotBF16EdgeCalls) {
+  checkDot16EdgeCalls(isa, kBF16Format);
+}
+TEST_P(MicroKernelsISA, DotBF16ExactValues) { checkDotBF16ExactValues(isa); }
+TEST_P(MicroKernelsISA, DotBF16MatchesF16) { checkDotBF16MatchesF16(isa); }
 
 //===----------------------------------------------------------------------===//
 // Attention

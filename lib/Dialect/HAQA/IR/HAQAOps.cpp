@@ -292,7 +292,7 @@ LogicalResult MicroKernelOp::verify() {
   StringRef kernel = getKernel();
   bool quantize = kernel == "quantize_q8";
   bool attention = kernel == "attention_f32";
-  bool f16 = kernel == "dot_f16";
+  bool f16 = isFMADot();
   bool norm = kernel == "rms_norm_f32";
   int64_t blockBytes = getWeightBlockBytes();
   // micro_kernel_c1
@@ -300,7 +300,7 @@ LogicalResult MicroKernelOp::verify() {
     return emitOpError("unknown micro-kernel '")
            << kernel
            << "' (expected quantize_q8, rms_norm_f32, dot_q8_0, dot_q4_0, "
-              "dot_q4_1, dot_f16 or attention_f32)";
+              "dot_q4_1, dot_f16, dot_bf16 or attention_f32)";
   // micro_kernel_c9
   bool dot = f16 || blockBytes;
   if (!dot && (getGate() || getResidual()))
@@ -375,8 +375,9 @@ LogicalResult MicroKernelOp::verify() {
   ArrayRef<int64_t> xq = shapeOf(getInputs()[0]).getShape();
   ArrayRef<int64_t> w = shapeOf(getInputs()[1]).getShape();
   if (f16) {
+    Type wt = kernel == "dot_bf16" ? Type(b.getBF16Type()) : b.getF16Type();
     if (failed(expectElem(getInputs()[0], b.getF32Type(), "x")) ||
-        failed(expectElem(getInputs()[1], b.getF16Type(), "the weight")) ||
+        failed(expectElem(getInputs()[1], wt, "the weight")) ||
         failed(expectElem(getOutputs()[0], b.getF32Type(), "y")))
       return failure();
     if (ShapedType::isDynamic(w[1]))

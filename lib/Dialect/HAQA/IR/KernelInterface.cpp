@@ -55,10 +55,10 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
   // schedule_c17
   if (schedule.getDot() && *schedule.getDot() == DotKind::fma) {
     auto matmul = dyn_cast<MatmulOp>(op);
-    if (!matmul || matmul.getWeight().getType().getQuant().getGGUFName() !=
-                       "f16")
+    if (!matmul || !hasFMADotKernels(
+                       matmul.getWeight().getType().getQuant().getGGUFName()))
       return emitError() << "schedule has dot = fma, which needs a matmul "
-                            "with F16 weights";
+                            "with F16 or BF16 weights";
   }
   if (schedule.isInt8Dot()) {
     auto matmul = dyn_cast<MatmulOp>(op);
@@ -83,6 +83,10 @@ bool mlir::haqa::canFuseAttention(Operation *op) {
       return false;
   }
   return shaped(attention.getPositions()).getElementType().isInteger(32);
+}
+
+bool mlir::haqa::hasFMADotKernels(StringRef ggufName) {
+  return ggufName == "f16" || ggufName == "bf16";
 }
 
 bool mlir::haqa::hasInt8DotKernels(StringRef ggufName) {

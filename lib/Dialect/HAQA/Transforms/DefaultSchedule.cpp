@@ -190,7 +190,7 @@ struct DefaultSchedulePass final
       auto matmul = dyn_cast<MatmulOp>(kernel.getOperation());
       StringRef gguf =
           matmul ? matmul.getWeight().getType().getQuant().getGGUFName() : "";
-      if (isa && (hasInt8DotKernels(gguf) || gguf == "f16")) {
+      if (isa && (hasInt8DotKernels(gguf) || hasFMADotKernels(gguf))) {
         s = getMicroKernelDotSchedule(matmul, *isa, limits);
         if (fuse)
           s = s.withFuse(
@@ -216,9 +216,10 @@ ScheduleAttr mlir::haqa::getDefaultSchedule(KernelOpInterface kernel,
 ScheduleAttr mlir::haqa::getMicroKernelDotSchedule(MatmulOp matmul,
                                                    CPUISA isa,
                                                    const TargetLimits &limits) {
-  DotKind dot = matmul.getWeight().getType().getQuant().getGGUFName() == "f16"
-                    ? DotKind::fma
-                    : DotKind::i8;
+  DotKind dot =
+      hasFMADotKernels(matmul.getWeight().getType().getQuant().getGGUFName())
+          ? DotKind::fma
+          : DotKind::i8;
   // Decode (one row): four weight rows per activation block load; prefill:
   // four activation rows by four weight rows, 16 accumulators (measured
   // 2.0-2.3x faster than [4, 1] at 64 and 128 rows with every instruction

@@ -59,6 +59,10 @@ LogicalResult verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
 /// q8_0, q4_0 and q4_1.
 bool hasInt8DotKernels(StringRef ggufName);
 
+/// True for the weights with f32 FMA dot micro-kernels (`dot = fma`): F16
+/// and BF16.
+bool hasFMADotKernels(StringRef ggufName);
+
 /// True when `op` is an attention the `attn = fused` micro-kernel takes: an
 /// f32 query and KV cache with static heads and head size, i32 positions.
 bool canFuseAttention(Operation *op);
