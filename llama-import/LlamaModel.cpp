@@ -6,18 +6,24 @@
 // Face checkpoint (config.json + safetensors, sharded or not). HF tensor
 // names are mapped to GGUF's; every tensor is checked against the shape the
 // configuration implies. Architectures other than Llama 2/3 (SmolLM2 is a
-// Llama) are rejected by name.
+// Llama) are rejected by name. Every count is bounded (ReaderLimits.h)
+// before the list of expected tensors is built from it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Import/LlamaModel.h"
 #include "haqa/Import/Safetensors.h"
+#include "haqa/Support/InputFiles.h"
+#include "haqa/Weights/ReaderLimits.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Regex.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::haqa;
@@ -25,6 +31,30 @@ using llvm::Error;
 using llvm::Expected;
 using llvm::StringRef;
 using llvm::Twine;
+
+/// A rms epsilon or rope base as the IR keeps it (f32): positive and finite,
+/// else "expected a positive finite number, got <value>" (the message
+/// `error` prefixes with the file and key).
+static Error checkPositiveFloat(double value,
+                                llvm::function_ref<Error(const Twine &)> error,
+                                float &out) {
+  out = static_cast<float>(value);
+  if (!std::isfinite(out) || !(out > 0))
+    return error("expected a positive finite number, got " +
+                 llvm::formatv("{0:e}", value).str());
+  return Error::success();
+}
+
+/// The number of layers a model with `numTensors` tensors can have.
+static Error checkLayerCount(int64_t numLayers, size_t numTensors,
+                             llvm::function_ref<Error(const Twine &)> error,
+                             StringRef holder) {
+  if (static_cast<uint64_t>(numLayers) > numTensors / kTensorsPerLayer)
+    return error(Twine(numLayers) + " layers need at least " +
+                 Twine(numLayers * kTensorsPerLayer) + " tensors, the " +
+                 holder + " has " + Twine(numTensors));
+  return Error::success();
+}
 
 static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
   std::string s = "[";
@@ -53,9 +83,10 @@ Expected<std::unique_ptr<ModelSource>> ModelSource::open(StringRef path,
     if (Error e = source->loadGGUF(path))
       return std::move(e);
   }
-  if (!source->shapesOnly)
-    if (Error e = source->checkShapes(path))
-      return std::move(e);
+  // Shapes-only GGUF imports take their shapes from the tensor table: those
+  // are checked too (a missing tensor would reach the IR builder).
+  if (Error e = source->checkShapes(path))
+    return std::move(e);
   return std::move(source);
 }
 
@@ -134,7 +165,7 @@ Error ModelSource::loadGGUF(StringRef path) {
     auto v = f.getUInt(("llama." + key).str());
     if (!v)
       return v.takeError();
-    if (*v == 0 || *v > (1ull << 32))
+    if (*v == 0 || *v > static_cast<uint64_t>(kMaxConfigSize))
       return f.error("metadata 'llama." + key + "': " + Twine(*v) +
                      " is out of range");
     out = static_cast<int64_t>(*v);
@@ -148,6 +179,18 @@ Error ModelSource::loadGGUF(StringRef path) {
         std::make_pair("context_length", &config.contextLength)})
     if (Error e = getInt(key, *out))
       return e;
+  auto metadataError = [&](StringRef key) {
+    return [&f, key](const Twine &msg) {
+      return f.error("metadata '" + key + "': " + msg);
+    };
+  };
+  if (Error e = checkLayerCount(config.numLayers, f.getTensors().size(),
+                                metadataError("llama.block_count"), "file"))
+    return e;
+  if (config.contextLength > kMaxContextLength)
+    return f.error(
+        "metadata 'llama.context_length': " + Twine(config.contextLength) +
+        " exceeds the limit of " + Twine(kMaxContextLength));
   config.numKVHeads = config.numHeads;
   if (f.lookup("llama.attention.head_count_kv"))
     if (Error e = getInt("attention.head_count_kv", config.numKVHeads))
@@ -178,8 +221,13 @@ Error ModelSource::loadGGUF(StringRef path) {
     return theta.takeError();
   if (!eps)
     return eps.takeError();
-  config.ropeTheta = static_cast<float>(*theta);
-  config.rmsEps = static_cast<float>(*eps);
+  if (Error e = checkPositiveFloat(
+          *theta, metadataError("llama.rope.freq_base"), config.ropeTheta))
+    return e;
+  if (Error e = checkPositiveFloat(
+          *eps, metadataError("llama.attention.layer_norm_rms_epsilon"),
+          config.rmsEps))
+    return e;
   if (const GGUFValue *t = f.lookup("llama.rope.scaling.type");
       t && t->string != "none")
     return f.error("unimplemented: rope scaling type '" + t->string + "'");
@@ -243,10 +291,9 @@ static std::string hfToGGUFName(StringRef hf) {
 }
 
 static Expected<llvm::json::Value> readJSON(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  auto buffer = readInputFile(path, /*isText=*/true);
   if (!buffer)
-    return llvm::createStringError(
-        path + ": cannot open: " + buffer.getError().message());
+    return buffer.takeError();
   auto json = llvm::json::parse((*buffer)->getBuffer());
   if (!json)
     return llvm::createStringError(
@@ -287,7 +334,7 @@ Error ModelSource::loadHF(StringRef dir) {
       return Error::success();
     }
     std::optional<int64_t> i = v->getAsInteger();
-    if (!i || *i <= 0 || *i > (int64_t(1) << 32))
+    if (!i || *i <= 0 || *i > kMaxConfigSize)
       return err("key '" + key + "': expected a positive integer");
     out = *i;
     return Error::success();
@@ -301,8 +348,9 @@ Error ModelSource::loadHF(StringRef dir) {
                                  : "missing key '" + key + "'");
       d = fallback;
     }
-    out = static_cast<float>(*d);
-    return Error::success();
+    return checkPositiveFloat(
+        *d, [&](const Twine &msg) { return err("key '" + key + "': " + msg); },
+        out);
   };
   if (Error e = getInt("hidden_size", config.dim, std::nullopt))
     return e;
@@ -319,6 +367,9 @@ Error ModelSource::loadHF(StringRef dir) {
     return e;
   if (Error e = getInt("max_position_embeddings", config.contextLength, 2048))
     return e;
+  if (config.contextLength > kMaxContextLength)
+    return err("key 'max_position_embeddings': " + Twine(config.contextLength) +
+               " exceeds the limit of " + Twine(kMaxContextLength));
   if (config.dim % config.numHeads != 0)
     return err("hidden_size (" + Twine(config.dim) +
                ") is not a multiple of num_attention_heads (" +
@@ -326,6 +377,10 @@ Error ModelSource::loadHF(StringRef dir) {
   if (Error e =
           getInt("head_dim", config.headDim, config.dim / config.numHeads))
     return e;
+  if (config.headDim > kMaxConfigSize / config.numHeads)
+    return err("num_attention_heads x head_dim = " + Twine(config.numHeads) +
+               " x " + Twine(config.headDim) + " exceeds the limit of " +
+               Twine(kMaxConfigSize));
   if (config.numHeads % config.numKVHeads != 0)
     return err("num_key_value_heads (" + Twine(config.numKVHeads) +
                ") does not divide num_attention_heads (" +
@@ -376,7 +431,23 @@ Error ModelSource::loadHF(StringRef dir) {
     else if (*d == "float16")
       dtype = static_cast<uint32_t>(GGMLType::F16);
   }
+  auto layersError = [&](const Twine &msg) {
+    return err("key 'num_hidden_layers': " + msg);
+  };
   if (shapesOnly) {
+    if (config.numLayers > kMaxShapesOnlyLayers)
+      return layersError(Twine(config.numLayers) + " exceeds the limit of " +
+                         Twine(kMaxShapesOnlyLayers) + " layers");
+    for (const auto &[name, shape] : expectedTensorShapes(config)) {
+      uint64_t values = 1;
+      for (int64_t d : shape)
+        if (__builtin_mul_overflow(values, static_cast<uint64_t>(d), &values))
+          values = UINT64_MAX;
+      if (values > kMaxShapesOnlyValues)
+        return err("tensor '" + name + "': shape " + shapeString(shape) +
+                   " from the config exceeds the limit of " +
+                   Twine(kMaxShapesOnlyValues) + " values");
+    }
     addShapesOnlyTensors(dtype);
     return Error::success();
   }
@@ -420,15 +491,14 @@ Error ModelSource::loadHF(StringRef dir) {
     return llvm::createStringError(dir + ": neither model.safetensors nor "
                                          "model.safetensors.index.json found");
   }
-  return Error::success();
+  return checkLayerCount(config.numLayers, tensors.size(), layersError,
+                         "checkpoint");
 }
 
 Error ModelSource::loadSafetensors(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  auto buffer = readInputFile(path);
   if (!buffer)
-    return llvm::createStringError(
-        path + ": cannot open: " + buffer.getError().message());
+    return buffer.takeError();
   auto parsed = parseSafetensors((*buffer)->getBuffer(), path);
   if (!parsed)
     return parsed.takeError();

@@ -7,7 +7,9 @@
 #include "haqa/Import/Safetensors.h"
 #include "haqa/Weights/GGUF.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
 
@@ -15,6 +17,14 @@ using namespace mlir::haqa;
 using llvm::Expected;
 using llvm::StringRef;
 using llvm::Twine;
+
+static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  llvm::raw_string_ostream os(s);
+  llvm::interleaveComma(shape, os);
+  os << "]";
+  return s;
+}
 
 Expected<std::vector<SafetensorsTensor>>
 mlir::haqa::parseSafetensors(StringRef data, StringRef name) {
@@ -67,16 +77,27 @@ mlir::haqa::parseSafetensors(StringRef data, StringRef name) {
     } else {
       return err(what + ": unimplemented: dtype '" + *dtype + "'");
     }
+    // No tensor has more values than the data section has room for: each
+    // dimension alone, then their product, so that the message names the
+    // dimension that is absurd.
+    uint64_t maxValues = dataSize / elemBytes;
+    auto tooMany = [&](const Twine &msg) {
+      return err(what + ": " + msg + " exceeds the " + Twine(maxValues) +
+                 " values the " + Twine(dataSize) +
+                 "-byte data section can hold");
+    };
     uint64_t numElements = 1;
     for (const llvm::json::Value &d : *shape) {
       std::optional<int64_t> n = d.getAsInteger();
       if (!n || *n <= 0)
         return err(what + ": invalid dimension in 'shape'");
+      if (static_cast<uint64_t>(*n) > maxValues)
+        return tooMany("shape[" + Twine(st.shape.size()) + "] = " + Twine(*n));
+      st.shape.push_back(*n);
       if (__builtin_mul_overflow(numElements, static_cast<uint64_t>(*n),
                                  &numElements) ||
-          numElements > (uint64_t(1) << 48))
-        return err(what + ": element count overflows");
-      st.shape.push_back(*n);
+          numElements > maxValues)
+        return tooMany("shape " + shapeString(st.shape));
     }
     std::optional<int64_t> begin = (*offsets)[0].getAsInteger();
     std::optional<int64_t> end = (*offsets)[1].getAsInteger();
@@ -90,6 +111,27 @@ mlir::haqa::parseSafetensors(StringRef data, StringRef name) {
                  Twine(numElements * elemBytes));
     st.data = llvm::ArrayRef<uint8_t>(base + *begin, *end - *begin);
     tensors.push_back(std::move(st));
+  }
+  // No two tensors share bytes. (The JSON object's order is a hash order:
+  // ties are broken by name so that the message is always the same.)
+  std::vector<const SafetensorsTensor *> byOffset;
+  for (const SafetensorsTensor &t : tensors)
+    byOffset.push_back(&t);
+  llvm::sort(byOffset,
+             [](const SafetensorsTensor *a, const SafetensorsTensor *b) {
+               return std::make_pair(a->data.data(), llvm::StringRef(a->name)) <
+                      std::make_pair(b->data.data(), llvm::StringRef(b->name));
+             });
+  auto range = [&](const SafetensorsTensor &t) {
+    uint64_t begin = t.data.data() - base;
+    return "[" + std::to_string(begin) + ", " +
+           std::to_string(begin + t.data.size()) + ")";
+  };
+  for (size_t i = 1; i < byOffset.size(); ++i) {
+    const SafetensorsTensor &prev = *byOffset[i - 1], &t = *byOffset[i];
+    if (t.data.data() < prev.data.data() + prev.data.size())
+      return err("tensor '" + t.name + "': data_offsets " + range(t) +
+                 " overlap tensor '" + prev.name + "' (" + range(prev) + ")");
   }
   return tensors;
 }

@@ -20,6 +20,16 @@ and malformed inputs for error tests:
   bad-header-hf/         safetensors header length past the end of the file
   bad-shape-hf/          q_proj of the wrong shape
   gpt2.gguf              general.architecture = gpt2
+  huge-blocks.gguf       llama.block_count = 2^32 - 1 (the file has 21 tensors)
+  neg-eps.gguf, nan-rope.gguf, zero-rope.gguf
+                         a negative rms epsilon, a NaN / zero rope base
+  overlap.gguf           blk.0.attn_v.weight's data offset is blk.0.attn_k.weight's
+  missing-tensor.gguf    no blk.1.ffn_up.weight
+  huge-layers-hf/        num_hidden_layers = 2^32 - 1
+  neg-eps-hf/            rms_norm_eps = -1e-5
+  neg-rope-hf/           rope_theta = -10000
+  overlap-hf/            v_proj's data_offsets are k_proj's
+  huge-dim-hf/           a shape whose element count overflows 64 bits
 All files are deterministic for a given gguf / safetensors / numpy version.
 """
 import argparse
@@ -100,6 +110,39 @@ def save_bf16_safetensors(weights, path):
             f.write(b)
 
 
+def rewrite_safetensors_header(path, edit):
+    """Rewrites the JSON header of a safetensors file with `edit(header)`,
+    keeping the data bytes."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    edit(header)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little") + text + raw[8 + n:])
+
+
+def patch_gguf_offset(path, name, like):
+    """Sets the data offset of tensor `name` in a GGUF file to that of
+    tensor `like` (the last field of its tensor-table entry)."""
+    with open(path, "rb") as f:
+        raw = bytearray(f.read())
+
+    def offset_field(n):
+        key = len(n).to_bytes(8, "little") + n.encode()
+        at = raw.index(key) + len(key)
+        n_dims = int.from_bytes(raw[at:at + 4], "little")
+        return at + 4 + 8 * n_dims + 4
+
+    src = offset_field(like)
+    dst = offset_field(name)
+    raw[dst:dst + 8] = raw[src:src + 8]
+    with open(path, "wb") as f:
+        f.write(raw)
+
+
 def permute(x, n_head):
     """llama.cpp convert_hf_to_gguf.py LlamaModel.permute: half -> interleaved rope rows."""
     return x.reshape(n_head, 2, x.shape[0] // n_head // 2, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
@@ -130,7 +173,7 @@ def gguf_tensors(w, heads=HEADS, kv=KV_HEADS, tied=False):
 
 
 def write_gguf(path, tensors, arch="llama", dim=DIM, layers=LAYERS, heads=HEADS, kv=KV_HEADS,
-               ffn=FFN, qtype=None, raw=None, theta=10000.0):
+               ffn=FFN, qtype=None, raw=None, theta=10000.0, eps=1e-5):
     g = GGUFWriter(path, arch)
     g.add_block_count(layers)
     g.add_context_length(CONTEXT)
@@ -139,7 +182,7 @@ def write_gguf(path, tensors, arch="llama", dim=DIM, layers=LAYERS, heads=HEADS,
     g.add_head_count(heads)
     g.add_head_count_kv(kv)
     g.add_rope_freq_base(theta)
-    g.add_layer_norm_rms_eps(1e-5)
+    g.add_layer_norm_rms_eps(eps)
     for name, a in tensors:
         if raw and name in raw:
             data, t = raw[name]
@@ -252,6 +295,29 @@ def main():
     wrong["model.layers.1.self_attn.q_proj.weight"] = wrong["model.layers.1.self_attn.q_proj.weight"][:32]
     write_hf(os.path.join(out, "bad-shape-hf"), wrong, hf_config())
     write_gguf(os.path.join(out, "gpt2.gguf"), tensors[:2], arch="gpt2")
+    write_gguf(os.path.join(out, "huge-blocks.gguf"), tensors, layers=2**32 - 1)
+    write_gguf(os.path.join(out, "neg-eps.gguf"), tensors, eps=-1e-5)
+    write_gguf(os.path.join(out, "nan-rope.gguf"), tensors, theta=float("nan"))
+    write_gguf(os.path.join(out, "zero-rope.gguf"), tensors, theta=0.0)
+    write_gguf(os.path.join(out, "overlap.gguf"), tensors)
+    patch_gguf_offset(os.path.join(out, "overlap.gguf"), "blk.0.attn_v.weight", "blk.0.attn_k.weight")
+    write_hf(os.path.join(out, "huge-layers-hf"), w, hf_config(num_hidden_layers=2**32 - 1))
+    write_gguf(os.path.join(out, "missing-tensor.gguf"), [t for t in tensors if t[0] != "blk.1.ffn_up.weight"])
+    write_hf(os.path.join(out, "neg-eps-hf"), w, hf_config(rms_norm_eps=-1e-5))
+    write_hf(os.path.join(out, "neg-rope-hf"), w, hf_config(rope_theta=-10000.0))
+    overlap = os.path.join(out, "overlap-hf")
+    write_hf(overlap, w, hf_config())
+
+    def share(h):
+        h["model.layers.0.self_attn.v_proj.weight"]["data_offsets"] = \
+            h["model.layers.0.self_attn.k_proj.weight"]["data_offsets"]
+    rewrite_safetensors_header(os.path.join(overlap, "model.safetensors"), share)
+    huge = os.path.join(out, "huge-dim-hf")
+    write_hf(huge, w, hf_config())
+
+    def widen(h):
+        h["model.norm.weight"]["shape"] = [2**62, 8]
+    rewrite_safetensors_header(os.path.join(huge, "model.safetensors"), widen)
     print(f"wrote fixtures to {out}")
 
 

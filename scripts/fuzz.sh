@@ -14,9 +14,10 @@ FLAGS=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Iinclude -Ibuild/include -isystem /usr/lib/llvm-22/include
        -D_GLIBCXX_USE_CXX11_ABI=1)
 LIBS=(-L/usr/lib/llvm-22/lib -Wl,-rpath,/usr/lib/llvm-22/lib -lLLVM)
-# The reader, its block table and the dequantizers: no MLIR needed.
+# The reader, its block table, the dequantizers and the file opener: no MLIR
+# needed.
 READER=(lib/Weights/GGUF.cpp lib/Weights/Dequantize.cpp
-        lib/Dialect/HAQA/IR/GGMLTypes.cpp)
+        lib/Dialect/HAQA/IR/GGMLTypes.cpp lib/Support/InputFiles.cpp)
 $CXX "${FLAGS[@]}" fuzz/gguf_fuzzer.cpp "${READER[@]}" "${LIBS[@]}" -o $OUT/gguf_fuzzer
 $CXX "${FLAGS[@]}" fuzz/safetensors_fuzzer.cpp llama-import/Safetensors.cpp \
   "${READER[@]}" "${LIBS[@]}" -o $OUT/safetensors_fuzzer

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Hardware/Profile.h"
+#include "haqa/Support/InputFiles.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -263,9 +264,9 @@ mlir::haqa::loadHardwareProfiles(StringRef dir) {
   llvm::sort(files);
   std::vector<HardwareProfile> out;
   for (const std::string &f : files) {
-    auto buf = llvm::MemoryBuffer::getFile(f);
+    auto buf = readInputFile(f);
     if (!buf)
-      return llvm::createStringError(f + ": " + buf.getError().message());
+      return buf.takeError();
     auto p = parseHardwareProfile((*buf)->getBuffer(), f);
     if (!p)
       return p.takeError();
@@ -563,10 +564,9 @@ llvm::Expected<HardwareProfile>
 mlir::haqa::loadHardwareProfile(llvm::StringRef idOrPath, llvm::StringRef dir) {
   if (llvm::sys::fs::exists(idOrPath) &&
       !llvm::sys::fs::is_directory(idOrPath)) {
-    auto buf = llvm::MemoryBuffer::getFile(idOrPath);
+    auto buf = readInputFile(idOrPath);
     if (!buf)
-      return llvm::createStringError("cannot read " + idOrPath + ": " +
-                                     buf.getError().message());
+      return buf.takeError();
     return parseHardwareProfile((*buf)->getBuffer(), idOrPath);
   }
   return findHardwareProfile(idOrPath,

@@ -4,19 +4,25 @@
 //
 // The reader never trusts a count or size from the file: every string, array
 // and tensor is checked against the bytes that remain before anything is
-// allocated, and products of dimensions are checked for overflow.
+// allocated, dimensions and their products against the values the file can
+// hold, and tensor data ranges against the file and each other. The bounds
+// are in haqa/Weights/ReaderLimits.h.
 //
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Weights/GGUF.h"
+#include "haqa/Support/InputFiles.h"
+#include "haqa/Weights/ReaderLimits.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 
 using namespace mlir::haqa;
 using llvm::Error;
@@ -69,12 +75,6 @@ llvm::SmallVector<int64_t, 4> GGUFTensorInfo::shape() const {
 //===----------------------------------------------------------------------===//
 
 namespace {
-
-constexpr uint32_t kMaxDims = 4; // GGML_MAX_DIMS
-// Keys, tensor names: llama.cpp rejects names of 64 bytes or more
-// (GGML_MAX_NAME); keys have no such limit but are short in practice.
-constexpr uint64_t kMaxNameLength = 64;
-constexpr uint64_t kMaxKeyLength = 1 << 16;
 
 /// A bounds-checked little-endian reader over the file bytes.
 class Cursor {
@@ -215,12 +215,9 @@ Error GGUFFile::error(const Twine &what) const {
 }
 
 Expected<std::unique_ptr<GGUFFile>> GGUFFile::open(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  auto buffer = readInputFile(path);
   if (!buffer)
-    return llvm::createStringError(
-        buffer.getError(),
-        path + ": cannot open: " + buffer.getError().message());
+    return buffer.takeError();
   return parse(std::move(*buffer), path);
 }
 
@@ -260,11 +257,11 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
                        " cannot fit in the " + Twine(c.remaining()) +
                        " bytes left");
 
-  // Metadata.
-  file->metadata.reserve(numKV);
+  // Metadata. Nothing is reserved from a count: each entry is allocated as
+  // it is read, so memory follows the bytes present, not the bytes claimed.
   for (uint64_t i = 0; i < numKV; ++i) {
     std::string key;
-    if (Error e = c.readString(key, kMaxKeyLength,
+    if (Error e = c.readString(key, kMaxMetadataKeyLength,
                                "metadata entry " + Twine(i) + " key"))
       return std::move(e);
     std::string what = "metadata '" + key + "'";
@@ -298,17 +295,16 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
                            " cannot fit in the " + Twine(c.remaining()) +
                            " bytes left");
       if (value.elementType == GGUFValueType::String) {
-        value.strings.resize(count);
         for (uint64_t j = 0; j < count; ++j)
-          if (Error e = c.readString(value.strings[j], UINT64_MAX,
+          if (Error e = c.readString(value.strings.emplace_back(), UINT64_MAX,
                                      what + "[" + Twine(j) + "]"))
             return std::move(e);
       } else {
-        value.numbers.resize(count);
         for (uint64_t j = 0; j < count; ++j) {
           int64_t ignored;
-          if (Error e = readScalar(c, value.elementType, value.numbers[j],
-                                   ignored, what + "[" + Twine(j) + "]"))
+          if (Error e =
+                  readScalar(c, value.elementType, value.numbers.emplace_back(),
+                             ignored, what + "[" + Twine(j) + "]"))
             return std::move(e);
         }
       }
@@ -330,20 +326,27 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
     file->alignment = static_cast<uint64_t>(a->integer);
   }
 
-  // Tensor table.
-  file->tensors.reserve(numTensors);
+  // Tensor table. No tensor can hold more values than the file has bits.
+  uint64_t size = data.size();
+  uint64_t maxValues = size > UINT64_MAX / kMaxValuesPerByte
+                           ? UINT64_MAX
+                           : size * kMaxValuesPerByte;
+  auto tooMany = [&](const Twine &what) {
+    return file->error(what + " exceeds the " + Twine(maxValues) +
+                       " values a " + Twine(size) + "-byte file can hold");
+  };
   for (uint64_t i = 0; i < numTensors; ++i) {
     GGUFTensorInfo t;
-    if (Error e = c.readString(t.name, kMaxNameLength - 1,
+    if (Error e = c.readString(t.name, kMaxTensorNameLength,
                                "tensor " + Twine(i) + " name"))
       return std::move(e);
     std::string what = "tensor '" + t.name + "'";
     uint32_t nDims = 0;
     if (Error e = c.read(nDims, what + " dimension count"))
       return std::move(e);
-    if (nDims == 0 || nDims > kMaxDims)
+    if (nDims == 0 || nDims > kMaxTensorDims)
       return file->error(what + ": dimension count " + Twine(nDims) +
-                         " not in [1, " + Twine(kMaxDims) + "]");
+                         " not in [1, " + Twine(kMaxTensorDims) + "]");
     t.numElements = 1;
     for (uint32_t d = 0; d < nDims; ++d) {
       uint64_t n = 0;
@@ -352,11 +355,20 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
       if (n == 0 || n > static_cast<uint64_t>(INT64_MAX))
         return file->error(what + ": ne[" + Twine(d) + "] = " + Twine(n) +
                            " is not a valid dimension");
-      if (__builtin_mul_overflow(t.numElements, n, &t.numElements) ||
-          t.numElements > static_cast<uint64_t>(INT64_MAX))
-        return file->error(what + ": element count overflows at ne[" +
-                           Twine(d) + "] = " + Twine(n));
+      // Each dimension alone first, so that the message names the one that
+      // is absurd rather than the one where the product gives up.
+      if (n > maxValues)
+        return tooMany(what + ": ne[" + Twine(d) + "] = " + Twine(n));
       t.ne.push_back(n);
+      if (__builtin_mul_overflow(t.numElements, n, &t.numElements) ||
+          t.numElements > maxValues) {
+        std::string dims, values;
+        for (uint32_t k = 0; k <= d; ++k) {
+          dims += (k ? " x ne[" : "ne[") + std::to_string(k) + "]";
+          values += (k ? " x " : "") + std::to_string(t.ne[k]);
+        }
+        return tooMany(what + ": " + dims + " = " + values);
+      }
     }
     if (Error e = c.read(t.type, what + " type"))
       return std::move(e);
@@ -367,7 +379,10 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
       return file->error(what + ": ne[0] = " + Twine(t.ne[0]) +
                          " is not a multiple of the " + info->name +
                          " block size " + Twine(info->blockSize));
-    t.numBytes = t.numElements / info->blockSize * info->blockBytes;
+    if (__builtin_mul_overflow(t.numElements / info->blockSize,
+                               info->blockBytes, &t.numBytes))
+      return file->error(what + ": byte count of " + Twine(t.numElements) +
+                         " " + info->name + " values overflows");
     if (Error e = c.read(t.offset, what + " offset"))
       return std::move(e);
     if (t.offset % file->alignment != 0)
@@ -381,7 +396,6 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
 
   // The data section starts at the next multiple of the alignment.
   file->dataOffset = llvm::alignTo(c.offset(), file->alignment);
-  uint64_t size = data.size();
   for (const GGUFTensorInfo &t : file->tensors) {
     uint64_t end;
     if (__builtin_add_overflow(file->dataOffset, t.offset, &end) ||
@@ -391,6 +405,23 @@ GGUFFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf, StringRef name) {
                          " bytes is past the end of the file (" + Twine(size) +
                          " bytes, data section at " + Twine(file->dataOffset) +
                          ")");
+  }
+  // No two tensors share bytes (llama.cpp requires them in table order with
+  // no gaps but padding; this reader accepts any order).
+  std::vector<size_t> byOffset(file->tensors.size());
+  std::iota(byOffset.begin(), byOffset.end(), 0);
+  std::stable_sort(byOffset.begin(), byOffset.end(), [&](size_t a, size_t b) {
+    return file->tensors[a].offset < file->tensors[b].offset;
+  });
+  for (size_t i = 1; i < byOffset.size(); ++i) {
+    const GGUFTensorInfo &prev = file->tensors[byOffset[i - 1]];
+    const GGUFTensorInfo &t = file->tensors[byOffset[i]];
+    if (t.offset - prev.offset < prev.numBytes)
+      return file->error("tensor '" + t.name + "': data at offset " +
+                         Twine(t.offset) + " + " + Twine(t.numBytes) +
+                         " bytes overlaps tensor '" + prev.name + "' (offset " +
+                         Twine(prev.offset) + " + " + Twine(prev.numBytes) +
+                         " bytes)");
   }
   return std::move(file);
 }

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Weights/ModelFiles.h"
+#include "haqa/Support/InputFiles.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -58,6 +59,10 @@ Expected<ModelFiles> mlir::haqa::loadModelFiles(MLIRContext &ctx,
   files.modulePath = getModuleFilePath(path);
   ctx.loadDialect<HAQADialect, func::FuncDialect, tensor::TensorDialect,
                   arith::ArithDialect>();
+  // The parser would block on a FIFO; a missing file is its own error.
+  if (llvm::sys::fs::exists(files.modulePath))
+    if (llvm::Error e = checkRegularFile(files.modulePath))
+      return std::move(e);
   std::string diagnostics;
   {
     llvm::raw_string_ostream os(diagnostics);

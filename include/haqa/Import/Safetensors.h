@@ -4,7 +4,9 @@
 //
 // Parses a safetensors file (8-byte little-endian header length, JSON
 // header, data) into tensor views, checking every offset and size against
-// the file. Supports F32, F16 and BF16 tensors; other dtypes are reported.
+// the file and that no two tensors share bytes (bounds in
+// haqa/Weights/ReaderLimits.h). Supports F32, F16 and BF16 tensors; other
+// dtypes are reported.
 //
 //===----------------------------------------------------------------------===//
 

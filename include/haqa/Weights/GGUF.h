@@ -4,8 +4,9 @@
 //
 // Reads the GGUF container (header, metadata, tensor table, alignment) from a
 // memory-mapped file, checking every count, size and offset against the file
-// before use. Errors name the file and the field: "m.gguf: tensor 'x':
-// offset ... past the end". The ggml block layouts are in
+// before use and that no two tensors share bytes (bounds in
+// haqa/Weights/ReaderLimits.h). Errors name the file and the field: "m.gguf:
+// tensor 'x': offset ... past the end". The ggml block layouts are in
 // haqa/Dialect/HAQA/IR/GGMLTypes.h, their codecs in haqa/Weights/Codecs.h.
 //
 //===----------------------------------------------------------------------===//

@@ -149,12 +149,86 @@ TensorEntry entryOfA(const std::string &bytes) {
 }
 
 TEST(GGUFTest, HugeDimensionsOverflow) {
+  // The absurd dimension is named, not the one where the product overflows.
   std::string bytes = validFile();
   TensorEntry e = entryOfA(bytes);
   patch<uint64_t>(bytes, e.ne0, uint64_t(1) << 62);
   patch<uint64_t>(bytes, e.ne1, 8);
+  std::string size = std::to_string(bytes.size());
+  std::string values = std::to_string(bytes.size() * 8);
   EXPECT_EQ(parseError(bytes),
-            "t.gguf: tensor 'a': element count overflows at ne[1] = 8");
+            "t.gguf: tensor 'a': ne[0] = 4611686018427387904 exceeds the " +
+                values + " values a " + size + "-byte file can hold");
+  // Dimensions that each fit but whose product does not: all are named.
+  bytes = validFile();
+  patch<uint64_t>(bytes, e.ne0, 1024);
+  patch<uint64_t>(bytes, e.ne1, 1024);
+  EXPECT_EQ(parseError(bytes), "t.gguf: tensor 'a': ne[0] x ne[1] = 1024 x "
+                               "1024 exceeds the " +
+                                   values + " values a " + size +
+                                   "-byte file can hold");
+}
+
+TEST(GGUFTest, ByteCountNeverWraps) {
+  // 2^62 F32 values are 2^64 bytes: the byte count used to wrap to 0 and the
+  // tensor passed the end-of-file check with no data.
+  std::string bytes = validFile();
+  TensorEntry e = entryOfA(bytes);
+  patch<uint64_t>(bytes, e.ne0, uint64_t(1) << 61);
+  patch<uint64_t>(bytes, e.ne1, 2);
+  EXPECT_NE(parseError(bytes).find("t.gguf: tensor 'a': ne[0] = "
+                                   "2305843009213693952 exceeds the "),
+            std::string::npos);
+}
+
+TEST(GGUFTest, OverlappingTensors) {
+  // "b" (68 bytes) placed inside "a" (256 bytes, at offset 0).
+  std::string bytes = validFile();
+  size_t name = bytes.find(std::string("\x01\0\0\0\0\0\0\0b", 9));
+  size_t offsetOfB = name + 9 + 4 + 8 + 4; // n_dims, ne[0], type
+  patch<uint64_t>(bytes, offsetOfB, 64);
+  EXPECT_EQ(parseError(bytes), "t.gguf: tensor 'b': data at offset 64 + 68 "
+                               "bytes overlaps tensor 'a' (offset 0 + 256 "
+                               "bytes)");
+  // Whichever comes first in the table, the later offset is named.
+  patch<uint64_t>(bytes, offsetOfB, 0);
+  patch<uint64_t>(bytes, entryOfA(bytes).offset, 32);
+  EXPECT_EQ(parseError(bytes), "t.gguf: tensor 'a': data at offset 32 + 256 "
+                               "bytes overlaps tensor 'b' (offset 0 + 68 "
+                               "bytes)");
+}
+
+TEST(GGUFTest, ArrayLengthPastEnd) {
+  // An array claiming more elements than the bytes left is refused before
+  // anything is allocated for it.
+  GGUFWriter w;
+  GGUFValue v;
+  v.type = GGUFValueType::Array;
+  v.elementType = GGUFValueType::String;
+  v.strings = {"a", "b"};
+  w.addMetadata("tokenizer.ggml.tokens", v);
+  llvm::SmallString<128> path;
+  llvm::sys::fs::createTemporaryFile("haqa-gguf-test", "gguf", path);
+  ASSERT_FALSE(bool(w.write(path)));
+  auto buf = llvm::MemoryBuffer::getFile(path);
+  llvm::sys::fs::remove(path);
+  std::string bytes = (*buf)->getBuffer().str();
+  // header (24) + key length (8) + key (21) + type (4) + element type (4).
+  patch<uint64_t>(bytes, 24 + 8 + 21 + 4 + 4, uint64_t(1) << 40);
+  EXPECT_NE(parseError(bytes).find("t.gguf: metadata "
+                                   "'tokenizer.ggml.tokens': array length "
+                                   "1099511627776 cannot fit in the"),
+            std::string::npos);
+}
+
+TEST(GGUFTest, OpenRefusesWhatIsNotARegularFile) {
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("haqa-gguf-test", dir));
+  auto f = GGUFFile::open(dir);
+  ASSERT_FALSE(bool(f));
+  EXPECT_EQ(llvm::toString(f.takeError()),
+            (dir + ": not a regular file").str());
+  llvm::sys::fs::remove(dir);
 }
 
 TEST(GGUFTest, ZeroDimensionAndTooManyDims) {
