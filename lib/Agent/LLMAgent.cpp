@@ -118,6 +118,30 @@ static std::string repairJSON(StringRef s) {
   return out;
 }
 
+/// A reply as logged and echoed back in a re-ask: at most 16 KiB, so a
+/// runaway reply is neither logged in full nor sent back to the server.
+static std::string clipReply(StringRef content) {
+  constexpr size_t kMaxEchoed = 16384;
+  if (content.size() <= kMaxEchoed)
+    return content.str();
+  return (content.take_front(kMaxEchoed) + "\n[... " +
+          llvm::Twine(content.size() - kMaxEchoed) + " more bytes cut]")
+      .str();
+}
+
+/// A value taken from a file name, a path or a user's option, as it goes
+/// into a prompt: a JSON string (quoted, newlines and quotes escaped, at
+/// most 200 characters), so it cannot forge lines of the prompt.
+static std::string quoted(StringRef value) {
+  std::string v = value.take_front(200).str();
+  if (value.size() > 200)
+    v += "...";
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  os << llvm::json::Value(llvm::json::fixUTF8(v));
+  return out;
+}
+
 static bool hasScheduleField(const llvm::json::Object &o) {
   for (const char *f : {"tile", "order", "unroll", "vector", "threads",
                         "cpu_threads", "prefetch", "placement", "mma", "dot",
@@ -364,7 +388,7 @@ LLMStrategy::buildStaticPrompt(const SearchSpace &space) const {
                     k.weights.empty() ? std::string()
                                       : ", weights stored as " + k.weights)
           .str();
-  v["memory_limit"] = options.memoryLimit;
+  v["memory_limit"] = quoted(options.memoryLimit);
   v["space"] = spaceText(space);
   v["example"] = configText(space, space.getDefault());
   v["rounds"] = std::to_string(options.rounds);
@@ -475,11 +499,11 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
       parsed.config.reset();
     }
     log(llvm::json::Object{{"event", "reply"},
-         {"attempt", attempt},
-         {"content", content},
-         {"seconds", reply->seconds},
-         {"problem", getReplyProblemName(parsed.problem)},
-         {"message", parsed.message}});
+                           {"attempt", attempt},
+                           {"content", clipReply(content)},
+                           {"seconds", reply->seconds},
+                           {"problem", getReplyProblemName(parsed.problem)},
+                           {"message", parsed.message}});
     if (parsed.config) {
       ++stats.usable;
       return parsed.config;
@@ -511,7 +535,7 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
     if (!reask)
       return reask.takeError();
     ++stats.reasks;
-    messages.push_back({"assistant", content});
+    messages.push_back({"assistant", clipReply(content)});
     messages.push_back({"user", *reask});
     log(llvm::json::Object{{"event", "reask"}, {"user", *reask}});
   }
@@ -540,8 +564,8 @@ llvm::Expected<int> mlir::haqa::askLLMForPrecision(
   }
   llvm::StringMap<std::string> v;
   v["hardware"] = hardwareText(profile);
-  v["model"] = model.str();
-  v["memory_limit"] = memoryLimit.str();
+  v["model"] = quoted(model);
+  v["memory_limit"] = quoted(memoryLimit);
   v["options"] = list;
   auto prompt = fillTemplate(prompts.bits, v, "bits.txt");
   if (!prompt)
@@ -598,11 +622,12 @@ llvm::Expected<int> mlir::haqa::askLLMForPrecision(
                     .str();
     }
     if (log)
-      log(llvm::json::Object{{"event", "reply"},
-                             {"attempt", attempt},
-                             {"content", content},
-                             {"problem", getReplyProblemName(p)},
-                             {"message", p == ReplyProblem::None ? "" : problem}});
+      log(llvm::json::Object{
+          {"event", "reply"},
+          {"attempt", attempt},
+          {"content", clipReply(content)},
+          {"problem", getReplyProblemName(p)},
+          {"message", p == ReplyProblem::None ? "" : problem}});
     if (p == ReplyProblem::None) {
       ++stats.usable;
       return *bits;
@@ -614,7 +639,7 @@ llvm::Expected<int> mlir::haqa::askLLMForPrecision(
     if (attempt == maxReasks)
       break;
     ++stats.reasks;
-    messages.push_back({"assistant", content});
+    messages.push_back({"assistant", clipReply(content)});
     messages.push_back({"user", "Your reply could not be used: " + problem +
                                     ". Answer again: Thought, then Action: "
                                     "{\"bits\": N} with N one of " +

@@ -6,10 +6,13 @@
 
 #include "haqa/Agent/LLMClient.h"
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <curl/curl.h>
 #include <mutex>
@@ -55,6 +58,17 @@ std::string mlir::haqa::redact(StringRef text, StringRef secret) {
     for (size_t pos = 0; (pos = out.find(secret.str(), pos)) != std::string::npos;
          pos += 10) // past the "[redacted]" just written
       out.replace(pos, secret.size(), "[redacted]");
+  // Credentials inside a URL: scheme://user:password@host/...
+  for (size_t pos = 0; (pos = out.find("://", pos)) != std::string::npos;) {
+    pos += 3;
+    size_t end = out.find_first_of("/ \"'\n\r,}", pos);
+    size_t at = out.rfind('@', end == std::string::npos ? out.size() : end);
+    if (at != std::string::npos && at >= pos &&
+        out.compare(pos, 10, "[redacted]") != 0) {
+      out.replace(pos, at - pos, "[redacted]");
+      pos += 10;
+    }
+  }
   // A bearer token that is not the configured key (echoed by a proxy).
   for (size_t pos = 0; (pos = out.find("Bearer ", pos)) != std::string::npos;
        pos += 7) {
@@ -70,8 +84,48 @@ LLMClient::LLMClient(LLMConfig config) : config(std::move(config)) {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+namespace {
+/// Where a reply body goes, up to a bound.
+struct ReplySink {
+  std::string body;
+  size_t limit = 0;
+  bool overflow = false;
+};
+
+/// The health of one endpoint, shared by every client of the process (the
+/// tuner makes one per kernel): the circuit breaker's state.
+struct EndpointHealth {
+  int failuresInARow = 0;
+  std::chrono::steady_clock::time_point openUntil;
+  std::string lastError;
+};
+
+std::mutex healthMutex;
+llvm::StringMap<EndpointHealth> &endpoints() {
+  static llvm::StringMap<EndpointHealth> map;
+  return map;
+}
+} // namespace
+
 static size_t collect(char *data, size_t size, size_t n, void *out) {
-  static_cast<std::string *>(out)->append(data, size * n);
+  auto *sink = static_cast<ReplySink *>(out);
+  if (sink->body.size() + size * n > sink->limit) {
+    sink->overflow = true;
+    return 0; // curl stops with CURLE_WRITE_ERROR
+  }
+  sink->body.append(data, size * n);
+  return size * n;
+}
+
+/// Retry-After in seconds (the HTTP-date form is not read), into `out`.
+static size_t header(char *data, size_t size, size_t n, void *out) {
+  StringRef line(data, size * n);
+  if (line.trim().lower().rfind("retry-after:", 0) == 0) {
+    double seconds;
+    if (!line.trim().drop_front(12).trim().getAsDouble(seconds) &&
+        std::isfinite(seconds) && seconds >= 0)
+      *static_cast<double *>(out) = seconds;
+  }
   return size * n;
 }
 
@@ -110,18 +164,53 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
 
   ChatReply reply;
   auto t0 = Clock::now();
+  {
+    std::lock_guard<std::mutex> lock(healthMutex);
+    EndpointHealth &h = endpoints()[config.baseURL];
+    if (h.failuresInARow >= config.breakerFailures && t0 < h.openUntil)
+      return llvm::createStringError(redact(
+          llvm::formatv(
+              "{0}: not asked (it failed {1} calls in a row, the last with "
+              "\"{2}\"; asked again in {3:F0} s)",
+              url, h.failuresInARow, h.lastError,
+              std::chrono::duration<double>(h.openUntil - t0).count())
+              .str(),
+          config.apiKey));
+  }
+  // Every call that gave up counts towards opening the breaker; a success
+  // closes it.
+  auto gaveUp = [&](std::string message) -> llvm::Error {
+    message = redact(message, config.apiKey);
+    std::lock_guard<std::mutex> lock(healthMutex);
+    EndpointHealth &h = endpoints()[config.baseURL];
+    ++h.failuresInARow;
+    h.lastError = message;
+    if (h.failuresInARow >= config.breakerFailures)
+      h.openUntil = Clock::now() +
+                    std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(config.breakerSeconds));
+    return llvm::createStringError(message);
+  };
   double backoff = config.backoffSeconds;
+  double retryAfter = -1;
   std::string lastError;
   for (int attempt = 0; attempt <= config.maxRetries; ++attempt) {
     if (attempt > 0) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
+      // The server's Retry-After when it gave one (bounded), else the
+      // doubling backoff.
+      double wait = retryAfter >= 0
+                        ? std::min(retryAfter, config.maxRetryAfterSeconds)
+                        : backoff;
+      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
       backoff *= 2;
     }
+    retryAfter = -1;
     reply.attempts = attempt + 1;
     CURL *curl = curl_easy_init();
     if (!curl)
       return llvm::createStringError("LLM client: curl_easy_init failed");
-    std::string response;
+    ReplySink sink;
+    sink.limit = config.maxReplyBytes;
     char curlError[CURL_ERROR_SIZE] = {0};
     struct curl_slist *headers = nullptr;
     headers = curl_slist_append(headers, "Content-Type: application/json");
@@ -136,7 +225,9 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE,
                      static_cast<long>(body.size()));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &retryAfter);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curlError);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
                      static_cast<long>(config.timeoutSeconds * 1000));
@@ -150,6 +241,12 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
     // The Authorization header string held the key: wipe it.
     std::fill(auth.begin(), auth.end(), '\0');
 
+    std::string &response = sink.body;
+    if (sink.overflow)
+      return gaveUp(llvm::formatv("{0}: the reply is larger than {1} bytes; "
+                                  "refused",
+                                  url, config.maxReplyBytes)
+                        .str());
     if (rc != CURLE_OK) {
       lastError = llvm::formatv("cannot reach {0}: {1}", url,
                                 curlError[0] ? curlError
@@ -157,6 +254,8 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
                       .str();
       continue; // connection refused, DNS, time-out: retry
     }
+    if (status != 429 && status != 503)
+      retryAfter = -1; // only those two ask to be retried later
     if (status == 429 || status >= 500) {
       lastError = llvm::formatv("{0} answered HTTP {1}: {2}", url, status,
                                 serverMessage(response))
@@ -214,11 +313,13 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
       reply.completionTokens = u->getInteger("completion_tokens").value_or(0);
     }
     reply.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    {
+      std::lock_guard<std::mutex> lock(healthMutex);
+      endpoints()[config.baseURL].failuresInARow = 0;
+    }
     return reply;
   }
-  return llvm::createStringError(
-      redact(llvm::formatv("{0} (gave up after {1} attempts)", lastError,
-                           config.maxRetries + 1)
-                 .str(),
-             config.apiKey));
+  return gaveUp(llvm::formatv("{0} (gave up after {1} attempts)", lastError,
+                              config.maxRetries + 1)
+                    .str());
 }

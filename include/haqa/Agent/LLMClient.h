@@ -29,6 +29,16 @@ struct LLMConfig {
   double backoffSeconds = 1.0; ///< doubled after each retry
   double temperature = 0.2;
   int maxTokens = 768;
+  /// A reply body larger than this is refused as it arrives (a server
+  /// streaming without end must not fill memory), not retried.
+  size_t maxReplyBytes = 8u << 20;
+  /// A 429 / 503 reply's Retry-After (seconds) is waited out, up to this.
+  double maxRetryAfterSeconds = 120;
+  /// Circuit breaker: after this many calls in a row that gave up (every
+  /// attempt failed), the endpoint is not asked again for breakerSeconds;
+  /// calls fail at once, and the tuner falls back to its own proposals.
+  int breakerFailures = 2;
+  double breakerSeconds = 300;
 };
 
 /// Flags first, then $HAQA_LLM_BASE_URL, $HAQA_LLM_MODEL, $HAQA_LLM_API_KEY
@@ -68,6 +78,9 @@ private:
 
 /// `text` with every occurrence of `secret` (and of a bearer token) replaced
 /// by "[redacted]": for anything that is logged.
+/// `text` with `secret` (4 characters or more), any bearer token and the
+/// user information of any URL (`scheme://user:password@host`) replaced by
+/// "[redacted]".
 std::string redact(llvm::StringRef text, llvm::StringRef secret);
 
 } // namespace mlir::haqa

@@ -8,6 +8,8 @@ JSON list of
   {"status": 500, "error": "..."}         an HTTP error with an OpenAI-style body
   {"delay": 3, "content": "..."}          answer after a delay (time-outs)
   {"raw": "..."}                          a 200 with this exact body
+  {"big": N}                              a 200 whose body is N bytes
+  {"status": 429, "retry_after": S}       an HTTP error with Retry-After: S
 The last step repeats when the script runs out. --require-key answers 401 to
 requests without "Authorization: Bearer KEY". Every request (messages, model,
 whether the key matched; never the key itself) goes to --log as JSON lines.
@@ -38,9 +40,11 @@ def main():
         def log_message(self, *a):
             pass
 
-        def reply(self, status, body):
+        def reply(self, status, body, headers=()):
             data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -62,7 +66,7 @@ def main():
                 req = {"unparsable": body.decode(errors="replace")}
             log.write(json.dumps({"n": i, "path": self.path, "model": req.get("model"),
                                   "messages": req.get("messages"), "key_ok": key_ok,
-                                  "has_auth": bool(auth)}) + "\n")
+                                  "has_auth": bool(auth), "t": time.time()}) + "\n")
             log.flush()
             if self.path != "/v1/chat/completions":
                 return self.reply(404, {"error": {"message": f"no route {self.path}"}})
@@ -72,8 +76,24 @@ def main():
                 time.sleep(step["delay"])
             if "raw" in step:
                 return self.reply(200, step["raw"])
+            if "big" in step:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(step["big"]))
+                self.end_headers()
+                chunk = b"x" * 65536
+                left = step["big"]
+                try:
+                    while left > 0:
+                        self.wfile.write(chunk[:min(left, len(chunk))])
+                        left -= len(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading: what the test wants
+                return
             if step.get("status", 200) != 200:
-                return self.reply(step["status"], {"error": {"message": step.get("error", "error")}})
+                headers = [("Retry-After", str(step["retry_after"]))] if "retry_after" in step else []
+                return self.reply(step["status"], {"error": {"message": step.get("error", "error")}},
+                                  headers)
             self.reply(200, {
                 "id": f"chatcmpl-{i}", "object": "chat.completion", "model": req.get("model"),
                 "choices": [{"index": 0, "finish_reason": "stop",
