@@ -79,6 +79,7 @@ public:
 private:
   explicit Tokenizer(VocabData data) : data(std::move(data)) {}
   void encodeBPE(llvm::StringRef text, std::vector<int32_t> &out) const;
+  std::vector<std::string> mergeByRank(std::vector<std::string> symbols) const;
   void encodeSPM(llvm::StringRef text, bool first,
                  std::vector<int32_t> &out) const;
   std::vector<std::string> preTokenize(llvm::StringRef text) const;

@@ -61,6 +61,32 @@ TEST(TokenizerTest, BPEMergesByRank) {
   EXPECT_EQ(tok->decode(ids), "hello world");
 }
 
+TEST(TokenizerTest, BPEMergesLowestRankFirstLeftmostOnTies) {
+  // Ranks: "a a" 0, "aa a" 1, "aa aa" 2; the pair of lowest rank merges
+  // first, the leftmost of equal ones, as when every pair is rescanned
+  // after each merge.
+  VocabData v = bpeVocab("default");
+  for (const char *t : {"aa", "aaa", "aaaa"})
+    v.tokens.push_back(t);
+  v.tokenTypes.assign(v.tokens.size(), 1);
+  v.merges = {"a a", "aa a", "aa aa"};
+  auto tok = Tokenizer::create(std::move(v));
+  ASSERT_TRUE(bool(tok)) << llvm::toString(tok.takeError());
+  int32_t aa = 263, aaa = 264, aaaa = 265;
+  // a a a a a -> aa a a a -> aa aa a -> aa aaa ("aa a", rank 1, before
+  // "aa aa", rank 2); "aa aaa" has no rank.
+  EXPECT_EQ(tok->encode("aaaaa", false, false),
+            (std::vector<int32_t>{aa, aaa}));
+  // a a a a -> aa a a -> aa aa -> aaaa.
+  EXPECT_EQ(tok->encode("aaaa", false, false), (std::vector<int32_t>{aaaa}));
+  EXPECT_EQ(tok->encode("aaa", false, false), (std::vector<int32_t>{aaa}));
+  // A word of 200,000 letters (it took minutes when every merge rescanned
+  // every pair): 50,000 "aaaa" tokens.
+  std::vector<int32_t> ids =
+      tok->encode(std::string(200000, 'a'), false, false);
+  EXPECT_EQ(ids, std::vector<int32_t>(50000, aaaa));
+}
+
 TEST(TokenizerTest, BPERoundTripsAnyBytes) {
   auto tok = Tokenizer::create(bpeVocab("default"));
   ASSERT_TRUE(bool(tok));
