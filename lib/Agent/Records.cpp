@@ -46,22 +46,38 @@ RecordStore::~RecordStore() {
     sqlite3_close(db);
 }
 
+/// What to do about a records file SQLite cannot read, for error messages.
+static std::string damagedHint(StringRef path, int code) {
+  code &= 0xff; // the primary result code
+  if (code != SQLITE_CORRUPT && code != SQLITE_NOTADB)
+    return "";
+  return llvm::formatv("; the records file is damaged or not a records "
+                       "database: move it aside (`mv {0} {0}.bad`) to start "
+                       "with empty records, or recover its finished trials "
+                       "with `sqlite3 {0}.bad .recover | sqlite3 {0}`",
+                       path)
+      .str();
+}
+
 llvm::Error RecordStore::fail(StringRef what) {
   return llvm::createStringError(
       llvm::inconvertibleErrorCode(),
-      llvm::formatv("records {0}: {1}: {2}", path, what,
-                    db ? sqlite3_errmsg(db) : "cannot open")
+      llvm::formatv("records {0}: {1}: {2}{3}", path, what,
+                    db ? sqlite3_errmsg(db) : "cannot open",
+                    db ? damagedHint(path, sqlite3_extended_errcode(db)) : "")
           .str());
 }
 
 llvm::Error RecordStore::exec(StringRef sql) {
   char *msg = nullptr;
   std::string s = sql.str();
-  if (sqlite3_exec(db, s.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db, s.c_str(), nullptr, nullptr, &msg);
+      rc != SQLITE_OK) {
     std::string m = msg ? msg : "?";
     sqlite3_free(msg);
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "records " + path + ": " + m);
+                                   "records " + path + ": " + m +
+                                       damagedHint(path, rc));
   }
   return llvm::Error::success();
 }

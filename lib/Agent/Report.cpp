@@ -52,9 +52,13 @@ static double median(std::vector<double> v) {
 namespace {
 /// Best-so-far latency after each round of one (strategy, seed) run; NaN
 /// until the first correct trial.
-std::vector<double> bestSoFar(const std::vector<const StoredTrial *> &run) {
+/// Best-so-far latency per round of one run, starting from the default
+/// schedule's (when measured): a strategy's line never shows worse than
+/// the default it starts from.
+std::vector<double> bestSoFar(const std::vector<const StoredTrial *> &run,
+                              double defaultMs) {
   std::vector<double> out;
-  double best = INFINITY;
+  double best = defaultMs > 0 ? defaultMs : INFINITY;
   for (const StoredTrial *t : run) {
     if (t->trial.isOK())
       best = std::min(best, t->trial.latencyMs);
@@ -195,6 +199,15 @@ llvm::Error mlir::haqa::writeReport(StringRef path, const ReportInput &in) {
      << escape(in.target) << "<br>compiler: " << escape(in.compilerVersion)
      << "</p>";
 
+  // What was decided, first.
+  if (!in.summary.empty()) {
+    os << "<h2>Summary</h2><table>";
+    for (const auto &[heading, text] : in.summary)
+      os << "<tr><th style='text-align:left'>" << escape(heading)
+         << "</th><td style='text-align:left'>" << escape(text) << "</td></tr>";
+    os << "</table>";
+  }
+
   // The per-kernel table.
   os << "<h2>Kernels: default against tuned</h2><table><tr><th>kernel</th>"
      << "<th>default ms</th><th>best ms</th><th>speed-up</th><th>best by</th>"
@@ -278,7 +291,7 @@ llvm::Error mlir::haqa::writeReport(StringRef path, const ReportInput &in) {
     std::map<std::string, std::vector<std::vector<double>>> curves;
     for (auto &[name, seeds] : runs)
       for (auto &[seed, run] : seeds)
-        curves[name].push_back(bestSoFar(run));
+        curves[name].push_back(bestSoFar(run, def));
     os << "<h3>" << escape(k.label) << "</h3>" << convergenceSVG(curves, def);
   }
   os << "</body></html>\n";

@@ -143,6 +143,8 @@ private:
   int applied = 0;
   /// The emitted model's weights file.
   std::string emittedWeights;
+  /// The decisions and their measurements, for report.html's first screen.
+  std::vector<std::pair<std::string, std::string>> summary;
 };
 
 } // namespace
@@ -281,10 +283,9 @@ llvm::Error Session::plan() {
         plan.count(bits) ? plan[bits] : std::pair<uint64_t, bool>{0, true};
     if (!ok) {
       progress << llvm::formatv(
-          "  {0}: needs {1:F1} MiB (weights, KV cache, activations, buffer "
-          "cache, runtime), over the memory limit of {2:F1} MiB: not a "
-          "candidate\n",
-          precisionName(bits), total / 1048576.0, budget / 1048576.0);
+          "  {0}: needs {1} (weights, KV cache, activations, buffer cache, "
+          "runtime), over the memory limit of {2}: not a candidate\n",
+          precisionName(bits), formatBytes(total), formatBytes(budget));
       continue;
     }
     Candidate c;
@@ -445,6 +446,28 @@ llvm::Error Session::choosePrecision() {
                                        : " (measurement overturned the "
                                          "prior)")
              << "\n";
+    std::string probes;
+    for (const Candidate &c : fits)
+      probes += llvm::formatv("{0}{1} {2:F1} tokens/s ({3})",
+                              probes.empty() ? "" : ", ", precisionName(c.bits),
+                              c.probe.decodeTokS, formatBytes(c.bytes))
+                    .str();
+    summary.push_back(
+        {"Precision",
+         llvm::formatv("{0}, the fastest decode of the precisions that fit "
+                       "(default schedules, {1} tokens each): {2}; prior {3} "
+                       "({4}), {5}",
+                       precisionName(chosen->bits), options.probeTokens, probes,
+                       precisionName(prior), why,
+                       chosen->bits == prior ? "held" : "overturned")
+             .str()});
+  } else {
+    summary.push_back(
+        {"Precision",
+         llvm::formatv("{0}: the only one that fits the memory "
+                       "limit ({1})",
+                       precisionName(chosen->bits), formatBytes(chosen->bytes))
+             .str()});
   }
   if (stopsAfter(CompilePhase::Precision))
     return writeModule(*chosen->module, "precision.mlir", importedWeights);
@@ -544,6 +567,29 @@ llvm::Error Session::tune() {
   if (!rows)
     return rows.takeError();
   tuning->printTable(out, *rows);
+  {
+    int tunedCount = 0, defaults = 0, reused = 0;
+    for (const TunedKernel &r : *rows) {
+      tunedCount += r.source == "tuned";
+      defaults += r.source == "default";
+      reused += r.source == "reused";
+    }
+    std::string notTuned;
+    for (const auto &kv : skipped)
+      notTuned += llvm::formatv("{0}{1} x {2}", notTuned.empty() ? "" : ", ",
+                                kv.getValue(), kv.getKey())
+                      .str();
+    summary.push_back(
+        {"Kernels",
+         llvm::formatv("{0} distinct kernels measured ({1} strategy): {2} "
+                       "with a faster schedule (confirmed against the "
+                       "default), {3} keep the default, {4} reused from the "
+                       "records; not tuned: {5}",
+                       rows->size(), tuning->getStrategyName(), tunedCount,
+                       defaults, reused,
+                       notTuned.empty() ? std::string("none") : notTuned)
+             .str()});
+  }
   llvm::StringMap<ScheduleAttr> best;
   for (const TunedKernel &r : *rows)
     if (r.best)
@@ -683,6 +729,14 @@ llvm::Error Session::chooseFusion(std::shared_ptr<WeightStore> weights) {
       medianOf(fusedTokS), medianOf(apartTokS), medianOf(ratio), rangeOf(ratio),
       medianOf(prefillRatio), rangeOf(prefillRatio), kRounds,
       keep ? "fused" : "apart");
+  summary.push_back(
+      {"Fusion",
+       llvm::formatv("{0}: decode {1:F1} tokens/s fused against {2:F1} apart "
+                     "(per round {3:F2}x, {4}; {5} interleaved rounds)",
+                     keep ? "kept" : "dropped", medianOf(fusedTokS),
+                     medianOf(apartTokS), medianOf(ratio), rangeOf(ratio),
+                     kRounds)
+           .str()});
   if (keep)
     return llvm::Error::success();
   tuned = std::move(apart);
@@ -741,6 +795,21 @@ llvm::Error Session::measure() {
       median(decodeRatio), range(decodeRatio), median(prefillT),
       median(prefillD), median(prefillRatio), range(prefillRatio),
       kMeasureRounds, result.sameTokens ? "yes" : "NO");
+  summary.insert(
+      summary.begin() + std::min<size_t>(1, summary.size()),
+      {"Tuned against default",
+       llvm::formatv("{0} weights; decode {1:F1} tokens/s tuned, {2:F1} "
+                     "default (per round {3:F2}x, range {4}); prefill {5:F1} "
+                     "against {6:F1} (per round {7:F2}x, range {8}); medians "
+                     "of {9} interleaved generations; same tokens: {10}",
+                     precisionName(chosen->bits), median(decodeT),
+                     median(decodeD), median(decodeRatio), range(decodeRatio),
+                     median(prefillT), median(prefillD), median(prefillRatio),
+                     range(prefillRatio), kMeasureRounds,
+                     result.sameTokens ? "yes" : "NO")
+           .str()});
+  if (llvm::Error e = tuning->writeReportWithSummary(summary))
+    return e;
   if (result.sameTokens && !options.check)
     return llvm::Error::success();
   // Different tokens are a wrong kernel or different arithmetic (a tuned

@@ -5,9 +5,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Reference/Model.h"
+
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
 #include "haqa/Support/Sampling.h"
 #include "haqa/Weights/ModelFiles.h"
+#include <algorithm>
 
 #include "mlir/Pass/PassManager.h"
 
@@ -122,11 +124,28 @@ Expected<HostTensor> ReferenceModel::decode(int64_t token) {
   return call("decode", {token});
 }
 
+int64_t ReferenceModel::getMaxNewTokens(int64_t promptTokens) const {
+  return std::max<int64_t>(0, context - pos - promptTokens + 1);
+}
+
+llvm::Error ReferenceModel::checkPromptFits(int64_t promptTokens) const {
+  if (promptTokens < 1 || pos + promptTokens > context)
+    return llvm::createStringError("a prompt of " + llvm::Twine(promptTokens) +
+                                   " tokens at position " + llvm::Twine(pos) +
+                                   " does not fit the context of " +
+                                   llvm::Twine(context) + " tokens");
+  return llvm::Error::success();
+}
+
 Expected<std::vector<int64_t>> ReferenceModel::generate(
     llvm::ArrayRef<int64_t> prompt, int64_t n,
     llvm::function_ref<bool(int64_t)> stop,
     llvm::function_ref<void(llvm::ArrayRef<float>)> onLogits) {
   std::vector<int64_t> out;
+  // As CompiledModel::generate: stop where the context is full.
+  if (llvm::Error e = checkPromptFits(prompt.size()))
+    return std::move(e);
+  n = std::min(n, getMaxNewTokens(prompt.size()));
   auto logits = prefill(prompt);
   if (!logits)
     return logits.takeError();

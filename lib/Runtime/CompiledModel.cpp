@@ -5,10 +5,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Runtime/CompiledModel.h"
+
 #include "haqa/Conversion/Passes.h"
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
 #include "haqa/Support/Sampling.h"
 #include "haqa/Weights/ModelFiles.h"
+#include <algorithm>
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -142,6 +144,19 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
   return std::move(m);
 }
 
+int64_t CompiledModel::getMaxNewTokens(int64_t promptTokens) const {
+  return std::max<int64_t>(0, context - pos - promptTokens + 1);
+}
+
+llvm::Error CompiledModel::checkPromptFits(int64_t promptTokens) const {
+  if (promptTokens < 1 || pos + promptTokens > context)
+    return llvm::createStringError("a prompt of " + llvm::Twine(promptTokens) +
+                                   " tokens at position " + llvm::Twine(pos) +
+                                   " does not fit the context of " +
+                                   llvm::Twine(context) + " tokens");
+  return llvm::Error::success();
+}
+
 Expected<std::unique_ptr<ReferenceModel>>
 CompiledModel::createReference() const {
   ReferenceOptions options;
@@ -224,6 +239,11 @@ Expected<std::vector<int64_t>>
 CompiledModel::generate(llvm::ArrayRef<int64_t> prompt, int64_t n,
                         llvm::function_ref<bool(int64_t)> stop) {
   std::vector<int64_t> out;
+  // The cache holds the prompt and every generated token but the last:
+  // generation stops there, with what it has, rather than failing.
+  if (llvm::Error e = checkPromptFits(prompt.size()))
+    return std::move(e);
+  n = std::min(n, getMaxNewTokens(prompt.size()));
   auto logits = prefill(prompt);
   if (!logits)
     return logits.takeError();

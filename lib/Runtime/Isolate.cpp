@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <poll.h>
 #include <sys/wait.h>
@@ -23,12 +24,17 @@ mlir::haqa::runIsolated(std::function<std::string()> body,
   if (pipe(fds) != 0)
     return llvm::createStringError(llvm::inconvertibleErrorCode(), "pipe: %s",
                                    strerror(errno));
+  // The child's stderr goes to an unnamed temporary file the parent reads
+  // afterwards (a pipe could fill up and block a dying child).
+  FILE *errFile = std::tmpfile();
   pid_t pid = fork();
   if (pid < 0)
     return llvm::createStringError(llvm::inconvertibleErrorCode(), "fork: %s",
                                    strerror(errno));
   if (pid == 0) {
     close(fds[0]);
+    if (errFile)
+      dup2(fileno(errFile), STDERR_FILENO);
     std::string out = body();
     size_t done = 0;
     while (done < out.size()) {
@@ -86,6 +92,14 @@ mlir::haqa::runIsolated(std::function<std::string()> body,
     result.kind = IsolatedResult::Crashed;
     result.reason = "exit code " + std::to_string(WEXITSTATUS(status));
     result.output.clear();
+  }
+  if (errFile) {
+    constexpr size_t kMax = 16384;
+    std::rewind(errFile);
+    result.childStderr.resize(kMax);
+    size_t n = std::fread(result.childStderr.data(), 1, kMax, errFile);
+    result.childStderr.resize(n);
+    std::fclose(errFile);
   }
   return result;
 }

@@ -11,6 +11,7 @@
 #include "haqa/InitAllDialects.h"
 #include "haqa/Reference/Executor.h"
 #include "haqa/Runtime/Isolate.h"
+#include "haqa/Support/Parsing.h"
 #include "haqa/Target/CPU/Passes.h"
 #include "haqa/Weights/Codecs.h"
 
@@ -243,6 +244,11 @@ std::string mlir::haqa::getKernelLabel(KernelOpInterface kernel) {
 // Problems
 //===----------------------------------------------------------------------===//
 
+/// The most host memory a kernel problem may take (inputs, weights as f32
+/// values, outputs and the reference's output, 8 bytes per activation
+/// element as an upper bound).
+static constexpr uint64_t kMaxProblemBytes = 16ull << 30;
+
 llvm::Expected<KernelProblem> KernelProblem::prepare(ModuleOp module,
                                                      uint64_t seed) {
   auto func = module.lookupSymbol<func::FuncOp>("kernel");
@@ -259,6 +265,35 @@ llvm::Expected<KernelProblem> KernelProblem::prepare(ModuleOp module,
     registerAllExtensions(registry);
     registerAllHAQADialects(registry);
     module.getContext()->appendDialectRegistry(registry);
+  }
+  // The parent process allocates the inputs, weights and reference output
+  // before any child runs: a shape too large for memory is a refusal here,
+  // not a bad_alloc that ends the parent.
+  {
+    uint64_t total = 0;
+    bool overflow = false;
+    auto add = [&](ShapedType t, uint64_t elemBytes) {
+      uint64_t n = elemBytes;
+      for (int64_t d : t.getShape())
+        overflow |=
+            d < 0 || __builtin_mul_overflow(n, static_cast<uint64_t>(d), &n);
+      overflow |= __builtin_add_overflow(total, n, &total);
+    };
+    for (Type t : func.getArgumentTypes())
+      add(cast<ShapedType>(t), 8);
+    for (Type t : func.getResultTypes())
+      add(cast<ShapedType>(t), 8); // the reference's f32 copy too
+    module.walk([&](WeightOp w) {
+      add(RankedTensorType::get(w.getType().getShape(),
+                                Float32Type::get(module.getContext())),
+          4);
+    });
+    if (overflow || total > kMaxProblemBytes)
+      return error(label + ": its inputs, weights and outputs need " +
+                   (overflow ? std::string("more than 2^64 bytes")
+                             : formatBytes(total)) +
+                   ", more than the harness's bound of " +
+                   formatBytes(kMaxProblemBytes));
   }
   KernelProblem p;
   p.module = module;
@@ -522,6 +557,15 @@ KernelMeasurement mlir::haqa::measureKernel(const KernelProblem &problem,
   KernelMeasurement m;
   m.flops = problem.flops;
   m.bytes = problem.bytes;
+  // Options the tools check first; a library caller gets a refusal, never
+  // a 0 ms "ok" or a time-out that never waited.
+  if (options.timing.repeats < 1 || !std::isfinite(options.timeoutSeconds) ||
+      options.timeoutSeconds <= 0) {
+    m.status = KernelMeasurement::BadSpec;
+    m.message = "measure options: repeats must be at least 1 and the "
+                "time-out a positive number of seconds";
+    return m;
+  }
   ModuleOp source = problem.module;
   MLIRContext *ctx = source.getContext();
   // The candidate: a copy of the kernel module with the schedule.
@@ -582,6 +626,11 @@ KernelMeasurement mlir::haqa::measureKernel(const KernelProblem &problem,
                      ? KernelMeasurement::TimedOut
                      : KernelMeasurement::Crashed;
       m.message = r->reason;
+      // The child's stack trace belongs to this trial's record, not to the
+      // tool's stderr.
+      if (!StringRef(r->childStderr).trim().empty())
+        m.message +=
+            "; the child's stderr: " + StringRef(r->childStderr).trim().str();
       return m;
     }
     report = r->output;

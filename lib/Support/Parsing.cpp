@@ -10,6 +10,7 @@
 #include "llvm/ADT/Twine.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir;
 using namespace mlir::haqa;
@@ -71,4 +72,36 @@ mlir::haqa::parseIntList(llvm::StringRef text) {
     out.push_back(v);
   }
   return out;
+}
+
+llvm::Error mlir::haqa::checkCount(llvm::StringRef option, int64_t value,
+                                   int64_t lo, int64_t hi) {
+  if (value < lo || value > hi)
+    return error(option + " must be in [" + llvm::Twine(lo) + ", " +
+                 llvm::Twine(hi) + "], not " + llvm::Twine(value));
+  return llvm::Error::success();
+}
+
+llvm::Error mlir::haqa::checkSeconds(llvm::StringRef option, double seconds,
+                                     double maxSeconds) {
+  if (!std::isfinite(seconds) || seconds <= 0 || seconds > maxSeconds)
+    return error(option + " must be a number of seconds in (0, " +
+                 llvm::Twine(static_cast<int64_t>(maxSeconds)) + "], not " +
+                 llvm::Twine(std::isnan(seconds) ? std::string("nan")
+                                                 : std::to_string(seconds)));
+  return llvm::Error::success();
+}
+
+std::string mlir::haqa::formatBytes(uint64_t bytes) {
+  char buf[32];
+  if (bytes < 1024)
+    std::snprintf(buf, sizeof(buf), "%llu B",
+                  static_cast<unsigned long long>(bytes));
+  else if (bytes < (1ull << 20))
+    std::snprintf(buf, sizeof(buf), "%.1f KiB", bytes / 1024.0);
+  else if (bytes < (1ull << 30))
+    std::snprintf(buf, sizeof(buf), "%.1f MiB", bytes / 1048576.0);
+  else
+    std::snprintf(buf, sizeof(buf), "%.2f GiB", bytes / 1073741824.0);
+  return buf;
 }

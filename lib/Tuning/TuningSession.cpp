@@ -8,6 +8,7 @@
 #include "haqa/Agent/Report.h"
 #include "haqa/Agent/Tuner.h"
 #include "haqa/Dialect/HAQA/IR/ScheduleJSON.h"
+#include "haqa/Support/Parsing.h"
 #include "haqa/Tuning/KernelTuning.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -43,6 +44,17 @@ TuningSession::create(const HardwareProfile &profile, TuningOptions options,
                       llvm::raw_ostream &progress) {
   if (options.rounds < 1)
     return error("--rounds must be at least 1");
+  // Bad values would be recorded as trials (ok at 0 ms, or all timed out)
+  // that later runs reuse: refused before anything is measured.
+  if (llvm::Error e = checkCount("--repeats", options.repeats, 1, 100000))
+    return std::move(e);
+  if (llvm::Error e = checkSeconds("--timeout", options.timeoutSeconds, 86400))
+    return std::move(e);
+  if (llvm::Error e =
+          checkSeconds("--llm-timeout", options.llm.timeoutSeconds, 3600))
+    return std::move(e);
+  if (llvm::Error e = checkCount("--llm-retries", options.llm.retries, 0, 20))
+    return std::move(e);
   if (options.confirmRounds < 0 || options.confirmRounds > 100)
     return error("--confirm must be in [0, 100], not " +
                  std::to_string(options.confirmRounds));
@@ -91,6 +103,12 @@ TuningSession::create(const HardwareProfile &profile, TuningOptions options,
 }
 
 TuningSession::~TuningSession() = default;
+
+llvm::Error TuningSession::writeReportWithSummary(
+    std::vector<std::pair<std::string, std::string>> summary) {
+  lastReport.summary = std::move(summary);
+  return writeReport(reportPath, lastReport);
+}
 
 void TuningSession::log(llvm::json::Object event) {
   *logStream << llvm::formatv("{0}", llvm::json::Value(std::move(event)))
@@ -405,6 +423,7 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
   }
   if (llvm::Error e = writeReport(reportPath, report))
     return std::move(e);
+  lastReport = std::move(report);
   return rows;
 }
 

@@ -131,7 +131,7 @@ static int runModel(CompileTarget target) {
   for (int64_t i = 0; i < p; ++i)
     prompt[i] = (1 + 7919 * i) % m.vocabSize();
   std::vector<double> pp, tg;
-  int repeats = std::max(1, repeatsOpt.getValue());
+  int repeats = repeatsOpt;
   for (int r = 0; r < repeats + 1; ++r) { // the first run warms up
     m.reset();
     auto out = m.generate(prompt, g + 1);
@@ -208,6 +208,12 @@ int main(int argc, char **argv) {
       return 3;
     }
   }
+  // Checked before anything runs: --repeats 0 would time nothing and print
+  // 0 ms, a time-out of 0 or NaN would make every kernel "time out".
+  if (llvm::Error e = checkCount("--repeats", repeatsOpt, 1, 100000))
+    return fail(llvm::toString(std::move(e)));
+  if (llvm::Error e = checkSeconds("--timeout", timeoutOpt, 86400))
+    return fail(llvm::toString(std::move(e)));
   if (!modelOpt.empty())
     return runModel(*target);
   MLIRContext ctx(MLIRContext::Threading::DISABLED);

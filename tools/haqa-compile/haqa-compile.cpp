@@ -200,6 +200,12 @@ int main(int argc, char **argv) {
   auto profile = findHardwareProfile(target, dir);
   if (!profile)
     return fail(llvm::toString(profile.takeError()));
+  // Checked here for --table3 too, where the value only goes into the LLM's
+  // prompt: a typo must not become "no limit" or text the model reads.
+  if (auto limit = parseMemoryLimit(options.memoryLimit); !limit)
+    return fail(
+        "--memory-limit: cannot read '" + options.memoryLimit +
+        "' (e.g. 10GiB, 512MB, none): " + llvm::toString(limit.takeError()));
   tuning.memoryLimit = options.memoryLimit;
   if (table3) {
     auto counts = parseIntList(tokens);

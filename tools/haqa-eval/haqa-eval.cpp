@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Reference/Model.h"
+#include "haqa/Support/InputFiles.h"
 #include "haqa/Tokenizer/Tokenizer.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -26,42 +27,57 @@
 using namespace llvm;
 using namespace mlir::haqa;
 
+static cl::OptionCategory category("haqa-eval options");
+
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                                      cl::desc("<import dir | model.mlir>"));
+                                      cl::desc("<import dir | model.mlir>"),
+                                      cl::cat(category));
 static cl::opt<std::string> tokensOpt("tokens",
-                                      cl::desc("prompt token ids, e.g. 1,2,3"));
-static cl::opt<std::string> promptOpt("prompt", cl::desc("prompt text"));
+                                      cl::desc("prompt token ids, e.g. 1,2,3"),
+                                      cl::cat(category));
+static cl::opt<std::string> promptOpt("prompt", cl::desc("prompt text"),
+                                      cl::cat(category));
 static cl::opt<bool> chat("chat", cl::init(false),
                           cl::desc("wrap --prompt in the model's chat "
-                                   "template as a user message"));
+                                   "template as a user message"),
+                          cl::cat(category));
 static cl::opt<bool> tokenizeOnly("tokenize-only", cl::init(false),
                                   cl::desc("print the prompt's token ids "
-                                           "and stop"));
+                                           "and stop"),
+                                  cl::cat(category));
 static cl::opt<std::string> tokenizeJson(
     "tokenize-json",
     cl::desc("tokenize every string of this JSON array (with special-token "
-             "parsing, without BOS) and print a JSON array of id arrays"));
+             "parsing, without BOS) and print a JSON array of id arrays"),
+    cl::cat(category));
 static cl::opt<int64_t> numTokens("n", cl::init(16),
-                                  cl::desc("tokens to generate"));
+                                  cl::desc("tokens to generate"),
+                                  cl::cat(category));
 static cl::opt<std::string>
     logitsOut("logits-out",
-              cl::desc("write each step's logits to this JSON-lines file"));
+              cl::desc("write each step's logits to this JSON-lines file"),
+              cl::cat(category));
 static cl::opt<bool> ggmlCompatible(
     "ggml-activations", cl::init(false),
     cl::desc("quantize matmul activations to Q8 as ggml's CPU backend does "
-             "(like-for-like comparisons with llama.cpp)"));
+             "(like-for-like comparisons with llama.cpp)"),
+    cl::cat(category));
 static cl::opt<std::string> pplFile("ppl",
                                     cl::desc("report perplexity over this "
-                                             "text file"));
+                                             "text file"),
+                                    cl::cat(category));
 static cl::opt<std::string>
     bitsList("bits", cl::init("0"),
              cl::desc("weight storage(s) to evaluate, comma-separated: 0 "
-                      "(as imported), 16, 8, 4"));
+                      "(as imported), 16, 8, 4"),
+             cl::cat(category));
 static cl::opt<int64_t> chunk("chunk", cl::init(256),
-                              cl::desc("perplexity chunk length in tokens"));
+                              cl::desc("perplexity chunk length in tokens"),
+                              cl::cat(category));
 static cl::opt<int64_t> maxChunks("chunks", cl::init(0),
                                   cl::desc("at most this many chunks (0: "
-                                           "all)"));
+                                           "all)"),
+                                  cl::cat(category));
 
 static int fail(Error e) {
   WithColor::error(errs(), "haqa-eval") << toString(std::move(e)) << "\n";
@@ -83,9 +99,9 @@ static Expected<std::vector<int64_t>> promptTokens(Tokenizer *tok) {
 }
 
 static int runPerplexity() {
-  auto buffer = MemoryBuffer::getFile(pplFile, /*IsText=*/true);
+  auto buffer = readInputFile(pplFile, /*isText=*/true);
   if (!buffer)
-    return fail(usage(pplFile + ": " + buffer.getError().message()));
+    return fail(buffer.takeError());
   SmallVector<StringRef> parts;
   StringRef(bitsList).split(parts, ',', -1, false);
   outs() << formatv("{0,-10} {1,12} {2,10} {3,10}\n", "weights", "perplexity",
@@ -125,6 +141,7 @@ static int runPerplexity() {
 
 int main(int argc, char **argv) {
   InitLLVM y(argc, argv);
+  cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "HAQA reference executor: generation, "
                               "tokenization, perplexity\n");
@@ -144,9 +161,9 @@ int main(int argc, char **argv) {
     auto t = loadTokenizer(**model);
     if (!t)
       return fail(t.takeError());
-    auto buffer = MemoryBuffer::getFile(tokenizeJson, /*IsText=*/true);
+    auto buffer = readInputFile(tokenizeJson, /*isText=*/true);
     if (!buffer)
-      return fail(usage(tokenizeJson + ": " + buffer.getError().message()));
+      return fail(buffer.takeError());
     auto json = json::parse((*buffer)->getBuffer());
     if (!json)
       return fail(json.takeError());
@@ -185,6 +202,17 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  if (numTokens < 1)
+    return fail(createStringError("-n must be at least 1"));
+  // As haqa-run: the context bounds the prompt and what follows it.
+  if (Error e = (*model)->checkPromptFits(prompt->size()))
+    return fail(std::move(e));
+  int64_t room = (*model)->getMaxNewTokens(prompt->size());
+  if (numTokens > room)
+    errs() << formatv("note: -n {0}: the context of {1} tokens holds the "
+                      "prompt's {2} and {3} more; generating {3}\n",
+                      numTokens.getValue(), (*model)->contextLength(),
+                      prompt->size(), room);
   std::unique_ptr<raw_fd_ostream> logFile;
   if (!logitsOut.empty()) {
     std::error_code ec;

@@ -135,6 +135,16 @@ int main(int argc, char **argv) {
     return fail(prompt.takeError());
   if (numTokens < 1)
     return fail(usage("-n must be at least 1"));
+  // The context bounds the prompt and what follows it: said before
+  // generating, and generation stops there with what it has.
+  if (Error e = (*model)->checkPromptFits(prompt->size()))
+    return fail(std::move(e));
+  int64_t room = (*model)->getMaxNewTokens(prompt->size());
+  if (numTokens > room)
+    errs() << formatv("note: -n {0}: the context of {1} tokens holds the "
+                      "prompt's {2} and {3} more; generating {3}\n",
+                      numTokens.getValue(), (*model)->contextLength(),
+                      prompt->size(), room);
 
   auto stop = [&](int64_t id) {
     return !ignoreEos && tok && tok->isEndOfGeneration(id);

@@ -29,6 +29,11 @@ struct ReportInput {
   std::vector<ReportKernel> kernels;
   /// LLM reply problems per strategy run ("llm-summary" events), if any.
   std::vector<llvm::json::Object> llmSummaries;
+  /// What a user came for, on the first screen (the compile session's
+  /// decisions: precision with its measurements, tuned against default
+  /// tokens/s with their spread, fusion, what was tuned and what not), as
+  /// (heading, text) pairs; empty for a kernel-only run.
+  std::vector<std::pair<std::string, std::string>> summary;
 };
 
 /// Writes the report to `path`.

@@ -57,6 +57,13 @@ public:
 
   int64_t position() const { return pos; }
   int64_t contextLength() const { return context; }
+  /// Tokens a generation from the current position after a prompt of
+  /// `promptTokens` can produce (the cache holds all but the last);
+  /// generate stops there.
+  int64_t getMaxNewTokens(int64_t promptTokens) const;
+  /// An error unless a prompt of `promptTokens` (at least 1) fits the
+  /// context from the current position.
+  llvm::Error checkPromptFits(int64_t promptTokens) const;
   int64_t vocabSize() const { return vocab; }
   ModuleOp getModule() { return module; }
   WeightStore &getWeights() { return *weights; }

@@ -76,10 +76,18 @@ public:
   llvm::Expected<std::vector<float>> prefill(llvm::ArrayRef<int64_t> tokens);
   /// @decode on one token at the next position; [vocab] logits.
   llvm::Expected<std::vector<float>> decode(int64_t token);
-  /// Greedy continuation, as ReferenceModel::generate.
+  /// Greedy continuation, as ReferenceModel::generate: at most
+  /// getMaxNewTokens tokens (it stops where the context is full, with what
+  /// it generated); an error if the prompt does not fit.
   llvm::Expected<std::vector<int64_t>>
   generate(llvm::ArrayRef<int64_t> prompt, int64_t n,
            llvm::function_ref<bool(int64_t)> stop = nullptr);
+  /// Tokens a generation from the current position after a prompt of
+  /// `promptTokens` can produce: the cache holds all but the last.
+  int64_t getMaxNewTokens(int64_t promptTokens) const;
+  /// An error unless a prompt of `promptTokens` (at least 1) fits the
+  /// context from the current position.
+  llvm::Error checkPromptFits(int64_t promptTokens) const;
 
   int64_t position() const { return pos; }
   int64_t contextLength() const { return context; }

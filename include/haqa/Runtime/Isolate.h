@@ -22,6 +22,10 @@ struct IsolatedResult {
   enum Kind { Finished, Crashed, TimedOut } kind = Finished;
   std::string output; ///< what `body` returned (Finished only)
   std::string reason; ///< "signal 11 (Segmentation fault)", "exit code 3", ...
+  /// What the child wrote to stderr (a crash's stack trace, say), at most
+  /// 16 KiB: kept for the caller's record instead of interleaving with the
+  /// parent's own stderr.
+  std::string childStderr;
 };
 
 /// Runs `body` in a forked child and returns its string, or how it died.

@@ -35,6 +35,20 @@ llvm::Expected<std::optional<uint64_t>> parseMemoryLimit(llvm::StringRef text);
 /// skipped, anything that is not an integer is an error naming it.
 llvm::Expected<std::vector<int64_t>> parseIntList(llvm::StringRef text);
 
+/// `bytes` for people: "512 B", "1.0 KiB", "256.8 MiB", "3.20 GiB".
+std::string formatBytes(uint64_t bytes);
+
+/// An error naming `option` unless `value` lies in [lo, hi]: counts users
+/// type (--repeats, --retries), checked before anything runs or is recorded.
+llvm::Error checkCount(llvm::StringRef option, int64_t value, int64_t lo,
+                       int64_t hi);
+
+/// An error naming `option` unless `seconds` is a finite number in (0,
+/// maxSeconds]: a time-out of 0, a negative one or NaN would otherwise mean
+/// "every trial timed out" or "no time-out at all".
+llvm::Error checkSeconds(llvm::StringRef option, double seconds,
+                         double maxSeconds);
+
 } // namespace mlir::haqa
 
 #endif // HAQA_SUPPORT_PARSING_H

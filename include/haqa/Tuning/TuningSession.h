@@ -16,6 +16,7 @@
 
 #include "haqa/Agent/LLMAgent.h"
 #include "haqa/Agent/Records.h"
+#include "haqa/Agent/Report.h"
 #include "haqa/Hardware/Profile.h"
 #include "haqa/Pipelines/Target.h"
 #include "haqa/Runtime/KernelHarness.h"
@@ -142,6 +143,11 @@ public:
   /// Appends one JSON event to run.jsonl (best effort).
   void log(llvm::json::Object event);
 
+  /// Writes report.html again, the last tune() call's kernels under
+  /// `summary` (the compile session's decisions, Report.h).
+  llvm::Error writeReportWithSummary(
+      std::vector<std::pair<std::string, std::string>> summary);
+
 private:
   /// Measures `row.best` against `defaultSchedule`, interleaved
   /// (confirmRounds each), and keeps the default unless the tuned one is
@@ -158,6 +164,8 @@ private:
   llvm::raw_ostream &progress;
   std::string strategyName;
   std::optional<LLMConfig> llmConfig;
+  /// The report of the last tune() call.
+  ReportInput lastReport;
   std::optional<PromptTemplates> prompts;
   std::unique_ptr<RecordStore> store;
   std::string recordsPath, logPath, reportPath;

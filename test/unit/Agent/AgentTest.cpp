@@ -655,6 +655,24 @@ TEST(Records, UnwritablePathIsAClearError) {
             std::string::npos);
 }
 
+TEST(Records, ADamagedFileSaysWhatToDo) {
+  // Not a database at all (a file of the same name overwritten by garbage).
+  llvm::SmallString<128> path;
+  ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("records", "sqlite", path));
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    ASSERT_FALSE(ec);
+    os << std::string(8192, 'x');
+  }
+  auto store = RecordStore::open(path);
+  ASSERT_FALSE(static_cast<bool>(store));
+  std::string msg = llvm::toString(store.takeError());
+  EXPECT_NE(msg.find("move it aside"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(".recover"), std::string::npos) << msg;
+  llvm::sys::fs::remove(path);
+}
+
 } // namespace
 
 namespace {

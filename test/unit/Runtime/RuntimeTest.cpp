@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 using namespace mlir::haqa;
@@ -42,6 +44,25 @@ TEST(Isolate, ACrashIsReportedNotInherited) {
   ASSERT_TRUE(static_cast<bool>(r));
   EXPECT_EQ(r->kind, IsolatedResult::Crashed);
   EXPECT_NE(r->reason.find("signal 11"), std::string::npos) << r->reason;
+}
+
+TEST(Isolate, TheChildsStderrIsKeptNotPrinted) {
+  // What a dying child writes (LLVM's stack trace, say) comes back with the
+  // result instead of going to this process's stderr.
+  testing::internal::CaptureStderr();
+  auto r = runIsolated(
+      []() -> std::string {
+        std::fprintf(stderr, "Stack dump:\n0. frame zero\n");
+        std::fflush(stderr);
+        std::abort();
+        return "unreachable";
+      },
+      10);
+  std::string printed = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(static_cast<bool>(r));
+  EXPECT_EQ(r->kind, IsolatedResult::Crashed);
+  EXPECT_EQ(r->childStderr, "Stack dump:\n0. frame zero\n");
+  EXPECT_EQ(printed.find("Stack dump"), std::string::npos) << printed;
 }
 
 TEST(Isolate, AHangIsKilledAtTheLimit) {

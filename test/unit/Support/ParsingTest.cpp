@@ -7,6 +7,7 @@
 #include "haqa/Support/Parsing.h"
 #include "haqa/Support/Sampling.h"
 
+#include <cmath>
 #include <gtest/gtest.h>
 
 using namespace mlir::haqa;
@@ -53,6 +54,26 @@ TEST(Parsing, IntegerListsSkipEmptyEntriesAndRejectOthers) {
   auto bad = parseIntList("1,x,3");
   ASSERT_FALSE(static_cast<bool>(bad));
   EXPECT_EQ(llvm::toString(bad.takeError()), "'x' is not an integer");
+}
+
+TEST(Parsing, CountsAndSecondsOutsideTheirRangeNameTheOption) {
+  EXPECT_FALSE(static_cast<bool>(checkCount("--repeats", 1, 1, 10)));
+  EXPECT_FALSE(static_cast<bool>(checkCount("--repeats", 10, 1, 10)));
+  EXPECT_EQ(llvm::toString(checkCount("--repeats", 0, 1, 10)),
+            "--repeats must be in [1, 10], not 0");
+  EXPECT_EQ(llvm::toString(checkCount("--retries", -3, 0, 20)),
+            "--retries must be in [0, 20], not -3");
+  EXPECT_FALSE(static_cast<bool>(checkSeconds("--timeout", 0.5, 60)));
+  EXPECT_FALSE(static_cast<bool>(checkSeconds("--timeout", 60, 60)));
+  for (double bad : {0.0, -1.0, 61.0, 1e300, std::nan(""), double(INFINITY)}) {
+    llvm::Error e = checkSeconds("--timeout", bad, 60);
+    ASSERT_TRUE(static_cast<bool>(e)) << bad;
+    EXPECT_NE(llvm::toString(std::move(e))
+                  .find("--timeout must be a number of seconds in (0, 60]"),
+              std::string::npos);
+  }
+  EXPECT_EQ(llvm::toString(checkSeconds("--timeout", std::nan(""), 60)),
+            "--timeout must be a number of seconds in (0, 60], not nan");
 }
 
 TEST(Sampling, ArgmaxTakesTheFirstOfTies) {
