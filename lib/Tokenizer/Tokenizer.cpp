@@ -477,8 +477,8 @@ Tokenizer::mergeByRank(std::vector<std::string> symbols) const {
     key += sym[right].text;
     auto it = mergeRanks.find(key);
     if (it != mergeRanks.end())
-      heap.push(
-          {it->second, left, right, sym[left].version, sym[right].version});
+      heap.push({static_cast<size_t>(it->second), left, right,
+                 sym[left].version, sym[right].version});
   };
   for (int64_t i = 0; i + 1 < n; ++i)
     push(i);
