@@ -22,10 +22,12 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <algorithm>
 #include <map>
+#include <thread>
 
 using namespace mlir;
 using namespace mlir::haqa;
@@ -70,6 +72,9 @@ struct Candidate {
   uint64_t bytes = 0;
   OwningOpRef<ModuleOp> module;
   Generation probe;
+  /// Decode tokens/s of each interleaved probe round (probe.decodeTokS is
+  /// their median).
+  std::vector<double> probeRounds;
 };
 
 class Session {
@@ -423,21 +428,44 @@ llvm::Error Session::choosePrecision() {
         "precision: prior {0} ({1}); measuring decode of {2} tokens with "
         "default schedules\n",
         precisionName(prior), why, options.probeTokens);
+    // Every candidate compiled first (quantized in memory from the stored
+    // weights), then probed in interleaved rounds: one probe each in turn
+    // misjudged precisions whenever the machine's speed drifted between
+    // them. The median round decides; the spread is printed beside it.
+    constexpr int kProbeRounds = 3;
+    std::vector<std::unique_ptr<CompiledModel>> models;
     for (Candidate &c : fits) {
-      // Each candidate quantized in memory from the stored weights, and
-      // dropped with its compiled model.
       auto weights = WeightStore::open(importedWeights);
       if (!weights)
         return weights.takeError();
+      std::unique_ptr<CompiledModel> m;
       auto g = generate(*c.module, std::move(*weights), options.probeTokens,
-                        /*stopAtEos=*/false);
+                        /*stopAtEos=*/false, &m);
       if (!g)
         return g.takeError();
       c.probe = *g;
+      c.probeRounds = {g->decodeTokS};
+      models.push_back(std::move(m));
+    }
+    for (int r = 1; r < kProbeRounds; ++r)
+      for (size_t i = 0; i < fits.size(); ++i) {
+        auto g = generateWith(*models[i], options.probeTokens,
+                              /*stopAtEos=*/false);
+        if (!g)
+          return g.takeError();
+        fits[i].probeRounds.push_back(g->decodeTokS);
+      }
+    models.clear();
+    for (Candidate &c : fits) {
+      std::vector<double> v = c.probeRounds;
+      std::sort(v.begin(), v.end());
+      c.probe.decodeTokS = v[v.size() / 2];
       progress << llvm::formatv("  {0,-5} needs {1,7:F1} MiB  decode "
-                                "{2,7:F1} tokens/s\n",
+                                "{2,7:F1} tokens/s ({3,7:F1} - {4,7:F1} over "
+                                "{5} interleaved rounds)\n",
                                 precisionName(c.bits), c.bytes / 1048576.0,
-                                c.probe.decodeTokS);
+                                c.probe.decodeTokS, v.front(), v.back(),
+                                v.size());
       if (c.probe.decodeTokS > chosen->probe.decodeTokS)
         chosen = &c;
     }
@@ -837,7 +865,32 @@ llvm::Error Session::measure() {
   return llvm::Error::success();
 }
 
+/// The 1-minute load average when it says other work is running (at least
+/// 3/4 of the hardware threads busy before this session starts), else
+/// nullopt. Linux's /proc/loadavg; nullopt elsewhere.
+static std::optional<double> busyLoad() {
+  auto buf = llvm::MemoryBuffer::getFile("/proc/loadavg", /*IsText=*/true);
+  if (!buf)
+    return std::nullopt;
+  double load;
+  if ((*buf)->getBuffer().split(' ').first.getAsDouble(load))
+    return std::nullopt;
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (load < 0.75 * cores)
+    return std::nullopt;
+  return load;
+}
+
 llvm::Expected<CompileResult> Session::run() {
+  // Measurements on a loaded machine mislead (a busy build once made INT4
+  // look 4x faster than INT8): said up front.
+  if (std::optional<double> load = busyLoad())
+    progress << llvm::formatv(
+        "warning: this machine is busy (load average {0:F1} on {1} hardware "
+        "threads): the speeds measured here may mislead; the precision "
+        "probes and tuned-against-default runs are interleaved, but run "
+        "nothing else while measuring\n",
+        *load, std::thread::hardware_concurrency());
   // Compiled for, tuned on and run on this machine's GPU for an NVIDIA
   // profile.
   auto t = resolveRunTarget(profile, options.gpuOnCPU, "runs on",
