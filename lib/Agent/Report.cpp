@@ -210,15 +210,18 @@ llvm::Error mlir::haqa::writeReport(StringRef path, const ReportInput &in) {
 
   // The per-kernel table.
   os << "<h2>Kernels: default against tuned</h2><table><tr><th>kernel</th>"
-     << "<th>default ms</th><th>best ms</th><th>speed-up</th><th>best by</th>"
+     << "<th>default ms (IQR)</th><th>best ms (IQR)</th><th>speed-up</th>"
+     << "<th>best by</th>"
      << "<th>trials</th><th>best schedule</th></tr>";
   std::map<std::string, std::map<std::string, int>> failures;
   for (const ReportKernel &k : in.kernels) {
-    double def = 0;
+    double def = 0, defSpread = 0;
     const StoredTrial *best = nullptr;
     for (const StoredTrial &t : k.trials) {
-      if (t.strategy == "default" && t.trial.isOK() && def == 0)
+      if (t.strategy == "default" && t.trial.isOK() && def == 0) {
         def = t.trial.latencyMs;
+        defSpread = t.trial.spreadMs;
+      }
       if (t.trial.isOK() && (!best || t.trial.latencyMs < best->trial.latencyMs))
         best = &t;
       std::string who = t.strategy;
@@ -227,8 +230,13 @@ llvm::Error mlir::haqa::writeReport(StringRef path, const ReportInput &in) {
         failures[who]["fallback"]++;
     }
     os << "<tr><td>" << escape(k.label) << "</td><td>"
-       << (def > 0 ? llvm::formatv("{0:F4}", def).str() : "-") << "</td><td>"
-       << (best ? llvm::formatv("{0:F4}", best->trial.latencyMs).str() : "-")
+       << (def > 0 ? llvm::formatv("{0:F4} ({1:F4})", def, defSpread).str()
+                   : "-")
+       << "</td><td>"
+       << (best ? llvm::formatv("{0:F4} ({1:F4})", best->trial.latencyMs,
+                                best->trial.spreadMs)
+                      .str()
+                : "-")
        << "</td><td>"
        << (best && def > 0
                ? llvm::formatv("{0:F2}x", def / best->trial.latencyMs).str()

@@ -120,13 +120,20 @@ void TuningSession::confirm(TunedKernel &row,
                             llvm::function_ref<Trial(ScheduleAttr)> measure,
                             ScheduleAttr defaultSchedule, size_t index,
                             size_t count) {
-  std::vector<double> tunedMs, defaultMs;
+  std::vector<double> tunedMs, defaultMs, ratios;
   for (int r = 0; r < options.confirmRounds; ++r) {
     Trial d = measure(defaultSchedule), t = measure(row.best);
     if (d.isOK())
       defaultMs.push_back(d.latencyMs);
     if (t.isOK())
       tunedMs.push_back(t.latencyMs);
+    if (d.isOK() && t.isOK() && t.latencyMs > 0)
+      ratios.push_back(d.latencyMs / t.latencyMs);
+  }
+  if (!ratios.empty()) {
+    auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+    row.ratioLo = *lo;
+    row.ratioHi = *hi;
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -430,12 +437,12 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
 void TuningSession::printTable(llvm::raw_ostream &os,
                                llvm::ArrayRef<TunedKernel> rows) const {
   os << llvm::formatv("{0,-30} {1,-7} {2,7} {3,7} {4,11} {5,11} "
-                      "{6,8}  {7}\n",
+                      "{6,8} {7,11}  {8}\n",
                       "kernel", "how", "trials", "failed", "default ms",
-                      "best ms", "speedup", "best schedule");
+                      "best ms", "speedup", "spread", "best schedule");
   for (const TunedKernel &r : rows)
     os << llvm::formatv(
-        "{0,-30} {1,-7} {2,7} {3,7} {4,11} {5,11} {6,8}  {7}\n", r.label,
+        "{0,-30} {1,-7} {2,7} {3,7} {4,11} {5,11} {6,8} {7,11}  {8}\n", r.label,
         r.source, r.trials, r.failed,
         r.defaultMs > 0 ? llvm::formatv("{0:F4}", r.defaultMs).str()
                         : std::string("-"),
@@ -443,6 +450,10 @@ void TuningSession::printTable(llvm::raw_ostream &os,
                      : std::string("-"),
         r.defaultMs > 0 && r.bestMs > 0
             ? llvm::formatv("{0:F2}x", r.defaultMs / r.bestMs).str()
+            : std::string("-"),
+        // Per confirmation round, default / tuned, interleaved.
+        r.ratioHi > 0
+            ? llvm::formatv("{0:F2}-{1:F2}", r.ratioLo, r.ratioHi).str()
             : std::string("-"),
         r.best ? printSchedule(r.best) : std::string("(none correct)"));
   os << "report: " << reportPath << "\n";

@@ -108,6 +108,9 @@ struct TunedKernel {
   std::string source;
   int trials = 0, failed = 0;
   double defaultMs = 0, bestMs = 0;
+  /// The range of default / tuned over the interleaved confirmation rounds
+  /// (0 when not confirmed): the spread printed next to the speedup.
+  double ratioLo = 0, ratioHi = 0;
   /// The schedule to use; null when no trial was correct.
   ScheduleAttr best;
 };
