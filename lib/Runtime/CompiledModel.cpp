@@ -145,16 +145,11 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
 }
 
 int64_t CompiledModel::getMaxNewTokens(int64_t promptTokens) const {
-  return std::max<int64_t>(0, context - pos - promptTokens + 1);
+  return haqa::getMaxNewTokens(pos, promptTokens, context);
 }
 
 llvm::Error CompiledModel::checkPromptFits(int64_t promptTokens) const {
-  if (promptTokens < 1 || pos + promptTokens > context)
-    return llvm::createStringError("a prompt of " + llvm::Twine(promptTokens) +
-                                   " tokens at position " + llvm::Twine(pos) +
-                                   " does not fit the context of " +
-                                   llvm::Twine(context) + " tokens");
-  return llvm::Error::success();
+  return haqa::checkPromptFits(pos, promptTokens, context);
 }
 
 Expected<std::unique_ptr<ReferenceModel>>

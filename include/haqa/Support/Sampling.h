@@ -2,8 +2,9 @@
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
-// Greedy decoding shared by the reference model and the compiled models, so
-// that both pick the same token from the same logits.
+// Greedy decoding and the context's bound on a generation, shared by the
+// reference model and the compiled models, so that both pick the same token
+// from the same logits and stop at the same place.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +12,7 @@
 #define HAQA_SUPPORT_SAMPLING_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
 
@@ -18,6 +20,15 @@ namespace mlir::haqa {
 
 /// Index of the largest value (first on ties), as llama.cpp's greedy sampler.
 int64_t argmax(llvm::ArrayRef<float> values);
+
+/// Tokens a generation from cache position `pos` after a prompt of
+/// `promptTokens` can produce in a cache of `context` rows: all but the
+/// last token go into the cache.
+int64_t getMaxNewTokens(int64_t pos, int64_t promptTokens, int64_t context);
+
+/// An error unless a prompt of `promptTokens` (at least 1) fits a cache of
+/// `context` rows from position `pos`.
+llvm::Error checkPromptFits(int64_t pos, int64_t promptTokens, int64_t context);
 
 } // namespace mlir::haqa
 

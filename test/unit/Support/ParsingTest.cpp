@@ -80,3 +80,19 @@ TEST(Sampling, ArgmaxTakesTheFirstOfTies) {
   EXPECT_EQ(argmax({0.5f, 2.0f, 2.0f, -1.0f}), 1);
   EXPECT_EQ(argmax({3.0f}), 0);
 }
+
+TEST(Sampling, TheContextBoundsAGeneration) {
+  // 128 rows: a 3-token prompt leaves room for 126 tokens (the last is
+  // never written to the cache); from position 120, for 6.
+  EXPECT_EQ(getMaxNewTokens(0, 3, 128), 126);
+  EXPECT_EQ(getMaxNewTokens(120, 3, 128), 6);
+  EXPECT_EQ(getMaxNewTokens(0, 128, 128), 1);
+  EXPECT_EQ(getMaxNewTokens(0, 200, 128), 0);
+  EXPECT_FALSE(static_cast<bool>(checkPromptFits(0, 128, 128)));
+  EXPECT_EQ(llvm::toString(checkPromptFits(0, 129, 128)),
+            "a prompt of 129 tokens at position 0 does not fit the context "
+            "of 128 tokens");
+  llvm::Error empty = checkPromptFits(5, 0, 128); // no prompt at all
+  EXPECT_TRUE(static_cast<bool>(empty));
+  llvm::consumeError(std::move(empty));
+}
