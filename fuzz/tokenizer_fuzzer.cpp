@@ -24,20 +24,8 @@ VocabData bpe(const char *pre) {
   VocabData v;
   v.model = "gpt2";
   v.pre = pre;
-  uint32_t next = 256;
-  for (uint32_t b = 0; b < 256; ++b) {
-    bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) ||
-                     (b >= 174 && b <= 255);
-    uint32_t cp = printable ? b : next++;
-    std::string s;
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else {
-      s += static_cast<char>(0xC0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-    v.tokens.push_back(s);
-  }
+  for (int b = 0; b < 256; ++b)
+    v.tokens.push_back(getByteLevelSymbol(static_cast<uint8_t>(b)));
   for (const char *t :
        {"he", "hel", "hell", "hello", "\xC4\xA0w", "aa", "aaa", "aaaa", "12"})
     v.tokens.push_back(t);

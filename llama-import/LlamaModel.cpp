@@ -14,6 +14,7 @@
 #include "haqa/Import/LlamaModel.h"
 #include "haqa/Import/Safetensors.h"
 #include "haqa/Support/InputFiles.h"
+#include "haqa/Support/Parsing.h"
 #include "haqa/Weights/ReaderLimits.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -54,14 +55,6 @@ static Error checkLayerCount(int64_t numLayers, size_t numTensors,
                  Twine(numLayers * kTensorsPerLayer) + " tensors, the " +
                  holder + " has " + Twine(numTensors));
   return Error::success();
-}
-
-static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  llvm::raw_string_ostream os(s);
-  llvm::interleaveComma(shape, os);
-  os << "]";
-  return s;
 }
 
 const ModelTensor *ModelSource::find(StringRef name) const {
@@ -127,9 +120,9 @@ Error ModelSource::checkShapes(StringRef origin) const {
                                      "' is missing");
     if (llvm::ArrayRef<int64_t>(t->shape) != llvm::ArrayRef<int64_t>(shape))
       return llvm::createStringError(origin + ": tensor '" + name +
-                                     "': expected shape " + shapeString(shape) +
+                                     "': expected shape " + formatShape(shape) +
                                      " from the config, got " +
-                                     shapeString(t->shape));
+                                     formatShape(t->shape));
   }
   return Error::success();
 }
@@ -444,7 +437,7 @@ Error ModelSource::loadHF(StringRef dir) {
         if (__builtin_mul_overflow(values, static_cast<uint64_t>(d), &values))
           values = UINT64_MAX;
       if (values > kMaxShapesOnlyValues)
-        return err("tensor '" + name + "': shape " + shapeString(shape) +
+        return err("tensor '" + name + "': shape " + formatShape(shape) +
                    " from the config exceeds the limit of " +
                    Twine(kMaxShapesOnlyValues) + " values");
     }

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Import/Safetensors.h"
+#include "haqa/Support/Parsing.h"
 #include "haqa/Weights/GGUF.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -17,14 +18,6 @@ using namespace mlir::haqa;
 using llvm::Expected;
 using llvm::StringRef;
 using llvm::Twine;
-
-static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  llvm::raw_string_ostream os(s);
-  llvm::interleaveComma(shape, os);
-  os << "]";
-  return s;
-}
 
 Expected<std::vector<SafetensorsTensor>>
 mlir::haqa::parseSafetensors(StringRef data, StringRef name) {
@@ -97,7 +90,7 @@ mlir::haqa::parseSafetensors(StringRef data, StringRef name) {
       if (__builtin_mul_overflow(numElements, static_cast<uint64_t>(*n),
                                  &numElements) ||
           numElements > maxValues)
-        return tooMany("shape " + shapeString(st.shape));
+        return tooMany("shape " + formatShape(st.shape));
     }
     std::optional<int64_t> begin = (*offsets)[0].getAsInteger();
     std::optional<int64_t> end = (*offsets)[1].getAsInteger();

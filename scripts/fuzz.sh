@@ -17,12 +17,13 @@ LIBS=(-L/usr/lib/llvm-22/lib -Wl,-rpath,/usr/lib/llvm-22/lib -lLLVM)
 # The reader, its block table, the dequantizers and the file opener: no MLIR
 # needed.
 READER=(lib/Weights/GGUF.cpp lib/Weights/Dequantize.cpp
-        lib/Dialect/HAQA/IR/GGMLTypes.cpp lib/Support/InputFiles.cpp)
+        lib/Dialect/HAQA/IR/GGMLTypes.cpp lib/Support/InputFiles.cpp
+        lib/Support/Parsing.cpp)
 $CXX "${FLAGS[@]}" fuzz/gguf_fuzzer.cpp "${READER[@]}" "${LIBS[@]}" -o $OUT/gguf_fuzzer
 $CXX "${FLAGS[@]}" fuzz/safetensors_fuzzer.cpp llama-import/Safetensors.cpp \
   "${READER[@]}" "${LIBS[@]}" -o $OUT/safetensors_fuzzer
 $CXX "${FLAGS[@]}" fuzz/tokenizer_fuzzer.cpp lib/Tokenizer/Tokenizer.cpp \
-  lib/Support/Parsing.cpp "${READER[@]}" "${LIBS[@]}" -o $OUT/tokenizer_fuzzer
+  "${READER[@]}" "${LIBS[@]}" -o $OUT/tokenizer_fuzzer
 
 # Seeds: small valid files, written by the fixture maker when present.
 mkdir -p $OUT/corpus-gguf $OUT/corpus-safetensors $OUT/corpus-tokenizer

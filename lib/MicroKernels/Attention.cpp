@@ -12,7 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "MicroKernelsImpl.h"
-#include "VectorExp.h"
+#include "VectorMath.h"
 #include "haqa/MicroKernels/MicroKernels.h"
 
 #include <algorithm>
@@ -26,6 +26,8 @@
 using ::mlir::haqa::uk::expY;
 using ::mlir::haqa::uk::expZ;
 using ::mlir::haqa::uk::firstLanes16;
+using ::mlir::haqa::uk::firstLanesY;
+using ::mlir::haqa::uk::reduceAddY;
 #endif
 
 namespace {
@@ -104,8 +106,8 @@ void expScalar(const float *x, float *y, int64_t n) {
 
 #if defined(__x86_64__)
 
-// The vector exp, expY and expZ, is in VectorExp.h (shared with the fused
-// SiLU epilogue of Fusion.cpp).
+// The vector exp (expY, expZ), firstLanesY and reduceAddY are in VectorMath.h
+// (shared with the fused rms_norm and SiLU kernels of Fusion.cpp).
 
 //===----------------------------------------------------------------------===//
 // AVX2: 256 bits
@@ -115,19 +117,6 @@ void expScalar(const float *x, float *y, int64_t n) {
 #define HAQA_UK_AVX2_INLINE HAQA_UK_AVX2 inline __attribute__((always_inline))
 
 namespace {
-
-/// Lanes [0, count) set, count clamped to [0, 8].
-HAQA_UK_AVX2_INLINE __m256i firstLanesY(int64_t count) {
-  const int c = static_cast<int>(std::clamp<int64_t>(count, 0, 8));
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(c),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-HAQA_UK_AVX2_INLINE float reduceAddY(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
 
 /// The sums of a0, a1, a2, a3, in that order.
 HAQA_UK_AVX2_INLINE __m128 reduceAdd4Y(__m256 a0, __m256 a1, __m256 a2,

@@ -7,12 +7,12 @@
 // ISA variant in this file. The scalar variants are the reference (std::exp);
 // the x86 ones carry per-function target attributes like the rest of the
 // library, keep per-lane partial sums of the squares and use the polynomial
-// exp of VectorExp.h. Vector tails are masked.
+// exp of VectorMath.h. Vector tails are masked.
 //
 //===----------------------------------------------------------------------===//
 
 #include "MicroKernelsImpl.h"
-#include "VectorExp.h"
+#include "VectorMath.h"
 #include "haqa/MicroKernels/MicroKernels.h"
 
 #include <algorithm>
@@ -24,6 +24,8 @@
 using ::mlir::haqa::uk::expY;
 using ::mlir::haqa::uk::expZ;
 using ::mlir::haqa::uk::firstLanes16;
+using ::mlir::haqa::uk::firstLanesY;
+using ::mlir::haqa::uk::reduceAddY;
 #endif
 
 namespace {
@@ -104,19 +106,6 @@ void epilogueScalar(float *y, int64_t ys, const float *g, int64_t gs,
 #define HAQA_UK_AVX2_INLINE HAQA_UK_AVX2 inline __attribute__((always_inline))
 
 namespace {
-
-/// Lanes [0, count) set, count clamped to [0, 8].
-HAQA_UK_AVX2_INLINE __m256i firstLanesY(int64_t count) {
-  const int c = static_cast<int>(std::clamp<int64_t>(count, 0, 8));
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(c),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-HAQA_UK_AVX2_INLINE float reduceAddY(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
 
 /// g / (1 + exp(-g)), lane by lane.
 HAQA_UK_AVX2_INLINE __m256 siluY(__m256 g) {

@@ -6,8 +6,10 @@
 
 #include "haqa/Support/Parsing.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
 #include <cstdio>
@@ -104,4 +106,12 @@ std::string mlir::haqa::formatBytes(uint64_t bytes) {
   else
     std::snprintf(buf, sizeof(buf), "%.2f GiB", bytes / 1073741824.0);
   return buf;
+}
+
+std::string mlir::haqa::formatShape(llvm::ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  llvm::raw_string_ostream os(s);
+  llvm::interleaveComma(shape, os);
+  os << "]";
+  return s;
 }

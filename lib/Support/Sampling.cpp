@@ -32,3 +32,18 @@ llvm::Error mlir::haqa::checkPromptFits(int64_t pos, int64_t promptTokens,
                                    llvm::Twine(context) + " tokens");
   return llvm::Error::success();
 }
+
+llvm::Expected<int64_t> mlir::haqa::boundGeneration(int64_t pos,
+                                                    int64_t promptTokens,
+                                                    int64_t n, int64_t context,
+                                                    llvm::raw_ostream &notes) {
+  if (llvm::Error e = checkPromptFits(pos, promptTokens, context))
+    return std::move(e);
+  int64_t room = getMaxNewTokens(pos, promptTokens, context);
+  if (n <= room)
+    return n;
+  notes << "note: -n " << n << ": the context of " << context
+        << " tokens holds the prompt's " << promptTokens << " and " << room
+        << " more; generating " << room << "\n";
+  return room;
+}

@@ -339,6 +339,12 @@ bool isKnownPreTokenizer(StringRef pre) {
 
 } // namespace
 
+std::string mlir::haqa::getByteLevelSymbol(uint8_t byte) {
+  std::string s;
+  appendUTF8(byteToCodePoint()[byte], s);
+  return s;
+}
+
 //===----------------------------------------------------------------------===//
 // Construction
 //===----------------------------------------------------------------------===//

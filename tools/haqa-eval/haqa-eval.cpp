@@ -13,6 +13,7 @@
 
 #include "haqa/Reference/Model.h"
 #include "haqa/Support/InputFiles.h"
+#include "haqa/Support/Sampling.h"
 #include "haqa/Tokenizer/Tokenizer.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -205,14 +206,10 @@ int main(int argc, char **argv) {
   if (numTokens < 1)
     return fail(createStringError("-n must be at least 1"));
   // As haqa-run: the context bounds the prompt and what follows it.
-  if (Error e = (*model)->checkPromptFits(prompt->size()))
-    return fail(std::move(e));
-  int64_t room = (*model)->getMaxNewTokens(prompt->size());
-  if (numTokens > room)
-    errs() << formatv("note: -n {0}: the context of {1} tokens holds the "
-                      "prompt's {2} and {3} more; generating {3}\n",
-                      numTokens.getValue(), (*model)->contextLength(),
-                      prompt->size(), room);
+  auto room = boundGeneration((*model)->position(), prompt->size(), numTokens,
+                              (*model)->contextLength(), errs());
+  if (!room)
+    return fail(room.takeError());
   std::unique_ptr<raw_fd_ostream> logFile;
   if (!logitsOut.empty()) {
     std::error_code ec;
@@ -223,7 +220,7 @@ int main(int argc, char **argv) {
   int64_t step = 0;
   auto start = std::chrono::steady_clock::now();
   auto out = (*model)->generate(
-      *prompt, numTokens,
+      *prompt, *room,
       [&](int64_t id) { return tok && tok->isEndOfGeneration(id); },
       [&](ArrayRef<float> logits) {
         if (!logFile)

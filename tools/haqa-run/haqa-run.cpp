@@ -13,6 +13,7 @@
 
 #include "haqa/Reference/Model.h"
 #include "haqa/Runtime/CompiledModel.h"
+#include "haqa/Support/Sampling.h"
 #include "haqa/Tokenizer/Tokenizer.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -137,19 +138,15 @@ int main(int argc, char **argv) {
     return fail(usage("-n must be at least 1"));
   // The context bounds the prompt and what follows it: said before
   // generating, and generation stops there with what it has.
-  if (Error e = (*model)->checkPromptFits(prompt->size()))
-    return fail(std::move(e));
-  int64_t room = (*model)->getMaxNewTokens(prompt->size());
-  if (numTokens > room)
-    errs() << formatv("note: -n {0}: the context of {1} tokens holds the "
-                      "prompt's {2} and {3} more; generating {3}\n",
-                      numTokens.getValue(), (*model)->contextLength(),
-                      prompt->size(), room);
+  auto room = boundGeneration((*model)->position(), prompt->size(), numTokens,
+                              (*model)->contextLength(), errs());
+  if (!room)
+    return fail(room.takeError());
 
   auto stop = [&](int64_t id) {
     return !ignoreEos && tok && tok->isEndOfGeneration(id);
   };
-  auto out = (*model)->generate(*prompt, numTokens, stop);
+  auto out = (*model)->generate(*prompt, *room, stop);
   if (!out)
     return fail(out.takeError());
   printGeneration(outs(), *out, tok ? &*tok : nullptr);

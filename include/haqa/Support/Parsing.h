@@ -12,6 +12,7 @@
 #ifndef HAQA_SUPPORT_PARSING_H
 #define HAQA_SUPPORT_PARSING_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -37,6 +38,9 @@ llvm::Expected<std::vector<int64_t>> parseIntList(llvm::StringRef text);
 
 /// `bytes` for people: "512 B", "1.0 KiB", "256.8 MiB", "3.20 GiB".
 std::string formatBytes(uint64_t bytes);
+
+/// A tensor shape for messages: "[4096, 576]".
+std::string formatShape(llvm::ArrayRef<int64_t> shape);
 
 /// An error naming `option` unless `value` lies in [lo, hi]: counts users
 /// type (--repeats, --retries), checked before anything runs or is recorded.

@@ -13,6 +13,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
 
@@ -29,6 +30,13 @@ int64_t getMaxNewTokens(int64_t pos, int64_t promptTokens, int64_t context);
 /// An error unless a prompt of `promptTokens` (at least 1) fits a cache of
 /// `context` rows from position `pos`.
 llvm::Error checkPromptFits(int64_t pos, int64_t promptTokens, int64_t context);
+
+/// For the tools: checkPromptFits, then how many of the `n` tokens asked
+/// for will be generated, with a note to `notes` when the context holds
+/// fewer.
+llvm::Expected<int64_t> boundGeneration(int64_t pos, int64_t promptTokens,
+                                        int64_t n, int64_t context,
+                                        llvm::raw_ostream &notes);
 
 } // namespace mlir::haqa
 

@@ -41,6 +41,10 @@ struct VocabData {
   std::string chatTemplate;
 };
 
+/// GPT-2's bytes_to_unicode: the symbol (UTF-8) a byte-level BPE vocabulary
+/// stores for `byte`.
+std::string getByteLevelSymbol(uint8_t byte);
+
 /// Reads the vocabulary of a GGUF file (errors name the file and key).
 llvm::Expected<VocabData> readVocab(const GGUFFile &file);
 

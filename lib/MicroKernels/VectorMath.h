@@ -1,11 +1,13 @@
-//===- VectorExp.h - Vector exp shared by the micro-kernels -----*- C++ -*-===//
+//===- VectorMath.h - Vector helpers shared by the f32 micro-kernels -*- C++
+//-*-===//
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
-// The x86 vector exp of the attention softmax and the fused SiLU epilogue:
-// expY (AVX2, 8 lanes) and expZ (AVX-512, 16 lanes). Both carry target
-// attributes and are always inlined, so their callers need at least the same
-// targets (avx2,fma for expY; avx512f,avx512vl,fma for expZ).
+// What the attention softmax and the fused rms_norm / SiLU kernels share on
+// x86: the vector exp, expY (AVX2, 8 lanes) and expZ (AVX-512, 16 lanes),
+// AVX2's tail mask (firstLanesY) and horizontal sum (reduceAddY). All carry
+// target attributes and are always inlined, so their callers need at least
+// the same targets (avx2,fma for the Y ones; avx512f,avx512vl,fma for expZ).
 //
 // The vector exp is Cephes' expf: x clamped to [-88, 88], n = round(x
 // log2(e)), r = x - n ln2 in two parts (n * kLn2Hi is exact), e^r by a
@@ -17,12 +19,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef HAQA_LIB_MICROKERNELS_VECTOREXP_H
-#define HAQA_LIB_MICROKERNELS_VECTOREXP_H
+#ifndef HAQA_LIB_MICROKERNELS_VECTORMATH_H
+#define HAQA_LIB_MICROKERNELS_VECTORMATH_H
 
 #if defined(__x86_64__)
 
 #include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
 
 namespace mlir::haqa::uk {
 
@@ -39,6 +44,20 @@ constexpr float kExpP[6] = {1.9875691500E-4f, 1.3981999507E-3f,
 #define HAQA_UK_VEXP_AVX512                                                    \
   __attribute__((target("avx512f,avx512vl,fma"))) inline                       \
       __attribute__((always_inline))
+
+/// Lanes [0, count) set, count clamped to [0, 8].
+HAQA_UK_VEXP_AVX2 __m256i firstLanesY(int64_t count) {
+  const int c = static_cast<int>(std::clamp<int64_t>(count, 0, 8));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(c),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/// The sum of the 8 lanes.
+HAQA_UK_VEXP_AVX2 float reduceAddY(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
 
 HAQA_UK_VEXP_AVX2 __m256 expY(__m256 x) {
   const __m256 xc = _mm256_min_ps(_mm256_set1_ps(kExpHi),
@@ -99,4 +118,4 @@ HAQA_UK_VEXP_AVX512 __m512 expZ(__m512 x) {
 
 #endif // __x86_64__
 
-#endif // HAQA_LIB_MICROKERNELS_VECTOREXP_H
+#endif // HAQA_LIB_MICROKERNELS_VECTORMATH_H
