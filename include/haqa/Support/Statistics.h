@@ -1,0 +1,45 @@
+//===- Statistics.h - medians and their confidence intervals ----*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// What every measurement that decides something uses: the median of noisy
+// samples (a run's time, the ratio of two schedules' times in interleaved
+// pairs) and a distribution-free confidence interval for it, so that a
+// difference inside the noise is called a tie rather than a speedup.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAQA_SUPPORT_STATISTICS_H
+#define HAQA_SUPPORT_STATISTICS_H
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <utility>
+
+namespace mlir::haqa {
+
+/// A median and a confidence interval around it.
+struct MedianInterval {
+  double median = 0, lo = 0, hi = 0;
+  int samples = 0;
+  /// (hi - lo) / (2 median): the interval's half-width, relative.
+  double getRelativeHalfWidth() const;
+  /// Does the interval hold `value`?
+  bool contains(double value) const { return lo <= value && value <= hi; }
+};
+
+/// The ranks (1-based, j <= k) of the sorted samples that bound a
+/// `confidence` interval for the median of `n` samples: the largest j with
+/// P(Binomial(n, 1/2) < j) <= (1 - confidence) / 2, and k = n + 1 - j. Below
+/// six samples that is the minimum and the maximum (a wider interval than
+/// asked for).
+std::pair<int, int> getMedianIntervalRanks(int n, double confidence = 0.95);
+
+/// The median of `samples` and its distribution-free confidence interval
+/// (order statistics at getMedianIntervalRanks). No samples: all zero.
+MedianInterval getMedianInterval(llvm::ArrayRef<double> samples,
+                                 double confidence = 0.95);
+
+} // namespace mlir::haqa
+
+#endif // HAQA_SUPPORT_STATISTICS_H
