@@ -7,6 +7,7 @@
 #include "haqa/Runtime/Device.h"
 #include "haqa/Runtime/CPUDevice.h"
 #include "haqa/Runtime/CUDADevice.h"
+#include "haqa/Support/Statistics.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/InitAllDialects.h"
@@ -94,6 +95,58 @@ llvm::Expected<TimingStats> Executable::time(llvm::StringRef function,
       break;
   }
   return TimingStats::of(std::move(samples));
+}
+
+llvm::Expected<PairedTiming>
+mlir::haqa::timePaired(Executable &a, Executable &b, llvm::StringRef function,
+                       llvm::ArrayRef<BufferRef> args,
+                       const PairingOptions &options) {
+  using Clock = std::chrono::steady_clock;
+  for (int i = 0; i < options.warmup; ++i) {
+    if (llvm::Error e = a.run(function, args))
+      return std::move(e);
+    if (llvm::Error e = b.run(function, args))
+      return std::move(e);
+  }
+  auto timeOne = [&](Executable &x) -> llvm::Expected<double> {
+    if (options.beforeRun)
+      options.beforeRun();
+    auto t0 = Clock::now();
+    if (llvm::Error e = x.run(function, args))
+      return std::move(e);
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
+  std::vector<double> sa, sb, ratios;
+  auto start = Clock::now();
+  int minPairs = std::max(1, options.minPairs);
+  int maxPairs = std::max(minPairs, options.maxPairs);
+  for (int i = 0; i < maxPairs; ++i) {
+    // Alternate who goes first: the second run of a pair finds the inputs
+    // in cache, and the machine's drift favours neither.
+    bool aFirst = i % 2 == 0;
+    auto first = timeOne(aFirst ? a : b);
+    if (!first)
+      return first.takeError();
+    auto second = timeOne(aFirst ? b : a);
+    if (!second)
+      return second.takeError();
+    double ta = aFirst ? *first : *second, tb = aFirst ? *second : *first;
+    sa.push_back(ta);
+    sb.push_back(tb);
+    ratios.push_back(ta > 0 ? tb / ta : 1.0);
+    if (static_cast<int>(ratios.size()) < minPairs)
+      continue;
+    if (getMedianInterval(ratios).getRelativeHalfWidth() <= options.tolerance)
+      break;
+    if (std::chrono::duration<double>(Clock::now() - start).count() >
+        options.maxSeconds)
+      break;
+  }
+  PairedTiming p;
+  p.a = TimingStats::of(std::move(sa));
+  p.b = TimingStats::of(std::move(sb));
+  p.ratios = std::move(ratios);
+  return p;
 }
 
 llvm::Error mlir::haqa::runLoweringPipeline(ModuleOp module, PassManager &pm,

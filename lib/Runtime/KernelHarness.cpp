@@ -414,26 +414,40 @@ llvm::StringRef KernelMeasurement::getStatusName(Status s) {
   return "?";
 }
 
-/// Compiles and runs the candidate `module`: the body of the isolated
+/// Compiles and runs the candidate `module` (and, when given, the default
+/// schedule's `baseline`, timed in pairs with it): the body of the isolated
 /// child. Returns a line-oriented report.
-static std::string compileAndMeasure(ModuleOp module, const KernelProblem &p,
+static std::string compileAndMeasure(ModuleOp module, ModuleOp baseline,
+                                     const KernelProblem &p,
                                      const MeasureOptions &options) {
   std::ostringstream out;
-  // dot = i8 quantizes the activations as ggml does: checked against the
-  // reference executor's ggml mode, to the same tolerance. (Compiling
-  // lowers `module` in place: look first.)
-  bool int8Dot = hasInt8Dot(module);
   auto device = createDevice(options.target);
   if (!device) {
     out << "status crashed\nmessage " << llvm::toString(device.takeError())
         << "\n";
     return out.str();
   }
+  // dot = i8 quantizes the activations as ggml does: checked against the
+  // reference executor's ggml mode, to the same tolerance. (Compiling
+  // lowers the module in place: look first.)
+  bool int8Dot = hasInt8Dot(module);
+  bool baselineInt8Dot = baseline && hasInt8Dot(baseline);
   auto exe = (*device)->compile(module);
   if (!exe) {
     out << "status compile-error\nmessage " << llvm::toString(exe.takeError())
         << "\n";
     return out.str();
+  }
+  std::unique_ptr<Executable> baselineExe;
+  if (baseline) {
+    auto b = (*device)->compile(baseline);
+    if (!b) {
+      out << "status crashed\nmessage the default schedule, timed beside it, "
+             "does not compile: "
+          << llvm::toString(b.takeError()) << "\n";
+      return out.str();
+    }
+    baselineExe = std::move(*b);
   }
   std::vector<uint8_t> result(4 * p.reference.size());
   std::vector<std::vector<uint8_t>> inputs = p.inputBytes;
@@ -458,58 +472,104 @@ static std::string compileAndMeasure(ModuleOp module, const KernelProblem &p,
     args.push_back({weights[i].data(), p.weightShapes[i], /*elementBytes=*/1});
   if (!aliased)
     args.push_back({result.data(), p.outputShape});
-  if (llvm::Error e = (*exe)->run("kernel", args)) {
-    out << "status crashed\nmessage " << llvm::toString(std::move(e)) << "\n";
-    return out.str();
-  }
   const float *got = reinterpret_cast<const float *>(
       aliased ? inputs[*aliased].data() : result.data());
-  const std::vector<float> &reference =
-      int8Dot && !p.referenceGGML.empty() ? p.referenceGGML : p.reference;
-  double maxAbs = 0, maxRef = 0;
-  bool finite = true;
-  for (size_t i = 0; i < reference.size(); ++i) {
-    double r = reference[i];
-    if (!std::isfinite(got[i]))
-      finite = false;
-    maxAbs = std::max(maxAbs, std::fabs(got[i] - r));
-    maxRef = std::max(maxRef, std::fabs(r));
-  }
-  out << "max_abs_error " << maxAbs << "\nmax_rel_error "
-      << (maxRef > 0 ? maxAbs / maxRef : maxAbs) << "\n";
-  if (!finite || maxAbs > options.tolerance * std::max(1.0, maxRef)) {
-    out << "status wrong-result\nmessage max abs error " << maxAbs
+  // Runs `x` once and compares its result with the reference: the error
+  // report, or empty.
+  auto check = [&](Executable &x, bool ggml, const std::string &who,
+                   bool writeErrors) -> std::string {
+    std::ostringstream r;
+    if (llvm::Error e = x.run("kernel", args)) {
+      r << "status crashed\nmessage " << who << llvm::toString(std::move(e))
+        << "\n";
+      return r.str();
+    }
+    const std::vector<float> &reference =
+        ggml && !p.referenceGGML.empty() ? p.referenceGGML : p.reference;
+    double maxAbs = 0, maxRef = 0;
+    bool finite = true;
+    for (size_t i = 0; i < reference.size(); ++i) {
+      double ref = reference[i];
+      if (!std::isfinite(got[i]))
+        finite = false;
+      maxAbs = std::max(maxAbs, std::fabs(got[i] - ref));
+      maxRef = std::max(maxRef, std::fabs(ref));
+    }
+    if (writeErrors)
+      out << "max_abs_error " << maxAbs << "\nmax_rel_error "
+          << (maxRef > 0 ? maxAbs / maxRef : maxAbs) << "\n";
+    if (!finite || maxAbs > options.tolerance * std::max(1.0, maxRef))
+      r << "status wrong-result\nmessage " << who << "max abs error " << maxAbs
         << " against the reference (tolerance "
         << options.tolerance * std::max(1.0, maxRef) << ")\n";
+    return r.str();
+  };
+  if (std::string bad = check(**exe, int8Dot, "", true); !bad.empty()) {
+    out << bad;
     return out.str();
   }
-  TimingOptions timingOptions = options.timing;
+  if (baselineExe) {
+    if (std::string bad =
+            check(*baselineExe, baselineInt8Dot,
+                  "the default schedule, timed beside it: ", false);
+        !bad.empty()) {
+      // The candidate is fine; its yardstick is not: no speedup to give.
+      out << "status crashed\n" << StringRef(bad).split('\n').second.str();
+      return out.str();
+    }
+  }
   std::vector<uint64_t> evict;
+  std::function<void()> beforeRun;
   if (options.evictBytes && options.target == CompileTarget::CPU) {
     evict.assign(options.evictBytes / sizeof(uint64_t), 1);
-    timingOptions.beforeRun = [&evict] {
+    beforeRun = [&evict] {
       uint64_t sum = 0;
       for (size_t i = 0; i < evict.size(); i += 8)
         sum += evict[i]++;
       asm volatile("" : : "r"(sum) : "memory");
     };
   }
+  auto writeSamples = [&](const char *key, llvm::ArrayRef<double> samples) {
+    out << key;
+    for (double s : samples)
+      out << " " << s;
+    out << "\n";
+  };
+  if (baselineExe) {
+    PairingOptions pairing;
+    pairing.minPairs = options.minPairs;
+    pairing.maxPairs = std::max(options.minPairs, options.timing.repeats);
+    pairing.tolerance = options.pairTolerance;
+    pairing.maxSeconds = options.timing.maxSeconds;
+    pairing.beforeRun = beforeRun;
+    auto paired = timePaired(**exe, *baselineExe, "kernel", args, pairing);
+    if (!paired) {
+      out << "status crashed\nmessage " << llvm::toString(paired.takeError())
+          << "\n";
+      return out.str();
+    }
+    out << "status ok\n";
+    writeSamples("samples", paired->a.samplesMs);
+    writeSamples("default_samples", paired->b.samplesMs);
+    writeSamples("ratios", paired->ratios);
+    return out.str();
+  }
+  TimingOptions timingOptions = options.timing;
+  timingOptions.beforeRun = beforeRun;
   auto timing = (*exe)->time("kernel", args, timingOptions);
   if (!timing) {
     out << "status crashed\nmessage " << llvm::toString(timing.takeError())
         << "\n";
     return out.str();
   }
-  out << "status ok\nsamples";
-  for (double s : timing->samplesMs)
-    out << " " << s;
-  out << "\n";
+  out << "status ok\n";
+  writeSamples("samples", timing->samplesMs);
   return out.str();
 }
 
 /// The child's report as a measurement.
 static void readReport(llvm::StringRef report, KernelMeasurement &m) {
-  std::vector<double> samples;
+  std::vector<double> samples, defaultSamples, ratios;
   SmallVector<StringRef> lines;
   report.split(lines, '\n', -1, false);
   std::string status;
@@ -528,18 +588,26 @@ static void readReport(llvm::StringRef report, KernelMeasurement &m) {
       value.getAsDouble(m.maxAbsError);
     } else if (key == "max_rel_error") {
       value.getAsDouble(m.maxRelError);
-    } else if (key == "samples") {
+    } else if (key == "samples" || key == "default_samples" ||
+               key == "ratios") {
+      std::vector<double> &into = key == "samples"           ? samples
+                                  : key == "default_samples" ? defaultSamples
+                                                             : ratios;
       SmallVector<StringRef> parts;
       value.split(parts, ' ', -1, false);
       for (StringRef s : parts) {
         double d;
         if (!s.getAsDouble(d))
-          samples.push_back(d);
+          into.push_back(d);
       }
     }
   }
   if (status == "ok") {
     m.timing = TimingStats::of(samples);
+    if (!ratios.empty()) {
+      m.defaultTiming = TimingStats::of(defaultSamples);
+      m.speedup = getMedianInterval(ratios);
+    }
   } else if (status == "compile-error") {
     m.status = KernelMeasurement::CompileError;
   } else if (status == "wrong-result") {
@@ -549,6 +617,50 @@ static void readReport(llvm::StringRef report, KernelMeasurement &m) {
     if (m.message.empty())
       m.message = "no report from the child";
   }
+}
+
+/// A copy of `source` whose kernel has `schedule` (null: the default
+/// schedule of `options.target`, as a compiled model gets it); null, with
+/// `m`'s status and message saying why, when the schedule does not fit.
+static OwningOpRef<ModuleOp> withSchedule(ModuleOp source,
+                                          ScheduleAttr schedule,
+                                          const MeasureOptions &options,
+                                          std::string &diagnostics,
+                                          KernelMeasurement &m) {
+  MLIRContext *ctx = source.getContext();
+  OwningOpRef<ModuleOp> copy = source.clone();
+  KernelOpInterface kernel = getKernelOp(*copy);
+  diagnostics.clear();
+  if (schedule) {
+    if (failed(verifyKernelSchedule(kernel, schedule,
+                                    [&] { return kernel->emitOpError(); }))) {
+      m.status = KernelMeasurement::BadSpec;
+      m.message = getKernelLabel(kernel) + ": " + printSchedule(schedule) +
+                  " does not fit: " + diagnostics;
+      return nullptr;
+    }
+    kernel.setSchedule(schedule);
+    return copy;
+  }
+  PassManager pm(ctx);
+  HAQADefaultSchedulePassOptions defaults;
+  defaults.target =
+      stringifyTargetKind(getCompileTargetInfo(options.target).scheduleKind)
+          .str();
+  // As a compiled model's default: int8 dots in the host's best
+  // instruction set for quantized matmuls on the CPU.
+  if (options.target == CompileTarget::CPU) {
+    defaults.microKernels = "host";
+    defaults.fuse = true;
+    defaults.cpuThreads = options.cpuThreads;
+  }
+  pm.addPass(createHAQADefaultSchedulePass(defaults));
+  if (failed(pm.run(*copy))) {
+    m.status = KernelMeasurement::BadSpec;
+    m.message = "default schedule failed: " + diagnostics;
+    return nullptr;
+  }
+  return copy;
 }
 
 KernelMeasurement mlir::haqa::measureKernel(const KernelProblem &problem,
@@ -568,53 +680,44 @@ KernelMeasurement mlir::haqa::measureKernel(const KernelProblem &problem,
   }
   ModuleOp source = problem.module;
   MLIRContext *ctx = source.getContext();
-  // The candidate: a copy of the kernel module with the schedule.
-  OwningOpRef<ModuleOp> candidate = source.clone();
-  KernelOpInterface kernel = getKernelOp(*candidate);
   std::string diagnostics;
   ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
     llvm::raw_string_ostream os(diagnostics);
     os << d.str() << "\n";
     return success();
   });
-  if (schedule) {
-    if (failed(verifyKernelSchedule(kernel, schedule,
-                                    [&] { return kernel->emitOpError(); }))) {
-      m.status = KernelMeasurement::BadSpec;
-      m.message = getKernelLabel(kernel) + ": " + printSchedule(schedule) +
-                  " does not fit: " + diagnostics;
-      return m;
-    }
-    kernel.setSchedule(schedule);
-  } else {
-    PassManager pm(ctx);
-    HAQADefaultSchedulePassOptions defaults;
-    defaults.target =
-        stringifyTargetKind(getCompileTargetInfo(options.target).scheduleKind)
-            .str();
-    // As a compiled model's default: int8 dots in the host's best
-    // instruction set for quantized matmuls on the CPU.
-    if (options.target == CompileTarget::CPU) {
-      defaults.microKernels = "host";
-      defaults.fuse = true;
-      defaults.cpuThreads = options.cpuThreads;
-    }
-    pm.addPass(createHAQADefaultSchedulePass(defaults));
-    if (failed(pm.run(*candidate))) {
-      m.status = KernelMeasurement::BadSpec;
-      m.message = "default schedule failed: " + diagnostics;
-      return m;
-    }
-  }
-  if (ScheduleAttr s = kernel.getSchedule())
+  // The candidate: a copy of the kernel module with the schedule.
+  OwningOpRef<ModuleOp> candidate =
+      withSchedule(source, schedule, options, diagnostics, m);
+  if (!candidate)
+    return m;
+  if (ScheduleAttr s = getKernelOp(*candidate).getSchedule())
     m.schedule = printSchedule(s);
+  // Its yardstick: the default schedule, unless that is what it is (a
+  // re-proposed default is the default: no speedup to measure).
+  OwningOpRef<ModuleOp> baseline;
+  if (options.pairWithDefault) {
+    KernelMeasurement b;
+    baseline = withSchedule(source, nullptr, options, diagnostics, b);
+    if (!baseline) {
+      m.status = b.status;
+      m.message = b.message;
+      return m;
+    }
+    ScheduleAttr d = getKernelOp(*baseline).getSchedule();
+    if (d && printSchedule(d) == m.schedule)
+      baseline = nullptr;
+  }
   std::string report;
   if (options.isolate) {
     // A forked child has none of this process's threads.
     if (ctx->isMultithreadingEnabled())
       ctx->disableMultithreading();
     auto r = runIsolated(
-        [&] { return compileAndMeasure(*candidate, problem, options); },
+        [&] {
+          return compileAndMeasure(
+              *candidate, baseline ? *baseline : ModuleOp(), problem, options);
+        },
         options.timeoutSeconds);
     if (!r) {
       m.status = KernelMeasurement::Crashed;
@@ -635,8 +738,14 @@ KernelMeasurement mlir::haqa::measureKernel(const KernelProblem &problem,
     }
     report = r->output;
   } else {
-    report = compileAndMeasure(*candidate, problem, options);
+    report = compileAndMeasure(*candidate, baseline ? *baseline : ModuleOp(),
+                               problem, options);
   }
   readReport(report, m);
+  if (m.status == KernelMeasurement::OK && options.pairWithDefault &&
+      !baseline) {
+    m.defaultTiming = m.timing;
+    m.speedup.median = m.speedup.lo = m.speedup.hi = 1;
+  }
   return m;
 }

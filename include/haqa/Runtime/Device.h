@@ -103,6 +103,35 @@ public:
   virtual void releaseResident() {}
 };
 
+/// Two executables of the same function timed in interleaved pairs (one
+/// run of each per pair, the order alternating), so that whatever slows the
+/// machine down slows both: `ratios` holds b's time / a's time per pair, a's
+/// speedup over b.
+struct PairedTiming {
+  TimingStats a, b;
+  std::vector<double> ratios;
+};
+
+/// How many pairs timePaired runs: at least `minPairs`; then it stops once
+/// the 95% interval of the ratios' median is within `tolerance` of it
+/// (relative half-width), after `maxPairs` pairs, or once `maxSeconds` were
+/// spent timing (at least minPairs).
+struct PairingOptions {
+  int warmup = 2;
+  int minPairs = 6;
+  int maxPairs = 20;
+  double tolerance = 0.02;
+  double maxSeconds = 5.0;
+  /// Called before every run, outside the timed region.
+  std::function<void()> beforeRun;
+};
+
+/// Times `a` and `b` (the same function, on the same buffers) in pairs.
+llvm::Expected<PairedTiming> timePaired(Executable &a, Executable &b,
+                                        llvm::StringRef function,
+                                        llvm::ArrayRef<BufferRef> args,
+                                        const PairingOptions &options);
+
 class Device {
 public:
   virtual ~Device();

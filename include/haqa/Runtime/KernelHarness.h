@@ -18,6 +18,7 @@
 
 #include "haqa/Dialect/HAQA/IR/HAQA.h"
 #include "haqa/Runtime/Device.h"
+#include "haqa/Support/Statistics.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -109,6 +110,12 @@ struct KernelMeasurement {
   double maxAbsError = 0; ///< against the reference executor
   double maxRelError = 0; ///< max abs error / max |reference|
   TimingStats timing;
+  /// With MeasureOptions::pairWithDefault: the default schedule's times in
+  /// the same pairs, and the median of default / schedule per pair with its
+  /// 95% interval (samples: the pairs). A schedule that is the default
+  /// itself is not paired with itself: speedup 1 exactly, no pairs.
+  TimingStats defaultTiming;
+  MedianInterval speedup;
   uint64_t flops = 0, bytes = 0;
   static llvm::StringRef getStatusName(Status s);
 };
@@ -130,6 +137,14 @@ struct MeasureOptions {
   /// as in a model's decode step, where every weight is read once per token.
   /// 0: the weights stay in cache between runs.
   uint64_t evictBytes = 0;
+  /// Time the schedule against the target's default schedule, both compiled
+  /// in the same child and run on the same inputs in interleaved pairs
+  /// (timePaired): at least `minPairs` pairs, then until the speedup's 95%
+  /// interval is within `pairTolerance`, timing.repeats pairs or
+  /// timing.maxSeconds.
+  bool pairWithDefault = false;
+  int minPairs = 6;
+  double pairTolerance = 0.02;
 };
 
 /// Compiles `problem`'s kernel under `schedule` (null: the target's default

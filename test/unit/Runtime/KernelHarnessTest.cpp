@@ -10,6 +10,7 @@
 
 #include "haqa/Runtime/KernelHarness.h"
 
+#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
@@ -244,6 +245,39 @@ TEST(KernelHarness, MeasuresAgainstTheReference) {
                         std::nullopt, {}, std::nullopt, {}, std::nullopt);
   KernelMeasurement bad = measureKernel(*p, tooBig, o);
   EXPECT_EQ(bad.status, KernelMeasurement::BadSpec);
+}
+
+TEST(KernelHarness, SchedulesAreTimedInPairsWithTheDefault) {
+  MLIRContext ctx;
+  auto m = buildKernelModule(&ctx, {"silu", {256, 2, 1}, "f32"});
+  ASSERT_TRUE(static_cast<bool>(m));
+  auto p = KernelProblem::prepare(**m);
+  ASSERT_TRUE(static_cast<bool>(p)) << llvm::toString(p.takeError());
+  MeasureOptions o;
+  o.timing.repeats = 8;
+  o.pairWithDefault = true;
+  o.minPairs = 4;
+  // The default itself is not paired with itself: speedup 1, no pairs.
+  KernelMeasurement d = measureKernel(*p, ScheduleAttr(), o);
+  ASSERT_EQ(d.status, KernelMeasurement::OK) << d.message;
+  EXPECT_EQ(d.speedup.median, 1.0);
+  EXPECT_EQ(d.speedup.lo, 1.0);
+  EXPECT_EQ(d.speedup.samples, 0);
+  // Another schedule: both compiled in one child, timed in 4 to 8 pairs.
+  auto other = mlir::cast<ScheduleAttr>(parseAttribute(
+      "#haqa.schedule<tile = [1, 128], order = [0, 1], unroll = 2, "
+      "vector = 8, cpu_threads = 1>",
+      &ctx));
+  KernelMeasurement r = measureKernel(*p, other, o);
+  ASSERT_EQ(r.status, KernelMeasurement::OK) << r.message;
+  EXPECT_NE(r.schedule, d.schedule);
+  EXPECT_GE(r.speedup.samples, 4);
+  EXPECT_LE(r.speedup.samples, 8);
+  EXPECT_GT(r.speedup.median, 0.0);
+  EXPECT_LE(r.speedup.lo, r.speedup.median);
+  EXPECT_GE(r.speedup.hi, r.speedup.median);
+  EXPECT_EQ(r.timing.samplesMs.size(), size_t(r.speedup.samples));
+  EXPECT_EQ(r.defaultTiming.samplesMs.size(), size_t(r.speedup.samples));
 }
 
 } // namespace

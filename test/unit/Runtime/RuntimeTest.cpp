@@ -6,9 +6,11 @@
 
 #include "haqa/Runtime/Device.h"
 #include "haqa/Runtime/Isolate.h"
+#include "haqa/Support/Statistics.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +27,67 @@ TEST(Timing, MedianQuartilesOutliers) {
   EXPECT_DOUBLE_EQ(s.q3Ms, 4.75);
   EXPECT_EQ(s.outliers, 1); // 100 is beyond q3 + 1.5 IQR
   EXPECT_EQ(s.samplesMs.size(), 6u);
+}
+
+namespace {
+/// An executable that busy-waits `ms` times the machine's slowness, which
+/// grows by `drift` with every call (a machine getting busier).
+class SpinningExecutable final : public Executable {
+public:
+  SpinningExecutable(double ms, double &slowness, double drift)
+      : ms(ms), slowness(slowness), drift(drift) {}
+  llvm::Error run(llvm::StringRef, llvm::ArrayRef<BufferRef>) override {
+    using Clock = std::chrono::steady_clock;
+    auto end =
+        Clock::now() + std::chrono::duration<double, std::milli>(ms * slowness);
+    while (Clock::now() < end) {
+    }
+    slowness *= drift;
+    return llvm::Error::success();
+  }
+
+private:
+  double ms;
+  double &slowness;
+  double drift;
+};
+} // namespace
+
+TEST(Timing, PairsSeeThroughADriftingMachine) {
+  // The machine slows down 15% with every call (24 calls: 28x): timed
+  // apart, the slow executable's fastest run beats the fast one's slowest;
+  // timed in pairs with the order alternating, the ratio stays near 3.
+  double slowness = 1;
+  SpinningExecutable fast(0.2, slowness, 1.15), slow(0.6, slowness, 1.15);
+  PairingOptions o;
+  o.warmup = 0;
+  o.minPairs = 12;
+  o.maxPairs = 12;
+  auto p = timePaired(fast, slow, "f", {}, o);
+  ASSERT_TRUE(static_cast<bool>(p)) << llvm::toString(p.takeError());
+  ASSERT_EQ(p->ratios.size(), 12u);
+  EXPECT_EQ(p->a.samplesMs.size(), 12u);
+  EXPECT_EQ(p->b.samplesMs.size(), 12u);
+  EXPECT_LT(p->b.minMs, p->a.maxMs);
+  MedianInterval r = getMedianInterval(p->ratios);
+  EXPECT_NEAR(r.median, 3.0, 0.6);
+  EXPECT_GT(r.lo, 1.0);
+}
+
+TEST(Timing, PairsStopOnceTheIntervalIsTight) {
+  // A steady machine: at least minPairs, and far fewer than maxPairs once
+  // the ratio's 95% interval is within 25%.
+  double slowness = 1;
+  SpinningExecutable a(0.3, slowness, 1.0), b(0.6, slowness, 1.0);
+  PairingOptions o;
+  o.minPairs = 6;
+  o.maxPairs = 200;
+  o.tolerance = 0.25;
+  auto p = timePaired(a, b, "f", {}, o);
+  ASSERT_TRUE(static_cast<bool>(p)) << llvm::toString(p.takeError());
+  EXPECT_GE(p->ratios.size(), 6u);
+  EXPECT_LT(p->ratios.size(), 200u);
+  EXPECT_NEAR(getMedianInterval(p->ratios).median, 2.0, 0.4);
 }
 
 TEST(Isolate, ReturnsTheChildsReport) {
