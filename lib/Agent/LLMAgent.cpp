@@ -403,14 +403,26 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
   const Trial *best = getBestTrial(history);
   auto line = [&](size_t i) {
     const Trial &t = history[i];
+    // A paired trial says how it compares with the default timed beside
+    // it: the number that decides, not the absolute time of a moment.
     std::string obs =
-        t.isOK() ? llvm::formatv("latency {0:F4} ms (spread {1:F4} ms)",
-                                 t.latencyMs, t.spreadMs)
-                       .str()
-                 : llvm::formatv("FAILED ({0}): {1}",
-                                 Trial::getStatusName(t.status),
-                                 StringRef(t.message).split('\n').first.take_front(200))
-                       .str();
+        t.isOK() && t.speedup > 0 && t.pairs > 0
+            ? llvm::formatv("latency {0:F4} ms; {1:F2}x the default's speed "
+                            "(95% interval {2:F2}-{3:F2}; under 1 is slower; "
+                            "an interval holding 1 is a tie)",
+                            t.latencyMs, t.speedup, t.speedupLo, t.speedupHi)
+                  .str()
+        : t.isOK() && t.speedup > 0
+            ? llvm::formatv("latency {0:F4} ms; this is the default schedule",
+                            t.latencyMs)
+                  .str()
+        : t.isOK() ? llvm::formatv("latency {0:F4} ms (spread {1:F4} ms)",
+                                   t.latencyMs, t.spreadMs)
+                         .str()
+                   : llvm::formatv(
+                         "FAILED ({0}): {1}", Trial::getStatusName(t.status),
+                         StringRef(t.message).split('\n').first.take_front(200))
+                         .str();
     return llvm::formatv("Round {0}: Action: {1}\nObservation: {2}\n", i + 1,
                          configText(space, t.config), obs)
         .str();
@@ -442,11 +454,16 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
       dropped ? llvm::formatv("; {0} older rounds omitted for length", dropped)
                     .str()
               : std::string();
-  v["best"] = best ? llvm::formatv("{0} at {1:F4} ms",
-                                   configText(space, best->config),
-                                   best->latencyMs)
-                         .str()
-                   : std::string("none yet");
+  v["best"] =
+      !best ? std::string("none yet")
+      : best->speedup > 0
+          ? llvm::formatv("{0} at {1:F4} ms, {2:F2}x the default",
+                          configText(space, best->config), best->latencyMs,
+                          best->speedup)
+                .str()
+          : llvm::formatv("{0} at {1:F4} ms", configText(space, best->config),
+                          best->latencyMs)
+                .str();
   v["example"] = configText(space, space.getDefault());
   return fillTemplate(options.prompts.dynamicPrompt, v, "kernel-dynamic.txt");
 }

@@ -6,6 +6,7 @@
 
 #include "haqa/Agent/Records.h"
 
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -110,9 +111,50 @@ RecordStore::open(StringRef path) {
               round));
     CREATE INDEX IF NOT EXISTS trials_key
       ON trials (kernel, target, fingerprint, compiler_version, status);
+    CREATE TABLE IF NOT EXISTS decisions (
+      kernel TEXT NOT NULL, target TEXT NOT NULL, fingerprint TEXT NOT NULL,
+      compiler_version TEXT NOT NULL,
+      strategy TEXT NOT NULL, seed INTEGER NOT NULL,
+      source TEXT NOT NULL, schedule TEXT NOT NULL, fields TEXT NOT NULL,
+      default_ms REAL, best_ms REAL,
+      speedup REAL, speedup_lo REAL, speedup_hi REAL,
+      created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+      PRIMARY KEY (kernel, target, fingerprint, compiler_version, strategy,
+                   seed));
   )sql"))
     return std::move(e);
+  // Records written before trials were paired with the default lack these
+  // columns: add them (their trials read as unpaired).
+  if (auto e = r->addMissingColumns())
+    return std::move(e);
   return r;
+}
+
+/// The columns of `trials` added after its first version.
+static const char *const kPairedColumns[][2] = {{"default_ms", "REAL"},
+                                                {"speedup", "REAL"},
+                                                {"speedup_lo", "REAL"},
+                                                {"speedup_hi", "REAL"},
+                                                {"pairs", "INTEGER"}};
+
+llvm::Error RecordStore::addMissingColumns() {
+  Stmt st;
+  if (sqlite3_prepare_v2(db, "PRAGMA table_info(trials)", -1, &st.s, nullptr) !=
+      SQLITE_OK)
+    return fail("read the trials' columns");
+  llvm::StringSet<> have;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW)
+    have.insert(st.column(1));
+  if (rc != SQLITE_DONE)
+    return fail("read the trials' columns");
+  for (auto &[name, type] : kPairedColumns)
+    if (!have.contains(name))
+      if (auto e = exec(
+              llvm::formatv("ALTER TABLE trials ADD COLUMN {0} {1}", name, type)
+                  .str()))
+        return e;
+  return llvm::Error::success();
 }
 
 llvm::Error RecordStore::addTrial(const RecordKey &key, StringRef strategy,
@@ -123,9 +165,10 @@ llvm::Error RecordStore::addTrial(const RecordKey &key, StringRef strategy,
   const char *sql =
       "INSERT OR REPLACE INTO trials (kernel, target, fingerprint, "
       "compiler_version, strategy, seed, round, fields, schedule, status, "
-      "latency_ms, spread_ms, max_abs_error, message, proposed_by, seconds) "
+      "latency_ms, spread_ms, max_abs_error, message, proposed_by, seconds, "
+      "default_ms, speedup, speedup_lo, speedup_hi, pairs) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-      "?15, ?16)";
+      "?15, ?16, ?17, ?18, ?19, ?20, ?21)";
   if (sqlite3_prepare_v2(db, sql, -1, &st.s, nullptr) != SQLITE_OK)
     return fail("prepare insert");
   st.text(1, key.kernel);
@@ -149,6 +192,13 @@ llvm::Error RecordStore::addTrial(const RecordKey &key, StringRef strategy,
   st.text(14, t.message);
   st.text(15, t.proposedBy);
   sqlite3_bind_double(st.s, 16, t.seconds);
+  if (t.isOK() && t.speedup > 0) {
+    sqlite3_bind_double(st.s, 17, t.pairedDefaultMs);
+    sqlite3_bind_double(st.s, 18, t.speedup);
+    sqlite3_bind_double(st.s, 19, t.speedupLo);
+    sqlite3_bind_double(st.s, 20, t.speedupHi);
+    sqlite3_bind_int(st.s, 21, t.pairs);
+  }
   if (sqlite3_step(st.s) != SQLITE_DONE)
     return fail("insert trial");
   return llvm::Error::success();
@@ -185,12 +235,18 @@ static llvm::Expected<StoredTrial> readRow(Stmt &st, StringRef path) {
   r.trial.message = st.column(9);
   r.trial.proposedBy = st.column(10);
   r.trial.seconds = sqlite3_column_double(st.s, 11);
+  r.trial.pairedDefaultMs = sqlite3_column_double(st.s, 12);
+  r.trial.speedup = sqlite3_column_double(st.s, 13);
+  r.trial.speedupLo = sqlite3_column_double(st.s, 14);
+  r.trial.speedupHi = sqlite3_column_double(st.s, 15);
+  r.trial.pairs = sqlite3_column_int(st.s, 16);
   return r;
 }
 
 static const char *kColumns =
     "strategy, seed, round, fields, schedule, status, latency_ms, spread_ms, "
-    "max_abs_error, message, proposed_by, seconds";
+    "max_abs_error, message, proposed_by, seconds, default_ms, speedup, "
+    "speedup_lo, speedup_hi, pairs";
 
 /// Prepares `sql` (whose ?1..?4 are the key's fields) and binds `key`.
 static bool prepareKeyed(sqlite3 *db, Stmt &st, const std::string &sql,
@@ -237,25 +293,73 @@ RecordStore::getTrials(const RecordKey &key, StringRef strategy,
   return out;
 }
 
-llvm::Expected<std::optional<StoredTrial>>
-RecordStore::getBest(const RecordKey &key) {
+llvm::Error RecordStore::addDecision(const RecordKey &key,
+                                     const StoredDecision &d) {
   Stmt st;
-  std::string sql = llvm::formatv(
-      "SELECT {0} FROM trials WHERE kernel = ?1 AND target = ?2 AND "
-      "fingerprint = ?3 AND compiler_version = ?4 AND status = 'ok' "
-      "ORDER BY latency_ms LIMIT 1",
-      kColumns);
-  if (!prepareKeyed(db, st, sql, key))
+  if (!prepareKeyed(
+          db, st,
+          "INSERT OR REPLACE INTO decisions (kernel, target, fingerprint, "
+          "compiler_version, strategy, seed, source, schedule, fields, "
+          "default_ms, best_ms, speedup, speedup_lo, speedup_hi) VALUES (?1, "
+          "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+          key))
+    return fail("prepare insert");
+  st.text(5, d.strategy);
+  sqlite3_bind_int64(st.s, 6, static_cast<int64_t>(d.seed));
+  st.text(7, d.source);
+  st.text(8, d.schedule);
+  st.text(9,
+          llvm::formatv("{0}", llvm::json::Value(llvm::json::Object(d.fields)))
+              .str());
+  sqlite3_bind_double(st.s, 10, d.defaultMs);
+  sqlite3_bind_double(st.s, 11, d.bestMs);
+  sqlite3_bind_double(st.s, 12, d.speedup);
+  sqlite3_bind_double(st.s, 13, d.speedupLo);
+  sqlite3_bind_double(st.s, 14, d.speedupHi);
+  if (sqlite3_step(st.s) != SQLITE_DONE)
+    return fail("insert decision");
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::optional<StoredDecision>>
+RecordStore::getDecision(const RecordKey &key) {
+  Stmt st;
+  if (!prepareKeyed(db, st,
+                    "SELECT strategy, seed, source, schedule, fields, "
+                    "default_ms, best_ms, speedup, speedup_lo, speedup_hi "
+                    "FROM decisions WHERE kernel = ?1 AND target = ?2 AND "
+                    "fingerprint = ?3 AND compiler_version = ?4 ORDER BY "
+                    "created DESC, rowid DESC LIMIT 1",
+                    key))
     return fail("prepare select");
   int rc = sqlite3_step(st.s);
   if (rc == SQLITE_DONE)
     return std::nullopt;
   if (rc != SQLITE_ROW)
-    return fail("select best");
-  auto r = readRow(st, path);
-  if (!r)
-    return r.takeError();
-  return std::optional<StoredTrial>(std::move(*r));
+    return fail("select decision");
+  StoredDecision d;
+  d.strategy = st.column(0);
+  d.seed = static_cast<uint64_t>(sqlite3_column_int64(st.s, 1));
+  d.source = st.column(2);
+  d.schedule = st.column(3);
+  std::string fields = st.column(4);
+  auto parsed = llvm::json::parse(fields);
+  if (!parsed || !parsed->getAsObject()) {
+    if (!parsed)
+      llvm::consumeError(parsed.takeError());
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "records " + path +
+                                       ": a decision's fields are not a JSON "
+                                       "object: " +
+                                       fields);
+  }
+  d.fields = std::move(*parsed->getAsObject());
+  d.defaultMs = sqlite3_column_double(st.s, 5);
+  d.bestMs = sqlite3_column_double(st.s, 6);
+  d.speedup = sqlite3_column_double(st.s, 7);
+  d.speedupLo = sqlite3_column_double(st.s, 8);
+  d.speedupHi = sqlite3_column_double(st.s, 9);
+  return std::optional<StoredDecision>(std::move(d));
 }
 
 llvm::Expected<int64_t> RecordStore::countTrials() {

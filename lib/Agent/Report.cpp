@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Agent/Report.h"
+#include "haqa/Agent/Strategy.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -67,14 +68,30 @@ std::vector<double> bestSoFar(const std::vector<const StoredTrial *> &run,
   return out;
 }
 
+/// Best-so-far speedup over the default per round of one run of trials
+/// paired with it, starting from the default's 1.
+std::vector<double>
+bestSpeedupSoFar(const std::vector<const StoredTrial *> &run) {
+  std::vector<double> out;
+  double best = 1;
+  for (const StoredTrial *t : run) {
+    if (t->trial.isOK() && t->trial.speedup > 0)
+      best = std::max(best, t->trial.speedup);
+    out.push_back(best);
+  }
+  return out;
+}
+
 const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                         "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 } // namespace
 
 /// The convergence plot of one kernel: median over seeds of best-so-far.
+/// `defaultMs`: where the default schedule's dashed line goes (0: none);
+/// `axis`: the value axis's label.
 static std::string convergenceSVG(
     const std::map<std::string, std::vector<std::vector<double>>> &curves,
-    double defaultMs) {
+    double defaultMs, StringRef axis) {
   const int w = 560, h = 300, left = 70, right = 150, top = 15, bottom = 40;
   size_t rounds = 0;
   double lo = INFINITY, hi = 0;
@@ -142,9 +159,9 @@ static std::string convergenceSVG(
              .str();
   s += llvm::formatv("<text x='{0}' y='{1}' text-anchor='middle'>round"
                      "</text><text x='12' y='{2}' transform='rotate(-90 12 "
-                     "{2})' text-anchor='middle'>best latency so far (ms)"
-                     "</text>",
-                     (left + w - right) / 2, h - 6, (top + h - bottom) / 2)
+                     "{2})' text-anchor='middle'>{3}</text>",
+                     (left + w - right) / 2, h - 6, (top + h - bottom) / 2,
+                     escape(axis))
            .str();
   int legend = 0;
   if (defaultMs > 0) {
@@ -208,42 +225,68 @@ llvm::Error mlir::haqa::writeReport(StringRef path, const ReportInput &in) {
     os << "</table>";
   }
 
-  // The per-kernel table.
-  os << "<h2>Kernels: default against tuned</h2><table><tr><th>kernel</th>"
-     << "<th>default ms (IQR)</th><th>best ms (IQR)</th><th>speed-up</th>"
-     << "<th>best by</th>"
-     << "<th>trials</th><th>best schedule</th></tr>";
+  // The per-kernel table: what was decided, the default's time and the
+  // speedup's interval from the pairs that confirmed it.
+  os << "<h2>Kernels: default against the decided schedule</h2><p>Speed-up: "
+     << "the median of default / tuned over interleaved pairs, with its 95% "
+     << "interval; a tuned schedule replaces the default only when the whole "
+     << "interval lies above 1 (ties go to the default).</p><table><tr>"
+     << "<th>kernel</th><th>default ms (IQR)</th><th>chosen ms</th>"
+     << "<th>speed-up (95% interval)</th><th>decided</th><th>best by</th>"
+     << "<th>trials</th><th>schedule</th></tr>";
   std::map<std::string, std::map<std::string, int>> failures;
   for (const ReportKernel &k : in.kernels) {
     double def = 0, defSpread = 0;
-    const StoredTrial *best = nullptr;
+    std::vector<Trial> all;
     for (const StoredTrial &t : k.trials) {
       if (t.strategy == "default" && t.trial.isOK() && def == 0) {
         def = t.trial.latencyMs;
         defSpread = t.trial.spreadMs;
       }
-      if (t.trial.isOK() && (!best || t.trial.latencyMs < best->trial.latencyMs))
-        best = &t;
+      all.push_back(t.trial);
       std::string who = t.strategy;
       failures[who][Trial::getStatusName(t.trial.status).str()]++;
       if (StringRef(t.trial.proposedBy).ends_with(":fallback"))
         failures[who]["fallback"]++;
     }
+    std::string chosen = "-", speedup = "-", decided = "-", by = "-",
+                schedule = "(none correct)";
+    if (const std::optional<StoredDecision> &d = k.decision) {
+      bool tuned = d->source == "tuned";
+      // The default's time in the pairs that decided (the baseline trial's
+      // spread beside it).
+      if (d->defaultMs > 0)
+        def = d->defaultMs;
+      chosen = llvm::formatv("{0:F4}", d->bestMs);
+      speedup = tuned ? llvm::formatv("{0:F2}x ({1:F2}-{2:F2})", d->speedup,
+                                      d->speedupLo, d->speedupHi)
+                            .str()
+                      : std::string("1.00x (the default)");
+      decided = d->source;
+      by = tuned ? d->strategy : std::string("-");
+      schedule = d->schedule;
+    } else if (const Trial *b = getBestTrial(all)) {
+      // No decision recorded (an interrupted run): the best trial, as
+      // measured.
+      const StoredTrial &t = k.trials[b - all.data()];
+      chosen = llvm::formatv("{0:F4}", b->latencyMs);
+      speedup =
+          b->speedup > 0 ? llvm::formatv("{0:F2}x ({1:F2}-{2:F2})", b->speedup,
+                                         b->speedupLo, b->speedupHi)
+                               .str()
+          : def > 0
+              ? llvm::formatv("{0:F2}x (unpaired)", def / b->latencyMs).str()
+              : std::string("-");
+      decided = "not yet";
+      by = t.strategy;
+      schedule = t.schedule;
+    }
     os << "<tr><td>" << escape(k.label) << "</td><td>"
        << (def > 0 ? llvm::formatv("{0:F4} ({1:F4})", def, defSpread).str()
                    : "-")
-       << "</td><td>"
-       << (best ? llvm::formatv("{0:F4} ({1:F4})", best->trial.latencyMs,
-                                best->trial.spreadMs)
-                      .str()
-                : "-")
-       << "</td><td>"
-       << (best && def > 0
-               ? llvm::formatv("{0:F2}x", def / best->trial.latencyMs).str()
-               : "-")
-       << "</td><td>" << (best ? escape(best->strategy) : "-") << "</td><td>"
-       << k.trials.size() << "</td><td><code>"
-       << (best ? escape(best->schedule) : "(none correct)")
+       << "</td><td>" << chosen << "</td><td>" << speedup << "</td><td>"
+       << escape(decided) << "</td><td>" << escape(by) << "</td><td>"
+       << k.trials.size() << "</td><td><code>" << escape(schedule)
        << "</code></td></tr>";
   }
   os << "</table>";
@@ -280,27 +323,37 @@ llvm::Error mlir::haqa::writeReport(StringRef path, const ReportInput &in) {
     os << "</table>";
   }
 
-  // Convergence per kernel.
-  os << "<h2>Convergence</h2><p>Best latency reached after each round; one "
-     << "line per strategy (median over its seeds); dashed: the compiler's "
-     << "default schedule.</p>";
+  // Convergence per kernel: the speedup over the default where the trials
+  // were paired with it (times taken minutes apart on a shared machine are
+  // not comparable), else latency.
+  os << "<h2>Convergence</h2><p>Best speedup over the default schedule "
+     << "reached after each round (trials timed in pairs with the default; "
+     << "best latency for records without pairs); one line per strategy "
+     << "(median over its seeds); dashed: the compiler's default schedule."
+     << "</p>";
   for (const ReportKernel &k : in.kernels) {
     std::map<std::string, std::map<uint64_t, std::vector<const StoredTrial *>>>
         runs;
     double def = 0;
+    bool paired = true;
     for (const StoredTrial &t : k.trials) {
       if (t.strategy == "default") {
         if (t.trial.isOK() && def == 0)
           def = t.trial.latencyMs;
         continue;
       }
+      paired &= !t.trial.isOK() || t.trial.speedup > 0;
       runs[t.strategy][t.seed].push_back(&t);
     }
     std::map<std::string, std::vector<std::vector<double>>> curves;
     for (auto &[name, seeds] : runs)
       for (auto &[seed, run] : seeds)
-        curves[name].push_back(bestSoFar(run, def));
-    os << "<h3>" << escape(k.label) << "</h3>" << convergenceSVG(curves, def);
+        curves[name].push_back(paired ? bestSpeedupSoFar(run)
+                                      : bestSoFar(run, def));
+    os << "<h3>" << escape(k.label) << "</h3>"
+       << (paired ? convergenceSVG(curves, 1.0,
+                                   "best speedup over the default so far (x)")
+                  : convergenceSVG(curves, def, "best latency so far (ms)"));
   }
   os << "</body></html>\n";
   os.close();

@@ -69,10 +69,28 @@ std::optional<Trial::Status> Trial::parseStatus(StringRef s) {
       .Default(std::nullopt);
 }
 
+/// Is `a` better than `b` (both OK): by speedup when both have one.
+static bool isBetter(const Trial &a, const Trial &b, bool bySpeedup) {
+  if (bySpeedup && a.speedup != b.speedup)
+    return a.speedup > b.speedup;
+  return a.latencyMs < b.latencyMs;
+}
+
 const Trial *mlir::haqa::getBestTrial(ArrayRef<Trial> history) {
+  bool bySpeedup = llvm::all_of(
+      history, [](const Trial &t) { return !t.isOK() || t.speedup > 0; });
   const Trial *best = nullptr;
   for (const Trial &t : history)
-    if (t.isOK() && (!best || t.latencyMs < best->latencyMs))
+    if (t.isOK() && (!best || isBetter(t, *best, bySpeedup)))
+      best = &t;
+  return best;
+}
+
+const Trial *mlir::haqa::getWinningTrial(ArrayRef<Trial> history) {
+  const Trial *best = nullptr;
+  for (const Trial &t : history)
+    if (t.isOK() && t.speedup > 0 && t.speedupLo > 1 &&
+        (!best || isBetter(t, *best, true)))
       best = &t;
   return best;
 }

@@ -87,19 +87,34 @@ mlir::haqa::tuneKernel(const SearchSpace &space, Strategy &strategy,
             (options.kernelCount - options.kernelIndex - 1) * options.rounds;
         eta = *options.elapsedSeconds / *options.elapsedRounds * left;
       }
+      // A paired trial shows its speedup over the default, measured in the
+      // same pairs, with its 95% interval; the best is the best of those.
+      auto paired = [](const Trial &t) {
+        return llvm::formatv("{0:F2}x default ({1:F2}-{2:F2})", t.speedup,
+                             t.speedupLo, t.speedupHi)
+            .str();
+      };
+      std::string lastText =
+          !last.isOK() ? Trial::getStatusName(last.status).str()
+          : last.speedup > 0 && last.pairs > 0
+              ? llvm::formatv("{0:F4} ms, {1}", last.latencyMs, paired(last))
+                    .str()
+          : last.speedup > 0
+              ? llvm::formatv("{0:F4} ms, the default", last.latencyMs).str()
+              : llvm::formatv("{0:F4} ms", last.latencyMs).str();
+      std::string bestText =
+          !best ? std::string("-")
+          : best->speedup > 0
+              ? (best->pairs > 0 ? paired(*best) : std::string("the default"))
+          : defaultMs
+              ? llvm::formatv("{0:F4} ms ({1:F2}x default)", best->latencyMs,
+                              *defaultMs / best->latencyMs)
+                    .str()
+              : llvm::formatv("{0:F4} ms", best->latencyMs).str();
       *options.progress << llvm::formatv(
-          "[{0}/{1}] {2}  round {3}/{4}  {5}  best {6}{7}  ETA {8:F0} s\n",
+          "[{0}/{1}] {2}  round {3}/{4}  {5}  best {6}  ETA {7:F0} s\n",
           options.kernelIndex + 1, options.kernelCount, options.label,
-          round + 1, options.rounds,
-          last.isOK() ? llvm::formatv("{0:F4} ms", last.latencyMs).str()
-                      : Trial::getStatusName(last.status).str(),
-          best ? llvm::formatv("{0:F4} ms", best->latencyMs).str()
-               : std::string("-"),
-          defaultMs && best ? llvm::formatv(" ({0:F2}x default)",
-                                            *defaultMs / best->latencyMs)
-                                  .str()
-                            : std::string(),
-          eta);
+          round + 1, options.rounds, lastText, bestText, eta);
       options.progress->flush();
     }
   }

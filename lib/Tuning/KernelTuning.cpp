@@ -46,6 +46,13 @@ Trial mlir::haqa::measureTrial(const KernelProblem &problem,
     t.status = Trial::OK;
     t.latencyMs = m.timing.medianMs;
     t.spreadMs = m.timing.q3Ms - m.timing.q1Ms;
+    if (m.speedup.median > 0) {
+      t.pairedDefaultMs = m.defaultTiming.medianMs;
+      t.speedup = m.speedup.median;
+      t.speedupLo = m.speedup.lo;
+      t.speedupHi = m.speedup.hi;
+      t.pairs = m.speedup.samples;
+    }
     break;
   case KernelMeasurement::CompileError:
     t.status = Trial::CompileError;

@@ -120,63 +120,80 @@ void TuningSession::confirm(TunedKernel &row,
                             llvm::function_ref<Trial(ScheduleAttr)> measure,
                             ScheduleAttr defaultSchedule, size_t index,
                             size_t count) {
-  std::vector<double> tunedMs, defaultMs, ratios;
-  for (int r = 0; r < options.confirmRounds; ++r) {
-    Trial d = measure(defaultSchedule), t = measure(row.best);
-    if (d.isOK())
-      defaultMs.push_back(d.latencyMs);
-    if (t.isOK())
-      tunedMs.push_back(t.latencyMs);
-    if (d.isOK() && t.isOK() && t.latencyMs > 0)
-      ratios.push_back(d.latencyMs / t.latencyMs);
+  // One more paired measurement, longer than a trial's: the best of many
+  // trials is biased (it won partly by luck), this one is not.
+  Trial t = measure(row.best);
+  bool paired = t.isOK() && t.speedup > 0;
+  bool kept = paired && t.speedupLo > 1 && t.speedup >= 1 + kConfirmMargin;
+  if (paired) {
+    row.ratio = t.speedup;
+    row.ratioLo = t.speedupLo;
+    row.ratioHi = t.speedupHi;
+    row.defaultMs = t.pairedDefaultMs;
   }
-  if (!ratios.empty()) {
-    auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
-    row.ratioLo = *lo;
-    row.ratioHi = *hi;
-  }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
-  };
-  double tunedMed = median(tunedMs), defaultMed = median(defaultMs);
-  bool kept = !tunedMs.empty() && !defaultMs.empty() &&
-              tunedMed <= defaultMed * (1 - kConfirmMargin);
   progress << llvm::formatv(
-      "[{0}/{1}] {2}: confirm: tuned {3:F4} ms vs default {4:F4} ms "
-      "(medians of {5} interleaved runs each): {6}\n",
-      index + 1, count, row.label, tunedMed, defaultMed, options.confirmRounds,
-      kept ? "kept" : "not faster by 3%, the default stays");
-  log(llvm::json::Object{{"kernel", row.label},
-                         {"target", profile.id},
-                         {"event", "confirm"},
-                         {"schedule", printSchedule(row.best)},
-                         {"tuned_ms", tunedMed},
-                         {"default_ms", defaultMed},
-                         {"kept", kept}});
-  if (defaultMed > 0)
-    row.defaultMs = defaultMed;
+      "[{0}/{1}] {2}: confirm: {3}: {4}\n", index + 1, count, row.label,
+      paired ? llvm::formatv("tuned {0:F4} ms vs default {1:F4} ms, {2:F2}x "
+                             "({3:F2}-{4:F2}, 95% interval of {5} "
+                             "interleaved pairs)",
+                             t.latencyMs, t.pairedDefaultMs, t.speedup,
+                             t.speedupLo, t.speedupHi, t.pairs)
+                   .str()
+             : "not measured (" + Trial::getStatusName(t.status).str() +
+                   (t.message.empty() ? "" : ": " + t.message) + ")",
+      kept               ? "kept"
+      : !paired          ? "the default stays"
+      : t.speedupHi < 1  ? "slower, the default stays"
+      : t.speedupLo <= 1 ? "inside the noise, the default stays"
+                         : "not faster by 3%, the default stays");
+  llvm::json::Object event{{"kernel", row.label},
+                           {"target", profile.id},
+                           {"event", "confirm"},
+                           {"schedule", printSchedule(row.best)},
+                           {"status", Trial::getStatusName(t.status)},
+                           {"kept", kept}};
+  if (paired) {
+    event["tuned_ms"] = t.latencyMs;
+    event["default_ms"] = t.pairedDefaultMs;
+    event["speedup"] = t.speedup;
+    event["speedup_lo"] = t.speedupLo;
+    event["speedup_hi"] = t.speedupHi;
+    event["pairs"] = t.pairs;
+  }
+  log(std::move(event));
   if (kept) {
-    row.bestMs = tunedMed;
+    row.bestMs = t.latencyMs;
     return;
   }
   row.best = defaultSchedule;
   row.bestMs = row.defaultMs;
   row.source = "default";
+  row.ratio = 0;
 }
 
 llvm::Expected<std::vector<TunedKernel>>
 TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
   if (kernels.empty())
     return error("no kernels selected");
+  // Every trial is timed in interleaved pairs with the default schedule, in
+  // the same child: up to --repeats pairs, fewer once the speedup's 95%
+  // interval is within 2%.
   MeasureOptions measure;
   measure.timing.repeats = options.repeats;
   measure.timeoutSeconds = options.timeoutSeconds;
   measure.target = options.target;
+  measure.pairWithDefault = true;
+  measure.minPairs = std::min(6, options.repeats);
   // Twice the last-level cache, at least 64 MiB.
   if (options.coldCaches)
     measure.evictBytes =
         std::max<uint64_t>(2 * profile.l3Bytes, uint64_t(64) << 20);
+  // The confirmation: longer (confirmRounds x repeats pairs at most).
+  MeasureOptions confirmMeasure = measure;
+  confirmMeasure.timing.repeats =
+      std::max(1, options.confirmRounds) * options.repeats;
+  confirmMeasure.minPairs = std::min(10, confirmMeasure.timing.repeats);
+  confirmMeasure.timing.maxSeconds = 2 * measure.timing.maxSeconds;
   std::string version = getCompilerVersion();
   progress << llvm::formatv(
       "{8}: {0} kernels on {1} ({2}), strategy {3}, {4} rounds, seed "
@@ -209,7 +226,8 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
     // Inputs, weights and the reference output, made when the first trial
     // needs them (a reused kernel needs none).
     std::optional<KernelProblem> problem;
-    auto measureFn = [&](const Config &, ScheduleAttr schedule) {
+    auto measureWith = [&](ScheduleAttr schedule,
+                           const MeasureOptions &how) -> Trial {
       if (!problem) {
         auto p = KernelProblem::prepare(module);
         if (!p) {
@@ -220,7 +238,10 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
         }
         problem = std::move(*p);
       }
-      return measureTrial(*problem, schedule, measure);
+      return measureTrial(*problem, schedule, how);
+    };
+    auto measureFn = [&](const Config &, ScheduleAttr schedule) {
+      return measureWith(schedule, measure);
     };
     auto fieldsOf = [&](const Config &c) { return space->toJSON(c); };
 
@@ -247,29 +268,34 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
       }
     }
 
+    // What an earlier run decided (after its confirmation) is reused unless
+    // this strategy and seed have trials of their own to resume.
     if (!options.retune && strategyName != "default") {
-      auto best = store->getBest(key);
-      if (!best)
-        return best.takeError();
+      auto decision = store->getDecision(key);
+      if (!decision)
+        return decision.takeError();
       auto mine = store->getTrials(key, strategyName, options.seed);
       if (!mine)
         return mine.takeError();
-      auto tuned = store->countTunedTrials(key);
-      if (!tuned)
-        return tuned.takeError();
-      if (*best && *tuned > 0 && mine->empty()) {
+      if (*decision && mine->empty()) {
+        const StoredDecision &d = **decision;
         progress << llvm::formatv(
-            "[{0}/{1}] {2}: best schedule recorded ({3:F4} ms, {4}): reused, "
-            "not tuned again (--retune to tune)\n",
-            i + 1, kernels.size(), row.label, (*best)->trial.latencyMs,
-            (*best)->strategy);
-        row.bestMs = (*best)->trial.latencyMs;
-        auto s = scheduleFromJSON(ctx, (*best)->fields);
+            "[{0}/{1}] {2}: decided before ({3} by {4}, {5:F2}x the "
+            "default): reused, not tuned again (--retune to tune)\n",
+            i + 1, kernels.size(), row.label, d.source, d.strategy, d.speedup);
+        auto s = scheduleFromJSON(ctx, d.fields);
         if (!s)
-          return error(row.label + ": the recorded schedule " +
-                       (*best)->schedule +
+          return error(row.label + ": the recorded schedule " + d.schedule +
                        " is unusable: " + llvm::toString(s.takeError()));
         row.best = *s;
+        row.bestMs = d.bestMs;
+        if (d.defaultMs > 0)
+          row.defaultMs = d.defaultMs;
+        if (d.source == "tuned") {
+          row.ratio = d.speedup;
+          row.ratioLo = d.speedupLo;
+          row.ratioHi = d.speedupHi;
+        }
         row.source = "reused";
         rows.push_back(row);
         continue;
@@ -359,6 +385,13 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
         line["latency_ms"] = t.latencyMs;
         line["spread_ms"] = t.spreadMs;
         line["max_abs_error"] = t.maxAbsError;
+        if (t.speedup > 0) {
+          line["default_ms"] = t.pairedDefaultMs;
+          line["speedup"] = t.speedup;
+          line["speedup_lo"] = t.speedupLo;
+          line["speedup_hi"] = t.speedupHi;
+          line["pairs"] = t.pairs;
+        }
       } else {
         line["message"] = t.message;
       }
@@ -385,32 +418,53 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
     if (!result)
       return withRecords(result.takeError());
     row.trials = result->size();
-    // Points that differ only in fields the schedule leaves out (the loop
-    // fields of a dot = i8 matmul) are the default schedule again: its
-    // time is the best of all of them, as the best trial's is.
     ScheduleAttr defaultSchedule = space->toSchedule(space->getDefault());
-    for (const Trial &t : *result) {
+    for (const Trial &t : *result)
       row.failed += !t.isOK();
-      if (t.isOK() && space->toSchedule(t.config) == defaultSchedule &&
-          (row.defaultMs == 0 || t.latencyMs < row.defaultMs))
-        row.defaultMs = t.latencyMs;
+    // The winner beats the default beyond the noise of its own pairs (a
+    // difference inside the interval is a tie, and the default wins ties);
+    // a re-proposed default is the default.
+    row.source = "default";
+    row.best = defaultSchedule;
+    row.bestMs = row.defaultMs;
+    Config chosen = space->getDefault();
+    const Trial *winner = getWinningTrial(*result);
+    if (winner && space->toSchedule(winner->config) != defaultSchedule) {
+      row.source = "tuned";
+      row.best = space->toSchedule(winner->config);
+      row.bestMs = winner->latencyMs;
+      row.defaultMs = winner->pairedDefaultMs;
+      row.ratio = winner->speedup;
+      row.ratioLo = winner->speedupLo;
+      row.ratioHi = winner->speedupHi;
+      chosen = winner->config;
+      if (options.confirmRounds > 0)
+        confirm(
+            row, [&](ScheduleAttr s) { return measureWith(s, confirmMeasure); },
+            defaultSchedule, i, kernels.size());
+      if (row.source == "default")
+        chosen = space->getDefault();
+    } else if (!llvm::any_of(*result,
+                             [](const Trial &t) { return t.isOK(); }) &&
+               row.defaultMs == 0) {
+      row.best = nullptr;
     }
-    row.source = "tuned";
-    const Trial *best = getBestTrial(*result);
-    if (best) {
-      row.bestMs = best->latencyMs;
-      row.best = space->toSchedule(best->config);
+    StoredDecision d;
+    d.strategy = strategyName;
+    d.seed = options.seed;
+    d.source = row.source;
+    d.schedule = row.best ? printSchedule(row.best) : "";
+    d.fields = fieldsOf(chosen);
+    d.defaultMs = row.defaultMs;
+    d.bestMs = row.bestMs;
+    if (row.ratio > 0) {
+      d.speedup = row.ratio;
+      d.speedupLo = row.ratioLo;
+      d.speedupHi = row.ratioHi;
     }
-    // No trial beat the default schedule (measured the same way): it stays.
-    if (row.defaultMs > 0 && (!best || best->latencyMs >= row.defaultMs ||
-                              row.best == defaultSchedule)) {
-      row.bestMs = row.defaultMs;
-      row.best = space->toSchedule(space->getDefault());
-      row.source = "default";
-    }
-    if (row.source == "tuned" && options.confirmRounds > 0)
-      confirm(row, [&](ScheduleAttr s) { return measureFn({}, s); },
-              space->toSchedule(space->getDefault()), i, kernels.size());
+    if (row.best)
+      if (llvm::Error e = store->addDecision(key, d))
+        return withRecords(std::move(e));
     rows.push_back(row);
   }
 
@@ -419,7 +473,11 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
     auto all = store->getAllTrials(key);
     if (!all)
       return all.takeError();
-    report.kernels.push_back({kernel.label, std::move(*all)});
+    auto decision = store->getDecision(key);
+    if (!decision)
+      return decision.takeError();
+    report.kernels.push_back(
+        {kernel.label, std::move(*all), std::move(*decision)});
   }
   logStream->flush();
   if (logStream->has_error()) {
@@ -448,10 +506,10 @@ void TuningSession::printTable(llvm::raw_ostream &os,
                         : std::string("-"),
         r.bestMs > 0 ? llvm::formatv("{0:F4}", r.bestMs).str()
                      : std::string("-"),
-        r.defaultMs > 0 && r.bestMs > 0
-            ? llvm::formatv("{0:F2}x", r.defaultMs / r.bestMs).str()
-            : std::string("-"),
-        // Per confirmation round, default / tuned, interleaved.
+        r.ratio > 0 ? llvm::formatv("{0:F2}x", r.ratio).str()
+        : r.best    ? std::string("1.00x")
+                    : std::string("-"),
+        // The 95% interval of default / tuned over interleaved pairs.
         r.ratioHi > 0
             ? llvm::formatv("{0:F2}-{1:F2}", r.ratioLo, r.ratioHi).str()
             : std::string("-"),

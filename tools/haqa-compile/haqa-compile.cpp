@@ -155,8 +155,12 @@ static cl::opt<int, true> rounds("rounds", cl::desc("trials per kernel"),
                                  LOC(tuning.rounds));
 static cl::opt<uint64_t, true> seed("seed", cl::desc("strategy seed"),
                                     LOC(tuning.seed));
-static cl::opt<int, true> repeats("repeats", cl::desc("timed runs per trial"),
-                                  LOC(tuning.repeats));
+static cl::opt<int, true>
+    repeats("repeats",
+            cl::desc("most timed pairs per trial (the trial's schedule and "
+                     "the default, interleaved; at least 6, fewer than this "
+                     "once the speedup's 95% interval is within 2%)"),
+            LOC(tuning.repeats));
 static cl::opt<double, true> timeout("timeout", cl::desc("seconds per trial"),
                                      LOC(tuning.timeoutSeconds));
 static cl::opt<std::string, true>
@@ -167,9 +171,11 @@ static cl::opt<std::string, true> out("o", cl::desc("output directory"),
                                       LOC(tuning.outDir));
 static cl::opt<int, true> confirmRounds(
     "confirm",
-    cl::desc("before a tuned schedule replaces the default, measure both "
-             "again this many times, interleaved; keep it only when 3% "
-             "faster (0: no confirmation)"),
+    cl::desc("before a tuned schedule replaces the default, time both "
+             "again in up to this many times --repeats interleaved pairs; "
+             "keep it only when the speedup's 95% interval lies above 1 and "
+             "its median is 1.03 or more (0: no confirmation; the trial's "
+             "own pairs decide)"),
     LOC(tuning.confirmRounds));
 static cl::opt<bool, true> retune(
     "retune",

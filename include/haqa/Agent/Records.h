@@ -45,6 +45,22 @@ struct StoredTrial {
   llvm::json::Object fields; ///< the schedule's fields as JSON
 };
 
+/// What a tuning run decided for a kernel, after its confirmation: the
+/// schedule a later run reuses (never merely the fastest trial recorded: the
+/// minimum of many noisy timings is biased low, and a winner that did not
+/// confirm is no winner).
+struct StoredDecision {
+  std::string strategy;
+  uint64_t seed = 0;
+  std::string source;        ///< "tuned" or "default"
+  std::string schedule;      ///< #haqa.schedule text
+  llvm::json::Object fields; ///< the schedule's fields as JSON
+  double defaultMs = 0, bestMs = 0;
+  /// Default / chosen in the confirming pairs and its 95% interval (1 when
+  /// the default stayed without a confirmation).
+  double speedup = 1, speedupLo = 1, speedupHi = 1;
+};
+
 class RecordStore {
 public:
   ~RecordStore();
@@ -62,8 +78,12 @@ public:
   getTrials(const RecordKey &key, llvm::StringRef strategy, uint64_t seed);
   /// Every trial of `key`, by any strategy and seed (for reports).
   llvm::Expected<std::vector<StoredTrial>> getAllTrials(const RecordKey &key);
-  /// The fastest correct trial recorded for `key`, by any strategy.
-  llvm::Expected<std::optional<StoredTrial>> getBest(const RecordKey &key);
+  /// Records (replacing that of the same strategy and seed) what a tuning
+  /// run decided for `key`.
+  llvm::Error addDecision(const RecordKey &key, const StoredDecision &d);
+  /// The latest decision recorded for `key`, by any strategy.
+  llvm::Expected<std::optional<StoredDecision>>
+  getDecision(const RecordKey &key);
   /// Trials of `key` by a tuning strategy (any but "default").
   llvm::Expected<int64_t> countTunedTrials(const RecordKey &key);
   /// Number of trials stored in all.
@@ -72,6 +92,7 @@ public:
 private:
   RecordStore() = default;
   llvm::Error exec(llvm::StringRef sql);
+  llvm::Error addMissingColumns();
   llvm::Error fail(llvm::StringRef what);
   sqlite3 *db = nullptr;
   std::string path;

@@ -3,10 +3,12 @@
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
 // A self-contained HTML report (inline SVG, no scripts, no network): per
-// kernel a convergence plot (best-so-far latency per round, one line per
-// strategy: the median over its seeds), the table of default against tuned
-// latency, and the failure counts per strategy (trial outcomes, fallbacks,
-// and the LLM agent's reply problems when it ran).
+// kernel a convergence plot (best-so-far speedup over the default per
+// round, from trials paired with it; latency for unpaired records; one line
+// per strategy: the median over its seeds), the table of default against
+// the decided schedule with the speedup's 95% interval, and the failure
+// counts per strategy (trial outcomes, fallbacks, and the LLM agent's reply
+// problems when it ran).
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +22,8 @@ namespace mlir::haqa {
 struct ReportKernel {
   std::string label;                ///< "matmul [2048,1,2048] q8_0"
   std::vector<StoredTrial> trials;  ///< every strategy and seed
+  /// What the run decided (after its confirmation), when it did.
+  std::optional<StoredDecision> decision;
 };
 
 struct ReportInput {

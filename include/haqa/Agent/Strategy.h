@@ -27,6 +27,13 @@ struct Trial {
   double latencyMs = 0;      ///< median, when OK
   double spreadMs = 0;       ///< interquartile range, when OK
   double maxAbsError = 0;    ///< against the reference, when measured
+  /// Measured in interleaved pairs with the default schedule (when OK and
+  /// > 0): the default's median in those pairs, and the median of default
+  /// / this per pair with its 95% interval over `pairs` pairs. A trial of
+  /// the default schedule itself has speedup 1 exactly and no pairs.
+  double pairedDefaultMs = 0;
+  double speedup = 0, speedupLo = 0, speedupHi = 0;
+  int pairs = 0;
   std::string message;       ///< why it is not OK
   std::string proposedBy;    ///< strategy name, or "<name>:fallback"
   double seconds = 0;        ///< wall time of compile + check + measure
@@ -97,8 +104,16 @@ bool wasTried(llvm::ArrayRef<Trial> history, const Config &c);
 Config sampleUntried(const SearchSpace &space, llvm::ArrayRef<Trial> history,
                      std::mt19937_64 &rng);
 
-/// The best OK trial (lowest latency), or nullptr.
+/// The best OK trial, or nullptr: the highest speedup over the default
+/// when every OK trial was paired with it (times taken moments apart on a
+/// shared machine are not comparable; ratios taken in pairs are), else the
+/// lowest latency.
 const Trial *getBestTrial(llvm::ArrayRef<Trial> history);
+
+/// The best paired trial that beats the default beyond the noise (its
+/// speedup's interval lies above 1), or nullptr: a difference inside the
+/// interval is a tie, and ties go to the default.
+const Trial *getWinningTrial(llvm::ArrayRef<Trial> history);
 
 } // namespace mlir::haqa
 

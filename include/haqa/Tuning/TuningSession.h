@@ -64,8 +64,9 @@ struct TuningOptions {
   bool coldCaches = false;
   /// The best of many noisy trials is biased low (a minimum): before a
   /// tuned schedule replaces the default, both are measured again this many
-  /// times, interleaved, and the tuned one is kept only when the median of
-  /// its runs is at least kConfirmMargin faster. 0: no confirmation.
+  /// times `repeats` pairs at most, interleaved, and the tuned one is kept
+  /// only when the speedup's 95% interval lies above 1 and its median is at
+  /// least 1 + kConfirmMargin. 0: no confirmation.
   int confirmRounds = 2;
   /// Where records.sqlite (unless `recordsPath`), run.jsonl and report.html
   /// go.
@@ -108,9 +109,10 @@ struct TunedKernel {
   std::string source;
   int trials = 0, failed = 0;
   double defaultMs = 0, bestMs = 0;
-  /// The range of default / tuned over the interleaved confirmation rounds
-  /// (0 when not confirmed): the spread printed next to the speedup.
-  double ratioLo = 0, ratioHi = 0;
+  /// Default / tuned, the median over interleaved pairs (the confirmation's
+  /// when there was one) and its 95% interval: the speedup printed and the
+  /// spread next to it. 0 when the default stays.
+  double ratio = 0, ratioLo = 0, ratioHi = 0;
   /// The schedule to use; null when no trial was correct.
   ScheduleAttr best;
 };
@@ -152,9 +154,10 @@ public:
       std::vector<std::pair<std::string, std::string>> summary);
 
 private:
-  /// Measures `row.best` against `defaultSchedule`, interleaved
-  /// (confirmRounds each), and keeps the default unless the tuned one is
-  /// kConfirmMargin faster; the row's times become those medians.
+  /// Measures `row.best` against `defaultSchedule` in interleaved pairs
+  /// (`measure` pairs them) and keeps the default unless the tuned one is
+  /// faster beyond the noise and by kConfirmMargin; the row's times and
+  /// ratio become the confirmation's.
   void confirm(TunedKernel &row,
                llvm::function_ref<Trial(ScheduleAttr)> measure,
                ScheduleAttr defaultSchedule, size_t index, size_t count);

@@ -53,6 +53,15 @@ def main():
             for l in mine:
                 if l["status"] == "ok" and not l["latency_ms"] > 0:
                     sys.exit(f"check_records: bad latency in {l}")
+                # Every correct trial was timed in pairs with the default
+                # (or is the default: speedup 1, no pairs), its speedup
+                # inside its 95% interval.
+                if l["status"] == "ok":
+                    lo, mid, hi = l.get("speedup_lo"), l.get("speedup"), l.get("speedup_hi")
+                    if mid is None or not (0 < lo <= mid <= hi):
+                        sys.exit(f"check_records: no paired speedup in {l}")
+                    if l["pairs"] == 0 and not lo == mid == hi == 1:
+                        sys.exit(f"check_records: unpaired but not the default: {l}")
     print("ok")
 
 

@@ -23,6 +23,7 @@
 
 #include <gtest/gtest.h>
 #include <set>
+#include <sqlite3.h>
 
 using namespace mlir::haqa;
 
@@ -609,7 +610,42 @@ TEST(Tuner, FailuresAreRecordedAndFallbacksMeasured) {
   }
 }
 
-TEST(Records, TrialsSurviveReopenAndBestIsFound) {
+TEST(Strategy, PairedTrialsWinOnlyBeyondTheNoise) {
+  auto paired = [](double latency, double s, double lo, double hi) {
+    Trial t;
+    t.latencyMs = latency;
+    t.speedup = s;
+    t.speedupLo = lo;
+    t.speedupHi = hi;
+    t.pairs = 8;
+    return t;
+  };
+  Trial def;
+  def.latencyMs = 1.0;
+  def.speedup = def.speedupLo = def.speedupHi = 1; // the default itself
+  Trial failed;
+  failed.status = Trial::Crashed;
+  // A fast-looking time (taken in a quiet moment) whose interval holds 1
+  // is a tie; the smaller but certain speedup wins.
+  std::vector<Trial> h = {def, paired(0.001, 1.3, 0.98, 1.5),
+                          paired(0.5, 1.1, 1.02, 1.2), failed};
+  EXPECT_EQ(getWinningTrial(h), &h[2]);
+  // The best to explore from is the highest median speedup.
+  EXPECT_EQ(getBestTrial(h), &h[1]);
+  // Ties only: no winner; the default stays.
+  std::vector<Trial> ties = {def, paired(0.001, 1.3, 0.98, 1.5),
+                             paired(0.9, 0.9, 0.8, 1.01)};
+  EXPECT_EQ(getWinningTrial(ties), nullptr);
+  // Unpaired records (older runs): lowest latency, and never a winner.
+  Trial a, b;
+  a.latencyMs = 2;
+  b.latencyMs = 1;
+  std::vector<Trial> unpaired = {a, b};
+  EXPECT_EQ(getBestTrial(unpaired), &unpaired[1]);
+  EXPECT_EQ(getWinningTrial(unpaired), nullptr);
+}
+
+TEST(Records, TrialsSurviveReopenAndDecisionsAreKept) {
   llvm::SmallString<128> dir;
   ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("haqa-records", dir));
   std::string path = (dir + "/r.sqlite").str();
@@ -636,15 +672,91 @@ TEST(Records, TrialsSurviveReopenAndBestIsFound) {
   EXPECT_EQ((*trials)[1].trial.status, Trial::Crashed);
   EXPECT_EQ((*trials)[1].trial.message, "signal 11");
   EXPECT_NE((*trials)[0].fields.get("tile"), nullptr);
-  auto best = (*store)->getBest(key);
-  ASSERT_TRUE(best && best->has_value());
-  EXPECT_DOUBLE_EQ((*best)->trial.latencyMs, 1.0);
-  EXPECT_EQ((*best)->round, 2);
-  RecordKey other = key;
-  other.compilerVersion = "v2";
-  auto none = (*store)->getBest(other);
+  // What a run decided is what a later run reuses; the latest wins.
+  auto none = (*store)->getDecision(key);
   ASSERT_TRUE(static_cast<bool>(none));
   EXPECT_FALSE(none->has_value());
+  StoredDecision d;
+  d.strategy = "random";
+  d.seed = 5;
+  d.source = "default";
+  d.schedule = "#haqa.schedule<>";
+  d.fields = llvm::json::Object{{"tile", llvm::json::Array{1, 16, 256}}};
+  d.defaultMs = d.bestMs = 3.0;
+  ASSERT_FALSE(static_cast<bool>((*store)->addDecision(key, d)));
+  d.strategy = "local";
+  d.source = "tuned";
+  d.bestMs = 2.0;
+  d.speedup = 1.5;
+  d.speedupLo = 1.4;
+  d.speedupHi = 1.6;
+  ASSERT_FALSE(static_cast<bool>((*store)->addDecision(key, d)));
+  auto got = (*store)->getDecision(key);
+  ASSERT_TRUE(got && got->has_value());
+  EXPECT_EQ((*got)->strategy, "local");
+  EXPECT_EQ((*got)->source, "tuned");
+  EXPECT_DOUBLE_EQ((*got)->speedupLo, 1.4);
+  EXPECT_NE((*got)->fields.get("tile"), nullptr);
+  RecordKey other = key;
+  other.compilerVersion = "v2";
+  auto otherDecision = (*store)->getDecision(other);
+  ASSERT_TRUE(static_cast<bool>(otherDecision));
+  EXPECT_FALSE(otherDecision->has_value());
+  llvm::sys::fs::remove_directories(dir);
+}
+
+TEST(Records, PairedTimesRoundTripAndOldFilesGainTheirColumns) {
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("haqa-records", dir));
+  std::string path = (dir + "/r.sqlite").str();
+  // A records file of the first schema, with one trial in it.
+  {
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, R"sql(
+      CREATE TABLE trials (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kernel TEXT NOT NULL, target TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        compiler_version TEXT NOT NULL,
+        strategy TEXT NOT NULL, seed INTEGER NOT NULL, round INTEGER NOT NULL,
+        fields TEXT NOT NULL, schedule TEXT NOT NULL,
+        status TEXT NOT NULL, latency_ms REAL, spread_ms REAL,
+        max_abs_error REAL, message TEXT, proposed_by TEXT, seconds REAL,
+        created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (kernel, target, fingerprint, compiler_version, strategy, seed,
+                round));
+      INSERT INTO trials (kernel, target, fingerprint, compiler_version,
+        strategy, seed, round, fields, schedule, status, latency_ms)
+        VALUES ('k', 'host', 'f', 'v0', 'random', 0, 0, '{}', '', 'ok', 2.5);
+    )sql",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = RecordStore::open(path);
+  ASSERT_TRUE(static_cast<bool>(store)) << llvm::toString(store.takeError());
+  auto old = (*store)->getTrials({"k", "host", "f", "v0"}, "random", 0);
+  ASSERT_TRUE(old && old->size() == 1);
+  EXPECT_DOUBLE_EQ((*old)[0].trial.latencyMs, 2.5);
+  EXPECT_EQ((*old)[0].trial.speedup, 0.0); // unpaired
+  RecordKey key{"k", "host", "f", "v1"};
+  Trial t;
+  t.latencyMs = 1.0;
+  t.pairedDefaultMs = 1.2;
+  t.speedup = 1.19;
+  t.speedupLo = 1.1;
+  t.speedupHi = 1.25;
+  t.pairs = 9;
+  ASSERT_FALSE(static_cast<bool>(
+      (*store)->addTrial(key, "local", 0, 0, t, "", llvm::json::Object{})));
+  auto back = (*store)->getTrials(key, "local", 0);
+  ASSERT_TRUE(back && back->size() == 1);
+  const Trial &b = (*back)[0].trial;
+  EXPECT_DOUBLE_EQ(b.pairedDefaultMs, 1.2);
+  EXPECT_DOUBLE_EQ(b.speedup, 1.19);
+  EXPECT_DOUBLE_EQ(b.speedupLo, 1.1);
+  EXPECT_DOUBLE_EQ(b.speedupHi, 1.25);
+  EXPECT_EQ(b.pairs, 9);
   llvm::sys::fs::remove_directories(dir);
 }
 
