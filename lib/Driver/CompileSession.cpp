@@ -11,6 +11,7 @@
 #include "haqa/Reference/Model.h"
 #include "haqa/Runtime/CompiledModel.h"
 #include "haqa/Support/Parsing.h"
+#include "haqa/Support/Statistics.h"
 #include "haqa/Tokenizer/Tokenizer.h"
 #include "haqa/Tuning/KernelTuning.h"
 #include "haqa/Weights/Codecs.h"
@@ -19,6 +20,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -77,6 +79,48 @@ struct Candidate {
   /// their median).
   std::vector<double> probeRounds;
 };
+
+/// `to`'s function `fn` gets the schedules of the same ops of `from`'s (a
+/// clone of one module, schedules apart).
+static llvm::Error copySchedules(ModuleOp from, ModuleOp to,
+                                 llvm::StringRef fn) {
+  auto f = from.lookupSymbol<func::FuncOp>(fn);
+  auto t = to.lookupSymbol<func::FuncOp>(fn);
+  SmallVector<KernelOpInterface> a, b;
+  if (f)
+    f.walk([&](KernelOpInterface k) { a.push_back(k); });
+  if (t)
+    t.walk([&](KernelOpInterface k) { b.push_back(k); });
+  if (!f || !t || a.size() != b.size())
+    return error("internal error: @" + fn +
+                 " differs between the default and the tuned module");
+  for (auto [x, y] : llvm::zip(a, b)) {
+    if (x->getName() != y->getName())
+      return error("internal error: @" + fn +
+                   " differs between the default and the tuned module");
+    if (ScheduleAttr s = x.getSchedule())
+      y.setSchedule(s);
+    else
+      y->removeAttr("schedule");
+  }
+  return llvm::Error::success();
+}
+
+/// Median of `v` (0 for none).
+static double medianOf(std::vector<double> v) {
+  if (v.empty())
+    return 0.0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/// "lo-hi" of `v`, two decimals ("-" for none).
+static std::string rangeOf(const std::vector<double> &v) {
+  if (v.empty())
+    return "-";
+  auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  return llvm::formatv("{0:F2}-{1:F2}", *lo, *hi).str();
+}
 
 class Session {
 public:
@@ -147,6 +191,8 @@ private:
   std::unique_ptr<TuningSession> tuning;
   OwningOpRef<ModuleOp> tuned;
   int applied = 0;
+  /// chooseFusion measured the matmuls faster apart and dropped fusion.
+  bool fusionDropped = false;
   /// The emitted model's weights file.
   std::string emittedWeights;
   /// The decisions and their measurements, for report.html's first screen.
@@ -433,7 +479,10 @@ llvm::Error Session::choosePrecision() {
     // weights), then probed in interleaved rounds: one probe each in turn
     // misjudged precisions whenever the machine's speed drifted between
     // them. The median round decides; the spread is printed beside it.
-    constexpr int kProbeRounds = 3;
+    // Rounds go on (up to kMaxProbeRounds) until the fastest beats every
+    // precision of more bits in every round; one that it does not beat so
+    // is a tie, and a tie goes to the more accurate precision.
+    constexpr int kMinProbeRounds = 3, kMaxProbeRounds = 7;
     std::vector<std::unique_ptr<CompiledModel>> models;
     for (Candidate &c : fits) {
       auto weights = WeightStore::open(importedWeights);
@@ -444,11 +493,25 @@ llvm::Error Session::choosePrecision() {
                         /*stopAtEos=*/false, &m);
       if (!g)
         return g.takeError();
+      // This first generation warms up (page faults on the weights, cold
+      // caches): not a round.
       c.probe = *g;
-      c.probeRounds = {g->decodeTokS};
       models.push_back(std::move(m));
     }
-    for (int r = 1; r < kProbeRounds; ++r)
+    // The fastest by median; a precision of more bits it does not beat in
+    // every round ties, and ties go to the more accurate (chooseFromRounds).
+    auto standings = [&] {
+      std::vector<std::vector<double>> speeds;
+      std::vector<int> bits;
+      for (Candidate &c : fits) {
+        speeds.push_back(c.probeRounds);
+        bits.push_back(c.bits);
+      }
+      return chooseFromRounds(speeds, bits);
+    };
+    for (int r = 0; r < kMaxProbeRounds; ++r) {
+      if (r >= kMinProbeRounds && standings().settled)
+        break;
       for (size_t i = 0; i < fits.size(); ++i) {
         auto g = generateWith(*models[i], options.probeTokens,
                               /*stopAtEos=*/false);
@@ -456,20 +519,27 @@ llvm::Error Session::choosePrecision() {
           return g.takeError();
         fits[i].probeRounds.push_back(g->decodeTokS);
       }
+    }
     models.clear();
+    RoundsChoice choice = standings();
+    Candidate *fastest = &fits[choice.fastest];
+    chosen = &fits[choice.chosen];
     for (Candidate &c : fits) {
       std::vector<double> v = c.probeRounds;
       std::sort(v.begin(), v.end());
-      c.probe.decodeTokS = v[v.size() / 2];
+      c.probe.decodeTokS = medianOf(v);
       progress << llvm::formatv("  {0,-5} needs {1,7:F1} MiB  decode "
                                 "{2,7:F1} tokens/s ({3,7:F1} - {4,7:F1} over "
                                 "{5} interleaved rounds)\n",
                                 precisionName(c.bits), c.bytes / 1048576.0,
                                 c.probe.decodeTokS, v.front(), v.back(),
                                 v.size());
-      if (c.probe.decodeTokS > chosen->probe.decodeTokS)
-        chosen = &c;
     }
+    if (chosen != fastest)
+      progress << llvm::formatv(
+          "  {0} was not faster than {1} in every round: a tie within the "
+          "noise, which goes to the more accurate {1}\n",
+          precisionName(fastest->bits), precisionName(chosen->bits));
     progress << "  chosen: " << precisionName(chosen->bits)
              << (chosen->bits == prior ? " (the prior held)"
                                        : " (measurement overturned the "
@@ -483,10 +553,17 @@ llvm::Error Session::choosePrecision() {
                     .str();
     summary.push_back(
         {"Precision",
-         llvm::formatv("{0}, the fastest decode of the precisions that fit "
-                       "(default schedules, {1} tokens each): {2}; prior {3} "
-                       "({4}), {5}",
-                       precisionName(chosen->bits), options.probeTokens, probes,
+         llvm::formatv("{0}, {1} of the precisions that fit (default "
+                       "schedules, {2} tokens each, medians of {3} "
+                       "interleaved rounds): {4}; prior {5} ({6}), {7}",
+                       precisionName(chosen->bits),
+                       chosen == fastest
+                           ? std::string("the fastest decode")
+                           : "tied within the noise with the faster " +
+                                 precisionName(fastest->bits) +
+                                 " (not faster in every round), the more "
+                                 "accurate",
+                       options.probeTokens, chosen->probeRounds.size(), probes,
                        precisionName(prior), why,
                        chosen->bits == prior ? "held" : "overturned")
              .str()});
@@ -700,22 +777,6 @@ static void dropFusion(ModuleOp module) {
   });
 }
 
-/// Median of `v` (0 for none).
-static double medianOf(std::vector<double> v) {
-  if (v.empty())
-    return 0.0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-/// "lo-hi" of `v`, two decimals ("-" for none).
-static std::string rangeOf(const std::vector<double> &v) {
-  if (v.empty())
-    return "-";
-  auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-  return llvm::formatv("{0:F2}-{1:F2}", *lo, *hi).str();
-}
-
 llvm::Error Session::chooseFusion(std::shared_ptr<WeightStore> weights) {
   bool fused = false;
   tuned->walk([&](MatmulOp m) {
@@ -768,6 +829,7 @@ llvm::Error Session::chooseFusion(std::shared_ptr<WeightStore> weights) {
            .str()});
   if (keep)
     return llvm::Error::success();
+  fusionDropped = true;
   tuned = std::move(apart);
   return writeModule(*tuned, kModuleFileName, emittedWeights);
 }
@@ -791,14 +853,23 @@ llvm::Error Session::measure() {
     return tunedGen.takeError();
   printGeneration(out, tunedGen->tokens, tok ? &*tok : nullptr);
   result.sameTokens = tunedGen->tokens == def->tokens;
-  // The speeds: kMeasureRounds more generations of each model, interleaved
-  // (this host's memory bandwidth drifts over seconds; one generation each
-  // misjudged a 5% gain as a 22% loss). Medians, and the range of the
-  // per-round ratios.
-  constexpr int kMeasureRounds = 3;
+  // The speeds: more generations of each model, interleaved (this host's
+  // memory bandwidth drifts over seconds; one generation each misjudged a
+  // 5% gain as a 22% loss), until every round agrees on which is faster in
+  // decode and in prefill, or kMaxMeasureRounds. Medians, and the range of
+  // the per-round ratios.
+  constexpr int kMinMeasureRounds = 3, kMaxMeasureRounds = 7;
   std::vector<double> decodeT, decodeD, prefillT, prefillD, decodeRatio,
       prefillRatio;
-  for (int r = 0; r < kMeasureRounds; ++r) {
+  auto agree = [](const std::vector<double> &ratios) {
+    return ratios.empty() ||
+           llvm::all_of(ratios, [](double r) { return r > 1; }) ||
+           llvm::all_of(ratios, [](double r) { return r < 1; });
+  };
+  int rounds = 0;
+  while (rounds < kMaxMeasureRounds &&
+         (rounds < kMinMeasureRounds || !agree(decodeRatio) ||
+          !agree(prefillRatio))) {
     auto d = generateWith(*defModel, options.generateTokens, true);
     if (!d)
       return d.takeError();
@@ -812,6 +883,7 @@ llvm::Error Session::measure() {
     if (d->decodeTokS > 0)
       decodeRatio.push_back(t->decodeTokS / d->decodeTokS);
     prefillRatio.push_back(t->prefillTokS / d->prefillTokS);
+    ++rounds;
   }
   auto median = medianOf;
   auto range = rangeOf;
@@ -822,20 +894,52 @@ llvm::Error Session::measure() {
       "the default schedules: {10}\n",
       precisionName(chosen->bits), median(decodeT), median(decodeD),
       median(decodeRatio), range(decodeRatio), median(prefillT),
-      median(prefillD), median(prefillRatio), range(prefillRatio),
-      kMeasureRounds, result.sameTokens ? "yes" : "NO");
+      median(prefillD), median(prefillRatio), range(prefillRatio), rounds,
+      result.sameTokens ? "yes" : "NO");
+  // A function whose tuned schedules were slower than the default (the
+  // median round; every round, when they agreed early) keeps the default
+  // schedules: kernels timed alone do not always add up to a faster model
+  // (a one-thread matmul that wins alone leaves the other core idle in the
+  // model), and the module written says what was measured fastest.
+  auto slower = [](const std::vector<double> &ratios) {
+    return !ratios.empty() && medianOf(ratios) < 1;
+  };
+  std::vector<std::string> reverted;
+  if (slower(decodeRatio))
+    reverted.push_back("decode");
+  if (slower(prefillRatio))
+    reverted.push_back("prefill");
+  for (const std::string &fn : reverted)
+    if (llvm::Error e = copySchedules(*chosen->module, *tuned, fn))
+      return e;
+  if (!reverted.empty()) {
+    if (fusionDropped)
+      dropFusion(*tuned);
+    if (llvm::Error e = writeModule(*tuned, kModuleFileName, emittedWeights))
+      return e;
+    out << llvm::formatv("the tuned schedules of @{0} were slower than the "
+                         "default (median round): {1} the default "
+                         "schedules (rewrote {2})\n",
+                         llvm::join(reverted, " and @"),
+                         reverted.size() > 1 ? "they keep" : "it keeps",
+                         outPath(kModuleFileName));
+  }
   summary.insert(
       summary.begin() + std::min<size_t>(1, summary.size()),
       {"Tuned against default",
-       llvm::formatv("{0} weights; decode {1:F1} tokens/s tuned, {2:F1} "
-                     "default (per round {3:F2}x, range {4}); prefill {5:F1} "
-                     "against {6:F1} (per round {7:F2}x, range {8}); medians "
-                     "of {9} interleaved generations; same tokens: {10}",
-                     precisionName(chosen->bits), median(decodeT),
-                     median(decodeD), median(decodeRatio), range(decodeRatio),
-                     median(prefillT), median(prefillD), median(prefillRatio),
-                     range(prefillRatio), kMeasureRounds,
-                     result.sameTokens ? "yes" : "NO")
+       llvm::formatv(
+           "{0} weights; decode {1:F1} tokens/s tuned, {2:F1} "
+           "default (per round {3:F2}x, range {4}); prefill {5:F1} "
+           "against {6:F1} (per round {7:F2}x, range {8}); medians "
+           "of {9} interleaved generations; same tokens: {10}{11}",
+           precisionName(chosen->bits), median(decodeT), median(decodeD),
+           median(decodeRatio), range(decodeRatio), median(prefillT),
+           median(prefillD), median(prefillRatio), range(prefillRatio), rounds,
+           result.sameTokens ? "yes" : "NO",
+           reverted.empty() ? std::string()
+                            : "; tuned slower in the median round, so the "
+                              "default schedules kept for @" +
+                                  llvm::join(reverted, " and @"))
            .str()});
   if (llvm::Error e = tuning->writeReportWithSummary(summary))
     return e;

@@ -54,3 +54,30 @@ MedianInterval mlir::haqa::getMedianInterval(llvm::ArrayRef<double> samples,
   m.hi = s[k - 1];
   return m;
 }
+
+RoundsChoice
+mlir::haqa::chooseFromRounds(llvm::ArrayRef<std::vector<double>> speeds,
+                             llvm::ArrayRef<int> preference) {
+  RoundsChoice c;
+  if (speeds.empty())
+    return c;
+  auto median = [&](size_t i) { return getMedianInterval(speeds[i]).median; };
+  for (size_t i = 1; i < speeds.size(); ++i)
+    if (median(i) > median(c.fastest))
+      c.fastest = i;
+  c.chosen = c.fastest;
+  const std::vector<double> &best = speeds[c.fastest];
+  for (size_t i = 0; i < speeds.size(); ++i) {
+    if (i == c.fastest || preference[i] <= preference[c.fastest])
+      continue;
+    bool beaten = !best.empty() && best.size() == speeds[i].size();
+    for (size_t r = 0; beaten && r < best.size(); ++r)
+      beaten = best[r] > speeds[i][r];
+    if (beaten)
+      continue;
+    c.settled = false;
+    if (preference[i] > preference[c.chosen])
+      c.chosen = i;
+  }
+  return c;
+}

@@ -15,6 +15,7 @@
 #include "llvm/ADT/ArrayRef.h"
 
 #include <utility>
+#include <vector>
 
 namespace mlir::haqa {
 
@@ -39,6 +40,23 @@ std::pair<int, int> getMedianIntervalRanks(int n, double confidence = 0.95);
 /// (order statistics at getMedianIntervalRanks). No samples: all zero.
 MedianInterval getMedianInterval(llvm::ArrayRef<double> samples,
                                  double confidence = 0.95);
+
+/// The choice among candidates timed in interleaved rounds.
+struct RoundsChoice {
+  /// The fastest by median speed, and the one chosen.
+  size_t fastest = 0, chosen = 0;
+  /// No candidate ties with the fastest (more rounds could settle a tie).
+  bool settled = true;
+};
+
+/// Chooses among candidates whose speeds (higher is faster) were measured in
+/// interleaved rounds, `speeds[c][r]` candidate c's in round r: the fastest
+/// by median, unless a candidate of higher `preference` is not beaten by it
+/// in every round. That one ties (its difference is inside the noise), and
+/// a tie goes to the most preferred of the tied (the more accurate
+/// precision).
+RoundsChoice chooseFromRounds(llvm::ArrayRef<std::vector<double>> speeds,
+                              llvm::ArrayRef<int> preference);
 
 } // namespace mlir::haqa
 

@@ -58,3 +58,31 @@ TEST(Statistics, CoverageIsAtLeastTheConfidence) {
   }
   EXPECT_GE(held, 0.95 * draws - 20);
 }
+
+TEST(Statistics, RoundsChooseTheFastestAndTiesGoToThePreferred) {
+  // INT4 (preference 4), INT8 (8), FP16 (16), decode tokens/s per round.
+  std::vector<int> bits = {4, 8, 16};
+  // INT4 faster than INT8 and FP16 in every round: INT4, settled.
+  RoundsChoice a =
+      chooseFromRounds({{105, 110, 108}, {100, 99, 101}, {60, 61, 59}}, bits);
+  EXPECT_EQ(a.fastest, 0u);
+  EXPECT_EQ(a.chosen, 0u);
+  EXPECT_TRUE(a.settled);
+  // INT4's median is higher, but INT8 won one round: a tie, INT8 chosen.
+  RoundsChoice b =
+      chooseFromRounds({{105, 98, 108}, {100, 99, 101}, {60, 61, 59}}, bits);
+  EXPECT_EQ(b.fastest, 0u);
+  EXPECT_EQ(b.chosen, 1u);
+  EXPECT_FALSE(b.settled);
+  // A faster precision of more bits needs no tie: FP16 fastest, chosen.
+  RoundsChoice c =
+      chooseFromRounds({{50, 51, 52}, {60, 61, 59}, {70, 69, 71}}, bits);
+  EXPECT_EQ(c.chosen, 2u);
+  EXPECT_TRUE(c.settled);
+  // Two tie with INT4: the most accurate of them.
+  RoundsChoice d =
+      chooseFromRounds({{100, 100, 100}, {101, 90, 99}, {99, 102, 90}}, bits);
+  EXPECT_EQ(d.fastest, 0u);
+  EXPECT_EQ(d.chosen, 2u);
+  EXPECT_FALSE(d.settled);
+}
