@@ -232,7 +232,8 @@ Expected<std::vector<float>> CompiledModel::decode(int64_t token) {
 
 Expected<std::vector<int64_t>>
 CompiledModel::generate(llvm::ArrayRef<int64_t> prompt, int64_t n,
-                        llvm::function_ref<bool(int64_t)> stop) {
+                        llvm::function_ref<bool(int64_t)> stop,
+                        Sampler *sampler) {
   std::vector<int64_t> out;
   // The cache holds the prompt and every generated token but the last:
   // generation stops there, with what it has, rather than failing.
@@ -243,8 +244,14 @@ CompiledModel::generate(llvm::ArrayRef<int64_t> prompt, int64_t n,
   if (!logits)
     return logits.takeError();
   std::vector<float> last(logits->end() - vocab, logits->end());
+  // The context the sampler's repetition penalty looks back over.
+  std::vector<int64_t> context;
+  if (sampler)
+    context.assign(prompt.begin(), prompt.end());
   for (int64_t i = 0; i < n; ++i) {
-    int64_t next = argmax(last);
+    int64_t next = sampler ? sampler->next(last, context) : argmax(last);
+    if (sampler)
+      context.push_back(next);
     out.push_back(next);
     if ((stop && stop(next)) || i + 1 == n)
       break;

@@ -19,6 +19,7 @@
 
 #include "haqa/Tokenizer/Tokenizer.h"
 #include "haqa/Support/Parsing.h"
+#include "haqa/Support/Sampling.h"
 #include "haqa/Weights/GGUF.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -897,13 +898,18 @@ mlir::haqa::readPromptTokens(const Tokenizer *tok, llvm::StringRef text,
 
 void mlir::haqa::printGeneration(llvm::raw_ostream &os,
                                  llvm::ArrayRef<int64_t> ids,
-                                 const Tokenizer *tok) {
+                                 const Tokenizer *tok,
+                                 llvm::ArrayRef<std::string> stops) {
   os << "generated:";
   for (int64_t id : ids)
     os << " " << id;
   os << "\n";
   if (tok) {
     std::vector<int32_t> text(ids.begin(), ids.end());
-    os << "text: " << tok->decode(text) << "\n";
+    std::string decoded = tok->decode(text);
+    size_t stop = findStop(decoded, stops);
+    if (stop != std::string::npos)
+      decoded.resize(stop);
+    os << "text: " << decoded << "\n";
   }
 }

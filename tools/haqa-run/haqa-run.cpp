@@ -88,6 +88,43 @@ static cl::opt<bool> fuseOpt(
              "apart"),
     cl::cat(category));
 
+static cl::OptionCategory
+    samplingCategory("haqa-run sampling options (greedy unless --temp > 0)");
+static cl::opt<double> temp("temp", cl::init(0),
+                            cl::desc("temperature (0: greedy, the default)"),
+                            cl::cat(samplingCategory));
+static cl::opt<int64_t> topK("top-k", cl::init(0),
+                             cl::desc("keep the k most likely tokens (0: all)"),
+                             cl::cat(samplingCategory));
+static cl::opt<double>
+    topP("top-p", cl::init(1.0),
+         cl::desc("keep the most likely tokens whose probabilities sum to p "
+                  "(1: all)"),
+         cl::cat(samplingCategory));
+static cl::opt<double>
+    minP("min-p", cl::init(0.0),
+         cl::desc("drop tokens less likely than p times the most likely (0: "
+                  "none)"),
+         cl::cat(samplingCategory));
+static cl::opt<double> repeatPenalty(
+    "repeat-penalty", cl::init(1.0),
+    cl::desc("penalize tokens of the last --repeat-last-n tokens (1: none; "
+             "applies to greedy decoding too)"),
+    cl::cat(samplingCategory));
+static cl::opt<int64_t>
+    repeatLastN("repeat-last-n", cl::init(64),
+                cl::desc("how far back the repetition penalty looks"),
+                cl::cat(samplingCategory));
+static cl::opt<uint64_t>
+    seed("seed", cl::init(0),
+         cl::desc("seed of the sampler (the same seed, the same tokens)"),
+         cl::cat(samplingCategory));
+static cl::list<std::string>
+    stops("stop",
+          cl::desc("stop when the generated text contains this (repeatable); "
+                   "the text printed ends before it"),
+          cl::cat(samplingCategory));
+
 static int fail(Error e) {
   WithColor::error(errs(), "haqa-run") << toString(std::move(e)) << "\n";
   return 1;
@@ -99,13 +136,28 @@ static Error usage(const Twine &msg) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
+  cl::HideUnrelatedOptions({&category, &samplingCategory});
   cl::ParseCommandLineOptions(argc, argv,
                               "haqa-run: compile an imported model for the "
                               "host CPU (or a GPU) and generate text\n");
   auto compileTarget = parseCompileTarget(target);
   if (!compileTarget)
     return fail(compileTarget.takeError());
+  // Sampling options are checked before anything compiles.
+  SamplingOptions sampling;
+  sampling.temperature = temp;
+  sampling.topK = topK;
+  sampling.topP = topP;
+  sampling.minP = minP;
+  sampling.repetitionPenalty = repeatPenalty;
+  sampling.repeatLastN = repeatLastN;
+  sampling.seed = seed;
+  if (Error e = checkSamplingOptions(sampling))
+    return fail(std::move(e));
+  if (check && (!sampling.isGreedy() || sampling.repetitionPenalty != 1))
+    return fail(usage("--check compares greedy generations with the "
+                      "reference executor's: it takes no --temp or "
+                      "--repeat-penalty"));
   CompiledModelOptions options;
   options.threads = threads;
   options.target = *compileTarget;
@@ -119,7 +171,7 @@ int main(int argc, char **argv) {
   errs() << formatv("compiled in {0:f1} s\n", (*model)->compileSeconds());
 
   std::optional<Tokenizer> tok;
-  if (tokensOpt.empty() || !ignoreEos) {
+  if (tokensOpt.empty() || !ignoreEos || !stops.empty()) {
     auto t = loadTokenizer((*model)->getWeights().getFile());
     if (t)
       tok.emplace(std::move(*t));
@@ -130,6 +182,9 @@ int main(int argc, char **argv) {
   }
   if (tokensOpt.empty() && promptOpt.empty())
     return fail(usage("give a prompt with --prompt or --tokens"));
+  if (!stops.empty() && !tok)
+    return fail(usage("--stop matches text: the model has no tokenizer to "
+                      "decode its tokens"));
   auto prompt = readPromptTokens(tok ? &*tok : nullptr, promptOpt, tokensOpt,
                                  chat, "--tokens");
   if (!prompt)
@@ -143,13 +198,30 @@ int main(int argc, char **argv) {
   if (!room)
     return fail(room.takeError());
 
+  // Stop sequences are matched on the text generated so far (each token's
+  // piece appended as it comes).
+  std::string generatedText;
+  bool stoppedAtText = false;
   auto stop = [&](int64_t id) {
-    return !ignoreEos && tok && tok->isEndOfGeneration(id);
+    if (!ignoreEos && tok && tok->isEndOfGeneration(id))
+      return true;
+    if (!stops.empty() && tok) {
+      generatedText += tok->decode({static_cast<int32_t>(id)});
+      stoppedAtText = findStop(generatedText, stops) != std::string::npos;
+      return stoppedAtText;
+    }
+    return false;
   };
-  auto out = (*model)->generate(*prompt, *room, stop);
+  std::optional<Sampler> sampler;
+  if (!sampling.isGreedy() || sampling.repetitionPenalty != 1)
+    sampler.emplace(sampling);
+  auto out =
+      (*model)->generate(*prompt, *room, stop, sampler ? &*sampler : nullptr);
   if (!out)
     return fail(out.takeError());
-  printGeneration(outs(), *out, tok ? &*tok : nullptr);
+  printGeneration(outs(), *out, tok ? &*tok : nullptr, stops);
+  if (stoppedAtText)
+    outs() << "stopped: at a --stop sequence\n";
   const std::vector<double> &steps = (*model)->decodeSeconds();
   double prefill = (*model)->lastPrefillSeconds();
   double decodeTotal = std::accumulate(steps.begin(), steps.end(), 0.0);

@@ -18,6 +18,7 @@
 
 #include "haqa/Reference/Model.h"
 #include "haqa/Runtime/Device.h"
+#include "haqa/Support/Sampling.h"
 #include "haqa/Weights/WeightStore.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -76,12 +77,14 @@ public:
   llvm::Expected<std::vector<float>> prefill(llvm::ArrayRef<int64_t> tokens);
   /// @decode on one token at the next position; [vocab] logits.
   llvm::Expected<std::vector<float>> decode(int64_t token);
-  /// Greedy continuation, as ReferenceModel::generate: at most
-  /// getMaxNewTokens tokens (it stops where the context is full, with what
-  /// it generated); an error if the prompt does not fit.
+  /// Continuation of `prompt`, greedy as ReferenceModel::generate unless a
+  /// `sampler` draws the tokens: at most getMaxNewTokens tokens (it stops
+  /// where the context is full, with what it generated); an error if the
+  /// prompt does not fit. `stop` sees every generated token.
   llvm::Expected<std::vector<int64_t>>
   generate(llvm::ArrayRef<int64_t> prompt, int64_t n,
-           llvm::function_ref<bool(int64_t)> stop = nullptr);
+           llvm::function_ref<bool(int64_t)> stop = nullptr,
+           Sampler *sampler = nullptr);
   /// Tokens a generation from the current position after a prompt of
   /// `promptTokens` can produce: the cache holds all but the last.
   int64_t getMaxNewTokens(int64_t promptTokens) const;

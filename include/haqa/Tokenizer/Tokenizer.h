@@ -106,8 +106,10 @@ llvm::Expected<Tokenizer> loadTokenizer(const GGUFFile *file);
 /// (wrapped in the chat template when `chat`). An empty `idList` means text.
 /// "generated: 1 2 3" and, with a tokenizer, "text: <decoded>": how the tools
 /// show a generation.
+/// With `stops`, the text ends before the first of them (findStop).
 void printGeneration(llvm::raw_ostream &os, llvm::ArrayRef<int64_t> ids,
-                     const Tokenizer *tok);
+                     const Tokenizer *tok,
+                     llvm::ArrayRef<std::string> stops = {});
 
 llvm::Expected<std::vector<int64_t>>
 readPromptTokens(const Tokenizer *tok, llvm::StringRef text,
