@@ -68,6 +68,9 @@ Expected<ImportResult> mlir::haqa::importModel(MLIRContext &ctx,
             (info ? info->name : "unknown") + " storage");
       quant = QuantAttr::getPlain(&ctx, ElemKind::f32);
     }
+    // Biases are added in f32 (matmul_c8): an f16 / bf16 one is converted.
+    if (StringRef(name).ends_with(".bias") && quant.getKind() != ElemKind::f32)
+      quant = QuantAttr::getPlain(&ctx, ElemKind::f32);
     types[name] = WeightType::get(&ctx, shape, quant);
   }
 

@@ -54,6 +54,13 @@ private:
   Value matmul(Value x, StringRef w, int64_t cols) {
     return MatmulOp::create(b, loc, act(cols), x, weight(w), noSchedule());
   }
+  /// A projection `<name>.weight` with its `<name>.bias` when the model has
+  /// attention biases (Qwen2).
+  Value projection(Value x, const std::string &name, int64_t cols) {
+    Value bias = c.attentionBias ? weight(name + ".bias") : Value();
+    return MatmulOp::create(b, loc, act(cols), x, weight(name + ".weight"),
+                            bias, noSchedule());
+  }
   Value rmsNorm(Value x, StringRef w) {
     return RMSNormOp::create(b, loc, x.getType(), x, weight(w),
                              b.getF32FloatAttr(c.rmsEps), noSchedule());
@@ -140,9 +147,9 @@ void ForwardBuilder::build(StringRef name, int64_t numTokens,
   for (int64_t l = 0; l < c.numLayers; ++l) {
     std::string p = "blk." + std::to_string(l) + ".";
     Value h = rmsNorm(x, p + "attn_norm.weight");
-    Value q = splitHeads(matmul(h, p + "attn_q.weight", qDim), c.numHeads);
-    Value k = splitHeads(matmul(h, p + "attn_k.weight", kvDim), c.numKVHeads);
-    Value v = splitHeads(matmul(h, p + "attn_v.weight", kvDim), c.numKVHeads);
+    Value q = splitHeads(projection(h, p + "attn_q", qDim), c.numHeads);
+    Value k = splitHeads(projection(h, p + "attn_k", kvDim), c.numKVHeads);
+    Value v = splitHeads(projection(h, p + "attn_v", kvDim), c.numKVHeads);
     q = rope(q);
     k = rope(k);
     Value kc = KVWriteOp::create(b, loc, cache, entry->getArgument(2 + 2 * l),
@@ -197,6 +204,8 @@ mlir::haqa::buildLlamaModule(MLIRContext *ctx, const LlamaConfig &c,
   config.append("vocab", b.getI64IntegerAttr(c.vocabSize));
   config.append("context", b.getI64IntegerAttr(contextLength));
   config.append("tied_embeddings", b.getBoolAttr(c.tiedEmbeddings));
+  if (c.attentionBias)
+    config.append("attention_bias", b.getBoolAttr(true));
   (*module)->setAttr("haqa.config", config.getDictionary(ctx));
 
   b.setInsertionPointToEnd(module->getBody());

@@ -5,8 +5,9 @@
 // Reads the model configuration and tensor table of a GGUF file or a Hugging
 // Face checkpoint (config.json + safetensors, sharded or not). HF tensor
 // names are mapped to GGUF's; every tensor is checked against the shape the
-// configuration implies. Architectures other than Llama 2/3 (SmolLM2 is a
-// Llama) are rejected by name. Every count is bounded (ReaderLimits.h)
+// configuration implies. Llama 2/3 (SmolLM2 is a Llama) and Qwen2 / Qwen2.5
+// (a Llama with q / k / v biases and the half RoPE) are read; other
+// architectures are rejected by name. Every count is bounded (ReaderLimits.h)
 // before the list of expected tensors is built from it.
 //
 //===----------------------------------------------------------------------===//
@@ -98,6 +99,11 @@ mlir::haqa::expectedTensorShapes(const LlamaConfig &c) {
     s.push_back({b + "attn_q.weight", {q, c.dim}});
     s.push_back({b + "attn_k.weight", {kv, c.dim}});
     s.push_back({b + "attn_v.weight", {kv, c.dim}});
+    if (c.attentionBias) {
+      s.push_back({b + "attn_q.bias", {q}});
+      s.push_back({b + "attn_k.bias", {kv}});
+      s.push_back({b + "attn_v.bias", {kv}});
+    }
     s.push_back({b + "attn_output.weight", {c.dim, q}});
     s.push_back({b + "ffn_norm.weight", {c.dim}});
     s.push_back({b + "ffn_gate.weight", {c.ffnDim, c.dim}});
@@ -147,19 +153,22 @@ Error ModelSource::loadGGUF(StringRef path) {
   auto arch = f.getString("general.architecture");
   if (!arch)
     return arch.takeError();
-  if (*arch != "llama")
+  if (*arch != "llama" && *arch != "qwen2")
     return f.error("unsupported architecture '" + *arch +
-                   "' (supported: llama: Llama 2, Llama 3, SmolLM2)");
+                   "' (supported: llama: Llama 2, Llama 3, SmolLM2; qwen2: "
+                   "Qwen2, Qwen2.5)");
   config.architecture = *arch;
+  // Every hyperparameter key is prefixed with the architecture's name.
+  const std::string prefix = *arch + ".";
   if (const GGUFValue *n = f.lookup("general.name"))
     config.name = n->string;
 
   auto getInt = [&](StringRef key, int64_t &out) -> Error {
-    auto v = f.getUInt(("llama." + key).str());
+    auto v = f.getUInt(prefix + key.str());
     if (!v)
       return v.takeError();
     if (*v == 0 || *v > static_cast<uint64_t>(kMaxConfigSize))
-      return f.error("metadata 'llama." + key + "': " + Twine(*v) +
+      return f.error("metadata '" + prefix + key + "': " + Twine(*v) +
                      " is out of range");
     out = static_cast<int64_t>(*v);
     return Error::success();
@@ -178,54 +187,56 @@ Error ModelSource::loadGGUF(StringRef path) {
     };
   };
   if (Error e = checkLayerCount(config.numLayers, f.getTensors().size(),
-                                metadataError("llama.block_count"), "file"))
+                                metadataError(prefix + "block_count"), "file"))
     return e;
   if (config.contextLength > kMaxContextLength)
-    return f.error(
-        "metadata 'llama.context_length': " + Twine(config.contextLength) +
-        " exceeds the limit of " + Twine(kMaxContextLength));
+    return f.error("metadata '" + prefix +
+                   "context_length': " + Twine(config.contextLength) +
+                   " exceeds the limit of " + Twine(kMaxContextLength));
   config.numKVHeads = config.numHeads;
-  if (f.lookup("llama.attention.head_count_kv"))
+  if (f.lookup(prefix + "attention.head_count_kv"))
     if (Error e = getInt("attention.head_count_kv", config.numKVHeads))
       return e;
   if (config.dim % config.numHeads != 0)
-    return f.error("metadata 'llama.embedding_length' (" + Twine(config.dim) +
-                   ") is not a multiple of 'llama.attention.head_count' (" +
-                   Twine(config.numHeads) + ")");
+    return f.error("metadata '" + prefix + "embedding_length' (" +
+                   Twine(config.dim) + ") is not a multiple of '" + prefix +
+                   "attention.head_count' (" + Twine(config.numHeads) + ")");
   config.headDim = config.dim / config.numHeads;
-  if (f.lookup("llama.rope.dimension_count")) {
+  if (f.lookup(prefix + "rope.dimension_count")) {
     int64_t rotDim = 0;
     if (Error e = getInt("rope.dimension_count", rotDim))
       return e;
     if (rotDim != config.headDim)
-      return f.error("unimplemented: partial rotary embedding "
-                     "('llama.rope.dimension_count' " +
-                     Twine(rotDim) + " != head size " + Twine(config.headDim) +
-                     ")");
+      return f.error("unimplemented: partial rotary embedding ('" + prefix +
+                     "rope.dimension_count' " + Twine(rotDim) +
+                     " != head size " + Twine(config.headDim) + ")");
   }
   if (config.numHeads % config.numKVHeads != 0)
-    return f.error("metadata 'llama.attention.head_count_kv' (" +
-                   Twine(config.numKVHeads) +
-                   ") does not divide 'llama.attention.head_count' (" +
-                   Twine(config.numHeads) + ")");
-  auto theta = f.getFloatOr("llama.rope.freq_base", 10000.0);
-  auto eps = f.getFloat("llama.attention.layer_norm_rms_epsilon");
+    return f.error("metadata '" + prefix + "attention.head_count_kv' (" +
+                   Twine(config.numKVHeads) + ") does not divide '" + prefix +
+                   "attention.head_count' (" + Twine(config.numHeads) + ")");
+  auto theta = f.getFloatOr(prefix + "rope.freq_base", 10000.0);
+  auto eps = f.getFloat(prefix + "attention.layer_norm_rms_epsilon");
   if (!theta)
     return theta.takeError();
   if (!eps)
     return eps.takeError();
   if (Error e = checkPositiveFloat(
-          *theta, metadataError("llama.rope.freq_base"), config.ropeTheta))
+          *theta, metadataError(prefix + "rope.freq_base"), config.ropeTheta))
     return e;
   if (Error e = checkPositiveFloat(
-          *eps, metadataError("llama.attention.layer_norm_rms_epsilon"),
+          *eps, metadataError(prefix + "attention.layer_norm_rms_epsilon"),
           config.rmsEps))
     return e;
-  if (const GGUFValue *t = f.lookup("llama.rope.scaling.type");
+  if (const GGUFValue *t = f.lookup(prefix + "rope.scaling.type");
       t && t->string != "none")
     return f.error("unimplemented: rope scaling type '" + t->string + "'");
   config.ropeFreqs = f.findTensor("rope_freqs.weight") != nullptr;
-  config.ropeStyle = RoPEStyle::interleaved;
+  // llama.cpp's converter permutes Llama's q / k rows for the interleaved
+  // RoPE; Qwen2 keeps the half (NeoX) RoPE and its rows as they were.
+  config.ropeStyle =
+      *arch == "qwen2" ? RoPEStyle::half : RoPEStyle::interleaved;
+  config.attentionBias = f.findTensor("blk.0.attn_q.bias") != nullptr;
 
   // The vocabulary size is the embedding's row count (llama.vocab_size is
   // optional and, when present, must agree).
@@ -267,6 +278,9 @@ static std::string hfToGGUFName(StringRef hf) {
       {"self_attn.q_proj.weight", "attn_q.weight"},
       {"self_attn.k_proj.weight", "attn_k.weight"},
       {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.q_proj.bias", "attn_q.bias"},
+      {"self_attn.k_proj.bias", "attn_k.bias"},
+      {"self_attn.v_proj.bias", "attn_v.bias"},
       {"self_attn.o_proj.weight", "attn_output.weight"},
       {"mlp.gate_proj.weight", "ffn_gate.weight"},
       {"mlp.up_proj.weight", "ffn_up.weight"},
@@ -313,9 +327,17 @@ Error ModelSource::loadHF(StringRef dir) {
     arch = (*archs)[0].getAsString()->str();
   else if (auto mt = obj->getString("model_type"))
     arch = mt->str();
-  if (arch != "LlamaForCausalLM" && arch != "llama")
+  bool qwen2 = arch == "Qwen2ForCausalLM" || arch == "qwen2";
+  if (arch != "LlamaForCausalLM" && arch != "llama" && !qwen2)
     return err("unsupported architecture '" + arch +
-               "' (supported: LlamaForCausalLM: Llama 2, Llama 3, SmolLM2)");
+               "' (supported: LlamaForCausalLM: Llama 2, Llama 3, SmolLM2; "
+               "Qwen2ForCausalLM: Qwen2, Qwen2.5)");
+  config.architecture = qwen2 ? "qwen2" : "llama";
+  // Qwen2's q, k and v projections always carry a bias.
+  config.attentionBias = qwen2;
+  if (obj->getBoolean("use_sliding_window").value_or(false))
+    return err("unimplemented: use_sliding_window (sliding-window "
+               "attention)");
 
   auto getInt = [&](StringRef key, int64_t &out,
                     std::optional<int64_t> fallback) -> Error {

@@ -10,6 +10,11 @@
   check_import.py kquant WEIGHTS.gguf REF.npz
       every tensor of REF.npz (the gguf package's dequantization of K-quant
       blocks) equals the f32 tensor of the same name that llama-import wrote
+  check_import.py forward HF_DIR TOKENS LOGITS.jsonl [--atol X]
+      an independent numpy forward pass of the Hugging Face checkpoint
+      (Llama or Qwen2: biases where the checkpoint has them, half rope,
+      grouped-query attention, tied embeddings) over TOKENS ("1,2,3") and the
+      greedy tokens after them gives the logits of every step of LOGITS.jsonl
   check_import.py planar SOURCE.gguf WEIGHTS.gguf BITS GROUP ZERO [--scale f16]
       every I8 (planar-layout) tensor of WEIGHTS.gguf, read here from the
       layout in docs/Spec.md (values, then scales, then offsets), is within
@@ -114,6 +119,63 @@ def planar(args):
         sys.exit("planar values are more than one step from the source")
 
 
+def forward(args):
+    from safetensors.numpy import load_file
+    cfg = json.load(open(f"{args.hf}/config.json"))
+    w = {k: v.astype(np.float64) for k, v in load_file(f"{args.hf}/model.safetensors").items()}
+    dim, heads = cfg["hidden_size"], cfg["num_attention_heads"]
+    kv, layers = cfg.get("num_key_value_heads", heads), cfg["num_hidden_layers"]
+    hd, eps, theta = dim // heads, cfg["rms_norm_eps"], cfg.get("rope_theta", 10000.0)
+    head_w = w.get("lm_head.weight", w["model.embed_tokens.weight"])
+
+    def norm(x, g):
+        return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * g
+
+    def lin(x, name):
+        y = x @ w[name + ".weight"].T
+        return y + w[name + ".bias"] if name + ".bias" in w else y
+
+    def rope(x, pos):  # x [T, H, hd], half style
+        inv = theta ** (-np.arange(0, hd, 2) / hd)
+        ang = np.outer(pos, inv)  # [T, hd/2]
+        cos, sin = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
+        a, b = x[..., : hd // 2], x[..., hd // 2:]
+        return np.concatenate([a * cos - b * sin, a * sin + b * cos], -1)
+
+    def logits_of(tokens):
+        t = len(tokens)
+        x = w["model.embed_tokens.weight"][tokens]
+        pos = np.arange(t)
+        for l in range(layers):
+            p = f"model.layers.{l}."
+            h = norm(x, w[p + "input_layernorm.weight"])
+            q = rope(lin(h, p + "self_attn.q_proj").reshape(t, heads, hd), pos)
+            k = rope(lin(h, p + "self_attn.k_proj").reshape(t, kv, hd), pos)
+            v = lin(h, p + "self_attn.v_proj").reshape(t, kv, hd)
+            k, v = np.repeat(k, heads // kv, 1), np.repeat(v, heads // kv, 1)
+            s = np.einsum("thd,uhd->htu", q, k) / np.sqrt(hd)
+            s = s + np.triu(np.full((t, t), -np.inf), 1)
+            s = np.exp(s - s.max(-1, keepdims=True))
+            s /= s.sum(-1, keepdims=True)
+            o = np.einsum("htu,uhd->thd", s, v).reshape(t, heads * hd)
+            x = x + lin(o, p + "self_attn.o_proj")
+            h = norm(x, w[p + "post_attention_layernorm.weight"])
+            g, u = lin(h, p + "mlp.gate_proj"), lin(h, p + "mlp.up_proj")
+            x = x + lin(g / (1 + np.exp(-g)) * u, p + "mlp.down_proj")
+        return norm(x, w["model.norm.weight"])[-1] @ head_w.T
+
+    got = [np.array(json.loads(line)["logits"]) for line in open(args.logits)]
+    tokens = [int(t) for t in args.tokens.split(",")]
+    worst = 0.0
+    for step in got:
+        want = logits_of(tokens)
+        worst = max(worst, float(np.abs(want - step).max()))
+        tokens.append(int(np.argmax(want)))
+    print(f"steps {len(got)} max abs logit difference to numpy {worst:.3g}")
+    if worst > args.atol:
+        sys.exit(f"difference {worst} above tolerance {args.atol}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(required=True)
@@ -131,6 +193,12 @@ def main():
     p.add_argument("weights")
     p.add_argument("ref")
     p.set_defaults(run=kquant)
+    p = sub.add_parser("forward")
+    p.add_argument("hf")
+    p.add_argument("tokens")
+    p.add_argument("logits")
+    p.add_argument("--atol", type=float, default=1e-3)
+    p.set_defaults(run=forward)
     p = sub.add_parser("planar")
     p.add_argument("source")
     p.add_argument("weights")

@@ -12,6 +12,10 @@ writes, for one 2-layer model (dim 64, 4 heads, 2 KV heads, ffn 128, vocab 256):
                          the same model as llama.cpp's converter writes it (Q/K rows
                          permuted for interleaved rope; 2-d weights in that type)
   tied-f32.gguf          no output.weight (tied embeddings, as SmolLM2)
+  qwen2-hf/              a Qwen2 checkpoint of the same shape: q / k / v biases, tied
+                         embeddings, rope base 1e6 (Qwen2ForCausalLM)
+  qwen2-f32.gguf, qwen2-q8_0.gguf
+                         its GGUF twins (arch qwen2: Q/K rows as trained, half rope)
   kquant.gguf            dim 256, 1 layer, 2-d weights as random Q4_K / Q6_K blocks, and
   kquant-ref.npz         their dequantization by the gguf package (an independent reference)
 and malformed inputs for error tests:
@@ -154,8 +158,9 @@ GGUF_NAMES = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_n
               "mlp.down_proj": "ffn_down"}
 
 
-def gguf_tensors(w, heads=HEADS, kv=KV_HEADS, tied=False):
-    """(gguf name, array) pairs in llama.cpp's layout."""
+def gguf_tensors(w, heads=HEADS, kv=KV_HEADS, tied=False, qwen2=False):
+    """(gguf name, array) pairs in llama.cpp's layout (Qwen2: no permutation,
+    the q / k / v biases as blk.N.attn_q.bias, ...)."""
     out = [("token_embd.weight", w["model.embed_tokens.weight"]),
            ("output_norm.weight", w["model.norm.weight"])]
     if not tied:
@@ -164,11 +169,14 @@ def gguf_tensors(w, heads=HEADS, kv=KV_HEADS, tied=False):
     for l in range(layers):
         for hf, g in GGUF_NAMES.items():
             a = w[f"model.layers.{l}.{hf}.weight"]
-            if g == "attn_q":
+            if g == "attn_q" and not qwen2:
                 a = permute(a, heads)
-            elif g == "attn_k":
+            elif g == "attn_k" and not qwen2:
                 a = permute(a, kv)
             out.append((f"blk.{l}.{g}.weight", a))
+            bias = w.get(f"model.layers.{l}.{hf}.bias")
+            if bias is not None:
+                out.append((f"blk.{l}.{g}.bias", bias))
     return out
 
 
@@ -267,6 +275,21 @@ def main():
     for name, qt in (("f16", T.F16), ("bf16", T.BF16), ("q8_0", T.Q8_0), ("q4_0", T.Q4_0), ("q4_1", T.Q4_1)):
         write_gguf(os.path.join(out, f"{name}.gguf"), tensors, qtype=qt)
     write_gguf(os.path.join(out, "tied-f32.gguf"), gguf_tensors(w, tied=True))
+
+    # Qwen2: the same shape with q / k / v biases, tied embeddings and a rope
+    # base of 1e6; HF and GGUF twins.
+    qw = {k: v for k, v in hf_weights(np.random.default_rng(77)).items() if k != "lm_head.weight"}
+    hd = DIM // HEADS
+    brng = np.random.default_rng(78)
+    for l in range(LAYERS):
+        for proj, rows in (("q_proj", HEADS * hd), ("k_proj", KV_HEADS * hd), ("v_proj", KV_HEADS * hd)):
+            qw[f"model.layers.{l}.self_attn.{proj}.bias"] = (brng.standard_normal(rows) * 0.5).astype(np.float32)
+    write_hf(os.path.join(out, "qwen2-hf"), qw, hf_config(
+        architectures=["Qwen2ForCausalLM"], model_type="qwen2", rope_theta=1000000.0,
+        tie_word_embeddings=True, use_sliding_window=False))
+    qt = gguf_tensors(qw, tied=True, qwen2=True)
+    write_gguf(os.path.join(out, "qwen2-f32.gguf"), qt, arch="qwen2", theta=1000000.0)
+    write_gguf(os.path.join(out, "qwen2-q8_0.gguf"), qt, arch="qwen2", theta=1000000.0, qtype=T.Q8_0)
 
     # K-quants: dim 256 so that every row is a whole number of 256-value blocks.
     kw = hf_weights(np.random.default_rng(99), dim=256, layers=1, heads=4, kv=2, ffn=256, vocab=256)

@@ -157,13 +157,16 @@ def HAQA_FuseKind : I32EnumAttr<"FuseKind",
 }
 
 def HAQA_MatmulPart : I32EnumAttr<"MatmulPart",
-    "which of the two generics of a blocked matmul an op is", [
+    "which generic of a (blocked) matmul an op is", [
     // P[m, n, j] = sum over the K blocks of x * w: 16 partial sums per
     // output, over loops (m, n, h, b, j) with K = 32 b + 16 h + j.
     I32EnumAttrCase<"partial_sums", 0>,
     // y[m, n] = sum_j P[m, n, j]: the 16 lanes added once per output, over
     // loops (m, n, j).
-    I32EnumAttrCase<"lane_sum", 1>]> {
+    I32EnumAttrCase<"lane_sum", 1>,
+    // y[m, n] += bias[n] after the product (matmul_c8): elementwise, over
+    // loops (m, n).
+    I32EnumAttrCase<"bias", 2>]> {
   let cppNamespace = "::mlir::haqa";
   let genSpecializedAttr = 0;
 }

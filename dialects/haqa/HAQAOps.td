@@ -89,7 +89,8 @@ def HAQA_MatmulOp : HAQA_KernelOp<"matmul", [AttrSizedOperandSegments]> {
   let description = [{
     `y[m, n] = sum_k x[m, k] * W[n, k]`: the weight is `[N, K]` as GGUF stores
     linear layers, quantized along K; quantized blocks are dequantized on the
-    fly.
+    fly. With `bias(%b : !haqa.weight<N, f32>)` (Qwen2's attention
+    projections) `y[m, n] += b[n]`.
 
     A matmul whose schedule has `fuse` (haqa-fuse-matmuls) may also compute
     its neighbours, in this order:
@@ -107,6 +108,7 @@ def HAQA_MatmulOp : HAQA_KernelOp<"matmul", [AttrSizedOperandSegments]> {
   }];
   let arguments = (ins 2DTensorOf<[F32, F16, BF16]>:$input,
                        HAQA_WeightType:$weight,
+                       Optional<HAQA_WeightType>:$bias,
                        Optional<HAQA_WeightType>:$norm,
                        Optional<2DTensorOf<[F32, F16, BF16]>>:$gate,
                        Optional<2DTensorOf<[F32, F16, BF16]>>:$residual,
@@ -115,6 +117,7 @@ def HAQA_MatmulOp : HAQA_KernelOp<"matmul", [AttrSizedOperandSegments]> {
   let results = (outs 2DTensorOf<[F32, F16, BF16]>:$result);
   let assemblyFormat = [{
     $input `,` $weight
+    (`bias` `(` $bias^ `:` qualified(type($bias)) `)`)?
     (`norm` `(` $norm^ `:` qualified(type($norm)) `)` `epsilon` `=` $epsilon)?
     (`gate` `(` $gate^ `:` type($gate) `)`)?
     (`residual` `(` $residual^ `:` type($residual) `)`)?
@@ -125,7 +128,13 @@ def HAQA_MatmulOp : HAQA_KernelOp<"matmul", [AttrSizedOperandSegments]> {
     OpBuilder<(ins "Type":$result, "Value":$input, "Value":$weight,
                    "ScheduleAttr":$schedule), [{
       build($_builder, $_state, result, input, weight, Value(), Value(),
-            Value(), FloatAttr(), schedule);
+            Value(), Value(), FloatAttr(), schedule);
+    }]>,
+    // A matmul with a bias (null: none), no fused neighbours.
+    OpBuilder<(ins "Type":$result, "Value":$input, "Value":$weight,
+                   "Value":$bias, "ScheduleAttr":$schedule), [{
+      build($_builder, $_state, result, input, weight, bias, Value(),
+            Value(), Value(), FloatAttr(), schedule);
     }]>
   ];
   let extraClassDeclaration = [{

@@ -349,6 +349,12 @@ ReferenceExecutor::run(StringRef name, std::vector<HostTensor> args) {
           } else {
             matmul(x, *weightValues[m.getWeight()], n, y);
           }
+          // The bias, before the fused epilogues.
+          if (m.getBias()) {
+            const std::vector<float> &bias = *weightValues[m.getBias()];
+            for (size_t j = 0; j < y.f.size(); ++j)
+              y.f[j] += bias[j % n];
+          }
           // Fused epilogues: y = silu(gate) * y, then + residual.
           if (m.getGate()) {
             const HostTensor &g = env[m.getGate()];

@@ -237,6 +237,9 @@ std::string mlir::haqa::getKernelLabel(KernelOpInterface kernel) {
     if (auto w = dyn_cast<WeightType>(v.getType());
         w && w.getShape().size() == 2)
       label += " " + w.getQuant().getGGUFName().str();
+  // A biased matmul is another kernel than the plain one of its shape.
+  if (auto m = dyn_cast<MatmulOp>(kernel.getOperation()); m && m.getBias())
+    label += " bias";
   return label;
 }
 

@@ -170,7 +170,7 @@ int codePointToByte(uint32_t cp) {
   return it == inverse.end() ? -1 : it->second;
 }
 
-enum class PreTokenizer { GPT2, Digits, Llama3 };
+enum class PreTokenizer { GPT2, Digits, Llama3, Qwen2 };
 
 /// Splits `text` into pieces (byte ranges) by the GPT-2 expression
 ///   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
@@ -244,7 +244,9 @@ void splitGPT2(StringRef text, std::vector<std::string> &out) {
 /// Llama 3's expression:
 ///   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
 ///   ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
-void splitLlama3(StringRef text, std::vector<std::string> &out) {
+/// Qwen2's is the same with \p{N} (one digit per piece): `maxDigits` 1.
+void splitLlama3(StringRef text, std::vector<std::string> &out,
+                 size_t maxDigits = 3) {
   std::vector<CodePoint> cps = codePoints(text);
   size_t n = cps.size(), pos = 0;
   const uint32_t none = 0xFFFFFFFF;
@@ -280,7 +282,7 @@ void splitLlama3(StringRef text, std::vector<std::string> &out) {
       continue;
     }
     if (isNumber(c)) {
-      while (pos < n && pos - start < 3 && isNumber(at(pos)))
+      while (pos < n && pos - start < maxDigits && isNumber(at(pos)))
         ++pos;
       emit(start, pos);
       continue;
@@ -330,12 +332,15 @@ PreTokenizer preTokenizerOf(StringRef pre) {
     return PreTokenizer::Digits;
   if (pre == "llama-bpe" || pre == "llama3")
     return PreTokenizer::Llama3;
+  if (pre == "qwen2")
+    return PreTokenizer::Qwen2;
   return PreTokenizer::GPT2;
 }
 
 bool isKnownPreTokenizer(StringRef pre) {
   return pre.empty() || pre == "default" || pre == "gpt2" || pre == "gpt-2" ||
-         pre == "smollm" || pre == "llama-bpe" || pre == "llama3";
+         pre == "smollm" || pre == "llama-bpe" || pre == "llama3" ||
+         pre == "qwen2";
 }
 
 } // namespace
@@ -357,7 +362,7 @@ llvm::Expected<Tokenizer> Tokenizer::create(VocabData data) {
   if (data.model == "gpt2" && !isKnownPreTokenizer(data.pre))
     return llvm::createStringError(
         "unsupported pre-tokenizer '" + data.pre +
-        "' (supported: default, gpt2, smollm, llama-bpe)");
+        "' (supported: default, gpt2, smollm, llama-bpe, qwen2)");
   if (data.tokens.empty())
     return llvm::createStringError("the vocabulary has no tokens");
   int64_t n = data.tokens.size();
@@ -426,6 +431,9 @@ std::vector<std::string> Tokenizer::preTokenize(StringRef text) const {
     break;
   case PreTokenizer::Llama3:
     splitLlama3(text, pieces);
+    break;
+  case PreTokenizer::Qwen2:
+    splitLlama3(text, pieces, /*maxDigits=*/1);
     break;
   case PreTokenizer::Digits: {
     // \p{N} first: every digit alone, the text between kept, then GPT-2.

@@ -38,6 +38,8 @@ struct LlamaConfig {
   /// Llama 3.1+ GGUF: per-pair frequency divisors in `rope_freqs.weight`.
   bool ropeFreqs = false;
   bool tiedEmbeddings = false;
+  /// Qwen2: the q, k and v projections add a bias (`attn_q.bias`, ...).
+  bool attentionBias = false;
 };
 
 /// A tensor of the source model under its GGUF name.

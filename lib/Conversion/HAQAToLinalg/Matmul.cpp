@@ -22,6 +22,7 @@ struct MatmulLowering : KernelLowering {
   FailureOr<Value> lower(MatmulOp op);
 
 private:
+  FailureOr<Value> lowerProduct(MatmulOp op);
   FailureOr<Value> lowerBlocked(MatmulOp op, Value init);
   FailureOr<Value> lowerInt8Dot(MatmulOp op, ScheduleAttr schedule,
                                 Value init);
@@ -33,10 +34,33 @@ private:
 };
 } // namespace
 
+/// The product, then `y[m, n] += bias[n]` as one more generic (the
+/// verifier, matmul_c8, keeps gate and residual epilogues away from a
+/// bias).
+FailureOr<Value> MatmulLowering::lower(MatmulOp op) {
+  FailureOr<Value> y = lowerProduct(op);
+  if (failed(y) || !op.getBias())
+    return y;
+  FailureOr<Value> bias = plainWeight(op.getBias());
+  if (failed(bias))
+    return failure();
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {d(1)}, ctx),
+                                 AffineMap::get(2, 0, {d(0), d(1)}, ctx)};
+  Value out = generic(
+      cast<RankedTensorType>(op.getType()), {*bias}, *y, maps, {kPar, kPar},
+      {0, 1}, [](OpBuilder &nb, Location nl, ValueRange a) {
+        return arith::AddFOp::create(nb, nl, a[1], toF32(nb, nl, a[0]));
+      });
+  setMatmulPart(out.getDefiningOp(), MatmulPart::bias);
+  return out;
+}
+
 /// y[m, n] = sum_k x[m, k] * W[n, k]. With K a multiple of 32 (always for
 /// GGUF blocks) this is lowerBlocked; otherwise a plain three-loop
 /// generic over f32 / f16 / bf16 weights.
-FailureOr<Value> MatmulLowering::lower(MatmulOp op) {
+FailureOr<Value> MatmulLowering::lowerProduct(MatmulOp op) {
   Value x = op.getInput();
   WeightType wt = op.getWeight().getType();
   QuantAttr q = wt.getQuant();

@@ -75,6 +75,12 @@ struct HAQAGPUApplySchedulePass
         return WalkResult::advance();
       auto partial = dyn_cast<linalg::GenericOp>(op.getOperation());
       linalg::GenericOp sum = laneSumOf(partial);
+      // The bias a matmul adds after its sums (matmul_c8) is no
+      // tensor-core work: it runs on the default thread mapping.
+      if (partial && getMatmulPart(partial) == MatmulPart::bias) {
+        op->removeAttr(kScheduleAttrName);
+        return WalkResult::advance();
+      }
       if (!sum) {
         op.emitOpError("mma = 1 applies only to matmuls with K a multiple "
                        "of 32 (GGUF blocks)");

@@ -30,6 +30,22 @@ func.func @q8_0(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
 
 // -----
 
+// A bias: the product, then one more generic adding b[n] to every row.
+// CHECK-LABEL: func.func @q8_0_bias(
+// CHECK: %[[Y:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK: %[[B:.+]] = bufferization.to_tensor %{{.*}} : memref<8xf32>
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel"]} ins(%[[B]] : tensor<8xf32>) outs(%[[Y]] : tensor<2x8xf32>)
+// CHECK-SAME: haqa.kernel = "matmul", haqa.loop_dims = array<i64: 0, 1>, haqa.matmul_part = #haqa<matmul_part bias>, haqa.operands = array<i64: 2, 3>
+// CHECK: arith.addf
+func.func @q8_0_bias(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
+  %b = haqa.weight "b" : !haqa.weight<8, #haqa.quant<f32>>
+  %y = haqa.matmul %x, %w bias(%b : !haqa.weight<8, #haqa.quant<f32>>) : tensor<2x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
 // A dynamic number of rows (prefill): the partial sums take it too.
 // CHECK-LABEL: func.func @dynamic_rows_q8_0(
 // CHECK: tensor.expand_shape {{.*}} output_shape [%{{.*}}, 2, 2, 16] : tensor<?x64xf32> into tensor<?x2x2x16xf32>

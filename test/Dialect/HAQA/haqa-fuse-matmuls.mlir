@@ -81,3 +81,20 @@ func.func @kept(%x: tensor<1x64xf32>) -> (tensor<1x64xf32>, tensor<1x64xf32>, te
   %s = haqa.swiglu %g, %u : tensor<1x64xf32>
   return %c, %s, %b : tensor<1x64xf32>, tensor<1x64xf32>, tensor<1x64xf32>
 }
+
+// -----
+
+// A biased matmul (Qwen2's q / k / v) takes in its rms_norm but no epilogue:
+// the bias comes before gate and residual (matmul_c8), so the add stays.
+// CHECK-LABEL: func.func @biased(
+// CHECK: %[[Y:.+]] = haqa.matmul %{{[^ ]*}}, %{{[^ ]*}} bias(%{{.*}} : !haqa.weight<64, #haqa.quant<f32>>) norm(%{{.*}} : !haqa.weight<64, #haqa.quant<f32>>) epsilon = 9.99999974E-6
+// CHECK: haqa.add %[[Y]], %{{.*}}
+func.func @biased(%x: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  %g = haqa.weight "g" : !haqa.weight<64, #haqa.quant<f32>>
+  %w = haqa.weight "w" : !haqa.weight<64x64, #haqa.quant<q8_0>>
+  %b = haqa.weight "b" : !haqa.weight<64, #haqa.quant<f32>>
+  %h = haqa.rms_norm %x, %g {epsilon = 1.0e-5 : f32} : tensor<1x64xf32>, !haqa.weight<64, #haqa.quant<f32>> -> tensor<1x64xf32>
+  %y = haqa.matmul %h, %w bias(%b : !haqa.weight<64, #haqa.quant<f32>>) {schedule = #haqa.schedule<dot = i8, fuse = [norm, swiglu, residual]>} : tensor<1x64xf32>, !haqa.weight<64x64, #haqa.quant<q8_0>> -> tensor<1x64xf32>
+  %r = haqa.add %y, %x : tensor<1x64xf32>
+  return %r : tensor<1x64xf32>
+}

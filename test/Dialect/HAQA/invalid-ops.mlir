@@ -523,6 +523,39 @@ func.func @matmul_residual_type(%x: tensor<1x64xf32>, %r: tensor<1x64xf32>) -> t
 
 // -----
 
+// matmul_c8
+func.func @matmul_bias_shape(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
+  %b = haqa.weight "b" : !haqa.weight<64, #haqa.quant<f32>>
+  // expected-error@+1 {{'haqa.matmul' op expected an f32 bias weight of shape [8], got '!haqa.weight<64, #haqa.quant<f32>>'}}
+  %y = haqa.matmul %x, %w bias(%b : !haqa.weight<64, #haqa.quant<f32>>) : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// matmul_c8
+func.func @matmul_bias_quantized(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
+  %w = haqa.weight "w" : !haqa.weight<32x64, #haqa.quant<q8_0>>
+  %b = haqa.weight "b" : !haqa.weight<32, #haqa.quant<q8_0>>
+  // expected-error@+1 {{'haqa.matmul' op expected an f32 bias weight of shape [32], got '!haqa.weight<32, #haqa.quant<q8_0>>'}}
+  %y = haqa.matmul %x, %w bias(%b : !haqa.weight<32, #haqa.quant<q8_0>>) : tensor<1x64xf32>, !haqa.weight<32x64, #haqa.quant<q8_0>> -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// -----
+
+// matmul_c8
+func.func @matmul_bias_residual(%x: tensor<1x64xf32>, %r: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>
+  %b = haqa.weight "b" : !haqa.weight<8, #haqa.quant<f32>>
+  // expected-error@+1 {{'haqa.matmul' op unimplemented: a bias with gate or residual epilogues (the bias comes before them)}}
+  %y = haqa.matmul %x, %w bias(%b : !haqa.weight<8, #haqa.quant<f32>>) residual(%r : tensor<1x8xf32>) {schedule = #haqa.schedule<dot = i8, fuse = [residual]>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<q8_0>> -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
 // matmul_c7
 func.func @matmul_fused_generic(%x: tensor<1x64xf32>, %g: tensor<1x8xf32>) -> tensor<1x8xf32> {
   %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<q8_0>>

@@ -93,6 +93,16 @@ func.func @f16_and_dynamic(%x: tensor<?x576xf16>, %pos: tensor<?xi64>) -> tensor
   return %z : tensor<?x1536xf16>
 }
 
+// A bias (Qwen2's attention projections): an f32 weight of the output's size.
+// CHECK-LABEL: func.func @matmul_bias
+func.func @matmul_bias(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
+  %w = haqa.weight "w" : !haqa.weight<32x64, #haqa.quant<q4_0>>
+  %b = haqa.weight "b" : !haqa.weight<32, #haqa.quant<f32>>
+  // CHECK: haqa.matmul %{{.*}}, %{{.*}} bias(%{{.*}} : !haqa.weight<32, #haqa.quant<f32>>) : tensor<?x64xf32>, !haqa.weight<32x64, #haqa.quant<q4_0>> -> tensor<?x32xf32>
+  %y = haqa.matmul %x, %w bias(%b : !haqa.weight<32, #haqa.quant<f32>>) : tensor<?x64xf32>, !haqa.weight<32x64, #haqa.quant<q4_0>> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
 // The CPU micro-kernel fields (dot, isa, micro), each value.
 // CHECK-LABEL: func.func private @int8_dot_fields
 // CHECK-SAME: schedule = #haqa.schedule<cpu_threads = 2, dot = i8, isa = avx512_vnni, micro = [1, 4]>

@@ -114,6 +114,27 @@ TEST(TokenizerTest, SmolLMSplitsDigits) {
   EXPECT_EQ(smol->decode(smol->encode("x 123", false, false)), "x 123");
 }
 
+TEST(TokenizerTest, Qwen2SplitsSingleDigitsLlama3Triples) {
+  // Llama 3's expression keeps up to three digits in a piece; Qwen2's is
+  // the same with one digit per piece.
+  VocabData base = bpeVocab("llama-bpe");
+  base.tokens.push_back("12");
+  base.tokenTypes.push_back(1);
+  base.merges.push_back("1 2");
+  VocabData qwenData = base;
+  qwenData.pre = "qwen2";
+  auto llama3 = Tokenizer::create(base);
+  auto qwen2 = Tokenizer::create(qwenData);
+  ASSERT_TRUE(bool(llama3) && bool(qwen2));
+  const int32_t space = ' ';
+  EXPECT_EQ(llama3->encode("x 1234", false, false),
+            (std::vector<int32_t>{'x', space, 263, '3', '4'}));
+  EXPECT_EQ(qwen2->encode("x 1234", false, false),
+            (std::vector<int32_t>{'x', space, '1', '2', '3', '4'}));
+  EXPECT_EQ(qwen2->decode(qwen2->encode("x 1234 it's", false, false)),
+            "x 1234 it's");
+}
+
 TEST(TokenizerTest, SpecialTokensOnlyWhenParsed) {
   auto tok = Tokenizer::create(bpeVocab("default"));
   ASSERT_TRUE(bool(tok));
@@ -185,10 +206,10 @@ TEST(TokenizerTest, RejectsBadVocabularies) {
   v.model = "wordpiece";
   EXPECT_EQ(llvm::toString(Tokenizer::create(v).takeError()),
             "unsupported tokenizer model 'wordpiece' (supported: gpt2, llama)");
-  v = bpeVocab("qwen2");
+  v = bpeVocab("deepseek-llm");
   EXPECT_EQ(llvm::toString(Tokenizer::create(v).takeError()),
-            "unsupported pre-tokenizer 'qwen2' (supported: default, gpt2, "
-            "smollm, llama-bpe)");
+            "unsupported pre-tokenizer 'deepseek-llm' (supported: default, "
+            "gpt2, smollm, llama-bpe, qwen2)");
   v = bpeVocab("default");
   v.eos = 100000;
   EXPECT_EQ(llvm::toString(Tokenizer::create(v).takeError()),

@@ -143,6 +143,17 @@ LogicalResult MatmulOp::verify() {
       return emitOpError() << "expected the " << name
                            << " to have the result type "
                            << getResult().getType() << ", got " << v.getType();
+  // matmul_c8
+  if (getBias()) {
+    WeightType b = getBias().getType();
+    if (b.getShape().size() != 1 || !compatible(b.getShape()[0], n) ||
+        b.getQuant().getKind() != ElemKind::f32)
+      return emitOpError() << "expected an f32 bias weight of shape [" << n
+                           << "], got " << b;
+    if (getGate() || getResidual())
+      return emitOpError() << "unimplemented: a bias with gate or residual "
+                              "epilogues (the bias comes before them)";
+  }
   // matmul_c7
   if (isFused()) {
     ScheduleAttr s = getScheduleAttr();

@@ -134,6 +134,9 @@ ScheduleAttr gpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
     bool fits = k && k * 4 <= limits.sharedMemoryBytes / 4;
     placement = {fits ? MemSpace::shared : MemSpace::global, MemSpace::global,
                  MemSpace::reg};
+    // A bias (operand 2) streams from global, read once per output.
+    if (cast<MatmulOp>(op).getBias())
+      placement.insert(placement.begin() + 2, MemSpace::global);
   }
   int64_t unroll = 4;
   if (!ShapedType::isDynamic(inner) && inner < threads * vector * unroll)

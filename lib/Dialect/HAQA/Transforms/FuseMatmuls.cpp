@@ -53,7 +53,9 @@ void fuse(MatmulOp m) {
     }
   }
   Value out = m.getResult();
-  if (s.fuses(FuseKind::swiglu) && !gate) {
+  // A bias comes before the epilogues: none fuse after it (matmul_c8).
+  bool biased = static_cast<bool>(m.getBias());
+  if (s.fuses(FuseKind::swiglu) && !gate && !biased) {
     auto sw = dyn_cast_or_null<SwiGLUOp>(soleUser(out));
     if (sw && sw.getRhs() == out && sw.getLhs() != out) {
       gate = sw.getLhs();
@@ -61,7 +63,7 @@ void fuse(MatmulOp m) {
       out = sw.getResult();
     }
   }
-  if (s.fuses(FuseKind::residual) && !residual) {
+  if (s.fuses(FuseKind::residual) && !residual && !biased) {
     auto add = dyn_cast_or_null<AddOp>(soleUser(out));
     if (add && add.getLhs() != add.getRhs()) {
       residual = add.getLhs() == out ? add.getRhs() : add.getLhs();
@@ -76,8 +78,8 @@ void fuse(MatmulOp m) {
   Operation *last = absorbed.empty() ? m.getOperation() : absorbed.back();
   OpBuilder b(last);
   auto fused =
-      MatmulOp::create(b, m.getLoc(), m.getType(), input, m.getWeight(), norm,
-                       gate, residual, epsilon, s);
+      MatmulOp::create(b, m.getLoc(), m.getType(), input, m.getWeight(),
+                       m.getBias(), norm, gate, residual, epsilon, s);
   out.replaceAllUsesWith(fused.getResult());
   for (Operation *op : llvm::reverse(absorbed))
     op->erase();

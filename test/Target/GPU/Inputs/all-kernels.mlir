@@ -54,3 +54,15 @@ func.func @prefill(%x: tensor<40x256xf32>)
   %m5 = haqa.matmul %x, %w41 : tensor<40x256xf32>, !haqa.weight<64x256, #haqa.quant<q4_1>> -> tensor<40x64xf32>
   return %m0, %m1, %m2, %m3, %m4, %m5 : tensor<40x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>
 }
+
+// Matmuls with a bias (Qwen2's q / k / v projections): on CUDA cores and on
+// the tensor cores, the bias added by one more elementwise kernel.
+func.func @bias(%x: tensor<2x256xf32>, %xp: tensor<40x256xf32>)
+    -> (tensor<2x64xf32>, tensor<40x64xf32>) {
+  %w8 = haqa.weight "w8" : !haqa.weight<64x256, #haqa.quant<q8_0>>
+  %w40 = haqa.weight "w40" : !haqa.weight<64x256, #haqa.quant<q4_0>>
+  %b = haqa.weight "b" : !haqa.weight<64, #haqa.quant<f32>>
+  %m0 = haqa.matmul %x, %w8 bias(%b : !haqa.weight<64, #haqa.quant<f32>>) : tensor<2x256xf32>, !haqa.weight<64x256, #haqa.quant<q8_0>> -> tensor<2x64xf32>
+  %m1 = haqa.matmul %xp, %w40 bias(%b : !haqa.weight<64, #haqa.quant<f32>>) : tensor<40x256xf32>, !haqa.weight<64x256, #haqa.quant<q4_0>> -> tensor<40x64xf32>
+  return %m0, %m1 : tensor<2x64xf32>, tensor<40x64xf32>
+}
