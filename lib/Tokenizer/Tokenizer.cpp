@@ -749,17 +749,35 @@ Tokenizer::applyChatTemplate(llvm::ArrayRef<ChatMessage> messages,
   StringRef tmpl = data.chatTemplate;
   std::string out;
   if (tmpl.contains("<|im_start|>")) {
-    // ChatML. SmolLM2's template adds its own system message when the
-    // conversation has none: take it from the template text.
+    // ChatML. SmolLM2's and Qwen2.5's templates add their own system
+    // message when the conversation has none: take it from the template
+    // text, the first "<|im_start|>system" + newline (real, or escaped as
+    // in a Jinja string) followed by plain text up to "<|im_end|>" (not
+    // the branch that inserts the conversation's own system message).
     if (!messages.empty() && messages[0].role != "system") {
-      StringRef marker = "<|im_start|>system\n";
-      size_t at = tmpl.find(marker);
-      if (at != StringRef::npos) {
+      StringRef marker = "<|im_start|>system";
+      for (size_t at = tmpl.find(marker); at != StringRef::npos;
+           at = tmpl.find(marker, at + 1)) {
         StringRef rest = tmpl.drop_front(at + marker.size());
+        if (!rest.consume_front("\n") && !rest.consume_front("\\n"))
+          continue;
         size_t end = rest.find("<|im_end|>");
-        if (end != StringRef::npos)
-          out += "<|im_start|>system\n" + rest.take_front(end).str() +
-                 "<|im_end|>\n";
+        if (end == StringRef::npos)
+          break;
+        StringRef text = rest.take_front(end);
+        if (text.find_first_of("'\"{}+") != StringRef::npos)
+          continue;
+        std::string system;
+        for (size_t i = 0; i < text.size(); ++i) {
+          if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == 'n') {
+            system += '\n';
+            ++i;
+          } else {
+            system += text[i];
+          }
+        }
+        out += "<|im_start|>system\n" + system + "<|im_end|>\n";
+        break;
       }
     }
     for (const ChatMessage &m : messages)

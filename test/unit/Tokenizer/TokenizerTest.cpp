@@ -157,6 +157,27 @@ TEST(TokenizerTest, ChatMLTemplateAddsTheDefaultSystemMessage) {
                    "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
 }
 
+TEST(TokenizerTest, ChatMLDefaultSystemMessageFromAJinjaString) {
+  // Qwen2.5's template: the branch inserting the conversation's own system
+  // message first, then the default as a Jinja string with "\n" escapes.
+  VocabData v = bpeVocab("default");
+  v.chatTemplate =
+      "{%- if messages[0]['role'] == 'system' %}\n"
+      "{{- '<|im_start|>system\\n' + messages[0]['content'] + "
+      "'<|im_end|>\\n' }}\n{%- else %}\n"
+      "{{- '<|im_start|>system\\nYou are Qwen.\\nBe kind.<|im_end|>\\n' }}";
+  auto tok = Tokenizer::create(std::move(v));
+  ASSERT_TRUE(bool(tok));
+  auto text = tok->applyChatTemplate({{"user", "Hi"}}, true);
+  ASSERT_TRUE(bool(text));
+  EXPECT_EQ(*text, "<|im_start|>system\nYou are Qwen.\nBe kind.<|im_end|>\n"
+                   "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  // A conversation with its own system message keeps it alone.
+  auto own = tok->applyChatTemplate({{"system", "S"}, {"user", "Hi"}}, true);
+  ASSERT_TRUE(bool(own));
+  EXPECT_EQ(own->find("Qwen"), std::string::npos);
+}
+
 /// SentencePiece: characters, "▁h", "▁he", "llo", byte tokens.
 VocabData spmVocab() {
   VocabData v;
