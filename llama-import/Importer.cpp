@@ -11,6 +11,7 @@
 #include "haqa/Import/Importer.h"
 #include "haqa/Dialect/HAQA/Transforms/Passes.h"
 #include "haqa/Import/LlamaModel.h"
+#include "haqa/Tokenizer/HFTokenizer.h"
 #include "haqa/Weights/Codecs.h"
 #include "haqa/Weights/GGUFWriter.h"
 
@@ -146,6 +147,7 @@ Expected<ImportResult> mlir::haqa::importModel(MLIRContext &ctx,
   if (std::error_code ec = llvm::sys::fs::create_directories(outDir))
     return llvm::createStringError(outDir + ": cannot create: " + ec.message());
   ImportResult result;
+  std::string tokenizerNote;
   llvm::SmallString<256> mlirPath(outDir), weightsPath(outDir);
   llvm::sys::path::append(mlirPath, kModuleFileName);
   llvm::sys::path::append(weightsPath, kWeightsFileName);
@@ -167,6 +169,26 @@ Expected<ImportResult> mlir::haqa::importModel(MLIRContext &ctx,
       for (const auto &[key, value] : gguf->getMetadata())
         if (key != "general.alignment")
           writer.addMetadata(key, value);
+    // A Hugging Face checkpoint's tokenizer.json becomes the same metadata,
+    // so that the import takes text prompts; one HAQA cannot read is said,
+    // and the model still takes token ids.
+    llvm::SmallString<256> tokenizerJSON(input);
+    llvm::sys::path::append(tokenizerJSON, "tokenizer.json");
+    if (!(*source)->getGGUF() && llvm::sys::fs::exists(tokenizerJSON)) {
+      if (auto vocab = readHFTokenizer(input)) {
+        addVocabMetadata(writer, *vocab);
+        tokenizerNote = llvm::formatv("tokenizer: {0} tokens, {1} merges, "
+                                      "pre-tokenizer {2}, from "
+                                      "tokenizer.json\n",
+                                      vocab->tokens.size(),
+                                      vocab->merges.size(), vocab->pre)
+                            .str();
+      } else {
+        tokenizerNote = "note: no tokenizer imported (the model takes token "
+                        "ids, --tokens): " +
+                        llvm::toString(vocab.takeError()) + "\n";
+      }
+    }
     writer.addString("general.architecture", config.architecture);
     writer.addString("haqa.rope_style", stringifyRoPEStyle(config.ropeStyle));
     writer.addString("haqa.source", llvm::sys::path::filename(input));
@@ -176,6 +198,7 @@ Expected<ImportResult> mlir::haqa::importModel(MLIRContext &ctx,
   }
 
   llvm::raw_string_ostream os(result.summary);
+  os << tokenizerNote;
   os << llvm::formatv("imported {0}: {1} layers, dim {2}, {3} heads ({4} kv), "
                       "ffn {5}, vocab {6}, context {7} (KV cache rows {8})\n",
                       input, config.numLayers, config.dim, config.numHeads,

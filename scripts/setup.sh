@@ -24,8 +24,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Python packages for fixture makers and reference checks.
-PIP_PACKAGES=(gguf safetensors numpy)
-if ! python3 -c "import gguf, safetensors, numpy" 2>/dev/null; then
+PIP_PACKAGES=(gguf safetensors numpy tokenizers)
+if ! python3 -c "import gguf, safetensors, numpy, tokenizers" 2>/dev/null; then
   echo "setup: pip installing ${PIP_PACKAGES[*]}"
   python3 -m pip install -q "${PIP_PACKAGES[@]}"
 fi

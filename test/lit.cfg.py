@@ -1,5 +1,6 @@
 # lit configuration for HAQA's FileCheck tests.
 import os
+import subprocess
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -45,6 +46,12 @@ smollm2 = os.environ.get(
 if os.path.exists(smollm2):
     config.available_features.add("smollm2")
     config.substitutions.append(("%smollm2", smollm2))
+
+# Hugging Face's `tokenizers` package (PyPI; scripts/setup.sh installs it):
+# the oracle of the tokenizer.json tests, imported by the `python3` that RUN
+# lines call (not necessarily lit's own interpreter).
+if subprocess.run(["python3", "-c", "import tokenizers"], capture_output=True).returncode == 0:
+    config.available_features.add("py-tokenizers")
 
 # The CUDA toolkit's ptxas assembles the PTX the CUDA pipeline emits (no GPU
 # needed); CI installs nothing for it but requires it (see .ci/run).
