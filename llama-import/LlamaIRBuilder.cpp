@@ -65,6 +65,22 @@ private:
     return RMSNormOp::create(b, loc, x.getType(), x, weight(w),
                              b.getF32FloatAttr(c.rmsEps), noSchedule());
   }
+  /// Qwen3's per-head RMS norm of q or k ([T, n, hd]): the heads as rows,
+  /// [T * n, hd], normalized with `w` ([hd]), and back.
+  Value headNorm(Value x, StringRef w, int64_t n) {
+    auto rows = RankedTensorType::get(
+        {ShapedType::isDynamic(tokens) ? ShapedType::kDynamic : tokens * n,
+         c.headDim},
+        b.getF32Type());
+    Value flat = tensor::CollapseShapeOp::create(
+        b, loc, rows, x, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+    Value normed = rmsNorm(flat, w);
+    SmallVector<OpFoldResult> shape = {tokenCount, b.getIndexAttr(n),
+                                       b.getIndexAttr(c.headDim)};
+    return tensor::ExpandShapeOp::create(
+        b, loc, heads(n), normed, ArrayRef<ReassociationIndices>{{0, 1}, {2}},
+        shape);
+  }
   /// [T, n * hd] -> [T, n, hd].
   Value splitHeads(Value x, int64_t n) {
     SmallVector<OpFoldResult> shape = {tokenCount, b.getIndexAttr(n),
@@ -150,6 +166,10 @@ void ForwardBuilder::build(StringRef name, int64_t numTokens,
     Value q = splitHeads(projection(h, p + "attn_q", qDim), c.numHeads);
     Value k = splitHeads(projection(h, p + "attn_k", kvDim), c.numKVHeads);
     Value v = splitHeads(projection(h, p + "attn_v", kvDim), c.numKVHeads);
+    if (c.qkNorm) {
+      q = headNorm(q, p + "attn_q_norm.weight", c.numHeads);
+      k = headNorm(k, p + "attn_k_norm.weight", c.numKVHeads);
+    }
     q = rope(q);
     k = rope(k);
     Value kc = KVWriteOp::create(b, loc, cache, entry->getArgument(2 + 2 * l),
@@ -206,6 +226,8 @@ mlir::haqa::buildLlamaModule(MLIRContext *ctx, const LlamaConfig &c,
   config.append("tied_embeddings", b.getBoolAttr(c.tiedEmbeddings));
   if (c.attentionBias)
     config.append("attention_bias", b.getBoolAttr(true));
+  if (c.qkNorm)
+    config.append("qk_norm", b.getBoolAttr(true));
   (*module)->setAttr("haqa.config", config.getDictionary(ctx));
 
   b.setInsertionPointToEnd(module->getBody());

@@ -104,6 +104,10 @@ mlir::haqa::expectedTensorShapes(const LlamaConfig &c) {
       s.push_back({b + "attn_k.bias", {kv}});
       s.push_back({b + "attn_v.bias", {kv}});
     }
+    if (c.qkNorm) {
+      s.push_back({b + "attn_q_norm.weight", {c.headDim}});
+      s.push_back({b + "attn_k_norm.weight", {c.headDim}});
+    }
     s.push_back({b + "attn_output.weight", {c.dim, q}});
     s.push_back({b + "ffn_norm.weight", {c.dim}});
     s.push_back({b + "ffn_gate.weight", {c.ffnDim, c.dim}});
@@ -153,10 +157,10 @@ Error ModelSource::loadGGUF(StringRef path) {
   auto arch = f.getString("general.architecture");
   if (!arch)
     return arch.takeError();
-  if (*arch != "llama" && *arch != "qwen2")
+  if (*arch != "llama" && *arch != "qwen2" && *arch != "qwen3")
     return f.error("unsupported architecture '" + *arch +
                    "' (supported: llama: Llama 2, Llama 3, SmolLM2; qwen2: "
-                   "Qwen2, Qwen2.5)");
+                   "Qwen2, Qwen2.5; qwen3: Qwen3)");
   config.architecture = *arch;
   // Every hyperparameter key is prefixed with the architecture's name.
   const std::string prefix = *arch + ".";
@@ -197,11 +201,32 @@ Error ModelSource::loadGGUF(StringRef path) {
   if (f.lookup(prefix + "attention.head_count_kv"))
     if (Error e = getInt("attention.head_count_kv", config.numKVHeads))
       return e;
-  if (config.dim % config.numHeads != 0)
-    return f.error("metadata '" + prefix + "embedding_length' (" +
-                   Twine(config.dim) + ") is not a multiple of '" + prefix +
-                   "attention.head_count' (" + Twine(config.numHeads) + ")");
-  config.headDim = config.dim / config.numHeads;
+  // The head size: attention.key_length when the file gives it (Qwen3's
+  // heads are not dim / heads wide), else dim / heads.
+  if (f.lookup(prefix + "attention.key_length")) {
+    if (Error e = getInt("attention.key_length", config.headDim))
+      return e;
+    if (config.headDim > kMaxConfigSize / config.numHeads)
+      return f.error("metadata '" + prefix + "attention.key_length' x '" +
+                     prefix + "attention.head_count' exceeds the limit of " +
+                     Twine(kMaxConfigSize));
+    if (f.lookup(prefix + "attention.value_length")) {
+      int64_t valueLength = 0;
+      if (Error e = getInt("attention.value_length", valueLength))
+        return e;
+      if (valueLength != config.headDim)
+        return f.error("unimplemented: value heads of another size ('" +
+                       prefix + "attention.value_length' " +
+                       Twine(valueLength) + " != key_length " +
+                       Twine(config.headDim) + ")");
+    }
+  } else {
+    if (config.dim % config.numHeads != 0)
+      return f.error("metadata '" + prefix + "embedding_length' (" +
+                     Twine(config.dim) + ") is not a multiple of '" + prefix +
+                     "attention.head_count' (" + Twine(config.numHeads) + ")");
+    config.headDim = config.dim / config.numHeads;
+  }
   if (f.lookup(prefix + "rope.dimension_count")) {
     int64_t rotDim = 0;
     if (Error e = getInt("rope.dimension_count", rotDim))
@@ -235,8 +260,9 @@ Error ModelSource::loadGGUF(StringRef path) {
   // llama.cpp's converter permutes Llama's q / k rows for the interleaved
   // RoPE; Qwen2 keeps the half (NeoX) RoPE and its rows as they were.
   config.ropeStyle =
-      *arch == "qwen2" ? RoPEStyle::half : RoPEStyle::interleaved;
+      *arch == "llama" ? RoPEStyle::interleaved : RoPEStyle::half;
   config.attentionBias = f.findTensor("blk.0.attn_q.bias") != nullptr;
+  config.qkNorm = f.findTensor("blk.0.attn_q_norm.weight") != nullptr;
 
   // The vocabulary size is the embedding's row count (llama.vocab_size is
   // optional and, when present, must agree).
@@ -281,6 +307,8 @@ static std::string hfToGGUFName(StringRef hf) {
       {"self_attn.q_proj.bias", "attn_q.bias"},
       {"self_attn.k_proj.bias", "attn_k.bias"},
       {"self_attn.v_proj.bias", "attn_v.bias"},
+      {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+      {"self_attn.k_norm.weight", "attn_k_norm.weight"},
       {"self_attn.o_proj.weight", "attn_output.weight"},
       {"mlp.gate_proj.weight", "ffn_gate.weight"},
       {"mlp.up_proj.weight", "ffn_up.weight"},
@@ -328,13 +356,17 @@ Error ModelSource::loadHF(StringRef dir) {
   else if (auto mt = obj->getString("model_type"))
     arch = mt->str();
   bool qwen2 = arch == "Qwen2ForCausalLM" || arch == "qwen2";
-  if (arch != "LlamaForCausalLM" && arch != "llama" && !qwen2)
+  bool qwen3 = arch == "Qwen3ForCausalLM" || arch == "qwen3";
+  if (arch != "LlamaForCausalLM" && arch != "llama" && !qwen2 && !qwen3)
     return err("unsupported architecture '" + arch +
                "' (supported: LlamaForCausalLM: Llama 2, Llama 3, SmolLM2; "
-               "Qwen2ForCausalLM: Qwen2, Qwen2.5)");
-  config.architecture = qwen2 ? "qwen2" : "llama";
-  // Qwen2's q, k and v projections always carry a bias.
-  config.attentionBias = qwen2;
+               "Qwen2ForCausalLM: Qwen2, Qwen2.5; Qwen3ForCausalLM: Qwen3)");
+  config.architecture = qwen2 ? "qwen2" : qwen3 ? "qwen3" : "llama";
+  // Qwen2's q, k and v projections always carry a bias; others say so.
+  config.attentionBias =
+      qwen2 || obj->getBoolean("attention_bias").value_or(false);
+  // Qwen3 normalizes every head's query and key.
+  config.qkNorm = qwen3;
   if (obj->getBoolean("use_sliding_window").value_or(false))
     return err("unimplemented: use_sliding_window (sliding-window "
                "attention)");
@@ -385,7 +417,8 @@ Error ModelSource::loadHF(StringRef dir) {
   if (config.contextLength > kMaxContextLength)
     return err("key 'max_position_embeddings': " + Twine(config.contextLength) +
                " exceeds the limit of " + Twine(kMaxContextLength));
-  if (config.dim % config.numHeads != 0)
+  // head_dim when the config gives it (Qwen3), else hidden_size / heads.
+  if (!obj->get("head_dim") && config.dim % config.numHeads != 0)
     return err("hidden_size (" + Twine(config.dim) +
                ") is not a multiple of num_attention_heads (" +
                Twine(config.numHeads) + ")");

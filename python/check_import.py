@@ -12,7 +12,8 @@
       blocks) equals the f32 tensor of the same name that llama-import wrote
   check_import.py forward HF_DIR TOKENS LOGITS.jsonl [--atol X]
       an independent numpy forward pass of the Hugging Face checkpoint
-      (Llama or Qwen2: biases where the checkpoint has them, half rope,
+      (Llama, Qwen2, Qwen3: biases and per-head q / k norms where the
+      checkpoint has them, head_dim from the config, half rope,
       grouped-query attention, tied embeddings) over TOKENS ("1,2,3") and the
       greedy tokens after them gives the logits of every step of LOGITS.jsonl
   check_import.py planar SOURCE.gguf WEIGHTS.gguf BITS GROUP ZERO [--scale f16]
@@ -125,7 +126,7 @@ def forward(args):
     w = {k: v.astype(np.float64) for k, v in load_file(f"{args.hf}/model.safetensors").items()}
     dim, heads = cfg["hidden_size"], cfg["num_attention_heads"]
     kv, layers = cfg.get("num_key_value_heads", heads), cfg["num_hidden_layers"]
-    hd, eps, theta = dim // heads, cfg["rms_norm_eps"], cfg.get("rope_theta", 10000.0)
+    hd, eps, theta = cfg.get("head_dim") or dim // heads, cfg["rms_norm_eps"], cfg.get("rope_theta", 10000.0)
     head_w = w.get("lm_head.weight", w["model.embed_tokens.weight"])
 
     def norm(x, g):
@@ -149,8 +150,12 @@ def forward(args):
         for l in range(layers):
             p = f"model.layers.{l}."
             h = norm(x, w[p + "input_layernorm.weight"])
-            q = rope(lin(h, p + "self_attn.q_proj").reshape(t, heads, hd), pos)
-            k = rope(lin(h, p + "self_attn.k_proj").reshape(t, kv, hd), pos)
+            q = lin(h, p + "self_attn.q_proj").reshape(t, heads, hd)
+            k = lin(h, p + "self_attn.k_proj").reshape(t, kv, hd)
+            if p + "self_attn.q_norm.weight" in w:  # Qwen3: per-head norms
+                q = norm(q, w[p + "self_attn.q_norm.weight"])
+                k = norm(k, w[p + "self_attn.k_norm.weight"])
+            q, k = rope(q, pos), rope(k, pos)
             v = lin(h, p + "self_attn.v_proj").reshape(t, kv, hd)
             k, v = np.repeat(k, heads // kv, 1), np.repeat(v, heads // kv, 1)
             s = np.einsum("thd,uhd->htu", q, k) / np.sqrt(hd)

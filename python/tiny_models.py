@@ -16,6 +16,9 @@ writes, for one 2-layer model (dim 64, 4 heads, 2 KV heads, ffn 128, vocab 256):
                          embeddings, rope base 1e6 (Qwen2ForCausalLM)
   qwen2-f32.gguf, qwen2-q8_0.gguf
                          its GGUF twins (arch qwen2: Q/K rows as trained, half rope)
+  qwen3-hf/, qwen3-f32.gguf
+                         a Qwen3 of the same width with heads of 32 (q 128 wide), per-head q / k
+                         RMS norms, no biases (Qwen3ForCausalLM / arch qwen3)
   kquant.gguf            dim 256, 1 layer, 2-d weights as random Q4_K / Q6_K blocks, and
   kquant-ref.npz         their dequantization by the gguf package (an independent reference)
 and malformed inputs for error tests:
@@ -50,8 +53,8 @@ from safetensors.numpy import save_file
 DIM, LAYERS, HEADS, KV_HEADS, FFN, VOCAB, CONTEXT = 64, 2, 4, 2, 128, 256, 128
 
 
-def hf_weights(rng, dim=DIM, layers=LAYERS, heads=HEADS, kv=KV_HEADS, ffn=FFN, vocab=VOCAB):
-    hd = dim // heads
+def hf_weights(rng, dim=DIM, layers=LAYERS, heads=HEADS, kv=KV_HEADS, ffn=FFN, vocab=VOCAB, hd=None):
+    hd = hd or dim // heads
 
     def r(*shape, scale=0.1):
         return (rng.standard_normal(shape) * scale).astype(np.float32)
@@ -153,6 +156,7 @@ def permute(x, n_head):
 
 
 GGUF_NAMES = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
+              "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
               "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
               "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
               "mlp.down_proj": "ffn_down"}
@@ -168,6 +172,8 @@ def gguf_tensors(w, heads=HEADS, kv=KV_HEADS, tied=False, qwen2=False):
     layers = 1 + max(int(k.split(".")[2]) for k in w if k.startswith("model.layers."))
     for l in range(layers):
         for hf, g in GGUF_NAMES.items():
+            if f"model.layers.{l}.{hf}.weight" not in w:
+                continue
             a = w[f"model.layers.{l}.{hf}.weight"]
             if g == "attn_q" and not qwen2:
                 a = permute(a, heads)
@@ -181,8 +187,11 @@ def gguf_tensors(w, heads=HEADS, kv=KV_HEADS, tied=False, qwen2=False):
 
 
 def write_gguf(path, tensors, arch="llama", dim=DIM, layers=LAYERS, heads=HEADS, kv=KV_HEADS,
-               ffn=FFN, qtype=None, raw=None, theta=10000.0, eps=1e-5):
+               ffn=FFN, qtype=None, raw=None, theta=10000.0, eps=1e-5, head_dim=None):
     g = GGUFWriter(path, arch)
+    if head_dim:
+        g.add_key_length(head_dim)
+        g.add_value_length(head_dim)
     g.add_block_count(layers)
     g.add_context_length(CONTEXT)
     g.add_embedding_length(dim)
@@ -290,6 +299,19 @@ def main():
     qt = gguf_tensors(qw, tied=True, qwen2=True)
     write_gguf(os.path.join(out, "qwen2-f32.gguf"), qt, arch="qwen2", theta=1000000.0)
     write_gguf(os.path.join(out, "qwen2-q8_0.gguf"), qt, arch="qwen2", theta=1000000.0, qtype=T.Q8_0)
+
+    # Qwen3: heads of 32 on a width of 64 (q 128 wide), q / k RMS norms per
+    # head, no biases.
+    q3 = {k: v for k, v in hf_weights(np.random.default_rng(79), hd=32).items() if k != "lm_head.weight"}
+    nrng = np.random.default_rng(80)
+    for l in range(LAYERS):
+        for n in ("q_norm", "k_norm"):
+            q3[f"model.layers.{l}.self_attn.{n}.weight"] = (1 + 0.3 * nrng.standard_normal(32)).astype(np.float32)
+    write_hf(os.path.join(out, "qwen3-hf"), q3, hf_config(
+        architectures=["Qwen3ForCausalLM"], model_type="qwen3", rope_theta=1000000.0, head_dim=32,
+        tie_word_embeddings=True, attention_bias=False))
+    write_gguf(os.path.join(out, "qwen3-f32.gguf"), gguf_tensors(q3, tied=True, qwen2=True), arch="qwen3",
+               theta=1000000.0, head_dim=32)
 
     # K-quants: dim 256 so that every row is a whole number of 256-value blocks.
     kw = hf_weights(np.random.default_rng(99), dim=256, layers=1, heads=4, kv=2, ffn=256, vocab=256)

@@ -40,6 +40,9 @@ struct LlamaConfig {
   bool tiedEmbeddings = false;
   /// Qwen2: the q, k and v projections add a bias (`attn_q.bias`, ...).
   bool attentionBias = false;
+  /// Qwen3: every head's query and key are RMS-normalized over the head
+  /// before the rope (`attn_q_norm.weight`, `attn_k_norm.weight`, [hd]).
+  bool qkNorm = false;
 };
 
 /// A tensor of the source model under its GGUF name.
