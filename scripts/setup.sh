@@ -9,6 +9,7 @@ APT_PACKAGES=(
   cmake ninja-build g++ python3
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libgtest-dev libomp-22-dev libsqlite3-dev libcurl4-openssl-dev
+  libcpp-httplib-dev
 )
 
 missing=()
@@ -24,8 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Python packages for fixture makers and reference checks.
-PIP_PACKAGES=(gguf safetensors numpy tokenizers)
-if ! python3 -c "import gguf, safetensors, numpy, tokenizers" 2>/dev/null; then
+PIP_PACKAGES=(gguf safetensors numpy tokenizers openai)
+if ! python3 -c "import gguf, safetensors, numpy, tokenizers, openai" 2>/dev/null; then
   echo "setup: pip installing ${PIP_PACKAGES[*]}"
   python3 -m pip install -q "${PIP_PACKAGES[@]}"
 fi

@@ -28,12 +28,12 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.haqa_tools_dir, config.llvm_tools_dir]
 tools = ["haqa-opt", "llama-import", "haqa-eval", "haqa-bench", "haqa-run",
-         "haqa-compile"]
+         "haqa-compile", "haqa-serve"]
 # HAQA_VERIFY_ROUNDTRIP=1 makes every haqa-opt run re-parse its own output.
 if os.environ.get("HAQA_VERIFY_ROUNDTRIP"):
     tools = [ToolSubst("haqa-opt", extra_args=["--verify-roundtrip"]),
              "llama-import", "haqa-eval", "haqa-bench", "haqa-run",
-             "haqa-compile"]
+             "haqa-compile", "haqa-serve"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # The real model the import tests use: SmolLM2-135M-Instruct (GGUF Q4_1),
@@ -52,6 +52,9 @@ if os.path.exists(smollm2):
 # lines call (not necessarily lit's own interpreter).
 if subprocess.run(["python3", "-c", "import tokenizers"], capture_output=True).returncode == 0:
     config.available_features.add("py-tokenizers")
+# The `openai` client (PyPI; scripts/setup.sh installs it): haqa-serve's tests.
+if subprocess.run(["python3", "-c", "import openai"], capture_output=True).returncode == 0:
+    config.available_features.add("py-openai")
 
 # The CUDA toolkit's ptxas assembles the PTX the CUDA pipeline emits (no GPU
 # needed); CI installs nothing for it but requires it (see .ci/run).
