@@ -143,6 +143,18 @@ mlir::haqa::Sampler::penalize(llvm::ArrayRef<float> logits,
         l[t] =
             l[t] > 0 ? l[t] / o.repetitionPenalty : l[t] * o.repetitionPenalty;
   }
+  if (allowed) {
+    bool any = false;
+    std::vector<float> kept = l;
+    for (size_t i = 0; i < l.size(); ++i) {
+      if (allowed(static_cast<int64_t>(i)))
+        any = true;
+      else
+        l[i] = -INFINITY;
+    }
+    if (!any)
+      l = std::move(kept);
+  }
   return l;
 }
 

@@ -10,7 +10,9 @@
 //   POST /v1/completions         a prompt string
 // with max_tokens, temperature / top_p / top_k / min_p / repeat_penalty /
 // seed (Support/Sampling), stop (a string or up to 4), stream (server-sent
-// events, ending "data: [DONE]") and usage counts. One model, one request
+// events, ending "data: [DONE]"), response_format json_object (every token
+// keeps the output a prefix of one JSON object: Support/JSONPrefix) and
+// usage counts. One model, one request
 // at a time: concurrent requests queue on a mutex. Limits: request bodies
 // (refused before they are read), tokens per request, the context; an API
 // key when --api-key is set. Every error is an OpenAI-style JSON body with
@@ -19,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Runtime/CompiledModel.h"
+#include "haqa/Support/JSONPrefix.h"
 #include "haqa/Support/Sampling.h"
 #include "haqa/Tokenizer/Tokenizer.h"
 
@@ -126,6 +129,8 @@ struct Request {
   std::vector<std::string> stops;
   bool stream = false;
   bool chat = true;
+  /// response_format json_object: the output is one JSON object.
+  bool json = false;
 };
 
 class Server {
@@ -154,6 +159,9 @@ private:
   std::string id;
   std::mutex busy;
   uint64_t requestCount = 0;
+  /// Each token's text alone (empty for control tokens): what JSON mode
+  /// checks, made at the first JSON request.
+  std::vector<std::string> pieces;
 };
 
 Expected<Request> Server::parse(StringRef body, bool chat) const {
@@ -273,10 +281,12 @@ Expected<Request> Server::parse(StringRef body, bool chat) const {
   r.stream = o->getBoolean("stream").value_or(false);
   if (const json::Object *rf = o->getObject("response_format")) {
     StringRef type = rf->getString("type").value_or("");
-    if (type != "text")
+    if (type == "json_object")
+      r.json = true;
+    else if (type != "text")
       return bad("response_format '" + type +
-                 "': unimplemented (output constrained to JSON is not built "
-                 "yet); use 'text'");
+                 "': unimplemented (json_object and text are); a schema "
+                 "is not enforced yet");
   }
   if (std::optional<int64_t> n = o->getInteger("n"); n && *n != 1)
     return bad("'n' must be 1");
@@ -301,12 +311,18 @@ Expected<Server::Outcome> Server::run(const Request &r,
     maxStop = std::max(maxStop, s.size());
   bool ended = false, gone = false, stopped = false;
   std::string text;
+  // JSON mode: the object generated so far.
+  std::optional<JSONPrefix> object;
+  if (r.json)
+    object.emplace();
   auto stopFn = [&](int64_t t) {
     if (tok.isEndOfGeneration(static_cast<int32_t>(t))) {
       ended = true;
       return true;
     }
     generated.push_back(static_cast<int32_t>(t));
+    if (object && static_cast<size_t>(t) < pieces.size())
+      object->feed(pieces[t]);
     text = tok.decode(generated);
     size_t cut = findStop(text, r.stops);
     size_t final = text.size();
@@ -323,11 +339,30 @@ Expected<Server::Outcome> Server::run(const Request &r,
       return true;
     }
     sent = std::max(sent, final);
-    return stopped;
+    // A complete JSON object ends the output.
+    if (object && object->isComplete())
+      ended = true;
+    return stopped || ended;
   };
   std::optional<Sampler> sampler;
-  if (!r.sampling.isGreedy() || r.sampling.repetitionPenalty != 1)
+  if (!r.sampling.isGreedy() || r.sampling.repetitionPenalty != 1 || r.json)
     sampler.emplace(r.sampling);
+  // JSON mode: a token is drawn only when its text keeps the output a
+  // prefix of one JSON object; the end token only once it is complete.
+  if (r.json) {
+    if (pieces.empty())
+      for (size_t t = 0; t < tok.size(); ++t)
+        pieces.push_back(tok.decode({static_cast<int32_t>(t)}));
+    sampler->setAllowed([&](int64_t t) {
+      if (tok.isEndOfGeneration(static_cast<int32_t>(t)))
+        return object->isComplete();
+      if (t < 0 || static_cast<size_t>(t) >= pieces.size() ||
+          pieces[t].empty() || object->isComplete())
+        return false;
+      JSONPrefix next = *object;
+      return next.feed(pieces[t]);
+    });
+  }
   auto tokens =
       model->generate(r.prompt, n, stopFn, sampler ? &*sampler : nullptr);
   if (!tokens)

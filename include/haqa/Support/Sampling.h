@@ -17,6 +17,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,11 @@ public:
   llvm::ArrayRef<int64_t> getCandidates(llvm::ArrayRef<float> logits,
                                         llvm::ArrayRef<int64_t> context);
   const SamplingOptions &getOptions() const { return options; }
+  /// Only tokens `allowed` accepts are drawn (constrained output, e.g. JSON);
+  /// null: all. When it accepts none, the most likely token is drawn.
+  void setAllowed(std::function<bool(int64_t)> allowed) {
+    this->allowed = std::move(allowed);
+  }
 
 private:
   /// `logits` with the repetition penalty applied (a working copy).
@@ -94,6 +100,7 @@ private:
   double uniform();
   SamplingOptions options;
   uint64_t state;
+  std::function<bool(int64_t)> allowed;
   /// Working buffers, kept between tokens (a vocabulary's worth of floats
   /// allocated per token is page faults every time).
   std::vector<float> logits;

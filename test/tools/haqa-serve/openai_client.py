@@ -73,13 +73,28 @@ b = client.completions.create(model="any", prompt="Once upon a time", max_tokens
 check(a.choices[0].text == b.choices[0].text and a.object == "text_completion",
       f"completions, seeded: {a.choices[0].text!r}")
 
+# JSON mode: whatever the model wants to say, the output is one JSON object.
+for temp in (0, 0.9):
+    j = client.chat.completions.create(
+        model="any", max_tokens=300, temperature=temp, seed=1, response_format={"type": "json_object"},
+        messages=[{"role": "user", "content": "Give the capital of France as JSON with keys country "
+                                              "and capital."}])
+    content = j.choices[0].message.content
+    try:
+        obj = json.loads(content)
+    except ValueError:
+        obj = None
+    check(isinstance(obj, dict) and j.choices[0].finish_reason == "stop",
+          f"json_object at temperature {temp}: {content[:60]!r}")
+
 # Errors: a wrong key, an unimplemented response_format, bad values.
 try:
     openai.OpenAI(base_url=base, api_key="wrong").models.list()
     check(False, "wrong key refused")
 except openai.AuthenticationError as e:
     check(e.status_code == 401, "wrong key: 401")
-for bad, what in (({"response_format": {"type": "json_object"}}, "json_object"),
+for bad, what in (({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}},
+                  "json_schema"),
                   ({"temperature": -1}, "temperature -1"), ({"max_tokens": 0}, "max_tokens 0")):
     try:
         client.chat.completions.create(model="any", messages=msgs, **bad)
