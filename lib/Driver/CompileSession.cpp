@@ -909,8 +909,11 @@ llvm::Error Session::measure() {
     reverted.push_back("decode");
   if (slower(prefillRatio))
     reverted.push_back("prefill");
+  // The default model's schedules, as it compiled them (explicit in the
+  // module written, as the tuned ones are).
   for (const std::string &fn : reverted)
-    if (llvm::Error e = copySchedules(*chosen->module, *tuned, fn))
+    if (llvm::Error e =
+            copySchedules(defModel->getScheduledModule(), *tuned, fn))
       return e;
   if (!reverted.empty()) {
     if (fusionDropped)

@@ -98,6 +98,9 @@ public:
   /// Seconds spent lowering and JIT-compiling both functions.
   double compileSeconds() const { return compileSec; }
   const WeightStore &getWeights() const { return *weights; }
+  /// The module as compiled, before the last-row and fusion rewrites:
+  /// every kernel op with the schedule it runs (its own or the default).
+  ModuleOp getScheduledModule() const { return *scheduled; }
   /// Wall-clock seconds of the last prefill call and of every decode call
   /// since the last reset.
   double lastPrefillSeconds() const { return prefillSec; }
