@@ -154,10 +154,17 @@ static bool hasScheduleField(const llvm::json::Object &o) {
 ParsedReply mlir::haqa::parseAgentReply(StringRef reply,
                                         const SearchSpace &space) {
   ParsedReply out;
-  // The Thought, for the log.
+  // The Thought, for the log ("Thought: ..." or, in JSON mode, the
+  // reply's "thought").
   if (size_t t = reply.find("Thought:"); t != StringRef::npos) {
     StringRef rest = reply.drop_front(t + 8);
     out.thought = rest.take_front(rest.find("Action:")).trim().str();
+  } else if (auto whole = llvm::json::parse(reply)) {
+    if (const llvm::json::Object *o = whole->getAsObject())
+      if (std::optional<StringRef> t = o->getString("thought"))
+        out.thought = t->str();
+  } else {
+    llvm::consumeError(whole.takeError());
   }
   // Candidates: code fences first, then the text after "Action:", then all.
   std::vector<std::string> candidates;
@@ -465,7 +472,15 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
                           best->latencyMs)
                 .str();
   v["example"] = configText(space, space.getDefault());
-  return fillTemplate(options.prompts.dynamicPrompt, v, "kernel-dynamic.txt");
+  auto prompt =
+      fillTemplate(options.prompts.dynamicPrompt, v, "kernel-dynamic.txt");
+  // JSON mode: the server constrains the reply to one JSON object; say
+  // which.
+  if (prompt && options.llm.jsonMode)
+    *prompt += "\nReply with one JSON object only, for example {\"thought\": "
+               "\"one short sentence\", \"action\": " +
+               configText(space, space.getDefault()) + "}\n";
+  return prompt;
 }
 
 llvm::Expected<std::optional<Config>>
@@ -518,6 +533,7 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
     log(llvm::json::Object{{"event", "reply"},
                            {"attempt", attempt},
                            {"content", clipReply(content)},
+                           {"thought", clipReply(parsed.thought)},
                            {"seconds", reply->seconds},
                            {"problem", getReplyProblemName(parsed.problem)},
                            {"message", parsed.message}});

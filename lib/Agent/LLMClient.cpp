@@ -160,6 +160,8 @@ LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
                          {"temperature", config.temperature},
                          {"max_tokens", config.maxTokens},
                          {"stream", false}};
+  if (config.jsonMode)
+    req["response_format"] = llvm::json::Object{{"type", "json_object"}};
   std::string body = llvm::formatv("{0}", llvm::json::Value(std::move(req)));
 
   ChatReply reply;

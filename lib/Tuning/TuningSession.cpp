@@ -77,6 +77,7 @@ TuningSession::create(const HardwareProfile &profile, TuningOptions options,
     c->timeoutSeconds = o.llm.timeoutSeconds;
     c->maxRetries = o.llm.retries;
     c->maxTokens = o.llm.maxTokens;
+    c->jsonMode = o.llm.jsonMode;
     s->llmConfig = *c;
     auto p = PromptTemplates::load(
         o.llm.promptDir.empty() ? getDefaultPromptDir() : o.llm.promptDir);

@@ -134,6 +134,12 @@ static cl::opt<int, true>
 static cl::opt<int, true> llmMaxTokens("llm-max-tokens",
                                        cl::desc("most tokens of one LLM reply"),
                                        LOC(tuning.llm.maxTokens));
+static cl::opt<bool, true> llmJSON(
+    "llm-json",
+    cl::desc("ask the LLM for one JSON object per reply ({\"thought\": ..., "
+             "\"action\": {...}}) with response_format json_object, for "
+             "servers that constrain their output (haqa-serve, llama.cpp)"),
+    LOC(tuning.llm.jsonMode));
 static cl::opt<int, true> llmReasks("llm-reasks",
                                     cl::desc("re-asks after an unusable reply"),
                                     LOC(tuning.llm.reasks));

@@ -29,6 +29,9 @@ struct LLMConfig {
   double backoffSeconds = 1.0; ///< doubled after each retry
   double temperature = 0.2;
   int maxTokens = 768;
+  /// Ask for `response_format: {"type": "json_object"}` (servers that
+  /// constrain their output to JSON, haqa-serve and llama.cpp's among them).
+  bool jsonMode = false;
   /// A reply body larger than this is refused as it arrives (a server
   /// streaming without end must not fill memory), not retried.
   size_t maxReplyBytes = 8u << 20;

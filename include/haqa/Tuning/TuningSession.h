@@ -38,6 +38,9 @@ struct LLMOptions {
   double timeoutSeconds = 120;
   int retries = 4;
   int maxTokens = 768;
+  /// Replies as one JSON object {"thought": ..., "action": {...}}, asked
+  /// with response_format json_object.
+  bool jsonMode = false;
   /// Re-asks after an unusable reply.
   int reasks = 2;
   /// Token budget of the measured history in each prompt.
