@@ -325,21 +325,10 @@ static std::string hfToGGUFName(StringRef hf) {
   return "";
 }
 
-static Expected<llvm::json::Value> readJSON(StringRef path) {
-  auto buffer = readInputFile(path, /*isText=*/true);
-  if (!buffer)
-    return buffer.takeError();
-  auto json = llvm::json::parse((*buffer)->getBuffer());
-  if (!json)
-    return llvm::createStringError(
-        path + ": invalid JSON: " + llvm::toString(json.takeError()));
-  return std::move(*json);
-}
-
 Error ModelSource::loadHF(StringRef dir) {
   llvm::SmallString<256> configPath(dir);
   llvm::sys::path::append(configPath, "config.json");
-  auto json = readJSON(configPath);
+  auto json = readJSONFile(configPath);
   if (!json)
     return json.takeError();
   const llvm::json::Object *obj = json->getAsObject();
@@ -505,7 +494,7 @@ Error ModelSource::loadHF(StringRef dir) {
   llvm::sys::path::append(single, "model.safetensors");
   llvm::sys::path::append(indexPath, "model.safetensors.index.json");
   if (llvm::sys::fs::exists(indexPath)) {
-    auto idx = readJSON(indexPath);
+    auto idx = readJSONFile(indexPath);
     if (!idx)
       return idx.takeError();
     const llvm::json::Object *io = idx->getAsObject();

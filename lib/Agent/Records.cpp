@@ -204,23 +204,30 @@ llvm::Error RecordStore::addTrial(const RecordKey &key, StringRef strategy,
   return llvm::Error::success();
 }
 
+/// The schedule fields a row stores as JSON text (`what`: "a trial's").
+static llvm::Expected<llvm::json::Object>
+parseFields(const std::string &fields, StringRef path, StringRef what) {
+  auto parsed = llvm::json::parse(fields);
+  if (!parsed || !parsed->getAsObject()) {
+    if (!parsed)
+      llvm::consumeError(parsed.takeError());
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "records " + path + ": " + what +
+            " fields are not a JSON object: " + fields);
+  }
+  return std::move(*parsed->getAsObject());
+}
+
 static llvm::Expected<StoredTrial> readRow(Stmt &st, StringRef path) {
   StoredTrial r;
   r.strategy = st.column(0);
   r.seed = static_cast<uint64_t>(sqlite3_column_int64(st.s, 1));
   r.round = sqlite3_column_int(st.s, 2);
-  std::string fields = st.column(3);
-  auto parsed = llvm::json::parse(fields);
-  if (!parsed || !parsed->getAsObject()) {
-    if (!parsed)
-      llvm::consumeError(parsed.takeError());
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "records " + path +
-                                       ": a trial's fields are not a JSON "
-                                       "object: " +
-                                       fields);
-  }
-  r.fields = std::move(*parsed->getAsObject());
+  auto fields = parseFields(st.column(3), path, "a trial's");
+  if (!fields)
+    return fields.takeError();
+  r.fields = std::move(*fields);
   r.schedule = st.column(4);
   std::string status = st.column(5);
   auto s = Trial::parseStatus(status);
@@ -342,18 +349,10 @@ RecordStore::getDecision(const RecordKey &key) {
   d.seed = static_cast<uint64_t>(sqlite3_column_int64(st.s, 1));
   d.source = st.column(2);
   d.schedule = st.column(3);
-  std::string fields = st.column(4);
-  auto parsed = llvm::json::parse(fields);
-  if (!parsed || !parsed->getAsObject()) {
-    if (!parsed)
-      llvm::consumeError(parsed.takeError());
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "records " + path +
-                                       ": a decision's fields are not a JSON "
-                                       "object: " +
-                                       fields);
-  }
-  d.fields = std::move(*parsed->getAsObject());
+  auto fields = parseFields(st.column(4), path, "a decision's");
+  if (!fields)
+    return fields.takeError();
+  d.fields = std::move(*fields);
   d.defaultMs = sqlite3_column_double(st.s, 5);
   d.bestMs = sqlite3_column_double(st.s, 6);
   d.speedup = sqlite3_column_double(st.s, 7);

@@ -33,3 +33,15 @@ mlir::haqa::readInputFile(llvm::StringRef path, bool isText) {
         path + ": cannot open: " + buffer.getError().message());
   return std::move(*buffer);
 }
+
+llvm::Expected<llvm::json::Value>
+mlir::haqa::readJSONFile(llvm::StringRef path) {
+  auto buffer = readInputFile(path, /*isText=*/true);
+  if (!buffer)
+    return buffer.takeError();
+  auto json = llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    return llvm::createStringError(
+        path + ": invalid JSON: " + llvm::toString(json.takeError()));
+  return std::move(*json);
+}

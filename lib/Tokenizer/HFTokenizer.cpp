@@ -87,17 +87,6 @@ llvm::Expected<std::string> preTokenizerName(const llvm::json::Object *p,
   return unsupported("Sequence [" + kinds + "]");
 }
 
-llvm::Expected<llvm::json::Value> readJSONFile(StringRef path) {
-  auto buffer = readInputFile(path, /*isText=*/true);
-  if (!buffer)
-    return buffer.takeError();
-  auto json = llvm::json::parse((*buffer)->getBuffer());
-  if (!json)
-    return llvm::createStringError(
-        path + ": invalid JSON: " + llvm::toString(json.takeError()));
-  return std::move(*json);
-}
-
 } // namespace
 
 llvm::Expected<VocabData> mlir::haqa::readHFTokenizer(StringRef dir) {

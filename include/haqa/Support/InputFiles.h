@@ -14,6 +14,7 @@
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <memory>
@@ -29,6 +30,10 @@ llvm::Error checkRegularFile(llvm::StringRef path);
 /// checkRegularFile; errors name the path.
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
 readInputFile(llvm::StringRef path, bool isText = false);
+
+/// The JSON document in the file `path` (readInputFile, then parsed);
+/// errors name the path ("<path>: invalid JSON: <why>").
+llvm::Expected<llvm::json::Value> readJSONFile(llvm::StringRef path);
 
 } // namespace mlir::haqa
 
