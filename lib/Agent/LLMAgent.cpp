@@ -378,6 +378,25 @@ static std::string configText(const SearchSpace &space, const Config &c) {
   return llvm::formatv("{0}", llvm::json::Value(space.toJSON(c))).str();
 }
 
+/// The configuration the prompts show as the format's example: a legal
+/// point that is not the default schedule (a small model copied a default
+/// example round after round, and every copy was a repeat), the same for a
+/// space every time.
+static std::string exampleText(const SearchSpace &space) {
+  ScheduleAttr def = space.toSchedule(space.getDefault());
+  std::mt19937_64 rng(0x5EEDE7A3);
+  for (int i = 0; i < 100; ++i) {
+    Config c = space.sample(rng);
+    if (llvm::Error e = space.check(c)) {
+      llvm::consumeError(std::move(e));
+      continue;
+    }
+    if (space.toSchedule(c) != def)
+      return configText(space, c);
+  }
+  return configText(space, space.getDefault());
+}
+
 llvm::Expected<std::string>
 LLMStrategy::buildStaticPrompt(const SearchSpace &space) const {
   const KernelInfo &k = space.getKernel();
@@ -397,7 +416,7 @@ LLMStrategy::buildStaticPrompt(const SearchSpace &space) const {
           .str();
   v["memory_limit"] = quoted(options.memoryLimit);
   v["space"] = spaceText(space);
-  v["example"] = configText(space, space.getDefault());
+  v["example"] = exampleText(space);
   v["rounds"] = std::to_string(options.rounds);
   return fillTemplate(options.prompts.staticPrompt, v, "kernel-static.txt");
 }
@@ -471,7 +490,7 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
           : llvm::formatv("{0} at {1:F4} ms", configText(space, best->config),
                           best->latencyMs)
                 .str();
-  v["example"] = configText(space, space.getDefault());
+  v["example"] = exampleText(space);
   auto prompt =
       fillTemplate(options.prompts.dynamicPrompt, v, "kernel-dynamic.txt");
   // JSON mode: the server constrains the reply to one JSON object; say
@@ -479,7 +498,7 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
   if (prompt && options.llm.jsonMode)
     *prompt += "\nReply with one JSON object only, for example {\"thought\": "
                "\"one short sentence\", \"action\": " +
-               configText(space, space.getDefault()) + "}\n";
+               exampleText(space) + "}\n";
   return prompt;
 }
 
@@ -563,7 +582,7 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
       break;
     llvm::StringMap<std::string> v;
     v["problem"] = parsed.message;
-    v["example"] = configText(space, space.getDefault());
+    v["example"] = exampleText(space);
     auto reask = fillTemplate(options.prompts.reask, v, "reask.txt");
     if (!reask)
       return reask.takeError();

@@ -10,9 +10,9 @@ JSON list of
   {"raw": "..."}                          a 200 with this exact body
   {"big": N}                              a 200 whose body is N bytes
   {"status": 429, "retry_after": S}       an HTTP error with Retry-After: S
-  {"propose_example": true}              a 200 whose Action is the example
-                                          configuration of the system prompt
-                                          (the default schedule's)
+  {"propose_default": true}              a 200 whose Action is the default
+                                          configuration, read from the search
+                                          space the system prompt lists
 The last step repeats when the script runs out. --require-key answers 401 to
 requests without "Authorization: Bearer KEY". Every request (messages, model,
 whether the key matched; never the key itself) goes to --log as JSON lines.
@@ -80,14 +80,25 @@ def main():
                 time.sleep(step["delay"])
             if "raw" in step:
                 return self.reply(200, step["raw"])
-            if step.get("propose_example"):
-                # The configuration the system prompt gives as its example
-                # (the default schedule's), proposed as this round's action.
+            if step.get("propose_default"):
+                # The default schedule, read from the search space the
+                # system prompt lists ("- tile[2]: ... Default: 128"),
+                # proposed as this round's action.
                 system = (req.get("messages") or [{}])[0].get("content", "")
-                lines = system.split("\n")
-                example = next((lines[k + 1] for k, l in enumerate(lines)
-                                if l.rstrip().endswith("for example") and k + 1 < len(lines)), "{}")
-                step = {"content": "Thought: the compiler's default.\nAction: " + example}
+                config = {}
+                for line in system.split("\n"):
+                    if not line.startswith("- ") or ". Default: " not in line:
+                        continue
+                    name = line[2:].split(":", 1)[0]
+                    value = json.loads(line.rsplit(". Default: ", 1)[1])
+                    if "[" in name:
+                        base, index = name[:-1].split("[")
+                        config.setdefault(base, []).append((int(index), value))
+                    else:
+                        config[name] = value
+                config = {k: [v for _, v in sorted(x)] if isinstance(x, list) and x and
+                          isinstance(x[0], tuple) else x for k, x in config.items()}
+                step = {"content": "Thought: the compiler's default.\nAction: " + json.dumps(config)}
             if "big" in step:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
