@@ -6,6 +6,7 @@
 
 #include "haqa/Agent/Report.h"
 #include "haqa/Agent/Strategy.h"
+#include "haqa/Support/Statistics.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -42,12 +43,8 @@ static std::string escape(StringRef s) {
   return out;
 }
 
-static double median(std::vector<double> v) {
-  if (v.empty())
-    return NAN;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+static double median(const std::vector<double> &v) {
+  return v.empty() ? NAN : getMedianInterval(v).median;
 }
 
 namespace {

@@ -106,12 +106,10 @@ static llvm::Error copySchedules(ModuleOp from, ModuleOp to,
   return llvm::Error::success();
 }
 
-/// Median of `v` (0 for none).
-static double medianOf(std::vector<double> v) {
-  if (v.empty())
-    return 0.0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+/// Median of `v` (0 for none): the one chooseFromRounds decides by, so that
+/// what is printed is what decided.
+static double medianOf(const std::vector<double> &v) {
+  return getMedianInterval(v).median;
 }
 
 /// "lo-hi" of `v`, two decimals ("-" for none).
