@@ -6,11 +6,12 @@
     python3 bench/compare_llamacpp_tokens.py --model qwen2.5-coder [-n 32]
 
 With --model qwen2.5-coder (Qwen2.5-Coder-1.5B-Instruct Q4_K_M, fetched by
-scripts/fetch-qwen2.5-coder.sh) llama.cpp runs the file as published (Q4_K /
-Q6_K blocks, its K-quant dot products on Q8_K activations) and HAQA imports it
-as stored, K-quants dequantized exactly to f32 (HAQA has no K-quant layout
-yet): the same weights, not the same arithmetic, so agreement runs until the
-first near-tie the two roundings decide differently.
+scripts/fetch-qwen2.5-coder.sh) both engines run the file as published: Q4_K /
+Q6_K blocks read in place, llama.cpp's K-quant dots on Q8_K activations (256
+values, f32 scale, integer sums) and HAQA's on its 32-value Q8 activation
+blocks (dot_q4_k / dot_q6_k): the same weight bytes, not quite the same
+arithmetic, so agreement runs until the first near-tie the two roundings
+decide differently.
 
 SmolLM2-135M-Instruct is imported with `llama-import --bits B` (as
 compare_llamacpp.py does; the imports are shared with it). llama.cpp's
@@ -141,8 +142,8 @@ def main():
         src = os.path.join(args.cache, "qwen2.5-coder", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
         if not os.path.exists(src):
             sys.exit(f"compare_llamacpp_tokens: {src} missing: run scripts/fetch-qwen2.5-coder.sh")
-        print(f"Qwen2.5-Coder-1.5B-Instruct Q4_K_M, greedy, {args.n} tokens per prompt; llama.cpp on "
-              f"the K-quant blocks, HAQA on their exact f32 dequantization")
+        print(f"Qwen2.5-Coder-1.5B-Instruct Q4_K_M, greedy, {args.n} tokens per prompt; "
+              f"both engines on the K-quant blocks as stored")
         BITS_NAME[0] = "Q4_K_M"
         bit_list = [0]
     else:

@@ -2,9 +2,9 @@
 //
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
-// Decides how each tensor is stored (GGUF F32/F16/BF16/Q8_0/Q4_0/Q4_1 bytes
-// are kept as they are; K-quants are dequantized to f32 since #haqa.quant
-// has no K-quant layout), builds the module and writes both files.
+// Decides how each tensor is stored (GGUF F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q4_K/
+// Q6_K bytes are kept as they are; other ggml types are refused by name),
+// builds the module and writes both files.
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,7 +56,8 @@ Expected<ImportResult> mlir::haqa::importModel(MLIRContext &ctx,
           : config.contextLength;
 
   ctx.loadDialect<HAQADialect>();
-  // Storage as in the source; K-quants (no #haqa.quant layout) become f32.
+  // Storage as in the source (every type getQuantForGGMLType maps); a type
+  // that HAQA can dequantize but not store would become f32.
   llvm::StringMap<WeightType> types;
   for (const auto &[name, shape] : expectedTensorShapes(config)) {
     const ModelTensor *t = (*source)->find(name);
@@ -78,10 +79,12 @@ Expected<ImportResult> mlir::haqa::importModel(MLIRContext &ctx,
   OwningOpRef<ModuleOp> module =
       buildLlamaModule(&ctx, config, contextLength,
                        [&](StringRef name) { return types.lookup(name); });
-  if (options.bits != 0) {
+  if (options.bits != 0 || !options.storage.empty() ||
+      !options.overrides.empty()) {
     PassManager pm(&ctx);
     HAQAQuantizePassOptions q;
     q.bits = options.bits;
+    q.storage = options.storage;
     q.group = options.group;
     q.zero = options.zero;
     q.overrides = options.overrides;

@@ -21,7 +21,9 @@ include "mlir/IR/EnumAttr.td"
 def HAQA_ElemKind : I32EnumAttr<"ElemKind", "stored element kind of a weight", [
     I32EnumAttrCase<"f32", 0>, I32EnumAttrCase<"f16", 1>,
     I32EnumAttrCase<"bf16", 2>, I32EnumAttrCase<"i8", 3>,
-    I32EnumAttrCase<"i4", 4>]> {
+    I32EnumAttrCase<"i4", 4>,
+    // Six-bit values: only in GGUF Q6_K super-blocks (layout = gguf_k).
+    I32EnumAttrCase<"i6", 5>]> {
   let cppNamespace = "::mlir::haqa";
   let genSpecializedAttr = 0;
 }
@@ -46,7 +48,16 @@ def HAQA_StorageLayout : I32EnumAttr<"StorageLayout",
     I32EnumAttrCase<"gguf", 0>,
     // Values row-major (int4 two per byte, low nibble first), then all
     // scales, then all offsets.
-    I32EnumAttrCase<"planar", 1>]> {
+    I32EnumAttrCase<"planar", 1>,
+    // GGUF K-quant super-blocks of 256 values: an f16 super-scale (and
+    // super-min) and per sub-block of `group` values a small integer scale
+    // (and min), then the packed values. Q4_K: 144 bytes {f16 d, dmin;
+    // u8 scales[12] (6-bit scale and min of 8 sub-blocks of 32); u8 qs[128]
+    // (sub-blocks 2p, 2p+1 in the low, high nibbles of qs[32p .. 32p+31])},
+    // x = d * sc * q - dmin * m. Q6_K: 210 bytes {u8 ql[128] (low 4 bits);
+    // u8 qh[64] (high 2 bits); i8 scales[16] (per 16 values); f16 d},
+    // x = d * sc * (q - 32).
+    I32EnumAttrCase<"gguf_k", 2>]> {
   let cppNamespace = "::mlir::haqa";
   let genSpecializedAttr = 0;
 }
@@ -198,6 +209,8 @@ def HAQA_QuantAttr : HAQA_Attr<"Quant", "quant"> {
     #haqa.quant<q8_0>   // = <i8, group = 32, scale = f16, zero = none, layout = gguf>
     #haqa.quant<q4_0>   // = <i4, group = 32, scale = f16, zero = none, layout = gguf>
     #haqa.quant<q4_1>   // = <i4, group = 32, scale = f16, zero = min, layout = gguf>
+    #haqa.quant<q4_k>   // = <i4, group = 32, scale = f16, zero = min, layout = gguf_k>
+    #haqa.quant<q6_k>   // = <i6, group = 16, scale = f16, zero = none, layout = gguf_k>
     #haqa.quant<i4, group = 128, scale = f32, zero = zero_point, layout = planar>
     ```
   }];
@@ -216,18 +229,26 @@ def HAQA_QuantAttr : HAQA_Attr<"Quant", "quant"> {
     static QuantAttr getQ8_0(MLIRContext *ctx);
     static QuantAttr getQ4_0(MLIRContext *ctx);
     static QuantAttr getQ4_1(MLIRContext *ctx);
-    /// True for i8/i4 (group quantized) storage.
+    /// GGUF Q4_K and Q6_K (super-blocks of 256 values).
+    static QuantAttr getQ4_K(MLIRContext *ctx);
+    static QuantAttr getQ6_K(MLIRContext *ctx);
+    /// True for i8/i6/i4 (group quantized) storage.
     bool isQuantized() const;
-    /// Bits of one stored value (32, 16, 8 or 4).
+    /// Bits of one stored value (32, 16, 8, 6 or 4).
     unsigned getBits() const;
-    /// The GGUF type name ("q8_0", "q4_0", "q4_1", "f16", "f32", "bf16") when
+    /// The GGUF type name ("q8_0", "q4_0", "q4_1", "q4_k", "q6_k", "f16",
+    /// "f32", "bf16") when
     /// this storage is byte-identical to it, else an empty string.
     StringRef getGGUFName() const;
     /// Bytes of one GGUF block, as ggml's type size: block_q8_0 {f16 d;
     /// i8 qs[32]} is 34, block_q4_0 {f16 d; u8 qs[16]} 18 and block_q4_1
     /// {f16 d, m; u8 qs[16]} 20; plain storage has blocks of one element
-    /// (4 or 2 bytes). 0 for planar quantized storage, which has no blocks.
+    /// (4 or 2 bytes); block_q4_K is 144 and block_q6_K 210 bytes (per 256
+    /// values). 0 for planar quantized storage, which has no blocks.
     uint64_t getGGUFBlockBytes() const;
+    /// Values per GGUF block: 1 (plain), 32 (gguf), 256 (gguf_k); 0 for
+    /// planar quantized storage.
+    int64_t getGGUFBlockValues() const;
     /// Bytes needed to store `numElements` values whose innermost dimension
     /// is `rowLength` (a multiple of the group size for quantized storage).
     uint64_t getStorageBytes(uint64_t numElements) const;

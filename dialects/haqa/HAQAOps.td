@@ -307,7 +307,11 @@ def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
       the weight's GGUF block rows [N, bytes per block * B] i8; outs y [M,
       N] f32, y[m, n] = sum over blocks of d_w d_x (int32 sum of the
       products) (+ m_w s_x for Q4_1), as ggml's vec_dot with Q8
-      activations. `micro` = [mr, nr] is the register block, `threads` the
+      activations.
+    - `dot_q4_k`, `dot_q6_k`: the same over K-quant super-block rows [N,
+      144 or 210 bytes * B / 8] (B a multiple of 8): each Q8 block meets
+      one Q4_K sub-block (d sc d_x sum - dmin m s_x) or two 16-value Q6_K
+      groups (d d_x (sc_a sum_a + sc_b sum_b)). `micro` = [mr, nr] is the register block, `threads` the
       host threads N is split over.
 
     - `dot_f16`, `dot_bf16`: ins x [M, K] f32 and the F16 / BF16 weight
@@ -360,9 +364,11 @@ def HAQA_MicroKernelOp : HAQA_Op<"micro_kernel", [AttrSizedOperandSegments,
       return getKernel() == "dot_f16" || getKernel() == "dot_bf16";
     }
     /// Bytes of a Q8 activation block (36) and of a weight block of the
-    /// dot kernels (34, 18, 20; 0 for quantize_q8).
+    /// dot kernels (34, 18, 20; the K-quants' super-blocks 144 and 210; 0
+    /// for quantize_q8), and the values of such a block (32 or 256).
     static constexpr int64_t kQ8BlockBytes = 36;
     int64_t getWeightBlockBytes();
+    int64_t getWeightBlockValues();
   private:
     LogicalResult verifyAttention();
     LogicalResult verifyRMSNorm();

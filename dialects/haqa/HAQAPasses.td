@@ -81,8 +81,12 @@ def HAQAQuantizePass : Pass<"haqa-quantize", "ModuleOp"> {
 
     `bits=16` is f16, `bits=8 group=32` is q8_0, `bits=4 group=32` is q4_0
     (`zero=min`: q4_1); other group sizes use the planar layout.
-    `overrides` sets other bit widths per weight name glob, first match
-    wins: `overrides=output.weight:8,blk.0.*:16`.
+    `storage` names a GGUF type instead (f32, f16, bf16, q8_0, q4_0, q4_1,
+    q4_k, q6_k; the K-quants need rows that are multiples of 256 and follow
+    ggml's reference quantizers byte for byte). `overrides` sets other bit
+    widths or storages per weight name glob, first match wins:
+    `overrides=output.weight:8,blk.0.*:16` or, like llama.cpp's Q4_K_M,
+    `storage=q4_k overrides=output.weight:q6_k,*ffn_down*:q6_k`.
 
     Before (`bits=8`):
     ```mlir
@@ -94,13 +98,18 @@ def HAQAQuantizePass : Pass<"haqa-quantize", "ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"bits", "bits", "int64_t", /*default=*/"8", "16, 8 or 4">,
+    Option<"bits", "bits", "int64_t", /*default=*/"8",
+           "16, 8 or 4 (0: keep the storage of weights no override names)">,
     Option<"group", "group", "int64_t", /*default=*/"32",
            "values per scale along the reduction axis (INT8 / INT4)">,
     Option<"zero", "zero", "std::string", /*default=*/"\"none\"",
            "none or min (INT4 / INT8 with a per-group minimum)">,
+    Option<"storage", "storage", "std::string", /*default=*/"\"\"",
+           "a GGUF storage for every 2-d weight instead of bits (f32, f16, "
+           "bf16, q8_0, q4_0, q4_1, q4_k, q6_k)">,
     Option<"overrides", "overrides", "std::string", /*default=*/"\"\"",
-           "comma-separated glob:bits pairs over weight names">,
+           "comma-separated glob:bits or glob:storage pairs over weight "
+           "names">,
   ];
   let dependentDialects = ["::mlir::haqa::HAQADialect"];
 }

@@ -287,7 +287,9 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
         "where the first input is staged: 0 global, 1 shared memory", {0, 1},
         defPlacement);
     // Tensor cores for matmuls they can tile (N a multiple of 16, K of 32).
+    // (schedule_c24: not with K-quant weights.)
     if (kernel.kernel == "matmul" && limits.tensorCores && rank == 3 &&
+        kernel.weights != "q4_k" && kernel.weights != "q6_k" &&
         chooseMmaTiles(std::max<int64_t>(0, kernel.dims[0]), kernel.dims[1],
                        kernel.dims[2], 0, 0, 0, limits.subgroupSize))
       add("mma",

@@ -72,6 +72,9 @@ struct Generation {
 /// A precision that fits the memory limit.
 struct Candidate {
   int bits = 0;
+  /// Which precision a tie goes to (the more accurate): ten times the
+  /// bits per value of the 2-d weights.
+  int preference = 0;
   uint64_t bytes = 0;
   OwningOpRef<ModuleOp> module;
   Generation probe;
@@ -285,9 +288,30 @@ llvm::Expected<OwningOpRef<ModuleOp>> Session::quantized(int bits) {
 
 llvm::Error Session::plan() {
   std::vector<int> candidates;
-  if (options.bits == "auto")
+  // Bits per value of the 2-d weights as stored, and whether that storage
+  // is one the precisions below cannot make (K-quants, Q4_1, a mix such as
+  // Q4_K_M's Q4_K / Q6_K or a Q4_0 file's Q6_K output).
+  uint64_t storedBytes = 0, storedValues = 0;
+  llvm::StringSet<> storages;
+  imported->walk([&](WeightOp w) {
+    WeightType t = w.getResult().getType();
+    if (t.getShape().size() != 2)
+      return;
+    storedBytes += t.getStorageBytes();
+    storedValues += t.getNumElements();
+    storages.insert(t.getQuant().getGGUFName());
+  });
+  bool storedIsNew =
+      storages.size() > 1 ||
+      (storages.size() == 1 && !storages.contains("f16") &&
+       !storages.contains("q8_0") && !storages.contains("q4_0") &&
+       !storages.contains("f32") && !storages.contains("bf16"));
+  if (options.bits == "auto") {
     candidates = isImport ? std::vector<int>{0} : std::vector<int>{16, 8, 4};
-  else if (options.bits == "keep")
+    // A quantized file (Q4_K_M, ...) is also measured as the user has it.
+    if (!isImport && storedIsNew)
+      candidates.push_back(0);
+  } else if (options.bits == "keep")
     candidates = {0};
   else if (options.bits == "16" || options.bits == "8" || options.bits == "4")
     candidates = {std::stoi(options.bits)};
@@ -340,6 +364,10 @@ llvm::Error Session::plan() {
     }
     Candidate c;
     c.bits = bits;
+    c.preference = bits ? 10 * bits
+                        : static_cast<int>(
+                              std::lround(10.0 * 8 * storedBytes /
+                                          std::max<uint64_t>(1, storedValues)));
     c.bytes = total;
     fits.push_back(std::move(c));
   }
@@ -503,7 +531,7 @@ llvm::Error Session::choosePrecision() {
       std::vector<int> bits;
       for (Candidate &c : fits) {
         speeds.push_back(c.probeRounds);
-        bits.push_back(c.bits);
+        bits.push_back(c.preference);
       }
       return chooseFromRounds(speeds, bits);
     };

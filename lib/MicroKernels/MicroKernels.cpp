@@ -23,6 +23,8 @@ using namespace mlir::haqa;
   HAQA_UK_SYMBOL(haqa_uk_dot_q8_0_##isa),                                      \
   HAQA_UK_SYMBOL(haqa_uk_dot_q4_0_##isa),                                      \
   HAQA_UK_SYMBOL(haqa_uk_dot_q4_1_##isa),                                      \
+  HAQA_UK_SYMBOL(haqa_uk_dot_q4_k_##isa),                                      \
+  HAQA_UK_SYMBOL(haqa_uk_dot_q6_k_##isa),                                      \
   HAQA_UK_SYMBOL(haqa_uk_dot_f16_##isa),                                       \
   HAQA_UK_SYMBOL(haqa_uk_dot_bf16_##isa),                                      \
   HAQA_UK_SYMBOL(haqa_uk_attention_f32_##isa),                                 \

@@ -20,6 +20,8 @@ namespace mlir::haqa::uk::avx2 {
 #define HAQA_UK_TARGET __attribute__((target("avx2,fma,f16c")))
 #define HAQA_UK_DOT 0
 #include "X86Kernels.inc"
+// After X86Kernels.inc, whose helpers it uses.
+#include "X86KQuants.inc"
 #undef HAQA_UK_DOT
 #undef HAQA_UK_TARGET
 } // namespace mlir::haqa::uk::avx2
@@ -31,5 +33,6 @@ extern "C" void haqa_uk_quantize_q8_avx2(const float *x, int64_t x_stride,
 }
 
 HAQA_UK_DEFINE_DOTS(mlir::haqa::uk::avx2::kernelY, avx2)
+HAQA_UK_DEFINE_KQUANT_DOTS(mlir::haqa::uk::avx2::kernelKY, avx2)
 
 #endif // __x86_64__

@@ -11,7 +11,9 @@
 // bits, b + 1 in the high ones) and take 16 / NR blocks of NR weight rows a
 // step, otherwise as the 256-bit kernels of X86Kernels.inc, which finish the
 // blocks left at the end of a row. The quantizer takes a block in two zmm and
-// narrows with vpmovsdb.
+// narrows with vpmovsdb. With nr = 16 every format (Q4_K and Q6_K too) runs
+// over packed panels of 16 weight rows (see "Packed panels" below); the
+// K-quants' other register blocks are the 256-bit kernels of X86KQuants.inc.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +38,8 @@ namespace mlir::haqa::uk::avx512vnni {
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")))
 #define HAQA_UK_DOT 2
 #include "X86Kernels.inc"
+// After X86Kernels.inc, whose helpers it uses.
+#include "X86KQuants.inc"
 
 #define HAQA_UK_INLINE HAQA_UK_TARGET inline __attribute__((always_inline))
 
@@ -629,6 +633,387 @@ HAQA_UK_TARGET void runPanels(const DotKernelTable &table, const uint8_t *w,
     runDot(table, w, wrb, x, xrb, y, ys, rowsM, n, n1, blocks, mr, 4);
 }
 
+//===----------------------------------------------------------------------===//
+// K-quant packed panels (nr = 16)
+//===----------------------------------------------------------------------===//
+//
+// As the panels above, for Q4_K and Q6_K: a call decodes each 16 weight rows
+// of its range once into a panel of its thread, per super-block
+//   Q4_K: the float d * sc_j of sub-blocks j < 8 (16 lanes each), then the
+//         float dmin * m_j, then per pair p < 4 of sub-blocks the eight
+//         quads of qs[32 p ..] (bytes 4 i .. 4 i + 3 of each lane's row):
+//         the low nibbles are quad i of sub-block 2 p, the high ones of
+//         2 p + 1 (as the weights hold them, 2048 bytes);
+//   Q6_K: the int32 scales of the 16 half-groups g = 2 j + (l >= 16), the
+//         float d, then the eight quads of each group j < 8 as the 6-bit q
+//         (0..63) in bytes (decoded from ql and qh).
+// One vpdpbusd adds four products to each of the 16 rows, lanes never mix:
+// Q4_K sumi of a sub-block is exact in its lane, then
+//   acc += sumi * (d sc_j * x.d); acc -= (dmin m_j) * x.s
+// (the products and the sums across blocks in another order than the
+// scalar formula's). Q6_K starts the two half sums with -32 * (the sum of
+// the activation half), so they are sum (q - 32) x exactly, multiplies them
+// by their scales in int32 (vpmulld), adds, and acc += isum * (d * x.d).
+// The per (activation row, block) terms are computed once per call.
+
+template <class F> struct PanelLayoutK;
+template <> struct PanelLayoutK<Q4_K> {
+  static constexpr int64_t kScaleBytes = 2 * 8 * 64;
+  static constexpr int64_t kBlockBytes = kScaleBytes + 4 * 8 * 64;
+};
+template <> struct PanelLayoutK<Q6_K> {
+  static constexpr int64_t kScaleBytes = 16 * 64 + 64;
+  static constexpr int64_t kBlockBytes = kScaleBytes + 8 * 8 * 64;
+};
+
+/// Q4_K: packs super-blocks [0, superBlocks) of weight rows [0, 16) at w.
+HAQA_UK_TARGET void packPanelQ4K(const uint8_t *w, int64_t wrb,
+                                 int64_t superBlocks, uint8_t *panel) {
+  using F = Q4_K;
+  using P = PanelLayoutK<F>;
+  static_assert(F::kDOffset == 0 && F::kDMinOffset == 2 &&
+                    F::kScalesOffset == 4 && F::kQsOffset == 16,
+                "the first 16 bytes are d, dmin and the 12 scale bytes");
+  const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f);
+  const __m512i m4 = _mm512_set1_epi32(0x0f0f0f0f);
+  const __m512i m2 = _mm512_set1_epi32(0x03030303);
+  const __m512i byte = _mm512_set1_epi32(0xff);
+  for (int64_t s = 0; s < superBlocks; ++s) {
+    const uint8_t *blk = w + s * F::kBytes;
+    uint8_t *out = panel + s * P::kBlockBytes;
+    // h[0]: d | dmin << 16; h[1..3]: the scale bytes as q4KScalesMins's u.
+    __m512i h[4];
+    transposeQuads(blk, wrb, 0, h);
+    const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h[0]));
+    const __m512 dmin =
+        _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(h[0], 16)));
+    const __m512i sc0 = _mm512_and_si512(h[1], m6);
+    const __m512i sc1 = _mm512_or_si512(
+        _mm512_and_si512(h[3], m4),
+        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h[1], 6), m2), 4));
+    const __m512i mn0 = _mm512_and_si512(h[2], m6);
+    const __m512i mn1 = _mm512_or_si512(
+        _mm512_and_si512(_mm512_srli_epi32(h[3], 4), m4),
+        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h[2], 6), m2), 4));
+    float *fs = reinterpret_cast<float *>(out);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      // Byte j of each lane of v, as float.
+#define HAQA_UK_BYTE_J(v)                                                      \
+  _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(v, 8 * j), byte))
+      _mm512_storeu_ps(fs + 16 * j, _mm512_mul_ps(d, HAQA_UK_BYTE_J(sc0)));
+      _mm512_storeu_ps(fs + 16 * (j + 4),
+                       _mm512_mul_ps(d, HAQA_UK_BYTE_J(sc1)));
+      _mm512_storeu_ps(fs + 128 + 16 * j,
+                       _mm512_mul_ps(dmin, HAQA_UK_BYTE_J(mn0)));
+      _mm512_storeu_ps(fs + 128 + 16 * (j + 4),
+                       _mm512_mul_ps(dmin, HAQA_UK_BYTE_J(mn1)));
+#undef HAQA_UK_BYTE_J
+    }
+    uint8_t *q = out + P::kScaleBytes;
+    __m512i v[4];
+#pragma GCC unroll 8
+    for (int half = 0; half < 8; ++half) { // 16 bytes of qs each
+      transposeQuads(blk, wrb, F::kQsOffset + 16 * half, v);
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i)
+        _mm512_storeu_si512(q + 64 * (4 * half + i), v[i]);
+    }
+  }
+}
+
+/// Q6_K: packs super-blocks [0, superBlocks) of weight rows [0, 16) at w.
+/// The 6-bit q of value l of a group takes the bits of byte l of ql and qh
+/// (at the group's offsets) only, so the raw bytes are transposed into
+/// quads first and decoded 64 bytes at a time.
+HAQA_UK_TARGET void packPanelQ6K(const uint8_t *w, int64_t wrb,
+                                 int64_t superBlocks, uint8_t *panel) {
+  using F = Q6_K;
+  using P = PanelLayoutK<F>;
+  const __m512i low = _mm512_set1_epi8(0x0f), high = _mm512_set1_epi8(0x30);
+  for (int64_t s = 0; s < superBlocks; ++s) {
+    const uint8_t *blk = w + s * F::kBytes;
+    uint8_t *out = panel + s * P::kBlockBytes;
+    uint8_t *q = out + P::kScaleBytes;
+    __m512i v[4];
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h)
+#pragma GCC unroll 2
+      for (int half = 0; half < 2; ++half) { // values 16 half .. 16 half + 15
+        __m512i ql0[4], ql1[4], qh[4];
+        transposeQuads(blk, wrb, F::kQlOffset + 64 * h + 16 * half, ql0);
+        transposeQuads(blk, wrb, F::kQlOffset + 64 * h + 32 + 16 * half, ql1);
+        transposeQuads(blk, wrb, F::kQhOffset + 32 * h + 16 * half, qh);
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) {
+          v[0] = _mm512_or_si512(
+              _mm512_and_si512(ql0[i], low),
+              _mm512_and_si512(_mm512_slli_epi16(qh[i], 4), high));
+          v[1] = _mm512_or_si512(
+              _mm512_and_si512(ql1[i], low),
+              _mm512_and_si512(_mm512_slli_epi16(qh[i], 2), high));
+          v[2] = _mm512_or_si512(
+              _mm512_and_si512(_mm512_srli_epi16(ql0[i], 4), low),
+              _mm512_and_si512(qh[i], high));
+          v[3] = _mm512_or_si512(
+              _mm512_and_si512(_mm512_srli_epi16(ql1[i], 4), low),
+              _mm512_and_si512(_mm512_srli_epi16(qh[i], 2), high));
+          // Group j = 4 h + c, quad 4 half + i.
+#pragma GCC unroll 4
+          for (int c = 0; c < 4; ++c)
+            _mm512_storeu_si512(q + 64 * (8 * (4 * h + c) + 4 * half + i),
+                                v[c]);
+        }
+      }
+    // The 16 int8 scales, sign-extended: half-group g is byte g % 4 of
+    // quad g / 4.
+    transposeQuads(blk, wrb, F::kScalesOffset, v);
+#pragma GCC unroll 16
+    for (int g = 0; g < 16; ++g)
+      _mm512_storeu_si512(
+          out + 64 * g,
+          _mm512_srai_epi32(_mm512_slli_epi32(v[g / 4], 24 - 8 * (g % 4)), 24));
+    alignas(32) uint16_t d[16];
+#pragma GCC unroll 16
+    for (int l = 0; l < 16; ++l)
+      d[l] = load16(blk + panelRow(l) * wrb + F::kDOffset);
+    _mm512_storeu_ps(out + 16 * 64, _mm512_cvtph_ps(_mm256_load_si256(
+                                        reinterpret_cast<const __m256i *>(d))));
+  }
+}
+
+/// The int32 sum over 32 activation bytes at xq of the products with the
+/// eight quads w (bytes 4 i .. 4 i + 3 of each lane against xq[4 i ..]),
+/// started at `init`: two chains of four.
+HAQA_UK_INLINE __m512i dotQuads8(__m512i init, const __m512i (&w)[8],
+                                 const uint8_t *xq) {
+  __m512i s0 = init, s1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+  for (int i = 0; i < 8; i += 2) {
+    int32_t x0, x1;
+    std::memcpy(&x0, xq + 4 * i, 4);
+    std::memcpy(&x1, xq + 4 * i + 4, 4);
+    s0 = _mm512_dpbusd_epi32(s0, w[i], _mm512_set1_epi32(x0));
+    s1 = _mm512_dpbusd_epi32(s1, w[i + 1], _mm512_set1_epi32(x1));
+  }
+  return _mm512_add_epi32(s0, s1);
+}
+
+/// Lane L of acc (weight row panelRow(L)) to y[m * ys + panelRow(L)].
+template <int MR>
+HAQA_UK_INLINE void storePanelRows(const __m512 (&acc)[MR], float *y,
+                                   int64_t ys) {
+  const __m512i toRows =
+      _mm512_setr_epi32(panelRow(0), panelRow(1), panelRow(2), panelRow(3),
+                        panelRow(4), panelRow(5), panelRow(6), panelRow(7),
+                        panelRow(8), panelRow(9), panelRow(10), panelRow(11),
+                        panelRow(12), panelRow(13), panelRow(14), panelRow(15));
+#pragma GCC unroll 4
+  for (int m = 0; m < MR; ++m)
+    _mm512_storeu_ps(y + m * ys, _mm512_permutexvar_ps(toRows, acc[m]));
+}
+
+/// Per (activation row, block) terms of the K-quant panels, `blocks` apart
+/// per row: Q4_K d_x (t0) and s_x (t1); Q6_K d_x (t0) and -32 times the
+/// sums of the two halves of the block's qs (i0, i1).
+struct PanelTermsK {
+  float *t0, *t1;
+  int32_t *i0, *i1;
+};
+
+template <class F>
+HAQA_UK_TARGET void blockTermsK(const uint8_t *x, int64_t xrb, int64_t rowsM,
+                                int64_t blocks, const PanelTermsK &t) {
+  for (int64_t m = 0; m < rowsM; ++m)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const uint8_t *xb = x + m * xrb + b * kXBytes;
+      const int64_t i = m * blocks + b;
+      t.t0[i] = halfToFloat(load16(xb));
+      if constexpr (std::is_same_v<F, Q4_K>) {
+        t.t1[i] = halfToFloat(load16(xb + 2));
+      } else {
+        const int8_t *q = reinterpret_cast<const int8_t *>(xb + kXQsOffset);
+        int32_t s0 = 0, s1 = 0;
+        for (int l = 0; l < 16; ++l) {
+          s0 += q[l];
+          s1 += q[16 + l];
+        }
+        t.i0[i] = -32 * s0;
+        t.i1[i] = -32 * s1;
+      }
+    }
+}
+
+/// y[m * ys + n] (m < MR, n < 16) from a Q4_K panel of `superBlocks` and MR
+/// activation rows.
+template <int MR>
+HAQA_UK_TARGET void panelKernelQ4K(const uint8_t *panel, const uint8_t *x,
+                                   int64_t xrb, const PanelTermsK &t,
+                                   int64_t blocks, int64_t superBlocks,
+                                   float *y, int64_t ys) {
+  using P = PanelLayoutK<Q4_K>;
+  __m512 acc[MR];
+#pragma GCC unroll 4
+  for (int m = 0; m < MR; ++m)
+    acc[m] = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  for (int64_t s = 0; s < superBlocks; ++s) {
+    const uint8_t *p = panel + s * P::kBlockBytes;
+    const float *dsc = reinterpret_cast<const float *>(p);
+    const float *dmn = dsc + 128;
+    const uint8_t *q = p + P::kScaleBytes;
+#pragma GCC unroll 1
+    for (int pp = 0; pp < 4; ++pp) {
+      __m512i lo[8], hi[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const __m512i v = _mm512_loadu_si512(q + 64 * (8 * pp + i));
+        lo[i] = _mm512_and_si512(v, low);
+        hi[i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+      }
+      const __m512 scLo = _mm512_loadu_ps(dsc + 32 * pp);
+      const __m512 scHi = _mm512_loadu_ps(dsc + 32 * pp + 16);
+      const __m512 mnLo = _mm512_loadu_ps(dmn + 32 * pp);
+      const __m512 mnHi = _mm512_loadu_ps(dmn + 32 * pp + 16);
+#pragma GCC unroll 4
+      for (int m = 0; m < MR; ++m) {
+        const int64_t b = 8 * s + 2 * pp, i = m * blocks + b;
+        const uint8_t *xq = x + m * xrb + b * kXBytes + kXQsOffset;
+        const __m512i sLo = dotQuads8(_mm512_setzero_si512(), lo, xq);
+        const __m512i sHi = dotQuads8(_mm512_setzero_si512(), hi, xq + kXBytes);
+        __m512 a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sLo),
+                                   _mm512_mul_ps(scLo, _mm512_set1_ps(t.t0[i])),
+                                   acc[m]);
+        a = _mm512_fnmadd_ps(mnLo, _mm512_set1_ps(t.t1[i]), a);
+        a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sHi),
+                            _mm512_mul_ps(scHi, _mm512_set1_ps(t.t0[i + 1])),
+                            a);
+        acc[m] = _mm512_fnmadd_ps(mnHi, _mm512_set1_ps(t.t1[i + 1]), a);
+      }
+    }
+  }
+  storePanelRows<MR>(acc, y, ys);
+}
+
+/// y[m * ys + n] (m < MR, n < 16) from a Q6_K panel of `superBlocks` and MR
+/// activation rows.
+template <int MR>
+HAQA_UK_TARGET void panelKernelQ6K(const uint8_t *panel, const uint8_t *x,
+                                   int64_t xrb, const PanelTermsK &t,
+                                   int64_t blocks, int64_t superBlocks,
+                                   float *y, int64_t ys) {
+  using P = PanelLayoutK<Q6_K>;
+  __m512 acc[MR];
+#pragma GCC unroll 4
+  for (int m = 0; m < MR; ++m)
+    acc[m] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < superBlocks; ++s) {
+    const uint8_t *p = panel + s * P::kBlockBytes;
+    const int32_t *sc = reinterpret_cast<const int32_t *>(p);
+    const __m512 d = _mm512_loadu_ps(p + 16 * 64);
+    const uint8_t *q = p + P::kScaleBytes;
+#pragma GCC unroll 1
+    for (int j = 0; j < 8; ++j) {
+      __m512i wa[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i)
+        wa[i] = _mm512_loadu_si512(q + 64 * (8 * j + i));
+      const __m512i scA = _mm512_loadu_si512(sc + 32 * j);
+      const __m512i scB = _mm512_loadu_si512(sc + 32 * j + 16);
+#pragma GCC unroll 4
+      for (int m = 0; m < MR; ++m) {
+        const int64_t b = 8 * s + j, i = m * blocks + b;
+        const uint8_t *xq = x + m * xrb + b * kXBytes + kXQsOffset;
+        __m512i sA = _mm512_set1_epi32(t.i0[i]);
+        __m512i sB = _mm512_set1_epi32(t.i1[i]);
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          int32_t x0, x1;
+          std::memcpy(&x0, xq + 4 * k, 4);
+          std::memcpy(&x1, xq + 16 + 4 * k, 4);
+          sA = _mm512_dpbusd_epi32(sA, wa[k], _mm512_set1_epi32(x0));
+          sB = _mm512_dpbusd_epi32(sB, wa[4 + k], _mm512_set1_epi32(x1));
+        }
+        const __m512i isum = _mm512_add_epi32(_mm512_mullo_epi32(sA, scA),
+                                              _mm512_mullo_epi32(sB, scB));
+        acc[m] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),
+                            _mm512_mul_ps(d, _mm512_set1_ps(t.t0[i])), acc[m]);
+      }
+    }
+  }
+  storePanelRows<MR>(acc, y, ys);
+}
+
+/// A K-quant dot call with nr = 16: whole panels of 16 weight rows packed
+/// and run by the panel kernels, the rows left at the end of [n0, n1) by the
+/// 4-row kernels. Q6_K with one activation row takes the 4-row kernels only:
+/// its decode into bytes costs more than one row of dots gains (Q4_K's
+/// panel is a transpose, faster than the 4-row kernel even then).
+template <class F>
+HAQA_UK_TARGET void runPanelsK(const DotKernelTable &table, const uint8_t *w,
+                               int64_t wrb, const uint8_t *x, int64_t xrb,
+                               float *y, int64_t ys, int64_t rowsM, int64_t n0,
+                               int64_t n1, int64_t blocks, int64_t mr) {
+  const int64_t superBlocks = blocks > 0 ? blocks / kSuperBlockBlocks : 0;
+  const int64_t used = superBlocks * kSuperBlockBlocks;
+  int64_t n = n0;
+  const int64_t minRows = std::is_same_v<F, Q6_K> ? 2 : 1;
+  if (rowsM >= minRows && n1 - n0 >= 16 && superBlocks > 0) {
+    thread_local std::vector<float> t0, t1;
+    thread_local std::vector<int32_t> i0, i1;
+    thread_local std::vector<uint8_t> panel;
+    constexpr bool q4 = std::is_same_v<F, Q4_K>;
+    t0.resize(rowsM * used);
+    if constexpr (q4) {
+      t1.resize(rowsM * used);
+    } else {
+      i0.resize(rowsM * used);
+      i1.resize(rowsM * used);
+    }
+    panel.resize(superBlocks * PanelLayoutK<F>::kBlockBytes + 64);
+    // 64-byte aligned: every quad vector is one cache line.
+    uint8_t *pp =
+        panel.data() + (-reinterpret_cast<uintptr_t>(panel.data()) & 63);
+    const PanelTermsK terms{t0.data(), t1.data(), i0.data(), i1.data()};
+    blockTermsK<F>(x, xrb, rowsM, used, terms);
+    const int mrb = registerBlock(mr);
+    for (; n + 16 <= n1; n += 16) {
+      if constexpr (std::is_same_v<F, Q4_K>)
+        packPanelQ4K(w + n * wrb, wrb, superBlocks, pp);
+      else
+        packPanelQ6K(w + n * wrb, wrb, superBlocks, pp);
+      for (int64_t m = 0; m < rowsM;) {
+        const int mb = blockFor(mrb, rowsM - m);
+        const PanelTermsK tm{t0.data() + m * used,
+                             q4 ? t1.data() + m * used : nullptr,
+                             q4 ? nullptr : i0.data() + m * used,
+                             q4 ? nullptr : i1.data() + m * used};
+        float *ym = y + m * ys + n;
+        const uint8_t *xm = x + m * xrb;
+        if constexpr (std::is_same_v<F, Q4_K>) {
+          if (mb == 4)
+            panelKernelQ4K<4>(pp, xm, xrb, tm, used, superBlocks, ym, ys);
+          else if (mb == 2)
+            panelKernelQ4K<2>(pp, xm, xrb, tm, used, superBlocks, ym, ys);
+          else
+            panelKernelQ4K<1>(pp, xm, xrb, tm, used, superBlocks, ym, ys);
+        } else {
+          if (mb == 4)
+            panelKernelQ6K<4>(pp, xm, xrb, tm, used, superBlocks, ym, ys);
+          else if (mb == 2)
+            panelKernelQ6K<2>(pp, xm, xrb, tm, used, superBlocks, ym, ys);
+          else
+            panelKernelQ6K<1>(pp, xm, xrb, tm, used, superBlocks, ym, ys);
+        }
+        m += mb;
+      }
+    }
+  }
+  if (n < n1)
+    runDot(table, w, wrb, x, xrb, y, ys, rowsM, n, n1, blocks, mr, 4);
+}
+
 #undef HAQA_UK_INLINE
 #undef HAQA_UK_DOT
 #undef HAQA_UK_TARGET
@@ -642,25 +1027,29 @@ extern "C" void haqa_uk_quantize_q8_avx512vnni(const float *x, int64_t x_stride,
                                             out_row_bytes);
 }
 
-// nr = 16 (and above): packed panels; else register blocks of kernelZ.
-#define HAQA_UK_DEFINE_PANEL_DOT(fmt, F)                                       \
+// nr = 16 (and above): packed panels (`Run`); else register blocks of
+// `Kernel`: kernelZ for the 32-value blocks, for the K-quants the 256-bit
+// kernels of X86KQuants.inc (EVEX vpdpbusd on ymm, 32 registers).
+#define HAQA_UK_DEFINE_PANEL_DOT(fmt, F, Kernel, Run)                          \
   extern "C" void haqa_uk_dot_##fmt##_avx512vnni(                              \
       const uint8_t *w, int64_t w_row_bytes, const uint8_t *xq,                \
       int64_t xq_row_bytes, float *y, int64_t y_stride, int64_t rows_m,        \
       int64_t n0, int64_t n1, int64_t blocks, int64_t mr, int64_t nr) {        \
     static const ::mlir::haqa::uk::DotKernelTable table =                      \
-        HAQA_UK_KERNEL_TABLE(::mlir::haqa::uk::avx512vnni::kernelZ, F);        \
+        HAQA_UK_KERNEL_TABLE(::mlir::haqa::uk::avx512vnni::Kernel, F);         \
     if (nr >= 16)                                                              \
-      ::mlir::haqa::uk::avx512vnni::runPanels<F>(table, w, w_row_bytes, xq,    \
-                                                 xq_row_bytes, y, y_stride,    \
-                                                 rows_m, n0, n1, blocks, mr);  \
+      ::mlir::haqa::uk::avx512vnni::Run<F>(table, w, w_row_bytes, xq,          \
+                                           xq_row_bytes, y, y_stride, rows_m,  \
+                                           n0, n1, blocks, mr);                \
     else                                                                       \
       ::mlir::haqa::uk::runDot(table, w, w_row_bytes, xq, xq_row_bytes, y,     \
                                y_stride, rows_m, n0, n1, blocks, mr, nr);      \
   }
-HAQA_UK_DEFINE_PANEL_DOT(q8_0, ::mlir::haqa::uk::Q8_0)
-HAQA_UK_DEFINE_PANEL_DOT(q4_0, ::mlir::haqa::uk::Q4_0)
-HAQA_UK_DEFINE_PANEL_DOT(q4_1, ::mlir::haqa::uk::Q4_1)
+HAQA_UK_DEFINE_PANEL_DOT(q8_0, ::mlir::haqa::uk::Q8_0, kernelZ, runPanels)
+HAQA_UK_DEFINE_PANEL_DOT(q4_0, ::mlir::haqa::uk::Q4_0, kernelZ, runPanels)
+HAQA_UK_DEFINE_PANEL_DOT(q4_1, ::mlir::haqa::uk::Q4_1, kernelZ, runPanels)
+HAQA_UK_DEFINE_PANEL_DOT(q4_k, ::mlir::haqa::uk::Q4_K, kernelKY, runPanelsK)
+HAQA_UK_DEFINE_PANEL_DOT(q6_k, ::mlir::haqa::uk::Q6_K, kernelKY, runPanelsK)
 #undef HAQA_UK_DEFINE_PANEL_DOT
 
 #endif // __x86_64__

@@ -21,6 +21,8 @@ namespace mlir::haqa::uk::avxvnni {
 #define HAQA_UK_TARGET __attribute__((target("avx2,fma,f16c,avxvnni")))
 #define HAQA_UK_DOT 1
 #include "X86Kernels.inc"
+// After X86Kernels.inc, whose helpers it uses.
+#include "X86KQuants.inc"
 #undef HAQA_UK_DOT
 #undef HAQA_UK_TARGET
 } // namespace mlir::haqa::uk::avxvnni
@@ -34,5 +36,6 @@ extern "C" void haqa_uk_quantize_q8_avxvnni(const float *x, int64_t x_stride,
 }
 
 HAQA_UK_DEFINE_DOTS(mlir::haqa::uk::avxvnni::kernelY, avxvnni)
+HAQA_UK_DEFINE_KQUANT_DOTS(mlir::haqa::uk::avxvnni::kernelKY, avxvnni)
 
 #endif // __x86_64__

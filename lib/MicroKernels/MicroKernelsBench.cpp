@@ -3,10 +3,15 @@
 // Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
 //
 // haqa-uk-bench: single-thread timing of the decode dot (one activation row)
-// of every ISA variant this host supports, per format, shape and nr, and of
+// of every ISA variant this host supports, per format (Q4_K and Q6_K at the
+// shapes whose K is a multiple of 256), shape and nr, and of
 // decode attention (SmolLM2's 9 query heads over 3 KV heads of 64 at
 // position 256). Prints the median of 50 calls after warm-up as ns per call
-// and GB/s of weight (or K and V cache) bytes read. Then the f16- and
+// and GB/s of weight (or K and V cache) bytes read. Then the prefill int8
+// dots (64 activation rows, register blocks [4, 4] and [4, 16]: packed
+// panels on avx512vnni) of q4_0, q4_k and q6_k at Qwen2.5-1.5B's 1536 x 1536
+// and 8960 x 1536 (K x N), median of a tenth of the calls (at least 3), as
+// us per call, GB/s of weights and GFLOP/s. Then the f16- and
 // bf16-weight dots at 576 x 1536: decode (one row, register block [1, 4]) and
 // prefill (64 rows, [4, 2] and [4, 4]), as us per call, GB/s of weights and
 // GFLOP/s.
@@ -17,6 +22,7 @@
 #include "haqa/MicroKernels/MicroKernels.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,19 +43,23 @@ using AttentionFn = MicroKernelAttentionFn;
 struct Format {
   const char *name;
   int64_t blockBytes;
-  int scaleBytes; // f16 fields at the start of a block
+  int64_t blockValues; // 32, or 256 for the K-quant super-blocks
+  int scaleOffset;     // where the f16 scales of a block start
+  int scaleBytes;      // and their bytes
 };
 
-/// Random blocks with finite f16 scales in [2^-10, 2^-6).
-std::vector<uint8_t> randomWeights(const Format &f, int64_t n, int64_t blocks,
+/// Random blocks of k / blockValues per row with finite f16 scales in
+/// [2^-10, 2^-6).
+std::vector<uint8_t> randomWeights(const Format &f, int64_t n, int64_t k,
                                    std::mt19937 &rng) {
+  const int64_t blocks = k / f.blockValues;
   std::vector<uint8_t> w(n * blocks * f.blockBytes);
   for (uint8_t &b : w)
     b = static_cast<uint8_t>(rng());
   for (int64_t i = 0; i < n * blocks; ++i)
     for (int s = 0; s < f.scaleBytes; s += 2) {
       uint16_t h = static_cast<uint16_t>(0x1400 + rng() % 0x1000);
-      std::memcpy(&w[i * f.blockBytes + s], &h, 2);
+      std::memcpy(&w[i * f.blockBytes + f.scaleOffset + s], &h, 2);
     }
   return w;
 }
@@ -72,8 +82,13 @@ template <class Fn> double medianNs(Fn &&fn, int repeats) {
 
 int main(int argc, char **argv) {
   const int repeats = argc > 1 ? std::max(1, std::atoi(argv[1])) : 50;
-  const Format formats[] = {{"q8_0", 34, 2}, {"q4_0", 18, 2}, {"q4_1", 20, 4}};
-  const int64_t shapes[][2] = {{2048, 2048}, {576, 1536}}; // {K, N}
+  const Format formats[] = {{"q8_0", 34, 32, 0, 2},
+                            {"q4_0", 18, 32, 0, 2},
+                            {"q4_1", 20, 32, 0, 4},
+                            {"q4_k", 144, 256, 0, 4},
+                            {"q6_k", 210, 256, 208, 2}};
+  // {K, N}: SmolLM2-135M's 576 x 1536 and Qwen2.5-1.5B's 1536 x 8960.
+  const int64_t shapes[][2] = {{2048, 2048}, {576, 1536}, {1536, 8960}};
   std::mt19937 rng(42);
 
   std::printf("%-11s %-5s %5s %6s %3s %11s %8s\n", "isa", "fmt", "K", "N", "nr",
@@ -98,10 +113,12 @@ int main(int argc, char **argv) {
                   static_cast<long long>(k), "-", "-", qns);
       std::vector<float> y(n);
       for (const Format &f : formats) {
+        if (k % f.blockValues != 0)
+          continue;
         auto dot = reinterpret_cast<DotFn>(
             findMicroKernel(std::string("haqa_uk_dot_") + f.name + "_" + isa));
-        std::vector<uint8_t> w = randomWeights(f, n, blocks, rng);
-        const int64_t rowBytes = blocks * f.blockBytes;
+        std::vector<uint8_t> w = randomWeights(f, n, k, rng);
+        const int64_t rowBytes = k / f.blockValues * f.blockBytes;
         for (int64_t nr : {1, 2, 4}) {
           double ns = medianNs(
               [&] {
@@ -140,6 +157,51 @@ int main(int argc, char **argv) {
                 static_cast<long long>(hd), static_cast<long long>(rows), "-",
                 attentionNs,
                 static_cast<double>(kv.size() * sizeof(float)) / attentionNs);
+  }
+
+  std::printf("\n%-11s %-5s %4s %5s %6s %5s %11s %8s %8s\n", "isa", "fmt",
+              "rows", "K", "N", "mr,nr", "us/call", "GB/s", "GFLOP/s");
+  for (const char *isa : getMicroKernelISAs()) {
+    if (!isMicroKernelISASupported(isa) || std::strcmp(isa, "scalar") == 0)
+      continue;
+    auto quantize = reinterpret_cast<QuantizeFn>(
+        findMicroKernel(std::string("haqa_uk_quantize_q8_") + isa));
+    const int64_t rows = 64;
+    for (const auto &shape : {std::array<int64_t, 2>{1536, 1536},
+                              std::array<int64_t, 2>{8960, 1536}}) {
+      const int64_t k = shape[0], n = shape[1], blocks = k / 32;
+      const int64_t xrb = getQ8ActivationRowBytes(k);
+      std::vector<float> x(rows * k);
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      for (float &v : x)
+        v = normal(rng);
+      std::vector<uint8_t> xq(rows * xrb);
+      quantize(x.data(), k, rows, k, xq.data(), xrb);
+      std::vector<float> y(rows * n);
+      for (const Format &f : formats) {
+        if (std::strcmp(f.name, "q8_0") == 0 ||
+            std::strcmp(f.name, "q4_1") == 0)
+          continue;
+        auto dot = reinterpret_cast<DotFn>(
+            findMicroKernel(std::string("haqa_uk_dot_") + f.name + "_" + isa));
+        std::vector<uint8_t> w = randomWeights(f, n, k, rng);
+        const int64_t rowBytes = k / f.blockValues * f.blockBytes;
+        for (int64_t nr : {4, 16}) {
+          double ns = medianNs(
+              [&] {
+                dot(w.data(), rowBytes, xq.data(), xrb, y.data(), n, rows, 0, n,
+                    blocks, 4, nr);
+              },
+              std::max(3, repeats / 10));
+          std::printf(
+              "%-11s %-5s %4lld %5lld %6lld %3d,%-2lld %10.1f %8.2f %8.2f\n",
+              isa, f.name, static_cast<long long>(rows),
+              static_cast<long long>(k), static_cast<long long>(n), 4,
+              static_cast<long long>(nr), ns / 1000,
+              static_cast<double>(w.size()) / ns, 2.0 * rows * k * n / ns);
+        }
+      }
+    }
   }
 
   // F16 weights: normal halves of magnitude [2^-6, 2^-2) (exponents 9 .. 12);

@@ -111,6 +111,54 @@ struct Q4_1 {
   static constexpr int64_t kQsOffset = 4;
 };
 
+/// K-quant weight formats: a block is a super-block of 256 values, eight
+/// activation blocks; kBytes is the super-block's size.
+/// Q4_K: {f16 d; f16 dmin; uint8 scales[12]; uint8 qs[128]}.
+struct Q4_K {
+  static constexpr int64_t kBytes = 144;
+  static constexpr int64_t kDOffset = 0;
+  static constexpr int64_t kDMinOffset = 2;
+  static constexpr int64_t kScalesOffset = 4;
+  static constexpr int64_t kQsOffset = 16;
+};
+/// Q6_K: {uint8 ql[128]; uint8 qh[64]; int8 scales[16]; f16 d}.
+struct Q6_K {
+  static constexpr int64_t kBytes = 210;
+  static constexpr int64_t kQlOffset = 0;
+  static constexpr int64_t kQhOffset = 128;
+  static constexpr int64_t kScalesOffset = 192;
+  static constexpr int64_t kDOffset = 208;
+};
+
+/// Activation blocks per K-quant super-block.
+constexpr int64_t kSuperBlockBlocks = 8;
+
+/// The 6-bit scale and min of sub-block j (0..7) of a Q4_K super-block from
+/// its 12 scale bytes (ggml's get_scale_min_k4).
+inline void q4KScaleMin(int j, const uint8_t *q, int &sc, int &m) {
+  if (j < 4) {
+    sc = q[j] & 63;
+    m = q[j + 4] & 63;
+  } else {
+    sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+/// All eight 6-bit scales (bytes 0..7 of *sc) and mins (*mins) of a Q4_K
+/// super-block, as ggml's kernels unpack them with 32-bit masks.
+inline void q4KScalesMins(const uint8_t *q, uint64_t &sc, uint64_t &mins) {
+  uint32_t u[3];
+  std::memcpy(u, q, 12);
+  const uint32_t m6 = 0x3f3f3f3fu, m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+  const uint32_t sc0 = u[0] & m6;
+  const uint32_t sc1 = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);
+  const uint32_t mn0 = u[1] & m6;
+  const uint32_t mn1 = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4);
+  sc = sc0 | static_cast<uint64_t>(sc1) << 32;
+  mins = mn0 | static_cast<uint64_t>(mn1) << 32;
+}
+
 //===----------------------------------------------------------------------===//
 // Driver
 //===----------------------------------------------------------------------===//
@@ -185,6 +233,13 @@ inline uint16_t firstLanes16(int64_t count) {
   HAQA_UK_DEFINE_DOT(K, isa, q8_0, ::mlir::haqa::uk::Q8_0)                     \
   HAQA_UK_DEFINE_DOT(K, isa, q4_0, ::mlir::haqa::uk::Q4_0)                     \
   HAQA_UK_DEFINE_DOT(K, isa, q4_1, ::mlir::haqa::uk::Q4_1)
+
+/// Defines the two extern "C" K-quant dot entry points (q4_k, q6_k) of one
+/// ISA from a kernel template K<F, MR, NR> whose `blocks` argument counts
+/// activation blocks (eight per super-block).
+#define HAQA_UK_DEFINE_KQUANT_DOTS(K, isa)                                     \
+  HAQA_UK_DEFINE_DOT(K, isa, q4_k, ::mlir::haqa::uk::Q4_K)                     \
+  HAQA_UK_DEFINE_DOT(K, isa, q6_k, ::mlir::haqa::uk::Q6_K)
 
 #define HAQA_UK_DEFINE_DOT(K, isa, fmt, F)                                     \
   extern "C" void haqa_uk_dot_##fmt##_##isa(                                   \

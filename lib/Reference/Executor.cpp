@@ -128,11 +128,77 @@ Q8Row quantizeQ8(const float *x, int64_t k) {
 
 /// y[m, n] with Q8_0 / Q4_0 / Q4_1 weight blocks against Q8 activations, as
 /// ggml_vec_dot_{q8_0_q8_0, q4_0_q8_0, q4_1_q8_1}.
+/// matmulGGML for the K-quants: each 32-value activation block meets one
+/// Q4_K sub-block (scale d * sc, min dmin * m) or two 16-value Q6_K groups
+/// (scales d * sc_a, d * sc_b):
+///   Q4_K: acc += (d * sc) * x.d * sum(q * xq) - (dmin * m) * x.s
+///   Q6_K: acc += d * x.d * (sc_a * sum_a((q - 32) * xq) +
+///                           sc_b * sum_b((q - 32) * xq))
+void matmulGGMLK(const HostTensor &x, GGMLType t, llvm::ArrayRef<uint8_t> w,
+                 int64_t n, HostTensor &y) {
+  int64_t m = x.shape[0], k = x.shape[1], supers = k / 256;
+  uint64_t superBytes = t == GGMLType::Q4_K ? 144 : 210;
+  for (int64_t row = 0; row < m; ++row) {
+    Q8Row a = quantizeQ8(&x.f[row * k], k);
+    llvm::parallelFor(0, n, [&](size_t col) {
+      float acc = 0;
+      for (int64_t s = 0; s < supers; ++s) {
+        const uint8_t *sb = w.data() + (col * supers + s) * superBytes;
+        for (int64_t j = 0; j < 8; ++j) {
+          int64_t b = 8 * s + j;
+          const int8_t *qa = &a.q[b * 32];
+          if (t == GGMLType::Q4_K) {
+            const uint8_t *sc = sb + 4;
+            int scale, min;
+            if (j < 4) {
+              scale = sc[j] & 63;
+              min = sc[j + 4] & 63;
+            } else {
+              scale = (sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4);
+              min = (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+            }
+            const uint8_t *qs = sb + 16 + 32 * (j / 2);
+            int shift = 4 * (j % 2), sumi = 0;
+            for (int l = 0; l < 32; ++l)
+              sumi += ((qs[l] >> shift) & 0xF) * qa[l];
+            uint16_t dh, mh;
+            std::memcpy(&dh, sb, 2);
+            std::memcpy(&mh, sb + 2, 2);
+            acc += halfToFloat(dh) * scale * a.d[b] * sumi -
+                   halfToFloat(mh) * min * a.s[b];
+          } else {
+            int64_t h = j / 4, c = j % 4;
+            const uint8_t *ql = sb + 64 * h + 32 * (c & 1);
+            const uint8_t *qh = sb + 128 + 32 * h;
+            const int8_t *scales = reinterpret_cast<const int8_t *>(sb + 192);
+            int sums[2] = {0, 0};
+            for (int l = 0; l < 32; ++l) {
+              int q = ((ql[l] >> (4 * (c >> 1))) & 0xF) |
+                      (((qh[l] >> (2 * c)) & 3) << 4);
+              sums[l / 16] += (q - 32) * qa[l];
+            }
+            uint16_t dh;
+            std::memcpy(&dh, sb + 208, 2);
+            acc += halfToFloat(dh) * a.d[b] *
+                   (scales[8 * h + 2 * c] * sums[0] +
+                    scales[8 * h + 2 * c + 1] * sums[1]);
+          }
+        }
+      }
+      y.f[row * n + col] = acc;
+    });
+  }
+}
+
 void matmulGGML(const HostTensor &x, uint32_t type, llvm::ArrayRef<uint8_t> w,
                 int64_t n, HostTensor &y) {
   int64_t m = x.shape[0], k = x.shape[1], blocks = k / 32;
   auto t = static_cast<GGMLType>(type);
   uint64_t blockBytes = getGGMLTypeInfo(type)->blockBytes;
+  if (t == GGMLType::Q4_K || t == GGMLType::Q6_K) {
+    matmulGGMLK(x, t, w, n, y);
+    return;
+  }
   for (int64_t row = 0; row < m; ++row) {
     Q8Row a = quantizeQ8(&x.f[row * k], k);
     llvm::parallelFor(0, n, [&](size_t col) {

@@ -8,13 +8,15 @@
 //         q = min(15, (int8)(x / d + 8.5))                  (truncation)
 //   Q4_1: d = (max - min) / 15, m = min,
 //         q = min(15, (int8)((x - min) / d + 0.5))
-// with the scale computed and applied in float and stored as IEEE half.
-// Also the mapping between ggml types and #haqa.quant, and dequantization
-// of any #haqa.quant storage.
+// with the scale computed and applied in float and stored as IEEE half;
+// Q4_K and Q6_K per 256-value super-block by KQuants.cpp. Also the mapping
+// between ggml types and #haqa.quant, and dequantization of any #haqa.quant
+// storage.
 //
 //===----------------------------------------------------------------------===//
 
 #include "haqa/Weights/Codecs.h"
+#include "haqa/Weights/KQuants.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -265,15 +267,19 @@ mlir::haqa::quantizeWeights(QuantAttr quant, llvm::ArrayRef<float> values,
     return out;
   }
   StringRef gguf = quant.getGGUFName();
-  if (rowLength % 32 != 0 || n % rowLength != 0)
+  const int64_t blockValues = quant.getGGUFBlockValues();
+  if (rowLength % blockValues != 0 || n % rowLength != 0)
     return fail("cannot quantize rows of " + llvm::Twine(rowLength) +
-                " values into 32-value blocks");
+                " values into " + llvm::Twine(blockValues) + "-value blocks (" +
+                gguf + ")");
   auto *block = gguf == "q8_0"   ? quantizeQ8_0
                 : gguf == "q4_0" ? quantizeQ4_0
-                                 : quantizeQ4_1;
-  uint64_t blockBytes = quant.getStorageBytes(32);
-  for (uint64_t b = 0; b < n / 32; ++b)
-    block(&values[32 * b], &out[blockBytes * b]);
+                : gguf == "q4_1" ? quantizeQ4_1
+                : gguf == "q4_k" ? quantizeQ4_KBlock
+                                 : quantizeQ6_KBlock;
+  uint64_t blockBytes = quant.getGGUFBlockBytes();
+  for (uint64_t b = 0; b < n / blockValues; ++b)
+    block(&values[blockValues * b], &out[blockBytes * b]);
   return out;
 }
 
@@ -303,6 +309,10 @@ QuantAttr mlir::haqa::getQuantForGGMLType(MLIRContext *ctx, uint32_t type) {
     return QuantAttr::getQ4_0(ctx);
   case GGMLType::Q4_1:
     return QuantAttr::getQ4_1(ctx);
+  case GGMLType::Q4_K:
+    return QuantAttr::getQ4_K(ctx);
+  case GGMLType::Q6_K:
+    return QuantAttr::getQ6_K(ctx);
   default:
     return {};
   }

@@ -35,7 +35,8 @@ static cl::opt<std::string, true>
 static cl::opt<std::string, true>
     bits("bits",
          cl::desc("weight precision: auto (every one of 16, 8, 4 that fits the "
-                  "memory limit, measured; the fastest wins; an import: as "
+                  "memory limit, measured, and a quantized file such as "
+                  "Q4_K_M as stored too; the fastest wins; an import: as "
                   "stored), keep (as stored), 16, 8 or 4"),
          LOC(options.bits));
 static cl::opt<std::string, true>

@@ -45,8 +45,14 @@ static cl::opt<std::string> zero("zero", cl::init("none"),
                                  cl::desc("none, or min (4 bits: q4_1)"),
                                  cl::cat(category));
 static cl::opt<std::string>
+    storage("storage",
+            cl::desc("requantize 2-d weights into a GGUF storage: f16, q8_0, "
+                     "q4_0, q4_1, q4_k, q6_k (instead of --bits)"),
+            cl::cat(category));
+static cl::opt<std::string>
     overrides("overrides",
-              cl::desc("per-weight bit widths, e.g. 'output.weight:8'"),
+              cl::desc("per-weight bit widths or storages, e.g. "
+                       "'output.weight:8' or 'output.weight:q6_k'"),
               cl::cat(category));
 
 int main(int argc, char **argv) {
@@ -60,6 +66,7 @@ int main(int argc, char **argv) {
   options.group = group;
   options.zero = zero;
   options.overrides = overrides;
+  options.storage = storage;
   auto result = mlir::haqa::importModel(input, outDir, options);
   if (!result) {
     WithColor::error(errs(), "llama-import")

@@ -28,6 +28,9 @@ struct ImportOptions {
   int64_t group = 32;
   std::string zero = "none";
   std::string overrides;
+  /// A GGUF storage for every 2-d weight instead of `bits` (f16, q8_0,
+  /// q4_0, q4_1, q4_k, q6_k, ...): --haqa-quantize's storage option.
+  std::string storage;
 };
 
 struct ImportResult {

@@ -4,8 +4,8 @@
 //
 // Hand-written CPU kernels that JIT-compiled code calls by name: a quantizer
 // of f32 activations into Q8 activation blocks, int8 block dot products of
-// ggml Q8_0 / Q4_0 / Q4_1 weight rows with those blocks, dots of f32
-// activation rows with IEEE half or bfloat16 weight rows, f32 causal
+// ggml Q8_0 / Q4_0 / Q4_1 / Q4_K / Q6_K weight rows with those blocks, dots of
+// f32 activation rows with IEEE half or bfloat16 weight rows, f32 causal
 // grouped-query attention over a KV cache, and the RMS norm prologue and
 // SiLU-gate / residual epilogue fused into a matmul. Plain C++, no MLIR:
 // every ISA variant is compiled into one library with per-function target
@@ -18,9 +18,23 @@
 //    d * ((qs[j] & 15) - 8), value j + 16 = d * ((qs[j] >> 4) - 8).
 //  - Q4_1 weight block, 20 bytes: {f16 d; f16 m; uint8 qs[16]}, value j =
 //    d * (qs[j] & 15) + m, value j + 16 = d * (qs[j] >> 4) + m.
+//  - Q4_K weight super-block of 256 values, 144 bytes: {f16 d; f16 dmin;
+//    uint8 scales[12]; uint8 qs[128]}. Sub-block j (0..7) of 32 values has
+//    a 6-bit scale sc_j and min m_j (ggml's get_scale_min_k4: j < 4:
+//    sc = scales[j] & 63, m = scales[j + 4] & 63; else
+//    sc = (scales[j + 4] & 15) | (scales[j - 4] >> 6) << 4,
+//    m = (scales[j + 4] >> 4) | (scales[j] >> 6) << 4); value 32 j + l
+//    (l < 32) = d * sc_j * nib - dmin * m_j, nib the low (j even) or high
+//    (j odd) nibble of qs[32 (j / 2) + l].
+//  - Q6_K weight super-block of 256 values, 210 bytes: {uint8 ql[128];
+//    uint8 qh[64]; int8 scales[16]; f16 d}. Value 128 h + 32 c + l (h < 2,
+//    c < 4, l < 32) = d * scales[8 h + 2 c + l / 16] * (q - 32), q =
+//    ((ql[64 h + 32 (c & 1) + l] >> 4 (c >> 1)) & 15) |
+//    ((qh[32 h + l] >> 2 c) & 3) << 4.
 //  - Q8 activation block, 36 bytes: {f16 d; f16 s; int8 qs[32]} with
 //    s = f16(d * sum(qs)) (see haqa_uk_quantize_q8_*).
-// A row of K values is K / 32 consecutive blocks; nothing needs alignment.
+// A row of K values is K / 32 consecutive blocks (K / 256 super-blocks for
+// Q4_K and Q6_K, K a multiple of 256 there); nothing needs alignment.
 //
 // Function names are haqa_uk_<op>_<isa>, <isa> one of scalar, avx2, avxvnni,
 // avx512vnni (the x86 ones exist on x86-64 hosts only). scalar is the
@@ -56,13 +70,28 @@ extern "C" {
 ///   acc = 0; for each block: sumi = sum_j wq[j] * xq[j] (int32) where wq is
 ///   qs (Q8_0), nibble - 8 (Q4_0), nibble (Q4_1);
 ///   acc += w.d * x.d * sumi (+ w.m * x.s for Q4_1).
+/// Q4_K and Q6_K (`blocks` a multiple of 8, blocks / 8 super-blocks per
+/// weight row; a remainder of blocks is ignored): activation block
+/// b = 8 s + j meets sub-block j of super-block s (Q4_K), the group
+/// (h, c) = (j / 4, j % 4) of 32 values of super-block s (Q6_K):
+///   Q4_K: sumi = sum_l nib_l * xq[l] (int32);
+///         acc += (d * sc_j) * x.d * sumi - (dmin * m_j) * x.s;
+///   Q6_K: sumi_a, sumi_b = sum of (q - 32) * xq over l < 16 and l >= 16
+///         (int32), sc_a, sc_b = scales[8 h + 2 c], scales[8 h + 2 c + 1];
+///         acc += d * x.d * (sc_a * sumi_a + sc_b * sumi_b)
+/// (the products in float in that order, the sums in brackets in int32).
 /// Activation qs must be in [-127, 127], as the quantizer makes them (the
 /// avx2 variant's int16 pair sums rely on it).
 /// mr x nr (each 1, 2 or 4; 3 acts as 2, larger as 4, smaller as 1) is the
 /// register block: mr activation rows times nr weight rows are computed
 /// together, their accumulators in registers over the whole K loop; the
 /// edges of rows_m and n1 - n0 use smaller blocks. Blocks of nr weight rows
-/// are the outer loop, each reused for all activation rows.
+/// are the outer loop, each reused for all activation rows. nr >= 16 on
+/// avx512vnni (every format): each 16 weight rows of [n0, n1) are packed
+/// once per call into a per-thread panel (K-quants: decoded to bytes and
+/// per-32-value float scales) that every block of mr activation rows runs
+/// over; the rows past the last whole panel take nr = 4, and so does Q6_K
+/// with rows_m = 1. Elsewhere nr >= 16 acts as 4.
 ///
 /// haqa_uk_dot_f16: y[m * y_stride + n] for m in [0, rows_m), n in
 /// [n0, n1): the dot of weight row n (k IEEE halves at w + n * w_row_stride)
@@ -127,6 +156,16 @@ void haqa_uk_dot_q4_1_scalar(const uint8_t *w, int64_t w_row_bytes,
                              int64_t y_stride, int64_t rows_m, int64_t n0,
                              int64_t n1, int64_t blocks, int64_t mr,
                              int64_t nr);
+void haqa_uk_dot_q4_k_scalar(const uint8_t *w, int64_t w_row_bytes,
+                             const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                             int64_t y_stride, int64_t rows_m, int64_t n0,
+                             int64_t n1, int64_t blocks, int64_t mr,
+                             int64_t nr);
+void haqa_uk_dot_q6_k_scalar(const uint8_t *w, int64_t w_row_bytes,
+                             const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                             int64_t y_stride, int64_t rows_m, int64_t n0,
+                             int64_t n1, int64_t blocks, int64_t mr,
+                             int64_t nr);
 void haqa_uk_dot_f16_scalar(const uint16_t *w, int64_t w_row_stride,
                             const float *x, int64_t x_stride, float *y,
                             int64_t y_stride, int64_t rows_m, int64_t n0,
@@ -162,6 +201,14 @@ void haqa_uk_dot_q4_0_avx2(const uint8_t *w, int64_t w_row_bytes,
                            int64_t y_stride, int64_t rows_m, int64_t n0,
                            int64_t n1, int64_t blocks, int64_t mr, int64_t nr);
 void haqa_uk_dot_q4_1_avx2(const uint8_t *w, int64_t w_row_bytes,
+                           const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                           int64_t y_stride, int64_t rows_m, int64_t n0,
+                           int64_t n1, int64_t blocks, int64_t mr, int64_t nr);
+void haqa_uk_dot_q4_k_avx2(const uint8_t *w, int64_t w_row_bytes,
+                           const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                           int64_t y_stride, int64_t rows_m, int64_t n0,
+                           int64_t n1, int64_t blocks, int64_t mr, int64_t nr);
+void haqa_uk_dot_q6_k_avx2(const uint8_t *w, int64_t w_row_bytes,
                            const uint8_t *xq, int64_t xq_row_bytes, float *y,
                            int64_t y_stride, int64_t rows_m, int64_t n0,
                            int64_t n1, int64_t blocks, int64_t mr, int64_t nr);
@@ -202,6 +249,16 @@ void haqa_uk_dot_q4_0_avxvnni(const uint8_t *w, int64_t w_row_bytes,
                               int64_t n1, int64_t blocks, int64_t mr,
                               int64_t nr);
 void haqa_uk_dot_q4_1_avxvnni(const uint8_t *w, int64_t w_row_bytes,
+                              const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                              int64_t y_stride, int64_t rows_m, int64_t n0,
+                              int64_t n1, int64_t blocks, int64_t mr,
+                              int64_t nr);
+void haqa_uk_dot_q4_k_avxvnni(const uint8_t *w, int64_t w_row_bytes,
+                              const uint8_t *xq, int64_t xq_row_bytes, float *y,
+                              int64_t y_stride, int64_t rows_m, int64_t n0,
+                              int64_t n1, int64_t blocks, int64_t mr,
+                              int64_t nr);
+void haqa_uk_dot_q6_k_avxvnni(const uint8_t *w, int64_t w_row_bytes,
                               const uint8_t *xq, int64_t xq_row_bytes, float *y,
                               int64_t y_stride, int64_t rows_m, int64_t n0,
                               int64_t n1, int64_t blocks, int64_t mr,
@@ -247,6 +304,16 @@ void haqa_uk_dot_q4_1_avx512vnni(const uint8_t *w, int64_t w_row_bytes,
                                  float *y, int64_t y_stride, int64_t rows_m,
                                  int64_t n0, int64_t n1, int64_t blocks,
                                  int64_t mr, int64_t nr);
+void haqa_uk_dot_q4_k_avx512vnni(const uint8_t *w, int64_t w_row_bytes,
+                                 const uint8_t *xq, int64_t xq_row_bytes,
+                                 float *y, int64_t y_stride, int64_t rows_m,
+                                 int64_t n0, int64_t n1, int64_t blocks,
+                                 int64_t mr, int64_t nr);
+void haqa_uk_dot_q6_k_avx512vnni(const uint8_t *w, int64_t w_row_bytes,
+                                 const uint8_t *xq, int64_t xq_row_bytes,
+                                 float *y, int64_t y_stride, int64_t rows_m,
+                                 int64_t n0, int64_t n1, int64_t blocks,
+                                 int64_t mr, int64_t nr);
 void haqa_uk_dot_f16_avx512vnni(const uint16_t *w, int64_t w_row_stride,
                                 const float *x, int64_t x_stride, float *y,
                                 int64_t y_stride, int64_t rows_m, int64_t n0,
@@ -284,6 +351,9 @@ namespace mlir::haqa {
 constexpr int64_t kQ8_0BlockBytes = 34;
 constexpr int64_t kQ4_0BlockBytes = 18;
 constexpr int64_t kQ4_1BlockBytes = 20;
+/// Q4_K and Q6_K: bytes of one super-block of 256 values.
+constexpr int64_t kQ4_KBlockBytes = 144;
+constexpr int64_t kQ6_KBlockBytes = 210;
 constexpr int64_t kQ8ActivationBlockBytes = 36;
 
 /// Bytes of one row of Q8 activation blocks for `k` values (36 * k / 32).

@@ -5,8 +5,9 @@
 // haqa.matmul, y = x * W^T with W stored [N, K]: with K in blocks of 32 (all
 // GGUF weights) two generics, 16 partial sums per output with the weight
 // dequantized in the body, then their sum, tagged `haqa.matmul_part =
-// partial_sums / lane_sum` for the targets; otherwise one three-loop generic
-// over a plain weight.
+// partial_sums / lane_sum` for the targets (K-quant super-blocks: more loops
+// in the partial sums, one per level of their layout); otherwise one
+// three-loop generic over a plain weight.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,10 +25,17 @@ struct MatmulLowering : KernelLowering {
 private:
   FailureOr<Value> lowerProduct(MatmulOp op);
   FailureOr<Value> lowerBlocked(MatmulOp op, Value init);
-  FailureOr<Value> lowerInt8Dot(MatmulOp op, ScheduleAttr schedule,
-                                Value init);
-  FailureOr<Value> lowerF16Dot(MatmulOp op, ScheduleAttr schedule,
-                               Value init);
+  Value
+  kQuantPartials(MatmulOp op, ArrayRef<int64_t> xSplits,
+                 ArrayRef<unsigned> xDims, ArrayRef<Value> weights,
+                 ArrayRef<SmallVector<unsigned>> weightDims,
+                 ArrayRef<int64_t> strides,
+                 function_ref<Value(OpBuilder &, Location, ValueRange)> body);
+  Value lowerQ4_K(MatmulOp op);
+  Value lowerQ6_K(MatmulOp op);
+  Value laneSum(MatmulOp op, Value partial, Value init);
+  FailureOr<Value> lowerInt8Dot(MatmulOp op, ScheduleAttr schedule, Value init);
+  FailureOr<Value> lowerF16Dot(MatmulOp op, ScheduleAttr schedule, Value init);
   FailureOr<Value> dotInput(MatmulOp op, CPUISAAttr isa);
   Value dotCall(MatmulOp op, ScheduleAttr schedule, StringRef kernel,
                 CPUISAAttr isa, SmallVector<Value> ins, Value init);
@@ -83,6 +91,9 @@ FailureOr<Value> MatmulLowering::lowerProduct(MatmulOp op) {
   MLIRContext *ctx = b.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
 
+  if (q.getLayout() == StorageLayout::gguf_k)
+    return laneSum(
+        op, q.getKind() == ElemKind::i4 ? lowerQ4_K(op) : lowerQ6_K(op), init);
   if (q.isQuantized() && q.getLayout() != StorageLayout::gguf)
     return fail("unimplemented: matmul with ") << q << " weights on the CPU",
            failure();
@@ -220,17 +231,212 @@ FailureOr<Value> MatmulLowering::lowerBlocked(MatmulOp op, Value init) {
   // Loop h steps K by 16, loop b by a block of 32: a K tile is in blocks.
   partial.getDefiningOp()->setAttr(kLoopStridesAttrName,
                                    b.getDenseI64ArrayAttr({1, 1, 16, 32, 1}));
-  Value sum = generic(resultType, partial, init,
+  return laneSum(op, partial, init);
+}
+
+/// The second generic of a blocked matmul: y[m, n] = sum_j P[m, n, j] over
+/// the 16 lanes of the partial sums. The targets find the two parts by
+/// their tags (Contract.h).
+Value MatmulLowering::laneSum(MatmulOp op, Value partial, Value init) {
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  Value sum = generic(op.getType(), partial, init,
                       {AffineMap::get(3, 0, {d(0), d(1), d(2)}, ctx),
                        AffineMap::get(3, 0, {d(0), d(1)}, ctx)},
                       {kPar, kPar, kRed}, {0, 1, 2},
                       [](OpBuilder &nb, Location nl, ValueRange a) {
                         return arith::AddFOp::create(nb, nl, a[1], a[0]);
                       });
-  // The targets find the two parts by these tags (Contract.h).
   setMatmulPart(partial.getDefiningOp(), MatmulPart::partial_sums);
   setMatmulPart(sum.getDefiningOp(), MatmulPart::lane_sum);
   return sum;
+}
+
+/// The partial-sums generic both K-quant lowerings share: loops (m, n, ...,
+/// s, j) with `strides[l]` the step of loop l along K (m and n: 1), the
+/// activations [M, K] expanded to [M, K / 256, xSplits...] and read by the
+/// loops `xDims`, each weight view `weights[i]` by the loops
+/// `weightDims[i]`, and 16 partial sums per output (loop j, the last).
+Value MatmulLowering::kQuantPartials(
+    MatmulOp op, ArrayRef<int64_t> xSplits, ArrayRef<unsigned> xDims,
+    ArrayRef<Value> weights, ArrayRef<SmallVector<unsigned>> weightDims,
+    ArrayRef<int64_t> strides,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  Value x = op.getInput();
+  MLIRContext *ctx = b.getContext();
+  unsigned loops = strides.size();
+  auto map = [&](ArrayRef<unsigned> dims) {
+    SmallVector<AffineExpr> e;
+    for (unsigned i : dims)
+      e.push_back(getAffineDimExpr(i, ctx));
+    return AffineMap::get(loops, 0, e, ctx);
+  };
+  Type f32t = b.getF32Type();
+  int64_t m = cast<RankedTensorType>(op.getType()).getDimSize(0);
+  int64_t n = op.getWeight().getType().getShape()[0];
+  int64_t sb = op.getWeight().getType().getShape()[1] / 256;
+  OpFoldResult mSize = tensor::getMixedSize(b, loc, x, 0);
+  SmallVector<int64_t> xShape = {m, sb};
+  SmallVector<OpFoldResult> xSizes = {mSize, b.getIndexAttr(sb)};
+  ReassociationIndices kDims = {1};
+  for (int64_t v : xSplits) {
+    kDims.push_back(xShape.size());
+    xShape.push_back(v);
+    xSizes.push_back(b.getIndexAttr(v));
+  }
+  SmallVector<Value> ins = {tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(xShape, f32t), x,
+      SmallVector<ReassociationIndices>{{0}, kDims}, xSizes)};
+  ins.append(weights.begin(), weights.end());
+  SmallVector<AffineMap> maps = {map(xDims)};
+  for (ArrayRef<unsigned> dims : weightDims)
+    maps.push_back(map(dims));
+  maps.push_back(map({0, 1, loops - 1}));
+  Value init = filled(
+      tensor::EmptyOp::create(b, loc,
+                              SmallVector<OpFoldResult>{
+                                  mSize, b.getIndexAttr(n), b.getIndexAttr(16)},
+                              f32t),
+      0.0);
+  SmallVector<IteratorType> iters(loops, kRed);
+  iters[0] = iters[1] = iters[loops - 1] = kPar;
+  SmallVector<int64_t> loopDims(loops, 2);
+  loopDims[0] = 0;
+  loopDims[1] = 1;
+  Value partial = generic(RankedTensorType::get({m, n, 16}, f32t), ins, init,
+                          maps, iters, loopDims, body);
+  partial.getDefiningOp()->setAttr(kLoopStridesAttrName,
+                                   b.getDenseI64ArrayAttr(strides));
+  return partial;
+}
+
+/// Q4_K weights (144-byte super-blocks of 256 values, see the spec) read in
+/// place: 16 partial sums per output over loops (m, n, h, hh, p, s, j),
+/// value 256 s + 64 p + 32 hh + 16 h + j of the row. Sub-block 2p + hh has
+/// its nibbles in qs[32p + 16h + j] (low for hh = 0), its 6-bit scale and
+/// min in the 12 scale bytes (three views at block bytes 0, 4 and 8, so
+/// that every read is a projected permutation of the loops), and
+/// w = d * sc * q - dmin * m.
+Value MatmulLowering::lowerQ4_K(MatmulOp op) {
+  WeightType wt = op.getWeight().getType();
+  int64_t n = wt.getShape()[0], sb = wt.getShape()[1] / 256, kBytes = 144;
+  int64_t rs = sb * kBytes;
+  Type f16 = b.getF16Type(), i8 = b.getI8Type();
+  Value bytes = bytesOf(op.getWeight());
+  // Loops 0 m, 1 n, 2 h, 3 hh, 4 p, 5 s, 6 j.
+  return kQuantPartials(
+      op, {4, 2, 2, 16}, {0, 5, 4, 3, 2, 6},
+      {strided(bytes, i8, {n, sb, 4, 2, 16}, {rs, kBytes, 32, 16, 1}, 16),
+       strided(bytes, i8, {n, sb, 4, 2}, {rs, kBytes, 2, 1}, 0),
+       strided(bytes, i8, {n, sb, 4, 2}, {rs, kBytes, 2, 1}, 4),
+       strided(bytes, i8, {n, sb, 4, 2}, {rs, kBytes, 2, 1}, 8),
+       strided(bytes, f16, {n, sb}, {rs / 2, kBytes / 2}, 0),
+       strided(bytes, f16, {n, sb}, {rs / 2, kBytes / 2}, 1)},
+      {{1, 5, 4, 2, 6},
+       {1, 5, 4, 3},
+       {1, 5, 4, 3},
+       {1, 5, 4, 3},
+       {1, 5},
+       {1, 5}},
+      {1, 1, 16, 32, 64, 256, 1}, [](OpBuilder &nb, Location nl, ValueRange a) {
+        auto c8 = [&](int64_t v) {
+          return arith::ConstantIntOp::create(nb, nl, nb.getI8Type(), v);
+        };
+        auto idx = [&](int64_t v) {
+          return arith::ConstantIndexOp::create(nb, nl, v);
+        };
+        auto andI = [&](Value v, int64_t mask) {
+          return arith::AndIOp::create(nb, nl, v, c8(mask));
+        };
+        auto shr = [&](Value v, int64_t by) {
+          return arith::ShRUIOp::create(nb, nl, v, c8(by));
+        };
+        auto orI = [&](Value lo, Value hi6) { // lo | (hi6 >> 6) << 4
+          return arith::OrIOp::create(
+              nb, nl, lo, arith::ShLIOp::create(nb, nl, shr(hi6, 6), c8(4)));
+        };
+        Value f0 = a[2], f4 = a[3], f8 = a[4]; // scale bytes j, j+4, j+8
+        Value first4 =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
+                                  linalg::IndexOp::create(nb, nl, 4), idx(2));
+        Value sc = arith::SelectOp::create(nb, nl, first4, andI(f4, 63),
+                                           orI(andI(f8, 15), f0));
+        Value mn = arith::SelectOp::create(nb, nl, first4, andI(f8, 63),
+                                           orI(shr(f8, 4), f4));
+        Value low =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq,
+                                  linalg::IndexOp::create(nb, nl, 3), idx(0));
+        Value q =
+            arith::SelectOp::create(nb, nl, low, andI(a[1], 15), shr(a[1], 4));
+        Type f32 = nb.getF32Type();
+        auto uf = [&](Value v) {
+          return arith::UIToFPOp::create(nb, nl, f32, v);
+        };
+        Value scale =
+            arith::MulFOp::create(nb, nl, toF32(nb, nl, a[5]), uf(sc));
+        Value min = arith::MulFOp::create(nb, nl, toF32(nb, nl, a[6]), uf(mn));
+        Value w = arith::SubFOp::create(
+            nb, nl, arith::MulFOp::create(nb, nl, scale, uf(q)), min);
+        return arith::AddFOp::create(nb, nl, a[7],
+                                     arith::MulFOp::create(nb, nl, a[0], w));
+      });
+}
+
+/// Q6_K weights (210-byte super-blocks of 256 values, see the spec) read in
+/// place: 16 partial sums per output over loops (m, n, h, c0, c1, hf, s, j),
+/// value 256 s + 128 hf + 32 (c0 + 2 c1) + 16 h + j of the row, with
+/// q = (ql[64 hf + 32 c0 + 16 h + j] >> 4 c1) & 15 | ((qh[32 hf + 16 h + j]
+/// >> 2 (c0 + 2 c1)) & 3) << 4, scale byte 8 hf + 2 (c0 + 2 c1) + h and
+/// w = d * sc * (q - 32).
+Value MatmulLowering::lowerQ6_K(MatmulOp op) {
+  WeightType wt = op.getWeight().getType();
+  int64_t n = wt.getShape()[0], sb = wt.getShape()[1] / 256, kBytes = 210;
+  int64_t rs = sb * kBytes;
+  Type f16 = b.getF16Type(), i8 = b.getI8Type();
+  Value bytes = bytesOf(op.getWeight());
+  // Loops 0 m, 1 n, 2 h, 3 c0, 4 c1, 5 hf, 6 s, 7 j.
+  return kQuantPartials(
+      op, {2, 2, 2, 2, 16}, {0, 6, 5, 4, 3, 2, 7},
+      {strided(bytes, i8, {n, sb, 2, 2, 2, 16}, {rs, kBytes, 64, 32, 16, 1}, 0),
+       strided(bytes, i8, {n, sb, 2, 2, 16}, {rs, kBytes, 32, 16, 1}, 128),
+       strided(bytes, i8, {n, sb, 2, 2, 2, 2}, {rs, kBytes, 8, 4, 2, 1}, 192),
+       strided(bytes, f16, {n, sb}, {rs / 2, kBytes / 2}, 104)},
+      {{1, 6, 5, 3, 2, 7}, {1, 6, 5, 2, 7}, {1, 6, 5, 4, 3, 2}, {1, 6}},
+      {1, 1, 16, 32, 64, 128, 256, 1},
+      [](OpBuilder &nb, Location nl, ValueRange a) {
+        Type i8t = nb.getI8Type(), f32 = nb.getF32Type();
+        auto c8 = [&](int64_t v) {
+          return arith::ConstantIntOp::create(nb, nl, i8t, v);
+        };
+        auto index8 = [&](unsigned dim) {
+          return arith::IndexCastOp::create(
+              nb, nl, i8t, linalg::IndexOp::create(nb, nl, dim));
+        };
+        Value c0 = index8(3), c1 = index8(4);
+        // Low nibble for c1 = 0, high for c1 = 1: ql >> 4 c1 & 15.
+        Value nib = arith::AndIOp::create(
+            nb, nl,
+            arith::ShRUIOp::create(nb, nl, a[1],
+                                   arith::MulIOp::create(nb, nl, c1, c8(4))),
+            c8(15));
+        Value shift = arith::AddIOp::create(
+            nb, nl, arith::MulIOp::create(nb, nl, c0, c8(2)),
+            arith::MulIOp::create(nb, nl, c1, c8(4)));
+        Value hi = arith::AndIOp::create(
+            nb, nl, arith::ShRUIOp::create(nb, nl, a[2], shift), c8(3));
+        Value q = arith::SubIOp::create(
+            nb, nl,
+            arith::OrIOp::create(nb, nl, nib,
+                                 arith::ShLIOp::create(nb, nl, hi, c8(4))),
+            c8(32));
+        Value scale =
+            arith::MulFOp::create(nb, nl, toF32(nb, nl, a[4]),
+                                  arith::SIToFPOp::create(nb, nl, f32, a[3]));
+        Value w = arith::MulFOp::create(
+            nb, nl, scale, arith::SIToFPOp::create(nb, nl, f32, q));
+        return arith::AddFOp::create(nb, nl, a[5],
+                                     arith::MulFOp::create(nb, nl, a[0], w));
+      });
 }
 
 /// The input of a micro-kernel dot: with a fused `norm`, the rows
@@ -285,7 +491,7 @@ MatmulLowering::lowerInt8Dot(MatmulOp op, ScheduleAttr schedule, Value init) {
   WeightType wt = op.getWeight().getType();
   StringRef gguf = wt.getQuant().getGGUFName();
   int64_t n = wt.getShape()[0], k = wt.getShape()[1], blocks = k / 32;
-  int64_t blockBytes = wt.getQuant().getGGUFBlockBytes();
+  int64_t rowBytes = wt.getQuant().getStorageBytes(k);
   // The kernel op's verifier (schedule_c17) admits only these weights.
   assert(hasInt8DotKernels(gguf) &&
          "dot = i8 on a weight without Q8 micro-kernels");
@@ -306,16 +512,15 @@ MatmulLowering::lowerInt8Dot(MatmulOp op, ScheduleAttr schedule, Value init) {
       isaAttr, ValueRange{*x}, ValueRange{rowsInit},
       b.getDenseI64ArrayAttr({1, 1}), b.getI64IntegerAttr(1), FloatAttr(),
       UnitAttr(), UnitAttr(), FloatAttr());
-  Value w = strided(bytesOf(op.getWeight()), i8, {n, blocks * blockBytes},
-                    {blocks * blockBytes, 1}, 0);
+  Value w =
+      strided(bytesOf(op.getWeight()), i8, {n, rowBytes}, {rowBytes, 1}, 0);
   return dotCall(op, schedule, ("dot_" + gguf).str(), isaAttr,
                  {quantize.getResult(0), w}, init);
 }
 
 /// dot = fma: one dot_f16 / dot_bf16 micro-kernel on the F16 / BF16 weight
 /// as stored.
-FailureOr<Value> MatmulLowering::lowerF16Dot(MatmulOp op,
-                                             ScheduleAttr schedule,
+FailureOr<Value> MatmulLowering::lowerF16Dot(MatmulOp op, ScheduleAttr schedule,
                                              Value init) {
   // The kernel op's verifier (schedule_c17) admits only F16 weights.
   FailureOr<Value> w = plainWeight(op.getWeight());

@@ -226,7 +226,8 @@ struct Lowering {
     int64_t n = wType.getDimSize(0);
     int64_t blocks = op.isFMADot()
                          ? wType.getDimSize(1)
-                         : wType.getDimSize(1) / op.getWeightBlockBytes();
+                         : wType.getDimSize(1) / op.getWeightBlockBytes() *
+                               (op.getWeightBlockValues() / 32);
     int64_t mr = op.getMicro()[0], nr = op.getMicro()[1];
     func::FuncOp f = declare(name, {ptr, i64t, ptr, i64t, ptr, i64t, i64t,
                                     i64t, i64t, i64t, i64t, i64t});

@@ -93,6 +93,53 @@ func.func @q4_1(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
 
 // -----
 
+// Q4_K: 144-byte super-blocks of 256 values read in place; the partial sums
+// have one loop per level of the layout (m, n, h, hh, p, s, j: value
+// 256 s + 64 p + 32 hh + 16 h + j), the nibbles a view from byte 16, the
+// 6-bit scales and mins three views of the 12 scale bytes (at 0, 4 and 8),
+// d and dmin the block's two f16s.
+// CHECK-LABEL: func.func @q4_k(
+// CHECK-SAME: memref<2304xi8> {haqa.weight = "w"}
+// CHECK: to offset: [16], sizes: [8, 2, 4, 2, 16], strides: [288, 144, 32, 16, 1]
+// CHECK: to offset: [0], sizes: [8, 2, 4, 2], strides: [288, 144, 2, 1]
+// CHECK: to offset: [4], sizes: [8, 2, 4, 2], strides: [288, 144, 2, 1]
+// CHECK: to offset: [8], sizes: [8, 2, 4, 2], strides: [288, 144, 2, 1]
+// CHECK: to offset: [0], sizes: [8, 2], strides: [144, 72]
+// CHECK: to offset: [1], sizes: [8, 2], strides: [144, 72]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "reduction", "parallel"]
+// CHECK-SAME: haqa.loop_dims = array<i64: 0, 1, 2, 2, 2, 2, 2>, haqa.loop_strides = array<i64: 1, 1, 16, 32, 64, 256, 1>, haqa.matmul_part = #haqa<matmul_part partial_sums>
+// CHECK: arith.select
+// CHECK: arith.subf
+// CHECK: haqa.matmul_part = #haqa<matmul_part lane_sum>
+func.func @q4_k(%x: tensor<?x512xf32>) -> tensor<?x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x512, #haqa.quant<q4_k>>
+  %y = haqa.matmul %x, %w : tensor<?x512xf32>, !haqa.weight<8x512, #haqa.quant<q4_k>> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Q6_K: 210-byte super-blocks; loops (m, n, h, c0, c1, hf, s, j), value
+// 256 s + 128 hf + 32 (c0 + 2 c1) + 16 h + j: the low 4 bits from ql, the
+// high 2 from qh (shifted by 2 (c0 + 2 c1)), the int8 scale per 16 values
+// and d, the block's last f16.
+// CHECK-LABEL: func.func @q6_k(
+// CHECK: to offset: [0], sizes: [8, 2, 2, 2, 2, 16], strides: [420, 210, 64, 32, 16, 1]
+// CHECK: to offset: [128], sizes: [8, 2, 2, 2, 16], strides: [420, 210, 32, 16, 1]
+// CHECK: to offset: [192], sizes: [8, 2, 2, 2, 2, 2], strides: [420, 210, 8, 4, 2, 1]
+// CHECK: to offset: [104], sizes: [8, 2], strides: [210, 105]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "reduction", "reduction", "parallel"]
+// CHECK-SAME: haqa.loop_strides = array<i64: 1, 1, 16, 32, 64, 128, 256, 1>
+// CHECK: arith.shrui
+// CHECK: arith.sitofp
+func.func @q6_k(%x: tensor<?x512xf32>) -> tensor<?x8xf32> {
+  %w = haqa.weight "w" : !haqa.weight<8x512, #haqa.quant<q6_k>>
+  %y = haqa.matmul %x, %w : tensor<?x512xf32>, !haqa.weight<8x512, #haqa.quant<q6_k>> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
 // F16 weights: a typed view, extended in the body; the schedule moves to
 // the generic.
 // CHECK-LABEL: func.func @f16(

@@ -318,10 +318,20 @@ func.func @schedule_wrong_attr(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
 
 // -----
 
+// schedule_c24
+func.func @mma_kquant(%x: tensor<32x256xf32>) -> tensor<32x16xf32> {
+  %w = haqa.weight "w" : !haqa.weight<16x256, #haqa.quant<q4_k>>
+  // expected-error@+1 {{'haqa.matmul' op schedule has mma = 1, which has no lowering for K-quant (Q4_K / Q6_K) weights}}
+  %y = haqa.matmul %x, %w {schedule = #haqa.schedule<threads = [128], mma = 1>} : tensor<32x256xf32>, !haqa.weight<16x256, #haqa.quant<q4_k>> -> tensor<32x16xf32>
+  return %y : tensor<32x16xf32>
+}
+
+// -----
+
 // schedule_c17
 func.func @int8_dot_f16_weights(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
   %w = haqa.weight "w" : !haqa.weight<8x64, #haqa.quant<f16>>
-  // expected-error@+1 {{'haqa.matmul' op schedule has dot = i8, which needs a matmul with Q8_0, Q4_0 or Q4_1 weights}}
+  // expected-error@+1 {{'haqa.matmul' op schedule has dot = i8, which needs a matmul with Q8_0, Q4_0, Q4_1, Q4_K or Q6_K weights}}
   %y = haqa.matmul %x, %w {schedule = #haqa.schedule<dot = i8>} : tensor<1x64xf32>, !haqa.weight<8x64, #haqa.quant<f16>> -> tensor<1x8xf32>
   return %y : tensor<1x8xf32>
 }
@@ -330,7 +340,7 @@ func.func @int8_dot_f16_weights(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
 
 // schedule_c17
 func.func @int8_dot_silu(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
-  // expected-error@+1 {{'haqa.silu' op schedule has dot = i8, which needs a matmul with Q8_0, Q4_0 or Q4_1 weights}}
+  // expected-error@+1 {{'haqa.silu' op schedule has dot = i8, which needs a matmul with Q8_0, Q4_0, Q4_1, Q4_K or Q6_K weights}}
   %y = haqa.silu %x {schedule = #haqa.schedule<dot = i8>} : tensor<4x1536xf32>
   return %y : tensor<4x1536xf32>
 }
@@ -339,7 +349,7 @@ func.func @int8_dot_silu(%x: tensor<4x1536xf32>) -> tensor<4x1536xf32> {
 
 // micro_kernel_c1
 func.func @uk_unknown(%x: tensor<1x64xf32>, %q: tensor<1x72xi8>) -> tensor<1x72xi8> {
-  // expected-error@+1 {{'haqa.micro_kernel' op unknown micro-kernel 'quantize_q4' (expected quantize_q8, rms_norm_f32, dot_q8_0, dot_q4_0, dot_q4_1, dot_f16, dot_bf16 or attention_f32)}}
+  // expected-error@+1 {{'haqa.micro_kernel' op unknown micro-kernel 'quantize_q4' (expected quantize_q8, rms_norm_f32, dot_q8_0, dot_q4_0, dot_q4_1, dot_q4_k, dot_q6_k, dot_f16, dot_bf16 or attention_f32)}}
   %r = haqa.micro_kernel "quantize_q4" isa = avx2 ins(%x : tensor<1x64xf32>) outs(%q : tensor<1x72xi8>) -> tensor<1x72xi8>
   return %r : tensor<1x72xi8>
 }

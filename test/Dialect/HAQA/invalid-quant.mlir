@@ -54,7 +54,7 @@ func.func private @gguf_zp() attributes {quant = #haqa.quant<i4, group = 32, zer
 
 // -----
 
-// expected-error@+1 {{expected f32, f16, bf16, i8, i4, q8_0, q4_0 or q4_1, got 'q5_0'}}
+// expected-error@+1 {{expected f32, f16, bf16, i8, i6, i4, q8_0, q4_0, q4_1, q4_k or q6_k, got 'q5_0'}}
 func.func private @unknown_kind() attributes {quant = #haqa.quant<q5_0>}
 
 // -----
@@ -74,5 +74,35 @@ func.func private @bad_zero() attributes {quant = #haqa.quant<i8, group = 32, ze
 
 // -----
 
-// expected-error@+1 {{expected layout = gguf or planar, got 'tiled'}}
+// expected-error@+1 {{expected layout = gguf, gguf_k or planar, got 'tiled'}}
 func.func private @bad_layout() attributes {quant = #haqa.quant<i8, group = 32, layout = tiled>}
+
+// -----
+
+// quant_c6
+// expected-error@+1 {{gguf_k layout exists only as Q4_K (i4, group = 32, scale = f16, zero = min) and Q6_K (i6, group = 16, scale = f16, zero = none)}}
+func.func private @gguf_k_q8() attributes {quant = #haqa.quant<i8, group = 32, layout = gguf_k>}
+
+// -----
+
+// quant_c6
+// expected-error@+1 {{gguf_k layout exists only as Q4_K}}
+func.func private @gguf_k_group() attributes {quant = #haqa.quant<i4, group = 16, zero = min, layout = gguf_k>}
+
+// -----
+
+// quant_c6
+// expected-error@+1 {{gguf_k layout exists only as Q4_K}}
+func.func private @gguf_k_scale() attributes {quant = #haqa.quant<i6, group = 16, scale = f32, layout = gguf_k>}
+
+// -----
+
+// quant_c7
+// expected-error@+1 {{i6 storage exists only as Q6_K (layout = gguf_k)}}
+func.func private @i6_planar() attributes {quant = #haqa.quant<i6, group = 16>}
+
+// -----
+
+// quant_c5
+// expected-error@+1 {{gguf has no i6 block with zero = none}}
+func.func private @i6_gguf() attributes {quant = #haqa.quant<i6, group = 32, layout = gguf>}

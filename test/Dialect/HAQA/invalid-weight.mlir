@@ -20,3 +20,9 @@ func.func private @group_does_not_divide() -> !haqa.weight<8x48, #haqa.quant<q8_
 
 // expected-error@+1 {{expected static shape}}
 func.func private @dynamic() -> !haqa.weight<?x64, #haqa.quant<f32>>
+
+// -----
+
+// weight_c4
+// expected-error@+1 {{expected the innermost dimension (96) to be a multiple of 256 for q4_k super-blocks}}
+func.func private @kquant_row() -> !haqa.weight<8x96, #haqa.quant<q4_k>>

@@ -27,6 +27,15 @@ func.func @quant_and_weights() {
   %8 = haqa.weight "defaults" : !haqa.weight<8x64, #haqa.quant<i8, group = 64>>
   // CHECK: haqa.weight "bf16scale" : !haqa.weight<8x64, #haqa.quant<i8, group = 16, scale = bf16, zero = min, layout = planar>>
   %9 = haqa.weight "bf16scale" : !haqa.weight<8x64, #haqa.quant<i8, group = 16, scale = bf16, zero = min>>
+  // K-quant super-blocks (GGUF Q4_K / Q6_K), short and long spellings.
+  // CHECK: haqa.weight "q4k" : !haqa.weight<8x256, #haqa.quant<q4_k>>
+  %10 = haqa.weight "q4k" : !haqa.weight<8x256, #haqa.quant<q4_k>>
+  // CHECK: haqa.weight "q6k" : !haqa.weight<8x512, #haqa.quant<q6_k>>
+  %11 = haqa.weight "q6k" : !haqa.weight<8x512, #haqa.quant<q6_k>>
+  // CHECK: haqa.weight "q4klong" : !haqa.weight<8x256, #haqa.quant<q4_k>>
+  %12 = haqa.weight "q4klong" : !haqa.weight<8x256, #haqa.quant<i4, group = 32, scale = f16, zero = min, layout = gguf_k>>
+  // CHECK: haqa.weight "q6klong" : !haqa.weight<8x256, #haqa.quant<q6_k>>
+  %13 = haqa.weight "q6klong" : !haqa.weight<8x256, #haqa.quant<i6, group = 16, scale = f16, zero = none, layout = gguf_k>>
   return
 }
 

@@ -73,6 +73,19 @@ func.func @one_thread(%q: memref<?x72xi8>, %w: memref<8x40xi8>, %y: memref<?x8xf
 
 // -----
 
+// K-quant weights: rows of super-blocks (Q4_K 144 bytes, Q6_K 210 per 256
+// values); K is passed in 32-value blocks, 8 per super-block.
+// CHECK-LABEL: func.func @kquants(
+// CHECK: call @haqa_uk_dot_q4_k_avx2(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c0_i64, %c8_i64, %c16_i64, %c1_i64, %c1_i64_{{.*}})
+// CHECK: call @haqa_uk_dot_q6_k_avx2(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c0_i64{{.*}}, %c8_i64{{.*}}, %c16_i64{{.*}}, %c1_i64{{.*}}, %c1_i64{{.*}})
+func.func @kquants(%q: memref<?x576xi8>, %w4: memref<8x288xi8>, %w6: memref<8x420xi8>, %y: memref<?x8xf32>) {
+  haqa.micro_kernel "dot_q4_k" isa = avx2 ins(%q, %w4 : memref<?x576xi8>, memref<8x288xi8>) outs(%y : memref<?x8xf32>)
+  haqa.micro_kernel "dot_q6_k" isa = avx2 ins(%q, %w6 : memref<?x576xi8>, memref<8x420xi8>) outs(%y : memref<?x8xf32>)
+  return
+}
+
+// -----
+
 // Still on tensors: the pass runs after bufferization.
 func.func @tensors(%x: tensor<1x64xf32>, %q: tensor<1x72xi8>) -> tensor<1x72xi8> {
   // expected-error@+1 {{'haqa.micro_kernel' op expected memref operands: haqa-cpu-lower-micro-kernels runs after bufferization}}

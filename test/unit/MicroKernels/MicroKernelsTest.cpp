@@ -4,7 +4,8 @@
 //
 // The scalar kernels against the formulas written out here, and every vector
 // variant this host supports against the scalar ones: the quantizer
-// bit-exactly, the dots to 1e-5 of the sum of the terms' magnitudes. The
+// bit-exactly, the dots to 1e-5 of the sum of the terms' magnitudes (the
+// Q4_K / Q6_K dots also against a double-precision dequantize-then-dot). The
 // f16 and bf16 dots of every variant against a double-precision reference,
 // to 1e-5 of sum |x w|, and the attention of every variant against one, to
 // 1e-5 of the largest output. The fused RMS norm of every variant against a
@@ -26,6 +27,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -79,11 +81,12 @@ TEST(MicroKernels, SymbolsAndISAs) {
   std::vector<const char *> isas = getMicroKernelISAs();
   ASSERT_FALSE(isas.empty());
   EXPECT_STREQ(isas.front(), "scalar");
-  EXPECT_EQ(symbols.size(), 9 * isas.size());
+  EXPECT_EQ(symbols.size(), 11 * isas.size());
   for (const char *isa : isas) {
     for (const char *op :
-         {"quantize_q8_", "dot_q8_0_", "dot_q4_0_", "dot_q4_1_", "dot_f16_",
-          "dot_bf16_", "attention_f32_", "rms_norm_f32_", "epilogue_f32_"}) {
+         {"quantize_q8_", "dot_q8_0_", "dot_q4_0_", "dot_q4_1_", "dot_q4_k_",
+          "dot_q6_k_", "dot_f16_", "dot_bf16_", "attention_f32_",
+          "rms_norm_f32_", "epilogue_f32_"}) {
       std::string name = std::string("haqa_uk_") + op + isa;
       EXPECT_NE(findMicroKernel(name), nullptr) << name;
     }
@@ -336,6 +339,10 @@ TEST_P(MicroKernelsISA, QuantizeMatchesScalar) {
 struct Format {
   const char *name;
   int64_t blockBytes;
+  /// Values per block: 32, or 256 for the K-quant super-blocks.
+  int64_t blockValues = 32;
+  /// Bytes of a weight row of k values.
+  int64_t rowBytes(int64_t k) const { return k / blockValues * blockBytes; }
 };
 const Format kFormats[] = {{"q8_0", 34}, {"q4_0", 18}, {"q4_1", 20}};
 
@@ -441,23 +448,32 @@ struct DotCase {
   int64_t k, rowsM, n0, n1, mr, nr;
 };
 
-/// Every case of the brief: mr, nr in {1, 2, 4}, rows_m in {1, 2, 3, 5, 8},
-/// n ranges with odd edges, K in kDotKs; and nr = 16 (packed panels on
-/// avx512vnni: two panels and 5 rows left, or one panel between odd edges;
-/// the other ISAs take it as 4).
-std::vector<DotCase> dotCases() {
+/// Every case of the brief for one K: mr, nr in {1, 2, 4}, rows_m in
+/// {1, 2, 3, 5, 8}, n ranges with odd edges; and nr = 16 (packed panels on
+/// avx512vnni, K-quants included: two panels and 5 rows left, or one panel
+/// between odd edges; the other ISAs take it as 4).
+std::vector<DotCase> dotCasesFor(int64_t k) {
   std::vector<DotCase> cases;
   const int64_t nRanges[][2] = {{0, 13}, {3, 12}, {5, 6}, {1, 8}};
   const int64_t panelRanges[][2] = {{0, 37}, {3, 22}, {1, 8}};
-  for (int64_t k : kDotKs)
-    for (int64_t rowsM : {1, 2, 3, 5, 8})
-      for (int64_t mr : {1, 2, 4}) {
-        for (const auto &nr01 : nRanges)
-          for (int64_t nr : {1, 2, 4})
-            cases.push_back({k, rowsM, nr01[0], nr01[1], mr, nr});
-        for (const auto &nr01 : panelRanges)
-          cases.push_back({k, rowsM, nr01[0], nr01[1], mr, 16});
-      }
+  for (int64_t rowsM : {1, 2, 3, 5, 8})
+    for (int64_t mr : {1, 2, 4}) {
+      for (const auto &nr01 : nRanges)
+        for (int64_t nr : {1, 2, 4})
+          cases.push_back({k, rowsM, nr01[0], nr01[1], mr, nr});
+      for (const auto &nr01 : panelRanges)
+        cases.push_back({k, rowsM, nr01[0], nr01[1], mr, 16});
+    }
+  return cases;
+}
+
+/// The cases of dotCasesFor for every K in kDotKs.
+std::vector<DotCase> dotCases() {
+  std::vector<DotCase> cases;
+  for (int64_t k : kDotKs) {
+    std::vector<DotCase> forK = dotCasesFor(k);
+    cases.insert(cases.end(), forK.begin(), forK.end());
+  }
   return cases;
 }
 
@@ -472,8 +488,8 @@ std::vector<float> runDot(DotFn dot, const Format &f,
                           const DotCase &c) {
   const int64_t blocks = c.k / 32, ys = c.n1 + 5;
   std::vector<float> y((kMaxRowsM + 1) * ys, NAN);
-  dot(w.data(), blocks * f.blockBytes, xq.data(), xRowBytes, y.data(), ys,
-      c.rowsM, c.n0, c.n1, blocks, c.mr, c.nr);
+  dot(w.data(), f.rowBytes(c.k), xq.data(), xRowBytes, y.data(), ys, c.rowsM,
+      c.n0, c.n1, blocks, c.mr, c.nr);
   for (int64_t m = 0; m <= kMaxRowsM; ++m)
     for (int64_t n = 0; n < ys; ++n)
       if (m >= c.rowsM || n < c.n0 || n >= c.n1) {
@@ -613,6 +629,395 @@ TEST_P(MicroKernelsISA, DotEdgeCalls) {
       }
   }
 }
+
+//===----------------------------------------------------------------------===//
+// K-quant dots (Q4_K, Q6_K)
+//===----------------------------------------------------------------------===//
+
+const Format kKFormats[] = {{"q4_k", 144, 256}, {"q6_k", 210, 256}};
+
+/// Multiples of 256: one super-block, two, and Qwen2.5-1.5B's hidden size
+/// and 2304 (72 activation blocks).
+const int64_t kKDotKs[] = {256, 512, 1536, 2304};
+
+bool isQ4K(const Format &f) { return std::string(f.name) == "q4_k"; }
+
+/// A finite f16 of magnitude in [2^-14, 2^-4), the sign negative one time in
+/// four: the range of ggml's K-quant d and dmin.
+uint16_t randomKScale(std::mt19937 &rng) {
+  uint16_t exp = static_cast<uint16_t>(1 + rng() % 11);
+  return static_cast<uint16_t>((rng() % 4 == 0) << 15 | exp << 10 |
+                               (rng() & 0x3ff));
+}
+
+/// Weight rows of random valid super-blocks: random scale bytes and quants,
+/// random f16 d (and dmin); one in five holds the extremes (Q4_K: nibbles 0
+/// or 15, scales and mins 63; Q6_K: q = 0 or 63, scales -128 or 127).
+std::vector<uint8_t> randomKWeights(const Format &f, int64_t rows,
+                                    int64_t superBlocks, std::mt19937 &rng) {
+  std::vector<uint8_t> w(rows * superBlocks * f.blockBytes);
+  for (uint8_t &b : w)
+    b = static_cast<uint8_t>(rng());
+  for (int64_t i = 0; i < rows * superBlocks; ++i) {
+    uint8_t *blk = &w[i * f.blockBytes];
+    const int kind = rng() % 10;
+    if (isQ4K(f)) {
+      put16(blk, randomKScale(rng));
+      put16(blk + 2, randomKScale(rng));
+      if (kind < 2) {
+        std::memset(blk + 4, 0xff, 12);
+        std::memset(blk + 16, kind == 0 ? 0x00 : 0xff, 128);
+      }
+    } else {
+      put16(blk + 208, randomKScale(rng));
+      if (kind < 2) {
+        std::memset(blk, kind == 0 ? 0x00 : 0xff, 192);
+        std::memset(blk + 192, kind == 0 ? 0x7f : 0x80, 16);
+      }
+    }
+  }
+  return w;
+}
+
+/// Q4_K's sub-block j scale and min, as ggml's get_scale_min_k4.
+void q4KScaleMinRef(int j, const uint8_t *q, int &sc, int &m) {
+  if (j < 4) {
+    sc = q[j] & 63;
+    m = q[j + 4] & 63;
+  } else {
+    sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+/// Quant value 32 j + l (j < 8, l < 32) of a super-block: the nibble (Q4_K)
+/// or q - 32 (Q6_K); its scale (sc_j, or the Q6_K scale of l's half) and,
+/// for Q4_K, its min m_j.
+void kQuantAt(const Format &f, const uint8_t *blk, int j, int l, int &q,
+              int &sc, int &mn) {
+  if (isQ4K(f)) {
+    q = (blk[16 + 32 * (j / 2) + l] >> (4 * (j % 2))) & 15;
+    q4KScaleMinRef(j, blk + 4, sc, mn);
+  } else {
+    const int h = j / 4, c = j % 4;
+    q = (((blk[64 * h + 32 * (c & 1) + l] >> (4 * (c >> 1))) & 15) |
+         (((blk[128 + 32 * h + l] >> (2 * c)) & 3) << 4)) -
+        32;
+    sc = static_cast<int8_t>(blk[192 + 8 * h + 2 * c + l / 16]);
+    mn = 0;
+  }
+}
+
+/// The 256 values of a super-block in double.
+void dequantizeKDouble(const Format &f, const uint8_t *blk, double *out) {
+  const double d = halfToFloat(get16(blk + (isQ4K(f) ? 0 : 208)));
+  const double dmin = isQ4K(f) ? halfToFloat(get16(blk + 2)) : 0.0;
+  for (int j = 0; j < 8; ++j)
+    for (int l = 0; l < 32; ++l) {
+      int q, sc, mn;
+      kQuantAt(f, blk, j, l, q, sc, mn);
+      out[32 * j + l] = d * sc * q - dmin * mn;
+    }
+}
+
+/// The K-quant dot as written in the brief (the scalar reference, in the
+/// same float operations); `magnitude` gets sum |terms| in double, `ref` the
+/// double-precision dot of the dequantized weights with x.d * xq, and
+/// `sDeviation` sum |dmin * m_j| * |x.s - x.d * sum(xq)|: how far the Q4_K
+/// terms' f16 x.s take the formula from that dot.
+float kDotByFormula(const Format &f, const uint8_t *wRow, const uint8_t *xRow,
+                    int64_t blocks, double *magnitude = nullptr,
+                    double *ref = nullptr, double *sDeviation = nullptr) {
+  float acc = 0;
+  double mag = 0, dot = 0, dev = 0;
+  for (int64_t s = 0; s < blocks / 8; ++s) {
+    const uint8_t *blk = wRow + s * f.blockBytes;
+    double values[256];
+    dequantizeKDouble(f, blk, values);
+    const float d = halfToFloat(get16(blk + (isQ4K(f) ? 0 : 208)));
+    for (int j = 0; j < 8; ++j) {
+      const uint8_t *xb = xRow + (8 * s + j) * 36;
+      const int8_t *xq = reinterpret_cast<const int8_t *>(xb + 4);
+      const float dx = halfToFloat(get16(xb)), sx = halfToFloat(get16(xb + 2));
+      int sumi[2] = {0, 0}, sc[2] = {0, 0}, mn = 0, xsum = 0;
+      for (int l = 0; l < 32; ++l) {
+        int q;
+        kQuantAt(f, blk, j, l, q, sc[l / 16], mn);
+        sumi[l / 16] += q * xq[l];
+        xsum += xq[l];
+        dot += values[32 * j + l] * (double(dx) * xq[l]);
+      }
+      if (isQ4K(f)) {
+        const float dmin = halfToFloat(get16(blk + 2));
+        const int si = sumi[0] + sumi[1];
+        acc += (d * float(sc[0])) * dx * float(si) - (dmin * float(mn)) * sx;
+        mag += std::fabs(double(d) * sc[0] * dx * si) +
+               std::fabs(double(dmin) * mn * sx);
+        dev += std::fabs(double(dmin) * mn) *
+               std::fabs(double(sx) - double(dx) * xsum);
+      } else {
+        const int si = sc[0] * sumi[0] + sc[1] * sumi[1];
+        acc += d * dx * float(si);
+        mag += std::fabs(double(d) * dx * si);
+      }
+    }
+  }
+  if (magnitude)
+    *magnitude = mag;
+  if (ref)
+    *ref = dot;
+  if (sDeviation)
+    *sDeviation = dev;
+  return acc;
+}
+
+/// The test's layouts agree with the model loader's dequantizer (float: one
+/// rounding of the exact double).
+TEST(MicroKernels, KQuantLayoutsMatchDequantize) {
+  std::mt19937 rng(19);
+  for (const Format &f : kKFormats) {
+    const int64_t superBlocks = 64;
+    std::vector<uint8_t> w = randomKWeights(f, 1, superBlocks, rng);
+    std::vector<float> got(superBlocks * 256);
+    const uint32_t type =
+        static_cast<uint32_t>(isQ4K(f) ? GGMLType::Q4_K : GGMLType::Q6_K);
+    if (llvm::Error e = dequantize(type, w, got))
+      FAIL() << llvm::toString(std::move(e));
+    for (int64_t s = 0; s < superBlocks; ++s) {
+      double expected[256];
+      dequantizeKDouble(f, &w[s * f.blockBytes], expected);
+      for (int i = 0; i < 256; ++i)
+        ASSERT_LE(std::fabs(got[s * 256 + i] - expected[i]),
+                  std::fabs(expected[i]) * 0x1p-24)
+            << f.name << " super-block " << s << " value " << i;
+    }
+  }
+}
+
+/// The scalar K-quant dot: bit-exactly the formula, and the double-precision
+/// dequantize-then-dot to 1e-5 of the terms' magnitudes plus the f16 x.s
+/// deviation (Q4_K).
+TEST(MicroKernels, ScalarKQuantDotMatchesFormula) {
+  std::mt19937 rng(23);
+  for (const Format &f : kKFormats) {
+    DotFn dot = getDot(f.name, "scalar");
+    ASSERT_NE(dot, nullptr);
+    double worst = 0;
+    for (int64_t k : kKDotKs) {
+      const int64_t blocks = k / 32, xRowBytes = xRowBytesFor(k);
+      std::vector<uint8_t> w = randomKWeights(f, kWeightRows, blocks / 8, rng);
+      std::vector<uint8_t> xq = randomActivations(kMaxRowsM, k, xRowBytes, rng);
+      for (const DotCase &c : dotCasesFor(k)) {
+        std::vector<float> y = runDot(dot, f, w, xq, xRowBytes, c);
+        const int64_t ys = c.n1 + 5;
+        for (int64_t m = 0; m < c.rowsM; ++m)
+          for (int64_t n = c.n0; n < c.n1; ++n) {
+            double mag, ref, dev;
+            float expected =
+                kDotByFormula(f, &w[n * f.rowBytes(k)], &xq[m * xRowBytes],
+                              blocks, &mag, &ref, &dev);
+            ASSERT_EQ(bitsOf(expected), bitsOf(y[m * ys + n]))
+                << f.name << " K=" << k << " m=" << m << " n=" << n
+                << " mr=" << c.mr << " nr=" << c.nr;
+            const double err = std::fabs(double(y[m * ys + n]) - ref) - dev;
+            if (mag > 0)
+              worst = std::max(worst, err / mag);
+            ASSERT_LE(err, 1e-5 * mag) << f.name << " K=" << k;
+          }
+      }
+    }
+    std::printf("[          ] scalar %s: worst error %.3g of sum |terms| "
+                "against the double dot\n",
+                f.name, worst);
+  }
+}
+
+/// A vector K-quant dot against the scalar one (1e-5 of the terms'
+/// magnitudes) and against the double-precision dequantize-then-dot (the
+/// same plus the f16 x.s deviation), over every register block and edge.
+void checkKDot(const std::string &isa, const Format &f) {
+  DotFn dot = getDot(f.name, isa), scalar = getDot(f.name, "scalar");
+  ASSERT_NE(dot, nullptr);
+  std::mt19937 rng(29);
+  double worst = 0, worstRef = 0;
+  int64_t checked = 0;
+  for (int64_t k : kKDotKs) {
+    const int64_t blocks = k / 32, xRowBytes = xRowBytesFor(k);
+    std::vector<uint8_t> w = randomKWeights(f, kWeightRows, blocks / 8, rng);
+    std::vector<uint8_t> xq = randomActivations(kMaxRowsM, k, xRowBytes, rng);
+    std::vector<double> mag(kMaxRowsM * kWeightRows),
+        ref(kMaxRowsM * kWeightRows), dev(kMaxRowsM * kWeightRows);
+    for (int64_t m = 0; m < kMaxRowsM; ++m)
+      for (int64_t n = 0; n < kWeightRows; ++n) {
+        const int64_t i = m * kWeightRows + n;
+        kDotByFormula(f, &w[n * f.rowBytes(k)], &xq[m * xRowBytes], blocks,
+                      &mag[i], &ref[i], &dev[i]);
+      }
+    for (const DotCase &c : dotCasesFor(k)) {
+      std::vector<float> expected = runDot(scalar, f, w, xq, xRowBytes, c);
+      std::vector<float> got = runDot(dot, f, w, xq, xRowBytes, c);
+      const int64_t ys = c.n1 + 5;
+      for (int64_t m = 0; m < c.rowsM; ++m)
+        for (int64_t n = c.n0; n < c.n1; ++n) {
+          const int64_t i = m * kWeightRows + n;
+          const double g = got[m * ys + n];
+          const double err = std::fabs(g - expected[m * ys + n]);
+          const double errRef = std::fabs(g - ref[i]) - dev[i];
+          ++checked;
+          if (mag[i] > 0) {
+            worst = std::max(worst, err / mag[i]);
+            worstRef = std::max(worstRef, errRef / mag[i]);
+          }
+          ASSERT_LE(err, 1e-5 * mag[i])
+              << isa << " " << f.name << " K=" << k << " rows_m=" << c.rowsM
+              << " n0=" << c.n0 << " n1=" << c.n1 << " mr=" << c.mr
+              << " nr=" << c.nr << " m=" << m << " n=" << n << ": " << g
+              << " vs " << expected[m * ys + n];
+          ASSERT_LE(errRef, 1e-5 * mag[i])
+              << isa << " " << f.name << " K=" << k << " m=" << m << " n=" << n
+              << ": " << g << " vs double " << ref[i];
+        }
+    }
+  }
+  std::printf("[          ] %s %s: %lld outputs, worst error %.3g of sum "
+              "|terms| (scalar), %.3g (double dot)\n",
+              isa.c_str(), f.name, static_cast<long long>(checked), worst,
+              worstRef);
+}
+
+TEST_P(MicroKernelsISA, DotQ4_KMatchesScalar) { checkKDot(isa, kKFormats[0]); }
+TEST_P(MicroKernelsISA, DotQ6_KMatchesScalar) { checkKDot(isa, kKFormats[1]); }
+
+/// K-quant degenerate calls, odd register blocks, activations from this
+/// ISA's quantizer and a block count that is not a multiple of 8 (its
+/// remainder ignored); the scalar variant too.
+void checkKDotEdgeCalls(const std::string &isa) {
+  std::mt19937 rng(31);
+  for (const Format &f : kKFormats) {
+    DotFn dot = getDot(f.name, isa), ref = getDot(f.name, "scalar");
+    ASSERT_NE(dot, nullptr);
+    const int64_t k = 512, blocks = 16, wrb = f.rowBytes(k);
+    const int64_t xRowBytes = getQ8ActivationRowBytes(k);
+    std::vector<uint8_t> w = randomKWeights(f, kWeightRows, 2, rng);
+    std::vector<float> x(kMaxRowsM * k);
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    for (float &v : x)
+      v = normal(rng);
+    std::vector<uint8_t> xq(kMaxRowsM * xRowBytes);
+    getQuantize(isa)(x.data(), k, kMaxRowsM, k, xq.data(), xRowBytes);
+    // blocks = 0 (and 7: no whole super-block): zeros; n0 == n1 or
+    // rows_m = 0: nothing written.
+    for (int64_t none : {0, 7}) {
+      std::vector<float> y(kWeightRows, NAN);
+      dot(w.data(), wrb, xq.data(), xRowBytes, y.data(), 0, 1, 2, 5, none, 1,
+          4);
+      for (int n = 0; n < kWeightRows; ++n)
+        EXPECT_EQ(std::isnan(y[n]), n < 2 || n >= 5);
+      for (int n = 2; n < 5; ++n)
+        EXPECT_EQ(y[n], 0.0f);
+    }
+    std::vector<float> untouched(kWeightRows, NAN);
+    dot(w.data(), wrb, xq.data(), xRowBytes, untouched.data(), 0, 1, 4, 4,
+        blocks, 1, 1);
+    dot(w.data(), wrb, xq.data(), xRowBytes, untouched.data(), 0, 0, 0,
+        kWeightRows, blocks, 1, 1);
+    for (float v : untouched)
+      EXPECT_TRUE(std::isnan(v));
+    // 12 blocks: the first super-block only, as 8.
+    for (int64_t nr : {1, 2, 4}) {
+      std::vector<float> y8(3 * 9), y12(3 * 9);
+      dot(w.data(), wrb, xq.data(), xRowBytes, y8.data(), 9, 3, 0, 9, 8, 2, nr);
+      dot(w.data(), wrb, xq.data(), xRowBytes, y12.data(), 9, 3, 0, 9, 12, 2,
+          nr);
+      for (int64_t i = 0; i < 3 * 9; ++i)
+        EXPECT_EQ(bitsOf(y8[i]), bitsOf(y12[i])) << f.name << " nr=" << nr;
+    }
+    // mr = 3 acts as 2, nr = 8 as 4, mr = 0 as 1.
+    for (int64_t mr : {0, 3, 8})
+      for (int64_t nr : {-1, 3, 8}) {
+        DotCase c{k, 7, 1, 12, mr, nr};
+        std::vector<float> e = runDot(ref, f, w, xq, xRowBytes, c);
+        std::vector<float> g = runDot(dot, f, w, xq, xRowBytes, c);
+        const int64_t ys = c.n1 + 5;
+        for (int64_t m = 0; m < c.rowsM; ++m)
+          for (int64_t n = c.n0; n < c.n1; ++n) {
+            double mag;
+            kDotByFormula(f, &w[n * wrb], &xq[m * xRowBytes], blocks, &mag);
+            EXPECT_LE(std::fabs(double(g[m * ys + n]) - e[m * ys + n]),
+                      1e-5 * mag)
+                << f.name << " mr=" << mr << " nr=" << nr;
+          }
+      }
+  }
+}
+
+TEST(MicroKernels, ScalarKQuantDotEdgeCalls) { checkKDotEdgeCalls("scalar"); }
+TEST_P(MicroKernelsISA, KQuantDotEdgeCalls) { checkKDotEdgeCalls(isa); }
+
+/// Prefill as the compiled code calls it: 75 weight rows (four panels and
+/// 11 rows), rows_m not a multiple of 4, and N split over host threads in
+/// pieces of a multiple of nr (the last one shorter, as LowerMicroKernels
+/// splits it), each piece computed on its own std::thread (the avx512vnni
+/// panels live in per-thread buffers); against the scalar dot, 1e-5 of the
+/// terms' magnitudes. K = 256 (one super-block) and 2304.
+void checkKDotThreads(const std::string &isa) {
+  std::mt19937 rng(37);
+  constexpr int64_t rowsN = 75, rowsM = 13;
+  for (const Format &f : kKFormats) {
+    DotFn dot = getDot(f.name, isa), scalar = getDot(f.name, "scalar");
+    ASSERT_NE(dot, nullptr);
+    for (int64_t k : {256, 2304}) {
+      const int64_t blocks = k / 32, wrb = f.rowBytes(k);
+      const int64_t xRowBytes = xRowBytesFor(k);
+      std::vector<uint8_t> w = randomKWeights(f, rowsN, blocks / 8, rng);
+      std::vector<uint8_t> xq = randomActivations(rowsM, k, xRowBytes, rng);
+      std::vector<double> mag(rowsM * rowsN);
+      for (int64_t m = 0; m < rowsM; ++m)
+        for (int64_t n = 0; n < rowsN; ++n)
+          kDotByFormula(f, &w[n * wrb], &xq[m * xRowBytes], blocks,
+                        &mag[m * rowsN + n]);
+      for (int64_t m1 : {rowsM, int64_t(6), int64_t(1)})
+        for (int64_t mr : {1, 2, 4})
+          for (int64_t nr : {4, 16})
+            for (int64_t threads : {1, 2, 3}) {
+              const int64_t pieces =
+                  std::min<int64_t>(threads, (rowsN + nr - 1) / nr);
+              const int64_t piece =
+                  ((rowsN + pieces - 1) / pieces + nr - 1) / nr * nr;
+              std::vector<float> expected(rowsM * rowsN, NAN),
+                  got(rowsM * rowsN, NAN);
+              scalar(w.data(), wrb, xq.data(), xRowBytes, expected.data(),
+                     rowsN, m1, 0, rowsN, blocks, mr, nr);
+              std::vector<std::thread> ts;
+              for (int64_t t = 0; t < pieces; ++t)
+                ts.emplace_back([&, t] {
+                  const int64_t n0 = t * piece,
+                                n1 = std::min(rowsN, n0 + piece);
+                  dot(w.data(), wrb, xq.data(), xRowBytes, got.data(), rowsN,
+                      m1, n0, n1, blocks, mr, nr);
+                });
+              for (std::thread &th : ts)
+                th.join();
+              for (int64_t m = 0; m < rowsM; ++m)
+                for (int64_t n = 0; n < rowsN; ++n) {
+                  const int64_t i = m * rowsN + n;
+                  if (m >= m1) {
+                    ASSERT_TRUE(std::isnan(got[i])) << "wrote y[" << m << "]";
+                    continue;
+                  }
+                  ASSERT_LE(std::fabs(double(got[i]) - expected[i]),
+                            1e-5 * mag[i])
+                      << isa << " " << f.name << " K=" << k << " rows_m=" << m1
+                      << " mr=" << mr << " nr=" << nr << " threads=" << threads
+                      << " m=" << m << " n=" << n << ": " << got[i] << " vs "
+                      << expected[i];
+                }
+            }
+    }
+  }
+}
+
+TEST_P(MicroKernelsISA, KQuantDotThreads) { checkKDotThreads(isa); }
 
 //===----------------------------------------------------------------------===//
 // F16 and BF16 dots

@@ -60,5 +60,7 @@ std::optional<GGMLType> mlir::haqa::getGGMLTypeByName(llvm::StringRef name) {
       .Case("q8_0", GGMLType::Q8_0)
       .Case("q4_0", GGMLType::Q4_0)
       .Case("q4_1", GGMLType::Q4_1)
+      .Case("q4_k", GGMLType::Q4_K)
+      .Case("q6_k", GGMLType::Q6_K)
       .Default(std::nullopt);
 }

@@ -56,6 +56,15 @@ QuantAttr QuantAttr::getQ4_1(MLIRContext *ctx) {
              StorageLayout::gguf);
 }
 
+QuantAttr QuantAttr::getQ4_K(MLIRContext *ctx) {
+  return get(ctx, ElemKind::i4, 32, Float16Type::get(ctx), ZeroKind::min,
+             StorageLayout::gguf_k);
+}
+QuantAttr QuantAttr::getQ6_K(MLIRContext *ctx) {
+  return get(ctx, ElemKind::i6, 16, Float16Type::get(ctx), ZeroKind::none,
+             StorageLayout::gguf_k);
+}
+
 bool QuantAttr::isQuantized() const { return !isPlainKind(getKind()); }
 
 unsigned QuantAttr::getBits() const {
@@ -67,6 +76,8 @@ unsigned QuantAttr::getBits() const {
     return 16;
   case ElemKind::i8:
     return 8;
+  case ElemKind::i6:
+    return 6;
   case ElemKind::i4:
     return 4;
   }
@@ -76,6 +87,8 @@ unsigned QuantAttr::getBits() const {
 StringRef QuantAttr::getGGUFName() const {
   if (!isQuantized())
     return stringifyElemKind(getKind());
+  if (getLayout() == StorageLayout::gguf_k)
+    return getKind() == ElemKind::i6 ? "q6_k" : "q4_k";
   if (getLayout() != StorageLayout::gguf)
     return "";
   if (getKind() == ElemKind::i8)
@@ -86,24 +99,41 @@ StringRef QuantAttr::getGGUFName() const {
 uint64_t QuantAttr::getGGUFBlockBytes() const {
   if (!isQuantized())
     return getBits() / 8;
-  if (getLayout() != StorageLayout::gguf)
+  if (getLayout() == StorageLayout::planar)
     return 0;
-  // ggml's block_q8_0 / q4_0 / q4_1, from the one table of ggml types (the
-  // verifier holds gguf storage to group = 32 and f16 scales, as theirs).
+  // ggml's block_q8_0 / q4_0 / q4_1 / q4_K / q6_K, from the one table of
+  // ggml types (the verifier holds gguf storage to theirs).
   std::optional<GGMLType> type = getGGMLTypeByName(getGGUFName());
   std::optional<GGMLTypeInfo> info =
       type ? getGGMLTypeInfo(static_cast<uint32_t>(*type)) : std::nullopt;
-  assert(info && info->blockSize == 32 && "gguf storage is a ggml type");
+  assert(info && info->blockSize == getGGUFBlockValues() &&
+         "gguf storage is a ggml type");
   return info ? info->blockBytes : 0;
+}
+
+int64_t QuantAttr::getGGUFBlockValues() const {
+  if (!isQuantized())
+    return 1;
+  switch (getLayout()) {
+  case StorageLayout::gguf:
+    return 32;
+  case StorageLayout::gguf_k:
+    return 256;
+  case StorageLayout::planar:
+    return 0;
+  }
+  llvm_unreachable("unknown layout");
 }
 
 uint64_t QuantAttr::getStorageBytes(uint64_t numElements) const {
   if (!isQuantized())
     return numElements * getBits() / 8;
+  if (getLayout() != StorageLayout::planar) {
+    uint64_t block = getGGUFBlockValues();
+    return (numElements + block - 1) / block * getGGUFBlockBytes();
+  }
   uint64_t group = getGroup();
   uint64_t groups = (numElements + group - 1) / group;
-  if (getLayout() == StorageLayout::gguf)
-    return groups * getGGUFBlockBytes();
   uint64_t scaleBytes = getScaleType().getIntOrFloatBitWidth() / 8;
   uint64_t bytes = (numElements * getBits() + 7) / 8 + groups * scaleBytes;
   if (getZero() == ZeroKind::min)
@@ -144,10 +174,22 @@ LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                             "group = "
                          << group << " and scale = " << scaleType;
     if (zero == ZeroKind::zero_point ||
-        (kind == ElemKind::i8 && zero == ZeroKind::min))
+        (kind == ElemKind::i8 && zero == ZeroKind::min) || kind == ElemKind::i6)
       return emitError() << "gguf has no " << stringifyElemKind(kind)
                          << " block with zero = " << stringifyZeroKind(zero);
   }
+  // quant_c6
+  if (layout == StorageLayout::gguf_k) {
+    bool q4k = kind == ElemKind::i4 && group == 32 && zero == ZeroKind::min;
+    bool q6k = kind == ElemKind::i6 && group == 16 && zero == ZeroKind::none;
+    if (!(q4k || q6k) || !scaleType.isF16())
+      return emitError() << "gguf_k layout exists only as Q4_K (i4, group = "
+                            "32, scale = f16, zero = min) and Q6_K (i6, group "
+                            "= 16, scale = f16, zero = none)";
+  }
+  // quant_c7
+  if (kind == ElemKind::i6 && layout != StorageLayout::gguf_k)
+    return emitError() << "i6 storage exists only as Q6_K (layout = gguf_k)";
   return success();
 }
 
@@ -157,17 +199,20 @@ Attribute QuantAttr::parse(AsmParser &parser, Type) {
   if (parser.parseLess() || parser.parseKeyword(&word))
     return {};
   SMLoc loc = parser.getCurrentLocation();
-  if (word == "q8_0" || word == "q4_0" || word == "q4_1") {
+  if (word == "q8_0" || word == "q4_0" || word == "q4_1" || word == "q4_k" ||
+      word == "q6_k") {
     if (parser.parseGreater())
       return {};
     return word == "q8_0"   ? getQ8_0(ctx)
            : word == "q4_0" ? getQ4_0(ctx)
-                            : getQ4_1(ctx);
+           : word == "q4_1" ? getQ4_1(ctx)
+           : word == "q4_k" ? getQ4_K(ctx)
+                            : getQ6_K(ctx);
   }
   std::optional<ElemKind> kind = symbolizeElemKind(word);
   if (!kind) {
-    parser.emitError(loc) << "expected f32, f16, bf16, i8, i4, q8_0, q4_0 or "
-                             "q4_1, got '"
+    parser.emitError(loc) << "expected f32, f16, bf16, i8, i6, i4, q8_0, "
+                             "q4_0, q4_1, q4_k or q6_k, got '"
                           << word << "'";
     return {};
   }
@@ -212,7 +257,8 @@ Attribute QuantAttr::parse(AsmParser &parser, Type) {
         auto l = symbolizeStorageLayout(value);
         if (!l) {
           parser.emitError(valueLoc)
-              << "expected layout = gguf or planar, got '" << value << "'";
+              << "expected layout = gguf, gguf_k or planar, got '" << value
+              << "'";
           return {};
         }
         layout = *l;

@@ -296,7 +296,13 @@ int64_t MicroKernelOp::getWeightBlockBytes() {
       .Case("dot_q8_0", 34)
       .Case("dot_q4_0", 18)
       .Case("dot_q4_1", 20)
+      .Case("dot_q4_k", 144)
+      .Case("dot_q6_k", 210)
       .Default(0);
+}
+
+int64_t MicroKernelOp::getWeightBlockValues() {
+  return getKernel() == "dot_q4_k" || getKernel() == "dot_q6_k" ? 256 : 32;
 }
 
 LogicalResult MicroKernelOp::verify() {
@@ -311,7 +317,8 @@ LogicalResult MicroKernelOp::verify() {
     return emitOpError("unknown micro-kernel '")
            << kernel
            << "' (expected quantize_q8, rms_norm_f32, dot_q8_0, dot_q4_0, "
-              "dot_q4_1, dot_f16, dot_bf16 or attention_f32)";
+              "dot_q4_1, dot_q4_k, dot_q6_k, dot_f16, dot_bf16 or "
+              "attention_f32)";
   // micro_kernel_c9
   bool dot = f16 || blockBytes;
   if (!dot && (getGate() || getResidual()))
@@ -404,7 +411,7 @@ LogicalResult MicroKernelOp::verify() {
   if (ShapedType::isDynamic(w[1]) || w[1] % blockBytes)
     return emitOpError() << "expected weight rows of a static multiple of "
                          << blockBytes << " bytes";
-  int64_t blocks = w[1] / blockBytes;
+  int64_t blocks = w[1] / blockBytes * (getWeightBlockValues() / 32);
   if (failed(expectShape(*this, "Q8 rows", xq,
                          {out[0], blocks * kQ8BlockBytes})) ||
       failed(expectShape(*this, "y", out, {xq[0], w[0]})))

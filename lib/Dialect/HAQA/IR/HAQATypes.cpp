@@ -53,6 +53,11 @@ LogicalResult WeightType::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "expected group size to divide the innermost "
                           "dimension ("
                        << shape.back() << "), got " << quant.getGroup();
+  // weight_c4
+  if (quant.getLayout() == StorageLayout::gguf_k && shape.back() % 256 != 0)
+    return emitError() << "expected the innermost dimension (" << shape.back()
+                       << ") to be a multiple of 256 for "
+                       << quant.getGGUFName() << " super-blocks";
   return success();
 }
 

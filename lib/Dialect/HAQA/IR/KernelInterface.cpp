@@ -49,6 +49,13 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
     return emitError() << "schedule has attn = fused, which needs an f32 "
                           "query and KV cache with static heads and head "
                           "size, and i32 positions";
+  // schedule_c24
+  if (schedule.getMma().value_or(0) == 1)
+    if (auto matmul = dyn_cast<MatmulOp>(op);
+        matmul && matmul.getWeight().getType().getQuant().getLayout() ==
+                      StorageLayout::gguf_k)
+      return emitError() << "schedule has mma = 1, which has no lowering for "
+                            "K-quant (Q4_K / Q6_K) weights";
   // schedule_c23
   if (!schedule.getFuse().empty() && !isa<MatmulOp>(op))
     return emitError() << "schedule has fuse, which applies to matmul only";
@@ -66,7 +73,7 @@ mlir::haqa::verifyKernelSchedule(Operation *op, ScheduleAttr schedule,
         matmul ? matmul.getWeight().getType().getQuant().getGGUFName() : "";
     if (!hasInt8DotKernels(gguf))
       return emitError() << "schedule has dot = i8, which needs a matmul "
-                            "with Q8_0, Q4_0 or Q4_1 weights";
+                            "with Q8_0, Q4_0, Q4_1, Q4_K or Q6_K weights";
   }
   return success();
 }
@@ -90,7 +97,8 @@ bool mlir::haqa::hasFMADotKernels(StringRef ggufName) {
 }
 
 bool mlir::haqa::hasInt8DotKernels(StringRef ggufName) {
-  return ggufName == "q8_0" || ggufName == "q4_0" || ggufName == "q4_1";
+  return ggufName == "q8_0" || ggufName == "q4_0" || ggufName == "q4_1" ||
+         ggufName == "q4_k" || ggufName == "q6_k";
 }
 
 bool mlir::haqa::hasInt8Dot(Operation *root) {

@@ -111,7 +111,10 @@ ScheduleAttr gpuSchedule(MLIRContext *ctx, KernelOpInterface kernel,
         limits.subgroupSize, limits.preferredThreadsPerBlock);
   SmallVector<MemSpace> placement;
   bool dynamicRows = ShapedType::isDynamic(dims[0]);
-  if (isa<MatmulOp>(op) && limits.tensorCores &&
+  auto matmul = dyn_cast<MatmulOp>(op);
+  if (matmul && limits.tensorCores &&
+      matmul.getWeight().getType().getQuant().getLayout() !=
+          StorageLayout::gguf_k &&
       (dynamicRows || dims[0] >= kMmaMinRows) &&
       chooseMmaTiles(dynamicRows ? 0 : dims[0], dims[1], dims[2], 0, 0, 0,
                      kMmaThreads)) {

@@ -66,3 +66,21 @@ func.func @bias(%x: tensor<2x256xf32>, %xp: tensor<40x256xf32>)
   %m1 = haqa.matmul %xp, %w40 bias(%b : !haqa.weight<64, #haqa.quant<f32>>) : tensor<40x256xf32>, !haqa.weight<64x256, #haqa.quant<q4_0>> -> tensor<40x64xf32>
   return %m0, %m1 : tensor<2x64xf32>, tensor<40x64xf32>
 }
+
+// K-quant weights (Q4_K, Q6_K super-blocks read in place, on CUDA cores):
+// decode and prefill matmuls and embedding tables.
+func.func @kquants(%x: tensor<2x256xf32>, %xp: tensor<40x256xf32>, %tok: tensor<2xi32>)
+    -> (tensor<2x64xf32>, tensor<2x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>,
+        tensor<2x256xf32>, tensor<2x256xf32>) {
+  %w4k = haqa.weight "w4k" : !haqa.weight<64x256, #haqa.quant<q4_k>>
+  %w6k = haqa.weight "w6k" : !haqa.weight<64x256, #haqa.quant<q6_k>>
+  %e4k = haqa.weight "e4k" : !haqa.weight<100x256, #haqa.quant<q4_k>>
+  %e6k = haqa.weight "e6k" : !haqa.weight<100x256, #haqa.quant<q6_k>>
+  %m0 = haqa.matmul %x, %w4k : tensor<2x256xf32>, !haqa.weight<64x256, #haqa.quant<q4_k>> -> tensor<2x64xf32>
+  %m1 = haqa.matmul %x, %w6k : tensor<2x256xf32>, !haqa.weight<64x256, #haqa.quant<q6_k>> -> tensor<2x64xf32>
+  %m2 = haqa.matmul %xp, %w4k : tensor<40x256xf32>, !haqa.weight<64x256, #haqa.quant<q4_k>> -> tensor<40x64xf32>
+  %m3 = haqa.matmul %xp, %w6k : tensor<40x256xf32>, !haqa.weight<64x256, #haqa.quant<q6_k>> -> tensor<40x64xf32>
+  %e0 = haqa.embedding %e4k[%tok] : !haqa.weight<100x256, #haqa.quant<q4_k>>, tensor<2xi32> -> tensor<2x256xf32>
+  %e1 = haqa.embedding %e6k[%tok] : !haqa.weight<100x256, #haqa.quant<q6_k>>, tensor<2xi32> -> tensor<2x256xf32>
+  return %m0, %m1, %m2, %m3, %e0, %e1 : tensor<2x64xf32>, tensor<2x64xf32>, tensor<40x64xf32>, tensor<40x64xf32>, tensor<2x256xf32>, tensor<2x256xf32>
+}
