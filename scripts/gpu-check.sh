@@ -152,7 +152,7 @@ PREP=$!
 step "CUDA tests (lit: the GPU target, the kernels and whole tiny models on the GPU)" 600 \
   "$OUT/lit.log" $LIT -v -j "$(( $(nproc) > 8 ? 8 : $(nproc) ))" build/test/Target/GPU \
   build/test/tools/haqa-bench/cuda-kernels.test build/test/tools/haqa-run/cuda-model.test \
-  build/test/tools/haqa-bench/gpu-on-cpu.test
+  build/test/tools/haqa-bench/gpu-on-cpu.test build/test/tools/haqa-serve/serve-cuda.test
 grep -E "^(PASS|FAIL|UNSUPPORTED|XFAIL|UNRESOLVED):|^  (Passed|Failed|Unsupported)" "$OUT/lit.log" >> "$SUMMARY"
 step "CUDA runtime unit tests" 120 "$OUT/gtest.log" "$BIN/haqa-runtime-tests" --gtest_filter='CUDADevice.*'
 

@@ -360,6 +360,43 @@ static std::string hardwareText(const HardwareProfile &p) {
   return s;
 }
 
+/// The kernel's roofline floor on `p`: the time its bytes take at the
+/// memory bandwidth or its arithmetic at the f32 peak, whichever is longer
+/// (ms; 0 when the profile lacks the numbers).
+static double rooflineFloorMs(const KernelInfo &k, const HardwareProfile &p) {
+  double memMs = p.memoryBandwidthGBps > 0 && k.bytes
+                     ? k.bytes / (p.memoryBandwidthGBps * 1e6)
+                     : 0;
+  double peak = p.peakTops.lookup("f32");
+  double flopMs = peak > 0 && k.flops ? k.flops / (peak * 1e9) : 0;
+  return std::max(memMs, flopMs);
+}
+
+/// ", N FLOPs and B bytes per call; roofline floor ..." for the static
+/// prompt: what the kernel must move and compute, and the best time the
+/// hardware allows.
+static std::string rooflineText(const KernelInfo &k, const HardwareProfile &p) {
+  if (!k.flops && !k.bytes)
+    return "";
+  std::string s =
+      llvm::formatv("; per call {0} FLOPs and {1} bytes moved "
+                    "({2:F2} FLOPs per byte)",
+                    k.flops, k.bytes, k.bytes ? double(k.flops) / k.bytes : 0.0)
+          .str();
+  double floorMs = rooflineFloorMs(k, p);
+  if (floorMs > 0) {
+    double peak = p.peakTops.lookup("f32");
+    bool memBound =
+        p.memoryBandwidthGBps > 0 && peak > 0 &&
+        k.bytes / (p.memoryBandwidthGBps * 1e6) >= k.flops / (peak * 1e9);
+    s += llvm::formatv(": at the peaks above no schedule can beat {0:F4} ms "
+                       "(the roofline floor; {1})",
+                       floorMs, memBound ? "memory-bound" : "compute-bound")
+             .str();
+  }
+  return s;
+}
+
 static std::string spaceText(const SearchSpace &space) {
   std::string s;
   llvm::json::Object d = space.describe();
@@ -413,7 +450,8 @@ LLMStrategy::buildStaticPrompt(const SearchSpace &space) const {
                     llvm::join(dims, ", "),
                     k.weights.empty() ? std::string()
                                       : ", weights stored as " + k.weights)
-          .str();
+          .str() +
+      rooflineText(k, options.profile);
   v["memory_limit"] = quoted(options.memoryLimit);
   v["space"] = spaceText(space);
   v["example"] = exampleText(space);
@@ -427,6 +465,14 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
   // Observations newest first until the token budget (4 characters per
   // token), then restored to chronological order; the best always stays.
   const Trial *best = getBestTrial(history);
+  double floorMs = rooflineFloorMs(space.getKernel(), options.profile);
+  // How close a measured latency came to the roofline floor.
+  auto ofFloor = [&](double ms) {
+    return floorMs > 0 && ms > 0
+               ? llvm::formatv("; {0:F0}% of the roofline", 100 * floorMs / ms)
+                     .str()
+               : std::string();
+  };
   auto line = [&](size_t i) {
     const Trial &t = history[i];
     // A paired trial says how it compares with the default timed beside
@@ -449,12 +495,17 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
                          "FAILED ({0}): {1}", Trial::getStatusName(t.status),
                          StringRef(t.message).split('\n').first.take_front(200))
                          .str();
+    if (t.isOK())
+      obs += ofFloor(t.latencyMs);
     return llvm::formatv("Round {0}: Action: {1}\nObservation: {2}\n", i + 1,
                          configText(space, t.config), obs)
         .str();
   };
-  std::vector<std::string> kept;
-  size_t budget = static_cast<size_t>(options.historyTokenBudget) * 4;
+  std::vector<std::string> kept, omitted;
+  // Three quarters of the budget for whole rounds, the rest (and whatever
+  // the rounds leave) for the bare configurations of the omitted ones.
+  size_t total = static_cast<size_t>(options.historyTokenBudget) * 4;
+  size_t budget = total / 4 * 3;
   size_t used = 0, dropped = 0;
   bool bestKept = false;
   for (size_t i = history.size(); i-- > 0;) {
@@ -462,6 +513,8 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
     bool isBest = best == &history[i];
     if (used + l.size() > budget && !isBest) {
       ++dropped;
+      // Still named, compactly, so that they are not proposed again.
+      omitted.push_back(configText(space, history[i].config));
       continue;
     }
     used += l.size();
@@ -476,6 +529,25 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
   v["history"] = kept.empty() ? "(none yet: start from the default or your "
                                 "best guess)\n"
                               : llvm::join(kept, "");
+  if (!omitted.empty()) {
+    // Newest first while they fit.
+    std::string list;
+    size_t listed = 0;
+    for (const std::string &c : omitted) {
+      if (used + list.size() + c.size() + 2 > total)
+        break;
+      list += (listed++ ? ", " : "") + c;
+    }
+    if (listed)
+      v["history"] +=
+          "Also measured in the omitted rounds (do not propose "
+          "again): " +
+          list +
+          (listed < omitted.size()
+               ? llvm::formatv(" and {0} older", omitted.size() - listed).str()
+               : std::string()) +
+          "\n";
+  }
   v["history_note"] =
       dropped ? llvm::formatv("; {0} older rounds omitted for length", dropped)
                     .str()
@@ -523,7 +595,12 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
   std::string lastProblem;
   for (int attempt = 0; attempt <= options.maxReasks; ++attempt) {
     ++stats.requests;
-    llvm::Expected<ChatReply> reply = client.chat(messages);
+    // A re-ask at the same temperature tends to come back byte-identical:
+    // each one samples hotter (0.3 more per attempt, at most 1).
+    std::optional<double> temperature;
+    if (attempt > 0)
+      temperature = std::min(1.0, options.llm.temperature + 0.3 * attempt);
+    llvm::Expected<ChatReply> reply = client.chat(messages, temperature);
     if (!reply) {
       ++stats.endpointErrors;
       ++stats.fallbacks;

@@ -148,18 +148,19 @@ static std::string serverMessage(StringRef body) {
   return body.take_front(300).str();
 }
 
-llvm::Expected<ChatReply>
-LLMClient::chat(llvm::ArrayRef<LLMMessage> messages) {
+llvm::Expected<ChatReply> LLMClient::chat(llvm::ArrayRef<LLMMessage> messages,
+                                          std::optional<double> temperature) {
   using Clock = std::chrono::steady_clock;
   std::string url = config.baseURL + "/chat/completions";
   llvm::json::Array msgs;
   for (const LLMMessage &m : messages)
     msgs.push_back(llvm::json::Object{{"role", m.role}, {"content", m.content}});
-  llvm::json::Object req{{"model", config.model},
-                         {"messages", std::move(msgs)},
-                         {"temperature", config.temperature},
-                         {"max_tokens", config.maxTokens},
-                         {"stream", false}};
+  llvm::json::Object req{
+      {"model", config.model},
+      {"messages", std::move(msgs)},
+      {"temperature", temperature.value_or(config.temperature)},
+      {"max_tokens", config.maxTokens},
+      {"stream", false}};
   if (config.jsonMode)
     req["response_format"] = llvm::json::Object{{"type", "json_object"}};
   std::string body = llvm::formatv("{0}", llvm::json::Value(std::move(req)));

@@ -30,6 +30,8 @@ mlir::haqa::getKernelSearchSpace(KernelOpInterface kernel,
         w && w.getShape().size() == 2)
       info.weights = w.getQuant().getGGUFName().str();
   info.numOperands = kernel->getNumOperands() + kernel->getNumResults();
+  info.flops = kernel.getFlops();
+  info.bytes = kernel.getBytes(QuantAttr());
   ScheduleAttr def = getDefaultSchedule(kernel, profile.getLimits());
   return SearchSpace::get(info, profile, def);
 }

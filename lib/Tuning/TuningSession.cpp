@@ -79,6 +79,18 @@ TuningSession::create(const HardwareProfile &profile, TuningOptions options,
     c->maxTokens = o.llm.maxTokens;
     c->jsonMode = o.llm.jsonMode;
     s->llmConfig = *c;
+    // The agent is shown each kernel's roofline: on the host, measure the
+    // peaks it is drawn against (about a second) where the profile only
+    // estimated them.
+    if (s->profile.kind == TargetKind::CPU &&
+        s->profile.memoryBandwidthGBps <= 0) {
+      MeasuredPeaks m = measureHostPeaks();
+      if (m.gbps > 0 && m.gflops > 0) {
+        s->profile.peakTops["f32"] = m.gflops / 1e3;
+        s->profile.memoryBandwidthGBps = m.gbps;
+        s->profile.source += "; f32 peak and read bandwidth measured";
+      }
+    }
     auto p = PromptTemplates::load(
         o.llm.promptDir.empty() ? getDefaultPromptDir() : o.llm.promptDir);
     if (!p)

@@ -16,6 +16,7 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 
+#include <optional>
 #include <string>
 
 namespace mlir::haqa {
@@ -72,7 +73,10 @@ public:
   /// One chat completion. Errors say what happened and at which URL (never
   /// the key): unreachable, time-out, HTTP status with the server's message,
   /// a reply that is not a chat completion.
-  llvm::Expected<ChatReply> chat(llvm::ArrayRef<LLMMessage> messages);
+  /// `temperature`: this request's, instead of the configured one.
+  llvm::Expected<ChatReply>
+  chat(llvm::ArrayRef<LLMMessage> messages,
+       std::optional<double> temperature = std::nullopt);
   const LLMConfig &getConfig() const { return config; }
 
 private:

@@ -33,6 +33,9 @@ struct KernelInfo {
   std::vector<int64_t> dims; ///< iteration extents, #haqa.schedule's order
   std::string weights;       ///< weight storage ("f16", "q8_0", ...), or ""
   unsigned numOperands = 2;  ///< inputs then results (for placement)
+  /// Arithmetic and bytes moved per call (KernelOpInterface::getFlops /
+  /// getBytes), for the roofline the LLM agent is shown; 0: unknown.
+  uint64_t flops = 0, bytes = 0;
 };
 
 /// One tunable parameter: a field of #haqa.schedule (or one entry of an

@@ -69,7 +69,8 @@ def main():
                 req = {"unparsable": body.decode(errors="replace")}
             log.write(json.dumps({"n": i, "path": self.path, "model": req.get("model"),
                                   "messages": req.get("messages"),
-                                  "response_format": req.get("response_format"), "key_ok": key_ok,
+                                  "response_format": req.get("response_format"),
+                                  "temperature": req.get("temperature"), "key_ok": key_ok,
                                   "has_auth": bool(auth), "t": time.time()}) + "\n")
             log.flush()
             if self.path != "/v1/chat/completions":
