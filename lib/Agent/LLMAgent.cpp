@@ -6,6 +6,7 @@
 
 #include "haqa/Agent/LLMAgent.h"
 
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -411,6 +412,44 @@ static std::string spaceText(const SearchSpace &space) {
   return s;
 }
 
+/// Per field, the allowed values no trial in `history` has used (at most
+/// 8 each), one line per field that has any: what a model that keeps
+/// re-proposing measured points is pointed at.
+static std::string untriedText(const SearchSpace &space,
+                               llvm::ArrayRef<Trial> history) {
+  llvm::json::Object d = space.describe();
+  std::string s;
+  const auto &params = space.getParameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Parameter &p = params[i];
+    llvm::SmallDenseSet<int64_t> seen;
+    for (const Trial &t : history)
+      if (i < t.config.size())
+        seen.insert(t.config[i]);
+    const llvm::json::Object *e = d.getObject(p.name);
+    const llvm::json::Array *values = e ? e->getArray("values") : nullptr;
+    std::vector<std::string> untried;
+    size_t more = 0;
+    for (size_t j = 0; j < p.values.size(); ++j) {
+      if (seen.contains(p.values[j]))
+        continue;
+      if (untried.size() == 8) {
+        ++more;
+        continue;
+      }
+      untried.push_back(values && j < values->size()
+                            ? llvm::formatv("{0}", (*values)[j]).str()
+                            : std::to_string(p.values[j]));
+    }
+    if (untried.empty())
+      continue;
+    s += "- " + p.name + ": " + llvm::join(untried, ", ") +
+         (more ? llvm::formatv(" (and {0} more)", more).str() : "") + "\n";
+  }
+  return s.empty() ? "(every allowed value of every field has been tried)\n"
+                   : s;
+}
+
 static std::string configText(const SearchSpace &space, const Config &c) {
   return llvm::formatv("{0}", llvm::json::Value(space.toJSON(c))).str();
 }
@@ -563,6 +602,7 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
                           best->latencyMs)
                 .str();
   v["example"] = exampleText(space);
+  v["untried"] = untriedText(space, history);
   auto prompt =
       fillTemplate(options.prompts.dynamicPrompt, v, "kernel-dynamic.txt");
   // JSON mode: the server constrains the reply to one JSON object; say
@@ -623,7 +663,9 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
       parsed.problem = ReplyProblem::Repeat;
       parsed.message = "this configuration was already measured: " +
                        configText(space, *parsed.config) +
-                       "; propose one not in the observations";
+                       "; propose one not in the observations, changing at "
+                       "least one field to a value not tried yet:\n" +
+                       untriedText(space, history);
       parsed.config.reset();
     }
     log(llvm::json::Object{{"event", "reply"},

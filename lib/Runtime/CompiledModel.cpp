@@ -173,6 +173,12 @@ void CompiledModel::reset() {
   prefillSec = 0;
 }
 
+void CompiledModel::rewind(int64_t position) {
+  pos = std::clamp<int64_t>(position, 0, pos);
+  decodeSec.clear();
+  prefillSec = 0;
+}
+
 Expected<std::vector<float>>
 CompiledModel::call(StringRef func, llvm::ArrayRef<int64_t> tokens) {
   int64_t n = tokens.size();
@@ -233,14 +239,20 @@ Expected<std::vector<float>> CompiledModel::decode(int64_t token) {
 Expected<std::vector<int64_t>>
 CompiledModel::generate(llvm::ArrayRef<int64_t> prompt, int64_t n,
                         llvm::function_ref<bool(int64_t)> stop,
-                        Sampler *sampler) {
+                        Sampler *sampler, int64_t cached) {
   std::vector<int64_t> out;
+  if (cached < 0 || cached >= static_cast<int64_t>(prompt.size()) ||
+      (cached > 0 && cached != pos))
+    return llvm::createStringError(
+        "generate: " + llvm::Twine(cached) + " cached tokens of a prompt of " +
+        llvm::Twine(prompt.size()) + " at position " + llvm::Twine(pos));
+  llvm::ArrayRef<int64_t> rest = prompt.drop_front(cached);
   // The cache holds the prompt and every generated token but the last:
   // generation stops there, with what it has, rather than failing.
-  if (llvm::Error e = checkPromptFits(prompt.size()))
+  if (llvm::Error e = checkPromptFits(rest.size()))
     return std::move(e);
-  n = std::min(n, getMaxNewTokens(prompt.size()));
-  auto logits = prefill(prompt);
+  n = std::min(n, getMaxNewTokens(rest.size()));
+  auto logits = prefill(rest);
   if (!logits)
     return logits.takeError();
   std::vector<float> last(logits->end() - vocab, logits->end());

@@ -232,3 +232,17 @@ bool JSONPrefix::feed(llvm::StringRef s) {
     }
   return true;
 }
+
+std::string JSONPrefix::getStateKey() const {
+  std::string k;
+  k += static_cast<char>(expect);
+  k += static_cast<char>(key);
+  k += static_cast<char>(hex);
+  k += static_cast<char>(num);
+  k += static_cast<char>(started);
+  k += static_cast<char>(done);
+  k += lit;
+  k += '|';
+  k += stack;
+  return k;
+}

@@ -39,7 +39,9 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <mutex>
+#include <random>
 
 using namespace llvm;
 using namespace mlir::haqa;
@@ -147,6 +149,8 @@ public:
   struct Outcome {
     std::string text, finishReason;
     int64_t completionTokens = 0;
+    /// Prompt tokens whose KV rows were reused from the previous request.
+    int64_t cachedPromptTokens = 0;
   };
   Expected<Outcome> run(const Request &r,
                         function_ref<bool(StringRef)> emit = nullptr);
@@ -162,7 +166,33 @@ private:
   /// Each token's text alone (empty for control tokens): what JSON mode
   /// checks, made at the first JSON request.
   std::vector<std::string> pieces;
+  /// The tokens whose KV rows the model's cache holds, from position 0.
+  std::vector<int64_t> cached;
+  /// Per JSON prefix state (JSONPrefix::getStateKey), which tokens' texts
+  /// continue it (1) and which do not (0): kept across requests, dropped
+  /// whole past kMaxJSONMasks states.
+  std::map<std::string, std::vector<uint8_t>> jsonMasks;
+  static constexpr size_t kMaxJSONMasks = 512;
+  const std::vector<uint8_t> &jsonMask(const JSONPrefix &state);
 };
+
+const std::vector<uint8_t> &Server::jsonMask(const JSONPrefix &state) {
+  std::string key = state.getStateKey();
+  auto it = jsonMasks.find(key);
+  if (it != jsonMasks.end())
+    return it->second;
+  if (jsonMasks.size() >= kMaxJSONMasks)
+    jsonMasks.clear();
+  std::vector<uint8_t> m(pieces.size(), 0);
+  if (!state.isComplete())
+    for (size_t t = 0; t < pieces.size(); ++t) {
+      if (pieces[t].empty())
+        continue;
+      JSONPrefix next = state;
+      m[t] = next.feed(pieces[t]);
+    }
+  return jsonMasks.emplace(std::move(key), std::move(m)).first->second;
+}
 
 Expected<Request> Server::parse(StringRef body, bool chat) const {
   auto bad = [](const Twine &msg) { return createStringError(msg); };
@@ -260,6 +290,14 @@ Expected<Request> Server::parse(StringRef body, bool chat) const {
   r.sampling.repetitionPenalty = penalty;
   r.sampling.topK = topK;
   r.sampling.seed = static_cast<uint64_t>(seed);
+  // No seed: a fresh one per request, as OpenAI's API and llama.cpp's
+  // server do (a fixed default made every unseeded request at a
+  // temperature draw the same tokens, re-asks included).
+  if (const json::Value *sv = o->get("seed");
+      !sv || sv->kind() == json::Value::Null) {
+    std::random_device rd;
+    r.sampling.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }
   if (Error e = checkSamplingOptions(r.sampling))
     return std::move(e);
   if (const json::Value *s = o->get("stop");
@@ -301,7 +339,18 @@ Expected<Server::Outcome> Server::run(const Request &r,
                                       function_ref<bool(StringRef)> emit) {
   std::lock_guard<std::mutex> lock(busy);
   ++requestCount;
-  model->reset();
+  // The longest prefix this prompt shares with what the KV cache holds is
+  // not computed again (an agent's requests share their whole system
+  // prompt); at least the last prompt token is, for its logits.
+  size_t reuse = 0;
+  while (reuse < cached.size() && reuse + 1 < r.prompt.size() &&
+         cached[reuse] == r.prompt[reuse])
+    ++reuse;
+  if (reuse > 0)
+    model->rewind(reuse);
+  else
+    model->reset();
+  cached.clear();
   int64_t room = getMaxNewTokens(0, r.prompt.size(), model->contextLength());
   int64_t n = std::min(r.maxTokens, room);
   Outcome out;
@@ -313,6 +362,8 @@ Expected<Server::Outcome> Server::run(const Request &r,
   std::string text;
   // JSON mode: the object generated so far.
   std::optional<JSONPrefix> object;
+  // Its token mask (jsonMask), followed as the object grows.
+  const std::vector<uint8_t> *mask = nullptr;
   if (r.json)
     object.emplace();
   auto stopFn = [&](int64_t t) {
@@ -321,8 +372,10 @@ Expected<Server::Outcome> Server::run(const Request &r,
       return true;
     }
     generated.push_back(static_cast<int32_t>(t));
-    if (object && static_cast<size_t>(t) < pieces.size())
+    if (object && static_cast<size_t>(t) < pieces.size()) {
       object->feed(pieces[t]);
+      mask = &jsonMask(*object);
+    }
     text = tok.decode(generated);
     size_t cut = findStop(text, r.stops);
     size_t final = text.size();
@@ -349,25 +402,31 @@ Expected<Server::Outcome> Server::run(const Request &r,
     sampler.emplace(r.sampling);
   // JSON mode: a token is drawn only when its text keeps the output a
   // prefix of one JSON object; the end token only once it is complete.
+  // Which tokens keep it one depends only on the prefix's state, and a
+  // response passes through few states (inside a string, most of it), so
+  // each state's mask over the vocabulary is computed once and kept:
+  // checking every token's text at every step cost more than the decode.
   if (r.json) {
     if (pieces.empty())
       for (size_t t = 0; t < tok.size(); ++t)
         pieces.push_back(tok.decode({static_cast<int32_t>(t)}));
+    mask = &jsonMask(*object);
     sampler->setAllowed([&](int64_t t) {
       if (tok.isEndOfGeneration(static_cast<int32_t>(t)))
         return object->isComplete();
-      if (t < 0 || static_cast<size_t>(t) >= pieces.size() ||
-          pieces[t].empty() || object->isComplete())
-        return false;
-      JSONPrefix next = *object;
-      return next.feed(pieces[t]);
+      return t >= 0 && static_cast<size_t>(t) < mask->size() && (*mask)[t];
     });
   }
-  auto tokens =
-      model->generate(r.prompt, n, stopFn, sampler ? &*sampler : nullptr);
+  auto tokens = model->generate(r.prompt, n, stopFn,
+                                sampler ? &*sampler : nullptr, reuse);
   if (!tokens)
     return tokens.takeError();
+  // What the cache holds now: the prompt and the tokens decoded after it.
+  cached.assign(r.prompt.begin(), r.prompt.end());
+  cached.insert(cached.end(), tokens->begin(), tokens->end());
+  cached.resize(std::min<size_t>(cached.size(), model->position()));
   out.completionTokens = tokens->size();
+  out.cachedPromptTokens = reuse;
   if (stopped) {
     text.resize(findStop(text, r.stops));
   }
@@ -463,10 +522,15 @@ int main(int argc, char **argv) {
       int64_t created = std::time(nullptr);
       StringRef object = chat ? "chat.completion" : "text_completion";
       int64_t promptTokens = r->prompt.size();
-      auto usage = [promptTokens](int64_t completion) {
-        return json::Object{{"prompt_tokens", promptTokens},
-                            {"completion_tokens", completion},
-                            {"total_tokens", promptTokens + completion}};
+      // OpenAI's usage, with prompt_tokens_details.cached_tokens: the prompt
+      // tokens whose KV rows a previous request had computed.
+      auto usage = [promptTokens](const Server::Outcome &o) {
+        return json::Object{
+            {"prompt_tokens", promptTokens},
+            {"completion_tokens", o.completionTokens},
+            {"total_tokens", promptTokens + o.completionTokens},
+            {"prompt_tokens_details",
+             json::Object{{"cached_tokens", o.cachedPromptTokens}}}};
       };
       if (!r->stream) {
         auto out = server.run(*r);
@@ -483,7 +547,7 @@ int main(int argc, char **argv) {
                           {"created", created},
                           {"model", server.getId()},
                           {"choices", json::Array{std::move(choice)}},
-                          {"usage", usage(out->completionTokens)}};
+                          {"usage", usage(*out)}};
         res.set_content(formatv("{0}", json::Value(std::move(body))).str(),
                         "application/json");
         return;
@@ -537,7 +601,7 @@ int main(int argc, char **argv) {
           return true;
         }
         json::Object last = chunk(json::Object{}, out->finishReason);
-        last["usage"] = usage(out->completionTokens);
+        last["usage"] = usage(*out);
         if (!send(std::move(last)))
           return false;
         static const char done[] = "data: [DONE]\n\n";

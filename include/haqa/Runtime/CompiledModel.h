@@ -71,6 +71,11 @@ public:
 
   /// Clears the KV caches.
   void reset();
+  /// Moves the next position back to `position` (not forward), keeping the
+  /// KV cache rows before it: the next call overwrites the rows from there
+  /// before any query reads them (a query sees the rows up to its own
+  /// position). What a server reusing a shared prompt prefix needs.
+  void rewind(int64_t position);
   /// @prefill on `tokens` at the next positions; the logits of the last
   /// one ([vocab]), or with allPromptLogits of every position ([n, vocab],
   /// row-major).
@@ -80,11 +85,14 @@ public:
   /// Continuation of `prompt`, greedy as ReferenceModel::generate unless a
   /// `sampler` draws the tokens: at most getMaxNewTokens tokens (it stops
   /// where the context is full, with what it generated); an error if the
-  /// prompt does not fit. `stop` sees every generated token.
+  /// prompt does not fit. `stop` sees every generated token. `cached`:
+  /// the cache already holds the prompt's first `cached` tokens, which end
+  /// at the current position (after rewind), so only the rest is
+  /// prefilled; it is less than the prompt's length.
   llvm::Expected<std::vector<int64_t>>
   generate(llvm::ArrayRef<int64_t> prompt, int64_t n,
            llvm::function_ref<bool(int64_t)> stop = nullptr,
-           Sampler *sampler = nullptr);
+           Sampler *sampler = nullptr, int64_t cached = 0);
   /// Tokens a generation from the current position after a prompt of
   /// `promptTokens` can produce: the cache holds all but the last.
   int64_t getMaxNewTokens(int64_t promptTokens) const;

@@ -29,6 +29,10 @@ public:
   bool feed(llvm::StringRef s);
   /// The object is complete (only whitespace may follow).
   bool isComplete() const { return done; }
+  /// All of the state that decides which bytes come next: two prefixes
+  /// with equal keys accept exactly the same continuations (what a cache
+  /// of per-state token masks is keyed by).
+  std::string getStateKey() const;
 
 private:
   /// What the next byte may be.

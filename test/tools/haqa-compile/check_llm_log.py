@@ -17,7 +17,8 @@ print("first user prompt: " + " | ".join(p for p in ["Round 1 of 4", "(none yet"
                                          if p in first[1]["content"]))
 r2 = next(r for r in reqs if r["messages"] and "Round 2 of 4" in r["messages"][1]["content"])
 print("round 2 user prompt: " + " | ".join(p for p in ["Round 2 of 4", "Observation: latency",
-                                                       "of the roofline"]
+                                                       "of the roofline",
+                                                       "Values no trial has used yet"]
                                            if p in r2["messages"][1]["content"]))
 # A re-ask (a request whose conversation already holds a reply) samples
 # hotter than the first ask of its round.
@@ -25,7 +26,7 @@ temps = sorted({(len(r["messages"]) > 2, r.get("temperature")) for r in reqs if 
 print("temperatures: " + " ".join(f"{'reask' if re else 'ask'}={t}" for re, t in temps))
 for e in run:
     if e.get("event") == "reask":
-        for p in ["tile[2] = 48 is not one of", "already measured"]:
+        for p in ["tile[2] = 48 is not one of", "already measured", "not tried yet:\n- "]:
             if p in e["user"]:
                 print("reask: " + p)
 problems = collections.Counter(e["problem"] for e in run

@@ -50,6 +50,21 @@ check(bool(text) and r.choices[0].finish_reason in ("stop", "length"), f"chat: {
 check(u.completion_tokens <= 12 and u.total_tokens == u.prompt_tokens + u.completion_tokens,
       f"usage: {u.prompt_tokens} + {u.completion_tokens}")
 
+# The same prompt again reuses the KV rows of all its tokens but the last
+# (usage.prompt_tokens_details.cached_tokens) and gives the same text; a
+# different question shares the chat template's start.
+check(u.prompt_tokens_details.cached_tokens == 0, "first request: nothing cached")
+again = client.chat.completions.create(model="any", messages=msgs, max_tokens=12, temperature=0)
+cached = again.usage.prompt_tokens_details.cached_tokens
+check(again.choices[0].message.content == text and cached == u.prompt_tokens - 1,
+      f"prefix reused: {cached} of {u.prompt_tokens} prompt tokens, the same text")
+other = client.chat.completions.create(
+    model="any", messages=[{"role": "user", "content": "Name a color."}], max_tokens=4,
+    temperature=0)
+part = other.usage.prompt_tokens_details.cached_tokens
+check(0 < part < other.usage.prompt_tokens and bool(other.choices[0].message.content),
+      f"shared start reused: {part} of {other.usage.prompt_tokens}")
+
 # Streaming gives the same greedy text, piece by piece.
 pieces, finish = [], None
 for chunk in client.chat.completions.create(model="any", messages=msgs, max_tokens=12, temperature=0,

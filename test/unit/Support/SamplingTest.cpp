@@ -159,3 +159,43 @@ TEST(Sampling, TopPKeepsExactlyTheSortedPrefix) {
     EXPECT_EQ(got, want) << "top-p " << p;
   }
 }
+
+// A mask (JSON mode's) draws exactly as if every refused token's logit were
+// -inf: the same seed gives the same tokens, greedy and sampled, with top-k
+// and top-p, whether the best tokens are refused or not; with nothing
+// allowed no token is masked.
+TEST(Sampling, AMaskDrawsAsIfRefusedTokensWereImpossible) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> spread(0, 4);
+  for (int trial = 0; trial < 40; ++trial) {
+    std::vector<float> logits(5000);
+    for (float &v : logits)
+      v = spread(rng);
+    // A cliff: a few tokens far above the rest, often all refused.
+    for (int i = 0; i < 5; ++i)
+      logits[rng() % logits.size()] += 200;
+    int modulus = 2 + trial % 5;
+    auto allowed = [&](int64_t t) { return t % modulus == 0; };
+    for (double temperature : {0.0, 0.7, 1.0, 3.0}) {
+      SamplingOptions o;
+      o.temperature = temperature;
+      o.topK = trial % 3 == 0 ? 40 : 0;
+      o.topP = trial % 2 ? 0.9 : 1.0;
+      o.seed = trial;
+      std::vector<float> masked = logits;
+      for (size_t i = 0; i < masked.size(); ++i)
+        if (!allowed(i))
+          masked[i] = -INFINITY;
+      Sampler withMask(o), full(o);
+      withMask.setAllowed(allowed);
+      for (int draw = 0; draw < 20; ++draw)
+        ASSERT_EQ(withMask.next(logits, {}), full.next(masked, {}))
+            << "trial " << trial << " T " << temperature << " draw " << draw;
+    }
+  }
+  // Nothing allowed: the most likely token, as without a mask.
+  SamplingOptions o;
+  Sampler none(o);
+  none.setAllowed([](int64_t) { return false; });
+  EXPECT_EQ(none.next({1, 5, 2}, {}), 1);
+}
