@@ -591,16 +591,19 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
       dropped ? llvm::formatv("; {0} older rounds omitted for length", dropped)
                     .str()
               : std::string();
+  // The best by its round, not its configuration again: a small model
+  // copied the JSON of the best into its next action round after round.
   v["best"] =
       !best ? std::string("none yet")
-      : best->speedup > 0
-          ? llvm::formatv("{0} at {1:F4} ms, {2:F2}x the default",
-                          configText(space, best->config), best->latencyMs,
-                          best->speedup)
-                .str()
-          : llvm::formatv("{0} at {1:F4} ms", configText(space, best->config),
-                          best->latencyMs)
-                .str();
+            : llvm::formatv(
+                  "round {0}'s configuration, {1:F4} ms{2} (already "
+                  "measured: improve on it, do not repeat it)",
+                  best - history.data() + 1, best->latencyMs,
+                  best->speedup > 0
+                      ? llvm::formatv(", {0:F2}x the default", best->speedup)
+                            .str()
+                      : std::string())
+                  .str();
   v["example"] = exampleText(space);
   v["untried"] = untriedText(space, history);
   auto prompt =

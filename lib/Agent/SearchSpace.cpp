@@ -328,8 +328,8 @@ llvm::Error SearchSpace::check(const Config &c) const {
     if (nr >= 0 && c[nr] == 16 && dot >= 0 && c[dot] == 1 && isa >= 0 &&
         c[isa] != 3)
       return llvm::createStringError(llvm::formatv(
-          "micro[1] = 16 (packed panels) needs isa = 3 avx512_vnni, got {0}",
-          c[isa]));
+          "micro[1] = 16 (packed panels) needs isa = avx512_vnni, got {0}",
+          c[isa] >= 0 && c[isa] < 4 ? isaNames[c[isa]] : "?"));
     return llvm::Error::success();
   }
   TargetLimits limits = profile.getLimits();
@@ -557,9 +557,10 @@ llvm::Expected<Config> SearchSpace::fromJSON(const llvm::json::Value &v) const {
     if (!n)
       return llvm::createStringError(
           llvm::Twine("'") + key + "' must be one of " +
-          llvm::join(llvm::map_range(names,
-                                     [](const char *s) { return StringRef(s); }),
-                     ", "));
+          llvm::join(llvm::map_range(
+                         names, [](const char *s) { return StringRef(s); }),
+                     ", ") +
+          ", got " + llvm::formatv("{0}", *x).str());
     c[indexOf(key)] = *n;
     return llvm::Error::success();
   };
