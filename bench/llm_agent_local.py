@@ -108,6 +108,8 @@ def main():
     ap.add_argument("--model", choices=sorted(MODELS), default="smollm2")
     ap.add_argument("--server", choices=["llama", "haqa"], default="llama",
                     help="llama: llama.cpp's server; haqa: haqa-serve")
+    ap.add_argument("--temperature", type=float, default=None,
+                    help="haqa-compile --llm-temperature (default: its 0.2)")
     ap.add_argument("--json", action="store_true",
                     help="haqa-compile --llm-json (response_format json_object)")
     args = ap.parse_args()
@@ -132,6 +134,8 @@ def main():
                 cmd += ["--kernels", args.kernels]
             if args.json:
                 cmd.append("--llm-json")
+            if args.temperature is not None:
+                cmd += ["--llm-temperature", str(args.temperature)]
             t0 = time.time()
             p = subprocess.run(cmd, capture_output=True, text=True)
             if p.returncode != 0:

@@ -639,10 +639,12 @@ LLMStrategy::propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) {
   for (int attempt = 0; attempt <= options.maxReasks; ++attempt) {
     ++stats.requests;
     // A re-ask at the same temperature tends to come back byte-identical:
-    // each one samples hotter (0.3 more per attempt, at most 1).
+    // each one samples hotter (0.3 more per attempt, at most 1 or the
+    // configured temperature, if higher).
     std::optional<double> temperature;
     if (attempt > 0)
-      temperature = std::min(1.0, options.llm.temperature + 0.3 * attempt);
+      temperature = std::min(std::max(1.0, options.llm.temperature),
+                             options.llm.temperature + 0.3 * attempt);
     llvm::Expected<ChatReply> reply = client.chat(messages, temperature);
     if (!reply) {
       ++stats.endpointErrors;

@@ -55,6 +55,9 @@ TuningSession::create(const HardwareProfile &profile, TuningOptions options,
     return std::move(e);
   if (llvm::Error e = checkCount("--llm-retries", options.llm.retries, 0, 20))
     return std::move(e);
+  if (!(options.llm.temperature >= 0 && options.llm.temperature <= 2))
+    return error("--llm-temperature must be in [0, 2], not " +
+                 llvm::formatv("{0}", options.llm.temperature).str());
   if (options.confirmRounds < 0 || options.confirmRounds > 100)
     return error("--confirm must be in [0, 100], not " +
                  std::to_string(options.confirmRounds));
@@ -77,6 +80,7 @@ TuningSession::create(const HardwareProfile &profile, TuningOptions options,
     c->timeoutSeconds = o.llm.timeoutSeconds;
     c->maxRetries = o.llm.retries;
     c->maxTokens = o.llm.maxTokens;
+    c->temperature = o.llm.temperature;
     c->jsonMode = o.llm.jsonMode;
     s->llmConfig = *c;
     // The agent is shown each kernel's roofline: on the host, measure the

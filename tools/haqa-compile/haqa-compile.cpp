@@ -135,6 +135,12 @@ static cl::opt<int, true>
 static cl::opt<int, true> llmMaxTokens("llm-max-tokens",
                                        cl::desc("most tokens of one LLM reply"),
                                        LOC(tuning.llm.maxTokens));
+static cl::opt<double, true> llmTemperature(
+    "llm-temperature",
+    cl::desc("sampling temperature of the LLM's first answer each round, in "
+             "[0, 2] (re-asks go 0.3 higher each, up to 1, or to it if "
+             "higher)"),
+    LOC(tuning.llm.temperature));
 static cl::opt<bool, true> llmJSON(
     "llm-json",
     cl::desc("ask the LLM for one JSON object per reply ({\"thought\": ..., "

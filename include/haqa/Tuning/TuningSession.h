@@ -38,6 +38,8 @@ struct LLMOptions {
   double timeoutSeconds = 120;
   int retries = 4;
   int maxTokens = 768;
+  /// Sampling temperature of a first ask (re-asks go 0.3 higher each).
+  double temperature = 0.2;
   /// Replies as one JSON object {"thought": ..., "action": {...}}, asked
   /// with response_format json_object.
   bool jsonMode = false;
