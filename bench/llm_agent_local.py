@@ -108,6 +108,7 @@ def main():
     ap.add_argument("--model", choices=sorted(MODELS), default="smollm2")
     ap.add_argument("--server", choices=["llama", "haqa"], default="llama",
                     help="llama: llama.cpp's server; haqa: haqa-serve")
+    ap.add_argument("--strategy", choices=["llm", "llm+local"], default="llm")
     ap.add_argument("--temperature", type=float, default=None,
                     help="haqa-compile --llm-temperature (default: its 0.2)")
     ap.add_argument("--json", action="store_true",
@@ -126,7 +127,7 @@ def main():
         for seed in range(args.seeds):
             out = os.path.join(args.out, f"seed-{seed}")
             cmd = [os.path.join(ROOT, "build", "bin", "haqa-compile"), "--table3",
-                   "--tokens", args.tokens, "--strategy", "llm", "--llm-base-url",
+                   "--tokens", args.tokens, "--strategy", args.strategy, "--llm-base-url",
                    f"http://127.0.0.1:{port}/v1", "--llm-model", args.model,
                    "--llm-timeout", "300", "--rounds", str(args.rounds), "--seed", str(seed),
                    "--retune", "-o", out]
@@ -154,7 +155,7 @@ def main():
                 for k in ("requests", "usable", "malformed", "out_of_range", "off_task",
                           "repeats", "reasks", "fallbacks", "endpoint_errors"):
                     total[k] += e.get(k, 0)
-            if e.get("event") == "trial" and e.get("strategy") == "llm":
+            if e.get("event") == "trial" and e.get("strategy") == args.strategy:
                 rows.append(e)
     rounds = len(rows)
     req = max(1, total["requests"])

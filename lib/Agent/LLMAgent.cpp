@@ -825,3 +825,38 @@ llvm::Expected<int> mlir::haqa::askLLMForPrecision(
   return llvm::createStringError("no usable precision from the LLM (" +
                                  problem + ")");
 }
+
+namespace {
+class LLMLocalStrategy final : public Strategy {
+public:
+  LLMLocalStrategy(std::unique_ptr<LLMStrategy> llm,
+                   std::unique_ptr<Strategy> local)
+      : llm(std::move(llm)), local(std::move(local)) {}
+  llvm::StringRef getName() const override { return name; }
+  llvm::Expected<std::optional<Config>>
+  propose(const SearchSpace &space, llvm::ArrayRef<Trial> history) override {
+    // The default first (local search starts there), then the LLM on odd
+    // history lengths and a neighbour of the best on even ones.
+    bool askLLM = !history.empty() && history.size() % 2 == 1;
+    name = askLLM ? "llm+local:llm" : "llm+local:local";
+    return askLLM ? llm->propose(space, history)
+                  : local->propose(space, history);
+  }
+  /// The LLM rebuilds its prompt from the history; local search from the
+  /// best trial.
+  void resume(const SearchSpace &, llvm::ArrayRef<Trial>) override {}
+
+private:
+  std::unique_ptr<LLMStrategy> llm;
+  std::unique_ptr<Strategy> local;
+  std::string name = "llm+local";
+};
+} // namespace
+
+std::unique_ptr<Strategy>
+mlir::haqa::createLLMLocalStrategy(std::unique_ptr<LLMStrategy> llm,
+                                   uint64_t seed) {
+  auto local = createStrategy("local", seed);
+  assert(local && "local search always exists");
+  return std::make_unique<LLMLocalStrategy>(std::move(llm), std::move(*local));
+}

@@ -237,12 +237,12 @@ mlir::haqa::createStrategy(StringRef name, uint64_t seed) {
     return createTPEStrategy(seed);
   if (name == "nsga2")
     return createNSGA2Strategy(seed);
-  if (name == "llm")
+  if (name == "llm" || name == "llm+local")
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
-        "the llm strategy needs an endpoint (LLMStrategy in LLMAgent.h)");
-  return llvm::createStringError(
-      llvm::inconvertibleErrorCode(),
-      "unknown strategy '" + name + "' (known: " +
-          llvm::join(getStrategyNames(), ", ") + ", llm)");
+        "the " + name + " strategy needs an endpoint (LLMAgent.h)");
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "unknown strategy '" + name + "' (known: " +
+                                     llvm::join(getStrategyNames(), ", ") +
+                                     ", llm, llm+local)");
 }

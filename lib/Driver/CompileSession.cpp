@@ -475,7 +475,7 @@ llvm::Error Session::choosePrecision() {
                                     profile.nativeInt4 ? "has" : "no",
                                     profile.nativeInt8 ? "has" : "no")
                           .str();
-    if (tuning->getStrategyName() == "llm") {
+    if (usesLLM(tuning->getStrategyName())) {
       LLMClient client(*tuning->getLLMConfig());
       LLMAgentStats stats;
       std::vector<PrecisionOption> choices;

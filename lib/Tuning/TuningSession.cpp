@@ -69,7 +69,7 @@ TuningSession::create(const HardwareProfile &profile, TuningOptions options,
   s->strategyName = o.strategy;
   if (s->strategyName == "auto")
     s->strategyName = isLLMConfigured(o.llm.baseURL) ? "llm" : "local";
-  if (s->strategyName != "llm") {
+  if (!usesLLM(s->strategyName)) {
     auto strategy = createStrategy(s->strategyName, o.seed);
     if (!strategy)
       return strategy.takeError();
@@ -344,7 +344,7 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
 
     std::unique_ptr<Strategy> strategy;
     LLMStrategy *llm = nullptr;
-    if (strategyName == "llm") {
+    if (usesLLM(strategyName)) {
       LLMAgentOptions o;
       o.llm = *llmConfig;
       o.prompts = *prompts;
@@ -361,7 +361,11 @@ TuningSession::tune(llvm::ArrayRef<TuningKernel> kernels) {
       };
       auto l = std::make_unique<LLMStrategy>(std::move(o));
       llm = l.get();
-      strategy = std::move(l);
+      if (strategyName == "llm+local")
+        strategy = createLLMLocalStrategy(
+            std::move(l), getKernelSeed(options.seed, row.label));
+      else
+        strategy = std::move(l);
     } else {
       auto s =
           createStrategy(strategyName, getKernelSeed(options.seed, row.label));

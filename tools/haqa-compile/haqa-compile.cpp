@@ -110,7 +110,9 @@ static cl::list<std::string, std::vector<std::string>>
 static cl::opt<std::string, true> strategy(
     "strategy",
     cl::desc("search strategy: auto (llm when an endpoint is configured, "
-             "else local), default, random, grid, local, bayes, nsga2, llm"),
+             "else local), default, random, grid, local, bayes, nsga2, llm, "
+             "llm+local (the LLM and local search around the best in "
+             "alternate rounds)"),
     LOC(tuning.strategy));
 static cl::opt<std::string, true> llmBaseURL(
     "llm-base-url",

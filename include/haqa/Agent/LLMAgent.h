@@ -122,6 +122,19 @@ private:
   LLMAgentStats stats;
 };
 
+/// Whether strategy `name` asks an LLM: "llm" and the hybrid "llm+local".
+inline bool usesLLM(llvm::StringRef name) {
+  return name == "llm" || name == "llm+local";
+}
+
+/// The hybrid "llm+local": the LLM proposes and local search refines around
+/// the best so far, in alternate rounds (the default first, then the LLM,
+/// then a neighbour of the best, ...). getName() says which part proposed
+/// the last configuration ("llm+local:llm" or "llm+local:local"), which is
+/// what trials record as their proposer.
+std::unique_ptr<Strategy>
+createLLMLocalStrategy(std::unique_ptr<LLMStrategy> llm, uint64_t seed);
+
 } // namespace mlir::haqa
 
 #endif // HAQA_AGENT_LLMAGENT_H
