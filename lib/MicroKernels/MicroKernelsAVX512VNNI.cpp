@@ -13,7 +13,9 @@
 // blocks left at the end of a row. The quantizer takes a block in two zmm and
 // narrows with vpmovsdb. With nr = 16 every format (Q4_K and Q6_K too) runs
 // over packed panels of 16 weight rows (see "Packed panels" below); the
-// K-quants' other register blocks are the 256-bit kernels of X86KQuants.inc.
+// K-quants with one activation row and nr >= 4 (decode) take 512-bit steps of
+// 4 weight rows (see "K-quant decode" below); their other register blocks
+// are the 256-bit kernels of X86KQuants.inc.
 //
 //===----------------------------------------------------------------------===//
 
@@ -948,8 +950,9 @@ HAQA_UK_TARGET void panelKernelQ6K(const uint8_t *panel, const uint8_t *x,
 /// A K-quant dot call with nr = 16: whole panels of 16 weight rows packed
 /// and run by the panel kernels, the rows left at the end of [n0, n1) by the
 /// 4-row kernels. Q6_K with one activation row takes the 4-row kernels only:
-/// its decode into bytes costs more than one row of dots gains (Q4_K's
-/// panel is a transpose, faster than the 4-row kernel even then).
+/// its decode into bytes costs more than one row of dots gains. (The
+/// avx512vnni entry points send one activation row to runDecodeK instead,
+/// faster than these panels for both formats.)
 template <class F>
 HAQA_UK_TARGET void runPanelsK(const DotKernelTable &table, const uint8_t *w,
                                int64_t wrb, const uint8_t *x, int64_t xrb,
@@ -1014,6 +1017,307 @@ HAQA_UK_TARGET void runPanelsK(const DotKernelTable &table, const uint8_t *w,
     runDot(table, w, wrb, x, xrb, y, ys, rowsM, n, n1, blocks, mr, 4);
 }
 
+//===----------------------------------------------------------------------===//
+// K-quant decode (one activation row, nr 4 .. 15)
+//===----------------------------------------------------------------------===//
+//
+// With one activation row and 4-row register blocks, a call re-lays the row
+// once per call into a buffer of its thread (per super-block, below), and
+// each 4 weight rows take 512-bit steps of one super-block:
+//   Q4_K: the 128 qs bytes of a row are two zmm P0, P1 of 16-byte quarters
+//         [A0 B0 A1 B1], [A2 B2 A3 B3] (A_p = qs[32 p ..], B_p =
+//         qs[32 p + 16 ..]); vshufi32x4 makes [A0 A1 A2 A3] and
+//         [B0 B1 B2 B3], so that 128-bit lane p of the low (high) nibbles
+//         holds values 0..15 (16..31) of sub-block 2 p (2 p + 1), and one
+//         vpdpbusd chain of two per parity meets the activation quarters
+//         laid out alike: lane p sums sub-block 2 p (or 2 p + 1) in four
+//         int32. transposeAdd4Z of (even, odd) of two rows sums them exactly:
+//         lane 4 p + 2 r + e holds sumi of sub-block 2 p + e of row r; then
+//         acc += sumi * ((d sc_j) * x.d) and acc -= (dmin m_j) * x.s, the
+//         scales unpacked in general-purpose registers (q4KScalesMins).
+//   Q6_K: ql (two zmm) and qh (one, its halves h broadcast by vshufi32x4)
+//         give the 6-bit q of groups (h, c), c = 0, 1 (low nibbles, two
+//         qh bits shifted per 256-bit half by vpsllvw) and c = 2, 3 (high
+//         nibbles, vpsrlvw): four zmm per row whose 128-bit lanes are the
+//         16-value halves (each with its own scale) of two groups, against
+//         the activation blocks 2 k, 2 k + 1 in one zmm, vpdpbusd started
+//         at -32 times the sums of the activation quads, so each lane sums
+//         (q - 32) x exactly. transposeAdd4Z leaves the 16 half sums of a
+//         row in one zmm (lane 4 q + k: scale 4 k + q, one vpshufb of the
+//         16 scale bytes); vpmulld by the scales, the two halves of each
+//         group added (vshufi32x4 of two rows), then acc += isum * (d x.d).
+// The rows past the last 4 of [n0, n1) take the 256-bit kernels.
+
+/// The re-laid activation row per super-block.
+///   Q4_K: XAe, XBe, XAo, XBo (64 bytes each: lane p = values 0..15 or
+///         16..31 of block 2 p (e) or 2 p + 1 (o)), then 16 float x.d and
+///         16 float x.s, lane 4 p + 2 r + e of block 2 p + e.
+///   Q6_K: X_k = [block 2 k | block 2 k + 1] qs (k < 4), then the int32
+///         -32 * (sum of each quad of X_k), then 16 float x.d, lane
+///         8 r + 4 e + k of block 2 k + e.
+template <class F> struct DecodeLayoutK;
+template <> struct DecodeLayoutK<Q4_K> {
+  static constexpr int64_t kBytes = 4 * 64 + 2 * 64;
+};
+template <> struct DecodeLayoutK<Q6_K> {
+  static constexpr int64_t kBytes = 8 * 64 + 64;
+};
+
+template <class F>
+HAQA_UK_TARGET void prepareDecodeK(const uint8_t *x, int64_t superBlocks,
+                                   uint8_t *out) {
+  for (int64_t s = 0; s < superBlocks; ++s) {
+    const uint8_t *xb = x + s * kSuperBlockBlocks * kXBytes;
+    uint8_t *o = out + s * DecodeLayoutK<F>::kBytes;
+    float xd[8], xs[8];
+    for (int j = 0; j < 8; ++j) {
+      xd[j] = halfToFloat(load16(xb + j * kXBytes));
+      xs[j] = halfToFloat(load16(xb + j * kXBytes + 2));
+    }
+    constexpr int64_t kFloats = std::is_same_v<F, Q4_K> ? 256 : 512;
+    float *fd = reinterpret_cast<float *>(o + kFloats);
+    if constexpr (std::is_same_v<F, Q4_K>) {
+      float *fs = fd + 16;
+      for (int p = 0; p < 4; ++p)
+        for (int e = 0; e < 2; ++e) {
+          const uint8_t *q = xb + (2 * p + e) * kXBytes + kXQsOffset;
+          std::memcpy(o + 128 * e + 16 * p, q, 16);
+          std::memcpy(o + 128 * e + 64 + 16 * p, q + 16, 16);
+          for (int r = 0; r < 2; ++r) {
+            fd[4 * p + 2 * r + e] = xd[2 * p + e];
+            fs[4 * p + 2 * r + e] = xs[2 * p + e];
+          }
+        }
+    } else {
+      int32_t *bias = reinterpret_cast<int32_t *>(o + 256);
+      for (int j = 0; j < 8; ++j) {
+        const uint8_t *q = xb + j * kXBytes + kXQsOffset;
+        std::memcpy(o + 32 * j, q, 32);
+        for (int i = 0; i < 8; ++i) {
+          int32_t sum = 0;
+          for (int l = 0; l < 4; ++l)
+            sum += static_cast<int8_t>(q[4 * i + l]);
+          bias[8 * j + i] = -32 * sum;
+        }
+      }
+      for (int k = 0; k < 4; ++k)
+        for (int e = 0; e < 2; ++e)
+          for (int r = 0; r < 2; ++r)
+            fd[8 * r + 4 * e + k] = xd[2 * k + e];
+    }
+  }
+}
+
+/// y[0..3] of Q4_K weight rows [0, 4) at w over `superBlocks` with the
+/// re-laid activation row xp.
+HAQA_UK_TARGET void decodeQ4K4(const uint8_t *w, int64_t wrb, const uint8_t *xp,
+                               int64_t superBlocks, float *y, int64_t ahead) {
+  using F = Q4_K;
+  __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  // Lane 4 p + 2 r + e: d (dmin) of row r, from [d0, dmin0, d1, dmin1].
+  const __m512i idxD =
+      _mm512_setr_epi32(0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 2, 2);
+  const __m512i idxM =
+      _mm512_setr_epi32(1, 1, 3, 3, 1, 1, 3, 3, 1, 1, 3, 3, 1, 1, 3, 3);
+  const uint8_t *wb = w;
+  for (int64_t s = 0; s < superBlocks; ++s, wb += F::kBytes) {
+    if (ahead) {
+#pragma GCC unroll 4
+      for (int n = 0; n < 4; ++n) {
+        const char *p = reinterpret_cast<const char *>(wb + n * wrb + ahead);
+#pragma GCC unroll 3
+        for (int l = 0; l < 3; ++l)
+          _mm_prefetch(p + 64 * l, _MM_HINT_T0);
+      }
+    }
+    const uint8_t *xs = xp + s * DecodeLayoutK<F>::kBytes;
+    const __m512i xae = _mm512_loadu_si512(xs);
+    const __m512i xbe = _mm512_loadu_si512(xs + 64);
+    const __m512i xao = _mm512_loadu_si512(xs + 128);
+    const __m512i xbo = _mm512_loadu_si512(xs + 192);
+    const __m512 xd = _mm512_loadu_ps(xs + 256);
+    const __m512 xsum = _mm512_loadu_ps(xs + 320);
+#pragma GCC unroll 2
+    for (int r = 0; r < 2; ++r) {
+      __m512i v[4];
+      uint64_t sc[2], mn[2];
+      uint32_t dm[2];
+#pragma GCC unroll 2
+      for (int e = 0; e < 2; ++e) {
+        const uint8_t *b = wb + (2 * r + e) * wrb;
+        const __m512i p0 = _mm512_loadu_si512(b + F::kQsOffset);
+        const __m512i p1 = _mm512_loadu_si512(b + F::kQsOffset + 64);
+        const __m512i za =
+            _mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(2, 0, 2, 0));
+        const __m512i zb =
+            _mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(3, 1, 3, 1));
+        const __m512i zero = _mm512_setzero_si512();
+        v[2 * e] = _mm512_dpbusd_epi32(
+            _mm512_dpbusd_epi32(zero, _mm512_and_si512(za, low), xae),
+            _mm512_and_si512(zb, low), xbe);
+        v[2 * e + 1] = _mm512_dpbusd_epi32(
+            _mm512_dpbusd_epi32(
+                zero, _mm512_and_si512(_mm512_srli_epi16(za, 4), low), xao),
+            _mm512_and_si512(_mm512_srli_epi16(zb, 4), low), xbo);
+        q4KScalesMins(b + F::kScalesOffset, sc[e], mn[e]);
+        std::memcpy(&dm[e], b + F::kDOffset, 4);
+      }
+      const __m512i sums = transposeAdd4Z(v[0], v[1], v[2], v[3]);
+      const __m128i scb =
+          _mm_unpacklo_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(sc[0])),
+                             _mm_cvtsi64_si128(static_cast<int64_t>(sc[1])));
+      const __m128i mnb =
+          _mm_unpacklo_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(mn[0])),
+                             _mm_cvtsi64_si128(static_cast<int64_t>(mn[1])));
+      const __m512 dmv = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi64_si128(
+          static_cast<int64_t>(dm[0] | static_cast<uint64_t>(dm[1]) << 32))));
+      const __m512 dsc =
+          _mm512_mul_ps(_mm512_permutexvar_ps(idxD, dmv),
+                        _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(scb)));
+      const __m512 dmn =
+          _mm512_mul_ps(_mm512_permutexvar_ps(idxM, dmv),
+                        _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(mnb)));
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_mul_ps(dsc, xd),
+                               acc[r]);
+      acc[r] = _mm512_fnmadd_ps(dmn, xsum, acc[r]);
+    }
+  }
+  // Lane 4 p + 2 r + e of acc[h] is row 2 h + r.
+  __m128 t[2];
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const __m256 a = _mm256_add_ps(
+        _mm512_castps512_ps256(acc[h]),
+        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[h]), 1)));
+    t[h] = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  }
+  _mm_storeu_ps(y, _mm_hadd_ps(t[0], t[1]));
+}
+
+/// y[0..3] of Q6_K weight rows [0, 4) at w, as decodeQ4K4.
+HAQA_UK_TARGET void decodeQ6K4(const uint8_t *w, int64_t wrb, const uint8_t *xp,
+                               int64_t superBlocks, float *y, int64_t ahead) {
+  using F = Q6_K;
+  __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+  const __m512i low = _mm512_set1_epi8(0x0f), high = _mm512_set1_epi8(0x30);
+  // Per 256-bit half (c = 0 | 1 and c = 2 | 3): qh bits 2 c to bits 4, 5.
+  const __m512i shLo = _mm512_setr_epi64(
+      0x0004000400040004, 0x0004000400040004, 0x0004000400040004,
+      0x0004000400040004, 0x0002000200020002, 0x0002000200020002,
+      0x0002000200020002, 0x0002000200020002);
+  const __m512i shHi =
+      _mm512_setr_epi64(0, 0, 0, 0, 0x0002000200020002, 0x0002000200020002,
+                        0x0002000200020002, 0x0002000200020002);
+  // Lane 4 q + k: scale byte 4 k + q.
+  const __m128i scaleOrder =
+      _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  // Lane 8 r + 4 e + k: d of row r of the pair, from [d0, d1, d2, d3].
+  const __m512i idxD0 =
+      _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  const __m512i idxD1 =
+      _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const uint8_t *wb = w;
+  for (int64_t s = 0; s < superBlocks; ++s, wb += F::kBytes) {
+    if (ahead) {
+#pragma GCC unroll 4
+      for (int n = 0; n < 4; ++n) {
+        const char *p = reinterpret_cast<const char *>(wb + n * wrb + ahead);
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; ++l)
+          _mm_prefetch(p + 64 * l, _MM_HINT_T0);
+      }
+    }
+    const uint8_t *xs = xp + s * DecodeLayoutK<F>::kBytes;
+    __m512i xv[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k)
+      xv[k] = _mm512_loadu_si512(xs + 64 * k);
+    const __m512 xd = _mm512_loadu_ps(xs + 512);
+    const __m512 dv = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_setr_epi16(
+        static_cast<short>(load16(wb + F::kDOffset)),
+        static_cast<short>(load16(wb + wrb + F::kDOffset)),
+        static_cast<short>(load16(wb + 2 * wrb + F::kDOffset)),
+        static_cast<short>(load16(wb + 3 * wrb + F::kDOffset)), 0, 0, 0, 0)));
+    __m512i m[4];
+#pragma GCC unroll 4
+    for (int n = 0; n < 4; ++n) {
+      const uint8_t *b = wb + n * wrb;
+      const __m512i qh = _mm512_loadu_si512(b + F::kQhOffset);
+      __m512i v[4];
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        const __m512i ql = _mm512_loadu_si512(b + F::kQlOffset + 64 * h);
+        const __m512i qhh =
+            h == 0 ? _mm512_shuffle_i32x4(qh, qh, _MM_SHUFFLE(1, 0, 1, 0))
+                   : _mm512_shuffle_i32x4(qh, qh, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m512i qlo = _mm512_ternarylogic_epi32(
+            ql, low, _mm512_and_si512(_mm512_sllv_epi16(qhh, shLo), high),
+            0xea); // (a & b) | c
+        const __m512i qhi = _mm512_ternarylogic_epi32(
+            _mm512_srli_epi16(ql, 4), low,
+            _mm512_and_si512(_mm512_srlv_epi16(qhh, shHi), high), 0xea);
+        v[2 * h] = _mm512_dpbusd_epi32(_mm512_loadu_si512(xs + 256 + 128 * h),
+                                       qlo, xv[2 * h]);
+        v[2 * h + 1] = _mm512_dpbusd_epi32(
+            _mm512_loadu_si512(xs + 256 + 128 * h + 64), qhi, xv[2 * h + 1]);
+      }
+      const __m512i sc = _mm512_cvtepi8_epi32(
+          _mm_shuffle_epi8(loadX(b + F::kScalesOffset), scaleOrder));
+      m[n] = _mm512_mullo_epi32(transposeAdd4Z(v[0], v[1], v[2], v[3]), sc);
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < 2; ++r) {
+      const __m512i a = m[2 * r], b = m[2 * r + 1];
+      const __m512i isum =
+          _mm512_add_epi32(_mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                           _mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+      const __m512 d = _mm512_permutexvar_ps(r == 0 ? idxD0 : idxD1, dv);
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, xd),
+                               acc[r]);
+    }
+  }
+  // Lanes 0..7 of acc[h] are row 2 h, 8..15 row 2 h + 1.
+  __m128 t[2];
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const __m256 lo = _mm512_castps512_ps256(acc[h]);
+    const __m256 hi =
+        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[h]), 1));
+    const __m256 a = _mm256_hadd_ps(lo, hi); // [l01 l23 h01 h23 | l45 ..]
+    t[h] = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  }
+  // t[h] = [row 2h (two parts), row 2h + 1 (two parts)].
+  _mm_storeu_ps(y, _mm_hadd_ps(t[0], t[1]));
+}
+
+/// A K-quant dot call with one activation row and 4-row blocks: the row
+/// re-laid once, each 4 weight rows of [n0, n1) by decodeQ4K4 /
+/// decodeQ6K4, the rest by the 256-bit kernels.
+template <class F>
+HAQA_UK_TARGET void runDecodeK(const DotKernelTable &table, const uint8_t *w,
+                               int64_t wrb, const uint8_t *x, int64_t xrb,
+                               float *y, int64_t ys, int64_t n0, int64_t n1,
+                               int64_t blocks) {
+  const int64_t superBlocks = blocks > 0 ? blocks / kSuperBlockBlocks : 0;
+  int64_t n = n0;
+  if (n1 - n0 >= 4 && superBlocks > 0) {
+    thread_local std::vector<uint8_t> buf;
+    buf.resize(superBlocks * DecodeLayoutK<F>::kBytes + 64);
+    uint8_t *xp = buf.data() + (-reinterpret_cast<uintptr_t>(buf.data()) & 63);
+    prepareDecodeK<F>(x, superBlocks, xp);
+    const int64_t ahead = prefetchAhead<F>(4 * wrb);
+    for (; n + 4 <= n1; n += 4) {
+      if constexpr (std::is_same_v<F, Q4_K>)
+        decodeQ4K4(w + n * wrb, wrb, xp, superBlocks, y + n, ahead);
+      else
+        decodeQ6K4(w + n * wrb, wrb, xp, superBlocks, y + n, ahead);
+    }
+  }
+  if (n < n1)
+    runDot(table, w, wrb, x, xrb, y, ys, 1, n, n1, blocks, 1, 4);
+}
+
 #undef HAQA_UK_INLINE
 #undef HAQA_UK_DOT
 #undef HAQA_UK_TARGET
@@ -1048,8 +1352,31 @@ extern "C" void haqa_uk_quantize_q8_avx512vnni(const float *x, int64_t x_stride,
 HAQA_UK_DEFINE_PANEL_DOT(q8_0, ::mlir::haqa::uk::Q8_0, kernelZ, runPanels)
 HAQA_UK_DEFINE_PANEL_DOT(q4_0, ::mlir::haqa::uk::Q4_0, kernelZ, runPanels)
 HAQA_UK_DEFINE_PANEL_DOT(q4_1, ::mlir::haqa::uk::Q4_1, kernelZ, runPanels)
-HAQA_UK_DEFINE_PANEL_DOT(q4_k, ::mlir::haqa::uk::Q4_K, kernelKY, runPanelsK)
-HAQA_UK_DEFINE_PANEL_DOT(q6_k, ::mlir::haqa::uk::Q6_K, kernelKY, runPanelsK)
 #undef HAQA_UK_DEFINE_PANEL_DOT
+
+// K-quants: one activation row with nr >= 4 takes runDecodeK, else as
+// above (kernelKY register blocks, packed panels for nr >= 16).
+#define HAQA_UK_DEFINE_KQUANT_DOT(fmt, F)                                      \
+  extern "C" void haqa_uk_dot_##fmt##_avx512vnni(                              \
+      const uint8_t *w, int64_t w_row_bytes, const uint8_t *xq,                \
+      int64_t xq_row_bytes, float *y, int64_t y_stride, int64_t rows_m,        \
+      int64_t n0, int64_t n1, int64_t blocks, int64_t mr, int64_t nr) {        \
+    static const ::mlir::haqa::uk::DotKernelTable table =                      \
+        HAQA_UK_KERNEL_TABLE(::mlir::haqa::uk::avx512vnni::kernelKY, F);       \
+    if (rows_m == 1 && nr >= 4)                                                \
+      ::mlir::haqa::uk::avx512vnni::runDecodeK<F>(table, w, w_row_bytes, xq,   \
+                                                  xq_row_bytes, y, y_stride,   \
+                                                  n0, n1, blocks);             \
+    else if (nr >= 16)                                                         \
+      ::mlir::haqa::uk::avx512vnni::runPanelsK<F>(table, w, w_row_bytes, xq,   \
+                                                  xq_row_bytes, y, y_stride,   \
+                                                  rows_m, n0, n1, blocks, mr); \
+    else                                                                       \
+      ::mlir::haqa::uk::runDot(table, w, w_row_bytes, xq, xq_row_bytes, y,     \
+                               y_stride, rows_m, n0, n1, blocks, mr, nr);      \
+  }
+HAQA_UK_DEFINE_KQUANT_DOT(q4_k, ::mlir::haqa::uk::Q4_K)
+HAQA_UK_DEFINE_KQUANT_DOT(q6_k, ::mlir::haqa::uk::Q6_K)
+#undef HAQA_UK_DEFINE_KQUANT_DOT
 
 #endif // __x86_64__

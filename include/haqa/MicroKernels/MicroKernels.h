@@ -90,8 +90,10 @@ extern "C" {
 /// avx512vnni (every format): each 16 weight rows of [n0, n1) are packed
 /// once per call into a per-thread panel (K-quants: decoded to bytes and
 /// per-32-value float scales) that every block of mr activation rows runs
-/// over; the rows past the last whole panel take nr = 4, and so does Q6_K
-/// with rows_m = 1. Elsewhere nr >= 16 acts as 4.
+/// over; the rows past the last whole panel take nr = 4. On avx512vnni,
+/// Q4_K and Q6_K with rows_m = 1 and nr >= 4 (the decode) instead re-lay the
+/// activation row once per call and take 4 weight rows a step with 512-bit
+/// registers. Elsewhere nr >= 16 acts as 4.
 ///
 /// haqa_uk_dot_f16: y[m * y_stride + n] for m in [0, rows_m), n in
 /// [n0, n1): the dot of weight row n (k IEEE halves at w + n * w_row_stride)

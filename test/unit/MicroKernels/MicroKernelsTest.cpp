@@ -1019,6 +1019,58 @@ void checkKDotThreads(const std::string &isa) {
 
 TEST_P(MicroKernelsISA, KQuantDotThreads) { checkKDotThreads(isa); }
 
+/// Decode as the compiled code calls it (one activation row; the
+/// avx512vnni variant re-lays the row and takes 4 weight rows a step, the
+/// rows left over by the 256-bit kernels): every range [n0, n1) with n0 < 6
+/// and up to 23 rows, nr = 4, 8 and 16, K = 256 and 2304, weights and
+/// activations at odd addresses; against the scalar dot, 1e-5 of the terms'
+/// magnitudes, and nothing outside [n0, n1) written.
+void checkKDotDecodeRanges(const std::string &isa) {
+  std::mt19937 rng(41);
+  for (const Format &f : kKFormats) {
+    DotFn dot = getDot(f.name, isa), scalar = getDot(f.name, "scalar");
+    ASSERT_NE(dot, nullptr);
+    for (int64_t k : {256, 2304}) {
+      const int64_t blocks = k / 32, wrb = f.rowBytes(k);
+      const int64_t xRowBytes = xRowBytesFor(k);
+      std::vector<uint8_t> w = randomKWeights(f, kWeightRows, blocks / 8, rng);
+      std::vector<uint8_t> xq = randomActivations(1, k, xRowBytes, rng);
+      // Odd addresses: nothing needs alignment.
+      std::vector<uint8_t> wOdd(w.size() + 1), xOdd(xq.size() + 3);
+      std::memcpy(wOdd.data() + 1, w.data(), w.size());
+      std::memcpy(xOdd.data() + 3, xq.data(), xq.size());
+      std::vector<double> mag(kWeightRows);
+      for (int64_t n = 0; n < kWeightRows; ++n)
+        kDotByFormula(f, &w[n * wrb], xq.data(), blocks, &mag[n]);
+      std::vector<float> expected(kWeightRows);
+      scalar(w.data(), wrb, xq.data(), xRowBytes, expected.data(), 0, 1, 0,
+             kWeightRows, blocks, 1, 1);
+      for (int64_t nr : {4, 8, 16})
+        for (int64_t n0 = 0; n0 < 6; ++n0)
+          for (int64_t n1 = n0; n1 <= std::min(kWeightRows, n0 + 23); ++n1) {
+            std::vector<float> got(kWeightRows, NAN);
+            dot(wOdd.data() + 1, wrb, xOdd.data() + 3, xRowBytes, got.data(), 7,
+                1, n0, n1, blocks, 4, nr);
+            for (int64_t n = 0; n < kWeightRows; ++n) {
+              if (n < n0 || n >= n1) {
+                ASSERT_TRUE(std::isnan(got[n])) << "wrote y[" << n << "]";
+                continue;
+              }
+              ASSERT_LE(std::fabs(double(got[n]) - expected[n]), 1e-5 * mag[n])
+                  << isa << " " << f.name << " K=" << k << " n0=" << n0
+                  << " n1=" << n1 << " nr=" << nr << " n=" << n << ": "
+                  << got[n] << " vs " << expected[n];
+            }
+          }
+    }
+  }
+}
+
+TEST(MicroKernels, ScalarKQuantDotDecodeRanges) {
+  checkKDotDecodeRanges("scalar");
+}
+TEST_P(MicroKernelsISA, KQuantDotDecodeRanges) { checkKDotDecodeRanges(isa); }
+
 //===----------------------------------------------------------------------===//
 // F16 and BF16 dots
 //===----------------------------------------------------------------------===//
