@@ -363,19 +363,26 @@ static std::string hardwareText(const HardwareProfile &p) {
 
 /// The kernel's roofline floor on `p`: the time its bytes take at the
 /// memory bandwidth or its arithmetic at the f32 peak, whichever is longer
-/// (ms; 0 when the profile lacks the numbers).
-static double rooflineFloorMs(const KernelInfo &k, const HardwareProfile &p) {
+/// (ms; 0 when the profile lacks the numbers), and which one it is.
+struct RooflineFloor {
+  double ms = 0;
+  bool memoryBound = false;
+};
+static RooflineFloor getRooflineFloor(const KernelInfo &k,
+                                      const HardwareProfile &p) {
   double memMs = p.memoryBandwidthGBps > 0 && k.bytes
                      ? k.bytes / (p.memoryBandwidthGBps * 1e6)
                      : 0;
   double peak = p.peakTops.lookup("f32");
   double flopMs = peak > 0 && k.flops ? k.flops / (peak * 1e9) : 0;
-  return std::max(memMs, flopMs);
+  bool memoryBound =
+      p.memoryBandwidthGBps > 0 && peak > 0 &&
+      k.bytes / (p.memoryBandwidthGBps * 1e6) >= k.flops / (peak * 1e9);
+  return {std::max(memMs, flopMs), memoryBound};
 }
 
-/// ", N FLOPs and B bytes per call; roofline floor ..." for the static
-/// prompt: what the kernel must move and compute, and the best time the
-/// hardware allows.
+/// "; per call N FLOPs and B bytes moved ..." for the static prompt: what
+/// the kernel must move and compute, and the best time the hardware allows.
 static std::string rooflineText(const KernelInfo &k, const HardwareProfile &p) {
   if (!k.flops && !k.bytes)
     return "";
@@ -384,17 +391,13 @@ static std::string rooflineText(const KernelInfo &k, const HardwareProfile &p) {
                     "({2:F2} FLOPs per byte)",
                     k.flops, k.bytes, k.bytes ? double(k.flops) / k.bytes : 0.0)
           .str();
-  double floorMs = rooflineFloorMs(k, p);
-  if (floorMs > 0) {
-    double peak = p.peakTops.lookup("f32");
-    bool memBound =
-        p.memoryBandwidthGBps > 0 && peak > 0 &&
-        k.bytes / (p.memoryBandwidthGBps * 1e6) >= k.flops / (peak * 1e9);
+  RooflineFloor floor = getRooflineFloor(k, p);
+  if (floor.ms > 0)
     s += llvm::formatv(": at the peaks above no schedule can beat {0:F4} ms "
                        "(the roofline floor; {1})",
-                       floorMs, memBound ? "memory-bound" : "compute-bound")
+                       floor.ms,
+                       floor.memoryBound ? "memory-bound" : "compute-bound")
              .str();
-  }
   return s;
 }
 
@@ -504,7 +507,7 @@ LLMStrategy::buildDynamicPrompt(const SearchSpace &space,
   // Observations newest first until the token budget (4 characters per
   // token), then restored to chronological order; the best always stays.
   const Trial *best = getBestTrial(history);
-  double floorMs = rooflineFloorMs(space.getKernel(), options.profile);
+  double floorMs = getRooflineFloor(space.getKernel(), options.profile).ms;
   // How close a measured latency came to the roofline floor.
   auto ofFloor = [&](double ms) {
     return floorMs > 0 && ms > 0

@@ -340,12 +340,8 @@ HAQA_UK_TARGET void kernelZ(const uint8_t *w, int64_t wrb, const uint8_t *x,
   int64_t b = 0;
   for (; b + BB <= blocks; b += BB) {
 #pragma GCC unroll 16
-    for (int n = 0; n < NR; ++n) {
-      const char *p = reinterpret_cast<const char *>(wb[n] + ahead);
-#pragma GCC unroll 4
-      for (int l = 0; l < (BB * F::kBytes + 63) / 64; ++l)
-        _mm_prefetch(p + 64 * l, _MM_HINT_T0);
-    }
+    for (int n = 0; n < NR; ++n)
+      prefetchBytes<BB * F::kBytes>(wb[n] + ahead);
     if constexpr (std::is_same_v<F, Q8_0>)
       stepQ8Z<MR, NR>(wb, xb, acc);
     else
@@ -1124,12 +1120,8 @@ HAQA_UK_TARGET void decodeQ4K4(const uint8_t *w, int64_t wrb, const uint8_t *xp,
   for (int64_t s = 0; s < superBlocks; ++s, wb += F::kBytes) {
     if (ahead) {
 #pragma GCC unroll 4
-      for (int n = 0; n < 4; ++n) {
-        const char *p = reinterpret_cast<const char *>(wb + n * wrb + ahead);
-#pragma GCC unroll 3
-        for (int l = 0; l < 3; ++l)
-          _mm_prefetch(p + 64 * l, _MM_HINT_T0);
-      }
+      for (int n = 0; n < 4; ++n)
+        prefetchBytes<F::kBytes>(wb + n * wrb + ahead);
     }
     const uint8_t *xs = xp + s * DecodeLayoutK<F>::kBytes;
     const __m512i xae = _mm512_loadu_si512(xs);
@@ -1221,12 +1213,8 @@ HAQA_UK_TARGET void decodeQ6K4(const uint8_t *w, int64_t wrb, const uint8_t *xp,
   for (int64_t s = 0; s < superBlocks; ++s, wb += F::kBytes) {
     if (ahead) {
 #pragma GCC unroll 4
-      for (int n = 0; n < 4; ++n) {
-        const char *p = reinterpret_cast<const char *>(wb + n * wrb + ahead);
-#pragma GCC unroll 4
-        for (int l = 0; l < 4; ++l)
-          _mm_prefetch(p + 64 * l, _MM_HINT_T0);
-      }
+      for (int n = 0; n < 4; ++n)
+        prefetchBytes<F::kBytes>(wb + n * wrb + ahead);
     }
     const uint8_t *xs = xp + s * DecodeLayoutK<F>::kBytes;
     __m512i xv[4];
