@@ -10,6 +10,8 @@ APT_PACKAGES=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libgtest-dev libomp-22-dev libsqlite3-dev libcurl4-openssl-dev
   libcpp-httplib-dev
+  spirv-tools pocl-opencl-icd ocl-icd-opencl-dev opencl-headers clinfo
+  llvm-spirv-15
 )
 
 missing=()

@@ -1,5 +1,6 @@
 # lit configuration for HAQA's FileCheck tests.
 import os
+import shutil
 import subprocess
 
 import lit.formats
@@ -81,6 +82,38 @@ def _cuda_device():
 
 if _cuda_device():
     config.available_features.add("cuda-device")
+
+# SPIR-V tools (spirv-tools) validate the OpenCL pipeline's kernels; an
+# OpenCL device (PoCL here, any ICD) runs them: REQUIRES: spirv-val,
+# opencl-device.
+_spirv_val = shutil.which("spirv-val")
+if _spirv_val:
+    config.available_features.add("spirv-val")
+    config.substitutions.append(("%spirv_val", _spirv_val))
+
+
+def _opencl_device():
+    import ctypes
+    try:
+        cl = ctypes.CDLL("libOpenCL.so.1")
+        count = ctypes.c_uint(0)
+        if cl.clGetPlatformIDs(0, None, ctypes.byref(count)) != 0 or not count.value:
+            return False
+        platforms = (ctypes.c_void_p * count.value)()
+        cl.clGetPlatformIDs(count.value, platforms, None)
+        for p in platforms:
+            n = ctypes.c_uint(0)
+            # CL_DEVICE_TYPE_ALL
+            if cl.clGetDeviceIDs(ctypes.c_void_p(p), ctypes.c_ulong(0xFFFFFFFF), 0,
+                                 None, ctypes.byref(n)) == 0 and n.value:
+                return True
+    except OSError:
+        pass
+    return False
+
+
+if _opencl_device() and (shutil.which("llvm-spirv-15") or shutil.which("llvm-spirv")):
+    config.available_features.add("opencl-device")
 config.substitutions.append(("%python", "python3"))
 
 # The host's instruction sets for the dot = i8 micro-kernels (the CPU model

@@ -139,7 +139,16 @@ def HAQAGPUMapForallPass
     Workgroup and private buffers allocated in the launch become
     gpu.launch workgroup / private attributions; memref.copy in the launch
     becomes linalg.copy (loops of the thread making it).
+    With `attributions=false` (SPIR-V, whose conversion lowers no
+    attribution) they stay allocations, moved to the start of the launch:
+    memref.alloc of workgroup memory (a Workgroup variable in SPIR-V) and
+    memref.alloca of private memory (a Function variable).
   }];
+  let options = [
+    Option<"attributions", "attributions", "bool", /*default=*/"true",
+           "workgroup / private buffers as gpu.launch attributions (false: "
+           "allocations at the start of the launch)">,
+  ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
     "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
@@ -216,6 +225,71 @@ def HAQAGPUHostMemoryPass
     device pointer on the host.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def HAQAGPUHoistConstantsPass
+    : Pass<"haqa-gpu-hoist-constants", "::mlir::func::FuncOp"> {
+  let summary = "read constant tables in kernels from kernel arguments";
+  let description = [{
+    Before gpu-kernel-outlining: each memref.get_global inside a gpu.launch
+    (a constant table the kernel reads, such as rope's signs) moves to just
+    before the launch, so that outlining passes the global as a kernel
+    argument. SPIR-V for OpenCL has no lowering of memref globals in
+    kernels; the runtime makes one device buffer per global.
+  }];
+}
+
+def HAQAGPUHalfAsBitsPass : Pass<"haqa-gpu-half-as-bits", "::mlir::ModuleOp"> {
+  let summary = "read f16 / bf16 storage as 16-bit integers, decode to f32";
+  let description = [{
+    For devices without 16-bit float arithmetic: OpenCL has no bf16, and
+    f16 only with `cl_khr_fp16` (without it the SPIR-V may not declare the
+    Float16 capability). After gpu-kernel-outlining, every memref of the
+    chosen types in the module (views of weight bytes on the host, kernel
+    arguments, workgroup buffers) becomes a memref of i16 with the same
+    layout, loads and stores move the bits, and each `arith.extf` to f32
+    becomes integer operations on the bits: bf16 is the high half of an f32;
+    f16 gets its exponent rebiased by 112 and its mantissa shifted by 13,
+    subnormals become mantissa x 2^-24, infinities and NaNs stay. The values
+    are exactly the stored ones. Any other use of such a value (arithmetic,
+    a truncation) is an error naming the op: that code needs a device with
+    16-bit floats.
+  }];
+  let options = [
+    Option<"f16", "f16", "bool", /*default=*/"true", "rewrite f16">,
+    Option<"bf16", "bf16", "bool", /*default=*/"true", "rewrite bf16">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def HAQAGPUPrepareSPIRVPass : Pass<"haqa-gpu-prepare-spirv", "::mlir::ModuleOp"> {
+  let summary = "give each gpu.module what convert-gpu-to-spirv needs";
+  let description = [{
+    After spirv-attach-target, on every gpu.module with a
+    `#spirv.target_env` target: the same environment as the
+    `spirv.target_env` attribute (which the math and arith conversions read),
+    each kernel's `spirv.entry_point_abi` with its workgroup size (from
+    `known_block_size`, which haqa-gpu-map-forall's launches give), and the
+    GPU address spaces of its memrefs as SPIR-V storage classes for OpenCL:
+    `#gpu.address_space<workgroup>` Workgroup, `#gpu.address_space<private>`
+    Function (upstream's OpenCL mapping takes numeric spaces only). Memrefs
+    without a space (kernel arguments, whose types must match the host's)
+    are left to convert-gpu-to-spirv, which makes them CrossWorkgroup. A
+    kernel without a known block size is an error.
+  }];
+  let dependentDialects = ["::mlir::spirv::SPIRVDialect"];
+}
+
+def HAQASPIRVExpandCompositeConstructPass
+    : Pass<"haqa-spirv-expand-composite-construct", "::mlir::spirv::ModuleOp"> {
+  let summary = "build vectors from values by inserts, not CompositeConstruct";
+  let description = [{
+    Each spirv.CompositeConstruct of a vector from scalars that are not all
+    constants becomes a spirv.Undef followed by one spirv.CompositeInsert per
+    element. The same vector, in a form every consumer reads: the SPIR-V to
+    LLVM translator of LLVM 15 (llvm-spirv-15, PoCL's route here) translates
+    OpCompositeConstruct as a constant and crashes on run-time operands.
+  }];
 }
 
 def HAQAGPULowerVectorPass : Pass<"haqa-gpu-lower-vector"> {

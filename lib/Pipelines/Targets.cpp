@@ -26,6 +26,9 @@ static const CompileTargetInfo kTargets[] = {
      "CUDA schedules, their block / thread / staging loops run on the host "
      "CPU (checks GPU schedules' numerics without a GPU)",
      TargetKind::CUDA, /*needsDevice=*/false},
+    {CompileTarget::OpenCL, "opencl",
+     "the first OpenCL device (SPIR-V kernels; Adreno schedules)",
+     TargetKind::OpenCL, /*needsDevice=*/true},
 };
 
 llvm::ArrayRef<CompileTargetInfo> mlir::haqa::getCompileTargets() {
@@ -85,6 +88,8 @@ llvm::Error mlir::haqa::buildLoweringPipeline(OpPassManager &pm,
   }
   case CompileTarget::CUDA:
     return buildCUDAPipeline(pm, options.cuda);
+  case CompileTarget::OpenCL:
+    return buildOpenCLPipeline(pm, options.opencl);
   }
   llvm_unreachable("unknown compile target");
 }
@@ -102,6 +107,20 @@ struct CUDAPipelineCLOptions : PassPipelineOptions<CUDAPipelineCLOptions> {
   Option<std::string> format{*this, "format",
                              llvm::cl::desc("isa, bin or fatbin"),
                              llvm::cl::init("isa")};
+};
+/// `haqa-opencl-lower{profile=adreno740 spirv-version=v1.0}`.
+struct OpenCLPipelineCLOptions : PassPipelineOptions<OpenCLPipelineCLOptions> {
+  Option<std::string> profile{*this, "profile",
+                              llvm::cl::desc("OpenCL hardware profile"),
+                              llvm::cl::init("adreno740")};
+  Option<std::string> spirvVersion{*this, "spirv-version",
+                                   llvm::cl::desc("SPIR-V version"),
+                                   llvm::cl::init("v1.0")};
+  Option<bool> nativeF16{
+      *this, "native-f16",
+      llvm::cl::desc("the device computes in f16 (cl_khr_fp16); false: f16 "
+                     "storage decoded from its bits"),
+      llvm::cl::init(true)};
 };
 struct CPUPipelineCLOptions
     : public PassPipelineOptions<CPUPipelineCLOptions> {
@@ -159,5 +178,28 @@ void mlir::haqa::registerHAQAPipelines() {
           check.profile = options.profile;
           pm.addPass(createHAQAGPUCheckLimitsPass(check));
         }
+      });
+  // Registered with the error handler, so that a profile that is no OpenCL
+  // device is an error when the pipeline is parsed.
+  registerPassPipeline(
+      "haqa-opencl-lower",
+      "lower haqa kernels (with their schedules) to SPIR-V kernels for "
+      "OpenCL and a host launch plan",
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        OpenCLPipelineCLOptions o;
+        if (failed(o.parseFromString(text)))
+          return failure();
+        OpenCLPipelineOptions options;
+        options.profile = o.profile;
+        options.spirvVersion = o.spirvVersion;
+        options.nativeF16 = o.nativeF16;
+        if (llvm::Error e = buildOpenCLPipeline(pm, options))
+          return errorHandler("haqa-opencl-lower: " +
+                              llvm::toString(std::move(e)));
+        return success();
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)> optHandler) {
+        optHandler(OpenCLPipelineCLOptions());
       });
 }

@@ -7,6 +7,7 @@
 #include "haqa/Runtime/Device.h"
 #include "haqa/Runtime/CPUDevice.h"
 #include "haqa/Runtime/CUDADevice.h"
+#include "haqa/Runtime/OpenCLDevice.h"
 #include "haqa/Support/Statistics.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -181,6 +182,13 @@ mlir::haqa::createDevice(CompileTarget target, const PipelineOptions &options) {
                                      llvm::toString(cuda.takeError()));
     return std::unique_ptr<Device>(std::move(*cuda));
   }
+  case CompileTarget::OpenCL: {
+    auto opencl = OpenCLDevice::create(options.opencl);
+    if (!opencl)
+      return llvm::createStringError("no OpenCL device: " +
+                                     llvm::toString(opencl.takeError()));
+    return std::unique_ptr<Device>(std::move(*opencl));
+  }
   }
   llvm_unreachable("unknown compile target");
 }
@@ -188,5 +196,7 @@ mlir::haqa::createDevice(CompileTarget target, const PipelineOptions &options) {
 bool mlir::haqa::isDeviceAvailable(CompileTarget target, std::string *why) {
   if (!getCompileTargetInfo(target).needsDevice)
     return true;
+  if (target == CompileTarget::OpenCL)
+    return isOpenCLAvailable(why);
   return isCUDAAvailableInChild(why);
 }

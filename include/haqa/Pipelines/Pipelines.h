@@ -66,10 +66,35 @@ struct CUDAPipelineOptions {
 llvm::Error buildCUDAPipeline(OpPassManager &pm,
                               const CUDAPipelineOptions &options);
 
+/// The OpenCL pipeline (`haqa-opencl-lower`): the profile check,
+/// convert-haqa-to-linalg, haqa-gpu-apply-schedule, bufferization,
+/// haqa-gpu-map-forall (workgroup buffers as allocations), host memory,
+/// vector and loop lowering, constant tables as kernel arguments,
+/// gpu-kernel-outlining, spirv-attach-target (Kernel capability, OpenCL),
+/// convert-gpu-to-spirv and gpu-module-to-binary. The host functions stay
+/// func / gpu / memref ops, the OpenCL runtime's launch plan.
+struct OpenCLPipelineOptions {
+  /// Hardware profile id or path (an OpenCL device: workgroup size,
+  /// local memory).
+  std::string profile = "adreno740";
+  /// SPIR-V version of the kernels (OpenCL 2.1 and 3.0 drivers take 1.0 and
+  /// newer; PoCL reads them through SPIR 1.2 bitcode).
+  std::string spirvVersion = "v1.0";
+  /// Whether the device computes in f16 (cl_khr_fp16: the Float16
+  /// capability). Without it f16 storage is read as 16-bit integers and
+  /// decoded to f32 (haqa-gpu-half-as-bits); the OpenCL device sets it from
+  /// what the driver reports.
+  bool nativeF16 = true;
+};
+/// The error names a profile that cannot be read or is no OpenCL device.
+llvm::Error buildOpenCLPipeline(OpPassManager &pm,
+                                const OpenCLPipelineOptions &options);
+
 /// The options of every target's pipeline; each target reads its own.
 struct PipelineOptions {
   CPUPipelineOptions cpu;
   CUDAPipelineOptions cuda;
+  OpenCLPipelineOptions opencl;
 };
 
 /// The lowering of `target` (gpu-on-cpu: the CPU pipeline with GPU
@@ -77,7 +102,8 @@ struct PipelineOptions {
 llvm::Error buildLoweringPipeline(OpPassManager &pm, CompileTarget target,
                                   const PipelineOptions &options = {});
 
-/// Registers `haqa-cpu-lower`, `haqa-gpu-on-cpu-lower` and `haqa-cuda-lower`.
+/// Registers `haqa-cpu-lower`, `haqa-gpu-on-cpu-lower`, `haqa-cuda-lower` and
+/// `haqa-opencl-lower`.
 void registerHAQAPipelines();
 
 } // namespace mlir::haqa

@@ -32,11 +32,14 @@ enum class CompileTarget {
   /// CUDA schedules with their block / thread / staging loops run as host
   /// CPU loops: the numerics of GPU schedules checked without a GPU.
   GPUOnCPU,
+  /// An OpenCL device (Adreno-class GPUs; PoCL on the host here): OpenCL
+  /// schedules, SPIR-V kernels run from a launch plan.
+  OpenCL,
 };
 
 struct CompileTargetInfo {
   CompileTarget target;
-  /// What --target takes: "cpu", "cuda", "gpu-on-cpu".
+  /// What --target takes: "cpu", "cuda", "gpu-on-cpu", "opencl".
   llvm::StringLiteral name;
   /// One line for --help and messages.
   llvm::StringLiteral description;

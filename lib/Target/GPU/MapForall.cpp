@@ -157,7 +157,8 @@ std::optional<int64_t> staticIterations(scf::ForallOp forall) {
   return total;
 }
 
-LogicalResult mapBlocks(RewriterBase &rw, scf::ForallOp forall) {
+LogicalResult mapBlocks(RewriterBase &rw, scf::ForallOp forall,
+                        bool attributions) {
   Location loc = forall.getLoc();
   rw.setInsertionPoint(forall);
   auto [trips, tiles] = tripCounts(rw, forall);
@@ -266,7 +267,9 @@ LogicalResult mapBlocks(RewriterBase &rw, scf::ForallOp forall) {
     rw.eraseOp(c);
   }
 
-  // Buffers of one block or one thread: launch attributions.
+  // Buffers of one block or one thread: launch attributions, or (for
+  // SPIR-V, which lowers no attribution) allocations at the start of the
+  // launch: memref.alloc of workgroup memory, memref.alloca of private.
   SmallVector<memref::AllocOp> allocs;
   launch.getBody().walk([&](memref::AllocOp a) { allocs.push_back(a); });
   for (memref::AllocOp a : allocs) {
@@ -276,13 +279,25 @@ LogicalResult mapBlocks(RewriterBase &rw, scf::ForallOp forall) {
       return a.emitOpError("allocates global memory inside a GPU kernel");
     if (!a.getType().hasStaticShape())
       return a.emitOpError("workgroup / private buffers need a static shape");
-    BlockArgument arg =
-        space.getValue() == gpu::AddressSpace::Workgroup
-            ? launch.addWorkgroupAttribution(a.getType(), a.getLoc())
-            : launch.addPrivateAttribution(a.getType(), a.getLoc());
     for (Operation *user : llvm::make_early_inc_range(a->getUsers()))
       if (isa<memref::DeallocOp>(user))
         rw.eraseOp(user);
+    bool workgroup = space.getValue() == gpu::AddressSpace::Workgroup;
+    if (!attributions) {
+      rw.setInsertionPointToStart(&launch.getBody().front());
+      Value buffer = workgroup
+                         ? memref::AllocOp::create(rw, a.getLoc(), a.getType(),
+                                                   a.getAlignmentAttr())
+                               .getResult()
+                         : memref::AllocaOp::create(rw, a.getLoc(), a.getType(),
+                                                    a.getAlignmentAttr())
+                               .getResult();
+      rw.replaceOp(a, buffer);
+      continue;
+    }
+    BlockArgument arg =
+        workgroup ? launch.addWorkgroupAttribution(a.getType(), a.getLoc())
+                  : launch.addPrivateAttribution(a.getType(), a.getLoc());
     rw.replaceOp(a, arg);
   }
   return success();
@@ -290,6 +305,8 @@ LogicalResult mapBlocks(RewriterBase &rw, scf::ForallOp forall) {
 
 struct HAQAGPUMapForallPass
     : haqa::impl::HAQAGPUMapForallPassBase<HAQAGPUMapForallPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     IRRewriter rw(&getContext());
     SmallVector<scf::ForallOp> blocks;
@@ -302,7 +319,7 @@ struct HAQAGPUMapForallPass
         f.emitOpError("must be bufferized before haqa-gpu-map-forall");
         return signalPassFailure();
       }
-      if (failed(mapBlocks(rw, f)))
+      if (failed(mapBlocks(rw, f, attributions)))
         return signalPassFailure();
     }
     WalkResult left = getOperation().walk([&](scf::ForallOp f) {

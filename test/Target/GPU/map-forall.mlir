@@ -1,5 +1,12 @@
 // scf.forall mapped to GPU blocks and threads becomes gpu.launch.
 // RUN: haqa-opt %s --haqa-gpu-map-forall --canonicalize --split-input-file --verify-diagnostics | FileCheck %s
+// For SPIR-V (attributions=false) the staging buffer stays an allocation,
+// at the start of the launch:
+// RUN: haqa-opt %s --haqa-gpu-map-forall=attributions=false --canonicalize --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=ALLOC
+// ALLOC-LABEL: func.func @blocks_and_threads(
+// ALLOC: gpu.launch blocks({{.*}}) threads({{.*}}) in ({{.*}}) {
+// ALLOC-NEXT: %[[WG:.*]] = memref.alloc() : memref<1x256xf32, #gpu.address_space<workgroup>>
+// ALLOC: memref.load %[[WG]]
 
 // One block per iteration of the block loop, the block size from
 // haqa.threads; the staging buffer becomes a workgroup attribution. A thread
@@ -126,5 +133,31 @@ func.func @warps_of_odd_blocks(%y: memref<8xf32>) {
       memref.store %cst, %y[%w] : memref<8xf32>
     } {mapping = [#gpu.warp<linear_dim_0>]}
   } {haqa.threads = array<i64: 48>, mapping = [#gpu.block<linear_dim_0>]}
+  return
+}
+
+// -----
+
+// A thread's private buffer: a private attribution, or (attributions=false)
+// an alloca at the start of the launch.
+// CHECK-LABEL: func.func @private_buffer(
+// CHECK: gpu.launch {{.*}} private(%[[P:.*]] : memref<1xf32, #gpu.address_space<private>>)
+// CHECK: memref.store %{{.*}}, %[[P]]
+// ALLOC-LABEL: func.func @private_buffer(
+// ALLOC: gpu.launch
+// ALLOC-NEXT: %[[P:.*]] = memref.alloca() : memref<1xf32, #gpu.address_space<private>>
+// ALLOC: memref.store %{{.*}}, %[[P]]
+func.func @private_buffer(%x: memref<64xf32>, %y: memref<64xf32>) {
+  scf.forall (%i) in (1) {
+    scf.forall (%t) in (64) {
+      %c0 = arith.constant 0 : index
+      %p = memref.alloc() : memref<1xf32, #gpu.address_space<private>>
+      %v = memref.load %x[%t] : memref<64xf32>
+      memref.store %v, %p[%c0] : memref<1xf32, #gpu.address_space<private>>
+      %w = memref.load %p[%c0] : memref<1xf32, #gpu.address_space<private>>
+      memref.store %w, %y[%t] : memref<64xf32>
+      memref.dealloc %p : memref<1xf32, #gpu.address_space<private>>
+    } {mapping = [#gpu.thread<linear_dim_0>]}
+  } {haqa.threads = array<i64: 64>, mapping = [#gpu.block<linear_dim_0>]}
   return
 }

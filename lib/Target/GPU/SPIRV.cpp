@@ -1,0 +1,127 @@
+//===- SPIRV.cpp - what the SPIR-V (OpenCL) lowering needs ------*- C++ -*-===//
+//
+// Part of HAQA, under the Apache License v2.0 with LLVM Exceptions.
+//
+// Two passes of the OpenCL pipeline around gpu-kernel-outlining: constant
+// tables become kernel arguments, and each gpu.module gets the target
+// environment, entry point ABI and storage classes convert-gpu-to-spirv
+// reads.
+//
+//===----------------------------------------------------------------------===//
+
+#include "haqa/Target/GPU/Passes.h"
+
+#include "mlir/Conversion/MemRefToSPIRV/MemRefToSPIRV.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVAttributes.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
+#include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
+#include "mlir/IR/Matchers.h"
+
+namespace mlir::haqa {
+#define GEN_PASS_DEF_HAQAGPUHOISTCONSTANTSPASS
+#define GEN_PASS_DEF_HAQAGPUPREPARESPIRVPASS
+#define GEN_PASS_DEF_HAQASPIRVEXPANDCOMPOSITECONSTRUCTPASS
+#include "haqa/Target/GPU/Passes.h.inc"
+} // namespace mlir::haqa
+
+using namespace mlir;
+using namespace mlir::haqa;
+
+namespace {
+
+struct HAQAGPUHoistConstantsPass
+    : haqa::impl::HAQAGPUHoistConstantsPassBase<HAQAGPUHoistConstantsPass> {
+  void runOnOperation() override {
+    getOperation().walk([](gpu::LaunchOp launch) {
+      launch.getBody().walk(
+          [&](memref::GetGlobalOp g) { g->moveBefore(launch); });
+    });
+  }
+};
+
+/// OpenCL's storage class of a GPU address space. Memrefs without one
+/// (kernel arguments, which must keep the host's types until
+/// convert-gpu-to-spirv) stay as they are: that pass maps them to
+/// CrossWorkgroup.
+std::optional<spirv::StorageClass> getOpenCLStorageClass(Attribute space) {
+  if (!space)
+    return std::nullopt;
+  if (auto gpuSpace = dyn_cast<gpu::AddressSpaceAttr>(space)) {
+    switch (gpuSpace.getValue()) {
+    case gpu::AddressSpace::Global:
+      return spirv::StorageClass::CrossWorkgroup;
+    case gpu::AddressSpace::Workgroup:
+      return spirv::StorageClass::Workgroup;
+    case gpu::AddressSpace::Private:
+      return spirv::StorageClass::Function;
+    }
+  }
+  return spirv::mapMemorySpaceToOpenCLStorageClass(space);
+}
+
+struct HAQAGPUPrepareSPIRVPass
+    : haqa::impl::HAQAGPUPrepareSPIRVPassBase<HAQAGPUPrepareSPIRVPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    spirv::MemorySpaceToStorageClassConverter converter(getOpenCLStorageClass);
+    WalkResult result = getOperation().walk([&](gpu::GPUModuleOp module) {
+      spirv::TargetEnvAttr env;
+      if (ArrayAttr targets = module.getTargetsAttr())
+        for (Attribute t : targets)
+          if (auto e = dyn_cast<spirv::TargetEnvAttr>(t))
+            env = e;
+      if (!env)
+        return WalkResult::skip();
+      module->setAttr(spirv::getTargetEnvAttrName(), env);
+      for (auto func : module.getOps<gpu::GPUFuncOp>()) {
+        if (!func.isKernel() ||
+            func->hasAttr(spirv::getEntryPointABIAttrName()))
+          continue;
+        std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize();
+        if (!block) {
+          func.emitOpError("has no known block size, which the SPIR-V entry "
+                           "point needs (launches made by haqa-gpu-map-forall "
+                           "have one)");
+          return WalkResult::interrupt();
+        }
+        func->setAttr(spirv::getEntryPointABIAttrName(),
+                      spirv::getEntryPointABIAttr(ctx, *block));
+      }
+      spirv::convertMemRefTypesAndAttrs(module, converter);
+      return WalkResult::skip();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+struct HAQASPIRVExpandCompositeConstructPass
+    : haqa::impl::HAQASPIRVExpandCompositeConstructPassBase<
+          HAQASPIRVExpandCompositeConstructPass> {
+  void runOnOperation() override {
+    SmallVector<spirv::CompositeConstructOp> ops;
+    getOperation().walk([&](spirv::CompositeConstructOp op) {
+      auto vector = dyn_cast<VectorType>(op.getType());
+      if (!vector ||
+          static_cast<int64_t>(op.getConstituents().size()) !=
+              vector.getNumElements() ||
+          llvm::all_of(op.getConstituents(),
+                       [](Value v) { return matchPattern(v, m_Constant()); }))
+        return;
+      ops.push_back(op);
+    });
+    OpBuilder b(&getContext());
+    for (spirv::CompositeConstructOp op : ops) {
+      b.setInsertionPoint(op);
+      Value v = spirv::UndefOp::create(b, op.getLoc(), op.getType());
+      for (auto [i, element] : llvm::enumerate(op.getConstituents()))
+        v = spirv::CompositeInsertOp::create(b, op.getLoc(), element, v,
+                                             {static_cast<int32_t>(i)});
+      op.replaceAllUsesWith(v);
+      op.erase();
+    }
+  }
+};
+
+} // namespace
