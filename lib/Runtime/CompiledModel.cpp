@@ -132,6 +132,12 @@ CompiledModel::create(ModuleOp source, std::shared_ptr<WeightStore> weights,
     if (failed(fusion.run(*module)))
       return llvm::createStringError("haqa-fuse-matmuls failed: " + errors);
   }
+  m->allPromptLogits = options.allPromptLogits;
+  m->byDecode = prefillsByDecode(options.target);
+  if (m->byDecode) {
+    m->lastLogitsOnly = false;
+    module->lookupSymbol<func::FuncOp>("prefill").erase();
+  }
   auto device = createDevice(options.target);
   if (!device)
     return device.takeError();
@@ -224,6 +230,22 @@ CompiledModel::call(StringRef func, llvm::ArrayRef<int64_t> tokens) {
 Expected<std::vector<float>>
 CompiledModel::prefill(llvm::ArrayRef<int64_t> tokens) {
   auto start = std::chrono::steady_clock::now();
+  if (byDecode) {
+    if (llvm::Error e = checkPromptFits(tokens.size()))
+      return std::move(e);
+    std::vector<float> all;
+    for (int64_t t : tokens) {
+      auto step = call("decode", {t});
+      if (!step)
+        return step.takeError();
+      if (allPromptLogits || all.empty())
+        all.insert(all.end(), step->begin(), step->end());
+      else
+        std::copy(step->begin(), step->end(), all.begin());
+    }
+    prefillSec = secondsSince(start);
+    return all;
+  }
   auto logits = call("prefill", tokens);
   prefillSec = secondsSince(start);
   return logits;

@@ -58,9 +58,16 @@ public:
   /// Whether a model on `target` computes @prefill's output head on the
   /// last prompt row (haqa-last-logits, unless allPromptLogits): not on
   /// CUDA yet, where a device buffer's row slice between kernels has not
-  /// run on a GPU.
+  /// run on a GPU, nor on OpenCL, whose host-memory pass refuses that
+  /// strided copy on the host.
   static bool lastLogitsOn(CompileTarget target) {
-    return target != CompileTarget::CUDA;
+    return target != CompileTarget::CUDA && target != CompileTarget::OpenCL;
+  }
+  /// Whether a model on `target` runs a prompt as decode steps, one token
+  /// each, instead of compiling @prefill: on OpenCL, whose launch plans
+  /// have static shapes (@prefill's token count is dynamic).
+  static bool prefillsByDecode(CompileTarget target) {
+    return target == CompileTarget::OpenCL;
   }
   /// Compiles a copy of `module` (left as it is; its context must outlive
   /// the model and must not be used by another thread meanwhile) over
@@ -137,6 +144,9 @@ private:
   int64_t pos = 0, context = 0, vocab = 0;
   /// @prefill returns one row of logits (haqa-last-logits ran).
   bool lastLogitsOnly = false;
+  /// Prompts run as @decode steps (prefillsByDecode).
+  bool byDecode = false;
+  bool allPromptLogits = false;
   double compileSec = 0, prefillSec = 0;
   std::vector<double> decodeSec;
 };
