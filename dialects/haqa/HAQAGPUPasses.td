@@ -274,10 +274,13 @@ def HAQAGPUPrepareSPIRVPass : Pass<"haqa-gpu-prepare-spirv", "::mlir::ModuleOp">
     `#gpu.address_space<workgroup>` Workgroup, `#gpu.address_space<private>`
     Function (upstream's OpenCL mapping takes numeric spaces only). Memrefs
     without a space (kernel arguments, whose types must match the host's)
-    are left to convert-gpu-to-spirv, which makes them CrossWorkgroup. A
-    kernel without a known block size is an error.
+    are left to convert-gpu-to-spirv, which makes them CrossWorkgroup. Math
+    ops on one-element vectors become ops on scalars (convert-math-to-spirv
+    would leave casts between vector<1xT> and T that convert-gpu-to-spirv
+    cannot remove). A kernel without a known block size is an error.
   }];
-  let dependentDialects = ["::mlir::spirv::SPIRVDialect"];
+  let dependentDialects = ["::mlir::spirv::SPIRVDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def HAQASPIRVExpandCompositeConstructPass

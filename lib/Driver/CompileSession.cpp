@@ -10,6 +10,7 @@
 #include "haqa/Import/Importer.h"
 #include "haqa/Reference/Model.h"
 #include "haqa/Runtime/CompiledModel.h"
+#include "haqa/Runtime/Isolate.h"
 #include "haqa/Support/Parsing.h"
 #include "haqa/Support/Statistics.h"
 #include "haqa/Tokenizer/Tokenizer.h"
@@ -24,6 +25,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -509,21 +511,6 @@ llvm::Error Session::choosePrecision() {
     // precision of more bits in every round; one that it does not beat so
     // is a tie, and a tie goes to the more accurate precision.
     constexpr int kMinProbeRounds = 3, kMaxProbeRounds = 7;
-    std::vector<std::unique_ptr<CompiledModel>> models;
-    for (Candidate &c : fits) {
-      auto weights = WeightStore::open(importedWeights);
-      if (!weights)
-        return weights.takeError();
-      std::unique_ptr<CompiledModel> m;
-      auto g = generate(*c.module, std::move(*weights), options.probeTokens,
-                        /*stopAtEos=*/false, &m);
-      if (!g)
-        return g.takeError();
-      // This first generation warms up (page faults on the weights, cold
-      // caches): not a round.
-      c.probe = *g;
-      models.push_back(std::move(m));
-    }
     // The fastest by median; a precision of more bits it does not beat in
     // every round ties, and ties go to the more accurate (chooseFromRounds).
     auto standings = [&] {
@@ -535,18 +522,91 @@ llvm::Error Session::choosePrecision() {
       }
       return chooseFromRounds(speeds, bits);
     };
-    for (int r = 0; r < kMaxProbeRounds; ++r) {
-      if (r >= kMinProbeRounds && standings().settled)
-        break;
-      for (size_t i = 0; i < fits.size(); ++i) {
-        auto g = generateWith(*models[i], options.probeTokens,
-                              /*stopAtEos=*/false);
+    // Every candidate compiled and probed. Where a device does not survive
+    // the fork of the tuner's measuring children (CUDA after cuInit, an
+    // OpenCL driver's threads), this runs in one child of its own, so that
+    // this process never opens the device.
+    auto probeAll = [&]() -> llvm::Error {
+      std::vector<std::unique_ptr<CompiledModel>> models;
+      for (Candidate &c : fits) {
+        auto weights = WeightStore::open(importedWeights);
+        if (!weights)
+          return weights.takeError();
+        std::unique_ptr<CompiledModel> m;
+        auto g = generate(*c.module, std::move(*weights), options.probeTokens,
+                          /*stopAtEos=*/false, &m);
         if (!g)
           return g.takeError();
-        fits[i].probeRounds.push_back(g->decodeTokS);
+        // This first generation warms up (page faults on the weights, cold
+        // caches): not a round.
+        c.probe = *g;
+        models.push_back(std::move(m));
       }
+      for (int r = 0; r < kMaxProbeRounds; ++r) {
+        if (r >= kMinProbeRounds && standings().settled)
+          break;
+        for (size_t i = 0; i < fits.size(); ++i) {
+          auto g = generateWith(*models[i], options.probeTokens,
+                                /*stopAtEos=*/false);
+          if (!g)
+            return g.takeError();
+          fits[i].probeRounds.push_back(g->decodeTokS);
+        }
+      }
+      models.clear();
+      return llvm::Error::success();
+    };
+    if (!CompiledModel::deviceSurvivesFork(target)) {
+      if (ctx.isMultithreadingEnabled())
+        ctx.disableMultithreading();
+      auto child = runIsolated(
+          [&]() -> std::string {
+            if (llvm::Error e = probeAll())
+              return "error:" + llvm::toString(std::move(e));
+            llvm::json::Array all;
+            for (const Candidate &c : fits)
+              all.push_back(llvm::json::Object{
+                  {"tokens", llvm::json::Array(c.probe.tokens)},
+                  {"prefill", c.probe.prefillTokS},
+                  {"decode", c.probe.decodeTokS},
+                  {"compile", c.probe.compileSeconds},
+                  {"rounds", llvm::json::Array(c.probeRounds)}});
+            return "ok:" +
+                   llvm::formatv("{0}", llvm::json::Value(std::move(all)))
+                       .str();
+          },
+          /*timeoutSeconds=*/3600);
+      ctx.enableMultithreading();
+      if (!child)
+        return child.takeError();
+      if (child->kind != IsolatedResult::Finished)
+        return error("the precision probes died (" + child->reason +
+                     "): " + child->childStderr);
+      llvm::StringRef answer = child->output;
+      if (answer.consume_front("error:"))
+        return error(answer);
+      answer.consume_front("ok:");
+      auto parsed = llvm::json::parse(answer);
+      llvm::json::Array *all = parsed ? parsed->getAsArray() : nullptr;
+      if (!all || all->size() != fits.size())
+        return error("the precision probes answered something unreadable");
+      for (auto [c, v] : llvm::zip(fits, *all)) {
+        const llvm::json::Object *o = v.getAsObject();
+        if (!o)
+          return error("the precision probes answered something unreadable");
+        if (const llvm::json::Array *t = o->getArray("tokens"))
+          for (const llvm::json::Value &id : *t)
+            c.probe.tokens.push_back(id.getAsInteger().value_or(-1));
+        c.probe.prefillTokS = o->getNumber("prefill").value_or(0);
+        c.probe.decodeTokS = o->getNumber("decode").value_or(0);
+        c.probe.compileSeconds = o->getNumber("compile").value_or(0);
+        if (const llvm::json::Array *r = o->getArray("rounds"))
+          for (const llvm::json::Value &x : *r)
+            c.probeRounds.push_back(x.getAsNumber().value_or(0));
+      }
+    } else if (llvm::Error e = probeAll()) {
+      return e;
     }
-    models.clear();
     RoundsChoice choice = standings();
     Candidate *fastest = &fits[choice.fastest];
     chosen = &fits[choice.chosen];

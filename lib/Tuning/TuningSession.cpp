@@ -24,9 +24,16 @@ static llvm::Error error(const llvm::Twine &msg) {
 llvm::Expected<CompileTarget>
 mlir::haqa::resolveRunTarget(const HardwareProfile &profile, bool gpuOnCPU,
                              llvm::StringRef verb, llvm::StringRef openclWhat) {
-  if (profile.kind == TargetKind::OpenCL)
-    return error("target '" + profile.id +
-                 "': the OpenCL runtime is not built yet; " + openclWhat);
+  if (profile.kind == TargetKind::OpenCL) {
+    static std::string whyNot;
+    static const bool opencl =
+        isDeviceAvailable(CompileTarget::OpenCL, &whyNot);
+    if (!opencl)
+      return error("target '" + profile.id + "' (" + profile.name + ") " +
+                   verb + " an OpenCL device; there is none here (" + whyNot +
+                   "): " + openclWhat);
+    return CompileTarget::OpenCL;
+  }
   if (profile.kind != TargetKind::CUDA)
     return CompileTarget::CPU;
   if (gpuOnCPU)

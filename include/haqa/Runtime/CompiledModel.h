@@ -63,6 +63,12 @@ public:
   static bool lastLogitsOn(CompileTarget target) {
     return target != CompileTarget::CUDA && target != CompileTarget::OpenCL;
   }
+  /// Whether a process that ran a model on `target` may still fork
+  /// children that run code on it: not CUDA (after cuInit) nor OpenCL
+  /// (a driver's threads, PoCL's, do not survive a fork).
+  static bool deviceSurvivesFork(CompileTarget target) {
+    return target != CompileTarget::CUDA && target != CompileTarget::OpenCL;
+  }
   /// Whether a model on `target` runs a prompt as decode steps, one token
   /// each, instead of compiling @prefill: on OpenCL, whose launch plans
   /// have static shapes (@prefill's token count is dynamic).

@@ -88,9 +88,11 @@ struct TuningOptions {
 
 /// The compile target that runs code for `profile` on this machine: cpu for
 /// a CPU profile; for an NVIDIA one, gpu-on-cpu when `gpuOnCPU`, else cuda
-/// when this machine has a GPU (probed once, in a child process); else an
-/// error saying that the target `verb` ("runs on", "is measured on") an
-/// NVIDIA GPU or, for OpenCL, `openclWhat`.
+/// when this machine has a GPU (probed once, in a child process); for an
+/// OpenCL one (Adreno), opencl when this machine has an OpenCL device (any
+/// ICD: PoCL on the host CPU here, which the output then measures); else an
+/// error saying that the target `verb` ("runs on", "is measured on") such a
+/// device, and for OpenCL `openclWhat`.
 llvm::Expected<CompileTarget> resolveRunTarget(const HardwareProfile &profile,
                                                bool gpuOnCPU,
                                                llvm::StringRef verb,

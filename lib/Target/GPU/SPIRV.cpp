@@ -12,6 +12,7 @@
 #include "haqa/Target/GPU/Passes.h"
 
 #include "mlir/Conversion/MemRefToSPIRV/MemRefToSPIRV.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVAttributes.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
@@ -60,6 +61,42 @@ std::optional<spirv::StorageClass> getOpenCLStorageClass(Attribute space) {
   return spirv::mapMemorySpaceToOpenCLStorageClass(space);
 }
 
+/// Math ops on vector<1xT> as ops on T: convert-math-to-spirv would leave
+/// casts between the two (its type converter makes one-element vectors
+/// scalars) that convert-gpu-to-spirv cannot remove.
+void scalarizeOneElementMath(gpu::GPUModuleOp module) {
+  auto isOneElement = [](Type t) {
+    auto v = dyn_cast<VectorType>(t);
+    return v && v.getRank() == 1 && v.getNumElements() == 1 && !v.isScalable();
+  };
+  SmallVector<Operation *> ops;
+  module.walk([&](Operation *op) {
+    if (op->getDialect() &&
+        op->getDialect()->getNamespace() ==
+            math::MathDialect::getDialectNamespace() &&
+        op->getNumResults() == 1 && op->getNumRegions() == 0 &&
+        isOneElement(op->getResult(0).getType()) &&
+        llvm::all_of(op->getOperandTypes(), isOneElement))
+      ops.push_back(op);
+  });
+  OpBuilder b(module.getContext());
+  for (Operation *op : ops) {
+    b.setInsertionPoint(op);
+    SmallVector<Value> scalars;
+    for (Value v : op->getOperands())
+      scalars.push_back(
+          vector::ExtractOp::create(b, op->getLoc(), v, ArrayRef<int64_t>{0}));
+    auto vectorType = cast<VectorType>(op->getResult(0).getType());
+    OperationState state(op->getLoc(), op->getName(), scalars,
+                         {vectorType.getElementType()}, op->getAttrs());
+    Operation *scalar = b.create(state);
+    Value back = vector::BroadcastOp::create(b, op->getLoc(), vectorType,
+                                             scalar->getResult(0));
+    op->getResult(0).replaceAllUsesWith(back);
+    op->erase();
+  }
+}
+
 struct HAQAGPUPrepareSPIRVPass
     : haqa::impl::HAQAGPUPrepareSPIRVPassBase<HAQAGPUPrepareSPIRVPass> {
   void runOnOperation() override {
@@ -89,6 +126,7 @@ struct HAQAGPUPrepareSPIRVPass
                       spirv::getEntryPointABIAttr(ctx, *block));
       }
       spirv::convertMemRefTypesAndAttrs(module, converter);
+      scalarizeOneElementMath(module);
       return WalkResult::skip();
     });
     if (result.wasInterrupted())

@@ -32,3 +32,22 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// Math on a one-element vector becomes math on its element.
+// CHECK-LABEL: gpu.func @one_element
+// CHECK: %[[E:.*]] = vector.extract %{{.*}}[0] : f32 from vector<1xf32>
+// CHECK: %[[X:.*]] = math.exp %[[E]] : f32
+// CHECK: vector.broadcast %[[X]] : f32 to vector<1xf32>
+module attributes {gpu.container_module} {
+  gpu.module @k [#spirv.target_env<#spirv.vce<v1.0, [Kernel, Addresses], []>, api=OpenCL, #spirv.resource_limits<>>] {
+    gpu.func @one_element(%x: memref<64xf32>) kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+      %t = gpu.thread_id x
+      %v = vector.load %x[%t] : memref<64xf32>, vector<1xf32>
+      %e = math.exp %v : vector<1xf32>
+      vector.store %e, %x[%t] : memref<64xf32>, vector<1xf32>
+      gpu.return
+    }
+  }
+}
