@@ -29,12 +29,12 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.haqa_tools_dir, config.llvm_tools_dir]
 tools = ["haqa-opt", "llama-import", "haqa-eval", "haqa-bench", "haqa-run",
-         "haqa-compile", "haqa-serve"]
+         "haqa-compile", "haqa-serve", "haqa-device-runner"]
 # HAQA_VERIFY_ROUNDTRIP=1 makes every haqa-opt run re-parse its own output.
 if os.environ.get("HAQA_VERIFY_ROUNDTRIP"):
     tools = [ToolSubst("haqa-opt", extra_args=["--verify-roundtrip"]),
              "llama-import", "haqa-eval", "haqa-bench", "haqa-run",
-             "haqa-compile", "haqa-serve"]
+             "haqa-compile", "haqa-serve", "haqa-device-runner"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # The real model the import tests use: SmolLM2-135M-Instruct (GGUF Q4_1),

@@ -6,15 +6,24 @@
 
 #include "haqa/Runtime/OpenCLDevice.h"
 #include "OpenCLRuntime.h"
+#include "RemoteProtocol.h"
 #include "haqa/Runtime/Isolate.h"
 #include "haqa/Runtime/LaunchPlanBuilder.h"
 
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::haqa;
@@ -23,6 +32,13 @@ namespace {
 
 llvm::Error error(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+/// The runner a remote device is behind (HAQA_OPENCL_REMOTE=HOST:PORT), or
+/// "" for a local one.
+std::string remoteEndpoint() {
+  const char *s = std::getenv("HAQA_OPENCL_REMOTE");
+  return s ? s : "";
 }
 
 int deviceIndex() {
@@ -117,10 +133,17 @@ llvm::Expected<std::string> mlir::haqa::findLLVMSPIRV() {
                "HAQA_LLVM_SPIRV");
 }
 
+static llvm::Expected<std::unique_ptr<Executable>>
+compileForRunner(ModuleOp module, const OpenCLPipelineOptions &options,
+                 llvm::StringRef endpoint);
+static llvm::Expected<std::string> probeRunner(llvm::StringRef endpoint);
+
 /// The device's name, or why it cannot be opened, asked in a forked child:
 /// a driver's threads (PoCL's) do not survive the fork of the tools'
 /// measuring children, so the parent never opens one.
 static llvm::Expected<std::string> probeInChild(int index) {
+  if (std::string endpoint = remoteEndpoint(); !endpoint.empty())
+    return probeRunner(endpoint);
   auto probe = runIsolated(
       [index] {
         std::string reason;
@@ -157,6 +180,8 @@ OpenCLDevice::create(OpenCLPipelineOptions options) {
 
 llvm::Expected<std::unique_ptr<Executable>>
 OpenCLDevice::compile(ModuleOp module) {
+  if (std::string endpoint = remoteEndpoint(); !endpoint.empty())
+    return compileForRunner(module, options, endpoint);
   std::string why;
   auto runtime = ::haqa::ocl::Runtime::open(index, why);
   if (!runtime)
@@ -208,4 +233,251 @@ bool mlir::haqa::isOpenCLAvailable(std::string *why) {
   if (why)
     *why = reason;
   return false;
+}
+
+//===----------------------------------------------------------------------===//
+// A device behind haqa-device-runner (HAQA_OPENCL_REMOTE=HOST:PORT)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+namespace remote = ::haqa::remote;
+
+/// Seconds to wait for a runner's answer (HAQA_RUNNER_TIMEOUT).
+double runnerTimeout() {
+  const char *s = std::getenv("HAQA_RUNNER_TIMEOUT");
+  double t = s && *s ? std::atof(s) : 0;
+  return t > 0 ? t : 300;
+}
+
+/// A connection to a runner, said Hello to.
+class RunnerConnection {
+public:
+  ~RunnerConnection() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+
+  static llvm::Expected<std::unique_ptr<RunnerConnection>>
+  open(llvm::StringRef endpoint) {
+    auto [host, portText] = endpoint.rsplit(':');
+    int port = 0;
+    if (host.empty() || portText.getAsInteger(10, port) || port <= 0 ||
+        port > 65535)
+      return error("HAQA_OPENCL_REMOTE must be HOST:PORT, not '" + endpoint +
+                   "'");
+    const char *token = std::getenv("HAQA_RUNNER_TOKEN");
+    if (!token || !*token)
+      return error("HAQA_RUNNER_TOKEN is not set (the runner's --token)");
+    addrinfo hints{}, *found = nullptr;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    std::string hostStr = host.str(), portStr = portText.str();
+    if (int rc = getaddrinfo(hostStr.c_str(), portStr.c_str(), &hints, &found))
+      return error("runner " + endpoint + ": " + gai_strerror(rc));
+    std::unique_ptr<RunnerConnection> c(new RunnerConnection());
+    c->endpoint = endpoint.str();
+    std::string why = "no address";
+    for (addrinfo *a = found; a && c->fd < 0; a = a->ai_next) {
+      int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+      if (fd < 0)
+        continue;
+      if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+        c->fd = fd;
+        int yes = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+      } else {
+        why = std::strerror(errno);
+        ::close(fd);
+      }
+    }
+    freeaddrinfo(found);
+    if (c->fd < 0)
+      return error("cannot connect to the runner at " + endpoint + ": " + why);
+    remote::Writer hello;
+    hello.str(token);
+    auto reply =
+        c->call(remote::Type::Hello, hello.out, remote::Type::HelloReply);
+    if (!reply)
+      return reply.takeError();
+    remote::Reader r(*reply);
+    c->info.name = r.str();
+    c->info.version = r.str();
+    c->info.ilVersion = r.str();
+    c->info.hasSPIR = r.u8();
+    c->info.hasFP16 = r.u8();
+    if (!r.ok())
+      return error("runner " + endpoint +
+                   ": a malformed Hello reply: " + r.error);
+    return std::move(c);
+  }
+
+  /// Sends a message and returns the payload of the expected reply.
+  llvm::Expected<std::vector<uint8_t>> call(remote::Type type,
+                                            const std::vector<uint8_t> &payload,
+                                            remote::Type expected) {
+    std::string why;
+    if (!remote::send(fd, type, payload, why))
+      return error("runner " + endpoint + ": " + why);
+    remote::Message m;
+    if (!remote::receive(fd, m, remote::kDefaultMaxMessageBytes, why,
+                         runnerTimeout()))
+      return error("runner " + endpoint + ": " + why);
+    if (m.type == remote::Type::Error) {
+      remote::Reader r(m.payload);
+      return error("runner " + endpoint + ": " + r.str());
+    }
+    if (m.type != expected)
+      return error("runner " + endpoint + ": unexpected reply type " +
+                   llvm::Twine(static_cast<uint32_t>(m.type)));
+    return std::move(m.payload);
+  }
+
+  ::haqa::ocl::DeviceInfo info;
+  std::string endpoint;
+
+private:
+  RunnerConnection() = default;
+  int fd = -1;
+};
+
+class RemoteExecutable : public Executable {
+public:
+  RemoteExecutable(std::unique_ptr<RunnerConnection> c, LaunchPlans plans)
+      : c(std::move(c)), plans(std::move(plans)) {}
+
+  llvm::Error run(llvm::StringRef function,
+                  llvm::ArrayRef<BufferRef> args) override {
+    return call(function, args, 1).takeError();
+  }
+
+  llvm::Expected<TimingStats> time(llvm::StringRef function,
+                                   llvm::ArrayRef<BufferRef> args,
+                                   const TimingOptions &options) override {
+    if (options.beforeRun)
+      return Executable::time(function, args, options);
+    for (int i = 0; i < options.warmup; ++i)
+      if (llvm::Error e = run(function, args))
+        return std::move(e);
+    // Timed on the device, between launches: the network is not in them.
+    auto samples = call(function, args, std::max(1, options.repeats));
+    if (!samples)
+      return samples.takeError();
+    return TimingStats::of(std::move(*samples));
+  }
+
+  void releaseResident() override {
+    sent.clear();
+    if (auto ok = c->call(remote::Type::Release, {}, remote::Type::Ok); !ok)
+      llvm::consumeError(ok.takeError());
+  }
+
+private:
+  std::unique_ptr<RunnerConnection> c;
+  LaunchPlans plans;
+  /// Constant / Resident buffers the runner has, by host address.
+  llvm::DenseSet<uint64_t> sent;
+
+  llvm::Expected<std::vector<double>> call(llvm::StringRef function,
+                                           llvm::ArrayRef<BufferRef> args,
+                                           uint32_t repeats) {
+    const ::haqa::plan::Plan *p = nullptr;
+    for (const ::haqa::plan::Plan &candidate : plans.plans)
+      if (candidate.function == function)
+        p = &candidate;
+    if (!p)
+      return error("no function '" + function + "' in the OpenCL executable");
+    remote::Writer w;
+    remote::writePlan(w, *p);
+    w.u64(args.size());
+    for (const BufferRef &b : args) {
+      uint64_t key = reinterpret_cast<uintptr_t>(b.data);
+      uint64_t bytes = static_cast<uint64_t>(b.getNumBytes());
+      bool copy = b.residency == BufferRef::Copy;
+      w.u8(copy ? 0 : b.residency == BufferRef::Constant ? 1 : 2);
+      w.u64(key);
+      w.u64(bytes);
+      bool send = copy || sent.insert(key).second;
+      w.bytes(b.data, send ? bytes : 0);
+    }
+    w.u32(repeats);
+    auto reply = c->call(remote::Type::Run, w.out, remote::Type::RunReply);
+    if (!reply) {
+      sent.clear();
+      return reply.takeError();
+    }
+    remote::Reader r(*reply);
+    uint64_t n = r.count(8);
+    std::vector<double> ms;
+    for (uint64_t i = 0; i < n; ++i)
+      ms.push_back(r.f64());
+    for (const BufferRef &b : args) {
+      if (b.residency != BufferRef::Copy)
+        continue;
+      uint64_t size;
+      const uint8_t *data = r.bytes(size);
+      if (!r.ok() || size != static_cast<uint64_t>(b.getNumBytes()))
+        return error("runner " + c->endpoint + ": a malformed Run reply" +
+                     (r.ok() ? "" : ": " + r.error));
+      std::memcpy(b.data, data, size);
+    }
+    return ms;
+  }
+};
+
+} // namespace
+
+static llvm::Expected<std::unique_ptr<Executable>>
+compileForRunner(ModuleOp module, const OpenCLPipelineOptions &options,
+                 llvm::StringRef endpoint) {
+  auto c = RunnerConnection::open(endpoint);
+  if (!c)
+    return c.takeError();
+  const ::haqa::ocl::DeviceInfo &info = (*c)->info;
+  OpenCLPipelineOptions lowering = options;
+  lowering.nativeF16 = options.nativeF16 && info.hasFP16;
+  PassManager pm(module.getContext());
+  if (llvm::Error e = buildOpenCLPipeline(pm, lowering))
+    return std::move(e);
+  if (llvm::Error e = runLoweringPipeline(module, pm, "OpenCL lowering failed"))
+    return std::move(e);
+  auto plans = buildLaunchPlans(module);
+  if (!plans)
+    return plans.takeError();
+  bool il = info.ilVersion.find("SPIR-V") != std::string::npos;
+  std::string tool;
+  if (!il) {
+    if (!info.hasSPIR)
+      return error("the runner's OpenCL device " + info.name +
+                   " takes neither SPIR-V IL nor SPIR");
+    auto found = findLLVMSPIRV();
+    if (!found)
+      return found.takeError();
+    tool = *found;
+  }
+  for (const ::haqa::plan::Binary &b : plans->binaries) {
+    std::vector<uint8_t> bytes = b.spirv;
+    if (!il) {
+      auto spir = translateToSPIR(tool, b.spirv, b.name);
+      if (!spir)
+        return spir.takeError();
+      bytes = std::move(*spir);
+    }
+    remote::Writer w;
+    w.str(b.name);
+    w.u8(il);
+    w.bytes(bytes.data(), bytes.size());
+    if (auto ok = (*c)->call(remote::Type::Program, w.out, remote::Type::Ok);
+        !ok)
+      return ok.takeError();
+  }
+  return std::make_unique<RemoteExecutable>(std::move(*c), std::move(*plans));
+}
+
+static llvm::Expected<std::string> probeRunner(llvm::StringRef endpoint) {
+  auto c = RunnerConnection::open(endpoint);
+  if (!c)
+    return c.takeError();
+  return (*c)->info.name + " (" + (*c)->info.version +
+         ") behind the runner at " + endpoint.str();
 }

@@ -62,9 +62,13 @@ const API &api() {
   static API a;
   static std::once_flag once;
   std::call_once(once, [] {
-    void *lib = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-      lib = dlopen("libOpenCL.so", RTLD_NOW | RTLD_LOCAL);
+    // The ICD loader on Linux; the vendor's library on Android.
+    void *lib = nullptr;
+    for (const char *name :
+         {"libOpenCL.so.1", "libOpenCL.so", "/vendor/lib64/libOpenCL.so",
+          "/system/vendor/lib64/libOpenCL.so"})
+      if (!lib)
+        lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
       const char *why = dlerror();
       a.error = std::string("no OpenCL driver: cannot open libOpenCL.so.1") +
@@ -365,7 +369,13 @@ bool Runtime::run(const plan::Plan &p, const std::vector<HostArg> &args,
     const plan::Buffer &b = p.buffers[i];
     if (b.kind == plan::Buffer::Argument) {
       const HostArg &h = args[b.argument];
-      Impl::Memory &m = s.arguments[h.data];
+      // Weights and caches are the same host buffers call after call: by
+      // their address. A Copy argument's host buffer may be new each call:
+      // by the plan's argument slot.
+      Impl::Memory &m =
+          h.residency == HostArg::Copy
+              ? s.planBuffers[{&p, -1 - static_cast<int64_t>(b.argument)}]
+              : s.arguments[h.data];
       bool fresh = false;
       if (!m.mem || m.bytes != h.bytes) {
         s.release(m);

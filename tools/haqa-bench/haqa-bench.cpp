@@ -204,7 +204,9 @@ int main(int argc, char **argv) {
     // Checked once up front, so a missing GPU is one clear message.
     std::string why;
     if (!isDeviceAvailable(*target, &why)) {
-      llvm::errs() << "haqa-bench: no CUDA device: " << why << "\n";
+      llvm::errs() << "haqa-bench: no "
+                   << (*target == CompileTarget::OpenCL ? "OpenCL" : "CUDA")
+                   << " device: " << why << "\n";
       return 3;
     }
   }

@@ -18,6 +18,8 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdlib>
+
 using namespace mlir;
 using namespace mlir::haqa;
 namespace cl = llvm::cl;
@@ -88,6 +90,13 @@ static cl::opt<bool, true> gpuOnCPU(
              "(checks numerics and the whole flow without one; the timings "
              "are the CPU's)"),
     LOC(options.gpuOnCPU));
+static cl::opt<std::string> remote(
+    "remote",
+    cl::desc("with an OpenCL (Adreno) profile: measure and run on the device "
+             "behind haqa-device-runner at HOST:PORT (the token in "
+             "HAQA_RUNNER_TOKEN; with adb: adb forward tcp:7070 tcp:7070, "
+             "then --remote 127.0.0.1:7070)"),
+    cl::value_desc("HOST:PORT"), cl::cat(category));
 static cl::opt<std::string> compileTo(
     "compile-to",
     cl::desc("stop after this phase and write its IR: import, plan "
@@ -221,6 +230,14 @@ int main(int argc, char **argv) {
   auto profile = findHardwareProfile(target, dir);
   if (!profile)
     return fail(llvm::toString(profile.takeError()));
+  if (!remote.empty()) {
+    if (profile->kind != TargetKind::OpenCL)
+      return fail("--remote: target '" + profile->id +
+                  "' is no OpenCL device (the runner runs OpenCL kernels)");
+    // Every OpenCL device this process and its children open is the one
+    // behind the runner.
+    ::setenv("HAQA_OPENCL_REMOTE", remote.c_str(), 1);
+  }
   // Checked here for --table3 too, where the value only goes into the LLM's
   // prompt: a typo must not become "no limit" or text the model reads.
   if (auto limit = parseMemoryLimit(options.memoryLimit); !limit)
