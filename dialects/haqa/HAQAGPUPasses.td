@@ -277,10 +277,16 @@ def HAQAGPUPrepareSPIRVPass : Pass<"haqa-gpu-prepare-spirv", "::mlir::ModuleOp">
     are left to convert-gpu-to-spirv, which makes them CrossWorkgroup. Math
     ops on one-element vectors become ops on scalars (convert-math-to-spirv
     would leave casts between vector<1xT> and T that convert-gpu-to-spirv
-    cannot remove). A kernel without a known block size is an error.
+    cannot remove); masked vector loads and stores (partial tiles) become
+    scalar accesses under scf.if and their masks comparisons of the lane
+    indices with the bound (convert-gpu-to-spirv lowers neither). A kernel
+    without a known block size is an error.
   }];
   let dependentDialects = ["::mlir::spirv::SPIRVDialect",
-                           "::mlir::vector::VectorDialect"];
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 def HAQASPIRVExpandCompositeConstructPass

@@ -300,6 +300,8 @@ SearchSpace SearchSpace::get(const KernelInfo &kernel,
   }
   for (const Parameter &p : s.params)
     s.defaultConfig.push_back(p.defaultValue);
+  if (!cpu)
+    s.gpuDefault = defaultSchedule;
   return s;
 }
 
@@ -421,6 +423,8 @@ llvm::json::Object SearchSpace::toJSON(const Config &c) const {
 }
 
 ScheduleAttr SearchSpace::toSchedule(const Config &c) const {
+  if (gpuDefault && c == defaultConfig)
+    return gpuDefault;
   // toJSON writes only known fields with integer or name values; check()
   // keeps configs within the kernel's iteration space.
   auto s = scheduleFromJSON(ctx, toJSON(c));

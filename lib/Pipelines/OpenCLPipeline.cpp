@@ -85,6 +85,7 @@ mlir::haqa::buildOpenCLPipeline(OpPassManager &pm,
   kernels.addPass(createCanonicalizerPass());
   pm.addPass(createHAQAGPUPrepareSPIRVPass());
   pm.nest<gpu::GPUModuleOp>().addPass(createConvertMathToSPIRVPass());
+  pm.nest<gpu::GPUModuleOp>().addPass(createUBToSPIRVConversionPass());
   // 64-bit indices (Physical64 addressing; weights beyond 2^31 bytes). The
   // pass has no typed options constructor.
   std::unique_ptr<Pass> toSPIRV = createConvertGPUToSPIRVPass();

@@ -73,7 +73,13 @@ public:
   llvm::Error check(const Config &c) const;
   /// The config as #haqa.schedule fields in JSON ({"tile": [...], ...}).
   llvm::json::Object toJSON(const Config &c) const;
-  /// The config as a schedule (its JSON through scheduleFromJSON).
+  /// The config as a schedule (its JSON through scheduleFromJSON). On a GPU
+  /// profile the default point is the default schedule itself: the fields
+  /// it leaves out (a tile: the block covers what its threads do, the
+  /// reduction is not stepped) have no value in the space, and spelling them
+  /// out lowers differently (6.6x slower for SmolLM2's output head on
+  /// OpenCL), so the baseline and every strategy's start would not be the
+  /// default.
   ScheduleAttr toSchedule(const Config &c) const;
   /// `#haqa.schedule<...>` text.
   std::string toScheduleText(const Config &c) const;
@@ -98,6 +104,8 @@ private:
   std::vector<Parameter> params;
   std::vector<std::vector<int64_t>> orders;
   Config defaultConfig;
+  /// GPU profiles: the default schedule the default point stands for.
+  ScheduleAttr gpuDefault;
   /// Placement of the operands after the first (then the results), as the
   /// default schedule has it ("global" where it has none): #haqa.schedule
   /// takes one entry per operand and result, the space varies the first.

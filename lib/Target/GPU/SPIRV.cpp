@@ -17,7 +17,9 @@
 #include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
 #include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::haqa {
 #define GEN_PASS_DEF_HAQAGPUHOISTCONSTANTSPASS
@@ -97,6 +99,40 @@ void scalarizeOneElementMath(gpu::GPUModuleOp module) {
   }
 }
 
+/// A one-dimensional vector.create_mask as a comparison of the lane
+/// indices with its bound (vector-to-spirv has no pattern for it).
+struct CreateMaskAsCompare : OpRewritePattern<vector::CreateMaskOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(vector::CreateMaskOp op,
+                                PatternRewriter &rw) const override {
+    VectorType type = op.getType();
+    if (type.getRank() != 1 || type.isScalable())
+      return failure();
+    Location loc = op.getLoc();
+    auto indexVector = VectorType::get(type.getShape(), rw.getIndexType());
+    SmallVector<APInt> lanes;
+    for (int64_t i = 0; i < type.getNumElements(); ++i)
+      lanes.push_back(APInt(64, i));
+    Value steps = arith::ConstantOp::create(
+        rw, loc, indexVector, DenseElementsAttr::get(indexVector, lanes));
+    Value bound =
+        vector::BroadcastOp::create(rw, loc, indexVector, op.getOperand(0));
+    rw.replaceOpWithNewOp<arith::CmpIOp>(op, arith::CmpIPredicate::slt, steps,
+                                         bound);
+    return success();
+  }
+};
+
+/// Masked loads and stores (partial tiles) as scalar accesses under
+/// scf.if, their masks as comparisons: convert-gpu-to-spirv lowers neither.
+LogicalResult emulateMaskedAccesses(gpu::GPUModuleOp module) {
+  RewritePatternSet patterns(module.getContext());
+  vector::populateVectorMaskedLoadStoreEmulationPatterns(patterns);
+  vector::populateVectorMaskOpLoweringPatterns(patterns);
+  patterns.add<CreateMaskAsCompare>(module.getContext());
+  return applyPatternsGreedily(module, std::move(patterns));
+}
+
 struct HAQAGPUPrepareSPIRVPass
     : haqa::impl::HAQAGPUPrepareSPIRVPassBase<HAQAGPUPrepareSPIRVPass> {
   void runOnOperation() override {
@@ -127,6 +163,10 @@ struct HAQAGPUPrepareSPIRVPass
       }
       spirv::convertMemRefTypesAndAttrs(module, converter);
       scalarizeOneElementMath(module);
+      if (failed(emulateMaskedAccesses(module))) {
+        module.emitError("masked vector accesses could not be emulated");
+        return WalkResult::interrupt();
+      }
       return WalkResult::skip();
     });
     if (result.wasInterrupted())

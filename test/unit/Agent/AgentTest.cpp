@@ -7,15 +7,17 @@
 #include "haqa/Agent/LLMAgent.h"
 #include "haqa/Agent/Records.h"
 #include "haqa/Agent/Tuner.h"
+#include "haqa/Dialect/HAQA/IR/ScheduleJSON.h"
+#include "haqa/Dialect/HAQA/Transforms/Passes.h"
 #include "haqa/Hardware/Profile.h"
 #include "haqa/InitAllDialects.h"
 #include "haqa/Runtime/KernelHarness.h"
 #include "haqa/Tuning/KernelTuning.h"
+#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Parser/Parser.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -278,6 +280,26 @@ TEST(SearchSpace, EverySampledScheduleVerifies) {
             << space->toScheduleText(c) << ": " << diag;
       }
     }
+  }
+}
+
+// On a GPU profile the default point is the default schedule itself, not
+// a spelling of it with the fields it leaves out filled in (a tile, which
+// lowers differently): the tuner's baseline and every strategy's start.
+TEST(SearchSpace, GPUDefaultPointIsTheDefaultSchedule) {
+  for (const char *target : {"h100", "adreno740"}) {
+    HardwareProfile hw = profile(target);
+    KernelOpInterface op = kernelOf(matmul(1, "q4_0"));
+    ASSERT_TRUE(op);
+    auto space = getKernelSearchSpace(op, hw);
+    ASSERT_TRUE(static_cast<bool>(space)) << llvm::toString(space.takeError());
+    ScheduleAttr def = getDefaultSchedule(op, hw.getLimits());
+    EXPECT_EQ(space->toSchedule(space->getDefault()), def) << target;
+    EXPECT_EQ(space->toScheduleText(space->getDefault()), printSchedule(def));
+    // Any other point is spelled out in full.
+    std::vector<Config> next = space->neighbors(space->getDefault());
+    ASSERT_FALSE(next.empty());
+    EXPECT_NE(space->toSchedule(next.front()), def);
   }
 }
 
