@@ -278,8 +278,12 @@ def HAQAGPUPrepareSPIRVPass : Pass<"haqa-gpu-prepare-spirv", "::mlir::ModuleOp">
     ops on one-element vectors become ops on scalars (convert-math-to-spirv
     would leave casts between vector<1xT> and T that convert-gpu-to-spirv
     cannot remove); masked vector loads and stores (partial tiles) become
-    scalar accesses under scf.if and their masks comparisons of the lane
-    indices with the bound (convert-gpu-to-spirv lowers neither). A kernel
+    scalar accesses under scf.if, masked reductions reductions of the
+    vector with the masked-off lanes set to the identity, and masks
+    comparisons of the lane indices with the bound (convert-gpu-to-spirv
+    lowers none of them); a float sum over more than 4 lanes becomes one
+    per 4 lanes, chained (convert-gpu-to-spirv makes a float sum an OpDot,
+    and OpenCL's dot takes at most 4 components). A kernel
     without a known block size is an error.
   }];
   let dependentDialects = ["::mlir::spirv::SPIRVDialect",

@@ -123,13 +123,103 @@ struct CreateMaskAsCompare : OpRewritePattern<vector::CreateMaskOp> {
   }
 };
 
+/// A masked vector.reduction as the reduction of the vector with its
+/// masked-off lanes replaced by the combining kind's identity.
+struct MaskedReductionAsSelect : OpRewritePattern<vector::MaskOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(vector::MaskOp op,
+                                PatternRewriter &rw) const override {
+    auto reduction = dyn_cast_or_null<vector::ReductionOp>(op.getMaskableOp());
+    if (!reduction || op.hasPassthru())
+      return failure();
+    VectorType type = reduction.getSourceVectorType();
+    Type element = type.getElementType();
+    std::optional<TypedAttr> identity;
+    using Kind = vector::CombiningKind;
+    switch (reduction.getKind()) {
+    case Kind::ADD:
+    case Kind::XOR:
+    case Kind::OR:
+      identity = rw.getZeroAttr(element);
+      break;
+    case Kind::MUL:
+      identity = isa<FloatType>(element)
+                     ? TypedAttr(rw.getFloatAttr(element, 1.0))
+                     : TypedAttr(rw.getIntegerAttr(element, 1));
+      break;
+    case Kind::MAXIMUMF:
+    case Kind::MAXNUMF:
+    case Kind::MINIMUMF:
+    case Kind::MINNUMF: {
+      auto f = cast<FloatType>(element);
+      bool max = reduction.getKind() == Kind::MAXIMUMF ||
+                 reduction.getKind() == Kind::MAXNUMF;
+      identity = rw.getFloatAttr(
+          f, llvm::APFloat::getInf(f.getFloatSemantics(), /*Negative=*/max));
+      break;
+    }
+    default:
+      return failure();
+    }
+    Location loc = op.getLoc();
+    Value fill = arith::ConstantOp::create(
+        rw, loc, type, DenseElementsAttr::get(type, *identity));
+    Value kept = arith::SelectOp::create(rw, loc, op.getMask(),
+                                         reduction.getVector(), fill);
+    Value result = vector::ReductionOp::create(
+        rw, loc, reduction.getType(), reduction.getKindAttr(), kept,
+        reduction.getAcc(), reduction.getFastmathAttr());
+    rw.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// A float sum over more than 4 lanes as one per 4 lanes, chained (of
+/// products where it sums products): convert-gpu-to-spirv makes a float
+/// sum an OpDot (with ones, or of the products), whose OpenCL builtin
+/// (dot) takes at most 4 components.
+struct SplitWideDot : OpRewritePattern<vector::ReductionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(vector::ReductionOp op,
+                                PatternRewriter &rw) const override {
+    VectorType type = op.getSourceVectorType();
+    int64_t n = type.getNumElements();
+    auto mul = op.getVector().getDefiningOp<arith::MulFOp>();
+    if (op.getKind() != vector::CombiningKind::ADD ||
+        !isa<FloatType>(type.getElementType()) || type.getRank() != 1 ||
+        n <= 4 || n % 4)
+      return failure();
+    Location loc = op.getLoc();
+    Value acc = op.getAcc();
+    for (int64_t i = 0; i < n; i += 4) {
+      auto slice = [&](Value v) -> Value {
+        return vector::ExtractStridedSliceOp::create(
+            rw, loc, v, ArrayRef<int64_t>{i}, ArrayRef<int64_t>{4},
+            ArrayRef<int64_t>{1});
+      };
+      Value product = mul ? arith::MulFOp::create(rw, loc, slice(mul.getLhs()),
+                                                  slice(mul.getRhs()),
+                                                  mul.getFastmathAttr())
+                                .getResult()
+                          : slice(op.getVector());
+      acc = vector::ReductionOp::create(rw, loc, op.getType(), op.getKindAttr(),
+                                        product, acc, op.getFastmathAttr());
+    }
+    rw.replaceOp(op, acc);
+    return success();
+  }
+};
+
 /// Masked loads and stores (partial tiles) as scalar accesses under
-/// scf.if, their masks as comparisons: convert-gpu-to-spirv lowers neither.
+/// scf.if, masked reductions as reductions of a select, masks as
+/// comparisons (convert-gpu-to-spirv lowers none of them), and sums of
+/// products over more than 4 lanes in pieces of 4 (OpenCL's dot).
 LogicalResult emulateMaskedAccesses(gpu::GPUModuleOp module) {
   RewritePatternSet patterns(module.getContext());
   vector::populateVectorMaskedLoadStoreEmulationPatterns(patterns);
   vector::populateVectorMaskOpLoweringPatterns(patterns);
-  patterns.add<CreateMaskAsCompare>(module.getContext());
+  patterns.add<CreateMaskAsCompare, MaskedReductionAsSelect, SplitWideDot>(
+      module.getContext());
   return applyPatternsGreedily(module, std::move(patterns));
 }
 
