@@ -17,6 +17,7 @@
 #include "llvm/Support/Program.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <netdb.h>
@@ -89,6 +90,39 @@ public:
 
   llvm::Error run(llvm::StringRef function,
                   llvm::ArrayRef<BufferRef> args) override {
+    return runTimed(function, args, nullptr);
+  }
+
+  /// Timed with the driver's profiling events: from the first launch's
+  /// start to the last one's end (the host's writes and reads of Copy
+  /// buffers are not in it).
+  llvm::Expected<TimingStats> time(llvm::StringRef function,
+                                   llvm::ArrayRef<BufferRef> args,
+                                   const TimingOptions &options) override {
+    for (int i = 0; i < options.warmup; ++i)
+      if (llvm::Error e = run(function, args))
+        return std::move(e);
+    std::vector<double> samples;
+    double spent = 0;
+    for (int i = 0; i < options.repeats; ++i) {
+      if (options.beforeRun)
+        options.beforeRun();
+      double ms = 0;
+      auto t0 = std::chrono::steady_clock::now();
+      if (llvm::Error e = runTimed(function, args, &ms))
+        return std::move(e);
+      spent +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+              .count();
+      samples.push_back(ms);
+      if (samples.size() >= 3 && spent > options.maxSeconds)
+        break;
+    }
+    return TimingStats::of(std::move(samples));
+  }
+
+  llvm::Error runTimed(llvm::StringRef function, llvm::ArrayRef<BufferRef> args,
+                       double *deviceMs) {
     const ::haqa::plan::Plan *p = nullptr;
     for (const ::haqa::plan::Plan &candidate : plans.plans)
       if (candidate.function == function)
@@ -107,7 +141,7 @@ public:
       host.push_back(h);
     }
     std::string why;
-    if (!runtime->run(*p, host, why))
+    if (!runtime->run(*p, host, why, deviceMs))
       return error("OpenCL run of '" + function + "' on " +
                    runtime->info().name + ": " + why);
     return llvm::Error::success();

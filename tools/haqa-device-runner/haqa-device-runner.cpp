@@ -126,6 +126,10 @@ private:
   std::unique_ptr<ocl::Runtime> runtime;
   /// Constant and Resident arguments by the host's key.
   std::map<uint64_t, std::vector<uint8_t>> resident;
+  /// The plans received, by their bytes: the runtime keeps each plan's
+  /// temporaries and constant tables by the plan's address, which must be
+  /// one plan's for the whole connection.
+  std::map<std::vector<uint8_t>, std::unique_ptr<plan::Plan>> plans;
 
   bool hello() {
     std::string why;
@@ -161,9 +165,15 @@ private:
 
   bool run(const Message &m) {
     Reader r(m.payload);
-    plan::Plan p;
-    if (!readPlan(r, p))
+    auto parsed = std::make_unique<plan::Plan>();
+    if (!readPlan(r, *parsed))
       return replyError(fd, "malformed Run message: " + r.error);
+    Writer planKey;
+    writePlan(planKey, *parsed);
+    std::unique_ptr<plan::Plan> &keptPlan = plans[planKey.out];
+    if (!keptPlan)
+      keptPlan = std::move(parsed);
+    const plan::Plan &p = *keptPlan;
     uint64_t nargs = r.count(1 + 8 + 8 + 8);
     if (r.ok() && nargs != static_cast<uint64_t>(p.numArguments))
       return replyError(fd, "the Run message has " + std::to_string(nargs) +
