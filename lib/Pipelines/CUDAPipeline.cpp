@@ -71,19 +71,9 @@ llvm::Error mlir::haqa::buildCUDAPipeline(OpPassManager &pm,
                           createHAQAGPUApplySchedulePass(apply),
                           createHAQAGPUCheckLimitsPass(staged),
                           /*resultsInDestination=*/true);
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  pm.addNestedPass<func::FuncOp>(createHAQAGPUMmaToWMMAPass());
-  pm.addNestedPass<func::FuncOp>(createHAQAGPUMapForallPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createHAQAGPUHostMemoryPass());
-  pm.addPass(createConvertLinalgToLoopsPass());
-  VectorTransferToSCFOptions toSCF;
-  toSCF.enableFullUnroll();
-  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(toSCF));
-  pm.addNestedPass<func::FuncOp>(createHAQAGPULowerVectorPass());
-  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
-  pm.addPass(createGpuKernelOutliningPass());
+  GPUKernelFormation formation;
+  formation.wmma = true;
+  addGPUKernelFormation(pm, formation);
   pm.addPass(createHAQAGPUAlignWorkgroupPass());
   pm.addPass(createHAQAGPUAlignKernelArgsPass());
   GpuNVVMAttachTargetOptions attach;

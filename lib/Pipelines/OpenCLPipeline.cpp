@@ -50,21 +50,13 @@ mlir::haqa::buildOpenCLPipeline(OpPassManager &pm,
                           createHAQAGPUApplySchedulePass(apply),
                           createHAQAGPUCheckLimitsPass(check),
                           /*resultsInDestination=*/true);
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  HAQAGPUMapForallPassOptions map;
-  map.attributions = false;
-  pm.addNestedPass<func::FuncOp>(createHAQAGPUMapForallPass(map));
-  pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createHAQAGPUHostMemoryPass());
-  pm.addPass(createConvertLinalgToLoopsPass());
-  VectorTransferToSCFOptions toSCF;
-  toSCF.enableFullUnroll();
-  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(toSCF));
-  pm.addNestedPass<func::FuncOp>(createHAQAGPULowerVectorPass());
-  pm.addNestedPass<func::FuncOp>(createHAQAGPUHoistConstantsPass());
-  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
-  pm.addPass(createGpuKernelOutliningPass());
+  // Workgroup buffers stay allocations (SPIR-V lowers no attribution);
+  // constant tables become kernel arguments (no memref global in SPIR-V
+  // kernels).
+  GPUKernelFormation formation;
+  formation.attributions = false;
+  formation.hoistConstants = true;
+  addGPUKernelFormation(pm, formation);
   // OpenCL has no bf16, and f16 arithmetic only with cl_khr_fp16.
   HAQAGPUHalfAsBitsPassOptions halves;
   halves.f16 = !options.nativeF16;

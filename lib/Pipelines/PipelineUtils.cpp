@@ -7,9 +7,13 @@
 #include "PipelineUtils.h"
 #include "haqa/Conversion/Passes.h"
 #include "haqa/Target/CPU/Passes.h"
+#include "haqa/Target/GPU/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -47,4 +51,26 @@ void mlir::haqa::addScheduleAndBufferize(OpPassManager &pm,
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+}
+
+void mlir::haqa::addGPUKernelFormation(OpPassManager &pm,
+                                       const GPUKernelFormation &o) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (o.wmma)
+    pm.addNestedPass<func::FuncOp>(createHAQAGPUMmaToWMMAPass());
+  HAQAGPUMapForallPassOptions map;
+  map.attributions = o.attributions;
+  pm.addNestedPass<func::FuncOp>(createHAQAGPUMapForallPass(map));
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createHAQAGPUHostMemoryPass());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  VectorTransferToSCFOptions toSCF;
+  toSCF.enableFullUnroll();
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(toSCF));
+  pm.addNestedPass<func::FuncOp>(createHAQAGPULowerVectorPass());
+  if (o.hoistConstants)
+    pm.addNestedPass<func::FuncOp>(createHAQAGPUHoistConstantsPass());
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
+  pm.addPass(createGpuKernelOutliningPass());
 }

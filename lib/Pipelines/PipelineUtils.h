@@ -26,6 +26,19 @@ void addScheduleAndBufferize(OpPassManager &pm, bool wholeCacheAttention,
                              std::unique_ptr<Pass> checkSchedule,
                              bool resultsInDestination);
 
+/// The GPU pipelines' middle, after addScheduleAndBufferize: scheduled
+/// loops to launches (haqa-gpu-map-forall; workgroup buffers as launch
+/// attributions, or allocations for SPIR-V), host buffers and copies to the
+/// gpu dialect, loops and vector lowering, and kernel outlining. `wmma`:
+/// tensor-core fragments to gpu.subgroup_mma first (CUDA);
+/// `hoistConstants`: constant tables become kernel arguments (SPIR-V).
+struct GPUKernelFormation {
+  bool wmma = false;
+  bool attributions = true;
+  bool hoistConstants = false;
+};
+void addGPUKernelFormation(OpPassManager &pm, const GPUKernelFormation &o);
+
 } // namespace mlir::haqa
 
 #endif // HAQA_LIB_PIPELINES_PIPELINEUTILS_H

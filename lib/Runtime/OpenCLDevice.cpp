@@ -82,6 +82,57 @@ translateToSPIR(llvm::StringRef tool, const std::vector<uint8_t> &spirv,
   return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
+/// A module lowered for a device that reports `info`: its launch plans and
+/// each kernel module in the form the device takes (SPIR-V IL where
+/// CL_DEVICE_IL_VERSION names it, else SPIR 1.2 bitcode), in the order of
+/// plans.binaries.
+struct LoweredProgram {
+  LaunchPlans plans;
+  std::vector<std::vector<uint8_t>> programs;
+  bool il = false;
+};
+
+llvm::Expected<LoweredProgram>
+lowerForDevice(ModuleOp module, const OpenCLPipelineOptions &options,
+               const ::haqa::ocl::DeviceInfo &info, llvm::StringRef where) {
+  // The kernels use f16 arithmetic only where the device has it.
+  OpenCLPipelineOptions lowering = options;
+  lowering.nativeF16 = options.nativeF16 && info.hasFP16;
+  PassManager pm(module.getContext());
+  if (llvm::Error e = buildOpenCLPipeline(pm, lowering))
+    return std::move(e);
+  if (llvm::Error e = runLoweringPipeline(module, pm, "OpenCL lowering failed"))
+    return std::move(e);
+  auto plans = buildLaunchPlans(module);
+  if (!plans)
+    return plans.takeError();
+  LoweredProgram out;
+  out.il = info.ilVersion.find("SPIR-V") != std::string::npos;
+  std::string tool;
+  if (!out.il) {
+    if (!info.hasSPIR)
+      return error(where + " " + info.name +
+                   " takes neither SPIR-V IL (CL_DEVICE_IL_VERSION) nor SPIR "
+                   "(cl_khr_spir)");
+    auto found = findLLVMSPIRV();
+    if (!found)
+      return found.takeError();
+    tool = *found;
+  }
+  for (const ::haqa::plan::Binary &b : plans->binaries) {
+    if (out.il) {
+      out.programs.push_back(b.spirv);
+      continue;
+    }
+    auto spir = translateToSPIR(tool, b.spirv, b.name);
+    if (!spir)
+      return spir.takeError();
+    out.programs.push_back(std::move(*spir));
+  }
+  out.plans = std::move(*plans);
+  return std::move(out);
+}
+
 class OpenCLExecutable : public Executable {
 public:
   OpenCLExecutable(std::unique_ptr<::haqa::ocl::Runtime> runtime,
@@ -221,42 +272,14 @@ OpenCLDevice::compile(ModuleOp module) {
   if (!runtime)
     return error(why);
   const ::haqa::ocl::DeviceInfo &info = runtime->info();
-  // The kernels use f16 arithmetic only where the device has it.
-  OpenCLPipelineOptions lowering = options;
-  lowering.nativeF16 = options.nativeF16 && info.hasFP16;
-  PassManager pm(module.getContext());
-  if (llvm::Error e = buildOpenCLPipeline(pm, lowering))
-    return std::move(e);
-  if (llvm::Error e = runLoweringPipeline(module, pm, "OpenCL lowering failed"))
-    return std::move(e);
-  auto plans = buildLaunchPlans(module);
-  if (!plans)
-    return plans.takeError();
-  bool il = info.ilVersion.find("SPIR-V") != std::string::npos;
-  std::string tool;
-  if (!il) {
-    if (!info.hasSPIR)
-      return error("OpenCL device " + info.name +
-                   " takes neither SPIR-V IL (CL_DEVICE_IL_VERSION) nor SPIR "
-                   "(cl_khr_spir)");
-    auto found = findLLVMSPIRV();
-    if (!found)
-      return found.takeError();
-    tool = *found;
-  }
-  for (const ::haqa::plan::Binary &b : plans->binaries) {
-    std::vector<uint8_t> bytes = b.spirv;
-    if (!il) {
-      auto spir = translateToSPIR(tool, b.spirv, b.name);
-      if (!spir)
-        return spir.takeError();
-      bytes = std::move(*spir);
-    }
-    if (!runtime->addProgram(b.name, bytes, il, why))
+  auto lowered = lowerForDevice(module, options, info, "OpenCL device");
+  if (!lowered)
+    return lowered.takeError();
+  for (auto [b, bytes] : llvm::zip(lowered->plans.binaries, lowered->programs))
+    if (!runtime->addProgram(b.name, bytes, lowered->il, why))
       return error("OpenCL device " + info.name + ": " + why);
-  }
   return std::make_unique<OpenCLExecutable>(std::move(runtime),
-                                            std::move(*plans));
+                                            std::move(lowered->plans));
 }
 
 bool mlir::haqa::isOpenCLAvailable(std::string *why) {
@@ -468,44 +491,21 @@ compileForRunner(ModuleOp module, const OpenCLPipelineOptions &options,
   if (!c)
     return c.takeError();
   const ::haqa::ocl::DeviceInfo &info = (*c)->info;
-  OpenCLPipelineOptions lowering = options;
-  lowering.nativeF16 = options.nativeF16 && info.hasFP16;
-  PassManager pm(module.getContext());
-  if (llvm::Error e = buildOpenCLPipeline(pm, lowering))
-    return std::move(e);
-  if (llvm::Error e = runLoweringPipeline(module, pm, "OpenCL lowering failed"))
-    return std::move(e);
-  auto plans = buildLaunchPlans(module);
-  if (!plans)
-    return plans.takeError();
-  bool il = info.ilVersion.find("SPIR-V") != std::string::npos;
-  std::string tool;
-  if (!il) {
-    if (!info.hasSPIR)
-      return error("the runner's OpenCL device " + info.name +
-                   " takes neither SPIR-V IL nor SPIR");
-    auto found = findLLVMSPIRV();
-    if (!found)
-      return found.takeError();
-    tool = *found;
-  }
-  for (const ::haqa::plan::Binary &b : plans->binaries) {
-    std::vector<uint8_t> bytes = b.spirv;
-    if (!il) {
-      auto spir = translateToSPIR(tool, b.spirv, b.name);
-      if (!spir)
-        return spir.takeError();
-      bytes = std::move(*spir);
-    }
+  auto lowered = lowerForDevice(module, options, info, "the runner's device");
+  if (!lowered)
+    return lowered.takeError();
+  for (auto [b, bytes] :
+       llvm::zip(lowered->plans.binaries, lowered->programs)) {
     remote::Writer w;
     w.str(b.name);
-    w.u8(il);
+    w.u8(lowered->il);
     w.bytes(bytes.data(), bytes.size());
     if (auto ok = (*c)->call(remote::Type::Program, w.out, remote::Type::Ok);
         !ok)
       return ok.takeError();
   }
-  return std::make_unique<RemoteExecutable>(std::move(*c), std::move(*plans));
+  return std::make_unique<RemoteExecutable>(std::move(*c),
+                                            std::move(lowered->plans));
 }
 
 static llvm::Expected<std::string> probeRunner(llvm::StringRef endpoint) {
