@@ -35,6 +35,9 @@ llvm::Error opError(Operation *op, const llvm::Twine &what) {
 }
 
 int64_t elementBytes(MemRefType t) {
+  // index is i64 on the device (use-64bit-index).
+  if (t.getElementType().isIndex())
+    return 8;
   return (t.getElementTypeBitWidth() + 7) / 8;
 }
 
@@ -310,7 +313,7 @@ private:
                               ? 64
                               : operand.getType().getIntOrFloatBitWidth();
           uint64_t v = i.getValue().getZExtValue();
-          for (unsigned byte = 0; byte < bits / 8; ++byte)
+          for (unsigned byte = 0; byte < (bits + 7) / 8; ++byte)
             a.scalar.push_back(static_cast<uint8_t>(v >> (8 * byte)));
         } else if (auto f = dyn_cast<FloatAttr>(*c)) {
           llvm::APInt bits = f.getValue().bitcastToAPInt();

@@ -373,13 +373,17 @@ public:
   llvm::Expected<std::vector<uint8_t>> call(remote::Type type,
                                             const std::vector<uint8_t> &payload,
                                             remote::Type expected) {
+    // After a transport failure a late reply could pass for the next one's.
+    if (broken)
+      return error("runner " + endpoint + ": the connection failed earlier");
     std::string why;
-    if (!remote::send(fd, type, payload, why))
-      return error("runner " + endpoint + ": " + why);
     remote::Message m;
-    if (!remote::receive(fd, m, remote::kDefaultMaxMessageBytes, why,
-                         runnerTimeout()))
+    if (!remote::send(fd, type, payload, why) ||
+        !remote::receive(fd, m, remote::kDefaultMaxMessageBytes, why,
+                         runnerTimeout())) {
+      broken = true;
       return error("runner " + endpoint + ": " + why);
+    }
     if (m.type == remote::Type::Error) {
       remote::Reader r(m.payload);
       return error("runner " + endpoint + ": " + r.str());
@@ -396,6 +400,7 @@ public:
 private:
   RunnerConnection() = default;
   int fd = -1;
+  bool broken = false;
 };
 
 class RemoteExecutable : public Executable {

@@ -42,6 +42,7 @@ struct API {
   X(clGetProgramBuildInfo)                                                     \
   X(clReleaseProgram)                                                          \
   X(clCreateKernel)                                                            \
+  X(clGetKernelInfo)                                                           \
   X(clReleaseKernel)                                                           \
   X(clSetKernelArg)                                                            \
   X(clEnqueueNDRangeKernel)                                                    \
@@ -168,6 +169,8 @@ struct Runtime::Impl {
   std::map<void *, Memory> arguments;
   /// Each plan's temporaries and constants, by plan and buffer index.
   std::map<std::pair<const plan::Plan *, int64_t>, Memory> planBuffers;
+  /// The device's global memory: no buffer is larger.
+  uint64_t maxBytes = 0;
 
   void release(Memory &m) {
     for (auto &[offset, sub] : m.subBuffers)
@@ -179,6 +182,12 @@ struct Runtime::Impl {
   }
 
   bool allocate(Memory &m, int64_t bytes, std::string &error) {
+    if (bytes < 0 || static_cast<uint64_t>(bytes) > maxBytes) {
+      error = "a buffer of " + std::to_string(bytes) +
+              " bytes is beyond the device's memory (" +
+              std::to_string(maxBytes) + " bytes)";
+      return false;
+    }
     cl_int status;
     m.mem = api().clCreateBuffer(context, CL_MEM_READ_WRITE,
                                  static_cast<size_t>(bytes ? bytes : 1),
@@ -287,6 +296,7 @@ std::unique_ptr<Runtime> Runtime::open(int index, std::string &error) {
   info.computeUnits = deviceValue<cl_uint>(d, CL_DEVICE_MAX_COMPUTE_UNITS);
   info.baseAddrAlignBytes =
       deviceValue<cl_uint>(d, CL_DEVICE_MEM_BASE_ADDR_ALIGN) / 8;
+  r->impl->maxBytes = info.globalMemBytes;
 
   r->impl->context =
       a.clCreateContext(nullptr, 1, &d, nullptr, nullptr, &status);
@@ -341,10 +351,27 @@ bool Runtime::addProgram(const std::string &name,
   }
   auto [it, inserted] = impl->programs.emplace(name, program);
   if (!inserted) {
+    // Kernels made from the program it replaces go with it.
+    for (auto k = impl->kernels.begin(); k != impl->kernels.end();) {
+      if (k->first.first == name) {
+        a.clReleaseKernel(k->second);
+        k = impl->kernels.erase(k);
+      } else {
+        ++k;
+      }
+    }
     a.clReleaseProgram(it->second);
     it->second = program;
   }
   return true;
+}
+
+void Runtime::forgetArgument(void *data) {
+  auto it = impl->arguments.find(data);
+  if (it == impl->arguments.end())
+    return;
+  impl->release(it->second);
+  impl->arguments.erase(it);
 }
 
 void Runtime::releaseResident() {
@@ -363,6 +390,20 @@ bool Runtime::run(const plan::Plan &p, const std::vector<HostArg> &args,
     return false;
   }
   Impl &s = *impl;
+  cl_event first = nullptr, last = nullptr;
+  // Whatever way this returns, nothing queued outlives it (queued writes
+  // and reads use the caller's host buffers) and no event leaks.
+  struct Finish {
+    Impl &s;
+    cl_event &first, &last;
+    ~Finish() {
+      api().clFinish(s.queue);
+      if (first)
+        api().clReleaseEvent(first);
+      if (last)
+        api().clReleaseEvent(last);
+    }
+  } finish{s, first, last};
   // Each plan buffer's device memory.
   std::vector<Impl::Memory *> memory(p.buffers.size());
   for (size_t i = 0; i < p.buffers.size(); ++i) {
@@ -386,8 +427,11 @@ bool Runtime::run(const plan::Plan &p, const std::vector<HostArg> &args,
       if ((fresh || h.residency == HostArg::Copy) && h.bytes &&
           failed(a.clEnqueueWriteBuffer(s.queue, m.mem, CL_FALSE, 0, h.bytes,
                                         h.data, 0, nullptr, nullptr),
-                 "clEnqueueWriteBuffer", error))
+                 "clEnqueueWriteBuffer", error)) {
+        // Not uploaded: not kept either.
+        s.release(m);
         return false;
+      }
       memory[i] = &m;
       continue;
     }
@@ -398,8 +442,10 @@ bool Runtime::run(const plan::Plan &p, const std::vector<HostArg> &args,
       if (b.kind == plan::Buffer::Constant && b.bytes &&
           failed(a.clEnqueueWriteBuffer(s.queue, m.mem, CL_TRUE, 0, b.bytes,
                                         b.data.data(), 0, nullptr, nullptr),
-                 "clEnqueueWriteBuffer", error))
+                 "clEnqueueWriteBuffer", error)) {
+        s.release(m);
         return false;
+      }
     }
     memory[i] = &m;
   }
@@ -413,13 +459,13 @@ bool Runtime::run(const plan::Plan &p, const std::vector<HostArg> &args,
                 device.baseAddrAlignBytes);
   };
 
-  cl_event first = nullptr, last = nullptr;
   for (const plan::Step &step : p.steps) {
     if (step.kind == plan::Step::Copy) {
       for (const plan::Ref *r : {&step.dst, &step.src})
         if (r->buffer < 0 || static_cast<size_t>(r->buffer) >= memory.size() ||
-            r->byteOffset < 0 ||
-            r->byteOffset + step.bytes > memory[r->buffer]->bytes) {
+            r->byteOffset < 0 || step.bytes < 0 ||
+            step.bytes > memory[r->buffer]->bytes ||
+            r->byteOffset > memory[r->buffer]->bytes - step.bytes) {
           error = "plan '" + p.function + "' copies outside a buffer";
           return false;
         }
@@ -448,6 +494,15 @@ bool Runtime::run(const plan::Plan &p, const std::vector<HostArg> &args,
       s.kernels.emplace(std::make_pair(k.binary, k.name), kernel);
     } else {
       kernel = it->second;
+    }
+    // Every argument set by this launch: none left from an earlier one.
+    cl_uint numArgs = 0;
+    a.clGetKernelInfo(kernel, CL_KERNEL_NUM_ARGS, sizeof numArgs, &numArgs,
+                      nullptr);
+    if (numArgs != step.args.size()) {
+      error = "kernel '" + k.name + "' takes " + std::to_string(numArgs) +
+              " arguments; the plan gives " + std::to_string(step.args.size());
+      return false;
     }
     for (size_t i = 0; i < step.args.size(); ++i) {
       const plan::KernelArg &arg = step.args[i];
@@ -510,10 +565,6 @@ bool Runtime::run(const plan::Plan &p, const std::vector<HostArg> &args,
                                 sizeof(end), &end, nullptr);
       *deviceMs = end > start ? (end - start) * 1e-6 : 0;
     }
-    if (first)
-      a.clReleaseEvent(first);
-    if (last)
-      a.clReleaseEvent(last);
   }
   return ok;
 }

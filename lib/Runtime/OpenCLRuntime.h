@@ -70,6 +70,9 @@ public:
 
   /// Forgets the device copies of Resident and Constant buffers.
   void releaseResident();
+  /// Forgets the device copy of the Constant or Resident buffer at `data`
+  /// (its host memory is about to be freed or refilled).
+  void forgetArgument(void *data);
 
   struct Impl;
 

@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -76,7 +75,11 @@ public:
     while (true) {
       Message m;
       std::string error;
-      if (!receive(fd, m, options.maxMessageBytes, error)) {
+      // Until the token is checked: a small message, soon.
+      bool received = authenticated
+                          ? receive(fd, m, options.maxMessageBytes, error)
+                          : receive(fd, m, 4096, error, /*timeoutSeconds=*/30);
+      if (!received) {
         if (error != "the connection closed")
           replyError(fd, error + "; closing the connection");
         return;
@@ -92,9 +95,9 @@ public:
           replyError(fd, "wrong token; closing the connection");
           return;
         }
-        authenticated = true;
         if (!hello())
           return;
+        authenticated = true;
         continue;
       }
       bool ok = true;
@@ -106,8 +109,7 @@ public:
         ok = run(m);
         break;
       case Type::Release:
-        if (runtime)
-          runtime->releaseResident();
+        runtime->releaseResident();
         resident.clear();
         ok = reply(fd, Type::Ok, Writer());
         break;
@@ -124,8 +126,9 @@ private:
   int fd;
   const Options &options;
   std::unique_ptr<ocl::Runtime> runtime;
-  /// Constant and Resident arguments by the host's key.
-  std::map<uint64_t, std::vector<uint8_t>> resident;
+  /// Constant and Resident arguments by the host's key (each its own
+  /// allocation: the runtime keeps device copies by host address).
+  std::map<uint64_t, std::unique_ptr<std::vector<uint8_t>>> resident;
   /// The plans received, by their bytes: the runtime keeps each plan's
   /// temporaries and constant tables by the plan's address, which must be
   /// one plan's for the whole connection.
@@ -134,8 +137,10 @@ private:
   bool hello() {
     std::string why;
     runtime = ocl::Runtime::open(options.device, why);
-    if (!runtime)
-      return replyError(fd, "no OpenCL device on the runner: " + why);
+    if (!runtime) {
+      replyError(fd, "no OpenCL device on the runner: " + why);
+      return false;
+    }
     const ocl::DeviceInfo &info = runtime->info();
     Writer w;
     w.str(info.name);
@@ -200,14 +205,19 @@ private:
         args[i].data = copies[i].data();
         continue;
       }
-      std::vector<uint8_t> &kept = resident[key];
-      if (n)
-        kept.assign(data, data + n);
-      if (kept.size() != bytes)
+      std::unique_ptr<std::vector<uint8_t>> &kept = resident[key];
+      if (n) {
+        // New bytes for the key: a new allocation, and the device copy of
+        // the old one forgotten before its address can be reused.
+        if (kept)
+          runtime->forgetArgument(kept->data());
+        kept = std::make_unique<std::vector<uint8_t>>(data, data + n);
+      }
+      if (!kept || kept->size() != bytes)
         return replyError(fd, "argument " + std::to_string(i) +
                                   ": a resident buffer the runner does not "
                                   "have (send its bytes first)");
-      args[i].data = kept.data();
+      args[i].data = kept->data();
     }
     uint32_t repeats = r.u32();
     if (!r.ok() || !r.atEnd())
@@ -219,14 +229,13 @@ private:
                                 std::to_string(options.maxRepeats) + "]");
     Writer w;
     w.u64(repeats);
+    // Each repeat's time from the driver's profiling events, as local runs.
     for (uint32_t i = 0; i < repeats; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
       std::string why;
-      if (!runtime->run(p, args, why))
+      double ms = 0;
+      if (!runtime->run(p, args, why, &ms))
         return replyError(fd, why);
-      w.f64(std::chrono::duration<double, std::milli>(
-                std::chrono::steady_clock::now() - t0)
-                .count());
+      w.f64(ms);
     }
     for (uint64_t i = 0; i < nargs; ++i)
       if (args[i].residency == ocl::HostArg::Copy)
