@@ -44,12 +44,14 @@ struct Options {
   uint64_t maxMessageBytes = kDefaultMaxMessageBytes;
   int device = 0;
   int maxRepeats = 10000;
+  /// Connections served at once (a process each).
+  int maxConnections = 8;
 };
 
 void usage() {
   std::fprintf(stderr,
                "usage: haqa-device-runner --port N --token T [--listen ADDR] "
-               "[--device I] [--max-message-bytes N]\n"
+               "[--device I] [--max-message-bytes N] [--max-connections N]\n"
                "  (the token may also come from HAQA_RUNNER_TOKEN)\n");
 }
 
@@ -269,13 +271,15 @@ int main(int argc, char **argv) {
       o.device = std::atoi(value().c_str());
     else if (a == "--max-message-bytes")
       o.maxMessageBytes = std::strtoull(value().c_str(), nullptr, 10);
+    else if (a == "--max-connections")
+      o.maxConnections = std::atoi(value().c_str());
     else {
       usage();
       return 2;
     }
   }
   if (o.token.empty() || o.port <= 0 || o.port > 65535 ||
-      o.maxMessageBytes < 1024) {
+      o.maxMessageBytes < 1024 || o.maxConnections < 1) {
     usage();
     return 2;
   }
@@ -298,14 +302,22 @@ int main(int argc, char **argv) {
   }
   std::fprintf(stderr, "haqa-device-runner: listening on %s:%d\n",
                o.listen.c_str(), o.port);
+  int active = 0;
   while (true) {
     int fd = accept(server, nullptr, nullptr);
     // Served connections' processes, reaped here (SIGCHLD stays as it is:
     // a driver may wait for children of its own, as PoCL's linker).
-    while (waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
+    while (active > 0 && waitpid(-1, nullptr, WNOHANG) > 0)
+      --active;
     if (fd < 0)
       continue;
+    if (active >= o.maxConnections) {
+      replyError(fd, "too many connections (" +
+                         std::to_string(o.maxConnections) +
+                         " served at once); try again later");
+      close(fd);
+      continue;
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     // One process per connection, each opening the device for itself: the
     // host times two executables against each other, each on its own
@@ -321,6 +333,8 @@ int main(int argc, char **argv) {
     if (child < 0)
       replyError(fd, std::string("cannot serve the connection: ") +
                          std::strerror(errno));
+    else
+      ++active;
     close(fd);
   }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Test helper for haqa-device-runner (protocol in lib/Runtime/RemoteProtocol.h).
 
-  runner_client.py start BIN TOKEN STATE    start a runner on a free loopback port
+  runner_client.py start BIN TOKEN STATE [ARGS]  start a runner on a free loopback port
+  runner_client.py busy STATE TOKEN         hold one connection, open a second
   runner_client.py stop STATE               kill -9 it
   runner_client.py with STATE TOKEN -- CMD  run CMD with HAQA_OPENCL_REMOTE / HAQA_RUNNER_TOKEN
   runner_client.py malformed STATE TOKEN    send bad messages, print each reply
@@ -72,10 +73,11 @@ def main():
     cmd = sys.argv[1]
     if cmd == 'start':
         binary, token, path = sys.argv[2:5]
+        extra = sys.argv[5:]
         port = free_port()
         log = open(path + '.log', 'w')
         # Gone after 15 minutes even if the test never stops it.
-        p = subprocess.Popen(['timeout', '900', binary, '--port', str(port), '--token', token],
+        p = subprocess.Popen(['timeout', '900', binary, '--port', str(port), '--token', token] + extra,
                              stderr=log, start_new_session=True)
         for _ in range(100):
             if 'listening' in open(path + '.log').read():
@@ -128,6 +130,19 @@ def main():
         s.sendall(header(RELEASE, 0))
         print(f'release: {reply(s)}')
         s.close()
+    elif cmd == 'busy':
+        # One authenticated connection held open, then a second one.
+        path, token = sys.argv[2:4]
+        port, _ = state(path)
+        first = connect(port)
+        hello = field(token)
+        first.sendall(header(HELLO, len(hello)) + hello)
+        print(f'first: {reply(first)}')
+        second = connect(port)
+        second.sendall(header(HELLO, len(hello)) + hello)
+        print(f'second: {reply(second)}')
+        first.close()
+        second.close()
     elif cmd == 'dying':
         path = sys.argv[2]
         server = socket.socket()
