@@ -73,6 +73,16 @@ TimingStats TimingStats::of(std::vector<double> samples) {
   return s;
 }
 
+llvm::Expected<double> Executable::timedRun(llvm::StringRef function,
+                                            llvm::ArrayRef<BufferRef> args) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (llvm::Error e = run(function, args))
+    return std::move(e);
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
 llvm::Expected<TimingStats> Executable::time(llvm::StringRef function,
                                              llvm::ArrayRef<BufferRef> args,
                                              const TimingOptions &options) {
@@ -85,13 +95,11 @@ llvm::Expected<TimingStats> Executable::time(llvm::StringRef function,
   for (int i = 0; i < options.repeats; ++i) {
     if (options.beforeRun)
       options.beforeRun();
-    auto t0 = Clock::now();
-    if (llvm::Error e = run(function, args))
-      return std::move(e);
-    auto t1 = Clock::now();
-    samples.push_back(
-        std::chrono::duration<double, std::milli>(t1 - t0).count());
-    double spent = std::chrono::duration<double>(t1 - start).count();
+    auto ms = timedRun(function, args);
+    if (!ms)
+      return ms.takeError();
+    samples.push_back(*ms);
+    double spent = std::chrono::duration<double>(Clock::now() - start).count();
     if (samples.size() >= 3 && spent > options.maxSeconds)
       break;
   }

@@ -357,3 +357,12 @@ llvm::Expected<LaunchPlans> mlir::haqa::buildLaunchPlans(ModuleOp module) {
   }
   return out;
 }
+
+llvm::Expected<const plan::Plan *>
+LaunchPlans::lookup(llvm::StringRef function) const {
+  for (const plan::Plan &p : plans)
+    if (p.function == function)
+      return &p;
+  return llvm::createStringError("no function '" + function +
+                                 "' in the OpenCL executable");
+}

@@ -17,7 +17,6 @@
 #include "llvm/Support/Program.h"
 
 #include <cerrno>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <netdb.h>
@@ -141,45 +140,25 @@ public:
 
   llvm::Error run(llvm::StringRef function,
                   llvm::ArrayRef<BufferRef> args) override {
-    return runTimed(function, args, nullptr);
+    return runPlan(function, args, nullptr);
   }
 
   /// Timed with the driver's profiling events: from the first launch's
   /// start to the last one's end (the host's writes and reads of Copy
   /// buffers are not in it).
-  llvm::Expected<TimingStats> time(llvm::StringRef function,
-                                   llvm::ArrayRef<BufferRef> args,
-                                   const TimingOptions &options) override {
-    for (int i = 0; i < options.warmup; ++i)
-      if (llvm::Error e = run(function, args))
-        return std::move(e);
-    std::vector<double> samples;
-    double spent = 0;
-    for (int i = 0; i < options.repeats; ++i) {
-      if (options.beforeRun)
-        options.beforeRun();
-      double ms = 0;
-      auto t0 = std::chrono::steady_clock::now();
-      if (llvm::Error e = runTimed(function, args, &ms))
-        return std::move(e);
-      spent +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-              .count();
-      samples.push_back(ms);
-      if (samples.size() >= 3 && spent > options.maxSeconds)
-        break;
-    }
-    return TimingStats::of(std::move(samples));
+  llvm::Expected<double> timedRun(llvm::StringRef function,
+                                  llvm::ArrayRef<BufferRef> args) override {
+    double ms = 0;
+    if (llvm::Error e = runPlan(function, args, &ms))
+      return std::move(e);
+    return ms;
   }
 
-  llvm::Error runTimed(llvm::StringRef function, llvm::ArrayRef<BufferRef> args,
-                       double *deviceMs) {
-    const ::haqa::plan::Plan *p = nullptr;
-    for (const ::haqa::plan::Plan &candidate : plans.plans)
-      if (candidate.function == function)
-        p = &candidate;
+  llvm::Error runPlan(llvm::StringRef function, llvm::ArrayRef<BufferRef> args,
+                      double *deviceMs) {
+    auto p = plans.lookup(function);
     if (!p)
-      return error("no function '" + function + "' in the OpenCL executable");
+      return p.takeError();
     std::vector<::haqa::ocl::HostArg> host;
     for (const BufferRef &b : args) {
       ::haqa::ocl::HostArg h;
@@ -192,7 +171,7 @@ public:
       host.push_back(h);
     }
     std::string why;
-    if (!runtime->run(*p, host, why, deviceMs))
+    if (!runtime->run(**p, host, why, deviceMs))
       return error("OpenCL run of '" + function + "' on " +
                    runtime->info().name + ": " + why);
     return llvm::Error::success();
@@ -443,14 +422,11 @@ private:
   llvm::Expected<std::vector<double>> call(llvm::StringRef function,
                                            llvm::ArrayRef<BufferRef> args,
                                            uint32_t repeats) {
-    const ::haqa::plan::Plan *p = nullptr;
-    for (const ::haqa::plan::Plan &candidate : plans.plans)
-      if (candidate.function == function)
-        p = &candidate;
+    auto p = plans.lookup(function);
     if (!p)
-      return error("no function '" + function + "' in the OpenCL executable");
+      return p.takeError();
     remote::Writer w;
-    remote::writePlan(w, *p);
+    remote::writePlan(w, **p);
     w.u64(args.size());
     for (const BufferRef &b : args) {
       uint64_t key = reinterpret_cast<uintptr_t>(b.data);

@@ -94,10 +94,15 @@ public:
   /// lowering: inputs, weights, then outputs).
   virtual llvm::Error run(llvm::StringRef function,
                           llvm::ArrayRef<BufferRef> args) = 0;
-  /// Runs it repeatedly and times each call.
+  /// Runs it repeatedly and times each call (each sample: timedRun).
   virtual llvm::Expected<TimingStats> time(llvm::StringRef function,
                                            llvm::ArrayRef<BufferRef> args,
                                            const TimingOptions &options);
+  /// Runs `function` once and returns its milliseconds: the wall clock
+  /// around run() unless the device counts them itself (OpenCL's
+  /// profiling events).
+  virtual llvm::Expected<double> timedRun(llvm::StringRef function,
+                                          llvm::ArrayRef<BufferRef> args);
   /// Forgets the device copies of Resident buffers: the next call copies
   /// them in again (after the host reset a KV cache).
   virtual void releaseResident() {}

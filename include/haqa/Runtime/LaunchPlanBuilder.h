@@ -25,6 +25,9 @@ namespace mlir::haqa {
 struct LaunchPlans {
   std::vector<::haqa::plan::Binary> binaries;
   std::vector<::haqa::plan::Plan> plans;
+  /// The plan of `function`; the error names it when there is none.
+  llvm::Expected<const ::haqa::plan::Plan *>
+  lookup(llvm::StringRef function) const;
 };
 llvm::Expected<LaunchPlans> buildLaunchPlans(ModuleOp module);
 
